@@ -1,0 +1,41 @@
+# Two commands for a new user: `make run` starts the dashboard, `make test` runs every test.
+# Both create .venv from the requirement files when it is missing or older than them.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+DATA_DIR ?=
+
+.PHONY: run test test-fast test-browser test-load bench lint clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(BIN)/.installed
+	$(if $(DATA_DIR),NNLAB_DATA_DIR=$(DATA_DIR)) $(BIN)/streamlit run app.py --server.port $(PORT)
+
+# The whole suite: engine, pages (AppTest), the real-browser journey and the load test.
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not browser and not load"
+
+test-browser: $(BIN)/.installed
+	$(BIN)/python -m pytest -m browser
+
+test-load: $(BIN)/.installed
+	$(BIN)/python -m pytest -m load
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m core bench $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
