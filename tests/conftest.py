@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny seeded datasets and the real-MNIST folder when it is present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.data import DataConfig, Dataset, make_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def mnist_dir() -> Path | None:
+    """The folder with the official MNIST test files, or None."""
+    folder = Path(os.environ.get("NNLAB_TEST_MNIST_DIR") or SHARED_MNIST)
+    return folder if (folder / "t10k-images-idx3-ubyte.gz").is_file() else None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread() -> None:
+    # Tiny models train faster on one thread, and tests then behave the same on any machine.
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def circles() -> Dataset:
+    return make_dataset(DataConfig(name="circles", n_samples=200, noise=0.05, seed=0))
+
+
+@pytest.fixture(scope="session")
+def blobs() -> Dataset:
+    return make_dataset(DataConfig(name="blobs", n_samples=150, n_classes=3, seed=1))
+
+
+@pytest.fixture(scope="session")
+def digits() -> Dataset:
+    """The offline 8x8 digits as 28x28 images: real handwriting with no network or files."""
+    return make_dataset(DataConfig(name="digits", train_size=300, seed=0))
+
+
+@pytest.fixture(scope="session")
+def mnist_folder() -> Path:
+    folder = mnist_dir()
+    if folder is None:
+        pytest.skip("real MNIST test files not found in ../shared/data/mnist (set NNLAB_TEST_MNIST_DIR)")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_folder: Path) -> Dataset:
+    return make_dataset(DataConfig(name="mnist", data_dir=str(mnist_folder), download=False))
