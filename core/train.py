@@ -91,7 +91,8 @@ OnStep = Callable[[int, float], None]
 def validate_train_config(config: TrainConfig) -> None:
     """Raise TrainError naming the first setting that is out of range."""
     checks = [
-        (config.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {config.optimizer!r}."),
+        (config.optimizer in OPTIMIZERS,
+         f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {config.optimizer!r}."),
         (config.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}. Got {config.schedule!r}."),
         (1e-5 <= config.lr <= 10, f"learning rate must be between 1e-5 and 10. Got {config.lr}."),
         (config.batch_size >= 0, f"batch size must be positive (0 = full batch). Got {config.batch_size}."),

@@ -1,0 +1,165 @@
+"""The project's benchmark: engine speed and accuracy figures that the README quotes."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+from torch.utils.data import DataLoader
+from torchvision import transforms
+
+from core.boundary import boundary_grid
+from core.data import MNIST_MEAN, MNIST_STD, DataConfig, Dataset, make_dataset, to_pixels
+from core.models import ModelConfig, build_model
+from core.presets import POINTS_MODEL, POINTS_TRAIN
+from core.train import TrainConfig, evaluate_loss, train_model
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One measured figure, its target and whether the target was met."""
+
+    name: str
+    value: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+    detail: str = ""
+
+
+class _TextbookMNIST(torch.utils.data.Dataset):
+    """The usual per-sample dataset: uint8 image -> PIL -> ToTensor -> Normalize, one at a time."""
+
+    def __init__(self, pixels: np.ndarray, labels: np.ndarray) -> None:
+        self.images = torch.as_tensor((pixels * 255).round().astype(np.uint8))
+        self.labels = torch.as_tensor(labels)
+        self.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        return self.transform(Image.fromarray(self.images[i].numpy(), mode="L")), int(self.labels[i])
+
+
+def _textbook_train(model: nn.Module, data: Dataset, epochs: int, seed: int) -> float:
+    """The textbook loop (DataLoader, batch 64, Adam 1e-3); returns seconds spent."""
+    loader = DataLoader(_TextbookMNIST(to_pixels(data.X_train[:, 0]), data.y_train), batch_size=64,
+                        shuffle=True, generator=torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = time.perf_counter()
+    model.train()
+    for _ in range(epochs):
+        for xb, yb in loader:
+            loss = nn.functional.cross_entropy(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return time.perf_counter() - start
+
+
+def _accuracy(model: nn.Module, data: Dataset) -> float:
+    return evaluate_loss(model, torch.as_tensor(data.X_test), torch.as_tensor(data.y_test))[1]
+
+
+def bench_throughput(data: Dataset, *, epochs: int = 5, seed: int = 0) -> list[BenchRow]:
+    """Engine vs textbook loop: samples/s and test accuracy for MLP 784-128-10, Adam 1e-3, batch 64."""
+    config = ModelConfig(kind="mlp", hidden=(128,), input_shape=(1, 28, 28), n_classes=10)
+    engine_model, textbook_model = build_model(config, seed=seed), build_model(config, seed=seed)
+    result = train_model(engine_model, data, TrainConfig(optimizer="adam", lr=1e-3, batch_size=64,
+                                                         epochs=epochs, seed=seed))
+    train_seconds = sum(s.seconds for s in result.history)
+    textbook_seconds = _textbook_train(textbook_model, data, epochs, seed)
+    samples = epochs * len(data.y_train)
+    fast, slow = samples / train_seconds, samples / textbook_seconds
+    acc_fast, acc_slow = _accuracy(engine_model, data), _accuracy(textbook_model, data)
+    return [
+        BenchRow("MLP 784-128-10 training, this engine", fast, "samples/s", detail=f"{epochs} epochs, batch 64"),
+        BenchRow("MLP 784-128-10 training, textbook DataLoader loop", slow, "samples/s"),
+        BenchRow("speed-up over the textbook loop", fast / slow, "x", "≥ 5", fast / slow >= 5),
+        BenchRow(f"MLP test accuracy after {epochs} epochs, this engine", 100 * acc_fast, "%", "≥ 94.5",
+                 100 * acc_fast >= 94.5),
+        BenchRow(f"MLP test accuracy after {epochs} epochs, textbook loop", 100 * acc_slow, "%",
+                 "within 0.5 of the engine", abs(acc_fast - acc_slow) <= 0.005),
+    ]
+
+
+def bench_cnn(data: Dataset, *, epochs: int = 3, seed: int = 0) -> list[BenchRow]:
+    """Small CNN: throughput with and without channels-last, and test accuracy after `epochs`."""
+    config = ModelConfig(kind="cnn", width=32, input_shape=(1, 28, 28), n_classes=10)
+    probe = replace(data, X_train=data.X_train[:2048], y_train=data.y_train[:2048])
+    rows = []
+    for channels_last in (False, True):
+        model = build_model(config, seed=seed)
+        result = train_model(model, probe, TrainConfig(lr=1e-3, batch_size=64, epochs=1, seed=seed,
+                                                       channels_last=channels_last))
+        label = "channels-last" if channels_last else "contiguous (NCHW)"
+        rows.append(BenchRow(f"CNN training, {label}", len(probe.y_train) / result.history[0].seconds, "samples/s"))
+    model = build_model(config, seed=seed)
+    train_model(model, data, TrainConfig(lr=1e-3, batch_size=64, epochs=epochs, seed=seed))
+    acc = 100 * _accuracy(model, data)
+    rows.append(BenchRow(f"CNN test accuracy after {epochs} epochs", acc, "%", "≥ 98", acc >= 98))
+    return rows
+
+
+def bench_circles(*, seed: int = 0) -> list[BenchRow]:
+    """Default 2-D model on circles (1,000 points): steps and seconds until test accuracy ≥ 99%."""
+    data = make_dataset(DataConfig(name="circles", n_samples=1000, noise=0.05, factor=0.5, seed=seed))
+    model = build_model(POINTS_MODEL, seed=seed)
+    reached: list[tuple[int, float]] = []
+    start = time.perf_counter()
+
+    def on_epoch(stats, _snapshot) -> None:
+        if stats.val_acc >= 0.99 and not reached:
+            reached.append((stats.steps, time.perf_counter() - start))
+
+    train_model(model, data, replace(POINTS_TRAIN, seed=seed, snapshot_every=0), on_epoch=on_epoch)
+    steps, seconds = reached[0] if reached else (float("nan"), float("nan"))
+    grid_ms = _median_ms(lambda: boundary_grid(model, data.X_all, resolution=200), repeats=30)
+    return [
+        BenchRow("circles: optimizer steps to 99% test accuracy", steps, "steps", "≤ 100", steps <= 100),
+        BenchRow("circles: seconds to 99% test accuracy", seconds, "s"),
+        BenchRow("decision-boundary grid 200×200, median", grid_ms, "ms", "≤ 20", grid_ms <= 20),
+    ]
+
+
+def _median_ms(fn: Callable[[], object], *, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def run_bench(data_dir: str | None = None, *, threads: int | None = None, quick: bool = False) -> list[BenchRow]:
+    """Every benchmark; MNIST parts use the real files when present, else the offline digits."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    rows = bench_circles()
+    try:
+        digits = make_dataset(DataConfig(name="mnist", data_dir=data_dir, download=False))
+    except ValueError:
+        digits = make_dataset(DataConfig(name="digits"))
+    if quick:
+        digits = replace(digits, X_train=digits.X_train[:1000], y_train=digits.y_train[:1000])
+    data_note = BenchRow("images used", len(digits.y_train), "training images", detail=digits.source)
+    return [*rows, data_note, *bench_throughput(digits, epochs=1 if quick else 5),
+            *bench_cnn(digits, epochs=1 if quick else 3)]
+
+
+def format_table(rows: list[BenchRow]) -> str:
+    """A Markdown table of the rows."""
+    lines = ["| measure | value | target | met |", "| --- | --- | --- | --- |"]
+    for r in rows:
+        value = f"{r.value:,.0f}" if abs(r.value) >= 100 else f"{r.value:.3g}" if r.value == r.value else "not reached"
+        met = "" if r.met is None else ("yes" if r.met else "no")
+        lines.append(f"| {r.name} | {value} {r.unit} | {r.target} | {met} |")
+    return "\n".join(lines)

@@ -1,0 +1,138 @@
+"""A training job on a worker thread that the UI can poll and stop, with a cap on jobs at once."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+from torch import nn
+
+from core.data import Dataset
+from core.train import EpochStats, Snapshot, TrainConfig, TrainResult, train_model
+
+JOB_STATES = ("waiting", "running", "finished", "failed")
+
+
+class JobSlots:
+    """At most `capacity` jobs train at once; the others wait (and say so) for a free slot."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1. Got {capacity} instead.")
+        self.capacity = capacity
+        self._semaphore = threading.BoundedSemaphore(capacity)
+        self._lock = threading.Lock()
+        self._running = 0
+
+    def acquire(self, should_give_up) -> bool:
+        """Block until a slot is free (True) or `should_give_up()` turns true (False)."""
+        while not self._semaphore.acquire(timeout=0.05):
+            if should_give_up():
+                return False
+        with self._lock:
+            self._running += 1
+        return True
+
+    def release(self) -> None:
+        with self._lock:
+            self._running -= 1
+        self._semaphore.release()
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+
+# One process-wide pool: the web server's sessions share the machine's cores fairly.
+SHARED_SLOTS = JobSlots(int(os.environ.get("NNLAB_MAX_JOBS", max(1, (os.cpu_count() or 2)))))
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A consistent copy of a job's state for the UI to draw."""
+
+    state: str
+    epochs: int
+    history: tuple[EpochStats, ...] = ()
+    snapshot: Snapshot | None = None  # the latest boundary, 2-D data only
+    steps: int = 0
+    last_loss: float | None = None
+    result: TrainResult | None = None
+    error: str | None = None
+    started_at: float = 0.0
+
+    @property
+    def fraction(self) -> float:
+        """Share of the planned epochs finished, 0..1."""
+        if self.result is not None:
+            return 1.0
+        return len(self.history) / self.epochs if self.epochs else 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("finished", "failed")
+
+
+@dataclass(eq=False)
+class TrainingJob:
+    """Train `model` on `data` with `config`, on a worker thread (`start`) or inline (`run`)."""
+
+    model: nn.Module
+    data: Dataset
+    config: TrainConfig
+    slots: JobSlots = field(default_factory=lambda: SHARED_SLOTS)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._progress = JobProgress(state="waiting", epochs=self.config.epochs, started_at=time.time())
+
+    def _update(self, **changes) -> None:
+        with self._lock:
+            self._progress = replace(self._progress, **changes)
+
+    def _on_epoch(self, stats: EpochStats, snapshot: Snapshot | None) -> None:
+        history = self._progress.history + (stats,)
+        self._update(history=history, steps=stats.steps, **({"snapshot": snapshot} if snapshot else {}))
+
+    def _on_step(self, step: int, loss: float) -> None:
+        self._update(steps=step, last_loss=loss)
+
+    def run(self) -> JobProgress:
+        """Train in the calling thread (waiting for a slot first); return the final progress."""
+        if not self.slots.acquire(self._stop.is_set):
+            self._update(state="finished", result=TrainResult((), "stopped", "Stopped before it started.", 0, 0.0))
+            return self.progress()
+        try:
+            self._update(state="running")
+            result = train_model(self.model, self.data, self.config, on_epoch=self._on_epoch,
+                                 on_step=self._on_step, should_stop=self._stop.is_set)
+            self._update(state="finished", result=result)
+        except Exception as exc:  # the worker must always end in a state the UI can explain
+            self._update(state="failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self.slots.release()
+        return self.progress()
+
+    def start(self) -> TrainingJob:
+        """Run on a daemon worker thread and return at once."""
+        self._thread = threading.Thread(target=self.run, name="nnlab-train", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to stop between two optimizer steps (or before it starts)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> JobProgress:
+        """Wait for the worker thread to end (at most `timeout` seconds)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.progress()
+
+    def progress(self) -> JobProgress:
+        with self._lock:
+            return self._progress

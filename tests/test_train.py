@@ -1,0 +1,156 @@
+"""Training: every dataset x model pair, divergence, stopping, early stopping, reproducibility."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.data import DATASETS, DataConfig, make_dataset
+from core.models import ModelConfig, build_model
+from core.train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainError, overfit_one_batch, train_model
+
+POINT_MODELS = [ModelConfig(kind="logreg"), ModelConfig(kind="mlp", hidden=(6, 6), activation="tanh")]
+IMAGE_MODELS = [*POINT_MODELS, ModelConfig(kind="cnn", width=4), ModelConfig(kind="lenet")]
+
+
+def _tiny(name: str, mnist_dir) -> DataConfig:
+    if name == "mnist":
+        if mnist_dir is None:
+            pytest.skip("real MNIST test files not found in ../shared/data/mnist")
+        return DataConfig(name="mnist", data_dir=str(mnist_dir), download=False, train_size=200)
+    return DataConfig(name=name, n_samples=120, n_classes=3, train_size=100 if name == "digits" else None)
+
+
+@pytest.mark.parametrize("name", DATASETS)
+def test_every_dataset_and_model_trains_one_epoch(name: str) -> None:
+    from tests.conftest import mnist_dir
+
+    data = make_dataset(_tiny(name, mnist_dir()))
+    for base in IMAGE_MODELS if data.is_image else POINT_MODELS:
+        config = replace(base, input_shape=data.input_shape, n_classes=data.n_classes)
+        result = train_model(build_model(config), data, TrainConfig(epochs=1, batch_size=32, lr=0.01))
+        assert result.status == "completed", (name, config.kind, result.message)
+        (stats,) = result.history
+        assert stats.steps == result.steps == -(-len(data.y_train) // 32)
+        assert np.isfinite(stats.train_loss) and 0 <= stats.val_acc <= 1
+
+
+def test_learns_circles_well(circles) -> None:
+    model = build_model(ModelConfig(hidden=(16, 16)), seed=0)
+    result = train_model(model, circles, TrainConfig(epochs=40, lr=0.03))
+    assert result.history[-1].val_acc >= 0.95
+    assert result.history[-1].train_loss < result.history[0].train_loss
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("schedule", SCHEDULES)
+def test_every_optimizer_and_schedule_runs(blobs, optimizer: str, schedule: str) -> None:
+    config = TrainConfig(optimizer=optimizer, schedule=schedule, lr=0.01, epochs=3, batch_size=0)
+    model = build_model(ModelConfig(hidden=(8,), n_classes=3))
+    result = train_model(model, blobs, config)
+    assert result.status == "completed" and result.steps == 3
+    if schedule == "step":  # x0.1 after each third of the run
+        assert [s.lr for s in result.history] == pytest.approx([0.01, 0.001, 0.0001])
+
+
+def test_runs_are_reproducible(circles) -> None:
+    def run():
+        model = build_model(ModelConfig(hidden=(8,), dropout=0.2), seed=3)
+        return train_model(model, circles, TrainConfig(epochs=3, seed=3)).history
+
+    first, second = run(), run()
+    assert [(s.train_loss, s.val_loss) for s in first] == [(s.train_loss, s.val_loss) for s in second]
+
+
+def test_high_learning_rate_diverges_with_an_explanation(circles) -> None:
+    model = build_model(ModelConfig(hidden=(64, 64)), seed=0)
+    result = train_model(model, circles, TrainConfig(optimizer="sgd", lr=10, momentum=0.9, epochs=20))
+    assert result.status == "diverged" and result.diverged
+    assert "learning rate (10) is too high" in result.message and "Try 1" in result.message
+    assert len(result.history) < 20
+    # The next run with a sensible rate works.
+    assert train_model(build_model(ModelConfig()), circles, TrainConfig(epochs=2)).status == "completed"
+
+
+def test_should_stop_ends_mid_epoch(circles) -> None:
+    calls = {"n": 0}
+
+    def stop_after_three_steps() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3
+
+    result = train_model(build_model(ModelConfig()), circles, TrainConfig(epochs=5, batch_size=8),
+                         should_stop=stop_after_three_steps)
+    assert result.status == "stopped" and result.steps == 3
+    assert len(result.history) == 1  # the partial epoch is still reported
+
+
+def test_early_stopping_restores_the_best_epoch() -> None:
+    noisy = make_dataset(DataConfig(name="gaussians", n_samples=100, noise=0.4, seed=2))  # easy to overfit
+    config = TrainConfig(epochs=300, lr=0.05, patience=5, batch_size=0)
+    model = build_model(ModelConfig(hidden=(128, 128)), seed=0)
+    result = train_model(model, noisy, config)
+    assert result.status == "early_stopped", result.message
+    best = result.history[result.best_epoch - 1]
+    assert best.val_loss <= min(s.val_loss for s in result.history) + 1e-4
+    assert len(result.history) == result.best_epoch + 5 < 300
+    # The weights kept are the best epoch's, not the last one's.
+    import torch
+
+    from core.train import evaluate_loss
+    kept_loss, _ = evaluate_loss(model, torch.as_tensor(noisy.X_test), torch.as_tensor(noisy.y_test))
+    assert kept_loss == pytest.approx(best.val_loss, rel=1e-4)
+
+
+def test_callbacks_and_snapshots(circles) -> None:
+    epochs, steps = [], []
+    config = TrainConfig(epochs=4, batch_size=20, snapshot_every=2, snapshot_resolution=12, step_every=5)
+    result = train_model(build_model(ModelConfig()), circles, config,
+                         on_epoch=lambda s, snap: epochs.append((s.epoch, snap is not None)),
+                         on_step=lambda step, loss: steps.append(step))
+    assert epochs == [(1, False), (2, True), (3, False), (4, True)]
+    assert [s.epoch for s in result.snapshots] == [2, 4]
+    assert result.snapshots[0].grid.proba.shape == (12, 12, 2)
+    assert steps == list(range(5, result.steps + 1, 5))
+
+
+def test_batch_larger_than_data_is_one_full_batch(circles) -> None:
+    result = train_model(build_model(ModelConfig()), circles, TrainConfig(epochs=2, batch_size=10_000))
+    assert result.steps == 2
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (TrainConfig(lr=20), "learning rate must be between 1e-5 and 10. Got 20"),
+        (TrainConfig(optimizer="lbfgs"), "optimizer must be one of"),
+        (TrainConfig(schedule="warm"), "schedule must be one of"),
+        (TrainConfig(batch_size=-1), "batch size"),
+        (TrainConfig(epochs=0), "epochs must be between"),
+    ],
+)
+def test_bad_train_config(circles, config: TrainConfig, message: str) -> None:
+    with pytest.raises(TrainError, match=message):
+        train_model(build_model(ModelConfig()), circles, config)
+
+
+def test_one_class_or_empty_data_is_refused(circles) -> None:
+    one_class = replace(circles, y_train=np.zeros_like(circles.y_train))
+    with pytest.raises(TrainError, match="only one class"):
+        train_model(build_model(ModelConfig()), one_class, TrainConfig(epochs=1))
+    empty = replace(circles, X_train=circles.X_train[:0], y_train=circles.y_train[:0])
+    with pytest.raises(TrainError, match="empty"):
+        train_model(build_model(ModelConfig()), empty, TrainConfig(epochs=1))
+
+
+def test_overfit_one_batch_reaches_full_accuracy(digits) -> None:
+    model = build_model(ModelConfig(kind="mlp", hidden=(64,), input_shape=(1, 28, 28), n_classes=10))
+    result = overfit_one_batch(model, digits, batch_size=16, steps=100)
+    assert result.history[-1].train_acc == 1.0
+
+
+def test_one_hidden_unit_still_trains(circles) -> None:
+    result = train_model(build_model(ModelConfig(hidden=(1,))), circles, TrainConfig(epochs=3))
+    assert result.status == "completed"
