@@ -1,0 +1,203 @@
+"""One user's workspace: dataset, model, training job and results, with no UI code in it.
+
+The dashboard keeps one `Lab` per browser session (in st.session_state); the pages read
+widgets, call these methods and draw what they return. Tests drive it directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from torch import nn
+
+from core.boundary import BoundaryGrid, boundary_grid, grid_box
+from core.checkpoint import LoadedModel, load_model, save_model
+from core.data import DataConfig, Dataset
+from core.evaluate import Metrics, evaluate_model
+from core.images import PreparedImage, prepare_image
+from core.jobs import JobProgress, TrainingJob
+from core.models import ModelConfig, build_model, predict_proba
+from core.presets import default_model_config, default_train_config
+from core.train import TrainConfig, TrainResult, overfit_one_batch, train_model
+
+
+class LabError(ValueError):
+    """An action that needs something the lab does not have yet; the message says what to do."""
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Metrics on both splits of the data the current model was trained on."""
+
+    train: Metrics
+    test: Metrics
+
+
+@dataclass(eq=False)
+class Lab:
+    """Mutable per-session state. Everything it hands out is read-only data."""
+
+    data_config: DataConfig | None = None
+    data: Dataset | None = None
+    model_config: ModelConfig | None = None
+    train_config: TrainConfig | None = None
+    model: nn.Module | None = None
+    result: TrainResult | None = None
+    job: TrainingJob | None = None
+    _evaluation: Evaluation | None = None
+    _loaded_names: tuple[str, ...] = ()
+
+    # --- data and model ------------------------------------------------------------------
+
+    def set_data(self, config: DataConfig, data: Dataset) -> None:
+        """Use `data`; a model that cannot take it is dropped, the architecture choices kept."""
+        if self.training:
+            self.stop()
+        changed_shape = self.data is None or (data.input_shape, data.n_classes) != (
+            self.data.input_shape, self.data.n_classes)
+        kind_changed = self.data is None or data.is_image != self.data.is_image
+        self.data_config, self.data = config, data
+        if kind_changed or self.model_config is None:
+            self.model_config, self.train_config = default_model_config(data), default_train_config(data)
+        elif changed_shape:
+            self.model_config = replace(self.model_config, input_shape=data.input_shape, n_classes=data.n_classes)
+        self.forget_model()
+
+    def set_model_config(self, config: ModelConfig) -> None:
+        """Choose an architecture (shaped to the current data); forgets a model of another shape."""
+        data = self.require_data()
+        config = replace(config, input_shape=data.input_shape, n_classes=data.n_classes)
+        if config != self.model_config:
+            self.model_config = config
+            self.forget_model()
+
+    def forget_model(self) -> None:
+        """Drop the trained model and its results (not the data or the settings)."""
+        self.model, self.result, self.job, self._evaluation = None, None, None, None
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the classes the current model predicts."""
+        if self.data is not None:
+            return self.data.class_names
+        return self._loaded_names or tuple(str(i) for i in range(self.model_config.n_classes))
+
+    def require_data(self) -> Dataset:
+        if self.data is None:
+            raise LabError("No dataset yet: pick one on the Data page.")
+        return self.data
+
+    def require_model(self) -> nn.Module:
+        if self.model is None:
+            raise LabError("No trained model yet: train one on the Train page (or upload one on Predict).")
+        return self.model
+
+    # --- training ------------------------------------------------------------------------
+
+    @property
+    def training(self) -> bool:
+        return self.job is not None and not self.job.progress().done
+
+    def _fresh_model(self, train_config: TrainConfig) -> nn.Module:
+        self.require_data()
+        self.train_config = train_config
+        self.model, self.result, self._evaluation = None, None, None
+        return build_model(self.model_config, seed=train_config.seed)
+
+    def start_training(self, train_config: TrainConfig) -> TrainingJob:
+        """Train a fresh model on a worker thread; poll with `poll()`."""
+        if self.training:
+            raise LabError("A training run is already going: stop it first, or wait for it to finish.")
+        model = self._fresh_model(train_config)
+        self.job = TrainingJob(model, self.data, train_config).start()
+        return self.job
+
+    def train_now(self, train_config: TrainConfig) -> TrainResult:
+        """Train a fresh model in this thread (fast 2-D runs and tests)."""
+        if self.training:
+            self.stop()
+        model = self._fresh_model(train_config)
+        self.job = None
+        self.result = train_model(model, self.data, train_config)
+        self.model = model
+        return self.result
+
+    def poll(self) -> JobProgress | None:
+        """The running or last job's progress; a finished job's model becomes the lab's model."""
+        if self.job is None:
+            return None
+        progress = self.job.progress()
+        if progress.done and self.model is not self.job.model:
+            if progress.result is not None and progress.history:
+                self.model, self.result = self.job.model, progress.result
+        return progress
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the running job and wait for its last epoch; its model is kept if it trained at all."""
+        if self.job is not None:
+            self.job.stop()
+            self.job.join(timeout)
+            self.poll()
+
+    def sanity_check(self) -> TrainResult:
+        """The 'overfit one batch' check on a fresh copy of the current architecture."""
+        data = self.require_data()
+        return overfit_one_batch(build_model(self.model_config), data)
+
+    # --- results -------------------------------------------------------------------------
+
+    def evaluation(self) -> Evaluation:
+        """Metrics of the current model on the train and test splits (computed once per model)."""
+        model, data = self.require_model(), self.require_data()
+        if self._evaluation is None:
+            self._evaluation = Evaluation(
+                evaluate_model(model, data.X_train, data.y_train, data.class_names),
+                evaluate_model(model, data.X_test, data.y_test, data.class_names),
+            )
+        return self._evaluation
+
+    def boundary(self, resolution: int = 120) -> BoundaryGrid:
+        """The current model's decision boundary around all the 2-D points."""
+        model, data = self.require_model(), self.require_data()
+        if data.is_image:
+            raise LabError("Decision boundaries are drawn for 2-D datasets only.")
+        return boundary_grid(model, box=grid_box(data.X_all), resolution=resolution)
+
+    def predict_points(self, points: np.ndarray) -> np.ndarray:
+        """Class probabilities for 2-D points (n, 2)."""
+        data = self.require_data()
+        if data.is_image:
+            raise LabError("This model takes images: upload one instead of typing a point.")
+        return predict_proba(self.require_model(), np.asarray(points, dtype=np.float32).reshape(-1, 2))
+
+    def predict_image(self, raw: bytes) -> tuple[PreparedImage, np.ndarray]:
+        """Prepare uploaded image bytes and return the steps and the class probabilities."""
+        model = self.require_model()
+        if tuple(self.model_config.input_shape) != (1, 28, 28):
+            raise LabError("The current model was trained on 2-D points: train one on MNIST or digits first.")
+        prepared = prepare_image(raw)
+        return prepared, predict_proba(model, prepared.model_input)[0]
+
+    # --- files ---------------------------------------------------------------------------
+
+    def model_file(self) -> bytes:
+        """The current model in the engine's safe file format."""
+        extra = {"dataset": self.data.name if self.data else ""}
+        return save_model(self.require_model(), self.model_config, self.require_data().class_names, extra=extra)
+
+    def load_model_file(self, raw: bytes) -> LoadedModel:
+        """Replace the current model with an uploaded one; on any error nothing changes."""
+        loaded = load_model(raw)  # raises CheckpointError before touching the lab
+        data = self.data
+        if data is not None and (data.input_shape, data.n_classes) != (
+                tuple(loaded.config.input_shape), loaded.config.n_classes):
+            raise LabError(
+                f"This model takes inputs of shape {tuple(loaded.config.input_shape)} with "
+                f"{loaded.config.n_classes} classes, but the current dataset ({data.name}) has "
+                f"{data.input_shape} with {data.n_classes}. Pick a matching dataset first.")
+        if self.training:
+            self.stop()
+        self.forget_model()
+        self.model_config, self.model, self._loaded_names = loaded.config, loaded.model, tuple(loaded.class_names)
+        return loaded

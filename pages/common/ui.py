@@ -1,0 +1,47 @@
+"""Small Streamlit helpers shared by the pages: prerequisites, errors, cached datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import streamlit as st
+
+from core.data import DataConfig, Dataset, make_dataset
+
+PAGES = {
+    "home": "pages/home.py",
+    "data": "pages/data.py",
+    "model": "pages/model.py",
+    "train": "pages/train.py",
+    "evaluate": "pages/evaluate.py",
+    "predict": "pages/predict.py",
+}
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=16)
+def load_dataset(config: DataConfig) -> Dataset:
+    """make_dataset, cached read-only and shared between sessions (datasets are never mutated)."""
+    return make_dataset(config)
+
+
+def require(ok: bool, message: str, page: str, label: str) -> None:
+    """Stop the page with guidance and a link when a prerequisite is missing."""
+    if not ok:
+        st.info(message, icon=":material/info:")
+        st.page_link(PAGES[page], label=label, icon=":material/arrow_forward:")
+        st.stop()
+
+
+@contextmanager
+def friendly_errors(what: str) -> Iterator[None]:
+    """Turn the engine's ValueErrors into a clear message instead of a traceback."""
+    try:
+        yield
+    except ValueError as exc:
+        st.error(f"{what}: {exc}", icon=":material/error:")
+
+
+def percent(x: float) -> str:
+    """0.9731 -> '97.3%'."""
+    return f"{100 * x:.1f}%"

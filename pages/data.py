@@ -1,0 +1,80 @@
+"""Data page: pick a dataset, shape it with sliders, and see it."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core import plots
+from core.data import DataConfig, resolve_data_dir, to_pixels
+from pages.common.state import get_lab
+from pages.common.ui import friendly_errors, load_dataset
+
+LABELS = {
+    "circles": "Circles", "moons": "Moons", "blobs": "Blobs (multi-class)", "xor": "XOR",
+    "spiral": "Spiral", "gaussians": "Two Gaussians", "mnist": "MNIST digits (real)",
+    "digits": "Digits (offline, 8×8 scaled up)",
+}
+ORIGINS = {
+    "generated": "Generated on the fly by scikit-learn / NumPy.",
+    "downloaded": "Downloaded by torchvision into the data folder.",
+    "local": "Read from the local data folder.",
+    "test-split": "Only the official 10,000-image test set was found, so it is split into training and test parts. "
+                  "For all 70,000 digits, put the four MNIST files in the data folder (or allow the download).",
+    "offline": "An offline stand-in: scikit-learn's 1,797 small digits, scaled to 28×28.",
+}
+
+lab = get_lab()
+current = lab.data_config or DataConfig()
+st.title("Data")
+name = st.selectbox("Dataset", list(LABELS), format_func=LABELS.get, key="data.name",
+                    index=list(LABELS).index(current.name))
+left, right = st.columns([1, 2.4], gap="large")
+with left:
+    seed = st.number_input("Seed", 0, 10_000, current.seed, key="data.seed")
+    test_fraction = st.slider("Test fraction", 0.1, 0.5, current.test_fraction, 0.05, key="data.test")
+    if name in ("mnist", "digits"):
+        train_size = st.select_slider("Training images (subset keeps training fast)",
+                                      [500, 1000, 2000, 4000, 8000, 20000, 60000],
+                                      value=current.train_size or 4000, key="data.train_size")
+        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction, train_size=train_size)
+    else:
+        n_samples = st.slider("Samples", 50, 5000, current.n_samples, 50, key="data.n")
+        noise = st.slider("Noise", 0.0, 0.5, current.noise, 0.01, key="data.noise")
+        factor, n_classes = current.factor, current.n_classes
+        if name == "circles":
+            factor = st.slider("Inner/outer radius (factor)", 0.1, 0.9, current.factor, 0.05, key="data.factor")
+        if name in ("blobs", "spiral"):
+            top = 6 if name == "blobs" else 3
+            n_classes = st.slider("Classes" if name == "blobs" else "Arms", 2, top,
+                                  min(max(current.n_classes, 2), top), key=f"data.classes.{name}")
+        config = DataConfig(name=name, n_samples=n_samples, noise=noise, factor=factor, n_classes=n_classes,
+                            seed=seed, test_fraction=test_fraction)
+
+data = None
+with friendly_errors("This dataset cannot be loaded"):
+    data = load_dataset(config)
+if data is None:
+    if name == "mnist":
+        st.caption(f"Data folder: `{resolve_data_dir().resolve()}` (set NNLAB_DATA_DIR to change it). "
+                   "Meanwhile, the offline *Digits* dataset works everywhere.")
+    st.stop()
+if config != lab.data_config:
+    lab.set_data(config, data)
+
+with left:
+    st.metric("Training / test", f"{len(data.y_train):,} / {len(data.y_test):,}")
+    st.caption(data.source)
+    st.caption(ORIGINS[data.origin])
+with right:
+    if data.is_image:
+        per_class = [np.flatnonzero(data.y_train == c)[:8] for c in range(data.n_classes)]
+        idx = np.concatenate(per_class)
+        st.plotly_chart(plots.image_grid_figure(to_pixels(data.X_train[idx, 0]),
+                                                [data.class_names[data.y_train[i]] for i in idx], columns=8),
+                        key="data.grid")
+        st.plotly_chart(plots.class_histogram_figure(data.y_train, data.class_names), key="data.hist")
+    else:
+        st.plotly_chart(plots.scatter_figure(data.X_train, data.y_train, data.X_test, data.y_test,
+                                             data.class_names), key="data.scatter")
+st.page_link("pages/model.py", label="Next: shape the network", icon=":material/arrow_forward:")

@@ -1,0 +1,67 @@
+"""Predict page: upload digits (or type a point) and see how the model decides."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core import plots
+from core.checkpoint import CheckpointError
+from core.images import ImageError
+from core.lab import LabError
+from pages.common.state import get_lab
+from pages.common.ui import require
+
+IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
+
+lab = get_lab()
+st.title("Predict")
+lab.poll()
+
+with st.expander("Model file: download this model, or upload one to continue from", expanded=lab.model is None):
+    if lab.model is not None:
+        st.download_button("Download the trained model", lab.model_file(), "nnlab-model.pt",
+                           "application/octet-stream", key="predict.download")
+    upload = st.file_uploader("Upload a model file (.pt)", type=["pt"], key="predict.model_upload")
+    if upload is not None and st.session_state.get("predict.loaded") != upload.file_id:
+        try:
+            loaded = lab.load_model_file(upload.getvalue())
+            st.session_state["predict.loaded"] = upload.file_id
+            st.success(f"Loaded a {loaded.config.kind} model with {len(loaded.class_names)} classes.")
+        except (CheckpointError, LabError) as exc:
+            st.error(f"This file cannot be used, so the current model is unchanged: {exc}")
+
+require(lab.model is not None, "Train a model first (or upload a model file above).", "train", "Go to the Train page")
+
+if tuple(lab.model_config.input_shape) == (2,):
+    st.markdown("Type a point and see the class probabilities.")
+    a, b = st.columns(2)
+    x = a.number_input("x", -10.0, 10.0, 0.0, 0.1, key="predict.x")
+    y = b.number_input("y", -10.0, 10.0, 0.0, 0.1, key="predict.y")
+    proba = lab.predict_points(np.array([[x, y]]))[0]
+    names = lab.class_names
+    st.plotly_chart(plots.probability_figure(proba, names), key="predict.point_proba")
+    st.plotly_chart(plots.boundary_figure(lab.boundary(), np.array([[x, y]]), np.array([proba.argmax()]), names,
+                                          title="Your point on the boundary"), key="predict.point_boundary")
+    st.stop()
+
+files = st.file_uploader("Upload digit images", type=IMAGE_TYPES, accept_multiple_files=True,
+                         key="predict.images")
+with st.expander("…or take a photo of a handwritten digit"):
+    photo = st.camera_input("Camera", key="predict.camera")
+sources = [(f.name, f.getvalue()) for f in files or []] + ([("camera photo", photo.getvalue())] if photo else [])
+if not sources:
+    st.info("Upload one or more images of a single digit (png, jpg, bmp, gif, webp).")
+for i, (name, raw) in enumerate(sources):
+    st.divider()
+    st.text(f"📄 {name}")  # plain text: a file name is never rendered as Markdown or HTML
+    try:
+        prepared, proba = lab.predict_image(raw)
+    except (ImageError, LabError) as exc:
+        st.error(f"Cannot use this image: {exc}", icon=":material/image_not_supported:")
+        continue
+    steps, bars = st.columns([3, 2])
+    steps.plotly_chart(plots.steps_figure(prepared.steps), key=f"predict.steps.{i}")
+    best = int(proba.argmax())
+    bars.metric("Prediction", lab.class_names[best], f"{proba[best]:.1%} confident", delta_color="off")
+    bars.plotly_chart(plots.probability_figure(proba, lab.class_names), key=f"predict.proba.{i}")

@@ -1,0 +1,66 @@
+"""Training jobs: a worker thread that can be polled and stopped, and a cap on jobs at once."""
+
+from __future__ import annotations
+
+import time
+
+from core.jobs import JobSlots, TrainingJob
+from core.models import ModelConfig, build_model
+from core.train import TrainConfig
+
+
+def _job(data, slots: JobSlots, epochs: int = 5, **kw) -> TrainingJob:
+    config = TrainConfig(epochs=epochs, batch_size=16, snapshot_every=1, snapshot_resolution=8, **kw)
+    return TrainingJob(build_model(ModelConfig()), data, config, slots=slots)
+
+
+def test_synchronous_run_reports_history_and_snapshot(circles) -> None:
+    progress = _job(circles, JobSlots(1)).run()
+    assert progress.state == "finished" and progress.done and progress.fraction == 1.0
+    assert len(progress.history) == 5 and progress.result.status == "completed"
+    assert progress.snapshot is not None and progress.snapshot.epoch == 5
+
+
+def test_worker_thread_can_be_polled_and_stopped(circles) -> None:
+    job = _job(circles, JobSlots(1), epochs=10_000).start()
+    deadline = time.monotonic() + 20
+    while not job.progress().history and time.monotonic() < deadline:
+        time.sleep(0.01)
+    seen = job.progress()
+    assert seen.state == "running" and 0 < seen.fraction < 1
+    job.stop()
+    final = job.join(timeout=20)
+    assert final.state == "finished" and final.result.status == "stopped"
+    assert len(final.history) < 10_000
+
+
+def test_jobs_beyond_the_cap_wait_visibly(circles) -> None:
+    slots = JobSlots(1)
+    first = _job(circles, slots, epochs=10_000).start()
+    while first.progress().state != "running":
+        time.sleep(0.01)
+    second = _job(circles, slots, epochs=2).start()
+    time.sleep(0.2)
+    assert second.progress().state == "waiting" and slots.running == 1
+    first.stop()
+    assert second.join(timeout=20).state == "finished"
+    assert first.join(timeout=20).result.status == "stopped"
+
+
+def test_stopping_a_waiting_job_ends_it_without_training(circles) -> None:
+    slots = JobSlots(1)
+    assert slots.acquire(lambda: False)  # hold the only slot
+    job = _job(circles, slots).start()
+    job.stop()
+    final = job.join(timeout=5)
+    assert final.result.status == "stopped" and final.history == ()
+    slots.release()
+
+
+def test_a_failing_run_ends_in_the_failed_state(circles) -> None:
+    slots = JobSlots(1)
+    job = TrainingJob(build_model(ModelConfig(n_classes=3, input_shape=(5,))), circles, TrainConfig(epochs=1),
+                      slots=slots)
+    final = job.run()
+    assert final.state == "failed" and "Error" in final.error
+    assert slots.running == 0 and slots.acquire(lambda: True)  # the failed job gave its slot back
