@@ -120,7 +120,7 @@ class Lab:
         model = self._fresh_model(train_config)
         self.job = None
         self.result = train_model(model, self.data, train_config)
-        self.model = model
+        self.model = None if self.result.diverged else model  # NaN weights are no use to anyone
         return self.result
 
     def poll(self) -> JobProgress | None:
@@ -128,9 +128,10 @@ class Lab:
         if self.job is None:
             return None
         progress = self.job.progress()
-        if progress.done and self.model is not self.job.model:
-            if progress.result is not None and progress.history:
-                self.model, self.result = self.job.model, progress.result
+        if progress.done and progress.result is not None and self.result is not progress.result:
+            self.result = progress.result
+            trained = progress.history and not progress.result.diverged
+            self.model = self.job.model if trained else None
         return progress
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -240,8 +240,8 @@ def train_model(model: nn.Module, data: Dataset, config: TrainConfig = TrainConf
                                lr_now, time.perf_counter() - epoch_start, step)
             history.append(stats)
             snap = None
-            if box is not None and (epoch % config.snapshot_every == 0 or epoch == config.epochs
-                                    or status != "completed"):
+            if box is not None and status != "diverged" and (
+                    epoch % config.snapshot_every == 0 or epoch == config.epochs or status == "stopped"):
                 snap = Snapshot(epoch, boundary_grid(model, box=box, resolution=config.snapshot_resolution))
                 snapshots.append(snap)
             if on_epoch is not None:

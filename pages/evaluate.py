@@ -15,6 +15,8 @@ lab = get_lab()
 st.title("Evaluate")
 require(lab.data is not None, "Pick a dataset first.", "data", "Go to the Data page")
 lab.poll()
+if lab.model is None and lab.result is not None and lab.result.diverged:
+    st.warning(lab.result.message, icon=":material/warning:")
 require(lab.model is not None, "Nothing to evaluate yet: train a model first.", "train", "Go to the Train page")
 data = lab.data
 evaluation = lab.evaluation()
@@ -52,7 +54,10 @@ if data.is_image:
         st.plotly_chart(plots.image_grid_figure(to_pixels(data.X_test[shown["index"].to_numpy(), 0]), titles,
                                                 columns=8), key="evaluate.gallery")
     st.markdown("**Most confused pairs**")
-    st.dataframe(confused_pairs(test), hide_index=True, key="evaluate.pairs")
+    pairs = confused_pairs(test)[["true_name", "predicted_name", "count", "share"]]
+    st.dataframe(pairs.rename(columns={"true_name": "true", "predicted_name": "predicted as"}), hide_index=True,
+                 key="evaluate.pairs", column_config={"share": st.column_config.ProgressColumn(
+                     "share of the true class", format="percent", min_value=0, max_value=1)})
 else:
     mask = np.zeros(len(data.y_test), dtype=bool)
     mask[wrong["index"].to_numpy()] = True

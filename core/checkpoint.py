@@ -1,0 +1,224 @@
+"""Model files: save a trained model as plain data plus tensors, and load one back without running code.
+
+A file is a zip written by torch.save holding only plain types and tensors:
+{"format": "nnlab-model", "version": 1, "config": {...}, "class_names": [...], "state_dict": {...},
+"extra": {...}}. Loading uses torch's weights-only unpickler, which refuses any other object, and
+checks the archive, the config and every tensor shape before any weight is copied into a model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pickle
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.models import ModelConfig, ModelError, build_model, validate_model_config
+
+FORMAT = "nnlab-model"
+VERSION = 1
+MAX_BYTES = 50 * 1024 * 1024  # the largest model NN Lab can build is about 25 MB
+ZIP_MAGIC = b"PK\x03\x04"
+CONFIG_FIELDS = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+
+
+class CheckpointError(ValueError):
+    """A model file that cannot be written or read; the message says why, in one sentence."""
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A model read from a file: the network (CPU, eval mode) and what it was built for."""
+
+    model: nn.Module
+    config: ModelConfig
+    class_names: tuple[str, ...]
+    extra: dict
+
+
+# --- saving ------------------------------------------------------------------------------
+
+
+def _plain(value: object, where: str) -> object:
+    """`value` as plain types only (tuples -> lists, numpy scalars -> Python), or CheckpointError."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    raise CheckpointError(f"cannot save {where}: only strings, numbers, booleans, None, lists and dicts with "
+                          f"string keys can go in a model file, got {type(value).__name__}.")
+
+
+def save_model(model: nn.Module, config: ModelConfig, class_names: Sequence[str], *,
+               extra: Mapping[str, object] | None = None) -> bytes:
+    """The model as the bytes of an NN Lab model file (tensors moved to the CPU)."""
+    validate_model_config(config)
+    names = [str(name) for name in class_names]
+    if len(names) != config.n_classes:
+        raise CheckpointError(f"cannot save: the config has {config.n_classes} classes but "
+                              f"{len(names)} class names were given.")
+    state = {key: t.detach().cpu().clone(memory_format=torch.contiguous_format)
+             for key, t in model.state_dict().items()}
+    _check_state_dict(state, build_model(config), config.kind)  # never write a file load_model would refuse
+    payload = {
+        "format": FORMAT, "version": VERSION, "config": _plain(dataclasses.asdict(config), "config"),
+        "class_names": names, "state_dict": state, "extra": _plain(dict(extra or {}), "extra"),
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getvalue()
+    if len(data) > MAX_BYTES:
+        raise CheckpointError(f"cannot save: the file would be {len(data) / 2**20:.1f} MB, over the "
+                              f"{MAX_BYTES / 2**20:.0f} MB that load_model accepts.")
+    return data
+
+
+def save_model_file(path: str | os.PathLike, model: nn.Module, config: ModelConfig, class_names: Sequence[str],
+                    *, extra: Mapping[str, object] | None = None) -> Path:
+    """Write the model to `path` (see `save_model`) and return the path."""
+    path = Path(path)
+    path.write_bytes(save_model(model, config, class_names, extra=extra))
+    return path
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse, before unpickling anything, what torch.save cannot have written or is too big."""
+    if len(data) == 0:
+        raise CheckpointError("this file is empty; choose a model file saved by NN Lab (.pt).")
+    if len(data) > MAX_BYTES:
+        raise CheckpointError(f"this file is {len(data) / 2**20:.1f} MB, larger than any NN Lab model "
+                              f"(limit {MAX_BYTES / 2**20:.0f} MB).")
+    if not data.startswith(ZIP_MAGIC):
+        raise CheckpointError("this is not an NN Lab model file; choose a .pt file saved by NN Lab.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile:
+        raise CheckpointError("this model file is truncated or damaged; download or save it again.") from None
+    # torch.save stores entries uncompressed; a compressed one could expand far past MAX_BYTES.
+    if any(e.compress_type != zipfile.ZIP_STORED for e in entries) or sum(e.file_size for e in entries) > MAX_BYTES:
+        raise CheckpointError("this is not an NN Lab model file; choose a .pt file saved by NN Lab.")
+
+
+def _unpickle(data: bytes) -> object:
+    """torch.load with the weights-only unpickler, its failures turned into CheckpointError."""
+    _check_archive(data)
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError:
+        raise CheckpointError("this file contains code or objects that are not allowed; only NN Lab model "
+                              "files can be loaded.") from None
+    except Exception:  # torch's reader raises RuntimeError, EOFError, KeyError, ... for damaged archives
+        raise CheckpointError("this model file is truncated or damaged; download or save it again.") from None
+
+
+def _config_field(name: str, value: object) -> object:
+    """One config value checked against the type of its default (tuples arrive as lists)."""
+    default = CONFIG_FIELDS[name]
+    if isinstance(default, tuple):
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        value = tuple(value) if ok else value
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    else:
+        ok = isinstance(value, type(default)) and not isinstance(value, bool)
+    if not ok:
+        raise CheckpointError(f"the model config field {name!r} should be like {default!r}, got {value!r}.")
+    return value
+
+
+def _config_from(fields: object) -> ModelConfig:
+    """The ModelConfig a file describes, or CheckpointError naming what is wrong with it."""
+    if not isinstance(fields, dict):
+        raise CheckpointError(f"the model config should be a dict of fields, got {type(fields).__name__}.")
+    try:
+        config = ModelConfig(**fields)
+    except TypeError:
+        unknown = sorted(map(str, set(fields) - set(CONFIG_FIELDS)))
+        raise CheckpointError(f"the model config has unknown fields {unknown}; was it saved by a different "
+                              "program?") from None
+    missing = sorted(set(CONFIG_FIELDS) - set(fields))
+    if missing:
+        raise CheckpointError(f"the model config lacks the fields {missing}.")
+    config = dataclasses.replace(config, **{name: _config_field(name, v) for name, v in fields.items()})
+    try:
+        validate_model_config(config)
+    except ModelError as exc:
+        raise CheckpointError(f"the saved model config is invalid: {exc}") from None
+    return config
+
+
+def _check_state_dict(state: object, model: nn.Module, kind: str) -> None:
+    """Refuse weights whose names, shapes or types do not fit `model`, before any is copied into it."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"the weights should be a dict of tensors, got {type(state).__name__}.")
+    expected = model.state_dict()
+    missing, unexpected = [k for k in expected if k not in state], [k for k in state if k not in expected]
+    if missing or unexpected:
+        raise CheckpointError(f"the weights do not fit a {kind} with this config: missing "
+                              f"{missing[:3] or 'none'}, unexpected {unexpected[:3] or 'none'}.")
+    for key, want in expected.items():
+        got = state[key]
+        if not isinstance(got, torch.Tensor) or got.layout != torch.strided or got.dtype != want.dtype:
+            what = f"{got.dtype} {got.layout}" if isinstance(got, torch.Tensor) else type(got).__name__
+            raise CheckpointError(f"the weight {key!r} should be a dense {want.dtype} tensor, got {what}.")
+        if got.shape != want.shape:
+            raise CheckpointError(f"the weight {key!r} does not fit the config: expected shape "
+                                  f"{tuple(want.shape)}, got {tuple(got.shape)}.")
+
+
+def _header(payload: object) -> dict:
+    """The payload dict after its format and version are checked."""
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError("this is a PyTorch file but not an NN Lab model file; choose a .pt file saved by "
+                              "NN Lab.")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"this model file has version {payload.get('version')!r}, but this NN Lab reads "
+                              f"version {VERSION} only.")
+    return payload
+
+
+def load_model(data: bytes) -> LoadedModel:
+    """Read a model file's bytes safely: checked in full before a model is built from it."""
+    payload = _header(_unpickle(bytes(data)))
+    config = _config_from(payload.get("config"))
+    names = payload.get("class_names")
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise CheckpointError("the class names in this model file should be a list of strings.")
+    if len(names) != config.n_classes:
+        raise CheckpointError(f"this model file names {len(names)} classes but its model has {config.n_classes}.")
+    extra = payload.get("extra", {})
+    if not isinstance(extra, dict):
+        raise CheckpointError(f"the extra metadata should be a dict, got {type(extra).__name__}.")
+    state, model = payload.get("state_dict"), build_model(config)
+    _check_state_dict(state, model, config.kind)
+    model.load_state_dict(state)
+    return LoadedModel(model.eval(), config, tuple(names), extra)
+
+
+def load_model_file(path: str | os.PathLike) -> LoadedModel:
+    """Read the model file at `path` (see `load_model`); the size is checked before reading."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise CheckpointError(f"{path} is larger than any NN Lab model (limit {MAX_BYTES / 2**20:.0f} MB).")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    return load_model(data)

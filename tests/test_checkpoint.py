@@ -1,0 +1,238 @@
+"""Model files: round trips for every kind, and every hostile or broken file refused before it runs."""
+
+from __future__ import annotations
+
+import io
+import os
+import pathlib
+import pickle
+import shlex
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core import checkpoint
+from core.checkpoint import (
+    FORMAT,
+    CheckpointError,
+    load_model,
+    load_model_file,
+    save_model,
+    save_model_file,
+)
+from core.models import ModelConfig, build_model, predict_proba
+
+POINTS = ModelConfig(kind="mlp", hidden=(4,), input_shape=(2,), n_classes=2)
+IMAGES = ModelConfig(kind="cnn", width=4, input_shape=(1, 28, 28), n_classes=10)
+NAMES = ("outer", "inner")
+DIGITS = tuple(str(d) for d in range(10))
+
+
+def saved(config: ModelConfig = POINTS, names: tuple[str, ...] = NAMES) -> bytes:
+    # seed 7, not the loader's default 0, so a load that kept fresh weights would be caught
+    return save_model(build_model(config, seed=7), config, names, extra={"dataset": "circles"})
+
+
+def forge(**changes: object) -> bytes:
+    """A valid points-model file with some top-level entries replaced (None removes an entry)."""
+    payload = torch.load(io.BytesIO(saved()), weights_only=True)
+    payload.update(changes)
+    payload = {k: v for k, v in payload.items() if v is not None}
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def config_dict(**changes: object) -> dict:
+    return {"kind": "mlp", "hidden": [4], "activation": "relu", "dropout": 0.0, "width": 32,
+            "input_shape": [2], "n_classes": 2, **changes}
+
+
+@pytest.mark.parametrize(("config", "names"), [
+    (POINTS, NAMES),
+    (ModelConfig(kind="logreg", input_shape=(2,), n_classes=3), ("a", "b", "c")),
+    (ModelConfig(kind="mlp", hidden=(5, 3), activation="tanh", dropout=0.3, input_shape=(2,)), NAMES),
+    (IMAGES, DIGITS),
+    (ModelConfig(kind="lenet", input_shape=(1, 28, 28), n_classes=10), DIGITS),
+], ids=lambda v: v.kind if isinstance(v, ModelConfig) else None)
+def test_round_trip_predicts_the_same(config: ModelConfig, names: tuple[str, ...]) -> None:
+    model = build_model(config, seed=7)
+    X = np.random.default_rng(0).normal(size=(16, *config.input_shape)).astype(np.float32)
+    loaded = load_model(save_model(model, config, names, extra={"dataset": "x", "test_accuracy": np.float64(0.5)}))
+    assert loaded.config == config and loaded.class_names == names
+    assert loaded.extra == {"dataset": "x", "test_accuracy": 0.5}
+    assert not loaded.model.training and next(loaded.model.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(predict_proba(loaded.model, X), predict_proba(model, X))
+    assert not np.array_equal(predict_proba(build_model(config), X), predict_proba(model, X))  # weights did move
+
+
+def test_file_round_trip(tmp_path: Path) -> None:
+    path = save_model_file(tmp_path / "model.pt", build_model(POINTS, seed=7), POINTS, list(NAMES))
+    loaded = load_model_file(path)
+    assert loaded.config == POINTS and loaded.class_names == NAMES and loaded.extra == {}
+    with pytest.raises(CheckpointError, match="missing.pt cannot be read"):
+        load_model_file(tmp_path / "missing.pt")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_a_gpu_model_is_saved_for_the_cpu() -> None:
+    loaded = load_model(save_model(build_model(POINTS, seed=7).cuda(), POINTS, NAMES))
+    assert next(loaded.model.parameters()).device.type == "cpu"
+
+
+def test_the_file_holds_only_plain_types_and_tensors() -> None:
+    payload = torch.load(io.BytesIO(saved()), weights_only=True)
+    assert payload["format"] == FORMAT and payload["version"] == 1
+    assert payload["config"] == config_dict() and payload["class_names"] == list(NAMES)
+    assert payload["extra"] == {"dataset": "circles"}
+    assert all(t.device.type == "cpu" for t in payload["state_dict"].values())
+
+
+class RunsShell:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {shlex.quote(str(self.marker))}",)
+
+
+class TouchesFile:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return pathlib.Path.touch, (pathlib.Path(self.marker),)
+
+
+def hostile_files(marker: Path) -> dict[str, bytes]:
+    """Files that create `marker` when unpickled: inside a torch zip, and as a bare pickle."""
+    out = {}
+    for name, payload in (("os.system", RunsShell(marker)), ("Path.touch", TouchesFile(marker))):
+        buffer = io.BytesIO()
+        torch.save({"format": FORMAT, "version": 1, "extra": payload}, buffer)
+        out[f"torch {name}"] = buffer.getvalue()
+    out["bare pickle"] = pickle.dumps(TouchesFile(marker))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["torch os.system", "torch Path.touch", "bare pickle"])
+def test_a_file_that_would_run_code_is_refused_without_running_it(tmp_path: Path, kind: str) -> None:
+    control = tmp_path / "control"
+    unsafe = hostile_files(control)[kind]
+    if kind.startswith("torch"):
+        torch.load(io.BytesIO(unsafe), weights_only=False)  # what an unsafe loader would do
+    else:
+        pickle.loads(unsafe)
+    assert control.exists(), "the hostile file must really run code, or this test proves nothing"
+
+    marker = tmp_path / "marker"
+    match = "contains code or objects that are not allowed" if kind.startswith("torch") else "not an NN Lab model"
+    with pytest.raises(CheckpointError, match=match):
+        load_model(hostile_files(marker)[kind])
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(("data", "match"), [
+    (b"", "empty"),
+    (np.random.default_rng(0).bytes(4096), "not an NN Lab model file"),
+    (b"PK\x03\x04" + np.random.default_rng(1).bytes(4096), "truncated or damaged"),
+    (b"hello, this is a text file", "not an NN Lab model file"),
+])
+def test_junk_is_refused(data: bytes, match: str) -> None:
+    with pytest.raises(CheckpointError, match=match):
+        load_model(data)
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.99])
+def test_a_truncated_file_is_refused(keep: float) -> None:
+    data = saved(IMAGES, DIGITS)
+    with pytest.raises(CheckpointError, match="truncated or damaged"):
+        load_model(data[: int(len(data) * keep)])
+
+
+def test_a_compressed_archive_is_refused() -> None:
+    # torch.save stores entries uncompressed; a deflated entry could be a zip bomb
+    source, target = zipfile.ZipFile(io.BytesIO(saved())), io.BytesIO()
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for entry in source.infolist():
+            out.writestr(entry.filename, source.read(entry))
+    with pytest.raises(CheckpointError, match="not an NN Lab model file"):
+        load_model(target.getvalue())
+
+
+def test_files_over_the_size_cap_are_refused_before_loading(monkeypatch, tmp_path: Path) -> None:
+    data = saved()
+    monkeypatch.setattr(checkpoint, "MAX_BYTES", len(data) - 1)
+    with pytest.raises(CheckpointError, match=r"larger than any NN Lab model \(limit"):
+        load_model(data)
+    (tmp_path / "big.pt").write_bytes(data)
+    with pytest.raises(CheckpointError, match="big.pt is larger than any NN Lab model"):
+        load_model_file(tmp_path / "big.pt")
+
+
+def plain_torch_file(obj: object) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("data", "match"), [
+    (plain_torch_file(build_model(POINTS).state_dict()), "PyTorch file but not an NN Lab model file"),
+    (plain_torch_file(torch.zeros(3)), "PyTorch file but not an NN Lab model file"),
+    (forge(format="other-app"), "PyTorch file but not an NN Lab model file"),
+    (forge(version=2), "version 2, but this NN Lab reads version 1 only"),
+    (forge(version=None), "version None"),
+    (forge(config=[1, 2]), "config should be a dict of fields, got list"),
+    (forge(config=config_dict(colour="red")), r"unknown fields \['colour'\]"),
+    (forge(config={k: v for k, v in config_dict().items() if k != "width"}), r"lacks the fields \['width'\]"),
+    (forge(config=config_dict(kind="transformer")), "config is invalid: Unknown model kind 'transformer'"),
+    (forge(config=config_dict(hidden=[0])), "config is invalid: Hidden layers need 1 to"),
+    (forge(config=config_dict(hidden="4")), "field 'hidden' should be like \\(8, 8\\), got '4'"),
+    (forge(config=config_dict(n_classes=2.0)), "field 'n_classes' should be like 2, got 2.0"),
+    (forge(config=config_dict(dropout=True)), "field 'dropout' should be like 0.0, got True"),
+    (forge(class_names=["a", "b", "c"]), "names 3 classes but its model has 2"),
+    (forge(class_names="ab"), "class names in this model file should be a list of strings"),
+    (forge(extra=[1]), "extra metadata should be a dict, got list"),
+    (forge(state_dict=None), "weights should be a dict of tensors, got NoneType"),
+])
+def test_malformed_contents_are_refused(data: bytes, match: str) -> None:
+    with pytest.raises(CheckpointError, match=match):
+        load_model(data)
+
+
+def test_weights_of_another_architecture_are_refused() -> None:
+    wide = build_model(ModelConfig(kind="mlp", hidden=(8, 8), input_shape=(2,), n_classes=2)).state_dict()
+    relabelled = forge(config=config_dict(hidden=[16]), state_dict=wide)
+    with pytest.raises(CheckpointError, match=r"missing none, unexpected \['5.weight', '5.bias'\]"):
+        load_model(relabelled)
+    one_layer = {k: v for k, v in wide.items() if not k.startswith("5.")}  # (8,) then a (2, 8) output
+    with pytest.raises(CheckpointError, match=r"'1.weight' does not fit the config: expected shape \(16, 2\), "
+                                              r"got \(8, 2\)"):
+        load_model(forge(config=config_dict(hidden=[16]), state_dict=one_layer))
+    with pytest.raises(CheckpointError, match=r"fit a logreg with this config: missing none, unexpected \['3.weight'"):
+        load_model(forge(config=config_dict(kind="logreg")))
+
+
+def test_tensors_that_do_not_match_their_config_are_refused() -> None:
+    state = build_model(POINTS, seed=7).state_dict()
+    with pytest.raises(CheckpointError, match=r"'3.bias' does not fit the config: expected shape \(2,\), got \(3,\)"):
+        load_model(forge(state_dict={**state, "3.bias": torch.zeros(3)}))
+    with pytest.raises(CheckpointError, match="'1.bias' should be a dense torch.float32 tensor, got torch.float64"):
+        load_model(forge(state_dict={**state, "1.bias": torch.zeros(4, dtype=torch.float64)}))
+    with pytest.raises(CheckpointError, match="'1.bias' should be a dense torch.float32 tensor, got list"):
+        load_model(forge(state_dict={**state, "1.bias": [0.0] * 4}))
+
+
+def test_save_refuses_what_load_would_refuse() -> None:
+    model = build_model(POINTS)
+    with pytest.raises(CheckpointError, match="config has 2 classes but 3 class names"):
+        save_model(model, POINTS, ("a", "b", "c"))
+    with pytest.raises(CheckpointError, match=r"cannot save extra\['when'\].*got object"):
+        save_model(model, POINTS, NAMES, extra={"when": object()})
+    with pytest.raises(CheckpointError, match="expected shape"):
+        save_model(model, ModelConfig(kind="mlp", hidden=(5,), input_shape=(2,), n_classes=2), NAMES)
+    with pytest.raises(ValueError, match="Unknown model kind"):
+        save_model(model, ModelConfig(kind="svm"), NAMES)

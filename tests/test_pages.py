@@ -1,0 +1,134 @@
+"""Every page under Streamlit's AppTest: its happy path, its missing prerequisite, and bad input."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.data import DataConfig
+from core.lab import Lab
+from pages.common.state import LAB
+from pages.common.ui import load_dataset
+
+TIMEOUT = 60
+
+
+def page(name: str, lab: Lab | None = None) -> AppTest:
+    """An AppTest of one page script, optionally with a prepared Lab in its session."""
+    at = AppTest.from_file(f"../pages/{name}.py", default_timeout=TIMEOUT)
+    if lab is not None:
+        at.session_state[LAB] = lab
+    return at
+
+
+def ready_lab(config: DataConfig = DataConfig(name="circles", n_samples=200), *, train: bool = True) -> Lab:
+    lab = Lab()
+    lab.set_data(config, load_dataset(config))
+    if train:
+        lab.train_now(lab.train_config)
+    return lab
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_app_router_runs_home_and_sidebar() -> None:
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).run()
+    no_errors(at)
+    assert at.title[0].value == "NN Lab"
+    assert any("Data" in m.value for m in at.sidebar.markdown)
+
+
+def test_data_page_defaults_to_circles_and_redraws_on_slider() -> None:
+    at = page("data").run()
+    no_errors(at)
+    lab = at.session_state[LAB]
+    assert lab.data.name == "circles"
+    at.slider(key="data.noise").set_value(0.3).run()
+    no_errors(at)
+    assert at.session_state[LAB].data_config.noise == 0.3
+
+
+def test_data_page_offline_digits() -> None:
+    at = page("data").run()
+    at.selectbox(key="data.name").set_value("digits").run()
+    no_errors(at)
+    assert at.session_state[LAB].data.is_image
+
+
+def test_data_page_missing_mnist_gives_guidance(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr("core.data._mnist_full", lambda folder, download: None)  # no network in tests
+    at = page("data").run()
+    at.selectbox(key="data.name").set_value("mnist").run()
+    assert not at.exception
+    assert at.error and "t10k-images-idx3-ubyte" in at.error[0].value
+    assert any("Digits" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("name", ["model", "train", "evaluate"])
+def test_pages_without_data_say_what_to_do(name: str) -> None:
+    at = page(name).run()
+    assert not at.exception
+    assert at.info and "dataset" in at.info[0].value.lower()
+
+
+@pytest.mark.parametrize("name", ["evaluate", "predict"])
+def test_pages_without_a_model_say_what_to_do(name: str) -> None:
+    at = page(name, ready_lab(train=False)).run()
+    assert not at.exception
+    assert any("Train" in i.value for i in at.info)
+
+
+def test_model_page_sliders_change_the_network() -> None:
+    at = page("model", ready_lab(train=False)).run()
+    no_errors(at)
+    at.slider(key="model.layers").set_value(3).run()
+    at.select_slider(key="model.units").set_value(32).run()
+    no_errors(at)
+    assert at.session_state[LAB].model_config.hidden == (32, 32, 32)
+    assert "1," in at.metric[0].value or int(at.metric[0].value.replace(",", "")) > 2000
+
+
+def test_train_page_auto_trains_2d_and_follows_the_units_slider() -> None:
+    at = page("train", ready_lab(train=False)).run()
+    no_errors(at)
+    lab = at.session_state[LAB]
+    assert lab.result is not None and lab.result.status == "completed"
+    at.select_slider(key="train.arch.units").set_value(2).run()
+    no_errors(at)
+    assert at.session_state[LAB].model_config.hidden[0] == 2
+    assert any(m.label == "Test accuracy" for m in at.metric)
+
+
+def test_train_page_divergence_warns_and_stays_usable() -> None:
+    at = page("train", ready_lab(train=False)).run()
+    at.selectbox(key="train.opt").set_value("sgd").run()
+    at.select_slider(key="train.lr").set_value(10.0).run()
+    assert not at.exception
+    assert at.warning and "learning rate" in at.warning[0].value
+    at.select_slider(key="train.lr").set_value(0.03).run()
+    assert not at.warning and at.session_state[LAB].result.status == "completed"
+
+
+def test_train_page_overfit_one_batch() -> None:
+    at = page("train", ready_lab(train=False)).run()
+    at.button(key="train.sanity").click().run()
+    no_errors(at)
+    assert any("Overfit one batch" in s.value for s in at.success)
+
+
+def test_evaluate_page_shows_metrics_and_boundary() -> None:
+    at = page("evaluate", ready_lab()).run()
+    no_errors(at)
+    assert [m.label for m in at.metric][:2] == ["Accuracy · test", "Precision (macro) · test"]
+    assert float(at.metric[0].value.rstrip("%")) > 80
+
+
+def test_predict_page_point_probabilities() -> None:
+    at = page("predict", ready_lab()).run()
+    no_errors(at)
+    at.number_input(key="predict.x").set_value(1.0).run()
+    no_errors(at)
