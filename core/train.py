@@ -39,7 +39,7 @@ class TrainConfig:
     patience: int = 0  # early stopping on validation loss; 0 turns it off
     seed: int = 0
     threads: int | None = None  # torch intra-op threads (process-wide); None leaves it alone
-    channels_last: bool = False  # images only: NHWC memory format for convolutions
+    channels_last: bool = True  # images only: NHWC memory format, ~1.3-1.8x faster CNNs (see bench)
     snapshot_every: int = 0  # 2-D data: keep a boundary grid every k epochs; 0 turns it off
     snapshot_resolution: int = 60
     step_every: int = 50  # call on_step every N optimizer steps
