@@ -2,8 +2,210 @@
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
+
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from core.data import normalize_pixels
+
+# 16.7 megapixels: room for a 12 MP phone photo (4032x3024), yet ~5x below Pillow's own warning
+# level (89 MP), so a decompression bomb is refused from its header before any pixel is decoded.
+MAX_PIXELS = 4096 * 4096
+MAX_BYTES = 10 * 1024 * 1024  # a photo of a digit is a few MB at most
+MIN_SIDE = 8  # scikit-learn's digits are 8x8; anything smaller cannot hold a readable digit
+# Only formats the upload page offers; this also keeps Pillow away from e.g. EPS (which runs Ghostscript).
+FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")  # "JPEG" also opens MPO, which some cameras write
+REASONS = ("empty", "too_large", "not_an_image", "truncated", "too_small", "blank")
+
+WORK_SIDE = 1024  # larger images are shrunk first: the digit ends up 20 px tall, and the UI shows every step
+FRAME_SIDE = 28  # MNIST: 28x28 frame ...
+DIGIT_SIDE = 20  # ... with the digit's bounding box scaled to 20 px on its longer side
+MIN_CONTRAST = 0.1  # ink must differ from the background by 10% of full scale, else the image is blank
+NOISE_FLOOR = 0.1  # MNIST's background is exactly 0: zero the faint haze of JPEG artefacts and paper grain
+CROP_THRESHOLD = 0.25  # pixels this strong (of the ink's range) define the bounding box ...
+CROP_MARGIN = 1  # ... widened by this many pixels to keep the soft, anti-aliased edges
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's convert("L")
+
+
+class ImageError(ValueError):
+    """An upload that cannot become a digit; `reason` (one of REASONS) tells the cases apart."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedImage:
+    """Every step from the uploaded file to the model input, as numpy arrays for display."""
+
+    original: np.ndarray  # (h, w, 3) uint8: upright, transparency flattened, at most WORK_SIDE px
+    grayscale: np.ndarray  # (h, w) float32 in [0, 1]
+    inverted: np.ndarray  # (h, w) float32 in [0, 1], white ink on black (== grayscale if not inverted)
+    was_inverted: bool
+    cropped: np.ndarray  # the ink's bounding box, background removed and contrast stretched to [0, 1]
+    scaled: np.ndarray  # longer side DIGIT_SIDE px, aspect ratio kept, brightest pixel 1
+    centered: np.ndarray  # (28, 28) float32 in [0, 1], centre of mass at the centre
+    model_input: np.ndarray  # (1, 1, 28, 28) float32, normalised with the MNIST mean and std
+    width: int  # size of the uploaded image, upright (after EXIF rotation)
+    height: int
+    format: str  # as Pillow names it: "PNG", "JPEG", ...
+
+    @property
+    def steps(self) -> list[tuple[str, np.ndarray]]:
+        """(title, image) pairs in pipeline order, for showing side by side."""
+        return [("Original", self.original), ("Grayscale", self.grayscale), ("Inverted", self.inverted),
+                ("Cropped", self.cropped), ("28×28 centred", self.centered)]
+
+
+def prepare_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> PreparedImage:
+    """Uploaded image bytes -> the MNIST-style model input and every step on the way; bad uploads raise ImageError."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"data must be the file's bytes. Got {type(data).__name__} instead.")
+    for name, limit in (("max_pixels", max_pixels), ("max_bytes", max_bytes)):
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"{name} must be a positive integer. Got {limit!r} instead.")
+    image = _open(_check_bytes(bytes(data), max_bytes), max_pixels)
+    upright = _decode(image)
+    original, grayscale = _flatten(_shrink(upright))
+    invert, level, peak = _ink_levels(grayscale)
+    if peak - level < MIN_CONTRAST:
+        raise ImageError("blank", "The image looks blank: no digit found. Draw a dark digit on a light "
+                                  "background (or light on dark) and try again.")
+    inverted = 1.0 - grayscale if invert else grayscale
+    ink = np.clip((inverted - level) / (peak - level), 0.0, 1.0)
+    ink[ink < NOISE_FLOOR] = 0.0
+    cropped = _crop_ink(ink)
+    scaled = _scale(cropped)
+    centered = _center(scaled)
+    return PreparedImage(original, grayscale, inverted, invert, cropped, scaled, centered,
+                         normalize_pixels(centered)[None, None], upright.width, upright.height,
+                         image.format or "unknown")
+
+
+def _check_bytes(data: bytes, max_bytes: int) -> bytes:
+    """Refuse an empty file or one over the byte limit."""
+    if not data:
+        raise ImageError("empty", "The file is empty: upload an image of a digit.")
+    if len(data) > max_bytes:
+        raise ImageError("too_large", f"The file is {len(data):,} bytes; at most {max_bytes:,} "
+                                      f"({max_bytes / 2**20:.3g} MB) are accepted. Upload a smaller image.")
+    return data
+
+
+def _open(data: bytes, max_pixels: int) -> Image.Image:
+    """Read only the header; refuse unknown formats, too many pixels and too few before decoding any."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except UnidentifiedImageError as exc:
+        raise ImageError("not_an_image", "This file is not an image we can read: upload a PNG, JPEG, GIF, "
+                                         "BMP or WebP image.") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own check, for images even larger than ours; the warning arrives only under "-W error".
+        raise ImageError("too_large", f"The image has far more than {max_pixels:,} pixels, the most "
+                                      f"accepted. Shrink it and try again.") from exc
+    except Exception as exc:  # a known format whose header is cut short or damaged: plugins raise many types
+        raise ImageError("truncated", "The image file is truncated or damaged. Save it again and retry.") from exc
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError("too_large", f"The image is {width}×{height} = {width * height:,} pixels; at most "
+                                      f"{max_pixels:,} are accepted. Shrink it and try again.")
+    if min(width, height) < MIN_SIDE:
+        raise ImageError("too_small", f"The image is {width}×{height} pixels; a digit needs at least "
+                                      f"{MIN_SIDE}×{MIN_SIDE}. Upload a larger image.")
+    return image
+
+
+def _decode(image: Image.Image) -> Image.Image:
+    """Decode the first frame, upright per its EXIF tag, as RGB, RGBA or F (high bit depths, in [0, 1])."""
+    try:
+        # Loads the first frame only. LOAD_TRUNCATED_IMAGES stays off, so a cut-short file raises here.
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        if image.mode.startswith("I") or image.mode == "F":
+            scale = 1.0 if image.mode == "F" else 65535.0  # I;16 and I hold 16-bit samples
+            return Image.fromarray(np.clip(np.asarray(image, dtype=np.float32) / scale, 0.0, 1.0))
+        return image.convert("RGBA" if image.has_transparency_data else "RGB")
+    except Exception as exc:  # decoders raise OSError, SyntaxError, ValueError, EOFError... on bad data
+        raise ImageError("truncated", "The image file is truncated or damaged. Save it again and retry.") from exc
+
+
+def _shrink(image: Image.Image) -> Image.Image:
+    """Shrink to at most WORK_SIDE px on the longer side (antialiased); smaller images pass unchanged."""
+    if max(image.size) <= WORK_SIDE:
+        return image
+    factor = WORK_SIDE / max(image.size)
+    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)  # reduce by blocks first: fast
+
+
+def _flatten(image: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB, RGBA or F image -> (RGB uint8, grayscale float32 in [0, 1]), transparency on white."""
+    pixels = np.clip(np.asarray(image, dtype=np.float32) / (1.0 if image.mode == "F" else 255.0), 0.0, 1.0)
+    if image.mode == "F":
+        rgb = np.repeat(pixels[..., None], 3, axis=2)
+    elif image.mode == "RGBA":
+        color, alpha = pixels[..., :3], pixels[..., 3:]
+        rgb = color * alpha + (1.0 - alpha)
+        if _contrast(rgb @ LUMA) < MIN_CONTRAST:
+            # A light digit drawn only in the alpha channel vanishes on white: show it on black instead.
+            rgb = color * alpha
+    else:
+        rgb = pixels
+    return np.round(rgb * 255.0).astype(np.uint8), (rgb @ LUMA).astype(np.float32)
+
+
+def _border(pixels: np.ndarray) -> np.ndarray:
+    """The outermost ring of pixels."""
+    return np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
+
+
+def _ink_levels(grayscale: np.ndarray) -> tuple[bool, float, float]:
+    """Whether to invert, then the ink's background level (read from the border) and its peak."""
+    background = float(np.median(_border(grayscale)))
+    # The ink is whichever extreme lies further from the background: dark ink on light paper is inverted.
+    invert = background - float(grayscale.min()) > float(grayscale.max()) - background
+    ink = 1.0 - grayscale if invert else grayscale
+    return invert, 1.0 - background if invert else background, float(ink.max())
+
+
+def _contrast(grayscale: np.ndarray) -> float:
+    """How far the strongest ink stands out from the background, in [0, 1]."""
+    _, level, peak = _ink_levels(grayscale)
+    return peak - level
+
+
+def _bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of a non-empty mask, bottom and right exclusive."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _crop_ink(ink: np.ndarray) -> np.ndarray:
+    """Cut out the ink: the box around its strong pixels plus a margin, trimmed of empty rows and columns."""
+    top, bottom, left, right = _bounds(ink >= CROP_THRESHOLD)
+    window = ink[max(top - CROP_MARGIN, 0): bottom + CROP_MARGIN, max(left - CROP_MARGIN, 0): right + CROP_MARGIN]
+    top, bottom, left, right = _bounds(window > 0)
+    return window[top:bottom, left:right]
+
+
+def _scale(cropped: np.ndarray) -> np.ndarray:
+    """Scale so the longer side is DIGIT_SIDE px, keeping the aspect ratio; brightest pixel becomes 1."""
+    factor = DIGIT_SIDE / max(cropped.shape)
+    size = (max(1, round(cropped.shape[0] * factor)), max(1, round(cropped.shape[1] * factor)))
+    scaled = np.clip(resize_pixels(cropped, size), 0.0, 1.0)
+    # Shrinking thins a fine stroke into a faint one; MNIST's strokes are saturated.
+    return scaled / scaled.max() if scaled.max() > 0 else scaled
+
+
+def _center(scaled: np.ndarray) -> np.ndarray:
+    """Paste into the 28x28 frame and move the centre of mass to the centre."""
+    frame = np.zeros((FRAME_SIDE, FRAME_SIDE), dtype=np.float32)
+    top, left = (FRAME_SIDE - scaled.shape[0]) // 2, (FRAME_SIDE - scaled.shape[1]) // 2
+    frame[top: top + scaled.shape[0], left: left + scaled.shape[1]] = scaled
+    return center_by_mass(frame)
 
 
 def resize_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -13,13 +215,14 @@ def resize_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def center_by_mass(frame: np.ndarray) -> np.ndarray:
-    """Shift ink so its centre of mass sits at the frame's centre (as MNIST was made)."""
+    """Shift ink so its centre of mass sits on pixel (h // 2, w // 2), as MNIST was made."""
     total = frame.sum()
     if total <= 0:
         return frame
     rows, cols = np.indices(frame.shape)
-    dy = int(round((frame.shape[0] - 1) / 2 - (rows * frame).sum() / total))
-    dx = int(round((frame.shape[1] - 1) / 2 - (cols * frame).sum() / total))
+    # MNIST's test digits have their centre of mass at (14.0, 14.0) +- 0.3 (whole-pixel shifts), not 13.5.
+    dy = int(round(frame.shape[0] // 2 - (rows * frame).sum() / total))
+    dx = int(round(frame.shape[1] // 2 - (cols * frame).sum() / total))
     out = np.zeros_like(frame)
     h, w = frame.shape
     src = frame[max(0, -dy): h - max(0, dy), max(0, -dx): w - max(0, dx)]

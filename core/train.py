@@ -17,8 +17,10 @@ from core.data import Dataset
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
-STATUSES = ("completed", "early_stopped", "stopped", "diverged")
+STATUSES = ("completed", "early_stopped", "stopped", "diverged", "stalled")
+TROUBLE = ("diverged", "stalled")  # runs that failed to learn; the message says what to change
 EVAL_BATCH = 8192
+STALL_RATIO = 1.25  # last epoch's mean training loss above this x the first epoch's: the run "stalled"
 
 
 class TrainError(ValueError):
@@ -83,6 +85,11 @@ class TrainResult:
     def diverged(self) -> bool:
         return self.status == "diverged"
 
+    @property
+    def failed_to_learn(self) -> bool:
+        """Diverged, or ended with a higher loss than it started with."""
+        return self.status in TROUBLE
+
 
 OnEpoch = Callable[[EpochStats, "Snapshot | None"], None]
 OnStep = Callable[[int, float], None]
@@ -138,6 +145,14 @@ def _divergence_message(lr: float, epoch: int, step: int, loss: float) -> str:
     return (
         f"Training stopped at epoch {epoch}, step {step}: the loss {what}. The steps are too big for "
         f"this model, which usually means the learning rate ({lr:g}) is too high. Try {lr * 0.1:g} (x0.1)."
+    )
+
+
+def _stalled_message(lr: float, first: float, last: float, acc: float) -> str:
+    return (
+        f"The network did not learn: the training loss ended at {last:.3g}, higher than the {first:.3g} of "
+        f"its first epoch, and training accuracy is {acc:.0%}. The steps overshoot, which usually means the "
+        f"learning rate ({lr:g}) is too high. Try {lr * 0.1:g} (x0.1)."
     )
 
 
@@ -261,6 +276,10 @@ def train_model(model: nn.Module, data: Dataset, config: TrainConfig = TrainConf
                         break
     if best_state is not None and status in ("completed", "early_stopped"):
         model.load_state_dict(best_state)
+    if status == "completed" and len(history) >= 2 and history[-1].train_loss > STALL_RATIO * history[0].train_loss:
+        # No NaN, yet worse than after one epoch: e.g. SGD at lr 10 leaves every ReLU dead.
+        status = "stalled"
+        message = _stalled_message(config.lr, history[0].train_loss, history[-1].train_loss, history[-1].train_acc)
     if status == "completed":
         message = f"Trained {len(history)} epochs ({step} steps)."
     model.to(memory_format=torch.contiguous_format)

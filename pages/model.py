@@ -6,8 +6,15 @@ import numpy as np
 import streamlit as st
 
 from core import plots
-from core.models import ACTIVATIONS, activation_curve, build_model, count_parameters, layer_sizes, linear_weights
-from core.models import summary_table
+from core.models import (
+    ACTIVATIONS,
+    activation_curve,
+    build_model,
+    count_parameters,
+    layer_sizes,
+    linear_weights,
+    summary_table,
+)
 from pages.common.state import get_lab
 from pages.common.ui import friendly_errors, require
 from pages.common.widgets import architecture_controls
@@ -43,5 +50,5 @@ with right:
     if config.kind != "logreg":
         curves = activation_curves()
         st.plotly_chart(plots.activation_figure(list(curves), config.activation, np.linspace(-4, 4, 161), curves),
-                        key="model.activation")
+                        key="model.activation_chart")
 st.page_link("pages/train.py", label="Next: train it", icon=":material/arrow_forward:")

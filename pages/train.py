@@ -59,7 +59,7 @@ def show_run(history, snapshot, result, *, key: str) -> None:
                                               title=f"Decision boundary after epoch {snapshot.epoch}"),
                         key=f"{key}.boundary")
     st.plotly_chart(plots.curves_figure(history), key=f"{key}.curves")
-    if result is not None and result.status == "diverged":
+    if result is not None and result.failed_to_learn:
         st.warning(result.message, icon=":material/warning:")
     elif result is not None and result.status in ("early_stopped", "stopped"):
         st.info(result.message)
@@ -77,11 +77,12 @@ with left:
             lab.set_model_config(architecture_controls(lab.model_config, prefix="train.arch", images=False))
     config = training_controls(lab.train_config or TrainConfig())
     auto = points and st.toggle("Auto-train when a slider moves", value=True, key="train.auto")
-    go, stop, reset = st.columns(3)
-    start = go.button("Train", type="primary", disabled=lab.training, key="train.go")
-    if stop.button("Stop", disabled=not lab.training, key="train.stop"):
+    go_column, stop_column, reset_column = st.columns(3)
+    start = go_column.button("Train", type="primary", disabled=lab.training, key="train.go")
+    if stop_column.button("Stop", disabled=not lab.training, key="train.stop"):
         lab.stop()
-    if reset.button("Reset", key="train.reset"):
+    reset = reset_column.button("Reset", key="train.reset")
+    if reset:
         lab.stop()
         lab.forget_model()
         st.session_state.pop(AUTO_TRAIN_KEY, None)

@@ -39,7 +39,7 @@ def test_train_now_then_evaluate_boundary_and_predict(lab: Lab) -> None:
     assert evaluation.test.accuracy > 0.9 and evaluation is lab.evaluation()  # computed once
     assert lab.boundary(resolution=16).proba.shape == (16, 16, 2)
     assert lab.predict_points([[0.0, 0.0]]).shape == (1, 2)
-    with pytest.raises(LabError, match="upload"):
+    with pytest.raises(LabError, match="2-D points"):
         lab.predict_image(b"not used")
 
 

@@ -11,17 +11,18 @@ from pages.common.state import LAB
 from pages.common.ui import load_dataset
 
 TIMEOUT = 60
+CIRCLES = DataConfig(name="circles", n_samples=200)
 
 
 def page(name: str, lab: Lab | None = None) -> AppTest:
-    """An AppTest of one page script, optionally with a prepared Lab in its session."""
-    at = AppTest.from_file(f"../pages/{name}.py", default_timeout=TIMEOUT)
+    """The app (router and sidebar included) switched to one page, optionally with a prepared Lab."""
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     if lab is not None:
         at.session_state[LAB] = lab
-    return at
+    return at.switch_page(f"pages/{name}.py")
 
 
-def ready_lab(config: DataConfig = DataConfig(name="circles", n_samples=200), *, train: bool = True) -> Lab:
+def ready_lab(config: DataConfig = CIRCLES, *, train: bool = True) -> Lab:
     lab = Lab()
     lab.set_data(config, load_dataset(config))
     if train:
@@ -79,7 +80,7 @@ def test_pages_without_data_say_what_to_do(name: str) -> None:
 def test_pages_without_a_model_say_what_to_do(name: str) -> None:
     at = page(name, ready_lab(train=False)).run()
     assert not at.exception
-    assert any("Train" in i.value for i in at.info)
+    assert any("train" in i.value.lower() for i in at.info)
 
 
 def test_model_page_sliders_change_the_network() -> None:

@@ -74,6 +74,18 @@ def test_high_learning_rate_diverges_with_an_explanation(circles) -> None:
     assert train_model(build_model(ModelConfig()), circles, TrainConfig(epochs=2)).status == "completed"
 
 
+def test_a_run_that_ends_worse_than_it_began_is_stalled_not_completed(circles) -> None:
+    # SGD at lr 10 on a small ReLU net: no NaN, but the ReLUs die and the loss climbs after the first epoch.
+    model = build_model(ModelConfig(hidden=(16, 16)), seed=0)
+    result = train_model(model, circles, TrainConfig(optimizer="sgd", lr=10, momentum=0.9, epochs=30))
+    assert result.status == "stalled" and result.failed_to_learn and not result.diverged
+    assert result.history[-1].train_loss > result.history[0].train_loss
+    assert "did not learn" in result.message and "Try 1 (x0.1)" in result.message
+    # A tiny learning rate barely moves the loss, but that is slow learning, not a stall.
+    slow = train_model(build_model(ModelConfig()), circles, TrainConfig(lr=1e-5, epochs=3))
+    assert slow.status == "completed" and not slow.failed_to_learn
+
+
 def test_should_stop_ends_mid_epoch(circles) -> None:
     calls = {"n": 0}
 

@@ -1,0 +1,92 @@
+"""Pictures: a grid of small digit images with captions, and the steps of preparing an upload."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.plots.style import GRAYS, INK, add_hint, equal_aspect, hide_axes, house_layout, new_figure
+
+GAP = 3  # pixels between tiles
+CAPTION = 10  # pixel rows above each tile for its caption (on a 28-pixel tile)
+ASSUMED_WIDTH = 720  # px: a typical chart width in the dashboard, to size the grid's height
+MAX_STEP_SIDE = 192  # step images are shown at most this many pixels across: enough for a thumbnail
+
+
+def _tiles(images: np.ndarray, columns: int) -> np.ndarray:
+    """(n, h, w) -> one (rows * (CAPTION + h), columns * (w + GAP) - GAP) canvas; NaN (transparent) between."""
+    n, h, w = images.shape
+    rows = math.ceil(n / columns)
+    tiles = np.full((rows * columns, CAPTION + h, w + GAP), np.nan, dtype=np.float32)
+    tiles[:n, CAPTION:, :w] = images
+    # (rows, columns, H, W) -> (rows, H, columns, W) -> rows of tiles side by side
+    canvas = tiles.reshape(rows, columns, CAPTION + h, w + GAP).transpose(0, 2, 1, 3)
+    return canvas.reshape(rows * (CAPTION + h), columns * (w + GAP))[:, :-GAP]
+
+
+def image_grid_figure(images: np.ndarray, titles: Sequence[str], *, columns: int = 8,
+                      title: str = "") -> go.Figure:
+    """Small grayscale images ([0, 1] pixels, (n, h, w)) in a grid, each captioned; one heatmap for speed."""
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(f"images must be a stack of grayscale images (n, h, w). Got shape {images.shape}.")
+    if len(titles) != len(images):
+        raise ValueError(f"Got {len(images)} images but {len(titles)} titles: give one title per image.")
+    if columns < 1:
+        raise ValueError(f"columns must be at least 1. Got {columns} instead.")
+    if images.dtype == np.uint8:
+        images = images / 255.0
+    n, h, w = images.shape
+    if n == 0:
+        return add_hint(new_figure(title, height=160), "No images to show")
+    columns = min(columns, n)
+    canvas = _tiles(images, columns)
+    scale = min(ASSUMED_WIDTH / canvas.shape[1], 4.0)  # screen pixels per image pixel
+    top = 44 if title else 8
+    fig = new_figure(title, height=int(canvas.shape[0] * scale) + top + 8,
+                     margin=dict(l=8, r=8, t=top, b=8), showlegend=False)
+    fig.add_trace(go.Heatmap(z=canvas, colorscale=GRAYS, zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
+    for k, caption in enumerate(titles):
+        row, col = divmod(k, columns)
+        fig.add_annotation(x=col * (w + GAP) + (w - 1) / 2, y=row * (CAPTION + h) + CAPTION - 1.5, text=str(caption),
+                           showarrow=False, yanchor="bottom", font=dict(size=11, color=INK))
+    hide_axes(fig)
+    fig.update_xaxes(range=[-0.5, canvas.shape[1] - 0.5])
+    fig.update_yaxes(range=[canvas.shape[0] - 0.5, -0.5])  # row 0 at the top, as images are stored
+    equal_aspect(fig)
+    return fig
+
+
+def _display_rgb(image: np.ndarray) -> tuple[np.ndarray, int]:
+    """Any step image -> ((h', w', 3) uint8 for go.Image, the stride it was thinned by)."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)  # (h, w) -> (h, w, 3)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"A step image must be (h, w) grayscale or (h, w, 3) RGB. Got shape {image.shape}.")
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
+    stride = max(1, math.ceil(max(image.shape[:2]) / MAX_STEP_SIDE))
+    return np.ascontiguousarray(image[::stride, ::stride]), stride
+
+
+def steps_figure(steps: Sequence[tuple[str, np.ndarray]], *, title: str = "") -> go.Figure:
+    """Each preparation step of an uploaded image side by side: RGB (uint8) or grayscale ([0, 1]), any size."""
+    if not steps:
+        return add_hint(new_figure(title, height=160), "No image yet")
+    fig = make_subplots(rows=1, cols=len(steps), subplot_titles=[name for name, _ in steps], horizontal_spacing=0.02)
+    fig.update_layout(house_layout(title, height=240), margin=dict(l=8, r=8, t=64 if title else 36, b=8),
+                      showlegend=False)
+    for col, (name, image) in enumerate(steps, start=1):
+        rgb, stride = _display_rgb(image)
+        fig.add_trace(go.Image(z=rgb, x0=0, dx=stride, y0=0, dy=stride, name=name,
+                               hovertemplate=f"{name}<br>pixel (%{{x}}, %{{y}})<extra></extra>"), row=1, col=col)
+        suffix = "" if col == 1 else str(col)
+        fig.update_yaxes(autorange="reversed", row=1, col=col)
+        equal_aspect(fig, x=f"x{suffix}", y=f"y{suffix}")
+    hide_axes(fig)
+    return fig

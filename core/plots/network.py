@@ -1,0 +1,161 @@
+"""The network as a drawing (columns of units, edges coloured by weight) and the activation functions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.plots.style import BLUE, INK, NEUTRAL, ORANGE, class_color, equal_aspect, hide_axes, new_figure
+
+WEIGHT_BINS = 4  # edges are grouped by sign x this many magnitude bands: at most 8 edge traces
+
+
+def _shown_units(size: int, max_nodes: int) -> tuple[np.ndarray, int | None]:
+    """Which units of a layer are drawn, and after how many of them the '⋮' gap sits (None: all drawn)."""
+    if size <= max_nodes:
+        return np.arange(size), None
+    head = math.ceil(max_nodes / 2)
+    return np.concatenate([np.arange(head), np.arange(size - (max_nodes - head), size)]), head
+
+
+def _column_y(count: int, gap_after: int | None) -> np.ndarray:
+    """Vertical positions of a column's drawn units, top to bottom, centred on 0, one empty slot at the gap."""
+    slots = np.arange(count, dtype=float)
+    if gap_after is not None:
+        slots[gap_after:] += 1
+    return (slots.max() if count else 0) / 2 - slots
+
+
+def _segments(start: np.ndarray, end: np.ndarray) -> list:
+    """Edge endpoints -> [s0, e0, None, s1, e1, None, ...]: many lines in one trace."""
+    out = np.empty(3 * len(start), dtype=object)
+    out[0::3], out[1::3] = start, end  # the third of each triple stays None: a break in the line
+    return out.tolist()
+
+
+def _check_weights(sizes: list[int], weights: Sequence[np.ndarray]) -> list[np.ndarray]:
+    expected = [(sizes[i + 1], sizes[i]) for i in range(len(sizes) - 1)]
+    got = [tuple(np.shape(w)) for w in weights]
+    if got != expected:
+        raise ValueError(f"weights must be (out, in) matrices of shapes {expected} for these layers. Got {got}.")
+    return [np.asarray(w, dtype=float) for w in weights]
+
+
+def _edge_traces(x0, y0, x1, y1, w: np.ndarray | None) -> list[go.Scatter]:
+    """Few traces for many edges: one grey set, or by sign and |w| band (width and opacity grow with |w|)."""
+    if w is None:
+        return [go.Scatter(x=_segments(x0, x1), y=_segments(y0, y1), mode="lines", name="connections",
+                           line=dict(color=NEUTRAL, width=0.8), opacity=0.5, hoverinfo="skip", showlegend=False)]
+    level = np.abs(w) / (np.abs(w).max() or 1.0)
+    band = np.minimum((level * WEIGHT_BINS).astype(int), WEIGHT_BINS - 1)
+    traces = []
+    for sign, color, name in ((1, BLUE, "positive weight"), (-1, ORANGE, "negative weight")):
+        first = True
+        for b in range(WEIGHT_BINS):
+            keep = (band == b) & ((w >= 0) if sign > 0 else (w < 0))
+            if not keep.any():
+                continue
+            strength = (b + 0.5) / WEIGHT_BINS
+            traces.append(go.Scatter(
+                x=_segments(x0[keep], x1[keep]), y=_segments(y0[keep], y1[keep]), mode="lines", name=name,
+                legendgroup=name, showlegend=first, hoverinfo="skip", opacity=0.25 + 0.7 * strength,
+                line=dict(color=color, width=0.4 + 3.6 * strength),
+            ))
+            first = False
+    return traces
+
+
+def _layer_name(i: int, n_layers: int) -> str:
+    return "Input" if i == 0 else "Output" if i == n_layers - 1 else f"Hidden {i}"
+
+
+def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray] | None = None, *,
+                   max_nodes: int = 16, class_names: Sequence[str] = (), title: str = "The network") -> go.Figure:
+    """Units as columns of circles (input to output), every drawn edge coloured by its weight's sign."""
+    sizes = [int(s) for s in layer_sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"layer_sizes needs at least an input and an output layer of >= 1 unit. Got {sizes}.")
+    if max_nodes < 2:
+        raise ValueError(f"max_nodes must be at least 2. Got {max_nodes} instead.")
+    matrices = _check_weights(sizes, weights) if weights is not None else None
+    shown = [_shown_units(size, max_nodes) for size in sizes]
+    ys = [_column_y(len(units), gap) for units, gap in shown]
+    x0, y0, x1, y1, w = [], [], [], [], []
+    for i in range(len(sizes) - 1):
+        src, dst = np.meshgrid(np.arange(len(ys[i])), np.arange(len(ys[i + 1])))  # (m_out, m_in) each
+        x0.append(np.full(src.size, float(i)))
+        x1.append(np.full(src.size, float(i + 1)))
+        y0.append(ys[i][src.ravel()])
+        y1.append(ys[i + 1][dst.ravel()])
+        if matrices is not None:
+            w.append(matrices[i][np.ix_(shown[i + 1][0], shown[i][0])].ravel())
+    edges = [np.concatenate(a) for a in (x0, y0, x1, y1)]
+    fig = new_figure(title, height=int(min(max(300, 140 + 24 * max(len(y) for y in ys)), 620)))
+    fig.add_traces(_edge_traces(*edges, np.concatenate(w) if matrices is not None else None))
+    fig.add_trace(_node_trace(sizes, shown, ys, class_names))
+    top = max(float(y.max()) for y in ys)
+    for i, (size, (_, gap)) in enumerate(zip(sizes, shown)):
+        fig.add_annotation(x=i, y=top + 0.9, text=f"<b>{_layer_name(i, len(sizes))}</b> ({size:,})", showarrow=False)
+        if gap is not None:
+            fig.add_annotation(x=i, y=(ys[i][gap - 1] + ys[i][gap]) / 2, text="⋮", showarrow=False,
+                               font=dict(size=18, color=INK), bgcolor="white")
+            fig.add_annotation(x=i, y=float(ys[i].min()) - 0.9, text=f"… {size:,} units", showarrow=False,
+                               font=dict(size=11, color=INK))
+    hide_axes(fig)
+    fig.update_xaxes(range=[-0.7, len(sizes) - 0.3])
+    fig.update_yaxes(range=[float(min(y.min() for y in ys)) - 1.4, top + 1.4])
+    return fig
+
+
+def _node_trace(sizes: list[int], shown: list[tuple[np.ndarray, int | None]], ys: list[np.ndarray],
+                class_names: Sequence[str]) -> go.Scatter:
+    """Every drawn unit in one trace: inputs light grey, hidden white, outputs in their class colour."""
+    last = len(sizes) - 1
+    xs, yy, fill, hover, text = [], [], [], [], []
+    for i, ((units, _), y) in enumerate(zip(shown, ys)):
+        for unit, pos in zip(units.tolist(), y.tolist()):
+            xs.append(i)
+            yy.append(pos)
+            if i == last:
+                name = str(class_names[unit]) if unit < len(class_names) else f"class {unit}"
+                fill.append(class_color(unit))
+                hover.append(f"output: {name}")
+                text.append(name)
+            else:
+                label = ("x", "y")[unit] if i == 0 and sizes[0] == 2 else f"unit {unit + 1}"
+                fill.append("#e9edf1" if i == 0 else "white")
+                hover.append(f"{_layer_name(i, len(sizes)).lower()}: {label}")
+                text.append(label if i == 0 and sizes[0] == 2 else "")
+    size = max(8, min(20, int(320 / max(len(y) for y in ys))))
+    return go.Scatter(
+        x=xs, y=yy, mode="markers+text", text=text, textposition=["middle left" if x == 0 else "middle right"
+                                                                    for x in xs],
+        marker=dict(size=size, color=fill, line=dict(color=INK, width=1.2)), customdata=hover, name="units",
+        hovertemplate="%{customdata}<extra></extra>", showlegend=False, cliponaxis=False,
+    )
+
+
+def activation_figure(names: Sequence[str], selected: str, x: np.ndarray, curves: Mapping[str, np.ndarray], *,
+                      title: str | None = None) -> go.Figure:
+    """Every activation function over x, the selected one bold and the others faint behind it."""
+    if selected not in names:
+        raise ValueError(f"selected must be one of {', '.join(names)}. Got {selected!r} instead.")
+    x = np.asarray(x)
+    for name in names:
+        if name not in curves or np.shape(curves[name]) != x.shape:
+            raise ValueError(f"curves[{name!r}] must be the activation evaluated at x, shape {x.shape}.")
+    fig = new_figure(title or f"Activation: {selected}", height=380)
+    for name in [n for n in names if n != selected] + [selected]:  # the selected one last, on top
+        bold = name == selected
+        fig.add_trace(go.Scatter(
+            x=x, y=np.asarray(curves[name]), mode="lines", name=name, opacity=1.0 if bold else 0.45,
+            line=dict(color=BLUE if bold else NEUTRAL, width=3.5 if bold else 1.3),
+            hovertemplate=f"{name}(%{{x:.2f}}) = %{{y:.3f}}<extra></extra>",
+        ))
+    fig.update_xaxes(title_text="input", zeroline=True, zerolinecolor="#c7ccd1")
+    fig.update_yaxes(title_text="output", zeroline=True, zerolinecolor="#c7ccd1")
+    equal_aspect(fig)
+    return fig

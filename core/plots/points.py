@@ -1,0 +1,158 @@
+"""2-D point clouds and the decision boundary under them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.plots.style import (
+    DIVERGING,
+    INK,
+    WRONG,
+    check_names,
+    class_color,
+    class_rgb,
+    equal_aspect,
+    new_figure,
+    rgb_string,
+    tint,
+)
+
+if TYPE_CHECKING:
+    from core.boundary import BoundaryGrid
+
+WEBGL_ABOVE = 1_000  # points; beyond this SVG markers make the browser sluggish
+# Multi-class boundary: a cell's colour runs from this faint tint (a tie) to this strong one (certain).
+WEAKEST, STRONGEST = 0.12, 0.62
+
+
+def _points_trace(X: np.ndarray, name: str, color: str, *, gl: bool, hollow: bool = False,
+                  group: str | None = None) -> go.Scatter | go.Scattergl:
+    """One class's points: filled circles, or white-filled rings for held-out points."""
+    marker = dict(size=7, color="white" if hollow else color, line=dict(width=1.6 if hollow else 0.8,
+                  color=color if hollow else "white"))
+    return (go.Scattergl if gl else go.Scatter)(
+        x=X[:, 0], y=X[:, 1], mode="markers", name=name, legendgroup=group, marker=marker,
+        hovertemplate=f"<b>{name}</b><br>x = %{{x:.2f}}<br>y = %{{y:.2f}}<extra></extra>",
+    )
+
+
+def _check_points(X: np.ndarray, y: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"{what} must be 2-D points of shape (n, 2). Got {X.shape} instead.")
+    if y.shape != (len(X),):
+        raise ValueError(f"{what} has {len(X)} points but its labels have shape {y.shape}.")
+    return X, y.astype(int)
+
+
+def _default_names(class_names: Sequence[str], *labels: np.ndarray) -> list[str]:
+    if len(class_names):
+        return [str(name) for name in class_names]
+    top = max((int(y.max()) for y in labels if y.size), default=0)
+    return [f"class {c}" for c in range(max(top + 1, 2))]
+
+
+def _point_axes(fig: go.Figure, x_range: list[float] | None = None, y_range: list[float] | None = None) -> None:
+    fig.update_xaxes(title_text="x", range=x_range, zeroline=False)
+    fig.update_yaxes(title_text="y", range=y_range, zeroline=False)
+    equal_aspect(fig)
+
+
+def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray | None = None,
+                   y_test: np.ndarray | None = None, class_names: Sequence[str] = (), *,
+                   title: str = "The data") -> go.Figure:
+    """2-D points coloured by class: training points filled, test points as rings."""
+    X_train, y_train = _check_points(X_train, y_train, "X_train")
+    splits = [("train", X_train, y_train)]
+    if X_test is not None and y_test is not None:
+        splits.append(("test", *_check_points(X_test, y_test, "X_test")))
+    names = _default_names(class_names, *(y for _, _, y in splits))
+    gl = sum(len(X) for _, X, _ in splits) > WEBGL_ABOVE
+    traces = [
+        _points_trace(X[y == c], f"{name} · {split}", class_color(c), gl=gl, hollow=split == "test", group=name)
+        for c, name in enumerate(names) for split, X, y in splits if np.any(y == c)
+    ]
+    fig = new_figure(title)
+    fig.add_traces(traces)
+    _point_axes(fig)
+    return fig
+
+
+def _two_class_layers(grid: BoundaryGrid, names: list[str]) -> list[go.Heatmap | go.Contour]:
+    """P(class 1) on a diverging map, and the P = 0.5 line where the decision flips."""
+    p1 = grid.proba[..., 1]  # (r, r)
+    label = f"P({names[1]})"
+    heat = go.Heatmap(
+        x=grid.xs, y=grid.ys, z=p1, zmin=0, zmax=1, zsmooth="best", colorscale=DIVERGING, name=label,
+        colorbar=dict(title=dict(text=label, side="right"), tickformat=".0%", thickness=12, len=0.7, x=1.02),
+        hovertemplate=f"x = %{{x:.2f}}<br>y = %{{y:.2f}}<br>{label} = %{{z:.0%}}<extra></extra>",
+    )
+    line = go.Contour(
+        x=grid.xs, y=grid.ys, z=p1, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
+        line=dict(color=INK, width=2), showscale=False, hoverinfo="skip", name="P = 0.5", showlegend=False,
+    )
+    return [heat, line]
+
+
+def _multi_class_layer(grid: BoundaryGrid) -> go.Heatmap:
+    """Each cell in its predicted class's colour, stronger the more confident the model is."""
+    proba = grid.proba
+    n = proba.shape[2]
+    confidence = proba.max(axis=2)  # (r, r), from 1/n (a tie) to 1
+    certainty = np.clip((confidence - 1 / n) / (1 - 1 / n), 0, 1)
+    # One number per cell: integer part = class, fraction = certainty; a colour scale with one
+    # faint-to-strong band per class turns it into colour in the browser, with no RGB image to ship.
+    z = (grid.predicted + 0.01 + 0.98 * certainty).astype(np.float32)
+    rgb = class_rgb(n)
+    scale = []
+    for c in range(n):
+        scale += [[c / n, rgb_string(tint(rgb[c], WEAKEST))], [(c + 1) / n, rgb_string(tint(rgb[c], STRONGEST))]]
+    return go.Heatmap(
+        x=grid.xs, y=grid.ys, z=z, zmin=0, zmax=n, colorscale=scale, showscale=False, name="predicted class",
+        customdata=confidence.astype(np.float32),
+        hovertemplate="x = %{x:.2f}<br>y = %{y:.2f}<br>confidence %{customdata:.0%}<extra></extra>",
+    )
+
+
+def _check_grid(grid: BoundaryGrid) -> None:
+    shape, expected = grid.proba.shape, (len(grid.ys), len(grid.xs))
+    if grid.proba.ndim != 3 or shape[:2] != expected or shape[2] < 2:
+        raise ValueError(f"grid.proba must have shape {expected + ('n_classes >= 2',)}. Got {shape} instead.")
+
+
+def boundary_figure(grid: BoundaryGrid, X: np.ndarray | None = None, y: np.ndarray | None = None,
+                    class_names: Sequence[str] = (), *, misclassified: np.ndarray | None = None,
+                    title: str = "Decision boundary") -> go.Figure:
+    """The model's class probabilities over the plane, with points (and their mistakes) on top."""
+    _check_grid(grid)
+    n_classes = grid.proba.shape[2]
+    names = check_names(class_names, n_classes, "grid.proba") if len(class_names) else [
+        f"class {c}" for c in range(n_classes)]
+    traces: list = _two_class_layers(grid, names) if n_classes == 2 else [_multi_class_layer(grid)]
+    if X is not None and y is not None:
+        X, y = _check_points(X, y, "X")
+        gl = len(X) > WEBGL_ABOVE
+        traces += [_points_trace(X[y == c], name, class_color(c), gl=gl) for c, name in enumerate(names)
+                   if np.any(y == c)]
+        if misclassified is not None:
+            wrong = np.asarray(misclassified, dtype=bool)
+            if wrong.shape != y.shape:
+                raise ValueError(f"misclassified must be a mask of shape {y.shape}. Got {wrong.shape} instead.")
+            traces.append((go.Scattergl if gl else go.Scatter)(
+                x=X[wrong, 0], y=X[wrong, 1], mode="markers", name=f"misclassified ({int(wrong.sum())})",
+                marker=dict(symbol="x-thin", size=11, line=dict(width=2.5, color=WRONG)),
+                hovertemplate="<b>misclassified</b><br>x = %{x:.2f}<br>y = %{y:.2f}<extra></extra>",
+            ))
+    fig = new_figure(title)
+    fig.add_traces(traces)
+    dx = (grid.xs[-1] - grid.xs[0]) / max(len(grid.xs) - 1, 1) / 2  # cells are centred on xs, ys
+    dy = (grid.ys[-1] - grid.ys[0]) / max(len(grid.ys) - 1, 1) / 2
+    _point_axes(fig, [float(grid.xs[0] - dx), float(grid.xs[-1] + dx)],
+                [float(grid.ys[0] - dy), float(grid.ys[-1] + dy)])
+    fig.update_xaxes(showgrid=False)
+    fig.update_yaxes(showgrid=False)
+    return fig

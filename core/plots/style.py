@@ -1,0 +1,93 @@
+"""The look shared by every figure: class palette, diverging map, layout and axis helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+
+TEMPLATE = pio.templates["plotly_white"]  # the object, not its name: plotly deep-copies a named one (~5 ms)
+FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#2a2f36")
+MARGIN = dict(l=56, r=24, t=72, b=52)
+HEIGHT = 460  # default for 2-D plots; charts that grow with their content compute their own
+
+# TensorFlow Playground's pair: orange for class 0 (its "negative"), blue for class 1 (its "positive").
+ORANGE = "#F59322"
+BLUE = "#0877BD"
+# Ten qualitative colours that stay apart under the common colour-vision deficiencies: the Playground
+# pair first (so a two-class plot matches the diverging boundary), then Okabe-Ito, then Paul Tol's muted set.
+CLASS_COLORS = (ORANGE, BLUE, "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#332288", "#DDCC77", "#882255",
+                "#999933")
+NEUTRAL = "#9aa1a9"  # edges and bars that are not the point of the chart
+INK = "#2a2f36"  # text and outlines
+WRONG = "#d62728"  # misclassified markers
+# Washed out so the points drawn on top stay readable.
+DIVERGING = [[0.0, "#f8be7f"], [0.5, "#f7f7f7"], [1.0, "#7fb4d8"]]
+GRAYS = [[0.0, "#000000"], [1.0, "#ffffff"]]  # images: 0 black, 1 white, as MNIST is stored
+HINT_FONT = dict(size=15, color="#8a929b")
+
+
+def class_color(label: int) -> str:
+    """The palette colour of class `label` (cycled past ten classes)."""
+    return CLASS_COLORS[int(label) % len(CLASS_COLORS)]
+
+
+def class_rgb(n_classes: int) -> np.ndarray:
+    """(n_classes, 3) float RGB in [0, 255], one row per class."""
+    hexes = [class_color(c).lstrip("#") for c in range(n_classes)]
+    return np.array([[int(h[i: i + 2], 16) for i in (0, 2, 4)] for h in hexes], dtype=float)
+
+
+def tint(rgb: np.ndarray, strength: float | np.ndarray) -> np.ndarray:
+    """Blend RGB colour(s) with white: strength 0 is white, 1 the colour itself."""
+    return 255.0 - np.asarray(strength)[..., None] * (255.0 - rgb)
+
+
+def rgb_string(rgb: np.ndarray) -> str:
+    """[r, g, b] floats -> 'rgb(r,g,b)'."""
+    r, g, b = (int(round(v)) for v in rgb)
+    return f"rgb({r},{g},{b})"
+
+
+def house_layout(title: str, *, height: int = HEIGHT) -> dict:
+    """The layout every figure shares: template, font, margins, title top left, legend above the plot."""
+    return dict(
+        template=TEMPLATE, font=FONT, margin=MARGIN, height=height,
+        title=dict(text=title, x=0.01, xanchor="left", y=0.98, yanchor="top", font=dict(size=17)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, font=dict(size=12)),
+        hoverlabel=dict(font=dict(family=FONT["family"], size=12)),
+    )
+
+
+def new_figure(title: str, *, height: int = HEIGHT, **layout: object) -> go.Figure:
+    """An empty figure with the house layout, plus any extra layout settings."""
+    return go.Figure(layout={**house_layout(title, height=height), **layout})
+
+
+def equal_aspect(fig: go.Figure, *, x: str = "x", y: str = "y") -> None:
+    """One unit on x is as long as one unit on y (2-D data and square matrices)."""
+    fig.update_layout({f"yaxis{y[1:]}": dict(scaleanchor=x, scaleratio=1, constrain="domain"),
+                       f"xaxis{x[1:]}": dict(constrain="domain")})
+
+
+def add_hint(fig: go.Figure, text: str) -> go.Figure:
+    """A grey sentence in the middle of an empty chart, saying what would fill it."""
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=HINT_FONT)
+    return fig
+
+
+def hide_axes(fig: go.Figure) -> None:
+    """No ticks, grid or zero lines: for pictures (images, network drawings)."""
+    blank = dict(showticklabels=False, showgrid=False, zeroline=False, ticks="", showline=False)
+    fig.update_xaxes(**blank)
+    fig.update_yaxes(**blank)
+
+
+def check_names(class_names: Sequence[str], n_classes: int, what: str) -> list[str]:
+    """Class names as a list, or ValueError when they do not match the `what` array's classes."""
+    names = [str(name) for name in class_names]
+    if len(names) != n_classes:
+        raise ValueError(f"{what} has {n_classes} classes but {len(names)} class names were given.")
+    return names

@@ -1,0 +1,50 @@
+"""Learning curves: loss and accuracy per epoch, training against validation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.plots.style import BLUE, ORANGE, add_hint, house_layout
+
+if TYPE_CHECKING:
+    from core.train import EpochStats
+
+METRICS = {"loss": ("Loss (cross-entropy)", "train_loss", "val_loss"),
+           "accuracy": ("Accuracy", "train_acc", "val_acc")}
+SPLITS = (("train", BLUE, "solid"), ("validation", ORANGE, "dash"))
+
+
+def _series(history: Sequence[EpochStats], field: str) -> np.ndarray:
+    return np.array([getattr(stats, field) for stats in history], dtype=float)
+
+
+def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None,
+                  title: str = "Learning curves") -> go.Figure:
+    """Train vs validation per epoch: loss and accuracy side by side, or only `metric`."""
+    if metric is not None and metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)} (or None for both). Got {metric!r}.")
+    shown = [metric] if metric else list(METRICS)
+    fig = make_subplots(rows=1, cols=len(shown), subplot_titles=[METRICS[m][0] for m in shown],
+                        horizontal_spacing=0.1)
+    fig.update_layout(house_layout(title, height=360))
+    epochs = _series(history, "epoch").astype(int)
+    for col, name in enumerate(shown, start=1):
+        label, *fields = METRICS[name]
+        number = ".1%" if name == "accuracy" else ".4f"
+        for (split, color, dash), field in zip(SPLITS, fields):
+            fig.add_trace(go.Scatter(
+                x=epochs, y=_series(history, field), mode="lines+markers" if len(epochs) < 30 else "lines",
+                name=split, legendgroup=split, showlegend=col == 1, line=dict(color=color, width=2.2, dash=dash),
+                marker=dict(size=5), hovertemplate=f"{split}<br>epoch %{{x}}<br>{name} %{{y:{number}}}<extra></extra>",
+            ), row=1, col=col)
+        fig.update_xaxes(title_text="Epoch", row=1, col=col)
+        yaxis = dict(tickformat=".0%", range=[0, 1.02]) if name == "accuracy" else dict(rangemode="tozero")
+        fig.update_yaxes(title_text=label, **yaxis, row=1, col=col)
+    if not history:
+        add_hint(fig, "Train to see the curves")
+    return fig

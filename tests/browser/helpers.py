@@ -1,0 +1,185 @@
+"""Page helpers for the browser tests: wait for Streamlit runs, navigate, screenshot, check for tracebacks.
+
+Streamlit's app root carries data-test-script-state ("initial", "running", "notRunning", ...). The
+status widget ("Running...") only shows once a run has lasted 0.5 s, so on its own it cannot tell a
+short run from no run at all; a MutationObserver on that attribute counts finished runs instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from tests.conftest import ROOT
+
+ARTIFACTS = ROOT / "test-artifacts"
+WAIT_MS = 30_000  # any one page or widget wait
+APP = '[data-testid="stApp"]'
+STATUS = '[data-testid="stStatusWidget"]'
+EXCEPTION = '[data-testid="stException"]'
+
+QUIET_MS = 2_000  # no run seen this long after an action, and the app idle: take it as done (see below)
+MAX_SHOT_HEIGHT = 4_000  # px
+LATENCY: dict[str, object] = {}  # this session's measurements, also written to test-artifacts/latency.json
+
+_WATCH_RUNS = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app) return null;
+  if (app.__nnlabRuns === undefined) {
+    app.__nnlabRuns = 0;
+    app.__nnlabChanged = performance.now();
+    new MutationObserver(() => {
+      app.__nnlabChanged = performance.now();
+      if (app.getAttribute('data-test-script-state') === 'notRunning') app.__nnlabRuns += 1;
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  }
+  return {runs: app.__nnlabRuns, at: performance.now()};
+}"""
+_RUN_FINISHED = """(a) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  const quiet = performance.now() - Math.max(a.mark.at, app.__nnlabChanged);
+  return app.__nnlabRuns > a.mark.runs || quiet > a.quiet;
+}"""
+
+_CHARTS_DRAWN = """() => Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'))
+  .every(el => el.querySelector('.main-svg'))"""
+# Streamlit scrolls its main section, not the document, so a "full page" shot is one screen high:
+# the viewport is stretched to the content for the shot instead.
+_CONTENT_HEIGHT = """() => Math.max(document.body.scrollHeight, ...Array.from(
+  document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"]')).map(e => e.scrollHeight))"""
+_CHARTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
+  title: (gd._fullLayout && gd._fullLayout.title && gd._fullLayout.title.text) || '',
+  types: (gd._fullData || gd.data || []).map(t => t.type),
+}))"""
+_FINGERPRINT = """(title) => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const text = (gd._fullLayout && gd._fullLayout.title && gd._fullLayout.title.text) || '';
+    if (!text.includes(title)) continue;
+    const s = text + JSON.stringify(gd.data);
+    let h = 0;
+    for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0;
+    return h;
+  }
+  return null;
+}"""
+
+
+def run_mark(page: Page) -> dict:
+    """A mark to wait from: the finished-run count and the time now (installs the run counter)."""
+    page.wait_for_selector(APP, timeout=WAIT_MS)
+    return page.evaluate(_WATCH_RUNS)
+
+
+def wait_for_app(page: Page, *, after: dict | None = None, timeout_ms: int = WAIT_MS, settle_ms: int = 300) -> None:
+    """Wait until the script is idle: app root present, state notRunning, status widget hidden.
+
+    With `after` (a run_mark taken before an action), first wait for a run to finish since the mark.
+    A run shorter than a frame can show no "running" state at all (React renders the two state
+    changes together), so an idle app with no state change for QUIET_MS also counts as done;
+    callers then wait for the content they expect.
+    """
+    page.wait_for_selector(APP, timeout=timeout_ms)
+    run_mark(page)
+    if after is not None:
+        page.wait_for_function(_RUN_FINISHED, arg={"mark": after, "quiet": QUIET_MS}, timeout=timeout_ms)
+    page.wait_for_selector(f'{APP}[data-test-script-state="notRunning"]', timeout=timeout_ms)
+    page.wait_for_selector(STATUS, state="hidden", timeout=timeout_ms)
+    page.wait_for_timeout(settle_ms)
+
+
+def act(page: Page, action: Callable[[], object], *, timeout_ms: int = WAIT_MS) -> None:
+    """Do `action()` (a click, a key press) and wait for the rerun it causes to finish."""
+    mark = run_mark(page)
+    action()
+    wait_for_app(page, after=mark, timeout_ms=timeout_ms)
+
+
+def go_to(page: Page, title: str) -> None:
+    """Switch page through the sidebar links (a reload would start a new, empty Streamlit session)."""
+    link = page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first
+    act(page, link.click)
+    assert_no_exception(page, title.lower())
+    page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=WAIT_MS)
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Whole-content PNG at test-artifacts/<name>.png, once the Plotly charts are drawn (waits at most 10 s)."""
+    try:
+        page.wait_for_function(_CHARTS_DRAWN, timeout=10_000)
+    except PlaywrightTimeoutError:
+        pass  # a screenshot of a half-drawn page still helps more than none
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    viewport = page.viewport_size
+    height = min(max(page.evaluate(_CONTENT_HEIGHT), viewport["height"]), MAX_SHOT_HEIGHT)
+    page.set_viewport_size({"width": viewport["width"], "height": height})
+    try:
+        page.wait_for_timeout(200)  # let the layout follow the new height
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(viewport)
+    return path
+
+
+def assert_no_exception(page: Page, where: str) -> None:
+    """No Streamlit traceback box on the page; on failure, a screenshot and the box's text."""
+    boxes = page.locator(EXCEPTION)
+    if boxes.count():
+        screenshot(page, f"exception-{where}")
+        text = " | ".join(boxes.all_inner_texts())[:300]
+        pytest.fail(f"exception box on {where}: {text}\nLast error in test-artifacts/streamlit-server.log:\n"
+                    f"{last_server_error()}")
+
+
+def last_server_error(lines: int = 12) -> str:
+    """The tail of the last traceback in the server log (the browser only shows a redacted message)."""
+    log = ARTIFACTS / "streamlit-server.log"
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    start = text.rfind("Traceback (most recent call last)")
+    if start < 0:
+        return "(no traceback in the server log)"
+    return "\n".join(text[start:].splitlines()[-lines:])
+
+
+def charts(page: Page) -> list[dict]:
+    """Every Plotly chart on the page as {"title": ..., "types": [trace types]}."""
+    return page.evaluate(_CHARTS)
+
+
+def wait_for_chart(page: Page, trace_type: str, *, title: str = "", timeout_ms: int = WAIT_MS) -> dict | None:
+    """The first drawn Plotly chart with a `trace_type` trace and `title` in its title; None after the timeout.
+
+    The type matches as a prefix ("scatter" also finds "scattergl"; "" finds any trace). Plotly draws
+    after the script run has finished, so a chart can lag its run by a moment.
+    """
+    found = f"""(a) => ({_CHARTS})()
+      .find(c => c.types.some(t => t.startsWith(a.type)) && c.title.includes(a.title)) || null"""
+    try:
+        page.wait_for_function(found, arg={"type": trace_type, "title": title}, timeout=timeout_ms)
+    except PlaywrightTimeoutError:
+        return None
+    return page.evaluate(found, {"type": trace_type, "title": title})
+
+
+def chart_fingerprint(page: Page, title: str) -> int | None:
+    """A hash of the data of the first chart whose title contains `title` (None: no such chart)."""
+    return page.evaluate(_FINGERPRINT, title)
+
+
+def wait_for_new_chart(page: Page, title: str, old: int | None, *, timeout_ms: int = WAIT_MS) -> None:
+    """Wait until a chart titled `title` shows data other than fingerprint `old`."""
+    page.wait_for_function(f"(a) => {{ const h = ({_FINGERPRINT})(a.title); return h !== null && h !== a.old; }}",
+                           arg={"title": title, "old": old}, polling="raf", timeout=timeout_ms)
+
+
+def record_latency(**figures: object) -> None:
+    """Add measurements (milliseconds) and rewrite latency.json, so a later failure keeps them."""
+    LATENCY.update(figures)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "latency.json").write_text(json.dumps(LATENCY, indent=2) + "\n")

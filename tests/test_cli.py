@@ -1,0 +1,84 @@
+"""The command line: train prints one JSON object, bad arguments give one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_train_json_has_config_metrics_history(capsys) -> None:
+    code = main(["train", "--dataset", "circles", "--model", "mlp", "--hidden", "8,8", "--activation", "relu",
+                 "--optimizer", "adam", "--lr", "0.03", "--epochs", "15", "--batch-size", "32", "--seed", "0",
+                 "--threads", "1", "--json"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["config"]["model"]["hidden"] == [8, 8] and report["config"]["train"]["lr"] == 0.03
+    assert report["status"] == "completed" and report["diverged"] is False
+    assert len(report["history"]) == 15 and report["steps"] == report["history"][-1]["steps"]
+    assert report["metrics"]["test"]["accuracy"] > 0.8
+    assert set(report["metrics"]["train"]) >= {"accuracy", "precision_macro", "recall_macro", "f1_macro"}
+
+
+def test_train_reports_divergence_as_a_result(capsys) -> None:
+    code = main(["train", "--optimizer", "sgd", "--lr", "10", "--hidden", "64,64", "--epochs", "20", "--json",
+                 "--threads", "1"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["diverged"] is True and "learning rate" in report["message"]
+
+
+def test_train_save_then_predict(tmp_path: Path, capsys) -> None:
+    from PIL import Image, ImageDraw
+
+    model_path = tmp_path / "digits.pt"
+    assert main(["train", "--dataset", "digits", "--model", "mlp", "--hidden", "32", "--epochs", "3",
+                 "--threads", "1", "--save", str(model_path), "--json"]) == 0
+    capsys.readouterr()
+    image = Image.new("L", (60, 60), 255)
+    ImageDraw.Draw(image).line([(30, 8), (30, 52)], fill=0, width=6)  # a dark "1" on white
+    good, bad = tmp_path / "one.png", tmp_path / "notes.png"
+    image.save(good)
+    bad.write_text("not an image")
+    assert main(["predict", "--model", str(model_path), str(good), str(bad), "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0]["label"] in [str(d) for d in range(10)] and len(rows[0]["probabilities"]) == 10
+    assert "error" in rows[1] and "label" not in rows[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--dataset", "nope"], "invalid choice: 'nope'"),
+        (["train", "--hidden", "8,x"], "--hidden takes comma-separated integers"),
+        (["train", "--lr", "50", "--epochs", "1"], "learning rate must be between 1e-5 and 10"),
+        (["train", "--noise", "3"], "noise must be between"),
+        (["train", "--model", "cnn"], "needs 28x28 images"),
+        (["predict", "--model", "missing.pt", "x.png"], "missing.pt"),
+        (["fly"], "invalid choice: 'fly'"),
+    ],
+)
+def test_bad_arguments_exit_nonzero_with_one_line(args: list[str], message: str) -> None:
+    done = run_cli(*args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], done.stderr
+
+
+def test_bench_quick_prints_a_table() -> None:
+    done = run_cli("bench", "--quick", "--threads", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {r["name"]: r for r in json.loads(done.stdout)}
+    assert rows["circles: optimizer steps to 99% test accuracy"]["value"] <= 100
+    assert any(name.startswith("speed-up") for name in rows)
