@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common.state import get_lab
-from pages.common.ui import PAGES
+from pages.common.ui import PAGES, session_summary
 
-st.set_page_config(page_title="NN Lab", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="NN Lab", page_icon="pages/common/icon.png", layout="wide")  # local: no font CDN
 
 lab = get_lab()
 pages = [
@@ -19,20 +19,17 @@ pages = [
     st.Page(PAGES["predict"], title="Predict", icon=":material/draw:"),
 ]
 page = st.navigation(pages)
+summary = st.sidebar.empty()
 
-with st.sidebar:
-    st.caption("CURRENT SESSION")
-    data, config = lab.data, lab.model_config
-    st.markdown(f"**Data** · {data.name if data else 'none yet'}")
-    if config is not None:
-        shape = "-".join(str(u) for u in config.hidden) if config.kind == "mlp" else config.kind
-        st.markdown(f"**Model** · {config.kind} {shape if config.kind == 'mlp' else ''}".strip())
-    progress = lab.poll()
-    if lab.training:
-        st.markdown(f"**Training** · epoch {len(progress.history)}/{progress.epochs}")
-    elif lab.result is not None:
-        st.markdown(f"**Trained** · {lab.result.status}, {len(lab.result.history)} epochs")
-    else:
-        st.markdown("**Trained** · not yet")
 
+def show_summary() -> None:
+    """This session's dataset, model and training state, in the sidebar placeholder."""
+    with summary.container():
+        st.caption("CURRENT SESSION")
+        for line in session_summary(lab):
+            st.markdown(line)
+
+
+show_summary()  # what a page that stops early (missing prerequisite) leaves in place
 page.run()
+show_summary()  # again, with whatever the page's widgets just changed

@@ -45,8 +45,21 @@ class JobSlots:
         return self._running
 
 
-# One process-wide pool: the web server's sessions share the machine's cores fairly.
-SHARED_SLOTS = JobSlots(int(os.environ.get("NNLAB_MAX_JOBS", max(1, (os.cpu_count() or 2)))))
+def server_capacity(cores: int | None = None) -> tuple[int, int]:
+    """(torch threads per run, runs at once) for a web server on `cores` cores, keeping one core to serve pages.
+
+    Small nets gain little past a few threads, so wide machines run more jobs rather than wider ones.
+    """
+    cores = cores or os.cpu_count() or 1
+    if cores < 1:
+        raise ValueError(f"cores must be at least 1. Got {cores} instead.")
+    threads = max(1, min(4, cores // 4))
+    return threads, max(1, (cores - 1) // threads)
+
+
+RUN_THREADS, MAX_JOBS = server_capacity()
+# One process-wide pool: the web server's sessions share the machine's cores fairly; the rest wait their turn.
+SHARED_SLOTS = JobSlots(int(os.environ.get("NNLAB_MAX_JOBS") or MAX_JOBS))
 
 
 @dataclass(frozen=True)

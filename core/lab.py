@@ -45,6 +45,7 @@ class Lab:
     model: nn.Module | None = None
     result: TrainResult | None = None
     job: TrainingJob | None = None
+    threads: int | None = None  # torch threads for this lab's runs (the dashboard caps them); None: leave as is
     _evaluation: Evaluation | None = None
     _loaded_names: tuple[str, ...] = ()
 
@@ -99,27 +100,29 @@ class Lab:
     def training(self) -> bool:
         return self.job is not None and not self.job.progress().done
 
-    def _fresh_model(self, train_config: TrainConfig) -> nn.Module:
+    def _fresh_model(self, train_config: TrainConfig) -> tuple[nn.Module, TrainConfig]:
+        """A new model for a run, and the run's settings with this lab's thread cap."""
         self.require_data()
         self.train_config = train_config
         self.model, self.result, self._evaluation = None, None, None
-        return build_model(self.model_config, seed=train_config.seed)
+        run_config = train_config if self.threads is None else replace(train_config, threads=self.threads)
+        return build_model(self.model_config, seed=train_config.seed), run_config
 
     def start_training(self, train_config: TrainConfig) -> TrainingJob:
         """Train a fresh model on a worker thread; poll with `poll()`."""
         if self.training:
             raise LabError("A training run is already going: stop it first, or wait for it to finish.")
-        model = self._fresh_model(train_config)
-        self.job = TrainingJob(model, self.data, train_config).start()
+        model, run_config = self._fresh_model(train_config)
+        self.job = TrainingJob(model, self.data, run_config).start()
         return self.job
 
     def train_now(self, train_config: TrainConfig) -> TrainResult:
         """Train a fresh model in this thread (fast 2-D runs and tests)."""
         if self.training:
             self.stop()
-        model = self._fresh_model(train_config)
+        model, run_config = self._fresh_model(train_config)
         self.job = None
-        self.result = train_model(model, self.data, train_config)
+        self.result = train_model(model, self.data, run_config)
         self.model = None if self.result.diverged else model  # NaN weights are no use to anyone
         return self.result
 

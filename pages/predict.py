@@ -13,6 +13,8 @@ from pages.common.state import get_lab
 from pages.common.ui import require
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
+IMAGE_UPLOAD_MB = 10  # the engine refuses larger images anyway (core.images.MAX_BYTES)
+MODEL_UPLOAD_MB = 30  # the largest network the sliders build (6 x 1024 units on MNIST) saves to ~25 MB
 
 lab = get_lab()
 st.title("Predict")
@@ -22,7 +24,8 @@ with st.expander("Model file: download this model, or upload one to continue fro
     if lab.model is not None:
         st.download_button("Download the trained model", lab.model_file(), "nnlab-model.pt",
                            "application/octet-stream", key="predict.download")
-    upload = st.file_uploader("Upload a model file (.pt)", type=["pt"], key="predict.model_upload")
+    upload = st.file_uploader("Upload a model file (.pt)", type=["pt"], key="predict.model_upload",
+                              max_upload_size=MODEL_UPLOAD_MB)
     if upload is not None and st.session_state.get("predict.loaded") != upload.file_id:
         try:
             loaded = lab.load_model_file(upload.getvalue())
@@ -46,7 +49,7 @@ if tuple(lab.model_config.input_shape) == (2,):
     st.stop()
 
 files = st.file_uploader("Upload digit images", type=IMAGE_TYPES, accept_multiple_files=True,
-                         key="predict.images")
+                         key="predict.images", max_upload_size=IMAGE_UPLOAD_MB)
 with st.expander("…or take a photo of a handwritten digit"):
     photo = st.camera_input("Camera", key="predict.camera")
 sources = [(f.name, f.getvalue()) for f in files or []] + ([("camera photo", photo.getvalue())] if photo else [])
@@ -54,7 +57,7 @@ if not sources:
     st.info("Upload one or more images of a single digit (png, jpg, bmp, gif, webp).")
 for i, (name, raw) in enumerate(sources):
     st.divider()
-    st.text(f"📄 {name}")  # plain text: a file name is never rendered as Markdown or HTML
+    st.text(f"File: {name}")  # plain text: a file name is never rendered as Markdown or HTML
     try:
         prepared, proba = lab.predict_image(raw)
     except (ImageError, LabError) as exc:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 
-from core.jobs import JobSlots, TrainingJob
+import pytest
+
+from core.jobs import JobSlots, TrainingJob, server_capacity
 from core.models import ModelConfig, build_model
 from core.train import TrainConfig
 
@@ -64,3 +66,16 @@ def test_a_failing_run_ends_in_the_failed_state(circles) -> None:
     final = job.run()
     assert final.state == "failed" and "Error" in final.error
     assert slots.running == 0 and slots.acquire(lambda: True)  # the failed job gave its slot back
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, (1, 1)), (2, (1, 1)), (4, (1, 3)), (8, (2, 3)), (16, (4, 3)),
+                                                 (64, (4, 15))])
+def test_server_capacity_keeps_a_core_for_the_web_server(cores: int, expected: tuple[int, int]) -> None:
+    threads, jobs = server_capacity(cores)
+    assert (threads, jobs) == expected
+    assert threads * jobs <= max(1, cores - 1)  # training never takes every core
+
+
+def test_server_capacity_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="cores must be at least 1"):
+        server_capacity(-2)

@@ -71,3 +71,20 @@ def test_model_file_round_trip_and_refusals(lab: Lab, digits) -> None:
     with pytest.raises(LabError, match="Pick a matching dataset"):
         mismatched.load_model_file(raw)
     assert mismatched.model is None  # nothing changed
+
+
+def test_the_labs_thread_cap_applies_to_every_run(circles) -> None:
+    import torch
+
+    capped = Lab(threads=1)
+    capped.set_data(DataConfig(name="circles", n_samples=200, noise=0.05), circles)
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)  # the conftest runs tests on 1 thread; start above the cap so the cap shows
+    try:
+        capped.train_now(TrainConfig(epochs=1))
+        assert torch.get_num_threads() == 1  # the inline run set this thread's count
+    finally:
+        torch.set_num_threads(original)
+    job = capped.start_training(TrainConfig(epochs=1))
+    job.join(timeout=30)
+    assert job.config.threads == 1 and capped.train_config.threads is None  # the user's settings stay as chosen

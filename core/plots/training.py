@@ -32,6 +32,8 @@ def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None,
     fig = make_subplots(rows=1, cols=len(shown), subplot_titles=[METRICS[m][0] for m in shown],
                         horizontal_spacing=0.1)
     fig.update_layout(house_layout(title, height=360))
+    # On the title's line, at the right: the default spot above the plot would cover the subplot titles.
+    fig.update_layout(legend=dict(yref="container", y=0.98, yanchor="top", x=1, xanchor="right"))
     epochs = _series(history, "epoch").astype(int)
     for col, name in enumerate(shown, start=1):
         label, *fields = METRICS[name]

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from core.data import DataConfig, Dataset, make_dataset
+from core.lab import Lab
 
 PAGES = {
     "home": "pages/home.py",
@@ -45,3 +46,20 @@ def friendly_errors(what: str) -> Iterator[None]:
 def percent(x: float) -> str:
     """0.9731 -> '97.3%'."""
     return f"{100 * x:.1f}%"
+
+
+def session_summary(lab: Lab) -> list[str]:
+    """Markdown lines for the sidebar: this session's dataset, model and training state."""
+    data, config = lab.data, lab.model_config
+    lines = [f"**Data** · {data.name if data else 'none yet'}"]
+    if config is not None:
+        shape = "-".join(str(u) for u in config.hidden) if config.kind == "mlp" else ""
+        lines.append(f"**Model** · {config.kind} {shape}".strip())
+    progress = lab.poll()
+    if lab.training:
+        lines.append(f"**Training** · epoch {len(progress.history)}/{progress.epochs}")
+    elif lab.result is not None:
+        lines.append(f"**Trained** · {lab.result.status}, {len(lab.result.history)} epochs")
+    else:
+        lines.append("**Trained** · not yet")
+    return lines

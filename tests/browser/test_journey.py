@@ -77,7 +77,7 @@ def predictions(page: Page) -> dict[str, str]:
     found, name = {}, None
     for kind, text, value in blocks:
         if kind == "stText":
-            name = text.removeprefix("📄").strip()
+            name = text.removeprefix("File:").strip()
         elif name is not None and text.startswith("Prediction"):
             found[name] = value.strip()
     return found
