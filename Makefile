@@ -26,7 +26,7 @@ test-fast: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "not browser and not load"
 
 test-browser: $(BIN)/.installed
-	$(BIN)/python -m pytest -m browser
+	$(BIN)/python -m pytest -m "browser and not load"
 
 test-load: $(BIN)/.installed
 	$(BIN)/python -m pytest -m load

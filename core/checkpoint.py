@@ -12,6 +12,7 @@ import dataclasses
 import io
 import os
 import pickle
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ FORMAT = "nnlab-model"
 VERSION = 1
 MAX_BYTES = 50 * 1024 * 1024  # the largest model NN Lab can build is about 25 MB
 ZIP_MAGIC = b"PK\x03\x04"
+CLASS_NAME = re.compile(r"[\w .,()\-]{1,40}")  # what NN Lab's datasets use ("7", "outer", "blob 0", "same sign")
 CONFIG_FIELDS = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
 
 
@@ -61,11 +63,19 @@ def _plain(value: object, where: str) -> object:
                           f"string keys can go in a model file, got {type(value).__name__}.")
 
 
+def _check_class_names(names: Sequence[str]) -> None:
+    """Names end up in charts and labels: refuse markup, control characters and essays."""
+    if not all(CLASS_NAME.fullmatch(n) for n in names):
+        raise CheckpointError("class names should be short plain words (letters, digits, spaces and - _ . , ( ) "
+                              f"only, at most 40 characters). Got {[n[:40] for n in names][:10]!r}.")
+
+
 def save_model(model: nn.Module, config: ModelConfig, class_names: Sequence[str], *,
                extra: Mapping[str, object] | None = None) -> bytes:
     """The model as the bytes of an NN Lab model file (tensors moved to the CPU)."""
     validate_model_config(config)
     names = [str(name) for name in class_names]
+    _check_class_names(names)
     if len(names) != config.n_classes:
         raise CheckpointError(f"cannot save: the config has {config.n_classes} classes but "
                               f"{len(names)} class names were given.")
@@ -201,6 +211,7 @@ def load_model(data: bytes) -> LoadedModel:
     names = payload.get("class_names")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise CheckpointError("the class names in this model file should be a list of strings.")
+    _check_class_names(names)
     if len(names) != config.n_classes:
         raise CheckpointError(f"this model file names {len(names)} classes but its model has {config.n_classes}.")
     extra = payload.get("extra", {})

@@ -58,7 +58,14 @@ class Lab:
         changed_shape = self.data is None or (data.input_shape, data.n_classes) != (
             self.data.input_shape, self.data.n_classes)
         kind_changed = self.data is None or data.is_image != self.data.is_image
+        # A model uploaded before any dataset was picked stays if this data fits it (same inputs and classes).
+        keep = self.data is None and self.model is not None and (data.input_shape, data.n_classes) == (
+            tuple(self.model_config.input_shape), self.model_config.n_classes)
         self.data_config, self.data = config, data
+        if keep:
+            self.train_config = self.train_config or default_train_config(data)
+            self._evaluation = None
+            return
         if kind_changed or self.model_config is None:
             self.model_config, self.train_config = default_model_config(data), default_train_config(data)
         elif changed_shape:

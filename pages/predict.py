@@ -10,11 +10,9 @@ from core.checkpoint import CheckpointError
 from core.images import ImageError
 from core.lab import LabError
 from pages.common.state import get_lab
-from pages.common.ui import require
+from pages.common.ui import IMAGE_UPLOAD_MB, MODEL_UPLOAD_MB, literal, require
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
-IMAGE_UPLOAD_MB = 10  # the engine refuses larger images anyway (core.images.MAX_BYTES)
-MODEL_UPLOAD_MB = 30  # the largest network the sliders build (6 x 1024 units on MNIST) saves to ~25 MB
 
 lab = get_lab()
 st.title("Predict")
@@ -32,11 +30,16 @@ with st.expander("Model file: download this model, or upload one to continue fro
             st.session_state["predict.loaded"] = upload.file_id
             st.success(f"Loaded a {loaded.config.kind} model with {len(loaded.class_names)} classes.")
         except (CheckpointError, LabError) as exc:
-            st.error(f"This file cannot be used, so the current model is unchanged: {exc}")
+            # The message can quote the file (e.g. an unknown model kind): never let it render as Markdown.
+            st.error(f"This file cannot be used, so the current model is unchanged: {literal(exc)}")
 
 require(lab.model is not None, "Train a model first (or upload a model file above).", "train", "Go to the Train page")
 
 if tuple(lab.model_config.input_shape) == (2,):
+    # A 2-D model uploaded before any dataset was picked: points and the boundary need the dataset.
+    require(lab.data is not None, "This model takes 2-D points, and trying it needs its dataset: pick that dataset "
+            "on the Data page (the model stays loaded if the dataset fits it), then come back.", "data",
+            "Go to the Data page")
     st.markdown("Type a point and see the class probabilities.")
     a, b = st.columns(2)
     x = a.number_input("x", -10.0, 10.0, 0.0, 0.1, key="predict.x")
@@ -66,5 +69,5 @@ for i, (name, raw) in enumerate(sources):
     steps, bars = st.columns([3, 2])
     steps.plotly_chart(plots.steps_figure(prepared.steps), key=f"predict.steps.{i}")
     best = int(proba.argmax())
-    bars.metric("Prediction", lab.class_names[best], f"{proba[best]:.1%} confident", delta_color="off")
+    bars.metric("Prediction", literal(lab.class_names[best]), f"{proba[best]:.1%} confident", delta_color="off")
     bars.plotly_chart(plots.probability_figure(proba, lab.class_names), key=f"predict.proba.{i}")

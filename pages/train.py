@@ -115,10 +115,12 @@ polling = lab.training
 def live() -> None:
     """Redraw the running (or last) job twice a second; rerun the whole page once it ends."""
     progress = lab.poll()
+    if progress is not None and progress.state == "waiting":  # nothing to chart yet: keep these reruns light
+        st.progress(0.0, text="Waiting for a free training slot: other sessions are training. It starts by itself.")
+        return
     if progress is not None and not progress.done:
-        state = "Waiting for a free training slot…" if progress.state == "waiting" else (
-            f"Epoch {len(progress.history)} of {progress.epochs} · step {progress.steps:,}")
-        st.progress(progress.fraction, text=state)
+        st.progress(progress.fraction, text=f"Epoch {len(progress.history)} of {progress.epochs} · "
+                                            f"step {progress.steps:,}")
         show_run(progress.history, progress.snapshot, None, key="live")
         return
     if polling:  # it has just finished: redraw the page so the buttons and the sidebar follow

@@ -236,3 +236,22 @@ def test_save_refuses_what_load_would_refuse() -> None:
         save_model(model, ModelConfig(kind="mlp", hidden=(5,), input_shape=(2,), n_classes=2), NAMES)
     with pytest.raises(ValueError, match="Unknown model kind"):
         save_model(model, ModelConfig(kind="svm"), NAMES)
+
+
+@pytest.mark.parametrize("name", ["<b>inner</b>", "[click](https://example.com)", "line\nbreak", "x" * 41, ""])
+def test_class_names_with_markup_or_control_characters_are_refused(name: str) -> None:
+    with pytest.raises(CheckpointError, match="class names should be short plain words"):
+        save_model(build_model(POINTS), POINTS, ("outer", name))
+    with pytest.raises(CheckpointError, match="class names should be short plain words"):
+        load_model(forge(class_names=["outer", name]))
+
+
+def test_every_dataset_class_name_is_a_plain_word() -> None:
+    from core.data import DATASETS, DataConfig, make_dataset
+
+    for dataset in DATASETS:
+        if dataset == "mnist":
+            continue  # the same ten digit names as "digits"
+        names = make_dataset(DataConfig(name=dataset, n_samples=60, train_size=100)).class_names
+        config = ModelConfig(input_shape=(2,) if len(names) < 10 else (1, 28, 28), n_classes=len(names))
+        assert load_model(save_model(build_model(config), config, names)).class_names == names

@@ -88,3 +88,17 @@ def test_the_labs_thread_cap_applies_to_every_run(circles) -> None:
     job = capped.start_training(TrainConfig(epochs=1))
     job.join(timeout=30)
     assert job.config.threads == 1 and capped.train_config.threads is None  # the user's settings stay as chosen
+
+
+def test_a_model_uploaded_before_any_data_stays_when_the_data_fits(lab: Lab, circles, blobs) -> None:
+    lab.train_now(TrainConfig(epochs=2))
+    raw = lab.model_file()
+    fits = Lab()
+    fits.load_model_file(raw)
+    loaded = fits.model
+    fits.set_data(DataConfig(name="circles", n_samples=200, noise=0.05), circles)  # 2 inputs, 2 classes: fits
+    assert fits.model is loaded and fits.predict_points([[0.0, 0.0]]).shape == (1, 2)
+    other = Lab()
+    other.load_model_file(raw)
+    other.set_data(DataConfig(name="blobs"), blobs)  # 3 classes: the 2-class model cannot serve it
+    assert other.model is None and other.model_config.n_classes == 3

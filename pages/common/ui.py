@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,6 +11,9 @@ import streamlit as st
 from core.data import DataConfig, Dataset, make_dataset
 from core.lab import Lab
 
+IMAGE_UPLOAD_MB = 10  # the engine refuses larger images anyway (core.images.MAX_BYTES)
+MODEL_UPLOAD_MB = 30  # the largest network the sliders build (6 x 1024 units on MNIST) saves to ~25 MB
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # all ASCII punctuation: CommonMark lets each be escaped
 PAGES = {
     "home": "pages/home.py",
     "data": "pages/data.py",
@@ -63,3 +67,8 @@ def session_summary(lab: Lab) -> list[str]:
     else:
         lines.append("**Trained** · not yet")
     return lines
+
+
+def literal(text: object) -> str:
+    """`text` with every Markdown and HTML special character escaped, so text from a file shows exactly as typed."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))

@@ -8,6 +8,7 @@ short run from no run at all; a MutationObserver on that attribute counts finish
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling Google's hosts, which this closed network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+LOCAL = ("http://127.0.0.1:", "ws://127.0.0.1:", "data:", "blob:")
 WAIT_MS = 30_000  # any one page or widget wait
 APP = '[data-testid="stApp"]'
 STATUS = '[data-testid="stStatusWidget"]'
@@ -27,7 +33,7 @@ QUIET_MS = 2_000  # no run seen this long after an action, and the app idle: tak
 MAX_SHOT_HEIGHT = 4_000  # px
 LATENCY: dict[str, object] = {}  # this session's measurements, also written to test-artifacts/latency.json
 
-_WATCH_RUNS = """() => {
+WATCH_RUNS_JS = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app) return null;
   if (app.__nnlabRuns === undefined) {
@@ -40,7 +46,7 @@ _WATCH_RUNS = """() => {
   }
   return {runs: app.__nnlabRuns, at: performance.now()};
 }"""
-_RUN_FINISHED = """(a) => {
+RUN_FINISHED_JS = """(a) => {
   const app = document.querySelector('[data-testid="stApp"]');
   if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
   const quiet = performance.now() - Math.max(a.mark.at, app.__nnlabChanged);
@@ -57,7 +63,7 @@ _CHARTS = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
   title: (gd._fullLayout && gd._fullLayout.title && gd._fullLayout.title.text) || '',
   types: (gd._fullData || gd.data || []).map(t => t.type),
 }))"""
-_FINGERPRINT = """(title) => {
+FINGERPRINT_JS = """(title) => {
   for (const gd of document.querySelectorAll('.js-plotly-plot')) {
     const text = (gd._fullLayout && gd._fullLayout.title && gd._fullLayout.title.text) || '';
     if (!text.includes(title)) continue;
@@ -73,7 +79,7 @@ _FINGERPRINT = """(title) => {
 def run_mark(page: Page) -> dict:
     """A mark to wait from: the finished-run count and the time now (installs the run counter)."""
     page.wait_for_selector(APP, timeout=WAIT_MS)
-    return page.evaluate(_WATCH_RUNS)
+    return page.evaluate(WATCH_RUNS_JS)
 
 
 def wait_for_app(page: Page, *, after: dict | None = None, timeout_ms: int = WAIT_MS, settle_ms: int = 300) -> None:
@@ -87,7 +93,7 @@ def wait_for_app(page: Page, *, after: dict | None = None, timeout_ms: int = WAI
     page.wait_for_selector(APP, timeout=timeout_ms)
     run_mark(page)
     if after is not None:
-        page.wait_for_function(_RUN_FINISHED, arg={"mark": after, "quiet": QUIET_MS}, timeout=timeout_ms)
+        page.wait_for_function(RUN_FINISHED_JS, arg={"mark": after, "quiet": QUIET_MS}, timeout=timeout_ms)
     page.wait_for_selector(f'{APP}[data-test-script-state="notRunning"]', timeout=timeout_ms)
     page.wait_for_selector(STATUS, state="hidden", timeout=timeout_ms)
     page.wait_for_timeout(settle_ms)
@@ -169,12 +175,12 @@ def wait_for_chart(page: Page, trace_type: str, *, title: str = "", timeout_ms: 
 
 def chart_fingerprint(page: Page, title: str) -> int | None:
     """A hash of the data of the first chart whose title contains `title` (None: no such chart)."""
-    return page.evaluate(_FINGERPRINT, title)
+    return page.evaluate(FINGERPRINT_JS, title)
 
 
 def wait_for_new_chart(page: Page, title: str, old: int | None, *, timeout_ms: int = WAIT_MS) -> None:
     """Wait until a chart titled `title` shows data other than fingerprint `old`."""
-    page.wait_for_function(f"(a) => {{ const h = ({_FINGERPRINT})(a.title); return h !== null && h !== a.old; }}",
+    page.wait_for_function(f"(a) => {{ const h = ({FINGERPRINT_JS})(a.title); return h !== null && h !== a.old; }}",
                            arg={"title": title, "old": old}, polling="raf", timeout=timeout_ms)
 
 
@@ -183,3 +189,21 @@ def record_latency(**figures: object) -> None:
     LATENCY.update(figures)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "latency.json").write_text(json.dumps(LATENCY, indent=2) + "\n")
+
+
+def require_chromium() -> None:
+    """Skip (fail, where NNLAB_REQUIRE_BROWSER=1 as in CI) when Debian's Chromium is not installed."""
+    if not CHROMIUM.is_file():
+        message = f"Chromium not installed at {CHROMIUM}: apt-get install -y chromium"
+        if os.environ.get("NNLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def is_local(url: str) -> bool:
+    """Whether the browser may fetch `url`; anything else is logged to blocked-requests.txt (and then aborted)."""
+    if url.startswith(LOCAL):
+        return True
+    with open(ARTIFACTS / "blocked-requests.txt", "a") as blocked:
+        blocked.write(url + "\n")
+    return False

@@ -1,0 +1,74 @@
+"""A Streamlit server of app.py for the browser tests: on 127.0.0.1, a free port, healthy before use."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+HEALTH_TIMEOUT_S = 60.0
+HEALTH_POLL_S = 0.25
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    for _ in range(int(HEALTH_TIMEOUT_S / HEALTH_POLL_S) + 1):
+        if server.poll() is not None:
+            pytest.fail(f"Streamlit exited with code {server.returncode} before it was healthy; see {log}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            break
+        time.sleep(HEALTH_POLL_S)
+    pytest.fail(f"Streamlit was not healthy at {url} after {HEALTH_TIMEOUT_S:.0f} s; see {log}")
+
+
+@contextmanager
+def serve_app(log_path: Path, mnist: Path | None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A Streamlit server for app.py on a free local port: (its URL, its process), stopped on exit."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if mnist is not None:
+        env["NNLAB_DATA_DIR"] = str(mnist)
+    venv_python = ROOT / ".venv" / "bin" / "python"
+    python = str(venv_python) if venv_python.is_file() else sys.executable
+    command = [python, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
+               "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+               # No reruns when a file changes mid-test (others may be editing), and no inotify load.
+               "--server.fileWatcherType", "none"]
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            _wait_healthy(url, server, log_path)
+            yield url, server
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=10)
+
+

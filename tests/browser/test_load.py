@@ -1,0 +1,333 @@
+"""Many users at once: K browser sessions on one fresh server each train a circles and an MNIST model, then upload.
+
+Marked `load` (and `browser`); `make test-load` runs it alone. One Chromium holds K isolated contexts (one
+Streamlit session each), driven with Playwright's async API in a thread of its own. Only 127.0.0.1 is
+contacted, every wait has a time limit and every loop a count limit. Figures go to test-artifacts/latency.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import statistics
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
+
+from tests.browser.helpers import (
+    APP,
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    EXCEPTION,
+    FINGERPRINT_JS,
+    QUIET_MS,
+    RUN_FINISHED_JS,
+    STATUS,
+    WATCH_RUNS_JS,
+    is_local,
+    record_latency,
+    require_chromium,
+)
+from tests.browser.server import serve_app
+from tests.browser.test_journey import BOUNDARY, mnist_digit_png
+
+pytestmark = pytest.mark.load
+
+K = 8  # simultaneous browser sessions
+ALONE_MOVES = ("ArrowRight", "ArrowLeft") * 3  # slider moves measured with the server to one session
+LOAD_TIMEOUT_S = 900  # the whole crowd, start to finish
+TRAIN_MS = 600_000  # one MNIST run, including the wait for a free training slot
+POLL_S = 0.25  # how often a session looks at its training progress
+HEALTH_EVERY_S = 0.5
+HEALTH_TIMEOUT_S = 5.0
+VIEWPORT = {"width": 1280, "height": 860}
+# Eight pages, their Chromium and the server share 2 cores here: a page can take far longer than alone.
+LOAD_WAIT_MS = 120_000
+
+
+PROGRESS = ARTIFACTS / "load-progress.log"  # one line per step of each session, to see where time goes
+BARRIER_S = 300  # the longest a session waits for the others to finish their circles part
+
+
+def note(index: int, what: str) -> None:
+    """Append a timestamped step of session `index` to the progress log."""
+    with open(PROGRESS, "a") as log:
+        log.write(f"{time.strftime('%H:%M:%S')} session {index}: {what}\n")
+
+
+@dataclass
+class SessionReport:
+    """What one simulated user did and saw."""
+
+    index: int
+    slider_ms: list[float] = field(default_factory=list)
+    wall_s: float = 0.0
+    model_line: str = ""
+    saw_waiting: bool = False
+    accuracy: float = 0.0
+    prediction: str = ""
+
+
+@dataclass
+class HealthLog:
+    """Answers of /_stcore/health while the crowd works: (seconds taken, HTTP status or 0 for no answer)."""
+
+    answers: list[tuple[float, int]] = field(default_factory=list)
+
+
+# --- async page helpers (the same waits as helpers.py, for the async API) --------------------------------
+
+
+async def idle(page: Page, *, after: dict | None = None, timeout_ms: int = LOAD_WAIT_MS) -> None:
+    """Wait for the script to be idle; with `after` (a mark), first for a run to finish since the mark."""
+    await page.wait_for_selector(APP, timeout=timeout_ms)
+    await page.evaluate(WATCH_RUNS_JS)
+    if after is not None:
+        await page.wait_for_function(RUN_FINISHED_JS, arg={"mark": after, "quiet": QUIET_MS}, timeout=timeout_ms)
+    await page.wait_for_selector(f'{APP}[data-test-script-state="notRunning"]', timeout=timeout_ms)
+    await page.wait_for_selector(STATUS, state="hidden", timeout=timeout_ms)
+
+
+async def act(page: Page, action, *, timeout_ms: int = LOAD_WAIT_MS) -> None:
+    """Await `action()` and the rerun it causes."""
+    await page.wait_for_selector(APP, timeout=timeout_ms)
+    mark = await page.evaluate(WATCH_RUNS_JS)
+    await action()
+    await idle(page, after=mark, timeout_ms=timeout_ms)
+
+
+async def go_to(page: Page, title: str) -> None:
+    """Switch page through the sidebar, as a user does."""
+    await act(page, page.locator('[data-testid="stSidebarNav"] a').filter(has_text=title).first.click)
+    await page.get_by_role("heading", name=title, exact=True).first.wait_for(timeout=LOAD_WAIT_MS)
+    await assert_clean(page, title)
+
+
+async def assert_clean(page: Page, where: str) -> None:
+    """No traceback box and no error alert on the page."""
+    assert await page.locator(EXCEPTION).count() == 0, f"exception box on {where}"
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert await errors.count() == 0, f"error on {where}: {await errors.all_inner_texts()}"
+
+
+async def sidebar_text(page: Page) -> str:
+    return await page.locator('[data-testid="stSidebar"]').inner_text()
+
+
+async def move_units(page: Page, key: str) -> float:
+    """Press `key` on the units slider; ms until the boundary chart shows new data."""
+    thumb = page.get_by_role("slider", name="Units per hidden layer")
+    old = await page.evaluate(FINGERPRINT_JS, BOUNDARY)
+    mark = await page.evaluate(WATCH_RUNS_JS)
+    await thumb.focus()
+    start = time.perf_counter()
+    await page.keyboard.press(key)
+    await page.wait_for_function(
+        f"(a) => {{ const h = ({FINGERPRINT_JS})(a.title); return h !== null && h !== a.old; }}",
+        arg={"title": BOUNDARY, "old": old}, polling="raf", timeout=LOAD_WAIT_MS)
+    elapsed = 1000 * (time.perf_counter() - start)
+    await idle(page, after=mark)
+    return round(elapsed, 1)
+
+
+async def local_only(route: Route) -> None:
+    if is_local(route.request.url):
+        await route.continue_()
+    else:
+        await route.abort()
+
+
+# --- one user ----------------------------------------------------------------------------------------------
+
+
+async def open_session(browser: Browser, url: str) -> Page:
+    context = await browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(LOAD_WAIT_MS)
+    await context.route("**/*", local_only)
+    page = await context.new_page()
+    await page.goto(url)
+    await idle(page)
+    return page
+
+
+async def train_mnist(page: Page, report: SessionReport) -> None:
+    """Press Train on MNIST and follow the run (noting a 'waiting' state) until the sidebar says completed."""
+    await page.get_by_role("button", name="Train", exact=True).click()
+    waiting = page.get_by_text("Waiting for a free training slot")
+    for _ in range(int(TRAIN_MS / 1000 / POLL_S)):
+        report.saw_waiting = report.saw_waiting or await waiting.count() > 0
+        if "Trained · completed, 5 epochs" in await sidebar_text(page):  # the MNIST preset's run
+            break
+        await asyncio.sleep(POLL_S)
+    else:
+        raise AssertionError(f"session {report.index}: MNIST training did not complete in {TRAIN_MS} ms")
+    await idle(page)
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Test accuracy").first
+    value = await metric.locator('[data-testid="stMetricValue"]').inner_text()
+    report.accuracy = float(value.strip().rstrip("%"))
+
+
+async def user(browser: Browser, url: str, index: int, circles_done: asyncio.Barrier, digit: bytes) -> SessionReport:
+    """Circles: move the units slider to a size of this session's own; MNIST: train; Predict: upload a digit."""
+    report = SessionReport(index)
+    page = await open_session(browser, url)
+    start = time.perf_counter()
+    await go_to(page, "Data")
+    await go_to(page, "Train")
+    for _ in range(1 + index % 4):  # 16 -> 24, 32, 48 or 64 units: sessions differ, so a leak would show
+        report.slider_ms.append(await move_units(page, "ArrowRight"))
+    units = await page.get_by_role("slider", name="Units per hidden layer").get_attribute("aria-valuetext")
+    report.model_line = f"Model · mlp {units}-{units}"
+    await expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(report.model_line, timeout=LOAD_WAIT_MS)
+    note(index, f"circles done: {report.model_line}, slider ms {report.slider_ms}")
+    await asyncio.wait_for(circles_done.wait(), BARRIER_S)  # every session has set its own model by now
+    assert report.model_line in await sidebar_text(page), f"session {index} lost its model to another session"
+
+    await go_to(page, "Data")
+    await page.get_by_role("combobox", name="Dataset", exact=True).click()
+    await act(page, page.get_by_role("option", name="MNIST digits (real)", exact=True).click)
+    # Under load a run can queue past act()'s quiet window: wait for the switch the user would see.
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    await expect(sidebar).to_contain_text("Data · mnist", timeout=LOAD_WAIT_MS)
+    await expect(sidebar).to_contain_text("Trained · not yet", timeout=LOAD_WAIT_MS)
+    await go_to(page, "Train")
+    note(index, "MNIST chosen; pressing Train")
+    await train_mnist(page, report)
+    note(index, f"MNIST trained: {report.accuracy}% (waited for a slot: {report.saw_waiting})")
+    await assert_clean(page, "Train")
+    assert "Data · mnist" in await sidebar_text(page), f"session {index} shows another dataset"
+
+    await go_to(page, "Predict")
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Upload digit images").first
+    payload = {"name": f"digit-{index}.png", "mimeType": "image/png", "buffer": digit}
+    await act(page, lambda: uploader.locator('input[type="file"]').set_input_files([payload]))
+    prediction = page.locator('[data-testid="stMetric"]').filter(has_text="Prediction").first
+    report.prediction = (await prediction.locator('[data-testid="stMetricValue"]').inner_text()).strip()
+    await assert_clean(page, "Predict")
+    report.wall_s = round(time.perf_counter() - start, 1)
+    note(index, f"predicted {report.prediction}; done in {report.wall_s} s")
+    await page.context.close()
+    return report
+
+
+# --- the crowd ---------------------------------------------------------------------------------------------
+
+
+async def watch_health(url: str, stop: asyncio.Event, log: HealthLog) -> None:
+    """Ask /_stcore/health every HEALTH_EVERY_S until `stop` (bounded by LOAD_TIMEOUT_S)."""
+
+    def ask() -> tuple[float, int]:
+        start = time.perf_counter()
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=HEALTH_TIMEOUT_S) as response:
+                return time.perf_counter() - start, response.status
+        except OSError:
+            return time.perf_counter() - start, 0
+
+    for _ in range(int(LOAD_TIMEOUT_S / HEALTH_EVERY_S)):
+        log.answers.append(await asyncio.to_thread(ask))
+        try:
+            await asyncio.wait_for(stop.wait(), HEALTH_EVERY_S)
+            return
+        except TimeoutError:
+            pass
+
+
+async def alone_then_crowd(url: str, digit: bytes, health: HealthLog) -> tuple[list[float], list]:
+    """Slider latency with one session on the server, then K sessions at once (a report or an error each)."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                                   args=CHROMIUM_ARGS)
+        try:
+            page = await open_session(browser, url)
+            await go_to(page, "Data")
+            await go_to(page, "Train")
+            alone = [await move_units(page, key) for key in ALONE_MOVES]
+            await page.context.close()
+
+            stop, barrier = asyncio.Event(), asyncio.Barrier(K)
+            watcher = asyncio.create_task(watch_health(url, stop, health))
+            try:
+                crowd = await asyncio.wait_for(asyncio.gather(
+                    *(user(browser, url, i, barrier, digit) for i in range(K)), return_exceptions=True), LOAD_TIMEOUT_S)
+            finally:
+                stop.set()
+                await watcher
+            return alone, list(crowd)
+        finally:
+            await browser.close()
+
+
+def run_in_thread(coroutine) -> object:
+    """asyncio.run on a thread of its own: the sync Playwright of the other browser tests owns this one's loop."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="nnlab-load")
+    thread.start()
+    thread.join(LOAD_TIMEOUT_S + 120)
+    if thread.is_alive():
+        pytest.fail(f"the load test did not finish within {LOAD_TIMEOUT_S + 120} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident memory (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def p95(values: list[float]) -> float:
+    return float(np.percentile(values, 95))
+
+
+@pytest.mark.timeout(LOAD_TIMEOUT_S + 300)
+def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -> None:
+    """K users train circles and MNIST models and upload a digit at the same time: all finish, none sees another."""
+    require_chromium()
+    if mnist_available is None:
+        pytest.skip("real MNIST files not found in ../shared/data/mnist (set NNLAB_TEST_MNIST_DIR)")
+    digit, label = mnist_digit_png(mnist_available)
+    PROGRESS.unlink(missing_ok=True)
+    health = HealthLog()
+    with serve_app(artifacts / "streamlit-load-server.log", mnist_available) as (url, server):
+        started = time.perf_counter()
+        alone, crowd = run_in_thread(alone_then_crowd(url, digit, health))
+        total_s = time.perf_counter() - started
+        peak_mb = peak_rss_mb(server.pid)
+
+    failed = [f"{type(r).__name__}: {str(r)[:300]}" for r in crowd if isinstance(r, BaseException)]
+    crowd = [r for r in crowd if isinstance(r, SessionReport)]
+    under_load = [ms for report in crowd for ms in report.slider_ms]
+    health_ms = [1000 * seconds for seconds, _status in health.answers]
+    record_latency(
+        load_sessions=K,
+        load_wall_s_per_session=[r.wall_s for r in crowd],
+        load_total_s=round(total_s, 1),
+        load_slider_ms_alone_p50=round(statistics.median(alone), 1), load_slider_ms_alone_p95=round(p95(alone), 1),
+        load_slider_ms_crowd_p50=round(statistics.median(under_load), 1) if under_load else None,
+        load_slider_ms_crowd_p95=round(p95(under_load), 1) if under_load else None,
+        load_sessions_that_waited_for_a_slot=sum(r.saw_waiting for r in crowd),
+        load_server_peak_rss_mb=round(peak_mb),
+        load_health_checks=len(health.answers), load_health_ms_max=round(max(health_ms, default=0.0), 1),
+        load_mnist_accuracy_min=min((r.accuracy for r in crowd), default=0.0),
+    )
+    assert not failed, f"{len(failed)} of {K} sessions failed (see test-artifacts/load-progress.log): {failed}"
+    assert len({r.model_line for r in crowd}) == min(K, 4), "each session kept the model size it chose"
+    assert all(r.prediction == str(label) for r in crowd), [r.prediction for r in crowd]
+    assert all(r.accuracy >= 80 for r in crowd), [r.accuracy for r in crowd]
+    assert health.answers and all(status == 200 for _seconds, status in health.answers), health.answers

@@ -1,0 +1,308 @@
+"""The Predict page through the app router: hostile and odd image uploads, hostile model files, real MNIST digits."""
+
+from __future__ import annotations
+
+import copy
+import io
+import pathlib
+import pickle
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Error, Metric, Text
+
+from core.checkpoint import FORMAT, save_model
+from core.data import DataConfig, make_dataset, read_idx
+from core.images import REASONS
+from core.lab import Lab
+from core.models import ModelConfig, build_model, predict_proba
+from pages.common.state import LAB
+from tests.image_corpus import corpus, draw_digit, png_bytes
+
+TIMEOUT = 60
+PNG = "image/png"
+PT = "application/octet-stream"
+UNCHANGED = "This file cannot be used, so the current model is unchanged: "
+# A phrase only its own reason's message has: an error must name what is wrong, not just that something is.
+REASON_PHRASES = {
+    "empty": r"\bempty\b",
+    "too_large": r"(at most|far more than) [\d,]+ .*accepted",
+    "not_an_image": r"not an image",
+    "truncated": r"truncated or damaged",
+    "too_small": r"needs at least",
+    "blank": r"\bblank\b",
+}
+POINTS = ModelConfig(kind="mlp", hidden=(4,), input_shape=(2,), n_classes=2)
+MNIST_DIGITS = {1: 2, 3: 0, 4: 4}  # index in the official MNIST test file -> its label: three clearly written digits
+
+
+def predict_page(lab: Lab | None = None) -> AppTest:
+    """The app (router and sidebar included) after one run of the Predict page, optionally with a prepared Lab."""
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    if lab is not None:
+        at.session_state[LAB] = lab
+    return at.switch_page("pages/predict.py").run()
+
+
+def upload_images(at: AppTest, files: dict[str, bytes]) -> AppTest:
+    """Upload the files (name -> bytes) together to the digit uploader and rerun."""
+    return at.file_uploader(key="predict.images").set_value([(name, raw, PNG) for name, raw in files.items()]).run()
+
+
+def upload_model(at: AppTest, raw: bytes) -> AppTest:
+    """Upload one model file and rerun."""
+    return at.file_uploader(key="predict.model_upload").set_value(("model.pt", raw, PT)).run()
+
+
+def per_file(at: AppTest) -> dict[str, dict[str, list[str]]]:
+    """File name -> the errors and "Prediction" metrics shown under its "File: <name>" line, in page order."""
+    shown: dict[str, dict[str, list[str]]] = {}
+    current = None
+    for node in at.main:
+        if isinstance(node, Text) and node.value.startswith("File: "):
+            current = shown.setdefault(node.value.removeprefix("File: "), {"errors": [], "predictions": []})
+        elif current is not None and isinstance(node, Error):
+            current["errors"].append(node.value)
+        elif current is not None and isinstance(node, Metric) and node.label == "Prediction":
+            current["predictions"].append(node.value)
+    return shown
+
+
+def displayed(markdown: str) -> str:
+    """Markdown as the browser shows it, as far as backslash escapes go (CommonMark: any ASCII punctuation)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+def engine_prediction(lab: Lab, raw: bytes) -> str:
+    """The class the engine itself predicts for the bytes: the reference the page must agree with."""
+    _, proba = lab.predict_image(raw)
+    return lab.class_names[int(proba.argmax())]
+
+
+def trained_digits_lab(seed: int = 0) -> Lab:
+    """An MLP trained 3 epochs on 500 of the offline digits."""
+    lab = Lab()
+    config = DataConfig(name="digits", train_size=500)
+    lab.set_data(config, make_dataset(config))
+    lab.train_now(replace(lab.train_config, epochs=3, seed=seed))
+    return lab
+
+
+@pytest.fixture(scope="module")
+def digits_lab() -> Lab:
+    """Shared by the tests that only predict; a test that may change the model takes `own_lab`."""
+    return trained_digits_lab()
+
+
+@pytest.fixture
+def own_lab(digits_lab: Lab) -> Lab:
+    """A private copy of the trained digits lab, for a test whose upload might replace the model."""
+    return copy.deepcopy(digits_lab)
+
+
+def test_hostile_images_are_refused_with_their_reason_and_the_session_keeps_working(digits_lab: Lab) -> None:
+    assert set(REASON_PHRASES) == set(REASONS)  # a new reason needs its phrase here
+    hostile = {f"{name}.png": case for name, case in corpus().items() if case[1] != "ok"}
+    assert {reason for _, reason in hostile.values()} == set(REASONS)
+    at = upload_images(predict_page(digits_lab), {name: raw for name, (raw, _) in hostile.items()})
+    assert not at.exception, [e.value for e in at.exception]
+    shown = per_file(at)
+    assert list(shown) == list(hostile)
+    for name, (_, reason) in hostile.items():
+        assert not shown[name]["predictions"], name
+        assert len(shown[name]["errors"]) == 1, (name, shown[name])
+        message = shown[name]["errors"][0]
+        assert message.startswith("Cannot use this image: "), (name, message)
+        said = {r for r, phrase in REASON_PHRASES.items() if re.search(phrase, message)}
+        assert said == {reason}, (name, message)
+
+    digit = png_bytes(draw_digit("7", size=(120, 120)))
+    upload_images(at, {"seven.png": digit})
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert per_file(at) == {"seven.png": {"errors": [], "predictions": [engine_prediction(digits_lab, digit)]}}
+
+
+def test_odd_but_readable_images_are_each_predicted(digits_lab: Lab) -> None:
+    readable = {f"{name}.png": raw for name, (raw, expected) in corpus().items() if expected == "ok"}
+    at = upload_images(predict_page(digits_lab), readable)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    shown = per_file(at)
+    assert list(shown) == list(readable)
+    for name, raw in readable.items():
+        # the page shows, under each file's own name, what the engine predicts for that file
+        assert shown[name] == {"errors": [], "predictions": [engine_prediction(digits_lab, raw)]}, name
+
+
+def test_a_file_name_with_html_and_non_ascii_is_shown_as_plain_text(digits_lab: Lab) -> None:
+    name = "<img src=x onerror=alert(1)> zahl-sieben-ä.png"
+    at = upload_images(predict_page(digits_lab), {name: png_bytes(draw_digit("7", size=(120, 120)))})
+    assert not at.exception and not at.error
+    assert f"File: {name}" in [t.value for t in at.text]
+    assert per_file(at)[name]["predictions"]
+    rendered = [*at.markdown, *at.caption, *at.info, *at.success, *at.warning, *at.title, *at.metric]
+    assert rendered and not any("<img" in str(node.value) or "onerror" in str(node.value) for node in rendered)
+
+
+class TouchesMarker:
+    """Unpickling this creates `marker`: stands for any code a hostile pickle would run."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return pathlib.Path.touch, (pathlib.Path(self.marker),)
+
+
+def code_running_file(marker: Path, wrapper: str) -> bytes:
+    """A model-looking file that creates `marker` when unpickled: a torch.save zip, or a bare pickle."""
+    if wrapper == "bare pickle":
+        return pickle.dumps(TouchesMarker(marker))
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "version": 1, "extra": TouchesMarker(marker)}, buffer)
+    return buffer.getvalue()
+
+
+def assert_refused(at: AppTest, model_before: object, phrase: str) -> str:
+    """The upload was refused with a message naming `phrase`, and the session kept its model."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 1 and not at.success, [e.value for e in at.error]
+    message = displayed(at.error[0].value)
+    assert message.startswith(UNCHANGED) and phrase in message, message
+    assert at.session_state[LAB].model is model_before
+    return message
+
+
+@pytest.mark.parametrize("wrapper", ["torch zip", "bare pickle"])
+def test_a_model_file_that_would_run_code_is_refused_without_running_it(own_lab: Lab, tmp_path: Path,
+                                                                        wrapper: str) -> None:
+    control = tmp_path / "control"
+    unsafe = code_running_file(control, wrapper)
+    if wrapper == "torch zip":
+        torch.load(io.BytesIO(unsafe), weights_only=False)  # what an unsafe loader would do
+    else:
+        pickle.loads(unsafe)
+    assert control.exists(), "the file must really run code when unpickled, or this test proves nothing"
+
+    marker = tmp_path / "marker"
+    at = predict_page(own_lab)
+    model_before = own_lab.model
+    upload_model(at, code_running_file(marker, wrapper))
+    phrase = "contains code or objects that are not allowed" if wrapper == "torch zip" else "not an NN Lab model file"
+    assert_refused(at, model_before, phrase)
+    assert not marker.exists()
+
+
+def forged(raw: bytes, *, config: dict | None = None, state: dict | None = None) -> bytes:
+    """A valid model file with some config fields and tensors replaced."""
+    payload = torch.load(io.BytesIO(raw), weights_only=True)
+    payload["config"].update(config or {})
+    payload["state_dict"].update(state or {})
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def points_model_file() -> bytes:
+    """A valid model file for 2-D points (a circles-shaped MLP)."""
+    return save_model(build_model(POINTS, seed=7), POINTS, ("outer", "inner"), extra={"dataset": "circles"})
+
+
+def broken_model_file(case: str, lab: Lab) -> bytes:
+    """A model file that must be refused while `lab` (digits, 28x28 inputs, 10 classes) is current."""
+    valid = lab.model_file()
+    if case == "truncated":
+        return valid[: len(valid) * 2 // 3]
+    if case == "random bytes":
+        return np.random.default_rng(0).bytes(4096)
+    if case == "circles model":
+        return points_model_file()
+    last_bias = list(lab.model.state_dict())[-1]  # (10,) in a file that says 10 classes
+    return forged(valid, state={last_bias: torch.zeros(3)})
+
+
+@pytest.mark.parametrize(("case", "phrase"), [
+    ("truncated", "truncated or damaged"),
+    ("random bytes", "not an NN Lab model file"),
+    ("circles model", "takes inputs of shape (2,) with 2 classes, but the current dataset (digits)"),
+    ("tensors unlike their config", "does not fit the config: expected shape (10,), got (3,)"),
+])
+def test_a_broken_or_foreign_model_file_is_refused(own_lab: Lab, case: str, phrase: str) -> None:
+    raw = broken_model_file(case, own_lab)
+    at = predict_page(own_lab)
+    model_before = own_lab.model
+    assert_refused(upload_model(at, raw), model_before, phrase)
+    at.run()  # the refused file stays in the uploader: every rerun still refuses it
+    assert_refused(at, model_before, phrase)
+
+
+def test_text_quoted_from_a_model_file_is_not_rendered_as_markdown(own_lab: Lab) -> None:
+    link = "[Download the fixed model](https://example.com/x.pt)"
+    at = predict_page(own_lab)
+    model_before = own_lab.model
+    upload_model(at, forged(own_lab.model_file(), config={"kind": link}))
+    message = assert_refused(at, model_before, f"Unknown model kind '{link}'")
+    raw = at.error[0].value
+    assert link not in raw and "](" not in raw and "https://" not in raw, raw  # escaped: shown as typed, no link
+    assert displayed(raw) == message
+
+
+def test_a_model_file_of_the_same_kind_becomes_the_session_model(own_lab: Lab) -> None:
+    other = trained_digits_lab(seed=1)
+    at = predict_page(own_lab)
+    model_before = own_lab.model
+    upload_model(at, other.model_file())
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert [s.value for s in at.success] == ["Loaded a mlp model with 10 classes."]
+    loaded = at.session_state[LAB].model
+    assert loaded is not model_before
+    X = own_lab.data.X_test[:32]
+    np.testing.assert_array_equal(predict_proba(loaded, X), predict_proba(other.model, X))
+    assert not np.array_equal(predict_proba(model_before, X), predict_proba(other.model, X))
+    at.run()  # a rerun keeps the loaded model instead of loading the file again
+    assert not at.exception and not at.success and at.session_state[LAB].model is loaded
+
+
+def test_a_2d_model_uploaded_before_any_dataset_asks_for_its_dataset() -> None:
+    at = predict_page()
+    upload_model(at, points_model_file())
+    assert not at.exception, [e.value for e in at.exception]
+    assert [s.value for s in at.success] == ["Loaded a mlp model with 2 classes."]
+    assert any("Data page" in i.value for i in at.info), [i.value for i in at.info]
+    assert not at.number_input  # no point to type until the dataset is there
+
+
+@pytest.fixture(scope="module")
+def mnist_lab(mnist_folder: Path) -> Lab:
+    """The default image MLP trained on 4,000 real MNIST digits (a few seconds)."""
+    lab = Lab()
+    config = DataConfig(name="mnist", data_dir=str(mnist_folder), download=False, train_size=4000)
+    lab.set_data(config, make_dataset(config))
+    lab.train_now(lab.train_config)
+    return lab
+
+
+@pytest.mark.mnist
+def test_real_mnist_digits_and_drawn_sevens_are_recognised(mnist_lab: Lab, mnist_folder: Path) -> None:
+    images = read_idx(mnist_folder / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(mnist_folder / "t10k-labels-idx1-ubyte.gz")
+    assert {i: int(labels[i]) for i in MNIST_DIGITS} == MNIST_DIGITS
+    files, truth = {}, {}
+    for index, label in MNIST_DIGITS.items():
+        white_on_black = images[index].repeat(4, axis=0).repeat(4, axis=1)  # as MNIST stores it, at 4x
+        for style, pixels in (("white-on-black", white_on_black), ("black-on-white", 255 - white_on_black)):
+            name = f"mnist-{index}-{style}.png"
+            files[name], truth[name] = png_bytes(Image.fromarray(pixels)), str(label)
+    for style, ink, paper in (("black-on-white", "black", "white"), ("white-on-black", 255, 0)):
+        name = f"drawn-7-{style}.png"
+        files[name], truth[name] = png_bytes(draw_digit("7", size=(200, 200), ink=ink, paper=paper)), "7"
+    at = upload_images(predict_page(mnist_lab), files)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert {name: shown["predictions"] for name, shown in per_file(at).items()} == {
+        name: [label] for name, label in truth.items()}
