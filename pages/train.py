@@ -7,17 +7,17 @@ from dataclasses import replace
 import streamlit as st
 
 from core import plots
+from core.presets import LEARNING_RATES
 from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
 from pages.common.state import AUTO_TRAIN_KEY, get_lab
 from pages.common.ui import friendly_errors, percent, require
 from pages.common.widgets import architecture_controls
 
-LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
 BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256, 512, 0]  # 0 = the whole training set
 SYNC_STEPS = 2500  # 2-D runs up to this many steps train inline (< 1 s); longer ones on a worker
 
 
-def _nearest(options: list[float], value: float) -> float:
+def _nearest(options: tuple[float, ...] | list[float], value: float) -> float:
     return min(options, key=lambda o: abs(o - value))
 
 

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import pathlib
-import pickle
-import shlex
 import zipfile
 from pathlib import Path
 
@@ -24,6 +20,7 @@ from core.checkpoint import (
     save_model_file,
 )
 from core.models import ModelConfig, build_model, predict_proba
+from tests.hostile_models import KINDS, hostile_file, unpickle_unsafely
 
 POINTS = ModelConfig(kind="mlp", hidden=(4,), input_shape=(2,), n_classes=2)
 IMAGES = ModelConfig(kind="cnn", width=4, input_shape=(1, 28, 28), n_classes=10)
@@ -91,47 +88,16 @@ def test_the_file_holds_only_plain_types_and_tensors() -> None:
     assert all(t.device.type == "cpu" for t in payload["state_dict"].values())
 
 
-class RunsShell:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {shlex.quote(str(self.marker))}",)
-
-
-class TouchesFile:
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return pathlib.Path.touch, (pathlib.Path(self.marker),)
-
-
-def hostile_files(marker: Path) -> dict[str, bytes]:
-    """Files that create `marker` when unpickled: inside a torch zip, and as a bare pickle."""
-    out = {}
-    for name, payload in (("os.system", RunsShell(marker)), ("Path.touch", TouchesFile(marker))):
-        buffer = io.BytesIO()
-        torch.save({"format": FORMAT, "version": 1, "extra": payload}, buffer)
-        out[f"torch {name}"] = buffer.getvalue()
-    out["bare pickle"] = pickle.dumps(TouchesFile(marker))
-    return out
-
-
-@pytest.mark.parametrize("kind", ["torch os.system", "torch Path.touch", "bare pickle"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_file_that_would_run_code_is_refused_without_running_it(tmp_path: Path, kind: str) -> None:
     control = tmp_path / "control"
-    unsafe = hostile_files(control)[kind]
-    if kind.startswith("torch"):
-        torch.load(io.BytesIO(unsafe), weights_only=False)  # what an unsafe loader would do
-    else:
-        pickle.loads(unsafe)
+    unpickle_unsafely(hostile_file(control, kind), kind)
     assert control.exists(), "the hostile file must really run code, or this test proves nothing"
 
     marker = tmp_path / "marker"
     match = "contains code or objects that are not allowed" if kind.startswith("torch") else "not an NN Lab model"
     with pytest.raises(CheckpointError, match=match):
-        load_model(hostile_files(marker)[kind])
+        load_model(hostile_file(marker, kind))
     assert not marker.exists()
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import io
-import pathlib
-import pickle
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -17,12 +15,13 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Error, Metric, Text
 
-from core.checkpoint import FORMAT, save_model
+from core.checkpoint import save_model
 from core.data import DataConfig, make_dataset, read_idx
 from core.images import REASONS
 from core.lab import Lab
 from core.models import ModelConfig, build_model, predict_proba
 from pages.common.state import LAB
+from tests.hostile_models import hostile_file, unpickle_unsafely
 from tests.image_corpus import corpus, draw_digit, png_bytes
 
 TIMEOUT = 60
@@ -150,25 +149,6 @@ def test_a_file_name_with_html_and_non_ascii_is_shown_as_plain_text(digits_lab: 
     assert rendered and not any("<img" in str(node.value) or "onerror" in str(node.value) for node in rendered)
 
 
-class TouchesMarker:
-    """Unpickling this creates `marker`: stands for any code a hostile pickle would run."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self) -> tuple:
-        return pathlib.Path.touch, (pathlib.Path(self.marker),)
-
-
-def code_running_file(marker: Path, wrapper: str) -> bytes:
-    """A model-looking file that creates `marker` when unpickled: a torch.save zip, or a bare pickle."""
-    if wrapper == "bare pickle":
-        return pickle.dumps(TouchesMarker(marker))
-    buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "version": 1, "extra": TouchesMarker(marker)}, buffer)
-    return buffer.getvalue()
-
-
 def assert_refused(at: AppTest, model_before: object, phrase: str) -> str:
     """The upload was refused with a message naming `phrase`, and the session kept its model."""
     assert not at.exception, [e.value for e in at.exception]
@@ -179,22 +159,18 @@ def assert_refused(at: AppTest, model_before: object, phrase: str) -> str:
     return message
 
 
-@pytest.mark.parametrize("wrapper", ["torch zip", "bare pickle"])
+@pytest.mark.parametrize("kind", ["torch Path.touch", "bare pickle"])
 def test_a_model_file_that_would_run_code_is_refused_without_running_it(own_lab: Lab, tmp_path: Path,
-                                                                        wrapper: str) -> None:
+                                                                        kind: str) -> None:
     control = tmp_path / "control"
-    unsafe = code_running_file(control, wrapper)
-    if wrapper == "torch zip":
-        torch.load(io.BytesIO(unsafe), weights_only=False)  # what an unsafe loader would do
-    else:
-        pickle.loads(unsafe)
+    unpickle_unsafely(hostile_file(control, kind), kind)
     assert control.exists(), "the file must really run code when unpickled, or this test proves nothing"
 
     marker = tmp_path / "marker"
     at = predict_page(own_lab)
     model_before = own_lab.model
-    upload_model(at, code_running_file(marker, wrapper))
-    phrase = "contains code or objects that are not allowed" if wrapper == "torch zip" else "not an NN Lab model file"
+    upload_model(at, hostile_file(marker, kind))
+    phrase = "contains code or objects that are not allowed" if kind != "bare pickle" else "not an NN Lab model file"
     assert_refused(at, model_before, phrase)
     assert not marker.exists()
 

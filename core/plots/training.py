@@ -30,7 +30,7 @@ def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None,
         raise ValueError(f"metric must be one of {', '.join(METRICS)} (or None for both). Got {metric!r}.")
     shown = [metric] if metric else list(METRICS)
     fig = make_subplots(rows=1, cols=len(shown), subplot_titles=[METRICS[m][0] for m in shown],
-                        horizontal_spacing=0.1)
+                        horizontal_spacing=0.16)
     fig.update_layout(house_layout(title, height=360))
     # On the title's line, at the right: the default spot above the plot would cover the subplot titles.
     fig.update_layout(legend=dict(yref="container", y=0.98, yanchor="top", x=1, xanchor="right"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import statistics
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -31,12 +32,14 @@ from tests.browser.helpers import (
     wait_for_chart,
     wait_for_new_chart,
 )
-from tests.image_corpus import draw_digit, png_bytes
+from tests.hostile_models import hostile_file
+from tests.image_corpus import bomb_png, draw_digit, encode, png_bytes
 
 TRAIN_MS = 120_000  # one training run on the Train page
 BOUNDARY = "Decision boundary after epoch"
 UNIT_MOVES = ["ArrowRight", "ArrowRight", "ArrowLeft", "ArrowLeft", "ArrowRight"]  # 16 -> 24 -> 32 -> 24 -> 16 -> 24
 DIGIT_INDEX = 0  # the first official MNIST test image: a clear 7
+MARKUP_NAME = "<b>bold</b> zahl-sieben-ä.png"  # HTML and non-ASCII in a file name
 
 
 def metric(page: Page, label: str) -> Locator:
@@ -204,8 +207,8 @@ def test_mnist_train_and_predict_an_uploaded_digit(page: Page, mnist_available: 
     assert label == 7 and predicted == {"drawn-7.png": "7", "mnist-test-0.png": "7"}, f"two clear 7s: {predicted}"
 
 
-def test_non_image_upload_shows_an_error_not_a_traceback(page: Page) -> None:
-    """A text file named .png on the Predict page: a clear error message, no exception box."""
+def test_hostile_uploads_show_messages_and_the_server_stays_healthy(page: Page, app_url: str, tmp_path: Path) -> None:
+    """Junk, a decompression bomb, a cut JPEG, markup in a file name and a code-running model file, in Chromium."""
     go_to(page, "Data")
     choose(page, "Dataset", "Digits (offline, 8×8 scaled up)")
     go_to(page, "Train")
@@ -213,11 +216,26 @@ def test_non_image_upload_shows_an_error_not_a_traceback(page: Page) -> None:
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained · completed", timeout=TRAIN_MS)
     wait_for_app(page)
     go_to(page, "Predict")
-    upload(page, "Upload digit images", {"notes.png": b"These are my notes, not a picture.\n" * 20})
-    expect(page.locator('[data-testid="stAlert"]').filter(has_text="Cannot use this image")).to_be_visible()
+    jpeg = encode(draw_digit("0", size=(200, 200)), "JPEG")
+    hostile = {"notes.png": b"These are my notes, not a picture.\n" * 20, "bomb.png": bomb_png(30_000, 30_000),
+               "cut.jpg": jpeg[: len(jpeg) // 2], MARKUP_NAME: png_bytes(draw_digit("7", size=(200, 200)))}
+    upload(page, "Upload digit images", hostile)
+    expect(page.locator('[data-testid="stAlert"]').filter(has_text="Cannot use this image")).to_have_count(3)
+    expect(page.get_by_text(f"File: {MARKUP_NAME}", exact=True)).to_be_visible()  # shown as text, not as markup
+    assert page.locator('[data-testid="stMain"] b').filter(has_text="bold").count() == 0
+    expect(metric(page, "Prediction")).to_have_count(1)
     assert page.locator('[data-testid="stException"]').count() == 0
-    expect(metric(page, "Prediction")).to_have_count(0)
     screenshot(page, "predict-bad-upload")
+
+    marker = tmp_path / "ran"
+    page.get_by_text("Model file: download this model").click()
+    upload(page, "Upload a model file", {"model.pt": hostile_file(marker, "torch os.system")},
+           mime="application/octet-stream")
+    expect(page.locator('[data-testid="stAlert"]').filter(has_text="current model is unchanged")).to_be_visible()
+    assert not marker.exists(), "the uploaded model file ran code on the server"
+    with urllib.request.urlopen(f"{app_url}/_stcore/health", timeout=10) as response:
+        assert response.status == 200
+    expect(metric(page, "Prediction")).to_have_count(1)  # the session's model still predicts
 
 
 def test_sidebar_names_the_model_the_sliders_describe(page: Page) -> None:
