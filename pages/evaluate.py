@@ -11,11 +11,13 @@ from core.evaluate import confused_pairs, misclassified
 from pages.common.state import get_lab
 from pages.common.ui import percent, require
 
+OVERFIT_GAP = 0.02  # test this far below train (2 points) is worth a red flag
+
 lab = get_lab()
 st.title("Evaluate")
 require(lab.data is not None, "Pick a dataset first.", "data", "Go to the Data page")
 lab.poll()
-if lab.model is None and lab.result is not None and lab.result.diverged:
+if lab.result is not None and lab.result.failed_to_learn:  # diverged (no model) or stalled (a useless one)
     st.warning(lab.result.message, icon=":material/warning:")
 require(lab.model is not None, "Nothing to evaluate yet: train a model first.", "train", "Go to the Train page")
 data = lab.data
@@ -27,7 +29,8 @@ cards = [("Accuracy", test.accuracy, train.accuracy), ("Precision (macro)", test
          ("F1 (macro)", test.f1_macro, train.f1_macro)]
 for column, (label, on_test, on_train) in zip(st.columns(4), cards):
     column.metric(f"{label} · test", percent(on_test), f"{100 * (on_test - on_train):+.1f} pts vs train",
-                  delta_color="normal" if on_test >= on_train - 0.02 else "inverse")
+                  # Grey while test keeps up with train; red when it falls behind by more (overfitting).
+                  delta_color="off" if on_test >= on_train - OVERFIT_GAP else "normal")
 
 left, right = st.columns(2, gap="large")
 with left:

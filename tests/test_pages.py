@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -126,6 +128,15 @@ def test_evaluate_page_shows_metrics_and_boundary() -> None:
     no_errors(at)
     assert [m.label for m in at.metric][:2] == ["Accuracy · test", "Precision (macro) · test"]
     assert float(at.metric[0].value.rstrip("%")) > 80
+
+
+def test_evaluate_page_explains_a_run_that_did_not_learn() -> None:
+    lab = ready_lab(train=False)
+    lab.train_now(replace(lab.train_config, optimizer="sgd", lr=10.0, snapshot_every=0))
+    assert lab.result.failed_to_learn
+    at = page("evaluate", lab).run()
+    assert not at.exception
+    assert at.warning and "learning rate (10) is too high" in at.warning[0].value
 
 
 def test_predict_page_point_probabilities() -> None:
