@@ -14,6 +14,20 @@ from pages.common.ui import IMAGE_UPLOAD_MB, MODEL_UPLOAD_MB, literal, require
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
+POINT_LIMIT = 10.0  # the typed point's range on each axis
+PROBE_GRID = 40  # clickable points per side of the boundary chart: a click lands within 1/40 of the box
+BOUNDARY_KEY = "predict.point_boundary"
+
+
+def move_point_to_click() -> None:
+    """A click on the boundary chart moves the typed point there (runs before the inputs are drawn again)."""
+    clicked = st.session_state[BOUNDARY_KEY].selection.points
+    if clicked:
+        for axis in ("x", "y"):
+            value = min(max(float(clicked[0][axis]), -POINT_LIMIT), POINT_LIMIT)
+            st.session_state[f"predict.{axis}"] = round(value, 2)
+
+
 lab = get_lab()
 st.title("Predict")
 lab.poll()
@@ -40,15 +54,17 @@ if tuple(lab.model_config.input_shape) == (2,):
     require(lab.data is not None, "This model takes 2-D points, and trying it needs its dataset: pick that dataset "
             "on the Data page (the model stays loaded if the dataset fits it), then come back.", "data",
             "Go to the Data page")
-    st.markdown("Type a point and see the class probabilities.")
+    st.markdown("Click anywhere on the boundary, or type a point, and see the class probabilities.")
     a, b = st.columns(2)
-    x = a.number_input("x", -10.0, 10.0, 0.0, 0.1, key="predict.x")
-    y = b.number_input("y", -10.0, 10.0, 0.0, 0.1, key="predict.y")
+    x = a.number_input("x", -POINT_LIMIT, POINT_LIMIT, 0.0, 0.1, key="predict.x")
+    y = b.number_input("y", -POINT_LIMIT, POINT_LIMIT, 0.0, 0.1, key="predict.y")
     proba = lab.predict_points(np.array([[x, y]]))[0]
     names = lab.class_names
-    st.plotly_chart(plots.probability_figure(proba, names), key="predict.point_proba")
-    st.plotly_chart(plots.boundary_figure(lab.boundary(), np.array([[x, y]]), np.array([proba.argmax()]), names,
-                                          title="Your point on the boundary"), key="predict.point_boundary")
+    chart, bars = st.columns([3, 2])
+    chart.plotly_chart(plots.boundary_figure(lab.boundary(), np.array([[x, y]]), np.array([proba.argmax()]), names,
+                                             probe_grid=PROBE_GRID, title="Your point on the boundary"),
+                       key=BOUNDARY_KEY, on_select=move_point_to_click, selection_mode="points")
+    bars.plotly_chart(plots.probability_figure(proba, names), key="predict.point_proba")
     st.stop()
 
 files = st.file_uploader("Upload digit images", type=IMAGE_TYPES, accept_multiple_files=True,

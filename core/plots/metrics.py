@@ -110,7 +110,8 @@ def class_histogram_figure(y_train: np.ndarray, class_names: Sequence[str], y_te
     fig = new_figure(title, height=340, barmode="group", bargap=0.25)
     for split, y in splits:
         if y.size and (y.min() < 0 or y.max() >= n):
-            raise ValueError(f"y_{split} holds labels 0..{int(y.max())} but only {n} class names were given.")
+            raise ValueError(f"y_{split} holds labels {int(y.min())}..{int(y.max())}, but only labels 0..{n - 1} "
+                             f"have class names ({n} given).")
         counts = np.bincount(y.astype(int), minlength=n)
         fig.add_trace(go.Bar(
             x=np.arange(n), y=counts, name=split, text=[f"{c:,}" for c in counts], textposition="outside",

@@ -24,6 +24,7 @@ from core.plots.style import (
 if TYPE_CHECKING:
     from core.boundary import BoundaryGrid
 
+PROBE_NAME = "probe"  # the clickable lattice's trace name
 WEBGL_ABOVE = 1_000  # points; beyond this SVG markers make the browser sluggish
 # Multi-class boundary: a cell's colour runs from this faint tint (a tie) to this strong one (certain).
 WEAKEST, STRONGEST = 0.12, 0.62
@@ -49,6 +50,13 @@ def _check_points(X: np.ndarray, y: np.ndarray, what: str) -> tuple[np.ndarray, 
     return X, y.astype(int)
 
 
+def _check_labels(y: np.ndarray, n_classes: int, what: str, *, source: str) -> None:
+    """Every label must have a class (a point without one would silently vanish from the figure)."""
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{what} holds labels {int(y.min())}..{int(y.max())}, but {source} only labels "
+                         f"0..{n_classes - 1}.")
+
+
 def _default_names(class_names: Sequence[str], *labels: np.ndarray) -> list[str]:
     if len(class_names):
         return [str(name) for name in class_names]
@@ -71,6 +79,8 @@ def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray 
     if X_test is not None and y_test is not None:
         splits.append(("test", *_check_points(X_test, y_test, "X_test")))
     names = _default_names(class_names, *(y for _, _, y in splits))
+    for split, _, y in splits:
+        _check_labels(y, len(names), f"y_{split}", source=f"the {len(names)} class names cover")
     gl = sum(len(X) for _, X, _ in splits) > WEBGL_ABOVE
     traces = [
         _points_trace(X[y == c], f"{name} · {split}", class_color(c), gl=gl, hollow=split == "test", group=name)
@@ -124,10 +134,28 @@ def _check_grid(grid: BoundaryGrid) -> None:
         raise ValueError(f"grid.proba must have shape {expected + ('n_classes >= 2',)}. Got {shape} instead.")
 
 
+def _probe_trace(grid: BoundaryGrid, side: int) -> go.Scatter:
+    """An invisible side x side lattice over the grid: a click anywhere selects the lattice point under it."""
+    xs = np.linspace(grid.xs[0], grid.xs[-1], side)
+    ys = np.linspace(grid.ys[0], grid.ys[-1], side)
+    gx, gy = np.meshgrid(xs, ys)
+    return go.Scatter(
+        x=gx.ravel(), y=gy.ravel(), mode="markers", name=PROBE_NAME, showlegend=False,
+        marker=dict(size=9, color="rgba(0,0,0,0)"), unselected=dict(marker=dict(opacity=0)),
+        hovertemplate="click to try x = %{x:.2f}, y = %{y:.2f}<extra></extra>",
+    )
+
+
 def boundary_figure(grid: BoundaryGrid, X: np.ndarray | None = None, y: np.ndarray | None = None,
                     class_names: Sequence[str] = (), *, misclassified: np.ndarray | None = None,
-                    title: str = "Decision boundary") -> go.Figure:
-    """The model's class probabilities over the plane, with points (and their mistakes) on top."""
+                    probe_grid: int = 0, title: str = "Decision boundary") -> go.Figure:
+    """The model's class probabilities over the plane, with points (and their mistakes) on top.
+
+    probe_grid > 1 adds an invisible probe_grid x probe_grid lattice of clickable points (last trace,
+    named PROBE_NAME), so a chart that reports point selections can tell where the user clicked.
+    """
+    if probe_grid < 0 or probe_grid == 1:
+        raise ValueError(f"probe_grid must be 0 (off) or at least 2. Got {probe_grid} instead.")
     _check_grid(grid)
     n_classes = grid.proba.shape[2]
     names = check_names(class_names, n_classes, "grid.proba") if len(class_names) else [
@@ -135,6 +163,7 @@ def boundary_figure(grid: BoundaryGrid, X: np.ndarray | None = None, y: np.ndarr
     traces: list = _two_class_layers(grid, names) if n_classes == 2 else [_multi_class_layer(grid)]
     if X is not None and y is not None:
         X, y = _check_points(X, y, "X")
+        _check_labels(y, n_classes, "y", source=f"the grid's {n_classes} classes cover")
         gl = len(X) > WEBGL_ABOVE
         traces += [_points_trace(X[y == c], name, class_color(c), gl=gl) for c, name in enumerate(names)
                    if np.any(y == c)]
@@ -147,6 +176,11 @@ def boundary_figure(grid: BoundaryGrid, X: np.ndarray | None = None, y: np.ndarr
                 marker=dict(symbol="x-thin", size=11, line=dict(width=2.5, color=WRONG)),
                 hovertemplate="<b>misclassified</b><br>x = %{x:.2f}<br>y = %{y:.2f}<extra></extra>",
             ))
+    if probe_grid:
+        for trace in traces:  # a click selects one probe point: keep everything else at full strength
+            if isinstance(trace, go.Scatter | go.Scattergl):
+                trace.unselected = dict(marker=dict(opacity=1))
+        traces.append(_probe_trace(grid, probe_grid))
     fig = new_figure(title)
     fig.add_traces(traces)
     dx = (grid.xs[-1] - grid.xs[0]) / max(len(grid.xs) - 1, 1) / 2  # cells are centred on xs, ys

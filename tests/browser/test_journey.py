@@ -153,7 +153,22 @@ def test_circles_units_slider_redraws_the_boundary(page: Page) -> None:
     screenshot(page, "evaluate-circles")
     go_to(page, "Predict")
     assert wait_for_chart(page, "bar"), f"no probability bars for the typed point on the Predict page: {charts(page)}"
+    click_on_the_boundary(page)
     screenshot(page, "predict-circles")
+
+
+def click_on_the_boundary(page: Page) -> None:
+    """Click the upper-left part of the Predict page's boundary: the typed point moves there (x < 0 < y)."""
+    x_input = page.get_by_role("spinbutton", name="x", exact=True)
+    y_input = page.get_by_role("spinbutton", name="y", exact=True)
+    assert float(x_input.input_value()) == 0.0 and float(y_input.input_value()) == 0.0
+    chart = page.locator(".js-plotly-plot").filter(has_text="Your point on the boundary").first
+    area = chart.locator(".nsewdrag").first.bounding_box()  # the plot area, without axes and legend
+    act(page, lambda: page.mouse.click(area["x"] + 0.25 * area["width"], area["y"] + 0.25 * area["height"]))
+    expect(x_input).not_to_have_value("0.00")
+    x, y = float(x_input.input_value()), float(y_input.input_value())
+    assert x < 0 < y, f"a click on the upper left of the plane should give x < 0 < y, got ({x}, {y})"
+    assert_no_exception(page, "predict-click")
 
 
 def test_mnist_train_and_predict_an_uploaded_digit(page: Page, mnist_available: Path | None) -> None:

@@ -1,0 +1,608 @@
+"""Figures of core.plots: trace types, data and layout checked against values computed here, nothing rendered."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_curve, roc_auc_score, roc_curve
+
+from core.boundary import BoundaryGrid, boundary_grid
+from core.data import to_pixels
+from core.images import prepare_image
+from core.models import ModelConfig, build_model, predict_proba
+from core.plots import (
+    CLASS_COLORS,
+    activation_figure,
+    boundary_figure,
+    class_color,
+    class_histogram_figure,
+    confusion_figure,
+    curves_figure,
+    image_grid_figure,
+    network_figure,
+    pr_figure,
+    probability_figure,
+    roc_figure,
+    scatter_figure,
+    steps_figure,
+)
+from core.plots.images import MAX_STEP_SIDE
+from core.plots.points import PROBE_NAME
+from core.plots.style import NEUTRAL, check_names
+from core.train import EpochStats
+from tests.image_corpus import draw_digit, png_bytes
+
+
+def _named(fig, name: str):
+    """The one trace called `name`."""
+    found = [trace for trace in fig.data if trace.name == name]
+    assert len(found) == 1, f"expected one trace named {name!r}, got {[t.name for t in fig.data]}"
+    return found[0]
+
+
+def _annotation_texts(fig) -> list[str]:
+    return [a.text for a in fig.layout.annotations]
+
+
+def _title(fig) -> str:
+    return fig.layout.title.text or ""
+
+
+# ---------------------------------------------------------------- scatter_figure
+
+
+def test_scatter_draws_one_trace_per_class_and_split_with_exactly_its_points(circles) -> None:
+    d = circles
+    fig = scatter_figure(d.X_train, d.y_train, d.X_test, d.y_test, d.class_names)
+    assert len(fig.data) == 2 * len(d.class_names)  # both classes occur in both splits
+    assert {t.type for t in fig.data} == {"scatter"}  # 200 points: SVG
+    assert sum(len(t.x) for t in fig.data) == len(d.X_train) + len(d.X_test)
+    for c, name in enumerate(d.class_names):
+        for split, X, y in (("train", d.X_train, d.y_train), ("test", d.X_test, d.y_test)):
+            [trace] = [t for t in fig.data if name in t.name and split in t.name]
+            np.testing.assert_array_equal(trace.x, X[y == c, 0])
+            np.testing.assert_array_equal(trace.y, X[y == c, 1])
+
+
+def test_scatter_draws_train_points_filled_and_test_points_as_white_rings(blobs) -> None:
+    d = blobs
+    fig = scatter_figure(d.X_train, d.y_train, d.X_test, d.y_test, d.class_names)
+    for c, name in enumerate(d.class_names):
+        [train] = [t for t in fig.data if name in t.name and "train" in t.name]
+        [test] = [t for t in fig.data if name in t.name and "test" in t.name]
+        assert train.marker.color == class_color(c)
+        assert test.marker.color == "white" and test.marker.line.color == class_color(c)
+
+
+def test_scatter_names_default_to_class_numbers() -> None:
+    X = np.arange(8, dtype=float).reshape(4, 2)
+    fig = scatter_figure(X, np.array([0, 1, 2, 1]))
+    names = [t.name for t in fig.data]
+    assert len(names) == 3 and all(str(c) in name for c, name in enumerate(names))
+    assert [len(t.x) for t in fig.data] == [1, 2, 1]
+
+
+@pytest.mark.parametrize(("n_train", "n_test", "kind"), [(600, 400, "scatter"), (600, 401, "scattergl")])
+def test_scatter_switches_to_webgl_above_a_thousand_points(n_train: int, n_test: int, kind: str) -> None:
+    rng = np.random.default_rng(0)
+    X_train, X_test = rng.normal(size=(n_train, 2)), rng.normal(size=(n_test, 2))
+    y_train, y_test = np.arange(n_train) % 2, np.arange(n_test) % 2
+    fig = scatter_figure(X_train, y_train, X_test, y_test, ("a", "b"))
+    assert {t.type for t in fig.data} == {kind}
+    assert sum(len(t.x) for t in fig.data) == n_train + n_test
+
+
+@pytest.mark.parametrize(("X", "y", "X_test", "y_test", "message"), [
+    (np.zeros((5, 3)), np.zeros(5), None, None, r"X_train must be 2-D points of shape \(n, 2\). Got \(5, 3\)"),
+    (np.zeros(10), np.zeros(5), None, None, r"shape \(n, 2\). Got \(10,\)"),
+    (np.zeros((5, 2)), np.zeros(4), None, None, r"X_train has 5 points but its labels have shape \(4,\)"),
+    (np.zeros((5, 2)), np.zeros(5), np.zeros((3, 2)), np.zeros(2), r"X_test has 3 points"),
+])
+def test_scatter_rejects_points_or_labels_of_the_wrong_shape(X, y, X_test, y_test, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        scatter_figure(X, y, X_test, y_test)
+
+
+def test_scatter_refuses_fewer_class_names_than_classes(blobs) -> None:
+    with pytest.raises(ValueError, match="class names"):
+        scatter_figure(blobs.X_train, blobs.y_train, class_names=blobs.class_names[:2])
+
+
+# ---------------------------------------------------------------- boundary_figure
+
+
+def test_boundary_two_classes_shows_p_class_1_and_the_half_contour(circles) -> None:
+    model = build_model(ModelConfig(hidden=(6,), n_classes=2), seed=3)
+    grid = boundary_grid(model, circles.X_all, resolution=24)
+    fig = boundary_figure(grid, class_names=circles.class_names)
+    [heat] = [t for t in fig.data if t.type == "heatmap"]
+    np.testing.assert_array_equal(heat.z, grid.proba[..., 1])
+    np.testing.assert_array_equal(heat.x, grid.xs)
+    np.testing.assert_array_equal(heat.y, grid.ys)
+    assert (heat.zmin, heat.zmax) == (0, 1)
+    [line] = [t for t in fig.data if t.type == "contour"]
+    assert line.contours.start == line.contours.end == 0.5
+    np.testing.assert_array_equal(line.z, grid.proba[..., 1])
+    assert _title(fig) == "Decision boundary"
+
+
+def test_boundary_multi_class_heatmap_encodes_class_and_confidence() -> None:
+    rng = np.random.default_rng(4)
+    proba = rng.dirichlet(np.full(4, 0.7), size=(9, 11)).astype(np.float32)  # (ys, xs, n_classes)
+    proba[0, 0] = 0.25  # a perfect tie
+    grid = BoundaryGrid(np.linspace(-2, 2, 11), np.linspace(-1, 1, 9), proba)
+    fig = boundary_figure(grid)
+    assert not [t for t in fig.data if t.type == "contour"]
+    [heat] = [t for t in fig.data if t.type == "heatmap"]
+    z = np.asarray(heat.z, dtype=float)
+    predicted = proba.argmax(axis=2)
+    assert len(np.unique(predicted)) == 4  # the check below covers every class
+    np.testing.assert_array_equal(np.floor(z).astype(int), predicted)
+    # The fraction grows with the winning probability: faint for a tie, strong when certain.
+    fraction = (z - np.floor(z)).ravel()
+    order = np.argsort(proba.max(axis=2).ravel(), kind="stable")
+    assert np.all(np.diff(fraction[order]) >= -1e-6)
+    assert fraction[order[0]] < 0.05 and fraction[order[-1]] > fraction[order[0]] + 0.3
+    assert (heat.zmin, heat.zmax) == (0, 4)
+
+
+def test_boundary_points_and_misclassified_marks_are_exactly_the_given_ones(blobs) -> None:
+    model = build_model(ModelConfig(hidden=(6,), n_classes=3), seed=0)
+    grid = boundary_grid(model, blobs.X_all, resolution=16)
+    X, y = blobs.X_test, blobs.y_test
+    wrong = predict_proba(model, X).argmax(axis=1) != y
+    assert 0 < wrong.sum() < len(y)
+    fig = boundary_figure(grid, X, y, blobs.class_names, misclassified=wrong)
+    for c, name in enumerate(blobs.class_names):
+        trace = _named(fig, name)
+        np.testing.assert_array_equal(trace.x, X[y == c, 0])
+        np.testing.assert_array_equal(trace.y, X[y == c, 1])
+    [marks] = [t for t in fig.data if t.name and t.name.startswith("misclassified")]
+    assert str(int(wrong.sum())) in marks.name
+    np.testing.assert_array_equal(marks.x, X[wrong, 0])
+    np.testing.assert_array_equal(marks.y, X[wrong, 1])
+    # Without the mask there are no mistake marks.
+    plain = boundary_figure(grid, X, y, blobs.class_names)
+    assert not [t for t in plain.data if t.name and t.name.startswith("misclassified")]
+
+
+def test_boundary_axes_cover_the_whole_grid() -> None:
+    xs, ys = np.linspace(-3.0, 1.0, 9), np.linspace(2.0, 5.0, 4)  # cells 0.5 wide, 1.0 tall
+    grid = BoundaryGrid(xs, ys, np.full((4, 9, 2), 0.5))
+    fig = boundary_figure(grid, np.array([[-3.0, 2.0], [1.0, 5.0]]), np.array([0, 1]))
+    (x_lo, x_hi), (y_lo, y_hi) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert x_lo <= xs[0] and x_hi >= xs[-1] and y_lo <= ys[0] and y_hi >= ys[-1]
+    # ... and no more than a cell beyond it.
+    assert xs[0] - x_lo <= 0.5 and x_hi - xs[-1] <= 0.5 and ys[0] - y_lo <= 1.0 and y_hi - ys[-1] <= 1.0
+
+
+@pytest.mark.parametrize(("grid_shape", "X", "kwargs", "message"), [
+    ((4, 5, 2), np.zeros((6, 2)), dict(misclassified=np.zeros(5, dtype=bool)), r"misclassified must be a mask"),
+    ((5, 4, 2), None, {}, r"grid.proba must have shape \(4, 5"),
+    ((4, 5), None, {}, r"grid.proba must have shape"),
+    ((4, 5, 1), None, {}, r"grid.proba must have shape"),
+    ((4, 5, 2), None, dict(class_names=("a", "b", "c")), r"2 classes but 3 class names"),
+    ((4, 5, 2), np.zeros((6, 3)), {}, r"shape \(n, 2\)"),
+])
+def test_boundary_rejects_mismatched_inputs(grid_shape, X, kwargs, message: str) -> None:
+    grid = BoundaryGrid(np.linspace(0, 1, 5), np.linspace(0, 1, 4), np.full(grid_shape, 0.5))
+    y = None if X is None else np.zeros(len(X), dtype=int)
+    with pytest.raises(ValueError, match=message):
+        boundary_figure(grid, X, y, **kwargs)
+
+
+def test_boundary_refuses_labels_the_grid_does_not_have() -> None:
+    grid = BoundaryGrid(np.linspace(0, 1, 5), np.linspace(0, 1, 4), np.full((4, 5, 2), 0.5))
+    with pytest.raises(ValueError, match="label"):
+        boundary_figure(grid, np.zeros((3, 2)), np.array([0, 1, 2]))
+
+
+# ---------------------------------------------------------------- curves_figure
+
+
+def _history(n: int = 4) -> list[EpochStats]:
+    rng = np.random.default_rng(7)
+    return [EpochStats(epoch=e, train_loss=float(l1), train_acc=float(a1), val_loss=float(l2), val_acc=float(a2),
+                       lr=1e-3, seconds=0.1, steps=10 * e)
+            for e, (l1, a1, l2, a2) in enumerate(rng.random((n, 4)), start=1)]
+
+
+def test_curves_show_loss_and_accuracy_for_train_and_validation() -> None:
+    history = _history()
+    fig = curves_figure(history)
+    assert len(fig.data) == 4 and {t.type for t in fig.data} == {"scatter"}
+    texts = _annotation_texts(fig)
+    assert "Loss" in texts[0] and "Accuracy" in texts[1]  # subplot titles, left to right
+    panels = {"x": ("train_loss", "val_loss"), "x2": ("train_acc", "val_acc")}
+    for axis, fields in panels.items():
+        traces = [t for t in fig.data if t.xaxis == axis]
+        assert [t.name for t in traces] == ["train", "validation"]
+        for trace, field in zip(traces, fields):
+            np.testing.assert_array_equal(trace.x, [s.epoch for s in history])
+            np.testing.assert_allclose(trace.y, [getattr(s, field) for s in history])
+
+
+@pytest.mark.parametrize(("metric", "fields"), [("loss", ("train_loss", "val_loss")),
+                                                 ("accuracy", ("train_acc", "val_acc"))])
+def test_curves_with_one_metric_draw_one_panel(metric: str, fields: tuple[str, str]) -> None:
+    history = _history(3)
+    fig = curves_figure(history, metric=metric)
+    assert [t.name for t in fig.data] == ["train", "validation"]
+    assert {t.xaxis for t in fig.data} == {"x"} and "xaxis2" not in fig.layout
+    for trace, field in zip(fig.data, fields):
+        np.testing.assert_allclose(trace.y, [getattr(s, field) for s in history])
+
+
+def test_curves_of_an_empty_history_show_a_hint() -> None:
+    fig = curves_figure([])
+    assert all(len(t.y) == 0 for t in fig.data)
+    assert any("Train" in text for text in _annotation_texts(fig))
+    assert not any("Train" in text for text in _annotation_texts(curves_figure(_history(2))))
+
+
+def test_curves_reject_an_unknown_metric() -> None:
+    with pytest.raises(ValueError, match="metric must be one of loss, accuracy.*Got 'f1'"):
+        curves_figure(_history(), metric="f1")
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def _labels(n: int = 60, n_classes: int = 4, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y_true = rng.integers(0, n_classes, n)
+    y_pred = np.where(rng.random(n) < 0.6, y_true, rng.integers(0, n_classes, n))
+    return y_true, y_pred
+
+
+def test_confusion_figure_shows_the_counts_under_class_name_ticks() -> None:
+    names = ["7", "1", "cat", "dog"]  # '7' and '1' must stay labels, not become numbers
+    matrix = confusion_matrix(*_labels(), labels=range(4))
+    fig = confusion_figure(matrix, names)
+    [heat] = fig.data
+    assert heat.type == "heatmap"
+    np.testing.assert_array_equal(heat.z, matrix)
+    for axis in (fig.layout.xaxis, fig.layout.yaxis):
+        assert list(axis.ticktext) == names and list(axis.tickvals) == [0, 1, 2, 3]
+    assert fig.layout.yaxis.autorange == "reversed"  # true class 0 at the top
+    cells = {(a.y, a.x): a.text for a in fig.layout.annotations}
+    assert cells == {(i, j): str(matrix[i, j]) for i in range(4) for j in range(4)}
+
+
+def test_confusion_figure_normalised_shows_row_fractions() -> None:
+    matrix = confusion_matrix(*_labels(), labels=range(4))
+    share = matrix / matrix.sum(axis=1, keepdims=True)
+    fig = confusion_figure(share, ("a", "b", "c", "d"), normalized=True)
+    np.testing.assert_allclose(fig.data[0].z, share)
+    assert fig.data[0].zmax == 1
+    for a in fig.layout.annotations:
+        assert a.text.endswith("%")
+        assert float(a.text[:-1]) == pytest.approx(100 * share[a.y, a.x], abs=0.5)
+    counts = confusion_figure(matrix, ("a", "b", "c", "d"))
+    assert counts.data[0].zmax is None and not any(a.text.endswith("%") for a in counts.layout.annotations)
+
+
+def test_confusion_figure_rejects_bad_shapes_and_names() -> None:
+    with pytest.raises(ValueError, match=r"must be square.*Got \(2, 3\)"):
+        confusion_figure(np.zeros((2, 3)), ("a", "b"))
+    with pytest.raises(ValueError, match="3 classes but 2 class names"):
+        confusion_figure(np.eye(3), ("a", "b"))
+
+
+def _scores(seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 80)
+    return y, y * 0.8 + rng.normal(scale=0.6, size=80)
+
+
+def test_roc_figure_draws_the_curve_with_its_auc_and_the_chance_line() -> None:
+    y, score = _scores()
+    fpr, tpr, _ = roc_curve(y, score)
+    auc = roc_auc_score(y, score)
+    fig = roc_figure(fpr, tpr, auc)
+    [model] = [t for t in fig.data if len(t.x) == len(fpr)]
+    np.testing.assert_array_equal(model.x, fpr)
+    np.testing.assert_array_equal(model.y, tpr)
+    assert f"{auc:.3f}" in _title(fig) and f"{auc:.3f}" in model.name
+    assert any(list(t.x) == [0, 1] and list(t.y) == [0, 1] for t in fig.data)  # chance diagonal
+    assert fig.layout.xaxis.range[0] <= 0 and fig.layout.xaxis.range[1] >= 1
+
+
+def test_pr_figure_draws_the_curve_with_its_ap_and_an_optional_chance_level() -> None:
+    y, score = _scores(3)
+    precision, recall, _ = precision_recall_curve(y, score)
+    ap = average_precision_score(y, score)
+    fig = pr_figure(recall, precision, ap)
+    [model] = fig.data
+    np.testing.assert_array_equal(model.x, recall)
+    np.testing.assert_array_equal(model.y, precision)
+    assert f"{ap:.3f}" in _title(fig) and f"{ap:.3f}" in model.name
+    prevalence = float(y.mean())
+    with_chance = pr_figure(recall, precision, ap, prevalence=prevalence)
+    assert len(with_chance.data) == 2
+    [chance] = [t for t in with_chance.data if len(t.x) == 2]
+    assert list(chance.x) == [0, 1] and list(chance.y) == [prevalence, prevalence]
+
+
+def test_probability_figure_bars_equal_the_probabilities_with_the_winner_highlighted() -> None:
+    proba = np.array([0.1, 0.05, 0.6, 0.25])
+    names = ("a", "b", "c", "d")
+    fig = probability_figure(proba, names, true_label=3)
+    [bars] = fig.data
+    assert bars.type == "bar" and bars.orientation == "h"
+    np.testing.assert_array_equal(bars.x, proba)
+    colors = list(bars.marker.color)
+    assert colors[2] == class_color(2)
+    assert len({colors[i] for i in (0, 1, 3)}) == 1 and colors[0] != colors[2]  # the losers share one grey
+    ticks = list(fig.layout.yaxis.ticktext)
+    assert ticks[:3] == ["a", "b", "c"] and ticks[3] != "d" and ticks[3].startswith("d")  # the true class marked
+    outline = list(bars.marker.line.color)
+    assert outline[3] != outline[0] and len(set(outline[:3])) == 1
+    plain = probability_figure(proba, names)
+    assert list(plain.layout.yaxis.ticktext) == list(names)
+
+
+def test_probability_figure_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match=r"shape \(n_classes,\). Got \(2, 2\)"):
+        probability_figure(np.full((2, 2), 0.5), ("a", "b"))
+    with pytest.raises(ValueError, match="3 classes but 2 class names"):
+        probability_figure(np.full(3, 1 / 3), ("a", "b"))
+
+
+def test_class_histogram_bars_count_each_class_per_split() -> None:
+    rng = np.random.default_rng(8)
+    names = ("zero", "one", "two", "three")
+    y_train, y_test = rng.integers(0, 4, 50), rng.integers(0, 3, 20)  # no 'three' in the test split
+    fig = class_histogram_figure(y_train, names, y_test)
+    assert [t.type for t in fig.data] == ["bar", "bar"]
+    np.testing.assert_array_equal(_named(fig, "train").y, np.bincount(y_train, minlength=4))
+    np.testing.assert_array_equal(_named(fig, "test").y, np.bincount(y_test, minlength=4))
+    assert list(fig.layout.xaxis.ticktext) == list(names)
+    only_train = class_histogram_figure(y_train, names)
+    assert len(only_train.data) == 1
+    np.testing.assert_array_equal(only_train.data[0].y, np.bincount(y_train, minlength=4))
+
+
+def test_class_histogram_rejects_labels_without_a_name() -> None:
+    with pytest.raises(ValueError, match=r"y_train holds labels 0\.\.4, but only labels 0\.\.3 have class names"):
+        class_histogram_figure(np.array([0, 4, 1]), ("a", "b", "c", "d"))
+    with pytest.raises(ValueError, match="y_test"):
+        class_histogram_figure(np.array([0, 1]), ("a", "b"), np.array([2]))
+
+
+def test_class_histogram_error_names_a_negative_label() -> None:
+    with pytest.raises(ValueError, match="-1"):
+        class_histogram_figure(np.array([-1, 0, 1]), ("a", "b"))
+
+
+# ---------------------------------------------------------------- images
+
+
+def _tile_origins(canvas: np.ndarray, image: np.ndarray) -> list[tuple[int, int]]:
+    """Every (row, column) where `image` sits in `canvas` pixel for pixel."""
+    windows = np.lib.stride_tricks.sliding_window_view(canvas, image.shape)
+    hits = np.isclose(windows, image, atol=1e-6).all(axis=(2, 3))  # NaN (gaps) never matches
+    return [tuple(int(v) for v in hit) for hit in np.argwhere(hits)]
+
+
+def test_image_grid_puts_each_image_in_its_tile_row_by_row() -> None:
+    rng = np.random.default_rng(9)
+    images = rng.random((7, 5, 4))  # not square: rows and columns must not be swapped
+    titles = [f"#{k}" for k in range(7)]
+    fig = image_grid_figure(images, titles, columns=3)
+    [heat] = fig.data
+    assert heat.type == "heatmap"
+    canvas = np.asarray(heat.z, dtype=float)
+    assert np.count_nonzero(~np.isnan(canvas)) == images.size  # nothing but the images is drawn
+    origins = []
+    for image in images:
+        found = _tile_origins(canvas, image)
+        assert len(found) == 1
+        origins.append(found[0])
+    tops = sorted({r for r, _ in origins})
+    lefts = sorted({c for _, c in origins})
+    assert len(tops) == 3 and len(lefts) == 3
+    for k, (top, left) in enumerate(origins):
+        assert (top, left) == (tops[k // 3], lefts[k % 3])
+    # One caption per image, above its own tile.
+    captions = list(fig.layout.annotations)
+    assert [a.text for a in captions] == titles
+    for a, (top, left) in zip(captions, origins):
+        assert left <= a.x <= left + 3 and top - 5 < a.y < top
+
+
+def test_image_grid_scales_uint8_digits_to_unit_range(digits) -> None:
+    pixels = (to_pixels(digits.X_train[:4, 0]) * 255).round().astype(np.uint8)
+    fig = image_grid_figure(pixels, [digits.class_names[c] for c in digits.y_train[:4]])
+    canvas = np.asarray(fig.data[0].z, dtype=float)
+    assert np.nanmax(canvas) <= 1.0
+    for image in pixels:
+        assert _tile_origins(canvas, image / 255.0)
+
+
+def test_image_grid_checks_titles_and_survives_no_images() -> None:
+    with pytest.raises(ValueError, match="Got 2 images but 1 titles"):
+        image_grid_figure(np.zeros((2, 4, 4)), ["only one"])
+    with pytest.raises(ValueError, match=r"\(n, h, w\)"):
+        image_grid_figure(np.zeros((4, 4)), ["a"] * 4)
+    empty = image_grid_figure(np.zeros((0, 28, 28)), [])
+    assert len(empty.data) == 0 and _annotation_texts(empty) == ["No images to show"]
+
+
+def test_steps_figure_shows_each_prepared_step_in_its_own_panel() -> None:
+    prepared = prepare_image(png_bytes(draw_digit("7")))
+    steps = prepared.steps
+    fig = steps_figure(steps)
+    assert [t.type for t in fig.data] == ["image"] * len(steps)
+    assert len({t.xaxis for t in fig.data}) == len(steps)  # one panel each
+    assert _annotation_texts(fig) == [name for name, _ in steps]  # panel titles
+    for trace, (_, image) in zip(fig.data, steps):
+        z = np.asarray(trace.z).astype(int)
+        stride = int(trace.dx)
+        if image.ndim == 3:  # the uploaded RGB, as it is
+            np.testing.assert_array_equal(z, image[::stride, ::stride])
+        else:  # grayscale [0, 1] -> grey RGB
+            expected = np.clip(image[::stride, ::stride], 0, 1) * 255
+            assert np.abs(z - expected[..., None]).max() <= 1
+
+
+def test_steps_figure_thins_large_images_and_rejects_odd_ones() -> None:
+    image = np.random.default_rng(10).random((500, 300))
+    [trace] = steps_figure([("big", image)]).data
+    stride = int(trace.dx)
+    assert stride > 1 and trace.dy == trace.dx  # shown in the original pixel coordinates
+    z = np.asarray(trace.z)
+    assert z.shape == (math.ceil(500 / stride), math.ceil(300 / stride), 3) and max(z.shape) <= MAX_STEP_SIDE
+    assert np.abs(z[..., 0].astype(int) - image[::stride, ::stride] * 255).max() <= 1
+    with pytest.raises(ValueError, match=r"Got shape \(8, 8, 4\)"):
+        steps_figure([("rgba", np.zeros((8, 8, 4), dtype=np.uint8))])
+    empty = steps_figure([])
+    assert len(empty.data) == 0 and _annotation_texts(empty) == ["No image yet"]
+
+
+# ---------------------------------------------------------------- network
+
+
+def _edges(fig) -> list[tuple[object, tuple[str, str]]]:
+    """(trace, (from-unit label, to-unit label)) for every drawn edge, units named by their hover text."""
+    nodes = _named(fig, "units")
+    label = {(x, y): text for x, y, text in zip(nodes.x, nodes.y, nodes.customdata)}
+    edges = []
+    for trace in fig.data:
+        if trace is nodes:
+            continue
+        xs, ys = list(trace.x), list(trace.y)
+        assert len(xs) % 3 == 0 and xs[2::3] == [None] * (len(xs) // 3)  # (start, end, break) triples
+        edges += [(trace, (label[xs[k], ys[k]], label[xs[k + 1], ys[k + 1]])) for k in range(0, len(xs), 3)]
+    return edges
+
+
+def _unit(text: str) -> int:
+    """'hidden 1: unit 3' -> 2, 'output: class 4' -> 4."""
+    number = int(text.rsplit(" ", 1)[1])
+    return number if text.startswith("output") else number - 1
+
+
+def test_network_draws_each_layer_and_neutral_edges_before_training() -> None:
+    fig = network_figure([2, 5, 3], class_names=("cat", "dog", "eel"))
+    nodes = _named(fig, "units")
+    assert [list(nodes.x).count(i) for i in range(3)] == [2, 5, 3]
+    assert [t for t in nodes.text if t][-3:] == ["cat", "dog", "eel"]  # outputs labelled with class names
+    edges = _edges(fig)
+    assert len(edges) == 2 * 5 + 5 * 3 and len(set(pair for _, pair in edges)) == len(edges)
+    assert {trace.line.color for trace, _ in edges} == {NEUTRAL}
+    assert not any("weight" in (t.name or "") for t in fig.data)
+    assert any("Input" in text for text in _annotation_texts(fig))
+    assert any("Output" in text for text in _annotation_texts(fig))
+
+
+def test_network_edges_follow_the_sign_and_size_of_their_weight() -> None:
+    rng = np.random.default_rng(11)
+    values = rng.permutation(np.arange(1, 21)) * rng.choice([-1.0, 1.0], 20) / 20  # 20 distinct |w|
+    weights = [values[:12].reshape(4, 3), values[12:].reshape(2, 4)]
+    fig = network_figure([3, 4, 2], weights)
+    edges = _edges(fig)
+    assert len(edges) == 20 and len(set(pair for _, pair in edges)) == 20
+    layer = {"input": 0, "hidden 1": 1}
+    colours: dict[str, set] = {"positive weight": set(), "negative weight": set()}
+    by_size = []
+    for trace, (src, dst) in edges:
+        w = weights[layer[src.split(":")[0]]][_unit(dst), _unit(src)]
+        assert trace.name == ("positive weight" if w >= 0 else "negative weight")
+        colours[trace.name].add(trace.line.color)
+        by_size.append((abs(w), trace.line.width))
+    assert all(len(c) == 1 for c in colours.values()) and colours["positive weight"] != colours["negative weight"]
+    widths = [width for _, width in sorted(by_size)]
+    assert widths == sorted(widths) and widths[-1] > widths[0]  # heavier weight, thicker edge
+
+
+def test_network_summarises_a_large_layer_keeping_its_first_and_last_units() -> None:
+    rng = np.random.default_rng(12)
+    signs = np.where(np.add.outer(np.arange(3), np.arange(784)) % 2 == 0, 1.0, -1.0)  # (out, in) checkerboard
+    weights = [signs * rng.uniform(0.1, 1.0, (3, 784)), rng.normal(size=(10, 3))]
+    fig = network_figure([784, 3, 10], weights, max_nodes=16)
+    nodes = _named(fig, "units")
+    assert [list(nodes.x).count(i) for i in range(3)] == [16, 3, 10]
+    inputs = sorted(_unit(text) for x, text in zip(nodes.x, nodes.customdata) if x == 0)
+    assert inputs == [*range(8), *range(776, 784)]
+    assert "⋮" in _annotation_texts(fig) and any("784" in text for text in _annotation_texts(fig))
+    edges = _edges(fig)
+    assert len(edges) == 16 * 3 + 3 * 10
+    for trace, (src, dst) in edges:
+        if src.startswith("input"):  # the drawn edges carry the weights of the units they join
+            assert trace.name == ("positive weight" if signs[_unit(dst), _unit(src)] > 0 else "negative weight")
+
+
+def test_network_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="at least an input and an output"):
+        network_figure([4])
+    with pytest.raises(ValueError, match="at least an input and an output"):
+        network_figure([4, 0, 2])
+    with pytest.raises(ValueError, match=r"shapes \[\(3, 4\), \(2, 3\)\].*Got \[\(4, 3\), \(2, 3\)\]"):
+        network_figure([4, 3, 2], [np.zeros((4, 3)), np.zeros((2, 3))])
+    with pytest.raises(ValueError, match="max_nodes must be at least 2"):
+        network_figure([4, 2], max_nodes=1)
+
+
+def test_activation_figure_draws_every_function_with_the_chosen_one_on_top() -> None:
+    x = np.linspace(-3, 3, 61)
+    curves = {"relu": np.maximum(x, 0), "tanh": np.tanh(x), "sigmoid": 1 / (1 + np.exp(-x))}
+    fig = activation_figure(list(curves), "tanh", x, curves)
+    assert sorted(t.name for t in fig.data) == sorted(curves)
+    for trace in fig.data:
+        np.testing.assert_array_equal(trace.x, x)
+        np.testing.assert_array_equal(trace.y, curves[trace.name])
+    *others, chosen = fig.data
+    assert chosen.name == "tanh"  # drawn last, so on top
+    assert all(chosen.line.width > t.line.width and chosen.opacity > t.opacity for t in others)
+    assert "tanh" in _title(fig)
+
+
+def test_activation_figure_rejects_bad_arguments() -> None:
+    x = np.linspace(-1, 1, 5)
+    with pytest.raises(ValueError, match="selected must be one of relu, tanh. Got 'gelu'"):
+        activation_figure(["relu", "tanh"], "gelu", x, {"relu": x, "tanh": x})
+    with pytest.raises(ValueError, match=r"curves\['tanh'\]"):
+        activation_figure(["relu", "tanh"], "relu", x, {"relu": x})
+    with pytest.raises(ValueError, match=r"curves\['relu'\].*shape \(5,\)"):
+        activation_figure(["relu"], "relu", x, {"relu": x[:4]})
+
+
+# ---------------------------------------------------------------- style
+
+
+def test_class_color_gives_ten_distinct_colours_then_cycles() -> None:
+    first_ten = [class_color(c) for c in range(10)]
+    assert first_ten == list(CLASS_COLORS) and len(set(first_ten)) == 10
+    assert [class_color(c) for c in range(10, 23)] == [first_ten[c % 10] for c in range(10, 23)]
+    assert class_color(np.int64(12)) == class_color(2)
+
+
+def test_check_names_returns_strings_or_explains_the_mismatch() -> None:
+    assert check_names((7, "b"), 2, "proba") == ["7", "b"]
+    with pytest.raises(ValueError, match="proba has 3 classes but 2 class names were given"):
+        check_names(("a", "b"), 3, "proba")
+
+
+def test_boundary_probe_grid_is_an_invisible_clickable_lattice_over_the_grid(circles) -> None:
+    grid = boundary_grid(build_model(ModelConfig(hidden=(6,)), seed=3), circles.X_all, resolution=24)
+    fig = boundary_figure(grid, circles.X_test, circles.y_test, circles.class_names, probe_grid=5)
+    probe = fig.data[-1]
+    assert probe.name == PROBE_NAME and probe.type == "scatter" and len(probe.x) == 25
+    assert sorted(set(np.round(probe.x, 5))) == list(np.round(np.linspace(grid.xs[0], grid.xs[-1], 5), 5))
+    assert sorted(set(np.round(probe.y, 5))) == list(np.round(np.linspace(grid.ys[0], grid.ys[-1], 5), 5))
+    assert probe.marker.color == "rgba(0,0,0,0)" and probe.showlegend is False  # invisible, yet hoverable
+    # A click selects one probe point: the data points must not fade as "unselected" ones do by default.
+    for trace in fig.data[:-1]:
+        if trace.type.startswith("scatter"):
+            assert trace.unselected.marker.opacity == 1
+    assert PROBE_NAME not in [t.name for t in boundary_figure(grid).data]  # off by default
+
+
+@pytest.mark.parametrize("bad", [1, -3])
+def test_boundary_probe_grid_needs_two_points_a_side(bad: int) -> None:
+    grid = BoundaryGrid(np.linspace(0, 1, 5), np.linspace(0, 1, 4), np.full((4, 5, 2), 0.5))
+    with pytest.raises(ValueError, match="probe_grid must be 0"):
+        boundary_figure(grid, probe_grid=bad)
