@@ -57,9 +57,20 @@ def server_capacity(cores: int | None = None) -> tuple[int, int]:
     return threads, max(1, (cores - 1) // threads)
 
 
+def max_jobs_setting(default: int) -> int:
+    """Runs at once: $NNLAB_MAX_JOBS when set, else `default`; a value that is not a positive integer is refused."""
+    text = os.environ.get(MAX_JOBS_ENV, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{MAX_JOBS_ENV} must be a positive whole number of training runs. Got {text!r} instead.")
+    return int(text)
+
+
+MAX_JOBS_ENV = "NNLAB_MAX_JOBS"
 RUN_THREADS, MAX_JOBS = server_capacity()
 # One process-wide pool: the web server's sessions share the machine's cores fairly; the rest wait their turn.
-SHARED_SLOTS = JobSlots(int(os.environ.get("NNLAB_MAX_JOBS") or MAX_JOBS))
+SHARED_SLOTS = JobSlots(max_jobs_setting(MAX_JOBS))
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ class TrainResult:
 
     @property
     def failed_to_learn(self) -> bool:
-        """Diverged, or ended with a higher loss than it started with."""
+        """Diverged, or stalled: the last epoch's training loss ended well above the first epoch's."""
         return self.status in TROUBLE
 
 

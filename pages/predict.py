@@ -34,7 +34,8 @@ lab.poll()
 
 with st.expander("Model file: download this model, or upload one to continue from", expanded=lab.model is None):
     if lab.model is not None:
-        st.download_button("Download the trained model", lab.model_file(), "nnlab-model.pt",
+        # A callable: the file (up to ~25 MB) is written when the button is clicked, not on every rerun.
+        st.download_button("Download the trained model", lab.model_file, "nnlab-model.pt",
                            "application/octet-stream", key="predict.download")
     upload = st.file_uploader("Upload a model file (.pt)", type=["pt"], key="predict.model_upload",
                               max_upload_size=MODEL_UPLOAD_MB)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from core.jobs import JobSlots, TrainingJob, server_capacity
+from core.jobs import MAX_JOBS_ENV, JobSlots, TrainingJob, max_jobs_setting, server_capacity
 from core.models import ModelConfig, build_model
 from core.train import TrainConfig
 
@@ -79,3 +79,14 @@ def test_server_capacity_keeps_a_core_for_the_web_server(cores: int, expected: t
 def test_server_capacity_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="cores must be at least 1"):
         server_capacity(-2)
+
+
+def test_max_jobs_comes_from_the_environment_or_says_what_is_wrong(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MAX_JOBS_ENV, raising=False)
+    assert max_jobs_setting(3) == 3
+    monkeypatch.setenv(MAX_JOBS_ENV, " 5 ")
+    assert max_jobs_setting(3) == 5
+    for bad in ("0", "two", "-1", "1.5"):
+        monkeypatch.setenv(MAX_JOBS_ENV, bad)
+        with pytest.raises(ValueError, match="NNLAB_MAX_JOBS must be a positive whole number"):
+            max_jobs_setting(3)

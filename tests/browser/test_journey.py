@@ -17,6 +17,7 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from core.checkpoint import load_model
 from core.data import read_idx
 from tests.browser.helpers import (
     WAIT_MS,
@@ -220,6 +221,12 @@ def test_mnist_train_and_predict_an_uploaded_digit(page: Page, mnist_available: 
     predicted = predictions(page)
     assert set(predicted) == {"drawn-7.png", "mnist-test-0.png"}, predicted
     assert label == 7 and predicted == {"drawn-7.png": "7", "mnist-test-0.png": "7"}, f"two clear 7s: {predicted}"
+
+    page.get_by_text("Model file: download this model").click()
+    with page.expect_download(timeout=WAIT_MS) as download:
+        page.get_by_role("button", name="Download the trained model").click()
+    loaded = load_model(Path(download.value.path()).read_bytes())  # the engine's own loader accepts it
+    assert loaded.config.kind == "mlp" and loaded.config.hidden == (128,) and len(loaded.class_names) == 10
 
 
 def test_hostile_uploads_show_messages_and_the_server_stays_healthy(page: Page, app_url: str, tmp_path: Path) -> None:
