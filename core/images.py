@@ -220,11 +220,15 @@ def center_by_mass(frame: np.ndarray) -> np.ndarray:
     if total <= 0:
         return frame
     rows, cols = np.indices(frame.shape)
-    # MNIST's test digits have their centre of mass at (14.0, 14.0) +- 0.3 (whole-pixel shifts), not 13.5.
-    dy = int(round(frame.shape[0] // 2 - (rows * frame).sum() / total))
-    dx = int(round(frame.shape[1] // 2 - (cols * frame).sum() / total))
-    out = np.zeros_like(frame)
     h, w = frame.shape
+    # MNIST's test digits have their centre of mass at (14.0, 14.0) +- 0.3 (whole-pixel shifts), not 13.5.
+    dy = int(round(h // 2 - (rows * frame).sum() / total))
+    dx = int(round(w // 2 - (cols * frame).sum() / total))
+    # A lopsided digit (a heavy bar, a thin stem) may want a shift past the frame's edge: never cut ink off.
+    ink_rows, ink_cols = np.flatnonzero(frame.any(axis=1)), np.flatnonzero(frame.any(axis=0))
+    dy = min(max(dy, -int(ink_rows[0])), h - 1 - int(ink_rows[-1]))
+    dx = min(max(dx, -int(ink_cols[0])), w - 1 - int(ink_cols[-1]))
+    out = np.zeros_like(frame)
     src = frame[max(0, -dy): h - max(0, dy), max(0, -dx): w - max(0, dx)]
     out[max(0, dy): max(0, dy) + src.shape[0], max(0, dx): max(0, dx) + src.shape[1]] = src
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -26,6 +27,15 @@ def digits_lab() -> Lab:
     lab = Lab(threads=1)
     lab.set_data(DIGITS, load_dataset(DIGITS))
     return lab
+
+
+@pytest.fixture
+def labs() -> Iterator[list[Lab]]:
+    """Labs a test made; any run still going is stopped afterwards, even when the test failed."""
+    made: list[Lab] = []
+    yield made
+    for lab in made:
+        lab.stop()
 
 
 def train_page(lab: Lab) -> AppTest:
@@ -53,8 +63,9 @@ def start_long_run(at: AppTest) -> Lab:
     return lab
 
 
-def test_stop_mid_run_keeps_the_model_and_says_so() -> None:
-    at = train_page(digits_lab())
+def test_stop_mid_run_keeps_the_model_and_says_so(labs: list[Lab]) -> None:
+    labs.append(digits_lab())
+    at = train_page(labs[0])
     lab = start_long_run(at)
     at.run()
     assert at.button(key="train.go").disabled, "a second run cannot be started while one is going"
@@ -82,8 +93,9 @@ def test_a_second_run_while_one_is_going_is_refused_with_a_reason() -> None:
     assert lab.result.status == "stopped"
 
 
-def test_switching_dataset_while_training_stops_the_run_cleanly() -> None:
-    at = train_page(digits_lab())
+def test_switching_dataset_while_training_stops_the_run_cleanly(labs: list[Lab]) -> None:
+    labs.append(digits_lab())
+    at = train_page(labs[0])
     lab = start_long_run(at)
     at.switch_page("pages/data.py").run()
     at.selectbox(key="data.name").set_value("moons").run()

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from core.data import normalize_pixels, read_idx, to_pixels
-from core.images import MAX_PIXELS, REASONS, ImageError, PreparedImage, prepare_image
+from core.data import read_idx, to_pixels
+from core.images import MAX_PIXELS, REASONS, ImageError, PreparedImage, center_by_mass, prepare_image
 from tests.image_corpus import bomb_png, corpus, draw_digit, encode, png_bytes
 
 CENTRE = 14.0  # where MNIST puts the centre of mass in its 28x28 frame
@@ -77,7 +77,9 @@ def test_dark_digit_off_centre_on_light_canvas_is_recovered() -> None:
 def test_light_digit_on_dark_is_not_inverted() -> None:
     prepared = prepare_image(png_bytes(draw_digit("1", size=(90, 90), ink=230, paper=20)))
     assert not prepared.was_inverted
-    np.testing.assert_array_equal(prepared.inverted, prepared.grayscale)
+    # Light ink (230) on dark paper (20) stays light on dark, as MNIST is stored.
+    assert prepared.inverted.max() == pytest.approx(230 / 255, abs=0.01)
+    assert np.median(prepared.inverted) == pytest.approx(20 / 255, abs=0.01)
 
 
 def test_both_polarities_give_the_same_input() -> None:
@@ -119,7 +121,8 @@ def test_animated_gif_uses_its_first_frame() -> None:
 def test_model_input_is_the_normalised_centred_frame() -> None:
     prepared = prepare_image(corpus()["digit_black_on_white"][0])
     assert prepared.model_input.shape == (1, 1, 28, 28) and prepared.model_input.dtype == np.float32
-    np.testing.assert_array_equal(prepared.model_input[0, 0], normalize_pixels(prepared.centered))
+    # MNIST's training mean and std, written out rather than taken from the code under test.
+    np.testing.assert_allclose(prepared.model_input[0, 0], (prepared.centered - 0.1307) / 0.3081, atol=1e-6)
     np.testing.assert_allclose(to_pixels(prepared.model_input[0, 0]), prepared.centered, atol=1e-6)
 
 
@@ -205,3 +208,16 @@ def test_real_mnist_digits_survive_a_round_trip(mnist_folder: Path) -> None:
         # Rounding the centre of mass can move a thin stroke by one pixel from where MNIST put it.
         assert shift_tolerant_r(prepared.centered, digit / 255.0) > 0.9, f"digit {index}"
     assert np.median(r) > 0.95
+
+
+def test_centring_a_lopsided_digit_never_cuts_ink_off() -> None:
+    # A heavy bar at the top and a one-pixel stem: the centre of mass sits high, and moving it to the
+    # frame's centre would push the stem's end past the bottom edge.
+    frame = np.zeros((28, 28), dtype=np.float32)
+    frame[4:10, 8:20] = 1.0  # the bar: 72 units of ink
+    frame[10:24, 14] = 1.0  # the stem: 14 more, down to the last row the 20 px box allows
+    centred = center_by_mass(frame)
+    assert centred.sum() == frame.sum()  # a pure shift: every pixel of ink kept
+    assert centred[-1].any() or centred[:, -1].any() or centred[0].any()  # pushed as far as the frame allows
+    ys, xs = np.nonzero(centred)
+    assert (ys.max() - ys.min(), xs.max() - xs.min()) == (19, 11)  # same shape, moved whole

@@ -73,8 +73,11 @@ def test_model_file_round_trip_and_refusals(lab: Lab, digits) -> None:
     assert mismatched.model is None  # nothing changed
 
 
-def test_the_labs_thread_cap_applies_to_every_run(circles) -> None:
+def test_the_labs_thread_cap_applies_to_every_run(circles, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
+
+    import core.jobs
+    from core.train import train_model
 
     capped = Lab(threads=1)
     capped.set_data(DataConfig(name="circles", n_samples=200, noise=0.05), circles)
@@ -85,9 +88,23 @@ def test_the_labs_thread_cap_applies_to_every_run(circles) -> None:
         assert torch.get_num_threads() == 1  # the inline run set this thread's count
     finally:
         torch.set_num_threads(original)
-    job = capped.start_training(TrainConfig(epochs=1))
-    job.join(timeout=30)
-    assert job.config.threads == 1 and capped.train_config.threads is None  # the user's settings stay as chosen
+    seen: list[int] = []  # the worker thread's torch threads, read during each epoch
+
+    def recording(model, data, config, *, on_epoch=None, **kw):
+        def record(stats, snapshot) -> None:
+            seen.append(torch.get_num_threads())
+            on_epoch(stats, snapshot)
+        return train_model(model, data, config, on_epoch=record, **kw)
+
+    monkeypatch.setattr(core.jobs, "train_model", recording)
+    torch.set_num_threads(2)  # the worker thread inherits 2 from here; the run's setting must bring it to 1
+    try:
+        final = capped.start_training(TrainConfig(epochs=2)).join(timeout=30)
+    finally:
+        torch.set_num_threads(original)
+    assert final.state == "finished" and final.result.status == "completed"
+    assert seen and set(seen) == {1}, seen
+    assert capped.train_config.threads is None  # the user's settings stay as chosen
 
 
 def test_a_model_uploaded_before_any_data_stays_when_the_data_fits(lab: Lab, circles, blobs) -> None:

@@ -606,3 +606,11 @@ def test_boundary_probe_grid_needs_two_points_a_side(bad: int) -> None:
     grid = BoundaryGrid(np.linspace(0, 1, 5), np.linspace(0, 1, 4), np.full((4, 5, 2), 0.5))
     with pytest.raises(ValueError, match="probe_grid must be 0"):
         boundary_figure(grid, probe_grid=bad)
+
+
+def test_network_with_a_nan_weight_still_draws_every_other_edge() -> None:
+    weights = [np.array([[0.5, -0.2], [np.nan, 1.0], [0.3, -0.7]])]  # (3 out, 2 in): one NaN among six
+    fig = network_figure([2, 3], weights)
+    edges = [t for t in fig.data if t.mode == "lines"]
+    assert [len(t.x) // 3 for t in edges if t.name == "not a number"] == [1]  # one segment: x0, x1, gap
+    assert sum(len(t.x) // 3 for t in edges if t.name.endswith("weight")) == 5  # the five finite weights

@@ -49,13 +49,17 @@ def _edge_traces(x0, y0, x1, y1, w: np.ndarray | None) -> list[go.Scatter]:
     if w is None:
         return [go.Scatter(x=_segments(x0, x1), y=_segments(y0, y1), mode="lines", name="connections",
                            line=dict(color=NEUTRAL, width=0.8), opacity=0.5, hoverinfo="skip", showlegend=False)]
-    level = np.abs(w) / (np.abs(w).max() or 1.0)
+    finite = np.isfinite(w)  # one NaN weight (a diverged run) must not blank every other edge
+    magnitude = np.where(finite, np.abs(w), 0.0)
+    level = magnitude / (magnitude.max() or 1.0)
     band = np.minimum((level * WEIGHT_BINS).astype(int), WEIGHT_BINS - 1)
-    traces = []
+    traces = [] if finite.all() else [go.Scatter(
+        x=_segments(x0[~finite], x1[~finite]), y=_segments(y0[~finite], y1[~finite]), mode="lines",
+        name="not a number", line=dict(color=NEUTRAL, width=0.8, dash="dot"), hoverinfo="skip")]
     for sign, color, name in ((1, BLUE, "positive weight"), (-1, ORANGE, "negative weight")):
         first = True
         for b in range(WEIGHT_BINS):
-            keep = (band == b) & ((w >= 0) if sign > 0 else (w < 0))
+            keep = finite & (band == b) & ((w >= 0) if sign > 0 else (w < 0))
             if not keep.any():
                 continue
             strength = (b + 0.5) / WEIGHT_BINS
