@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import streamlit as st
@@ -17,7 +18,7 @@ BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256, 512, 0]  # 0 = the whole training 
 SYNC_STEPS = 2500  # 2-D runs up to this many steps train inline (< 1 s); longer ones on a worker
 
 
-def _nearest(options: tuple[float, ...] | list[float], value: float) -> float:
+def _nearest(options: Sequence[float], value: float) -> float:
     return min(options, key=lambda o: abs(o - value))
 
 
