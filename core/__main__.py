@@ -6,12 +6,13 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from core.data import DATASETS, DataConfig, make_dataset
+from core.data import DATASETS, DataConfig, Dataset, make_dataset
 from core.models import ACTIVATIONS, MODEL_KINDS, ModelConfig, build_model
-from core.train import OPTIMIZERS, SCHEDULES, TrainConfig, train_model
+from core.presets import preset
+from core.train import OPTIMIZERS, SCHEDULES, RunOptions, TrainConfig, train_model
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +34,8 @@ def _hidden(text: str) -> tuple[int, ...]:
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
-    d, m, t = DataConfig(), ModelConfig(), TrainConfig()
+    """Data options default to DataConfig's; model and training options left out follow the chosen model's preset."""
+    d = DataConfig()
     g = p.add_argument_group("data")
     g.add_argument("--dataset", choices=DATASETS, default=d.name)
     g.add_argument("--n-samples", type=int, default=d.n_samples)
@@ -41,29 +43,49 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--factor", type=float, default=d.factor)
     g.add_argument("--classes", type=int, default=d.n_classes, help="blobs: classes; spiral: arms")
     g.add_argument("--test-fraction", type=float, default=d.test_fraction)
+    g.add_argument("--val-fraction", type=float, default=d.val_fraction,
+                   help=f"share of the training part held out for validation (default {d.val_fraction})")
     g.add_argument("--train-size", type=int, default=None, help="train on a stratified subset of N images")
     g.add_argument("--data-dir", default=None, help="MNIST folder (default $NNLAB_DATA_DIR or ./data)")
     g.add_argument("--no-download", action="store_true", help="never try to download MNIST")
-    g = p.add_argument_group("model")
-    g.add_argument("--model", choices=MODEL_KINDS, default=m.kind)
-    g.add_argument("--hidden", type=_hidden, default=m.hidden, help="units per hidden layer, e.g. 16,16")
-    g.add_argument("--activation", choices=tuple(ACTIVATIONS), default=m.activation)
-    g.add_argument("--dropout", type=float, default=m.dropout)
-    g.add_argument("--width", type=int, default=m.width, help="CNN channels in the first layer")
-    g = p.add_argument_group("training")
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default=t.optimizer)
-    g.add_argument("--lr", type=float, default=t.lr)
-    g.add_argument("--momentum", type=float, default=t.momentum)
-    g.add_argument("--batch-size", type=int, default=t.batch_size, help="0 = full batch")
-    g.add_argument("--epochs", type=int, default=t.epochs)
-    g.add_argument("--weight-decay", type=float, default=t.weight_decay)
-    g.add_argument("--schedule", choices=SCHEDULES, default=t.schedule)
-    g.add_argument("--patience", type=int, default=t.patience, help="early stopping; 0 = off")
-    g.add_argument("--seed", type=int, default=t.seed)
+    g = p.add_argument_group("model (defaults: the preset of the chosen model)")
+    g.add_argument("--model", choices=MODEL_KINDS, default="mlp")
+    g.add_argument("--hidden", type=_hidden, help="units per hidden layer, e.g. 16,16")
+    g.add_argument("--activation", choices=tuple(ACTIVATIONS))
+    g.add_argument("--dropout", type=float)
+    g.add_argument("--width", type=int, help="CNN channels in the first layer")
+    g = p.add_argument_group("training (defaults: the preset of the chosen model)")
+    g.add_argument("--optimizer", choices=OPTIMIZERS)
+    g.add_argument("--lr", type=float)
+    g.add_argument("--momentum", type=float)
+    g.add_argument("--batch-size", type=int, help="0 = full batch")
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--weight-decay", type=float)
+    g.add_argument("--l1", type=float, help="L1 penalty rate on the weights")
+    g.add_argument("--schedule", choices=SCHEDULES)
+    g.add_argument("--patience", type=int, help="early stopping on the validation loss; 0 = off")
+    g.add_argument("--seed", type=int, default=0, help="data split, shuffle order and dropout")
+    g.add_argument("--init-seed", type=int, help="starting weights (default: --seed)")
     g.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: every core)")
-    g.add_argument("--channels-last", action="store_true", help="CNNs: NHWC memory format")
+    g.add_argument("--no-channels-last", action="store_true", help="CNNs: keep the NCHW memory format")
     p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict:
+    """The options among `names` that the user set on the command line."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def configs_from_args(args: argparse.Namespace, data: Dataset) -> tuple[ModelConfig, TrainConfig]:
+    """The chosen model's preset, with every option the user set applied on top."""
+    base = preset(data.is_image, args.model)
+    model_cfg = replace(base.model, kind=args.model, input_shape=data.input_shape, n_classes=data.n_classes,
+                        **_given(args, ("hidden", "activation", "dropout", "width")))
+    train_cfg = replace(base.train, seed=args.seed, init_seed=args.seed if args.init_seed is None else args.init_seed,
+                        **_given(args, ("optimizer", "lr", "momentum", "batch_size", "epochs", "weight_decay", "l1",
+                                        "schedule", "patience")))
+    return model_cfg, train_cfg
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,30 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> dict:
     from core.checkpoint import save_model_file
-    from core.evaluate import evaluate_model
+    from core.evaluate import evaluate_model, majority_class
 
+    if args.val_fraction == 0 and args.patience:
+        raise ValueError("--patience watches the validation loss: it needs --val-fraction above 0.")
     data_cfg = DataConfig(name=args.dataset, n_samples=args.n_samples, noise=args.noise, factor=args.factor,
-                          n_classes=args.classes, test_fraction=args.test_fraction, seed=args.seed,
-                          train_size=args.train_size, data_dir=args.data_dir, download=not args.no_download)
+                          n_classes=args.classes, test_fraction=args.test_fraction, val_fraction=args.val_fraction,
+                          seed=args.seed, train_size=args.train_size, data_dir=args.data_dir,
+                          download=not args.no_download)
     data = make_dataset(data_cfg)
-    model_cfg = ModelConfig(kind=args.model, hidden=args.hidden, activation=args.activation, dropout=args.dropout,
-                            width=args.width, input_shape=data.input_shape, n_classes=data.n_classes)
-    train_cfg = TrainConfig(optimizer=args.optimizer, lr=args.lr, momentum=args.momentum,
-                            batch_size=args.batch_size, epochs=args.epochs, weight_decay=args.weight_decay,
-                            schedule=args.schedule, patience=args.patience, seed=args.seed,
-                            threads=args.threads, channels_last=args.channels_last)
-    model = build_model(model_cfg, seed=args.seed)
-    result = train_model(model, data, train_cfg)
-    metrics = {part: evaluate_model(model, X, y, data.class_names).summary()
-               for part, X, y in (("train", data.X_train, data.y_train), ("test", data.X_test, data.y_test))}
+    model_cfg, train_cfg = configs_from_args(args, data)
+    options = RunOptions(threads=args.threads, channels_last=not args.no_channels_last,
+                         reference_lr=preset(data.is_image, args.model).train.lr)
+    model = build_model(model_cfg, seed=train_cfg.init_seed)
+    result = train_model(model, data, train_cfg, options)
+    majority = majority_class(data.y_train)
+    splits = ("train", "validation", "test") if data.has_validation else ("train", "test")
+    metrics = {part: evaluate_model(model, *data.split(part), data.class_names).summary(majority) for part in splits}
     if args.save:
         save_model_file(args.save, model, model_cfg, data.class_names,
                         extra={"dataset": data.name, "test_accuracy": metrics["test"]["accuracy"]})
     return {
-        "config": {"data": asdict(data_cfg), "model": asdict(model_cfg), "train": asdict(train_cfg)},
+        "config": {"data": asdict(data_cfg), "model": asdict(model_cfg), "train": asdict(train_cfg),
+                   "run": asdict(options)},
         "data_source": data.source,
         "status": result.status, "diverged": result.diverged, "message": result.message,
-        "steps": result.steps, "seconds": round(result.seconds, 4),
+        "steps": result.steps, "seconds": round(result.seconds, 4), "best_epoch": result.best_epoch,
         "metrics": metrics,
         "history": [asdict(s) for s in result.history],
         "saved_to": str(args.save) if args.save else None,
@@ -121,7 +145,7 @@ def _predict(args: argparse.Namespace) -> list[dict]:
     from core.models import predict_proba
 
     loaded = load_model_file(args.model)
-    if tuple(loaded.config.input_shape) != (1, 28, 28):
+    if not loaded.config.takes_images:
         raise ValueError(f"{args.model} was trained on 2-D points; `predict` needs a model trained on digits.")
     out = []
     for path in args.images:
@@ -138,10 +162,12 @@ def _predict(args: argparse.Namespace) -> list[dict]:
 
 
 def _print_train(report: dict) -> None:
-    test, train = report["metrics"]["test"], report["metrics"]["train"]
     print(f"{report['data_source']}\n{report['message']}")
-    print(f"train accuracy {train['accuracy']:.2%} · test accuracy {test['accuracy']:.2%} · "
-          f"macro F1 {test['f1_macro']:.3f} · {report['seconds']:.2f}s")
+    for part, m in report["metrics"].items():
+        lo, hi = m["accuracy_ci95"]
+        print(f"{part:>10} accuracy {m['accuracy']:.2%} (95% interval {lo:.1%}–{hi:.1%}, {m['n_samples']:,} samples; "
+              f"always guessing the largest class: {m['majority_baseline']:.1%}) · macro F1 {m['f1_macro']:.3f}")
+    print(f"{report['seconds']:.2f}s")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,14 @@ class BoundaryGrid:
         return self.proba.argmax(axis=2)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The decision boundary after `epoch` epochs."""
+
+    epoch: int
+    grid: BoundaryGrid
+
+
 def grid_box(X: np.ndarray, *, padding: float = 0.5) -> tuple[float, float, float, float]:
     """(x_min, x_max, y_min, y_max) of 2-D points X, padded on every side."""
     if X.ndim != 2 or X.shape[1] != 2 or len(X) == 0:
@@ -48,3 +56,28 @@ def boundary_grid(model: nn.Module, X: np.ndarray | None = None, *, resolution: 
     points = np.stack([gx.ravel(), gy.ravel()], axis=1)
     proba = predict_proba(model, points, batch_size=resolution * resolution)
     return BoundaryGrid(xs, ys, proba.reshape(resolution, resolution, -1))
+
+
+class BoundaryRecorder:
+    """An `on_epoch` callback that keeps the boundary every `every` epochs, and after the last one."""
+
+    def __init__(self, X: np.ndarray, *, every: int, epochs: int, resolution: int = 60) -> None:
+        if every < 1:
+            raise ValueError(f"every must be at least 1 epoch. Got {every} instead.")
+        self.box, self.every, self.epochs, self.resolution = grid_box(X), every, epochs, resolution
+        self.snapshots: list[Snapshot] = []
+
+    def __call__(self, stats, model: nn.Module) -> None:
+        if stats.epoch % self.every == 0 or stats.epoch == self.epochs:
+            self.record(stats.epoch, model)
+
+    def record(self, epoch: int, model: nn.Module) -> None:
+        """Keep the boundary after `epoch` (once per epoch)."""
+        if self.snapshots and self.snapshots[-1].epoch == epoch:
+            return
+        grid = boundary_grid(model, box=self.box, resolution=self.resolution)
+        self.snapshots.append(Snapshot(epoch, grid))
+
+    @property
+    def latest(self) -> Snapshot | None:
+        return self.snapshots[-1] if self.snapshots else None

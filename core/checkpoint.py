@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.models import ModelConfig, ModelError, build_model, validate_model_config
+from core.models import DEFAULT_FEATURES, ModelConfig, ModelError, build_model, validate_model_config
 
 FORMAT = "nnlab-model"
 VERSION = 1
@@ -30,6 +30,9 @@ MAX_BYTES = 50 * 1024 * 1024  # the largest model NN Lab can build is about 25 M
 ZIP_MAGIC = b"PK\x03\x04"
 CLASS_NAME = re.compile(r"[\w .,()\-]{1,40}")  # what NN Lab's datasets use ("7", "outer", "blob 0", "same sign")
 CONFIG_FIELDS = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
+TEXT_TUPLES = ("features",)  # config tuples of names; every other config tuple holds ints
+# Fields added after version 1 files were first written: a file without one gets the default.
+LATER_FIELDS = {"features": DEFAULT_FEATURES}
 
 
 class CheckpointError(ValueError):
@@ -141,7 +144,8 @@ def _config_field(name: str, value: object) -> object:
     """One config value checked against the type of its default (tuples arrive as lists)."""
     default = CONFIG_FIELDS[name]
     if isinstance(default, tuple):
-        ok = isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        item = str if name in TEXT_TUPLES else int
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, item) and not isinstance(v, bool) for v in value)
         value = tuple(value) if ok else value
     elif isinstance(default, float):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -157,6 +161,7 @@ def _config_from(fields: object) -> ModelConfig:
     """The ModelConfig a file describes, or CheckpointError naming what is wrong with it."""
     if not isinstance(fields, dict):
         raise CheckpointError(f"the model config should be a dict of fields, got {type(fields).__name__}.")
+    fields = {**LATER_FIELDS, **fields}
     try:
         config = ModelConfig(**fields)
     except TypeError:

@@ -11,13 +11,12 @@ import numpy as np
 from sklearn import datasets as skd
 from sklearn.model_selection import train_test_split
 
+from core.pixels import center_by_mass, normalize_pixels, resize_pixels
+
 POINT_DATASETS = ("circles", "moons", "blobs", "xor", "spiral", "gaussians")
 IMAGE_DATASETS = ("mnist", "digits")
 DATASETS = POINT_DATASETS + IMAGE_DATASETS
 
-# MNIST training-set pixel statistics, used for every image input (training and uploads).
-MNIST_MEAN = 0.1307
-MNIST_STD = 0.3081
 DATA_DIR_ENV = "NNLAB_DATA_DIR"
 MNIST_TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 MNIST_TRAIN_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
@@ -38,18 +37,20 @@ class DataConfig:
     factor: float = 0.5  # circles: inner radius / outer radius
     n_classes: int = 3  # blobs: 2-6 classes; spiral: 2-3 arms
     test_fraction: float = 0.2
+    val_fraction: float = 0.15  # share of the training part held out for validation (curves, early stopping)
     seed: int = 0
-    train_size: int | None = None  # images: stratified subset of the training part
+    train_size: int | None = None  # images: stratified subset of the training part, after validation is taken
     data_dir: str | None = None  # MNIST folder; None -> $NNLAB_DATA_DIR or ./data
     download: bool = True
 
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Train/test arrays ready for a model, plus where they came from.
+    """Train/validation/test arrays ready for a model, plus where they came from.
 
-    Points are (n, 2) float32; images are (n, 1, 28, 28) float32 already normalised
-    with MNIST_MEAN/MNIST_STD (use `to_pixels` to get back to [0, 1] for display).
+    Validation is carved from the training part: curves, early stopping and model choice use it,
+    and the test split is kept for the final evaluation. Points are (n, 2) float32; images are
+    (n, 1, 28, 28) float32 already normalised with the MNIST constants (`core.pixels.to_pixels` undoes it).
     """
 
     X_train: np.ndarray
@@ -60,6 +61,23 @@ class Dataset:
     name: str
     source: str  # one sentence for the user: where the data came from
     origin: str  # "generated" | "downloaded" | "local" | "test-split" | "offline"
+    X_val: np.ndarray | None = None  # None or empty: no validation split (val_fraction 0)
+    y_val: np.ndarray | None = None
+
+    @property
+    def has_validation(self) -> bool:
+        return self.y_val is not None and len(self.y_val) > 0
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(X, y) of the split called "train", "validation" or "test"."""
+        parts = {"train": (self.X_train, self.y_train), "validation": (self.X_val, self.y_val),
+                 "test": (self.X_test, self.y_test)}
+        if name not in parts:
+            raise DataError(f"split must be one of {', '.join(parts)}. Got {name!r} instead.")
+        X, y = parts[name]
+        if y is None:
+            raise DataError("This dataset has no validation split (val_fraction 0).")
+        return X, y
 
     @property
     def n_classes(self) -> int:
@@ -75,7 +93,8 @@ class Dataset:
 
     @property
     def X_all(self) -> np.ndarray:
-        return np.concatenate([self.X_train, self.X_test])
+        parts = [self.X_train, self.X_test] + ([self.X_val] if self.has_validation else [])
+        return np.concatenate(parts)
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -88,8 +107,9 @@ def validate_config(config: DataConfig) -> None:
     if config.name not in DATASETS:
         raise DataError(f"Unknown dataset {config.name!r}; choose one of {', '.join(DATASETS)}.")
     _check_range("test_fraction", config.test_fraction, 0.05, 0.5)
+    _check_range("val_fraction", config.val_fraction, 0.0, 0.5)
     if config.name in POINT_DATASETS:
-        _check_range("n_samples", config.n_samples, 50, 5000)
+        _check_range("n_samples", config.n_samples, 100, 5000)
         _check_range("noise", config.noise, 0.0, 0.5)
         _check_range("factor", config.factor, 0.1, 0.9)
         if config.name == "blobs":
@@ -172,21 +192,42 @@ def _make_points(config: DataConfig) -> Dataset:
         X.astype(np.float32), y.astype(np.int64),
         test_size=config.test_fraction, stratify=y, random_state=seed,
     )
+    X_train, y_train, X_val, y_val = carve_validation(X_train, y_train, config.val_fraction, seed)
+    check_class_counts(classes, y_train=y_train, y_val=y_val, y_test=y_test)
     source = f"Generated: {what}, {n} points, noise {noise}, seed {seed}."
-    return Dataset(X_train, y_train, X_test, y_test, classes, name, source, "generated")
+    return Dataset(X_train, y_train, X_test, y_test, classes, name, source, "generated", X_val, y_val)
+
+
+MIN_PER_CLASS = 5  # points of every class in every split: fewer and a split's accuracy means little
+
+
+def carve_validation(X: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+    """(X_train, y_train, X_val, y_val): a stratified `fraction` of the training part held out."""
+    if fraction == 0:
+        return X, y, X[:0], y[:0]
+    try:
+        X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError as exc:  # sklearn: a class too small to stratify, or a split with no room left
+        raise DataError(f"The training part is too small for a {fraction:.0%} validation split: add points, "
+                        f"or use fewer classes. ({exc})") from None
+    return X_train, y_train, X_val, y_val
+
+
+def check_class_counts(class_names: tuple[str, ...], **splits: np.ndarray) -> None:
+    """Raise DataError unless each split holds at least MIN_PER_CLASS points of every class."""
+    for split, y in splits.items():
+        if len(y) == 0:
+            continue  # an empty validation split (val_fraction 0) is allowed
+        counts = np.bincount(y, minlength=len(class_names))
+        if counts.min() < MIN_PER_CLASS:
+            short = class_names[int(counts.argmin())]
+            raise DataError(
+                f"The {split.removeprefix('y_').replace('val', 'validation')} split holds only {counts.min()} "
+                f"point(s) of class {short!r}; every split needs at least {MIN_PER_CLASS} of each class. "
+                "Add points, use fewer classes, or make the test/validation share larger.")
 
 
 # --- images -----------------------------------------------------------------------------
-
-
-def normalize_pixels(pixels: np.ndarray) -> np.ndarray:
-    """[0, 1] pixels -> model input, with the MNIST constants."""
-    return ((pixels - MNIST_MEAN) / MNIST_STD).astype(np.float32)
-
-
-def to_pixels(X: np.ndarray) -> np.ndarray:
-    """Model input -> [0, 1] pixels for display (inverse of `normalize_pixels`)."""
-    return np.clip(X * MNIST_STD + MNIST_MEAN, 0.0, 1.0)
 
 
 def _split_images(X: np.ndarray, y: np.ndarray, config: DataConfig, **kw: str) -> Dataset:
@@ -199,7 +240,10 @@ def _split_images(X: np.ndarray, y: np.ndarray, config: DataConfig, **kw: str) -
 
 def _image_dataset(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                    config: DataConfig, *, name: str, source: str, origin: str) -> Dataset:
-    """uint8 or [0, 1] images (n, 28, 28) -> normalised Dataset, with the optional subset."""
+    """uint8 or [0, 1] images (n, 28, 28) -> normalised Dataset, with validation carved and the optional subset."""
+    X_train, y_train, X_val, y_val = carve_validation(X_train, y_train, config.val_fraction, config.seed)
+    if config.val_fraction:
+        source += f" {len(y_val):,} training images are held out for validation."
     if config.train_size is not None and config.train_size < len(y_train):
         X_train, _, y_train, _ = train_test_split(
             X_train, y_train, train_size=config.train_size, stratify=y_train, random_state=config.seed
@@ -212,13 +256,11 @@ def _image_dataset(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
         return normalize_pixels(a.astype(np.float32)[:, None] / scale)
 
     return Dataset(prep(X_train), y_train.astype(np.int64), prep(X_test), y_test.astype(np.int64),
-                   DIGIT_NAMES, name, source, origin)
+                   DIGIT_NAMES, name, source, origin, prep(X_val), y_val.astype(np.int64))
 
 
 def load_offline_digits() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's 8x8 digits -> (n, 28, 28) float32 in [0, 1], MNIST-style framing."""
-    from core.images import center_by_mass, resize_pixels
-
     digits = skd.load_digits()
     images = digits.images.astype(np.float32) / 16.0
     # MNIST digits fill a 20x20 box centred by centre of mass in a 28x28 frame.

@@ -67,9 +67,41 @@ class Metrics:
     def n_classes(self) -> int:
         return len(self.class_names)
 
-    def summary(self) -> dict[str, float | int]:
-        """The headline numbers as plain Python values (JSON-ready)."""
-        return {**{name: float(getattr(self, name)) for name in HEADLINE}, "n_samples": self.n_samples}
+    @property
+    def accuracy_interval(self) -> tuple[float, float]:
+        """95% interval for the accuracy on this many samples (Wilson score)."""
+        return accuracy_interval(self.accuracy, self.n_samples)
+
+    def baseline(self, majority_class: int) -> float:
+        """Accuracy of always answering `majority_class` (the training split's largest) on this split."""
+        return float(np.mean(self.y_true == majority_class))
+
+    def summary(self, majority_class: int | None = None) -> dict[str, object]:
+        """The headline numbers as plain Python values (JSON-ready), with the accuracy's 95% interval."""
+        out: dict[str, object] = {name: float(getattr(self, name)) for name in HEADLINE}
+        out["accuracy_ci95"] = [round(v, 4) for v in self.accuracy_interval]
+        if majority_class is not None:
+            out["majority_baseline"] = self.baseline(majority_class)
+        out["n_samples"] = self.n_samples
+        return out
+
+
+Z95 = 1.959964  # the normal quantile for a two-sided 95% interval
+
+
+def accuracy_interval(accuracy: float, n: int) -> tuple[float, float]:
+    """Wilson 95% interval for a proportion `accuracy` observed on `n` samples (it stays within [0, 1])."""
+    if n < 1 or not 0.0 <= accuracy <= 1.0:
+        raise ValueError(f"need n >= 1 and accuracy in [0, 1]. Got n={n}, accuracy={accuracy}.")
+    z2 = Z95 * Z95
+    centre = (accuracy + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * np.sqrt(accuracy * (1 - accuracy) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def majority_class(y_train: np.ndarray) -> int:
+    """The largest class of the training labels (ties: the lowest label)."""
+    return int(np.bincount(np.asarray(y_train)).argmax())
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field, replace
 
 from torch import nn
 
+from core.boundary import BoundaryRecorder, Snapshot
 from core.data import Dataset
-from core.train import EpochStats, Snapshot, TrainConfig, TrainResult, train_model
+from core.train import EpochStats, RunOptions, TrainConfig, TrainResult, train_model
 
 JOB_STATES = ("waiting", "running", "finished", "failed")
 
@@ -86,13 +87,24 @@ class JobProgress:
     result: TrainResult | None = None
     error: str | None = None
     started_at: float = 0.0
+    steps_per_epoch: int = 0
 
     @property
     def fraction(self) -> float:
-        """Share of the planned epochs finished, 0..1."""
+        """Share of the planned steps done, 0..1: it moves within the first epoch too."""
         if self.result is not None:
             return 1.0
+        total = self.epochs * self.steps_per_epoch
+        if total:
+            return min(1.0, self.steps / total)
         return len(self.history) / self.epochs if self.epochs else 0.0
+
+    @property
+    def epoch_now(self) -> float:
+        """Epochs done, with the running epoch's share of steps: 0.4 during the first epoch."""
+        if self.steps_per_epoch:
+            return min(float(self.epochs), self.steps / self.steps_per_epoch)
+        return float(len(self.history))
 
     @property
     def done(self) -> bool:
@@ -101,44 +113,67 @@ class JobProgress:
 
 @dataclass(eq=False)
 class TrainingJob:
-    """Train `model` on `data` with `config`, on a worker thread (`start`) or inline (`run`)."""
+    """Train `model` on `data` with `config`, on a worker thread (`start`) or inline (`run`).
+
+    `snapshot_every` > 0 keeps the 2-D boundary every k epochs. `slots` None trains without
+    waiting for a slot (short inline runs); otherwise the shared slots cap the runs at once.
+    """
 
     model: nn.Module
     data: Dataset
     config: TrainConfig
-    slots: JobSlots = field(default_factory=lambda: SHARED_SLOTS)
+    options: RunOptions = RunOptions()
+    snapshot_every: int = 0
+    slots: JobSlots | None = field(default_factory=lambda: SHARED_SLOTS)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._progress = JobProgress(state="waiting", epochs=self.config.epochs, started_at=time.time())
+        n = len(self.data.y_train)
+        per_epoch = -(-n // (self.config.batch_size or n)) if n else 0
+        self._recorder = (BoundaryRecorder(self.data.X_all, every=self.snapshot_every, epochs=self.config.epochs)
+                          if self.snapshot_every and not self.data.is_image else None)
+        self._progress = JobProgress(state="waiting", epochs=self.config.epochs, started_at=time.time(),
+                                     steps_per_epoch=per_epoch)
 
     def _update(self, **changes) -> None:
         with self._lock:
             self._progress = replace(self._progress, **changes)
 
-    def _on_epoch(self, stats: EpochStats, snapshot: Snapshot | None) -> None:
+    def _on_epoch(self, stats: EpochStats, model: nn.Module) -> None:
+        snapshot = None
+        if self._recorder is not None:
+            self._recorder(stats, model)
+            snapshot = self._recorder.latest
         history = self._progress.history + (stats,)
         self._update(history=history, steps=stats.steps, **({"snapshot": snapshot} if snapshot else {}))
 
-    def _on_step(self, step: int, loss: float) -> None:
+    def _on_step(self, step: int, loss: float, _model: nn.Module) -> None:
         self._update(steps=step, last_loss=loss)
 
+    def _train(self) -> TrainResult:
+        result = train_model(self.model, self.data, self.config, self.options, on_epoch=self._on_epoch,
+                             on_step=self._on_step, should_stop=self._stop.is_set)
+        if self._recorder is None:
+            return result
+        if result.history and not result.diverged:  # a run that ended early still shows where it got to
+            self._recorder.record(result.history[-1].epoch, self.model)
+        return replace(result, snapshots=tuple(self._recorder.snapshots))
+
     def run(self) -> JobProgress:
-        """Train in the calling thread (waiting for a slot first); return the final progress."""
-        if not self.slots.acquire(self._stop.is_set):
+        """Train in the calling thread (waiting for a slot first, if any); return the final progress."""
+        if self.slots is not None and not self.slots.acquire(self._stop.is_set):
             self._update(state="finished", result=TrainResult((), "stopped", "Stopped before it started.", 0, 0.0))
             return self.progress()
         try:
             self._update(state="running")
-            result = train_model(self.model, self.data, self.config, on_epoch=self._on_epoch,
-                                 on_step=self._on_step, should_stop=self._stop.is_set)
-            self._update(state="finished", result=result)
+            self._update(state="finished", result=self._train())
         except Exception as exc:  # the worker must always end in a state the UI can explain
             self._update(state="failed", error=f"{type(exc).__name__}: {exc}")
         finally:
-            self.slots.release()
+            if self.slots is not None:
+                self.slots.release()
         return self.progress()
 
     def start(self) -> TrainingJob:

@@ -18,8 +18,12 @@ from core.evaluate import Metrics, evaluate_model
 from core.images import PreparedImage, prepare_image
 from core.jobs import JobProgress, TrainingJob
 from core.models import ModelConfig, build_model, predict_proba
-from core.presets import default_model_config, default_train_config
-from core.train import TrainConfig, TrainResult, overfit_one_batch, train_model
+from core.presets import default_model_config, default_train_config, describe, preset, retarget
+from core.train import RunOptions, TrainConfig, TrainResult, overfit_one_batch
+
+INLINE_STEPS = 2500  # 2-D runs up to this many optimizer steps train inline (well under a second)
+KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
+SNAPSHOTS = 30  # a 2-D run keeps about this many boundaries for the replay
 
 
 class LabError(ValueError):
@@ -28,9 +32,10 @@ class LabError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class Evaluation:
-    """Metrics on both splits of the data the current model was trained on."""
+    """Metrics on every split of the data the current model was trained on; test is the final, unseen one."""
 
     train: Metrics
+    validation: Metrics | None  # None when the data has no validation split
     test: Metrics
 
 
@@ -63,7 +68,7 @@ class Lab:
             tuple(self.model_config.input_shape), self.model_config.n_classes)
         self.data_config, self.data = config, data
         if keep:
-            self.train_config = self.train_config or default_train_config(data)
+            self.train_config = self.train_config or default_train_config(data, self.model_config.kind)
             self._evaluation = None
             return
         if kind_changed or self.model_config is None:
@@ -72,13 +77,30 @@ class Lab:
             self.model_config = replace(self.model_config, input_shape=data.input_shape, n_classes=data.n_classes)
         self.forget_model()
 
-    def set_model_config(self, config: ModelConfig) -> None:
-        """Choose an architecture (shaped to the current data); forgets a model of another shape."""
+    def set_model_config(self, config: ModelConfig) -> str | None:
+        """Choose an architecture (shaped to the current data); forgets a model of another shape.
+
+        A new kind of model moves the training settings still at the old kind's preset to the new kind's,
+        and says so in one line (returned); settings the user chose stay.
+        """
         data = self.require_data()
         config = replace(config, input_shape=data.input_shape, n_classes=data.n_classes)
-        if config != self.model_config:
-            self.model_config = config
-            self.forget_model()
+        if config == self.model_config:
+            return None
+        old_kind = self.model_config.kind if self.model_config else config.kind
+        self.model_config = config
+        self.forget_model()
+        if old_kind == config.kind or self.train_config is None:
+            return None
+        new = preset(data.is_image, config.kind).train
+        self.train_config, moved = retarget(self.train_config, preset(data.is_image, old_kind).train, new)
+        if not moved:
+            return None
+        return f"Training settings set for the {KIND_NAMES.get(config.kind, config.kind)}: {describe(new)}."
+
+    def set_train_config(self, config: TrainConfig) -> None:
+        """Remember the training settings the user has chosen (the next run uses them)."""
+        self.train_config = config
 
     def forget_model(self) -> None:
         """Drop the trained model and its results (not the data or the settings)."""
@@ -107,31 +129,69 @@ class Lab:
     def training(self) -> bool:
         return self.job is not None and not self.job.progress().done
 
-    def _fresh_model(self, train_config: TrainConfig) -> tuple[nn.Module, TrainConfig]:
-        """A new model for a run, and the run's settings with this lab's thread cap."""
-        self.require_data()
+    def _job(self, train_config: TrainConfig, *, auto: bool, inline: bool) -> TrainingJob:
+        """A job that trains a fresh model (starting weights from `init_seed`) with this lab's run options."""
+        data = self.require_data()
         self.train_config = train_config
         self.model, self.result, self._evaluation = None, None, None
-        run_config = train_config if self.threads is None else replace(train_config, threads=self.threads)
-        return build_model(self.model_config, seed=train_config.seed), run_config
+        reference = preset(data.is_image, self.model_config.kind).train.lr
+        options = RunOptions(threads=self.threads, reference_lr=reference, settle=auto)
+        every = 0 if data.is_image else max(1, train_config.epochs // SNAPSHOTS)
+        model = build_model(self.model_config, seed=train_config.init_seed)
+        kw = {"slots": None} if inline else {}
+        return TrainingJob(model, data, train_config, options, snapshot_every=every, **kw)
+
+    def runs_inline(self, train_config: TrainConfig) -> bool:
+        """True for a run short enough to train in the page's own thread (a small 2-D run)."""
+        data = self.require_data()
+        n = len(data.y_train)
+        steps = train_config.epochs * -(-n // (train_config.batch_size or n))
+        return not data.is_image and steps <= INLINE_STEPS
+
+    def train(self, train_config: TrainConfig, *, auto: bool = False) -> TrainingJob:
+        """Train a fresh model: inline when it is short, else on a worker (poll with `poll()`).
+
+        `auto` (a slider moved) lets a 2-D run stop once its training loss has settled.
+        """
+        if self.training:
+            self.stop()
+        inline = self.runs_inline(train_config)
+        job = self.job = self._job(train_config, auto=auto, inline=inline)
+        if inline:
+            self._run_inline()
+        else:
+            job.start()
+        return job
 
     def start_training(self, train_config: TrainConfig) -> TrainingJob:
         """Train a fresh model on a worker thread; poll with `poll()`."""
         if self.training:
             raise LabError("A training run is already going: stop it first, or wait for it to finish.")
-        model, run_config = self._fresh_model(train_config)
-        self.job = TrainingJob(model, self.data, run_config).start()
+        self.job = self._job(train_config, auto=False, inline=False).start()
         return self.job
 
     def train_now(self, train_config: TrainConfig) -> TrainResult:
-        """Train a fresh model in this thread (fast 2-D runs and tests)."""
+        """Train a fresh model in this thread, without waiting for a slot (fast 2-D runs and tests)."""
         if self.training:
             self.stop()
-        model, run_config = self._fresh_model(train_config)
-        self.job = None
-        self.result = train_model(model, self.data, run_config)
-        self.model = None if self.result.diverged else model  # NaN weights are no use to anyone
+        self.job = self._job(train_config, auto=False, inline=True)
+        self._run_inline()
         return self.result
+
+    def _run_inline(self) -> None:
+        """Run the prepared job in this thread; keep its result and model, not the job (it holds locks)."""
+        progress = self.job.run()
+        if progress.state == "failed":
+            self.job = None
+            raise LabError(f"Training failed: {progress.error}")
+        self.poll()
+        self.job = None
+
+    def new_weights(self) -> TrainConfig:
+        """Draw different starting weights for the next run ("Reset" keeps the same ones)."""
+        config = self.train_config or TrainConfig()
+        self.train_config = replace(config, init_seed=config.init_seed + 1)
+        return self.train_config
 
     def poll(self) -> JobProgress | None:
         """The running or last job's progress; a finished job's model becomes the lab's model."""
@@ -154,18 +214,19 @@ class Lab:
     def sanity_check(self) -> TrainResult:
         """The 'overfit one batch' check on a fresh copy of the current architecture."""
         data = self.require_data()
-        return overfit_one_batch(build_model(self.model_config), data)
+        return overfit_one_batch(build_model(self.model_config, seed=(self.train_config or TrainConfig()).init_seed),
+                                 data)
 
     # --- results -------------------------------------------------------------------------
 
     def evaluation(self) -> Evaluation:
-        """Metrics of the current model on the train and test splits (computed once per model)."""
+        """Metrics of the current model on the train, validation and test splits (computed once per model)."""
         model, data = self.require_model(), self.require_data()
         if self._evaluation is None:
-            self._evaluation = Evaluation(
-                evaluate_model(model, data.X_train, data.y_train, data.class_names),
-                evaluate_model(model, data.X_test, data.y_test, data.class_names),
-            )
+            names = data.class_names
+            validation = (evaluate_model(model, data.X_val, data.y_val, names) if data.has_validation else None)
+            self._evaluation = Evaluation(evaluate_model(model, data.X_train, data.y_train, names), validation,
+                                          evaluate_model(model, data.X_test, data.y_test, names))
         return self._evaluation
 
     def boundary(self, resolution: int = 120) -> BoundaryGrid:
@@ -185,7 +246,7 @@ class Lab:
     def predict_image(self, raw: bytes) -> tuple[PreparedImage, np.ndarray]:
         """Prepare uploaded image bytes and return the steps and the class probabilities."""
         model = self.require_model()
-        if tuple(self.model_config.input_shape) != (1, 28, 28):
+        if not self.model_config.takes_images:
             raise LabError("The current model was trained on 2-D points: train one on MNIST or digits first.")
         prepared = prepare_image(raw)
         return prepared, predict_proba(model, prepared.model_input)[0]

@@ -1,4 +1,8 @@
-"""Training: one fast in-memory loop that reports through callbacks and returns its history as data."""
+"""Training: one fast in-memory loop that reports through callbacks and returns its history as data.
+
+Per-epoch curves and early stopping use the validation split; the test split is never touched here.
+How a run ended (and why, in words a beginner can act on) is decided in `core.diagnose`.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,23 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.boundary import BoundaryGrid, boundary_grid, grid_box
+from core.boundary import Snapshot
 from core.data import Dataset
+from core.diagnose import Outcome, chance_loss, diagnose, divergence_message
+from core.models import eval_mode
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
-STATUSES = ("completed", "early_stopped", "stopped", "diverged", "stalled")
-TROUBLE = ("diverged", "stalled")  # runs that failed to learn; the message says what to change
+STATUSES = ("completed", "converged", "early_stopped", "stopped", "diverged", "stalled", "not_learning")
+TROUBLE = ("diverged", "stalled", "not_learning")  # runs that failed to learn; the message says what to change
 EVAL_BATCH = 8192
-STALL_RATIO = 1.25  # last epoch's mean training loss above this x the first epoch's: the run "stalled"
+PROBE_SIZE = 1024  # training points used to measure the loss before the first step
 
 
 class TrainError(ValueError):
@@ -29,27 +35,35 @@ class TrainError(ValueError):
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Every training setting; hashable and pickleable. batch_size 0 means full batch."""
+    """The hyperparameters of a run; hashable and pickleable. batch_size 0 means full batch."""
 
     optimizer: str = "adam"
     lr: float = 0.03
     momentum: float = 0.9  # sgd and rmsprop
     batch_size: int = 32
     epochs: int = 50
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # L2 for sgd/adam/rmsprop; decoupled decay for adamw
+    l1: float = 0.0  # L1 penalty on the weights, added to the loss
     schedule: str = "none"
     patience: int = 0  # early stopping on validation loss; 0 turns it off
-    seed: int = 0
+    seed: int = 0  # the shuffle order and dropout masks
+    init_seed: int = 0  # the starting weights: "Reset" keeps them, "New weights" draws another
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is carried out, as opposed to what is trained: none of it changes the maths."""
+
     threads: int | None = None  # torch intra-op threads (process-wide); None leaves it alone
     channels_last: bool = True  # images only: NHWC memory format, ~1.3-1.8x faster CNNs (see bench)
-    snapshot_every: int = 0  # 2-D data: keep a boundary grid every k epochs; 0 turns it off
-    snapshot_resolution: int = 60
     step_every: int = 50  # call on_step every N optimizer steps
+    reference_lr: float | None = None  # the preset's rate for this model: a far smaller one is named as a cause
+    settle: bool = False  # stop once the training loss has settled (auto-train): status "converged"
 
 
 @dataclass(frozen=True)
 class EpochStats:
-    """One epoch's record. Validation is the dataset's held-out split."""
+    """One epoch's record. `val_*` are measured on the validation split (NaN when there is none)."""
 
     epoch: int
     train_loss: float
@@ -59,14 +73,6 @@ class EpochStats:
     lr: float
     seconds: float
     steps: int  # optimizer steps so far
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The decision boundary after `epoch` epochs."""
-
-    epoch: int
-    grid: BoundaryGrid
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +86,7 @@ class TrainResult:
     seconds: float
     snapshots: tuple[Snapshot, ...] = ()
     best_epoch: int | None = None
+    exploded_loss: float | None = None  # the loss value that ended a diverged run
 
     @property
     def diverged(self) -> bool:
@@ -87,12 +94,12 @@ class TrainResult:
 
     @property
     def failed_to_learn(self) -> bool:
-        """Diverged, or stalled: the last epoch's training loss ended well above the first epoch's."""
+        """Diverged, stalled or not learning: the message says what to change."""
         return self.status in TROUBLE
 
 
-OnEpoch = Callable[[EpochStats, "Snapshot | None"], None]
-OnStep = Callable[[int, float], None]
+OnEpoch = Callable[[EpochStats, nn.Module], None]
+OnStep = Callable[[int, float, nn.Module], None]
 
 
 def validate_train_config(config: TrainConfig) -> None:
@@ -105,10 +112,9 @@ def validate_train_config(config: TrainConfig) -> None:
         (config.batch_size >= 0, f"batch size must be positive (0 = full batch). Got {config.batch_size}."),
         (1 <= config.epochs <= 10_000, f"epochs must be between 1 and 10000. Got {config.epochs}."),
         (0 <= config.weight_decay <= 1, f"weight decay must be between 0 and 1. Got {config.weight_decay}."),
+        (0 <= config.l1 <= 1, f"the L1 rate must be between 0 and 1. Got {config.l1}."),
         (0 <= config.momentum < 1, f"momentum must be in [0, 1). Got {config.momentum}."),
         (config.patience >= 0, f"patience must be 0 (off) or more. Got {config.patience}."),
-        (config.threads is None or config.threads >= 1, f"threads must be at least 1. Got {config.threads}."),
-        (config.step_every >= 1, f"step_every must be at least 1. Got {config.step_every}."),
     ]
     for ok, message in checks:
         if not ok:
@@ -117,7 +123,7 @@ def validate_train_config(config: TrainConfig) -> None:
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """The optimizer `config` names, over the model's parameters."""
-    params, lr, wd = list(model.parameters()), config.lr, config.weight_decay
+    params, lr, wd = [p for p in model.parameters() if p.requires_grad], config.lr, config.weight_decay
     # The fused kernels update every tensor in one call: ~25% faster steps for small nets.
     fused = {"fused": True}
     if config.optimizer == "sgd":
@@ -140,162 +146,213 @@ def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_
     return None
 
 
-def _divergence_message(lr: float, epoch: int, step: int, loss: float) -> str:
-    what = "became NaN" if math.isnan(loss) else ("became infinite" if math.isinf(loss) else f"exploded to {loss:.3g}")
-    return (
-        f"Training stopped at epoch {epoch}, step {step}: the loss {what}. The steps are too big for "
-        f"this model, which usually means the learning rate ({lr:g}) is too high. Try {lr * 0.1:g} (x0.1)."
-    )
-
-
-def _stalled_message(lr: float, first: float, last: float, acc: float) -> str:
-    return (
-        f"The network did not learn: the training loss ended at {last:.3g}, higher than the {first:.3g} of "
-        f"its first epoch, and training accuracy is {acc:.0%}. The steps overshoot, which usually means the "
-        f"learning rate ({lr:g}) is too high. Try {lr * 0.1:g} (x0.1)."
-    )
-
-
 def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """(mean cross-entropy, accuracy) over tensors X, y, in inference mode."""
     if len(y) == 0:
         return float("nan"), float("nan")
-    was_training = model.training
-    model.eval()
     loss_sum, correct = 0.0, 0
-    with torch.inference_mode():
+    with eval_mode(model):
         for start in range(0, len(y), EVAL_BATCH):
             logits = model(X[start: start + EVAL_BATCH])
             target = y[start: start + EVAL_BATCH]
             loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
             correct += (logits.argmax(1) == target).sum().item()
-    model.train(was_training)
     return loss_sum / len(y), correct / len(y)
 
 
-def _check_data(data: Dataset) -> None:
+def check_data(data: Dataset) -> None:
+    """Raise TrainError when the training split cannot train a classifier."""
     if len(data.y_train) == 0:
         raise TrainError("The training set is empty: make the dataset larger or the test fraction smaller.")
     if len(np.unique(data.y_train)) < 2:
         raise TrainError("The training set holds only one class, so there is nothing to tell apart.")
 
 
-def train_model(model: nn.Module, data: Dataset, config: TrainConfig = TrainConfig(), *,
-                on_epoch: OnEpoch | None = None, on_step: OnStep | None = None,
-                should_stop: Callable[[], bool] | None = None) -> TrainResult:
-    """Train `model` in place on `data`; return the history and how the run ended.
+def _l1_penalty(model: nn.Module) -> torch.Tensor:
+    """Sum of |w| over the weight matrices and kernels (biases are left alone, as weight decay does)."""
+    return sum(p.abs().sum() for name, p in model.named_parameters() if p.requires_grad and name.endswith("weight"))
 
-    The whole dataset is held as tensors and shuffled batches are sliced from it, which is
-    much faster than a per-sample DataLoader. Divergence ends the run with status "diverged".
-    """
+
+@dataclass(eq=False)
+class _Loop:
+    """The state of one run while it trains; `train_model` drives it epoch by epoch."""
+
+    model: nn.Module
+    config: TrainConfig
+    options: RunOptions
+    X: torch.Tensor
+    y: torch.Tensor
+    on_step: OnStep | None
+    should_stop: Callable[[], bool] | None
+    step: int = 0
+    status: str = "completed"
+    message: str = ""
+    exploded: float | None = None
+    first_loss: float | None = None
+    batch: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.y)
+        self.batch = n if self.config.batch_size == 0 else min(self.config.batch_size, n)
+        self.optimizer = make_optimizer(self.model, self.config)
+        self.scheduler = make_scheduler(self.optimizer, self.config, self.config.epochs * math.ceil(n / self.batch))
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+
+    def epoch(self, number: int) -> tuple[float, float, int]:
+        """One pass over shuffled training data: (mean loss, accuracy, samples seen)."""
+        order = torch.randperm(len(self.y), generator=self.generator).to(self.X.device)
+        X_epoch, y_epoch = self.X[order], self.y[order]  # one shuffled copy; batches are views into it
+        loss_sum, correct, seen = torch.zeros(()), torch.zeros(()), 0
+        for start in range(0, len(self.y), self.batch):
+            if self.should_stop is not None and self.should_stop():
+                self.status, self.message = "stopped", f"Stopped by the user during epoch {number}."
+                break
+            xb, yb = X_epoch[start: start + self.batch], y_epoch[start: start + self.batch]
+            logits, loss_value = self._step(xb, yb)
+            if not math.isfinite(loss_value) or loss_value > max(50.0, 100.0 * self.first_loss):
+                self.status, self.exploded = "diverged", loss_value
+                self.message = divergence_message(self.config.lr, number, self.step, loss_value)
+                return loss_value, float(correct) / max(seen, 1), seen + len(yb)  # the curve shows the explosion
+            loss_sum += loss_value * len(yb)
+            correct += (logits.argmax(1) == yb).sum()
+            seen += len(yb)
+            if self.on_step is not None and self.step % self.options.step_every == 0:
+                self.on_step(self.step, loss_value, self.model)
+        return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1), seen
+
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, float]:
+        logits = self.model(xb)
+        loss = nn.functional.cross_entropy(logits, yb)
+        data_loss = loss.item()
+        if self.config.l1:
+            loss = loss + self.config.l1 * _l1_penalty(self.model)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.step += 1
+        self.first_loss = data_loss if self.first_loss is None else self.first_loss
+        return logits.detach(), data_loss
+
+
+@dataclass(eq=False)
+class _EarlyStopping:
+    """Keeps the weights of the epoch with the lowest validation loss; says when patience has run out."""
+
+    patience: int
+    best_loss: float = math.inf
+    best_epoch: int | None = None
+    best_state: dict | None = None
+    since_best: int = 0
+
+    def update(self, model: nn.Module, stats: EpochStats) -> bool:
+        """Record this epoch; True when the run should stop."""
+        if not self.patience:
+            return False
+        if stats.val_loss < self.best_loss - 1e-4:
+            self.best_loss, self.best_epoch, self.since_best = stats.val_loss, stats.epoch, 0
+            self.best_state = copy.deepcopy(model.state_dict())
+            return False
+        self.since_best += 1
+        return self.since_best >= self.patience
+
+    def message(self, epoch: int) -> str:
+        return (f"Stopped early at epoch {epoch}: the validation loss had not improved for {self.patience} "
+                f"epochs. Kept the weights from epoch {self.best_epoch}.")
+
+
+def _settled(history: list[EpochStats], chance: float, window: int = 10) -> bool:
+    """True once the model has learned something (loss well below chance) and the loss has stopped moving:
+    over the last `window` epochs it changed by less than 0.005 + 1% of its value."""
+    if len(history) <= window:
+        return False
+    old, new = history[-window - 1].train_loss, history[-1].train_loss
+    return new < 0.9 * chance and abs(old - new) <= 0.005 + 0.01 * old
+
+
+def _prepare(model: nn.Module, data: Dataset, config: TrainConfig, options: RunOptions):
+    """Check the inputs; move the data into tensors in the model's memory format."""
     validate_train_config(config)
-    _check_data(data)
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
+    check_data(data)
+    if config.patience and not data.has_validation:
+        raise TrainError("Early stopping watches the validation loss, but this dataset has no validation split: "
+                         "set a validation share above 0, or turn early stopping off (patience 0).")
+    if options.step_every < 1:
+        raise TrainError(f"step_every must be at least 1. Got {options.step_every}.")
+    if options.threads is not None:
+        if options.threads < 1:
+            raise TrainError(f"threads must be at least 1. Got {options.threads}.")
+        torch.set_num_threads(options.threads)
     device = next(model.parameters()).device
-    memory_format = torch.channels_last if config.channels_last and data.is_image else torch.contiguous_format
+    memory_format = torch.channels_last if options.channels_last and data.is_image else torch.contiguous_format
     model.to(memory_format=memory_format)
 
-    def tensor(a: np.ndarray) -> torch.Tensor:
-        t = torch.as_tensor(a, device=device)
+    def tensor(a: np.ndarray | None) -> torch.Tensor:
+        t = torch.as_tensor(a if a is not None else np.zeros(0, np.int64), device=device)
         return t.contiguous(memory_format=memory_format) if t.ndim == 4 else t
 
-    X, y = tensor(data.X_train), tensor(data.y_train)
-    X_val, y_val = tensor(data.X_test), tensor(data.y_test)
-    n = len(y)
-    batch = n if config.batch_size == 0 else min(config.batch_size, n)
-    steps_per_epoch = math.ceil(n / batch)
-    optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config, config.epochs * steps_per_epoch)
-    generator = torch.Generator().manual_seed(config.seed)
-    box = grid_box(data.X_all) if config.snapshot_every and not data.is_image else None
+    return tensor(data.X_train), tensor(data.y_train), tensor(data.X_val), tensor(data.y_val)
 
+
+def train_model(model: nn.Module, data: Dataset, config: TrainConfig = TrainConfig(),
+                options: RunOptions = RunOptions(), *, on_epoch: OnEpoch | None = None,
+                on_step: OnStep | None = None, should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train `model` in place on the training split; return the history and how the run ended.
+
+    The whole dataset is held as tensors and shuffled batches are sliced from it, which is
+    much faster than a per-sample DataLoader. Validation scores every epoch; test is not used.
+    """
+    X, y, X_val, y_val = _prepare(model, data, config, options)
+    initial_loss = evaluate_loss(model, X[:PROBE_SIZE], y[:PROBE_SIZE])[0]
+    chance = chance_loss(data.y_train)
+    loop = _Loop(model, config, options, X, y, on_step, should_stop)
+    stopper = _EarlyStopping(config.patience)
     history: list[EpochStats] = []
-    snapshots: list[Snapshot] = []
-    status, message, step = "completed", "", 0
-    best_loss, best_epoch, best_state, since_best = math.inf, None, None, 0
-    first_loss: float | None = None
     started = time.perf_counter()
     model.train()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)  # dropout masks, reproducible per run
-        for epoch in range(1, config.epochs + 1):
-            epoch_start = time.perf_counter()
-            order = torch.randperm(n, generator=generator).to(device)
-            X_epoch, y_epoch = X[order], y[order]  # one shuffled copy; batches are views into it
-            loss_sum, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
-            lr_now = optimizer.param_groups[0]["lr"]
-            for start in range(0, n, batch):
-                if should_stop is not None and should_stop():
-                    status, message = "stopped", f"Stopped by the user during epoch {epoch}."
-                    break
-                xb, yb = X_epoch[start: start + batch], y_epoch[start: start + batch]
-                logits = model(xb)
-                loss = nn.functional.cross_entropy(logits, yb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
-                step += 1
-                loss_value = loss.item()
-                first_loss = loss_value if first_loss is None else first_loss
-                if not math.isfinite(loss_value) or loss_value > max(50.0, 100.0 * first_loss):
-                    status, message = "diverged", _divergence_message(config.lr, epoch, step, loss_value)
-                    break
-                loss_sum += loss.detach() * len(yb)
-                correct += (logits.detach().argmax(1) == yb).sum()
-                seen += len(yb)
-                if on_step is not None and step % config.step_every == 0:
-                    on_step(step, loss_value)
-            if status in ("stopped", "diverged") and seen == 0:
+        for number in range(1, config.epochs + 1):
+            epoch_start, lr_now = time.perf_counter(), loop.optimizer.param_groups[0]["lr"]
+            train_loss, train_acc, seen = loop.epoch(number)
+            if seen == 0:
                 break
             val_loss, val_acc = evaluate_loss(model, X_val, y_val)
-            stats = EpochStats(epoch, float(loss_sum) / seen, float(correct) / seen, val_loss, val_acc,
-                               lr_now, time.perf_counter() - epoch_start, step)
+            stats = EpochStats(number, train_loss, train_acc, val_loss, val_acc, lr_now,
+                               time.perf_counter() - epoch_start, loop.step)
             history.append(stats)
-            snap = None
-            if box is not None and status != "diverged" and (
-                    epoch % config.snapshot_every == 0 or epoch == config.epochs or status == "stopped"):
-                snap = Snapshot(epoch, boundary_grid(model, box=box, resolution=config.snapshot_resolution))
-                snapshots.append(snap)
-            if on_epoch is not None:
-                on_epoch(stats, snap)
-            if status != "completed":
+            if on_epoch is not None and loop.status != "diverged":
+                on_epoch(stats, model)
+            if loop.status != "completed":
                 break
-            if config.patience:
-                if val_loss < best_loss - 1e-4:
-                    best_loss, best_epoch, since_best = val_loss, epoch, 0
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    since_best += 1
-                    if since_best >= config.patience:
-                        status = "early_stopped"
-                        message = (f"Stopped early at epoch {epoch}: the validation loss had not improved for "
-                                   f"{config.patience} epochs. Kept the weights from epoch {best_epoch}.")
-                        break
-    if best_state is not None and status in ("completed", "early_stopped"):
-        model.load_state_dict(best_state)
-    if status == "completed" and len(history) >= 2 and history[-1].train_loss > STALL_RATIO * history[0].train_loss:
-        # No NaN, yet worse than after one epoch: e.g. SGD at lr 10 leaves every ReLU dead.
-        status = "stalled"
-        message = _stalled_message(config.lr, history[0].train_loss, history[-1].train_loss, history[-1].train_acc)
-    if status == "completed":
-        message = f"Trained {len(history)} epochs ({step} steps)."
+            if stopper.update(model, stats):
+                loop.status, loop.message = "early_stopped", stopper.message(number)
+                break
+            if options.settle and _settled(history, chance):
+                loop.status, loop.message = "converged", f"Converged after {number} epochs: the training loss settled."
+                break
+    judged = history  # the run is judged by the weights it keeps
+    if stopper.best_state is not None and loop.status in ("completed", "early_stopped"):
+        model.load_state_dict(stopper.best_state)
+        judged = history[:stopper.best_epoch]
+    final_loss, final_acc = evaluate_loss(model, X[:PROBE_SIZE], y[:PROBE_SIZE])
     model.to(memory_format=torch.contiguous_format)
-    return TrainResult(tuple(history), status, message, step, time.perf_counter() - started,
-                       tuple(snapshots), best_epoch)
+    probe = min(PROBE_SIZE, len(y))
+    outcome = diagnose(Outcome(loop.status, loop.message, tuple(judged), initial_loss, chance, final_loss, final_acc,
+                               probe, config.lr, config.epochs, options.reference_lr), model, X[:probe], y)
+    return TrainResult(tuple(history), outcome.status, outcome.message, loop.step, time.perf_counter() - started,
+                       (), stopper.best_epoch, loop.exploded)
 
 
 def overfit_one_batch(model: nn.Module, data: Dataset, *, batch_size: int = 16, steps: int = 150,
                       lr: float = 0.01) -> TrainResult:
-    """Sanity check: train on one small batch only; a healthy model should reach ~100% on it."""
-    _check_data(data)
+    """Sanity check: train on one small batch only and score that same batch; a healthy model gets ~100%."""
+    check_data(data)
     k = min(batch_size, len(data.y_train))
-    one = replace(data, X_train=data.X_train[:k], y_train=data.y_train[:k],
-                  X_test=data.X_train[:k], y_test=data.y_train[:k])
-    if len(np.unique(one.y_train)) < 2:  # the first rows may share a class; take a spread instead
+    idx = np.arange(k)
+    if len(np.unique(data.y_train[:k])) < 2:  # the first rows may share a class; take a spread instead
         idx = np.argsort(data.y_train, kind="stable")[np.linspace(0, len(data.y_train) - 1, k).astype(int)]
-        one = replace(one, X_train=data.X_train[idx], y_train=data.y_train[idx],
-                      X_test=data.X_train[idx], y_test=data.y_train[idx])
+    X, y = data.X_train[idx], data.y_train[idx]
+    one = replace(data, X_train=X, y_train=y, X_val=X, y_val=y, X_test=X, y_test=y)
     return train_model(model, one, TrainConfig(optimizer="adam", lr=lr, batch_size=0, epochs=steps))

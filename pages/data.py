@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
 from core import plots
-from core.data import DataConfig, resolve_data_dir, to_pixels
+from core.data import DataConfig, resolve_data_dir
+from core.pixels import to_pixels
 from pages.common.state import get_lab
-from pages.common.ui import friendly_errors, load_dataset
+from pages.common.ui import friendly_errors, load_dataset, nearest
+
+SUBSET_SIZES = (500, 1000, 2000, 4000, 8000, 20000, 50000)
 
 LABELS = {
     "circles": "Circles", "moons": "Moons", "blobs": "Blobs (multi-class)", "xor": "XOR",
@@ -34,12 +39,19 @@ with left:
     seed = st.number_input("Seed", 0, 10_000, current.seed, key="data.seed")
     test_fraction = st.slider("Test fraction", 0.1, 0.5, current.test_fraction, 0.05, key="data.test")
     if name in ("mnist", "digits"):
-        train_size = st.select_slider("Training images (subset keeps training fast)",
-                                      [500, 1000, 2000, 4000, 8000, 20000, 60000],
-                                      value=current.train_size or 4000, key="data.train_size")
-        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction, train_size=train_size)
+        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction)
+        try:
+            available = len(load_dataset(config).y_train)  # cached: the subset below is cut from it
+        except ValueError:
+            available = 0  # the load below says why, once
+        if available:
+            sizes = sorted({s for s in SUBSET_SIZES if s < available} | {available})
+            train_size = st.select_slider("Training images (a subset keeps training fast)", sizes,
+                                          value=nearest(sizes, current.train_size or min(4000, available)),
+                                          format_func=lambda s: f"{s:,}", key=f"data.train_size.{name}")
+            config = replace(config, train_size=None if train_size == available else train_size)
     else:
-        n_samples = st.slider("Samples", 50, 5000, current.n_samples, 50, key="data.n")
+        n_samples = st.slider("Samples", 100, 5000, current.n_samples, 50, key="data.n")
         noise = st.slider("Noise", 0.0, 0.5, current.noise, 0.01, key="data.noise")
         factor, n_classes = current.factor, current.n_classes
         if name == "circles":
@@ -63,7 +75,9 @@ if config != lab.data_config:
     lab.set_data(config, data)
 
 with left:
-    st.metric("Training / test", f"{len(data.y_train):,} / {len(data.y_test):,}")
+    st.metric("Train / validation / test", f"{len(data.y_train):,} / {len(data.y_val):,} / {len(data.y_test):,}",
+              help="Training fits the weights; validation draws the curves and picks when to stop; "
+                   "test is kept aside for the final, honest score on the Evaluate page.")
     st.caption(data.source)
     st.caption(ORIGINS[data.origin])
 with right:

@@ -1,4 +1,4 @@
-"""Evaluate page: metric cards, confusion matrix, per-class table, curves and the mistakes."""
+"""Evaluate page: the final score on the held-out test split, the confusion matrix, per-class table, mistakes."""
 
 from __future__ import annotations
 
@@ -6,31 +6,40 @@ import numpy as np
 import streamlit as st
 
 from core import plots
-from core.data import to_pixels
-from core.evaluate import confused_pairs, misclassified
+from core.evaluate import confused_pairs, majority_class, misclassified
+from core.pixels import to_pixels
 from pages.common.state import get_lab
-from pages.common.ui import percent, require
+from pages.common.ui import accuracy_card, count, percent, require
 
-OVERFIT_GAP = 0.02  # test this far below train (2 points) is worth a red flag
+OVERFIT_GAP = 0.02  # test this far below train (2 points) is worth a word
 
 lab = get_lab()
 st.title("Evaluate")
 require(lab.data is not None, "Pick a dataset first.", "data", "Go to the Data page")
 lab.poll()
-if lab.result is not None and lab.result.failed_to_learn:  # diverged (no model) or stalled (a useless one)
+if lab.result is not None and lab.result.failed_to_learn:  # diverged (no model), stalled or not learning
     st.warning(lab.result.message, icon=":material/warning:")
 require(lab.model is not None, "Nothing to evaluate yet: train a model first.", "train", "Go to the Train page")
 data = lab.data
-evaluation = lab.evaluation()
-train, test = evaluation.train, evaluation.test
+with st.spinner("Scoring the model on every split…"):
+    evaluation = lab.evaluation()
+train, validation, test = evaluation.train, evaluation.validation, evaluation.test
+majority = majority_class(data.y_train)
 
-cards = [("Accuracy", test.accuracy, train.accuracy), ("Precision (macro)", test.precision_macro,
-         train.precision_macro), ("Recall (macro)", test.recall_macro, train.recall_macro),
-         ("F1 (macro)", test.f1_macro, train.f1_macro)]
-for column, (label, on_test, on_train) in zip(st.columns(4), cards):
-    column.metric(f"{label} · test", percent(on_test), f"{100 * (on_test - on_train):+.1f} pts vs train",
-                  # Grey while test keeps up with train; red when it falls behind by more (overfitting).
-                  delta_color="off" if on_test >= on_train - OVERFIT_GAP else "normal")
+st.caption("The **test** split was never used in training, for the curves or to choose when to stop: this is the "
+           "honest score. Each accuracy comes with its 95% interval on that many points.")
+cards = st.columns(4)
+accuracy_card(cards[0], "Test accuracy", test.accuracy, test.n_samples, baseline=test.baseline(majority))
+if validation is not None:
+    accuracy_card(cards[1], "Validation accuracy", validation.accuracy, validation.n_samples)
+accuracy_card(cards[2], "Train accuracy", train.accuracy, train.n_samples)
+cards[3].metric("F1 (macro) · test", f"{test.f1_macro:.3f}",
+                help="The mean over classes of the F1 score: a class the model neglects pulls it down.")
+gap = train.accuracy - test.accuracy
+if gap > OVERFIT_GAP:
+    st.info(f"Test accuracy is {100 * gap:.1f} points below train accuracy: the model has partly memorised its "
+            "training points (overfitting). More data, fewer units, weight decay or early stopping narrow the gap.",
+            icon=":material/info:")
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -38,7 +47,8 @@ with left:
     matrix = test.confusion_normalized if normalized else test.confusion
     st.plotly_chart(plots.confusion_figure(matrix, data.class_names, normalized=normalized), key="evaluate.cm")
 with right:
-    st.dataframe(test.report, width="stretch", key="evaluate.report")
+    st.dataframe(test.report, width="stretch", key="evaluate.report",
+                 height=min(40 + 35 * len(test.report), 460))
     st.download_button("Download per-class metrics (CSV)", test.report.to_csv().encode(), "per_class_metrics.csv",
                        "text/csv", key="evaluate.csv")
     if test.roc is not None:
@@ -48,7 +58,7 @@ with right:
                             key="evaluate.pr")
 
 wrong = misclassified(test)
-st.subheader(f"Mistakes on the test set: {len(wrong)} of {test.n_samples}")
+st.subheader(f"Mistakes on the test split: {len(wrong):,} of {count(test.n_samples, 'point')}")
 if data.is_image:
     shown = wrong.head(24)
     if len(shown):
@@ -67,3 +77,5 @@ else:
     st.plotly_chart(plots.boundary_figure(lab.boundary(), data.X_test, data.y_test, data.class_names,
                                           misclassified=mask, title="Test points on the boundary (✕ = wrong)"),
                     key="evaluate.boundary")
+st.caption(f"Always guessing the largest class ({data.class_names[majority]}) would score "
+           f"{percent(test.baseline(majority))} on the test split.")

@@ -16,6 +16,7 @@ from core.models import (
     summary_table,
 )
 from pages.common.state import get_lab
+from pages.common.training import forget_training_widgets
 from pages.common.ui import friendly_errors, require
 from pages.common.widgets import architecture_controls
 
@@ -35,7 +36,10 @@ left, right = st.columns([1, 2.4], gap="large")
 with left:
     config = architecture_controls(lab.model_config, prefix="model", images=data.is_image)
     with friendly_errors("This network cannot be built"):
-        lab.set_model_config(config)
+        notice = lab.set_model_config(config)
+        if notice:
+            forget_training_widgets()
+            st.info(notice, icon=":material/tune:")
 config = lab.model_config
 # The drawing shows the trained weights when the model was trained with this architecture.
 model = lab.model if lab.model is not None else build_model(config)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,15 @@ def mnist_dir() -> Path | None:
     """The folder with the official MNIST test files, or None."""
     folder = Path(os.environ.get("NNLAB_TEST_MNIST_DIR") or SHARED_MNIST)
     return folder if (folder / "t10k-images-idx3-ubyte.gz").is_file() else None
+
+
+def wait_until(condition: Callable[[], object], *, timeout: float = 20.0, what: str = "the condition") -> None:
+    """Poll `condition` until it is true; fail with a message naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.01)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -45,7 +45,7 @@ def forge(**changes: object) -> bytes:
 
 def config_dict(**changes: object) -> dict:
     return {"kind": "mlp", "hidden": [4], "activation": "relu", "dropout": 0.0, "width": 32,
-            "input_shape": [2], "n_classes": 2, **changes}
+            "input_shape": [2], "n_classes": 2, "features": ["x", "y"], **changes}
 
 
 @pytest.mark.parametrize(("config", "names"), [
@@ -218,6 +218,42 @@ def test_every_dataset_class_name_is_a_plain_word() -> None:
     for dataset in DATASETS:
         if dataset == "mnist":
             continue  # the same ten digit names as "digits"
-        names = make_dataset(DataConfig(name=dataset, n_samples=60, train_size=100)).class_names
+        names = make_dataset(DataConfig(name=dataset, n_samples=300, train_size=100)).class_names
         config = ModelConfig(input_shape=(2,) if len(names) < 10 else (1, 28, 28), n_classes=len(names))
         assert load_model(save_model(build_model(config), config, names)).class_names == names
+
+
+# ---------------------------------------------------------------- input features (issue 10)
+
+FEATURED = ModelConfig(kind="mlp", hidden=(4,), input_shape=(2,), n_classes=2, features=("xx", "yy", "xy"))
+
+
+def test_input_features_survive_the_round_trip() -> None:
+    model = build_model(FEATURED, seed=7)
+    X = np.random.default_rng(0).normal(size=(16, 2)).astype(np.float32)
+    payload = torch.load(io.BytesIO(save_model(model, FEATURED, NAMES)), weights_only=True)
+    assert payload["config"]["features"] == ["xx", "yy", "xy"]
+    loaded = load_model(save_model(model, FEATURED, NAMES))
+    assert loaded.config == FEATURED and loaded.config.features == ("xx", "yy", "xy")
+    np.testing.assert_array_equal(predict_proba(loaded.model, X), predict_proba(model, X))
+
+
+def test_a_file_from_before_features_loads_as_x_and_y() -> None:
+    # Files written before the field existed have no "features": the model then takes (x, y) as it did.
+    old = {k: v for k, v in config_dict().items() if k != "features"}
+    state = build_model(POINTS, seed=7).state_dict()
+    loaded = load_model(forge(config=old, state_dict=state))
+    assert loaded.config.features == ("x", "y") and loaded.config == POINTS
+    X = np.random.default_rng(1).normal(size=(8, 2)).astype(np.float32)
+    np.testing.assert_array_equal(predict_proba(loaded.model, X), predict_proba(build_model(POINTS, seed=7), X))
+
+
+@pytest.mark.parametrize(("features", "match"), [
+    (["zz"], r"config is invalid: Unknown input features \['zz'\]"),
+    ([], "config is invalid: Choose at least one input feature"),
+    ([1, 2], r"field 'features' should be like \('x', 'y'\), got \[1, 2\]"),
+    ("xy", r"field 'features' should be like \('x', 'y'\), got 'xy'"),
+])
+def test_bad_features_in_a_file_are_refused(features: object, match: str) -> None:
+    with pytest.raises(CheckpointError, match=match):
+        load_model(forge(config=config_dict(features=features)))

@@ -80,5 +80,5 @@ def test_bench_quick_prints_a_table() -> None:
     done = run_cli("bench", "--quick", "--threads", "2", "--json")
     assert done.returncode == 0, done.stderr
     rows = {r["name"]: r for r in json.loads(done.stdout)}
-    assert rows["circles: optimizer steps to 99% test accuracy"]["value"] <= 100
+    assert rows["circles: optimizer steps to 99% validation accuracy"]["value"] <= 100
     assert any(name.startswith("speed-up") for name in rows)

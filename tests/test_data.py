@@ -15,19 +15,20 @@ from core.data import (
     DataConfig,
     DataError,
     make_dataset,
-    normalize_pixels,
     read_idx,
     resolve_data_dir,
-    to_pixels,
 )
+from core.pixels import normalize_pixels, to_pixels
 
 
 @pytest.mark.parametrize("name", POINT_DATASETS)
 def test_point_datasets_have_split_shapes_and_classes(name: str) -> None:
     data = make_dataset(DataConfig(name=name, n_samples=300, test_fraction=0.25, n_classes=3, seed=3))
     assert data.X_train.shape[1:] == (2,) and data.X_train.dtype == np.float32
-    assert len(data.y_train) + len(data.y_test) == 300
-    assert len(data.y_test) == 75
+    assert len(data.y_train) + len(data.y_val) + len(data.y_test) == 300
+    assert len(data.y_test) == 75 and len(data.y_val) == round(0.15 * 225 + 0.49)
+    for y in (data.y_train, data.y_val, data.y_test):  # stratified: every class in every split
+        assert set(np.unique(y)) == set(range(data.n_classes))
     assert set(np.unique(data.y_train)) == set(range(data.n_classes))
     assert not data.is_image and data.origin == "generated" and name in data.name
 
@@ -57,7 +58,7 @@ def test_circles_factor_separates_radii() -> None:
     ("config", "message"),
     [
         (DataConfig(name="nope"), "Unknown dataset 'nope'"),
-        (DataConfig(n_samples=10), "n_samples must be between 50 and 5000. Got 10"),
+        (DataConfig(n_samples=10), "n_samples must be between 100 and 5000. Got 10"),
         (DataConfig(noise=0.9), "noise must be between"),
         (DataConfig(factor=1.0), "factor must be between"),
         (DataConfig(test_fraction=0.9), "test_fraction"),
@@ -119,7 +120,8 @@ def test_truncated_idx_is_refused(tmp_path: Path) -> None:
 @pytest.mark.mnist
 def test_real_mnist_test_set_split_80_20(mnist) -> None:
     assert mnist.origin == "test-split" and "10,000" in mnist.source
-    assert len(mnist.y_train) == 8000 and len(mnist.y_test) == 2000
+    # 80/20 train/test, then 15% of the 8,000 training digits held out for validation.
+    assert len(mnist.y_train) == 6800 and len(mnist.y_val) == 1200 and len(mnist.y_test) == 2000
     assert np.bincount(mnist.y_test).min() > 150  # stratified: every digit well represented
     assert abs(float(mnist.X_train.mean())) < 0.05  # normalised with the MNIST constants
 

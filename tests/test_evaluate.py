@@ -11,8 +11,10 @@ from sklearn import metrics as skm
 from core.evaluate import (
     REPORT_COLUMNS,
     Metrics,
+    accuracy_interval,
     confused_pairs,
     evaluate_model,
+    majority_class,
     metrics_from_proba,
     misclassified,
     train_test_gap,
@@ -113,13 +115,17 @@ def test_two_classes_with_one_present_skip_the_curves() -> None:
 def test_results_are_read_only_copies() -> None:
     y, proba, names = random_case(2)
     m = metrics_from_proba(y, proba, names)
+    y_copy = y.copy()
     y[:] = 0  # the caller's arrays stay the caller's
     assert m.y_true.sum() > 0
     with pytest.raises(ValueError, match="read-only"):
         m.confusion[0, 0] = 99
-    assert json.loads(json.dumps(m.summary())) == pytest.approx(
+    summary = json.loads(json.dumps(m.summary(majority_class=1)))
+    low, high = summary.pop("accuracy_ci95")
+    assert low < m.accuracy < high
+    assert summary == pytest.approx(
         {"accuracy": m.accuracy, "precision_macro": m.precision_macro, "recall_macro": m.recall_macro,
-         "f1_macro": m.f1_macro, "n_samples": 200})
+         "f1_macro": m.f1_macro, "n_samples": 200, "majority_baseline": float(np.mean(y_copy == 1))})
 
 
 def small_case() -> Metrics:
@@ -241,3 +247,20 @@ def test_table_sizes_must_be_counts(bad) -> None:
         misclassified(small_case(), limit=bad)
     with pytest.raises(ValueError, match="top must be"):
         confused_pairs(small_case(), top=bad)
+
+
+@pytest.mark.parametrize(("accuracy", "n", "low", "high"), [
+    # Wilson score intervals: the roots p of (p̂ - p)² = z² p(1 - p) / n, solved as a quadratic.
+    (0.9, 100, 0.8256, 0.9448), (0.5, 100, 0.4038, 0.5962), (1.0, 100, 0.9630, 1.0), (0.98, 2000, 0.9729, 0.9853),
+])
+def test_accuracy_interval_is_the_wilson_95_interval(accuracy: float, n: int, low: float, high: float) -> None:
+    assert accuracy_interval(accuracy, n) == pytest.approx((low, high), abs=1e-4)
+
+
+def test_accuracy_interval_narrows_with_more_samples_and_refuses_nonsense() -> None:
+    widths = [np.subtract(*accuracy_interval(0.9, n)[::-1]) for n in (100, 1000, 10_000)]
+    assert widths[0] > widths[1] > widths[2] > 0
+    for bad in ((0.9, 0), (1.5, 10), (-0.1, 10)):
+        with pytest.raises(ValueError, match="need n >= 1"):
+            accuracy_interval(*bad)
+    assert majority_class(np.array([2, 2, 1, 0, 2])) == 2

@@ -67,7 +67,7 @@ def test_stop_mid_run_keeps_the_model_and_says_so(labs: list[Lab]) -> None:
     labs.append(digits_lab())
     at = train_page(labs[0])
     lab = start_long_run(at)
-    at.run()
+    # The page drawn by the very click that started the run already offers Stop and refuses a second Train.
     assert at.button(key="train.go").disabled, "a second run cannot be started while one is going"
     assert at.button(key="train.stop").disabled is False
     at.button(key="train.stop").click().run()
@@ -102,7 +102,7 @@ def test_switching_dataset_while_training_stops_the_run_cleanly(labs: list[Lab])
     assert not at.exception and not at.error
     assert not lab.training and lab.data.name == "moons" and lab.model is None
     at.switch_page("pages/train.py").run()  # 2-D data: auto-train runs at once on the new data
-    assert not at.exception and lab.result is not None and lab.result.status == "completed"
+    assert not at.exception and lab.result is not None and lab.result.status in ("completed", "converged")
 
 
 def test_the_widest_network_trains_and_its_file_fits_the_upload_limit() -> None:
@@ -124,4 +124,4 @@ def test_one_hidden_unit_trains_and_the_page_shows_it() -> None:
     at.slider(key="train.arch.layers").set_value(1).run()
     assert not at.exception and not at.error
     assert lab.model_config.hidden == (1,) and lab.result is not None and lab.model is not None
-    assert any(m.label == "Test accuracy" for m in at.metric)
+    assert any(m.label == "Validation accuracy" for m in at.metric)

@@ -9,25 +9,38 @@ import pytest
 from core.jobs import MAX_JOBS_ENV, JobSlots, TrainingJob, max_jobs_setting, server_capacity
 from core.models import ModelConfig, build_model
 from core.train import TrainConfig
+from tests.conftest import wait_until
 
 
 def _job(data, slots: JobSlots, epochs: int = 5, **kw) -> TrainingJob:
-    config = TrainConfig(epochs=epochs, batch_size=16, snapshot_every=1, snapshot_resolution=8, **kw)
-    return TrainingJob(build_model(ModelConfig()), data, config, slots=slots)
+    config = TrainConfig(epochs=epochs, batch_size=16, **kw)
+    return TrainingJob(build_model(ModelConfig()), data, config, snapshot_every=1, slots=slots)
 
 
 def test_synchronous_run_reports_history_and_snapshot(circles) -> None:
     progress = _job(circles, JobSlots(1)).run()
     assert progress.state == "finished" and progress.done and progress.fraction == 1.0
-    assert len(progress.history) == 5 and progress.result.status == "completed"
+    assert len(progress.history) == 5 and progress.result.status in ("completed", "not_learning")
     assert progress.snapshot is not None and progress.snapshot.epoch == 5
+    assert [s.epoch for s in progress.result.snapshots] == [1, 2, 3, 4, 5]
+
+
+def test_progress_moves_within_the_first_epoch(circles) -> None:
+    job = TrainingJob(build_model(ModelConfig()), circles, TrainConfig(epochs=3, batch_size=1), slots=JobSlots(1))
+    first = job.progress()
+    assert first.steps_per_epoch == len(circles.y_train) and first.fraction == 0 and first.epoch_now == 0
+    job.start()
+    wait_until(lambda: job.progress().steps >= 50, what="the first 50 steps")
+    seen = job.progress()
+    assert not seen.history or seen.steps < seen.steps_per_epoch or seen.done  # usually still in epoch 1
+    assert 0 < seen.fraction <= 1 and seen.epoch_now == pytest.approx(seen.steps / seen.steps_per_epoch)
+    job.stop()
+    job.join(timeout=20)
 
 
 def test_worker_thread_can_be_polled_and_stopped(circles) -> None:
     job = _job(circles, JobSlots(1), epochs=10_000).start()
-    deadline = time.monotonic() + 20
-    while not job.progress().history and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: job.progress().history, what="the first epoch")
     seen = job.progress()
     assert seen.state == "running" and 0 < seen.fraction < 1
     job.stop()
@@ -39,8 +52,7 @@ def test_worker_thread_can_be_polled_and_stopped(circles) -> None:
 def test_jobs_beyond_the_cap_wait_visibly(circles) -> None:
     slots = JobSlots(1)
     first = _job(circles, slots, epochs=10_000).start()
-    while first.progress().state != "running":
-        time.sleep(0.01)
+    wait_until(lambda: first.progress().state == "running", what="the first job to start")
     second = _job(circles, slots, epochs=2).start()
     time.sleep(0.2)
     assert second.progress().state == "waiting" and slots.running == 1

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import torch
 
 from core.data import DataConfig
 from core.lab import Lab, LabError
 from core.models import ModelConfig
+from core.presets import PRESETS
 from core.train import TrainConfig
+from tests.conftest import wait_until
 
 
 @pytest.fixture
@@ -33,12 +37,18 @@ def test_data_sets_defaults_and_shapes_the_model(lab: Lab, blobs) -> None:
 
 
 def test_train_now_then_evaluate_boundary_and_predict(lab: Lab) -> None:
-    result = lab.train_now(TrainConfig(epochs=20, snapshot_every=5, snapshot_resolution=10))
-    assert result.status == "completed" and len(result.snapshots) == 4
+    result = lab.train_now(TrainConfig(epochs=60, batch_size=0))
+    assert result.status == "completed" and len(result.snapshots) == 30  # every 60 // 30 epochs
+    assert [s.epoch for s in result.snapshots][-1] == 60
     evaluation = lab.evaluation()
     assert evaluation.test.accuracy > 0.9 and evaluation is lab.evaluation()  # computed once
+    assert evaluation.validation.n_samples == len(lab.data.y_val)
+    assert evaluation.test.n_samples == len(lab.data.y_test)
     assert lab.boundary(resolution=16).proba.shape == (16, 16, 2)
-    assert lab.predict_points([[0.0, 0.0]]).shape == (1, 2)
+    points = np.array([[0.0, 0.0], [0.9, -0.2], [-1.1, 0.4]], dtype=np.float32)
+    with torch.inference_mode():  # checked against the model's own forward pass, not just for shape
+        direct = torch.softmax(lab.model(torch.as_tensor(points)), dim=1).numpy()
+    np.testing.assert_allclose(lab.predict_points(points), direct, atol=1e-6)
     with pytest.raises(LabError, match="2-D points"):
         lab.predict_image(b"not used")
 
@@ -47,11 +57,10 @@ def test_background_job_becomes_the_model_and_can_be_stopped(lab: Lab) -> None:
     job = lab.start_training(TrainConfig(epochs=10_000, batch_size=8))
     with pytest.raises(LabError, match="already going"):
         lab.start_training(TrainConfig())
-    while not job.progress().history:
-        pass
+    wait_until(lambda: job.progress().history, what="the first epoch")
     lab.stop()
     assert not lab.training and lab.result.status == "stopped" and lab.model is job.model
-    assert lab.train_now(TrainConfig(epochs=2)).status == "completed"  # the next run works
+    assert lab.train_now(TrainConfig(epochs=20)).status == "completed"  # the next run works
 
 
 def test_switching_data_while_training_stops_the_run(lab: Lab, blobs) -> None:
@@ -90,11 +99,11 @@ def test_the_labs_thread_cap_applies_to_every_run(circles, monkeypatch: pytest.M
         torch.set_num_threads(original)
     seen: list[int] = []  # the worker thread's torch threads, read during each epoch
 
-    def recording(model, data, config, *, on_epoch=None, **kw):
-        def record(stats, snapshot) -> None:
+    def recording(model, data, config, options, *, on_epoch=None, **kw):
+        def record(stats, trained) -> None:
             seen.append(torch.get_num_threads())
-            on_epoch(stats, snapshot)
-        return train_model(model, data, config, on_epoch=record, **kw)
+            on_epoch(stats, trained)
+        return train_model(model, data, config, options, on_epoch=record, **kw)
 
     monkeypatch.setattr(core.jobs, "train_model", recording)
     torch.set_num_threads(2)  # the worker thread inherits 2 from here; the run's setting must bring it to 1
@@ -102,9 +111,8 @@ def test_the_labs_thread_cap_applies_to_every_run(circles, monkeypatch: pytest.M
         final = capped.start_training(TrainConfig(epochs=2)).join(timeout=30)
     finally:
         torch.set_num_threads(original)
-    assert final.state == "finished" and final.result.status == "completed"
+    assert final.state == "finished" and final.result.history
     assert seen and set(seen) == {1}, seen
-    assert capped.train_config.threads is None  # the user's settings stay as chosen
 
 
 def test_a_model_uploaded_before_any_data_stays_when_the_data_fits(lab: Lab, circles, blobs) -> None:
@@ -119,3 +127,39 @@ def test_a_model_uploaded_before_any_data_stays_when_the_data_fits(lab: Lab, cir
     other.load_model_file(raw)
     other.set_data(DataConfig(name="blobs"), blobs)  # 3 classes: the 2-class model cannot serve it
     assert other.model is None and other.model_config.n_classes == 3
+
+
+def test_a_new_model_kind_moves_untouched_settings_to_its_preset(digits) -> None:
+    lab = Lab()
+    lab.set_data(DataConfig(name="digits"), digits)
+    mlp, cnn = PRESETS["images", "mlp"].train, PRESETS["images", "cnn"].train
+    assert lab.train_config == mlp
+    lab.set_train_config(TrainConfig(**{**mlp.__dict__, "lr": 0.01}))  # the user chose a learning rate
+    notice = lab.set_model_config(ModelConfig(kind="cnn"))
+    assert lab.train_config.batch_size == cnn.batch_size and lab.train_config.epochs == cnn.epochs
+    assert lab.train_config.lr == 0.01  # the user's own choice stays
+    assert notice == "Training settings set for the CNN: Adam 0.003, 3 epochs, batch 64."
+    assert lab.set_model_config(ModelConfig(kind="cnn", width=16)) is None  # same kind: nothing moves
+
+
+def test_reset_keeps_the_starting_weights_and_new_weights_changes_them(lab: Lab) -> None:
+    config = TrainConfig(epochs=1, batch_size=0)
+    first = lab.train_now(config).history[0].train_loss
+    again = lab.train_now(config).history[0].train_loss
+    assert first == again
+    changed = lab.train_now(TrainConfig(epochs=1, batch_size=0, init_seed=1))
+    assert changed.history[0].train_loss != first
+    lab.set_train_config(config)
+    assert lab.new_weights().init_seed == 1
+
+
+def test_train_decides_inline_or_worker(lab: Lab, digits) -> None:
+    job = lab.train(TrainConfig(epochs=5, batch_size=0))
+    assert job.progress().done and lab.result is not None  # a short 2-D run trained inline
+    images = Lab()
+    images.set_data(DataConfig(name="digits"), digits)
+    assert not images.runs_inline(images.train_config)
+    job = images.train(TrainConfig(epochs=1000, batch_size=8))
+    assert images.training
+    images.stop()
+    assert job.progress().done

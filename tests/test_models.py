@@ -6,18 +6,23 @@ import numpy as np
 import pytest
 import torch
 
+from core.data import DataConfig, make_dataset
 from core.models import (
     ACTIVATIONS,
+    FEATURES,
     ModelConfig,
     ModelError,
     activation_curve,
     build_model,
     count_parameters,
+    feature_values,
+    input_names,
     layer_sizes,
     linear_weights,
     predict_proba,
     summary_table,
 )
+from core.train import TrainConfig, train_model
 
 IMAGE = dict(input_shape=(1, 28, 28), n_classes=10)
 
@@ -105,3 +110,59 @@ def test_layer_sizes_and_activation_curves() -> None:
     assert set(ACTIVATIONS) >= {"relu", "leaky_relu", "tanh", "sigmoid", "softplus", "selu", "gelu", "linear"}
     with pytest.raises(ModelError):
         activation_curve("nope", x)
+
+
+# ---------------------------------------------------------------- input features (issue 10)
+
+
+def test_every_feature_is_computed_from_the_raw_coordinates() -> None:
+    X = np.array([[1.0, 2.0], [0.5, -1.5], [-2.0, 0.25]], dtype=np.float32)
+    x, y = X[:, 0], X[:, 1]
+    expected = np.stack([x, y, x * x, y * y, x * y, np.sin(x), np.sin(y)], axis=1)
+    np.testing.assert_allclose(feature_values(tuple(FEATURES), X), expected, rtol=1e-6)
+    np.testing.assert_allclose(feature_values(("yy", "x"), X), np.stack([y * y, x], axis=1))
+    with pytest.raises(ModelError, match=r"2-D points of shape \(n, 2\). Got \(3, 3\)"):
+        feature_values(("x",), np.zeros((3, 3)))
+
+
+def test_features_are_a_fixed_first_layer_and_the_model_still_takes_x_and_y() -> None:
+    config = ModelConfig(hidden=(5,), features=("x", "xx", "sinx", "xy"))
+    model = build_model(config)
+    assert [w.shape for w in linear_weights(model)] == [(5, 4), (2, 5)]  # the first layer sees the four features
+    assert count_parameters(model) == 4 * 5 + 5 + 5 * 2 + 2  # and the features add no weights
+    assert model(torch.randn(3, 2)).shape == (3, 2)
+    assert layer_sizes(config) == [4, 5, 2]
+    assert input_names(config) == ["x", "x²", "sin x", "x·y"]
+    assert layer_sizes(ModelConfig(kind="logreg", features=("xx", "yy"))) == [2, 2]
+    assert input_names(ModelConfig(kind="mlp", hidden=(8,), **IMAGE)) == []
+    # Default features keep the saved weights' names, so files written before features existed still load.
+    assert list(build_model(ModelConfig(hidden=(3,))).state_dict()) == ["1.weight", "1.bias", "3.weight", "3.bias"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (ModelConfig(features=()), "at least one input feature"),
+        (ModelConfig(features=("x", "zz")), r"Unknown input features \['zz'\]"),
+        (ModelConfig(features=("x", "x")), "Each input feature can be chosen once"),
+        (ModelConfig(kind="mlp", hidden=(8,), features=("x", "y", "xx"), **IMAGE), "for 2-D points only"),
+        (ModelConfig(kind="cnn", features=("xx",), **IMAGE), "for 2-D points only"),
+    ],
+)
+def test_bad_features(config: ModelConfig, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        build_model(config)
+
+
+def test_logistic_regression_with_squares_separates_circles() -> None:
+    # Feature engineering instead of depth: x² + y² makes the two rings linearly separable.
+    data = make_dataset(DataConfig(name="circles"))
+    config = TrainConfig(optimizer="adam", lr=0.03, batch_size=0, epochs=200)
+
+    def accuracy(features: tuple[str, ...]) -> float:
+        model = build_model(ModelConfig(kind="logreg", features=features), seed=0)
+        train_model(model, data, config)
+        return float((predict_proba(model, data.X_test).argmax(axis=1) == data.y_test).mean())
+
+    assert accuracy(("x", "y", "xx", "yy")) >= 0.97
+    assert accuracy(("x", "y")) < 0.75  # without them a straight line cannot do it

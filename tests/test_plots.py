@@ -9,9 +9,9 @@ import pytest
 from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_curve, roc_auc_score, roc_curve
 
 from core.boundary import BoundaryGrid, boundary_grid
-from core.data import to_pixels
 from core.images import prepare_image
 from core.models import ModelConfig, build_model, predict_proba
+from core.pixels import to_pixels
 from core.plots import (
     CLASS_COLORS,
     activation_figure,

@@ -6,10 +6,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from core.data import DATASETS, DataConfig, make_dataset
 from core.models import ModelConfig, build_model
-from core.train import OPTIMIZERS, SCHEDULES, TrainConfig, TrainError, overfit_one_batch, train_model
+from core.train import OPTIMIZERS, SCHEDULES, RunOptions, TrainConfig, TrainError, overfit_one_batch, train_model
 
 POINT_MODELS = [ModelConfig(kind="logreg"), ModelConfig(kind="mlp", hidden=(6, 6), activation="tanh")]
 IMAGE_MODELS = [*POINT_MODELS, ModelConfig(kind="cnn", width=4), ModelConfig(kind="lenet")]
@@ -31,7 +32,8 @@ def test_every_dataset_and_model_trains_one_epoch(name: str) -> None:
     for base in IMAGE_MODELS if data.is_image else POINT_MODELS:
         config = replace(base, input_shape=data.input_shape, n_classes=data.n_classes)
         result = train_model(build_model(config), data, TrainConfig(epochs=1, batch_size=32, lr=0.01))
-        assert result.status == "completed", (name, config.kind, result.message)
+        # One epoch on a tiny set may not beat the majority guess yet: that is reported, not an error.
+        assert result.status in ("completed", "not_learning"), (name, config.kind, result.message)
         (stats,) = result.history
         assert stats.steps == result.steps == -(-len(data.y_train) // 32)
         assert np.isfinite(stats.train_loss) and 0 <= stats.val_acc <= 1
@@ -50,7 +52,7 @@ def test_every_optimizer_and_schedule_runs(blobs, optimizer: str, schedule: str)
     config = TrainConfig(optimizer=optimizer, schedule=schedule, lr=0.01, epochs=3, batch_size=0)
     model = build_model(ModelConfig(hidden=(8,), n_classes=3))
     result = train_model(model, blobs, config)
-    assert result.status == "completed" and result.steps == 3
+    assert result.status in ("completed", "not_learning") and result.steps == 3
     if schedule == "step":  # x0.1 after each third of the run
         assert [s.lr for s in result.history] == pytest.approx([0.01, 0.001, 0.0001])
 
@@ -81,9 +83,9 @@ def test_a_run_that_ends_worse_than_it_began_is_stalled_not_completed(circles) -
     assert result.status == "stalled" and result.failed_to_learn and not result.diverged
     assert result.history[-1].train_loss > result.history[0].train_loss
     assert "did not learn" in result.message and "Try 1 (x0.1)" in result.message
-    # A tiny learning rate barely moves the loss, but that is slow learning, not a stall.
+    # A tiny learning rate barely moves the loss: not a stall (the loss did not climb) but a run that did not learn.
     slow = train_model(build_model(ModelConfig()), circles, TrainConfig(lr=1e-5, epochs=3))
-    assert slow.status == "completed" and not slow.failed_to_learn
+    assert slow.status == "not_learning" and slow.failed_to_learn
 
 
 def test_should_stop_ends_mid_epoch(circles) -> None:
@@ -112,20 +114,74 @@ def test_early_stopping_restores_the_best_epoch() -> None:
     import torch
 
     from core.train import evaluate_loss
-    kept_loss, _ = evaluate_loss(model, torch.as_tensor(noisy.X_test), torch.as_tensor(noisy.y_test))
+    kept_loss, _ = evaluate_loss(model, torch.as_tensor(noisy.X_val), torch.as_tensor(noisy.y_val))
     assert kept_loss == pytest.approx(best.val_loss, rel=1e-4)
 
 
-def test_callbacks_and_snapshots(circles) -> None:
+def test_changing_only_the_test_points_cannot_change_the_epoch_early_stopping_keeps() -> None:
+    data = make_dataset(DataConfig(name="gaussians", n_samples=300, noise=0.4, seed=2))
+    rng = np.random.default_rng(0)
+    other_test = replace(data, X_test=rng.normal(size=data.X_test.shape).astype(np.float32) * 5,
+                         y_test=rng.integers(0, 2, size=len(data.y_test)))
+    config = TrainConfig(epochs=300, lr=0.05, patience=5, batch_size=0)
+    runs = [train_model(build_model(ModelConfig(hidden=(128, 128)), seed=0), d, config) for d in (data, other_test)]
+    assert runs[0].status == "early_stopped"
+    assert runs[0].best_epoch == runs[1].best_epoch
+    assert [s.val_loss for s in runs[0].history] == [s.val_loss for s in runs[1].history]
+
+
+def test_callbacks_see_the_model(circles) -> None:
     epochs, steps = [], []
-    config = TrainConfig(epochs=4, batch_size=20, snapshot_every=2, snapshot_resolution=12, step_every=5)
-    result = train_model(build_model(ModelConfig()), circles, config,
-                         on_epoch=lambda s, snap: epochs.append((s.epoch, snap is not None)),
-                         on_step=lambda step, loss: steps.append(step))
-    assert epochs == [(1, False), (2, True), (3, False), (4, True)]
-    assert [s.epoch for s in result.snapshots] == [2, 4]
-    assert result.snapshots[0].grid.proba.shape == (12, 12, 2)
-    assert steps == list(range(5, result.steps + 1, 5))
+    model = build_model(ModelConfig())
+    train_model(model, circles, TrainConfig(epochs=4, batch_size=20), RunOptions(step_every=5),
+                on_epoch=lambda s, m: epochs.append((s.epoch, m is model)),
+                on_step=lambda step, loss, m: steps.append((step, m is model and m.training)))
+    assert epochs == [(1, True), (2, True), (3, True), (4, True)]
+    per_epoch = -(-len(circles.y_train) // 20)
+    assert [s for s, _ in steps] == list(range(5, 4 * per_epoch + 1, 5)) and all(ok for _, ok in steps)
+
+
+def test_a_diverged_curve_shows_the_loss_that_exploded(circles) -> None:
+    model = build_model(ModelConfig(hidden=(64, 64)), seed=0)
+    result = train_model(model, circles, TrainConfig(optimizer="sgd", lr=10, momentum=0.9, epochs=20))
+    assert result.diverged and result.exploded_loss is not None
+    last = result.history[-1].train_loss
+    assert last == result.exploded_loss or (last != last and result.exploded_loss != result.exploded_loss)
+    if np.isfinite(result.exploded_loss):
+        assert f"{result.exploded_loss:.3g}" in result.message
+
+
+def test_not_learning_names_the_cause(circles) -> None:
+    tiny = train_model(build_model(ModelConfig(hidden=(16, 16))), circles, TrainConfig(lr=1e-5, epochs=20),
+                       RunOptions(reference_lr=0.03))
+    assert tiny.status == "not_learning" and "too small to move the weights in 20 epochs" in tiny.message
+    linear = train_model(build_model(ModelConfig(kind="logreg")), circles, TrainConfig(lr=0.03, epochs=100,
+                                                                                      batch_size=0))
+    assert linear.status == "not_learning" and "A linear model can only draw a straight line" in linear.message
+    dead = build_model(ModelConfig(hidden=(8,)), seed=0)
+    with torch.no_grad():
+        dead[1].bias.fill_(-100.0)  # every ReLU unit below zero for every input
+    dead_run = train_model(dead, circles, TrainConfig(lr=0.01, epochs=5, batch_size=0))
+    assert dead_run.status == "not_learning" and "Every ReLU unit is switched off" in dead_run.message
+
+
+def test_l1_leaves_more_weights_near_zero_than_l2_at_the_same_rate(circles) -> None:
+    def small_weights(**rate) -> int:
+        model = build_model(ModelConfig(hidden=(32, 32)), seed=0)
+        train_model(model, circles, TrainConfig(lr=0.01, epochs=150, batch_size=0, optimizer="sgd", **rate))
+        return sum(int((p.abs() < 0.01).sum()) for n, p in model.named_parameters() if n.endswith("weight"))
+
+    assert small_weights(l1=1e-3) > 2 * small_weights(weight_decay=1e-3)
+
+
+def test_initial_weights_follow_init_seed_not_the_shuffle_seed(circles) -> None:
+    def first_loss(**seeds) -> float:
+        return train_model(build_model(ModelConfig(), seed=seeds.get("init_seed", 0)), circles,
+                           TrainConfig(epochs=1, batch_size=0, **seeds)).history[0].train_loss
+
+    # Full batch: the shuffle only reorders the sum, so the first loss agrees to float precision.
+    assert first_loss(init_seed=0, seed=0) == pytest.approx(first_loss(init_seed=0, seed=5), rel=1e-6)
+    assert first_loss(init_seed=0) != first_loss(init_seed=1)
 
 
 def test_batch_larger_than_data_is_one_full_batch(circles) -> None:
@@ -165,4 +221,4 @@ def test_overfit_one_batch_reaches_full_accuracy(digits) -> None:
 
 def test_one_hidden_unit_still_trains(circles) -> None:
     result = train_model(build_model(ModelConfig(hidden=(1,))), circles, TrainConfig(epochs=3))
-    assert result.status == "completed"
+    assert result.status in ("completed", "not_learning") and np.isfinite(result.history[-1].train_loss)

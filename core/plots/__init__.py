@@ -8,11 +8,31 @@ from core.plots.images import image_grid_figure, steps_figure
 from core.plots.metrics import class_histogram_figure, confusion_figure, pr_figure, probability_figure, roc_figure
 from core.plots.network import activation_figure, network_figure
 from core.plots.points import boundary_figure, scatter_figure
-from core.plots.style import CLASS_COLORS, class_color
+from core.plots.style import CLASS_COLORS, class_color, placeholder_figure
 from core.plots.training import curves_figure
 
 __all__ = [
     "CLASS_COLORS", "activation_figure", "boundary_figure", "class_color", "class_histogram_figure",
     "confusion_figure", "curves_figure", "image_grid_figure", "network_figure", "pr_figure", "probability_figure",
-    "roc_figure", "scatter_figure", "steps_figure",
+    "placeholder_figure", "roc_figure", "scatter_figure", "steps_figure",
+]
+
+# Inside the network (issue 10): 2-D neuron maps and hidden space; digit weights, feature maps, attributions.
+from core.plots.insight import (  # noqa: E402
+    UNIT_PICKER,
+    axis_ranges,
+    hidden_space_figure,
+    neuron_map_figure,
+    neuron_maps_figure,
+)
+from core.plots.insight_digits import (  # noqa: E402
+    attribution_figure,
+    embedding_figure,
+    feature_maps_figure,
+    weight_tiles_figure,
+)
+
+__all__ += [
+    "UNIT_PICKER", "attribution_figure", "axis_ranges", "embedding_figure", "feature_maps_figure",
+    "hidden_space_figure", "neuron_map_figure", "neuron_maps_figure", "weight_tiles_figure",
 ]

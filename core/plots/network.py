@@ -76,14 +76,31 @@ def _layer_name(i: int, n_layers: int) -> str:
     return "Input" if i == 0 else "Output" if i == n_layers - 1 else f"Hidden {i}"
 
 
+def _input_labels(sizes: list[int], input_names: Sequence[str]) -> list[str]:
+    """The first column's labels: the names given (e.g. the chosen features), else x and y for 2 inputs."""
+    if len(input_names):
+        if len(input_names) != sizes[0]:
+            raise ValueError(f"input_names must name each of the {sizes[0]} inputs. Got {len(input_names)} names.")
+        return [str(name) for name in input_names]
+    return ["x", "y"] if sizes[0] == 2 else []
+
+
 def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray] | None = None, *,
-                   max_nodes: int = 16, class_names: Sequence[str] = (), title: str = "The network") -> go.Figure:
-    """Units as columns of circles (input to output), every drawn edge coloured by its weight's sign."""
+                   max_nodes: int = 16, class_names: Sequence[str] = (), input_names: Sequence[str] = (),
+                   layer_notes: Sequence[str] = (), title: str = "The network") -> go.Figure:
+    """Units as columns of circles (input to output), every drawn edge coloured by its weight's sign.
+
+    input_names label the input column (the chosen features of 2-D data: "x²", "sin x", ...); layer_notes,
+    one per column ("" for none), go under the column's heading (e.g. "2 dead").
+    """
     sizes = [int(s) for s in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"layer_sizes needs at least an input and an output layer of >= 1 unit. Got {sizes}.")
     if max_nodes < 2:
         raise ValueError(f"max_nodes must be at least 2. Got {max_nodes} instead.")
+    if len(layer_notes) not in (0, len(sizes)):
+        raise ValueError(f"layer_notes needs one note per layer ({len(sizes)}). Got {len(layer_notes)}.")
+    labels = _input_labels(sizes, input_names)
     matrices = _check_weights(sizes, weights) if weights is not None else None
     shown = [_shown_units(size, max_nodes) for size in sizes]
     ys = [_column_y(len(units), gap) for units, gap in shown]
@@ -99,23 +116,33 @@ def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray] | N
     edges = [np.concatenate(a) for a in (x0, y0, x1, y1)]
     fig = new_figure(title, height=int(min(max(300, 140 + 24 * max(len(y) for y in ys)), 620)))
     fig.add_traces(_edge_traces(*edges, np.concatenate(w) if matrices is not None else None))
-    fig.add_trace(_node_trace(sizes, shown, ys, class_names))
+    fig.add_trace(_node_trace(sizes, shown, ys, class_names, labels))
+    names = [_layer_name(i, len(sizes)) for i in range(len(sizes))]
+    names[0] = "Features" if len(input_names) else names[0]
+    _add_headings(fig, names, sizes, shown, ys, list(layer_notes) or [""] * len(sizes))
+    hide_axes(fig)
+    fig.update_xaxes(range=[-0.7, len(sizes) - 0.3])
+    fig.update_yaxes(range=[float(min(y.min() for y in ys)) - 1.4, max(float(y.max()) for y in ys) + 1.4])
+    return fig
+
+
+def _add_headings(fig: go.Figure, names: list[str], sizes: list[int], shown: list[tuple[np.ndarray, int | None]],
+                  ys: list[np.ndarray], notes: list[str]) -> None:
+    """Each column's name, size and note above it; a '⋮' and the full count where units were left out."""
     top = max(float(y.max()) for y in ys)
-    for i, (size, (_, gap)) in enumerate(zip(sizes, shown)):
-        fig.add_annotation(x=i, y=top + 0.9, text=f"<b>{_layer_name(i, len(sizes))}</b> ({size:,})", showarrow=False)
+    for i, (name, size, (_, gap), note) in enumerate(zip(names, sizes, shown, notes)):
+        small = f"<br><span style='font-size:11px'>{note}</span>" if note else ""
+        fig.add_annotation(x=i, y=top + 0.55, yanchor="bottom", text=f"<b>{name}</b> ({size:,}){small}",
+                           showarrow=False)
         if gap is not None:
             fig.add_annotation(x=i, y=(ys[i][gap - 1] + ys[i][gap]) / 2, text="⋮", showarrow=False,
                                font=dict(size=18, color=INK), bgcolor="white")
             fig.add_annotation(x=i, y=float(ys[i].min()) - 0.9, text=f"… {size:,} units", showarrow=False,
                                font=dict(size=11, color=INK))
-    hide_axes(fig)
-    fig.update_xaxes(range=[-0.7, len(sizes) - 0.3])
-    fig.update_yaxes(range=[float(min(y.min() for y in ys)) - 1.4, top + 1.4])
-    return fig
 
 
 def _node_trace(sizes: list[int], shown: list[tuple[np.ndarray, int | None]], ys: list[np.ndarray],
-                class_names: Sequence[str]) -> go.Scatter:
+                class_names: Sequence[str], input_labels: list[str]) -> go.Scatter:
     """Every drawn unit in one trace: inputs light grey, hidden white, outputs in their class colour."""
     last = len(sizes) - 1
     xs, yy, fill, hover, text = [], [], [], [], []
@@ -129,10 +156,11 @@ def _node_trace(sizes: list[int], shown: list[tuple[np.ndarray, int | None]], ys
                 hover.append(f"output: {name}")
                 text.append(name)
             else:
-                label = ("x", "y")[unit] if i == 0 and sizes[0] == 2 else f"unit {unit + 1}"
+                named = i == 0 and bool(input_labels)
+                label = input_labels[unit] if named else f"unit {unit + 1}"
                 fill.append("#e9edf1" if i == 0 else "white")
                 hover.append(f"{_layer_name(i, len(sizes)).lower()}: {label}")
-                text.append(label if i == 0 and sizes[0] == 2 else "")
+                text.append(label if named else "")
     size = max(8, min(20, int(320 / max(len(y) for y in ys))))
     return go.Scatter(
         x=xs, y=yy, mode="markers+text", text=text, textposition=["middle left" if x == 0 else "middle right"

@@ -91,3 +91,12 @@ def check_names(class_names: Sequence[str], n_classes: int, what: str) -> list[s
     if len(names) != n_classes:
         raise ValueError(f"{what} has {n_classes} classes but {len(names)} class names were given.")
     return names
+
+
+def placeholder_figure(headline: str, advice: str, *, height: int = 360) -> go.Figure:
+    """An empty chart that says why there is nothing to draw and what to do."""
+    fig = go.Figure(layout=house_layout("", height=height))
+    hide_axes(fig)
+    fig.add_annotation(text=f"<b>{headline}</b><br>{advice}", x=0.5, y=0.5, xref="paper", yref="paper",
+                       showarrow=False, font=HINT_FONT)
+    return fig

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import streamlit as st
 
 from core.data import DataConfig, Dataset, make_dataset
+from core.evaluate import accuracy_interval
 from core.lab import Lab
 
 IMAGE_UPLOAD_MB = 10  # the engine refuses larger images anyway (core.images.MAX_BYTES)
@@ -50,6 +51,27 @@ def friendly_errors(what: str) -> Iterator[None]:
 def percent(x: float) -> str:
     """0.9731 -> '97.3%'."""
     return f"{100 * x:.1f}%"
+
+
+def count(n: int, noun: str) -> str:
+    """(1, 'epoch') -> '1 epoch'; (2000, 'point') -> '2,000 points'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def nearest(options: Sequence[float], value: float) -> float:
+    """The option closest to `value`: sliders snap a stored setting to one of their own values."""
+    return min(options, key=lambda o: abs(o - value))
+
+
+def accuracy_card(column, label: str, accuracy: float, n: int, *, baseline: float | None = None) -> None:
+    """A metric card: the accuracy, its 95% interval on n samples and (optionally) the majority baseline."""
+    lo, hi = accuracy_interval(accuracy, n)
+    note = f"95% interval {percent(lo)}–{percent(hi)} on {count(n, 'sample')}"
+    if baseline is not None:
+        note += f"; always guessing the largest class: {percent(baseline)}"
+    column.metric(label, percent(accuracy), help=note)
+    column.caption(f"±{100 * (hi - lo) / 2:.1f} pts on {n:,}" + (f" · baseline {percent(baseline)}"
+                                                                 if baseline is not None else ""))
 
 
 def session_summary(lab: Lab) -> list[str]:

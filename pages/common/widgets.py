@@ -7,6 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from core.models import ACTIVATIONS, MAX_HIDDEN_LAYERS, ModelConfig
+from pages.common.ui import nearest
 
 KIND_LABELS = {"logreg": "Logistic regression", "mlp": "MLP (dense layers)", "cnn": "Small CNN",
                "lenet": "LeNet-5"}
@@ -21,7 +22,7 @@ def architecture_controls(config: ModelConfig, *, prefix: str, images: bool) -> 
     hidden, width = config.hidden, config.width
     if kind == "mlp":
         layers = st.slider("Hidden layers", 1, MAX_HIDDEN_LAYERS, len(config.hidden), key=f"{prefix}.layers")
-        units = st.select_slider("Units per hidden layer", UNIT_STEPS, value=_nearest(config.hidden[0]),
+        units = st.select_slider("Units per hidden layer", UNIT_STEPS, value=nearest(UNIT_STEPS, config.hidden[0]),
                                  key=f"{prefix}.units")
         hidden = (units,) * layers
     if kind == "cnn":
@@ -36,7 +37,3 @@ def architecture_controls(config: ModelConfig, *, prefix: str, images: bool) -> 
     if kind != "logreg" and images:
         dropout = st.slider("Dropout", 0.0, 0.5, config.dropout, 0.05, key=f"{prefix}.dropout")
     return replace(config, kind=kind, hidden=hidden, width=width, activation=activation, dropout=dropout)
-
-
-def _nearest(units: int) -> int:
-    return min(UNIT_STEPS, key=lambda u: abs(u - units))

@@ -1,0 +1,173 @@
+"""Inside the network, 2-D data: every unit's map in its layer's column, one map large, and the hidden space."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.plots.style import (
+    BLUE,
+    DIVERGING,
+    INK,
+    ORANGE,
+    add_hint,
+    class_color,
+    equal_aspect,
+    hide_axes,
+    new_figure,
+)
+
+if TYPE_CHECKING:
+    from core.insight import HiddenSpace, LayerMaps, NeuronMaps
+
+UNIT_PICKER = "units"  # the clickable trace of neuron_maps_figure: customdata [layer, unit] per drawn map
+UNIT_SCALE = [[0.0, ORANGE], [0.5, "#ffffff"], [1.0, BLUE]]  # Playground's colours: negative orange, positive blue
+SIDE, COLUMN, ROW = 1.0, 1.5, 1.2  # a map's side, the distance between columns and between maps in a column
+
+
+def _shown(layer: LayerMaps, max_units: int) -> list[int]:
+    """Which units of a layer are drawn: P(class 1) alone for a two-class output (it is the boundary)."""
+    if layer.role == "output" and len(layer.values) == 2:
+        return [1]
+    return list(range(min(len(layer.values), max_units)))
+
+
+def _style(layer: LayerMaps, unit: int) -> dict:
+    """Colour settings of one map: class probabilities on 0..1, every other layer on its own ±max scale."""
+    if layer.role != "output":
+        top = float(np.nanmax(np.abs(layer.values))) if layer.values.size else 0.0
+        return dict(colorscale=UNIT_SCALE, zmin=-(top or 1.0), zmax=top or 1.0)
+    if len(layer.values) == 2:
+        return dict(colorscale=DIVERGING, zmin=0.0, zmax=1.0)
+    return dict(colorscale=[[0.0, "#ffffff"], [1.0, class_color(unit)]], zmin=0.0, zmax=1.0)
+
+
+def _health_note(layer: LayerMaps) -> str:
+    parts = [f"{layer.dead} dead"] * bool(layer.dead) + [f"{layer.saturated} saturated"] * bool(layer.saturated)
+    return " · ".join(parts)
+
+
+def _check_unit(maps: NeuronMaps, layer: int, unit: int) -> None:
+    if not 0 <= layer < len(maps.layers):
+        raise ValueError(f"layer must be 0 to {len(maps.layers) - 1} (features first, output last). Got {layer}.")
+    if not 0 <= unit < len(maps.layers[layer].values):
+        raise ValueError(f"{maps.layers[layer].name} has units 0 to {len(maps.layers[layer].values) - 1}. "
+                         f"Got {unit} instead.")
+
+
+def neuron_maps_figure(maps: NeuronMaps, *, max_units: int = 8, selected: tuple[int, int] | None = None,
+                       title: str = "What each unit sees") -> go.Figure:
+    """Each layer as a column of small maps (its units over the plane), features first, the boundary last.
+
+    A click on a map selects a point of the UNIT_PICKER trace whose customdata is [layer, unit].
+    """
+    if max_units < 1:
+        raise ValueError(f"max_units must be at least 1. Got {max_units} instead.")
+    if selected is not None:
+        _check_unit(maps, *selected)
+    r = len(maps.xs)
+    offsets = np.linspace(-SIDE / 2, SIDE / 2, r)
+    shown = [_shown(layer, max_units) for layer in maps.layers]
+    tallest = max(len(units) for units in shown)
+    fig = new_figure(title, height=int(150 + 78 * tallest), showlegend=False)
+    picks, hover = [], []
+    for i, (layer, units) in enumerate(zip(maps.layers, shown)):
+        cx, top = i * COLUMN, (len(units) - 1) * ROW / 2
+        for k, unit in enumerate(units):
+            cy = top - k * ROW
+            fig.add_trace(go.Heatmap(z=layer.values[unit], x=cx + offsets, y=cy + offsets, showscale=False,
+                                     hoverinfo="skip", name=f"{layer.name} · {layer.unit_names[unit]}",
+                                     **_style(layer, unit)))
+            picks.append((cx, cy, i, unit))
+            hover.append(f"{layer.name} · {layer.unit_names[unit]}<br>click to see it large")
+            if selected == (i, unit):
+                fig.add_shape(type="rect", x0=cx - SIDE / 2, x1=cx + SIDE / 2, y0=cy - SIDE / 2, y1=cy + SIDE / 2,
+                              line=dict(color=INK, width=3))
+        _column_labels(fig, layer, cx, (tallest - 1) * ROW / 2, top - (len(units) - 1) * ROW, len(units))
+    x, y, layer_index, unit = (list(v) for v in zip(*picks))
+    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=UNIT_PICKER, customdata=np.c_[layer_index, unit],
+                             text=hover, hovertemplate="%{text}<extra></extra>",
+                             marker=dict(symbol="square", size=40, color="rgba(0,0,0,0)")))
+    hide_axes(fig)
+    fig.update_xaxes(range=[-COLUMN / 2, (len(maps.layers) - 0.5) * COLUMN])
+    fig.update_yaxes(range=[-(tallest - 1) * ROW / 2 - 1.1, (tallest - 1) * ROW / 2 + 1.3])
+    equal_aspect(fig)
+    return fig
+
+
+def _column_labels(fig: go.Figure, layer: LayerMaps, cx: float, top: float, bottom: float, drawn: int) -> None:
+    """A column's name, unit count and dead/saturated note above it; '+N more' below when units are left out."""
+    note = _health_note(layer)
+    small = f"<br><span style='font-size:11px'>{note}</span>" if note else ""
+    fig.add_annotation(x=cx, y=top + SIDE / 2 + 0.1, yanchor="bottom", showarrow=False,
+                       text=f"<b>{layer.name}</b> ({len(layer.values)}){small}")
+    hidden = len(layer.values) - drawn if layer.role != "output" else 0
+    if hidden > 0:
+        fig.add_annotation(x=cx, y=bottom - SIDE / 2 - 0.1, yanchor="top", showarrow=False, text=f"+{hidden} more",
+                           font=dict(size=11, color=INK))
+
+
+def _class_points(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[go.Scatter]:
+    """One trace of points per class, in the class colour with a white rim (readable on any map)."""
+    return [go.Scatter(x=X[y == c, 0], y=X[y == c, 1], mode="markers", name=name,
+                       marker=dict(size=6, color=class_color(c), line=dict(width=0.8, color="white")),
+                       hovertemplate=f"<b>{name}</b><br>%{{x:.2f}}, %{{y:.2f}}<extra></extra>")
+            for c, name in enumerate(names) if np.any(y == c)]
+
+
+def _check_labelled(X: np.ndarray, y: np.ndarray, class_names: Sequence[str], what: str) -> tuple:
+    """(points, int labels, class names), or ValueError when they do not fit together."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y).astype(int)
+    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),):
+        raise ValueError(f"{what} must be (n, 2) points with n labels. Got {X.shape} and {y.shape}.")
+    names = [str(n) for n in class_names] or [f"class {c}" for c in range(int(y.max(initial=1)) + 1)]
+    if y.size and (y.min() < 0 or y.max() >= len(names)):
+        raise ValueError(f"{what} has labels {int(y.min())}..{int(y.max())} but {len(names)} class names.")
+    return X, y, names
+
+
+def neuron_map_figure(maps: NeuronMaps, layer: int, unit: int, *, X: np.ndarray | None = None,
+                      y: np.ndarray | None = None, class_names: Sequence[str] = (), title: str | None = None
+                      ) -> go.Figure:
+    """One unit's output over the plane, large, on the same colours as its small map, the data on top."""
+    _check_unit(maps, layer, unit)
+    chosen = maps.layers[layer]
+    name = f"{chosen.name} · {chosen.unit_names[unit]}"
+    fig = new_figure(title or name)
+    fig.add_trace(go.Heatmap(
+        z=chosen.values[unit], x=maps.xs, y=maps.ys, zsmooth="best", name=name, **_style(chosen, unit),
+        colorbar=dict(title=dict(text="output", side="right"), thickness=12, len=0.7),
+        hovertemplate="x = %{x:.2f}<br>y = %{y:.2f}<br>output = %{z:.3f}<extra></extra>"))
+    if X is not None and y is not None:
+        fig.add_traces(_class_points(*_check_labelled(X, y, class_names, "X")))
+    fig.update_xaxes(title_text="x", range=[float(maps.xs[0]), float(maps.xs[-1])], showgrid=False, zeroline=False)
+    fig.update_yaxes(title_text="y", range=[float(maps.ys[0]), float(maps.ys[-1])], showgrid=False, zeroline=False)
+    equal_aspect(fig)
+    return fig
+
+
+def axis_ranges(points: np.ndarray, *, padding: float = 0.08) -> tuple[list[float], list[float]]:
+    """Padded [low, high] ranges of (n, 2) points: fix a replay's axes to the final frame's."""
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2 or points.shape[1] != 2 or len(points) == 0:
+        raise ValueError(f"points must be a non-empty (n, 2) array. Got shape {points.shape} instead.")
+    low, high = np.nanmin(points, axis=0), np.nanmax(points, axis=0)
+    pad = np.maximum((high - low) * padding, 1e-3)
+    return [float(low[0] - pad[0]), float(high[0] + pad[0])], [float(low[1] - pad[1]), float(high[1] + pad[1])]
+
+
+def hidden_space_figure(space: HiddenSpace, y: np.ndarray, class_names: Sequence[str] = (), *,
+                        ranges: tuple[list[float], list[float]] | None = None, title: str | None = None
+                        ) -> go.Figure:
+    """The data as a hidden layer sees it (its two units, or its first two principal components), by class."""
+    fig = new_figure(title or f"Hidden layer {space.layer}: the data as it sees it")
+    if len(space.points) == 0:
+        return add_hint(fig, "No data to place")
+    fig.add_traces(_class_points(*_check_labelled(space.points, y, class_names, "space.points")))
+    x_range, y_range = ranges if ranges is not None else (None, None)
+    fig.update_xaxes(title_text=space.axis_titles[0], range=x_range, zeroline=False)
+    fig.update_yaxes(title_text=space.axis_titles[1], range=y_range, zeroline=False)
+    return fig

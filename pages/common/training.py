@@ -1,0 +1,87 @@
+"""The Train page's widgets and run view: training settings in, curves, cards and the boundary out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from core import plots
+from core.lab import Lab
+from core.presets import LEARNING_RATES
+from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
+from pages.common.ui import accuracy_card, count, nearest
+
+BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256, 512, 0]  # 0 = the whole training set
+WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+TRAIN_KEYS = ("train.lr", "train.opt", "train.batch", "train.epochs", "train.wd", "train.l1", "train.schedule",
+              "train.patience", "train.seed")
+OPTIMIZER_LABELS = {"sgd": "SGD (momentum 0.9)", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
+
+
+def forget_training_widgets() -> None:
+    """Drop the training widgets' state, so they start again from the lab's settings (a new preset)."""
+    for key in TRAIN_KEYS:
+        st.session_state.pop(key, None)
+
+
+def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainConfig:
+    """Every training setting as a widget -> TrainConfig."""
+    lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, value=nearest(LEARNING_RATES, config.lr),
+                          format_func=lambda v: f"{v:g}", key="train.lr", disabled=disabled)
+    optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(config.optimizer), key="train.opt",
+                             format_func=OPTIMIZER_LABELS.get, disabled=disabled)
+    batch = st.select_slider("Batch size", BATCH_SIZES, value=nearest(BATCH_SIZES, config.batch_size),
+                             format_func=lambda b: "all" if b == 0 else str(b), key="train.batch", disabled=disabled)
+    epochs = st.slider("Epochs", 1, 300, min(config.epochs, 300), key="train.epochs", disabled=disabled)
+    with st.expander("More settings"):
+        weight_decay = st.select_slider(
+            "Weight decay (L2)", WEIGHT_DECAYS, value=nearest(WEIGHT_DECAYS, config.weight_decay),
+            format_func=lambda v: f"{v:g}", key="train.wd", disabled=disabled,
+            help="For SGD, Adam and RMSprop weight decay is an L2 penalty: it shrinks every weight a little at "
+                 "each step. AdamW decouples the decay from the gradient step.")
+        l1 = st.select_slider("L1 penalty", WEIGHT_DECAYS, value=nearest(WEIGHT_DECAYS, config.l1),
+                              format_func=lambda v: f"{v:g}", key="train.l1", disabled=disabled,
+                              help="Adds rate × Σ|w| to the loss: it pushes unneeded weights to exactly zero.")
+        schedule = st.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(config.schedule),
+                                key="train.schedule", disabled=disabled)
+        patience = st.slider("Early stopping patience (0 = off)", 0, 20, config.patience, key="train.patience",
+                             disabled=disabled, help="Stops when the validation loss has not improved for this "
+                                                     "many epochs, and keeps the best epoch's weights.")
+        seed = st.number_input("Shuffle seed", 0, 10_000, config.seed, key="train.seed", disabled=disabled)
+    return replace(config, lr=lr, optimizer=optimizer, batch_size=batch, epochs=epochs, weight_decay=weight_decay,
+                   l1=l1, schedule=schedule, patience=patience, seed=int(seed))
+
+
+def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
+    """Cards, the boundary (2-D) and the curves of a running or finished run."""
+    data = lab.data
+    if history:
+        last = history[-1]
+        a, b, c = st.columns(3)
+        if data.has_validation:
+            accuracy_card(a, "Validation accuracy", last.val_acc, len(data.y_val))
+        b.metric("Loss · train / validation", f"{_loss(last.train_loss)} / {_loss(last.val_loss)}",
+                 help="Cross-entropy. Training loss is averaged over the epoch's batches.")
+        c.metric("Time per epoch", f"{1000 * last.seconds:,.0f} ms",
+                 help=f"{count(last.steps, 'optimizer step')} so far, epoch {last.epoch}")
+    if result is not None and result.failed_to_learn:
+        st.warning(result.message, icon=":material/warning:")
+    elif result is not None and result.status in ("early_stopped", "stopped", "converged"):
+        st.info(result.message, icon=":material/info:")
+    if not data.is_image:
+        if snapshot is not None:
+            st.plotly_chart(plots.boundary_figure(snapshot.grid, data.X_train, data.y_train, data.class_names,
+                                                  title=f"Decision boundary after epoch {snapshot.epoch}"),
+                            key=f"{key}.boundary")
+        elif result is not None and result.diverged:
+            st.plotly_chart(plots.placeholder_figure(
+                "No boundary: the weights blew up", "Lower the learning rate and train again."), key=f"{key}.none")
+    st.plotly_chart(plots.curves_figure(history), key=f"{key}.curves")
+
+
+def _loss(value: float) -> str:
+    """A loss readably: 0.0123, 12.3, 2.03e+04."""
+    if value != value:
+        return "—"
+    return f"{value:.3g}" if abs(value) >= 1000 else f"{value:.3f}" if value < 10 else f"{value:.1f}"

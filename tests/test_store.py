@@ -1,0 +1,326 @@
+"""The session store: tokens, time limit, LRU eviction under the memory cap, forks and threads."""
+
+from __future__ import annotations
+
+import base64
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from core.data import DataConfig, Dataset, make_dataset
+from core.models import ModelConfig, build_model
+from core.store import (
+    EVICTED,
+    EXPIRED,
+    FORKED,
+    FOUND,
+    MB,
+    UNKNOWN,
+    Lookup,
+    SessionStore,
+    StoreError,
+    StoreLimits,
+    approx_nbytes,
+    is_token,
+    new_token,
+)
+from core.train import TrainConfig, TrainResult, train_model
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += minutes * 60
+
+
+@dataclass(eq=False)
+class Session:
+    """What one browser session keeps: its data, its trained model and the run's results."""
+
+    data: Dataset
+    model: nn.Module
+    result: TrainResult | None = None
+
+
+def blob(kib: int) -> np.ndarray:
+    return np.zeros(kib * 1024, dtype=np.uint8)
+
+
+def store_of(max_mb: float = 1.0, ttl_min: float = 120.0, **kw) -> tuple[SessionStore, FakeClock]:
+    clock = FakeClock()
+    return SessionStore(StoreLimits(max_mb=max_mb, ttl_min=ttl_min), clock=clock, **kw), clock
+
+
+# --- tokens ------------------------------------------------------------------------------
+
+
+def test_tokens_carry_at_least_128_random_bits_and_are_distinct() -> None:
+    tokens = [new_token() for _ in range(2000)]
+    assert len(set(tokens)) == len(tokens)
+    for token in tokens[:50]:
+        assert is_token(token)
+        assert len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) >= 16
+    assert not is_token("short") and not is_token("<script>alert(1)</script>xxxxxxxx") and not is_token(None)
+
+
+def test_put_refuses_a_token_of_the_wrong_shape() -> None:
+    store, _ = store_of()
+    with pytest.raises(StoreError, match="22-64 URL-safe"):
+        store.put(blob(1), "../../etc/passwd")
+
+
+# --- time limit ----------------------------------------------------------------------------
+
+
+def test_an_entry_unused_for_the_time_limit_is_reported_expired() -> None:
+    store, clock = store_of(ttl_min=120)
+    token = store.put(blob(1))
+    clock.advance(119)
+    assert store.get(token).status == FOUND  # a use restarts the time limit
+    clock.advance(119)
+    assert store.get(token).found
+    clock.advance(121)
+    gone = store.get(token)
+    assert (gone.status, gone.value, gone.found) == (EXPIRED, None, False)
+    assert "2 hours without use" in gone.message
+    assert "after 1 hour without use" in Lookup(token, EXPIRED, ttl_min=60).message
+    assert "after 30 minutes without use" in Lookup(token, EXPIRED, ttl_min=30).message
+    assert len(store) == 0 and store.nbytes == 0
+
+
+def test_a_token_never_seen_is_unknown_and_bad_input_does_not_raise() -> None:
+    store, _ = store_of()
+    for token in (new_token(), "", "x" * 10_000, None, 42):
+        lookup = store.get(token)
+        assert lookup.status == UNKNOWN and "not known" in lookup.message
+
+
+def test_the_memory_of_gone_tokens_is_bounded() -> None:
+    clock = FakeClock()
+    store = SessionStore(StoreLimits(ttl_min=1, remember_gone=3), clock=clock)
+    tokens = [store.put(blob(1)) for _ in range(5)]
+    clock.advance(2)
+    assert [store.get(t).status for t in tokens] == [UNKNOWN, UNKNOWN, EXPIRED, EXPIRED, EXPIRED]
+
+
+# --- memory cap ------------------------------------------------------------------------------
+
+
+def test_memory_pressure_evicts_the_least_recently_used_first() -> None:
+    store, _ = store_of(max_mb=1.0)
+    a, b = store.put(blob(400)), store.put(blob(400))
+    assert store.get(a).found  # now b is the least recently used
+    c = store.put(blob(400))
+    assert store.get(b).status == EVICTED and "memory cap" in store.get(b).message
+    assert store.get(a).found and store.get(c).found
+    assert store.nbytes == 800 * 1024 <= store.limits.max_bytes
+
+
+def test_a_value_larger_than_the_whole_cap_is_refused_and_not_held() -> None:
+    store, _ = store_of(max_mb=1.0)
+    small = store.put(blob(10))
+    token = store.put(blob(10))
+    with pytest.raises(StoreError, match="NNLAB_STORE_MB"):
+        store.put(blob(2048), token)  # the session grew past the cap: it cannot stay
+    assert store.get(token).status == EVICTED
+    assert store.get(small).found and store.nbytes == 10 * 1024
+
+
+def train_session(seed: int) -> Session:
+    data = make_dataset(DataConfig(name="circles", n_samples=200, seed=seed))
+    model = build_model(ModelConfig(hidden=(32, 32), input_shape=data.input_shape), seed=seed)
+    result = train_model(model, data, TrainConfig(epochs=2, batch_size=0, seed=seed))
+    return Session(data, model, result)
+
+
+def test_fifty_trained_sessions_never_exceed_the_cap() -> None:
+    one = approx_nbytes(train_session(0))
+    store, _ = store_of(max_mb=10.5 * one / MB)  # room for ten sessions
+    tokens = []
+    for seed in range(50):
+        session = train_session(seed)
+        tokens.append(store.put(session))
+        held = [store.get(t) for t in tokens if t in store]
+        # Re-measure what is actually held, independently of the store's own bookkeeping.
+        assert sum(approx_nbytes(h.value) for h in held) <= store.limits.max_bytes
+        assert store.nbytes <= store.limits.max_bytes
+        assert store.get(tokens[-1]).value is session
+    assert len(store) == 10
+    assert {store.get(t).status for t in tokens[:40]} == {EVICTED}
+    assert all(store.get(t).found for t in tokens[40:])
+
+
+# --- sizes -------------------------------------------------------------------------------
+
+
+def test_approx_nbytes_counts_a_model_and_its_data_like_a_reference() -> None:
+    session = train_session(0)
+    params = sum(p.numel() * p.element_size() for p in session.model.parameters())
+    arrays = sum(a.nbytes for a in vars(session.data).values() if isinstance(a, np.ndarray))
+    assert arrays >= session.data.X_train.nbytes + session.data.X_test.nbytes > 0
+    assert approx_nbytes(session.model) == params
+    assert approx_nbytes(session.data) == arrays
+    assert approx_nbytes(session) >= params + arrays
+    assert approx_nbytes(session, skip=(session.data,)) == approx_nbytes(session) - arrays
+
+
+def test_approx_nbytes_counts_shared_memory_once_and_survives_cycles() -> None:
+    a = np.zeros(1000, dtype=np.float64)
+    t = torch.from_numpy(a)  # same memory as `a`
+    loop: list = [a, a[10:20], t, t[:5], {"again": a}, b"12345"]
+    loop.append(loop)
+    assert approx_nbytes(loop) == 8000 + 5
+
+
+def test_approx_nbytes_reads_slotted_dataclasses() -> None:
+    @dataclass(frozen=True, slots=True)
+    class Slotted:
+        weights: np.ndarray
+        bias: torch.Tensor
+
+    assert approx_nbytes([Slotted(np.zeros(10), torch.zeros(4))]) == 80 + 16
+
+
+def test_approx_nbytes_ignores_code_and_plain_values() -> None:
+    assert approx_nbytes({"f": approx_nbytes, "m": np, "n": 3, "s": "x" * 100, "cls": Session}) == 0
+
+
+# --- forks and owners ----------------------------------------------------------------------------
+
+
+def test_a_fork_is_independent_of_the_original() -> None:
+    store, _ = store_of(max_mb=50)
+    original = train_session(0)
+    weights = [p.detach().clone() for p in original.model.parameters()]
+    X = original.data.X_train.copy()
+    token = store.put(original, owner="first")
+    fork = store.fork(token)
+    assert fork.status == FORKED and fork.token != token and is_token(fork.token)
+    with torch.no_grad():
+        for p in fork.value.model.parameters():
+            p.add_(1.0)
+    fork.value.data.X_train[:] = 99.0
+    fork.value.result = None
+    same = store.get(token).value
+    assert same is original and original.result is not None
+    assert all(torch.equal(w, p) for w, p in zip(weights, original.model.parameters()))
+    np.testing.assert_array_equal(original.data.X_train, X)
+
+
+def test_a_second_live_owner_gets_a_fork_and_the_first_keeps_its_entry() -> None:
+    alive = {"A", "B"}
+    store, _ = store_of(is_owner_alive=lambda owner: owner in alive)
+    token = store.put({"w": np.ones(3)})
+    assert store.claim(token, "A").status == FOUND
+    assert store.claim(token, "A").token == token  # a rerun of the same browser session
+    second = store.claim(token, "B")
+    assert second.status == FORKED and second.token != token
+    second.value["w"][:] = 0
+    assert store.get(token).value["w"].tolist() == [1, 1, 1]
+    assert store.claim(second.token, "B").status == FOUND  # the fork is B's own
+    alive.discard("A")  # A's tab was reloaded: its old browser session is gone
+    assert store.claim(token, "C").status == FOUND
+
+
+def test_release_frees_a_token_for_the_next_owner() -> None:
+    store, _ = store_of()
+    token = store.put(blob(1), owner="A")
+    store.release(token, "B")  # not B's to release
+    assert store.claim(token, "B").status == FORKED
+    store.release(token, "A")
+    assert store.claim(token, "B").status == FOUND
+
+
+def test_claiming_a_gone_token_says_why() -> None:
+    store, clock = store_of(ttl_min=1)
+    token = store.put(blob(1))
+    clock.advance(5)
+    assert store.claim(token, "A").status == EXPIRED
+    assert store.fork(token).status == EXPIRED
+
+
+# --- threads -----------------------------------------------------------------------------------
+
+
+def test_concurrent_puts_and_gets_lose_nothing() -> None:
+    store = SessionStore(StoreLimits(max_mb=100))
+    results: dict[int, list[tuple[str, int]]] = {}
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            mine = []
+            for i in range(100):
+                token = store.put({"who": (n, i), "x": np.full(64, i)})
+                mine.append((token, i))
+                assert store.get(token).value["who"] == (n, i)
+            results[n] = mine
+        except BaseException as exc:  # noqa: BLE001 - reported below, on the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(store) == 800 and store.nbytes == 800 * 64 * 8
+    for n, mine in results.items():
+        assert all(store.get(token).value["who"] == (n, i) for token, i in mine)
+
+
+def test_concurrent_eviction_keeps_the_books_straight() -> None:
+    store = SessionStore(StoreLimits(max_mb=0.25))
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        for _ in range(100):
+            token = store.put(blob(20))
+            store.get(token)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.nbytes == len(store) * 20 * 1024 <= store.limits.max_bytes
+
+
+# --- limits from the environment -------------------------------------------------------------------
+
+
+def test_limits_come_from_the_environment() -> None:
+    limits = StoreLimits.from_env({"NNLAB_STORE_MB": "256", "NNLAB_STORE_TTL_MIN": "30"})
+    assert (limits.max_mb, limits.ttl_s, limits.max_bytes) == (256, 1800, 256 * MB)
+    assert StoreLimits.from_env({}) == StoreLimits()
+    store = SessionStore.from_env({"NNLAB_STORE_TTL_MIN": "45"})
+    assert store.limits.ttl_min == 45
+
+
+@pytest.mark.parametrize("var, text", [("NNLAB_STORE_MB", "lots"), ("NNLAB_STORE_MB", "-5"),
+                                       ("NNLAB_STORE_MB", "inf"), ("NNLAB_STORE_TTL_MIN", "0"),
+                                       ("NNLAB_STORE_TTL_MIN", "nan")])
+def test_bad_limits_in_the_environment_say_what_to_set(var: str, text: str) -> None:
+    with pytest.raises(StoreError, match=f"{var} must be a positive number, for example {var}="):
+        StoreLimits.from_env({var: text})
+
+
+def test_limits_out_of_range_are_refused() -> None:
+    with pytest.raises(StoreError, match="memory cap"):
+        StoreLimits(max_mb=0)
+    with pytest.raises(StoreError, match="time limit"):
+        StoreLimits(ttl_min=-1)
+    with pytest.raises(StoreError, match="memory cap"):
+        StoreLimits(max_mb=float("inf"))
