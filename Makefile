@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 DATA_DIR ?=
 
-.PHONY: run test test-fast test-browser test-load bench lint clean
+.PHONY: run dev test test-fast test-browser test-load bench lint clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 run: $(BIN)/.installed
 	$(if $(DATA_DIR),NNLAB_DATA_DIR=$(DATA_DIR)) $(BIN)/streamlit run app.py --server.port $(PORT)
+
+# For changing the code: reload on save (the file watcher is off in .streamlit/config.toml for serving).
+dev: $(BIN)/.installed
+	$(if $(DATA_DIR),NNLAB_DATA_DIR=$(DATA_DIR)) $(BIN)/streamlit run app.py --server.port $(PORT) \
+		--server.fileWatcherType auto --server.runOnSave true
 
 # The whole suite: engine, pages (AppTest), the real-browser journey and the load test.
 test: $(BIN)/.installed

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common.router import routing
 from pages.common.state import get_lab
 from pages.common.ui import PAGES, session_summary
 
 st.set_page_config(page_title="NN Lab", page_icon="pages/common/icon.png", layout="wide")  # local: no font CDN
+routing(True)  # the pages check this: a page run without it came straight from a fresh server's pages/ folder
 
 lab = get_lab()
 pages = [
@@ -31,5 +33,8 @@ def show_summary() -> None:
 
 
 show_summary()  # what a page that stops early (missing prerequisite) leaves in place
-page.run()
+try:
+    page.run()
+finally:
+    routing(False)
 show_summary()  # again, with whatever the page's widgets just changed

@@ -51,13 +51,19 @@ class Lab:
     result: TrainResult | None = None
     job: TrainingJob | None = None
     threads: int | None = None  # torch threads for this lab's runs (the dashboard caps them); None: leave as is
+    default_data: bool = False  # the data is the untouched default of a new session
     _evaluation: Evaluation | None = None
     _loaded_names: tuple[str, ...] = ()
 
     # --- data and model ------------------------------------------------------------------
 
-    def set_data(self, config: DataConfig, data: Dataset) -> None:
-        """Use `data`; a model that cannot take it is dropped, the architecture choices kept."""
+    def set_data(self, config: DataConfig, data: Dataset, *, default: bool = False) -> None:
+        """Use `data`; a model that cannot take it is dropped, the architecture choices kept.
+
+        `default` marks the data every new session starts with: until the user picks data, an uploaded
+        model of another kind replaces it instead of being refused.
+        """
+        self.default_data = default
         if self.training:
             self.stop()
         changed_shape = self.data is None or (data.input_shape, data.n_classes) != (
@@ -262,6 +268,11 @@ class Lab:
         """Replace the current model with an uploaded one; on any error nothing changes."""
         loaded = load_model(raw)  # raises CheckpointError before touching the lab
         data = self.data
+        fits = data is not None and (data.input_shape, data.n_classes) == (
+            tuple(loaded.config.input_shape), loaded.config.n_classes)
+        if data is not None and self.default_data and not fits:  # nobody chose this data: the model's kind wins
+            self.stop()
+            self.data_config, self.data, self.train_config, data = None, None, None, None
         if data is not None and (data.input_shape, data.n_classes) != (
                 tuple(loaded.config.input_shape), loaded.config.n_classes):
             raise LabError(

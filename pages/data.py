@@ -30,7 +30,9 @@ ORIGINS = {
 }
 
 lab = get_lab()
-current = lab.data_config or DataConfig()
+# A model uploaded on a fresh session brings its kind of data: digits for a digit model.
+current = lab.data_config or DataConfig(name="mnist" if lab.model_config and lab.model_config.takes_images
+                                        else "circles")
 st.title("Data")
 name = st.selectbox("Dataset", list(LABELS), format_func=LABELS.get, key="data.name",
                     index=list(LABELS).index(current.name))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common.router import ensure_routed
+
+ensure_routed()
 st.title("NN Lab")
 st.markdown(
     "Watch a neural network learn to tell classes apart. Pick a dataset, shape the network with "

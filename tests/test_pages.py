@@ -71,16 +71,21 @@ def test_data_page_missing_mnist_gives_guidance(tmp_path, monkeypatch) -> None:
     assert any("Digits" in c.value for c in at.caption)
 
 
-@pytest.mark.parametrize("name", ["model", "train", "evaluate"])
-def test_pages_without_data_say_what_to_do(name: str) -> None:
-    at = page(name).run()
-    assert not at.exception
-    assert at.info and "dataset" in at.info[0].value.lower()
+@pytest.mark.parametrize("name", ["data", "model", "train", "evaluate", "predict"])
+def test_every_page_opened_fresh_is_alive_with_the_default_circles(name: str) -> None:
+    at = page(name).run()  # as a bookmarked or shared link: no earlier page, no click
+    no_errors(at)
+    lab = at.session_state[LAB]
+    assert lab.data.name == "circles" and lab.model is not None
+    assert not any("first" in i.value.lower() for i in at.info), [i.value for i in at.info]
+    if name in ("train", "evaluate"):
+        assert any(m.label.endswith("accuracy") and float(m.value.rstrip("%")) > 90 for m in at.metric)
 
 
 @pytest.mark.parametrize("name", ["evaluate", "predict"])
 def test_pages_without_a_model_say_what_to_do(name: str) -> None:
-    at = page(name, ready_lab(train=False)).run()
+    lab = ready_lab(train=False)
+    at = page(name, lab).run()
     assert not at.exception
     assert any("train" in i.value.lower() for i in at.info)
 

@@ -54,10 +54,10 @@ def serve_app(log_path: Path, mnist: Path | None) -> Iterator[tuple[str, subproc
         env["NNLAB_DATA_DIR"] = str(mnist)
     venv_python = ROOT / ".venv" / "bin" / "python"
     python = str(venv_python) if venv_python.is_file() else sys.executable
+    # As `make run` starts it (so .streamlit/config.toml applies, file watcher included), plus only what a
+    # test needs: no browser to open, this machine only, a free port.
     command = [python, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-               "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               # No reruns when a file changes mid-test (others may be editing), and no inotify load.
-               "--server.fileWatcherType", "none"]
+               "127.0.0.1", "--server.port", str(port)]
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
