@@ -21,20 +21,32 @@ pages = [
     st.Page(PAGES["predict"], title="Predict", icon=":material/draw:"),
 ]
 page = st.navigation(pages)
-summary = st.sidebar.empty()
 
 
-def show_summary() -> None:
-    """This session's dataset, model and training state, in the sidebar placeholder."""
-    with summary.container():
-        st.caption("CURRENT SESSION")
-        for line in session_summary(lab):
-            st.markdown(line)
+def draw_summary() -> None:
+    """This session's dataset, model and training state."""
+    st.caption("CURRENT SESSION")
+    for line in session_summary(lab):
+        st.markdown(line)
 
 
-show_summary()  # what a page that stops early (missing prerequisite) leaves in place
+def sidebar_summary() -> None:
+    """The summary in the sidebar, after the page (which may have changed it); redrawn every second while a
+    run goes on, whichever page is open."""
+    training = lab.training
+
+    @st.fragment(run_every=1.0 if training else None)
+    def live_summary() -> None:
+        if training and not lab.training:  # the run has ended: one full rerun stops the polling
+            st.rerun()
+        draw_summary()
+
+    with st.sidebar:
+        live_summary()
+
+
 try:
     page.run()
-finally:
+finally:  # also after a page that stopped early (st.stop) for a missing prerequisite
     routing(False)
-show_summary()  # again, with whatever the page's widgets just changed
+    sidebar_summary()

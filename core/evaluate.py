@@ -154,13 +154,23 @@ def _binary_curves(y_true: np.ndarray, proba: np.ndarray) -> tuple[RocCurve | No
     """ROC and PR curves for class 1 of a two-class problem; (None, None) when they are undefined."""
     if proba.shape[1] != 2 or len(np.unique(y_true)) < 2:
         return None, None
-    score = proba[:, 1]
-    fpr, tpr, roc_thresholds = skm.roc_curve(y_true, score, pos_label=1)
-    precision, recall, pr_thresholds = skm.precision_recall_curve(y_true, score, pos_label=1)
+    return class_curves(y_true, proba, 1)
+
+
+def class_curves(y_true: np.ndarray, proba: np.ndarray, positive: int) -> tuple[RocCurve, PrCurve]:
+    """One-vs-rest ROC and PR curves of class `positive`: that class against all the others."""
+    if not 0 <= positive < proba.shape[1]:
+        raise ValueError(f"positive must be a class index from 0 to {proba.shape[1] - 1}. Got {positive}.")
+    is_positive = np.asarray(y_true) == positive
+    if is_positive.all() or not is_positive.any():
+        raise ValueError(f"ROC and PR curves need samples of class {positive} and of other classes in y_true.")
+    score = proba[:, positive]
+    fpr, tpr, roc_thresholds = skm.roc_curve(is_positive, score)
+    precision, recall, pr_thresholds = skm.precision_recall_curve(is_positive, score)
     roc = RocCurve(_read_only(fpr), _read_only(tpr), _read_only(roc_thresholds),
-                   float(skm.roc_auc_score(y_true, score)))
+                   float(skm.roc_auc_score(is_positive, score)))
     pr = PrCurve(_read_only(precision), _read_only(recall), _read_only(pr_thresholds),
-                 float(skm.average_precision_score(y_true, score, pos_label=1)))
+                 float(skm.average_precision_score(is_positive, score)))
     return roc, pr
 
 

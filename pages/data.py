@@ -77,9 +77,10 @@ if config != lab.data_config:
     lab.set_data(config, data)
 
 with left:
-    st.metric("Train / validation / test", f"{len(data.y_train):,} / {len(data.y_val):,} / {len(data.y_test):,}",
-              help="Training fits the weights; validation draws the curves and picks when to stop; "
-                   "test is kept aside for the final, honest score on the Evaluate page.")
+    st.markdown(f"**{len(data.y_train):,}** train · **{len(data.y_val):,}** validation · "
+                f"**{len(data.y_test):,}** test",
+                help="Training fits the weights; validation draws the curves and picks when to stop; "
+                     "test is kept aside for the final, honest score on the Evaluate page.")
     st.caption(data.source)
     st.caption(ORIGINS[data.origin])
 with right:

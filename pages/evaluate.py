@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from core import plots
-from core.evaluate import confused_pairs, majority_class, misclassified
+from core.evaluate import class_curves, confused_pairs, majority_class, misclassified
 from core.pixels import to_pixels
 from pages.common.state import get_lab
 from pages.common.ui import accuracy_card, count, percent, require
@@ -31,9 +31,9 @@ st.caption("The **test** split was never used in training, for the curves or to 
 cards = st.columns(4)
 accuracy_card(cards[0], "Test accuracy", test.accuracy, test.n_samples, baseline=test.baseline(majority))
 if validation is not None:
-    accuracy_card(cards[1], "Validation accuracy", validation.accuracy, validation.n_samples)
-accuracy_card(cards[2], "Train accuracy", train.accuracy, train.n_samples)
-cards[3].metric("F1 (macro) · test", f"{test.f1_macro:.3f}",
+    accuracy_card(cards[1], "Validation", validation.accuracy, validation.n_samples)
+accuracy_card(cards[2], "Train", train.accuracy, train.n_samples)
+cards[3].metric("Macro F1 · test", f"{test.f1_macro:.3f}",
                 help="The mean over classes of the F1 score: a class the model neglects pulls it down.")
 gap = train.accuracy - test.accuracy
 if gap > OVERFIT_GAP:
@@ -47,15 +47,21 @@ with left:
     matrix = test.confusion_normalized if normalized else test.confusion
     st.plotly_chart(plots.confusion_figure(matrix, data.class_names, normalized=normalized), key="evaluate.cm")
 with right:
-    st.dataframe(test.report, width="stretch", key="evaluate.report",
-                 height=min(40 + 35 * len(test.report), 460))
+    st.dataframe(test.report, width="stretch", key="evaluate.report", height=min(40 + 35 * len(test.report), 460),
+                 column_config={name: st.column_config.NumberColumn(name, format="%.3f", width="small")
+                                for name in ("precision", "recall", "f1-score")})
     st.download_button("Download per-class metrics (CSV)", test.report.to_csv().encode(), "per_class_metrics.csv",
                        "text/csv", key="evaluate.csv")
-    if test.roc is not None:
+    roc, pr = test.roc, test.pr
+    if roc is None and data.n_classes > 2:  # one class against the rest, for the class the user picks
+        positive = st.selectbox("ROC and precision-recall for class (against all the others)",
+                                range(data.n_classes), format_func=lambda c: data.class_names[c],
+                                key="evaluate.roc_class")
+        roc, pr = class_curves(test.y_true, test.proba, positive)
+    if roc is not None:
         roc_tab, pr_tab = st.tabs(["ROC curve", "Precision-recall curve"])
-        roc_tab.plotly_chart(plots.roc_figure(test.roc.fpr, test.roc.tpr, test.roc.auc), key="evaluate.roc")
-        pr_tab.plotly_chart(plots.pr_figure(test.pr.recall, test.pr.precision, test.pr.average_precision),
-                            key="evaluate.pr")
+        roc_tab.plotly_chart(plots.roc_figure(roc.fpr, roc.tpr, roc.auc), key="evaluate.roc")
+        pr_tab.plotly_chart(plots.pr_figure(pr.recall, pr.precision, pr.average_precision), key="evaluate.pr")
 
 wrong = misclassified(test)
 st.subheader(f"Mistakes on the test split: {len(wrong):,} of {count(test.n_samples, 'point')}")

@@ -11,6 +11,7 @@ from core.models import (
     activation_curve,
     build_model,
     count_parameters,
+    input_names,
     layer_sizes,
     linear_weights,
     summary_table,
@@ -47,7 +48,8 @@ with right:
     st.metric("Trainable parameters", f"{count_parameters(model):,}")
     if config.kind in ("logreg", "mlp"):
         weights = linear_weights(lab.model) if lab.model is not None else None
-        st.plotly_chart(plots.network_figure(layer_sizes(config), weights), key="model.network")
+        st.plotly_chart(plots.network_figure(layer_sizes(config), weights, class_names=lab.class_names,
+                                             input_names=input_names(config)), key="model.network")
         if weights is None:
             st.caption("Train the model to see its weights: blue edges are positive, orange negative.")
     st.dataframe(summary_table(model, config.input_shape), hide_index=True, width="stretch")

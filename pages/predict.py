@@ -86,5 +86,6 @@ for i, (name, raw) in enumerate(sources):
     steps, bars = st.columns([3, 2])
     steps.plotly_chart(plots.steps_figure(prepared.steps), key=f"predict.steps.{i}")
     best = int(proba.argmax())
-    bars.metric("Prediction", literal(lab.class_names[best]), f"{proba[best]:.1%} confident", delta_color="off")
+    bars.metric("Prediction", literal(lab.class_names[best]))
+    bars.caption(f"{proba[best]:.1%} probability")
     bars.plotly_chart(plots.probability_figure(proba, lab.class_names), key=f"predict.proba.{i}")

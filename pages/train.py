@@ -69,7 +69,7 @@ with left:  # drawn after the actions above, so they show whether a run is going
               icon=":material/play_arrow:", width="stretch")
     stop_col, reset_col = st.columns(2)
     stop_col.button("Stop", disabled=not running, key="train.stop", on_click=request, args=("stop",),
-                    icon=":material/stop:", width="stretch")
+                    width="stretch")
     reset_col.button("Reset", key="train.reset", on_click=request, args=("reset",), width="stretch",
                      help="Forget the trained model; the next run starts from the same initial weights.")
     st.button("New weights", key="train.new", on_click=request, args=("new_weights",), disabled=running,

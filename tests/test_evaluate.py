@@ -12,6 +12,7 @@ from core.evaluate import (
     REPORT_COLUMNS,
     Metrics,
     accuracy_interval,
+    class_curves,
     confused_pairs,
     evaluate_model,
     majority_class,
@@ -264,3 +265,16 @@ def test_accuracy_interval_narrows_with_more_samples_and_refuses_nonsense() -> N
         with pytest.raises(ValueError, match="need n >= 1"):
             accuracy_interval(*bad)
     assert majority_class(np.array([2, 2, 1, 0, 2])) == 2
+
+
+def test_one_vs_rest_curves_match_scikit_learn_on_the_binarised_labels() -> None:
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y, proba, names = random_case(4)
+    roc, pr = class_curves(y, proba, 2)
+    assert roc.auc == pytest.approx(roc_auc_score(y == 2, proba[:, 2]))
+    assert pr.average_precision == pytest.approx(average_precision_score(y == 2, proba[:, 2]))
+    with pytest.raises(ValueError, match="class index from 0 to 3"):
+        class_curves(y, proba, 4)
+    with pytest.raises(ValueError, match="need samples of class 1 and of other classes"):
+        class_curves(np.ones(5, dtype=int), np.full((5, 4), 0.25), 1)

@@ -102,3 +102,18 @@ def test_max_jobs_comes_from_the_environment_or_says_what_is_wrong(monkeypatch: 
         monkeypatch.setenv(MAX_JOBS_ENV, bad)
         with pytest.raises(ValueError, match="NNLAB_MAX_JOBS must be a positive whole number"):
             max_jobs_setting(3)
+
+
+def test_stop_ends_a_cnn_run_within_a_second(digits) -> None:
+    from core.presets import CNN_MODEL
+
+    job = TrainingJob(build_model(CNN_MODEL), digits, TrainConfig(epochs=50, batch_size=64), slots=JobSlots(1))
+    job.start()
+    wait_until(lambda: job.progress().steps >= 3, what="the CNN's first steps")
+    started = time.perf_counter()
+    job.stop()
+    final = job.join(timeout=30)
+    seconds = time.perf_counter() - started
+    assert final.result.status == "stopped"
+    # The loop checks for Stop before every step, and one CNN step on 64 digits is well under a second.
+    assert seconds <= 1.0, f"Stop took {seconds:.2f} s"

@@ -150,7 +150,7 @@ def test_train_page_overfit_one_batch() -> None:
 def test_evaluate_page_shows_metrics_and_boundary() -> None:
     at = page("evaluate", ready_lab()).run()
     no_errors(at)
-    assert [m.label for m in at.metric][:3] == ["Test accuracy", "Validation accuracy", "Train accuracy"]
+    assert [m.label for m in at.metric][:4] == ["Test accuracy", "Validation", "Train", "Macro F1 · test"]
     lab = at.session_state[LAB]
     test = lab.evaluation().test
     assert at.metric[0].value == f"{100 * test.accuracy:.1f}%" and test.n_samples == len(lab.data.y_test)

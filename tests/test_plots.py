@@ -238,8 +238,10 @@ def test_curves_with_one_metric_draw_one_panel(metric: str, fields: tuple[str, s
 def test_curves_of_an_empty_history_show_a_hint() -> None:
     fig = curves_figure([])
     assert all(len(t.y) == 0 for t in fig.data)
-    assert any("Train" in text for text in _annotation_texts(fig))
-    assert not any("Train" in text for text in _annotation_texts(curves_figure(_history(2))))
+    hints = [a for a in fig.layout.annotations if a.text == "After the first epoch"]
+    # One per subplot, each in the middle of its own plot area (not on the axis titles between them).
+    assert sorted(a.xref for a in hints) == ["x domain", "x2 domain"] and all(a.x == 0.5 for a in hints)
+    assert not any("first epoch" in text for text in _annotation_texts(curves_figure(_history(2))))
 
 
 def test_curves_reject_an_unknown_metric() -> None:
@@ -460,6 +462,34 @@ def test_steps_figure_thins_large_images_and_rejects_odd_ones() -> None:
         steps_figure([("rgba", np.zeros((8, 8, 4), dtype=np.uint8))])
     empty = steps_figure([])
     assert len(empty.data) == 0 and _annotation_texts(empty) == ["No image yet"]
+
+
+def test_steps_figure_keeps_each_step_at_its_own_aspect_ratio_inside_its_panel() -> None:
+    # A tall crop (a thin "1"), square steps and a very wide strip: none may spill out of its panel.
+    prepared = prepare_image(png_bytes(draw_digit("1", size=(300, 300), box=(140, 40, 160, 260), stroke=12)))
+    steps = prepared.steps + [("wide", np.zeros((10, 400)))]
+    fig = steps_figure(steps)
+    panels = []
+    for trace, (name, image), title in zip(fig.data, steps, fig.layout.annotations):
+        x = fig.layout[trace.xaxis.replace("x", "xaxis")]
+        y = fig.layout[trace.yaxis.replace("y", "yaxis")]
+        stride = trace.dx
+        height, width = (math.ceil(side / stride) * stride for side in image.shape[:2])
+        # The axes span exactly the image (no autorange padding), y reversed as images are stored ...
+        assert tuple(x.range) == (-stride / 2, width - stride / 2) and x.autorange is False, name
+        assert tuple(y.range) == (height - stride / 2, -stride / 2) and y.autorange is False, name
+        # ... one x unit is drawn as long as one y unit, so the picture keeps its own aspect ratio ...
+        assert (y.scaleanchor, y.scaleratio) == (trace.xaxis, 1), name
+        # ... and Plotly meets that by narrowing the panel's domain, never by widening a range past the image.
+        assert x.constrain == y.constrain == "domain", name
+        frame = [s for s in fig.layout.shapes if (s.xref, s.yref) == (trace.xaxis, trace.yaxis)]
+        assert [(f.x0, f.x1, f.y0, f.y1) for f in frame] == [(x.range[0], x.range[1], y.range[1], y.range[0])], name
+        assert title.text == name and title.y >= y.domain[1] and x.domain[0] <= title.x <= x.domain[1]
+        panels.append((x.domain, y.domain))
+    assert len(steps) == 7 and max(y[1] for _, y in panels) <= 1 and min(y[0] for _, y in panels) >= 0
+    for k, (xa, ya) in enumerate(panels):  # no two panels share any area
+        for xb, yb in panels[k + 1:]:
+            assert xa[1] <= xb[0] or xb[1] <= xa[0] or ya[1] <= yb[0] or yb[1] <= ya[0]
 
 
 # ---------------------------------------------------------------- network

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.plots.style import BLUE, ORANGE, add_hint, house_layout
+from core.plots.style import BLUE, HINT_FONT, ORANGE, house_layout
 
 if TYPE_CHECKING:
     from core.train import EpochStats
@@ -47,6 +47,9 @@ def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None,
         fig.update_xaxes(title_text="Epoch", row=1, col=col)
         yaxis = dict(tickformat=".0%", range=[0, 1.02]) if name == "accuracy" else dict(rangemode="tozero")
         fig.update_yaxes(title_text=label, **yaxis, row=1, col=col)
-    if not history:
-        add_hint(fig, "Train to see the curves")
+    if not history:  # one hint in the middle of each (empty) subplot, clear of the axis titles
+        for col in range(1, len(shown) + 1):
+            axis = "" if col == 1 else str(col)
+            fig.add_annotation(text="After the first epoch", x=0.5, y=0.5, xref=f"x{axis} domain",
+                               yref=f"y{axis} domain", showarrow=False, font=HINT_FONT)
     return fig

@@ -58,13 +58,14 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
     data = lab.data
     if history:
         last = history[-1]
-        a, b, c = st.columns(3)
+        a, b = st.columns(2)
         if data.has_validation:
             accuracy_card(a, "Validation accuracy", last.val_acc, len(data.y_val))
-        b.metric("Loss · train / validation", f"{_loss(last.train_loss)} / {_loss(last.val_loss)}",
-                 help="Cross-entropy. Training loss is averaged over the epoch's batches.")
-        c.metric("Time per epoch", f"{1000 * last.seconds:,.0f} ms",
-                 help=f"{count(last.steps, 'optimizer step')} so far, epoch {last.epoch}")
+        b.metric("Validation loss", _loss(last.val_loss),
+                 help="Cross-entropy on the validation split. The training loss is averaged over the epoch's "
+                      "batches.")
+        b.caption(f"train {_loss(last.train_loss)} · epoch {last.epoch:,} · {count(last.steps, 'step')} · "
+                  f"{_duration(last.seconds)} an epoch")
     if result is not None and result.failed_to_learn:
         st.warning(result.message, icon=":material/warning:")
     elif result is not None and result.status in ("early_stopped", "stopped", "converged"):
@@ -78,6 +79,13 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
             st.plotly_chart(plots.placeholder_figure(
                 "No boundary: the weights blew up", "Lower the learning rate and train again."), key=f"{key}.none")
     st.plotly_chart(plots.curves_figure(history), key=f"{key}.curves")
+
+
+def _duration(seconds: float) -> str:
+    """0.0004 -> '0.4 ms'; 0.0123 -> '12 ms'; 3.4 -> '3.4 s'."""
+    if seconds < 0.01:
+        return f"{1000 * seconds:.1f} ms"
+    return f"{1000 * seconds:,.0f} ms" if seconds < 1 else f"{seconds:,.1f} s"
 
 
 def _loss(value: float) -> str:

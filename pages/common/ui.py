@@ -83,9 +83,12 @@ def session_summary(lab: Lab) -> list[str]:
         lines.append(f"**Model** · {config.kind} {shape}".strip())
     progress = lab.poll()
     if lab.training:
-        lines.append(f"**Training** · epoch {len(progress.history)}/{progress.epochs}")
+        running = progress.state == "running"
+        lines.append(f"**Training** · epoch {min(len(progress.history) + 1, progress.epochs)} of {progress.epochs}"
+                     if running else "**Training** · waiting for a free slot")
     elif lab.result is not None:
-        lines.append(f"**Trained** · {lab.result.status}, {len(lab.result.history)} epochs")
+        status = lab.result.status.replace("_", " ")
+        lines.append(f"**Trained** · {status}, {count(len(lab.result.history), 'epoch')}")
     else:
         lines.append("**Trained** · not yet")
     return lines

@@ -52,10 +52,20 @@ def mnist_available() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def app_url(artifacts: Path, mnist_available: Path | None) -> Iterator[str]:
-    """The shared server of the journey tests."""
-    with serve_app(artifacts / "streamlit-server.log", mnist_available) as (url, _server):
-        yield url
+def served(artifacts: Path, mnist_available: Path | None) -> Iterator[tuple[str, int]]:
+    """The shared server of the journey tests: (its URL, its process id)."""
+    with serve_app(artifacts / "streamlit-server.log", mnist_available) as (url, server):
+        yield url, server.pid
+
+
+@pytest.fixture(scope="session")
+def app_url(served: tuple[str, int]) -> str:
+    return served[0]
+
+
+@pytest.fixture(scope="session")
+def server_pid(served: tuple[str, int]) -> int:
+    return served[1]
 
 
 @pytest.fixture(scope="session")

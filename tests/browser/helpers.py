@@ -184,6 +184,12 @@ def wait_for_new_chart(page: Page, title: str, old: int | None, *, timeout_ms: i
                            arg={"title": title, "old": old}, polling="raf", timeout=timeout_ms)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime in clock ticks
+
+
 def record_latency(**figures: object) -> None:
     """Add measurements (milliseconds) and rewrite latency.json, so a later failure keeps them."""
     LATENCY.update(figures)

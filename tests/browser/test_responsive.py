@@ -1,0 +1,177 @@
+"""Responsiveness in real Chromium, on a server of its own started as `make run` starts it.
+
+A direct link opened first on a fresh server, alive on arrival, an idle server that idles, Stop during
+a run, and every page at the sizes people use (a 1024-px projector included).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.helpers import (
+    WAIT_MS,
+    act,
+    assert_no_exception,
+    cpu_seconds,
+    go_to,
+    record_latency,
+    screenshot,
+    wait_for_app,
+)
+from tests.browser.server import serve_app
+
+PAGES = ("Home", "Data", "Model", "Train", "Evaluate", "Predict")
+SIZES = ((1024, 768), (1366, 768), (1920, 1080))
+NAV_TITLES = ["Home", "Data", "Model", "Train", "Evaluate", "Predict"]
+BOUNDARY = '.js-plotly-plot:has(.heatmaplayer), [data-testid="stPlotlyChart"] .heatmaplayer'
+ARRIVAL_CEILING_S = 9.0  # 3x the 3-s target: this machine is shared, so the test only catches real breakage
+IDLE_CPU_LIMIT = 0.05  # of one core, over IDLE_SECONDS with one tab open on Home
+IDLE_SECONDS = 10.0
+STOP_CEILING_S = 3.0  # 3x the 1-s target, measured click to an enabled Train button
+
+LAYOUT_JS = """() => {
+  const problems = [];
+  const shown = el => { const r = el.getBoundingClientRect();
+                        return r.width > 0 && r.height > 0 && el.innerText.trim() !== ''; };
+  const items = Array.from(document.querySelectorAll(
+    '[data-testid="stMain"] button, [data-testid="stMetric"], [data-testid="stWidgetLabel"], ' +
+    '[data-testid="stSidebarNav"] a, [data-testid="stCaptionContainer"]')).filter(shown);
+  for (const el of items) {
+    for (const node of [el, ...el.querySelectorAll('*')]) {
+      const cs = getComputedStyle(node);
+      const clips = cs.overflowX === 'hidden' || cs.overflowX === 'clip' || cs.textOverflow === 'ellipsis';
+      if (clips && node.scrollWidth > node.clientWidth + 1) {
+        problems.push('truncated: ' + el.innerText.trim().slice(0, 50));
+        break;
+      }
+    }
+  }
+  const boxes = items.filter(el => el.matches('button, [data-testid="stMetric"]'))
+    .map(el => [el, el.getBoundingClientRect()]);
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const [a, ra] = boxes[i], [b, rb] = boxes[j];
+      if (a.contains(b) || b.contains(a)) continue;
+      const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+      const h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+      if (w > 2 && h > 2) problems.push('overlap: ' + a.innerText.trim().slice(0, 30) + ' / ' +
+                                        b.innerText.trim().slice(0, 30));
+    }
+  }
+  return problems;
+}"""
+
+
+@pytest.fixture(scope="module")
+def fresh_server(artifacts: Path, mnist_available: Path | None) -> Iterator[tuple[str, int]]:
+    """A server of this module's own: no session has reached it before the first test."""
+    with serve_app(artifacts / "streamlit-server-fresh.log", mnist_available) as (url, server):
+        yield url, server.pid
+
+
+def open_page(browser: Browser, url: str, *, width: int = 1400, height: int = 900, wait: bool = False) -> Page:
+    """A page in a fresh context (a new Streamlit session); with `wait`, already on `url` with the app idle."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    if wait:
+        page.goto(url)
+        wait_for_app(page)
+    return page
+
+
+def arrive(browser: Browser, url: str) -> tuple[float, Page]:
+    """Open `url` in a fresh context; seconds from navigation start until the decision boundary is drawn."""
+    page = open_page(browser, url)
+    start = time.perf_counter()
+    page.goto(url)
+    page.locator(BOUNDARY).first.wait_for(timeout=WAIT_MS)
+    return time.perf_counter() - start, page
+
+
+def test_a_direct_link_on_a_fresh_server_is_routed_and_alive(browser: Browser, fresh_server: tuple[str, int]) -> None:
+    """The first request a fresh server gets is /train: the real navigation, and a boundary with no click."""
+    url, _ = fresh_server
+    first_s, page = arrive(browser, f"{url}/train")
+    nav = page.locator('[data-testid="stSidebarNav"] a')
+    expect(nav).to_have_count(len(NAV_TITLES))
+    # Titles, not file names (each link's text starts with its icon's ligature name, on a line of its own).
+    assert [t.strip().splitlines()[-1] for t in nav.all_inner_texts()] == NAV_TITLES
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("CURRENT SESSION")
+    assert_no_exception(page, "fresh-train")
+    page.context.close()
+    times = []
+    for _ in range(5):  # fresh contexts: each a new Streamlit session, after the warm-up above
+        seconds, page = arrive(browser, f"{url}/train")
+        times.append(round(seconds, 3))
+        page.context.close()
+    median = statistics.median(times)
+    record_latency(arrival_first_request_s=round(first_s, 3), arrival_train_boundary_s_median=median,
+                   arrival_train_boundary_s_all=times)
+    assert median <= ARRIVAL_CEILING_S, f"boundary on /train after {times} s (target 3 s)"
+
+
+def test_an_idle_tab_leaves_the_server_idle(browser: Browser, fresh_server: tuple[str, int]) -> None:
+    url, pid = fresh_server
+    page = open_page(browser, url, wait=True)
+    page.wait_for_timeout(2_000)  # let the first run's after-effects (imports, caches) settle
+    before, start = cpu_seconds(pid), time.monotonic()
+    page.wait_for_timeout(int(IDLE_SECONDS * 1000))
+    share = (cpu_seconds(pid) - before) / (time.monotonic() - start)
+    record_latency(idle_server_cpu_share=round(share, 4))
+    page.context.close()
+    assert share <= IDLE_CPU_LIMIT, f"the server used {share:.1%} of a core with one idle tab (limit 5%)"
+
+
+def test_stop_ends_a_cnn_run_at_once(browser: Browser, fresh_server: tuple[str, int]) -> None:
+    """Stop is enabled from the moment a run starts, and ends it within the ceiling."""
+    url, _ = fresh_server
+    page = open_page(browser, url, wait=True)
+    go_to(page, "Data")
+    box = page.get_by_role("combobox", name="Dataset", exact=True)
+    box.click()
+    act(page, page.get_by_role("option", name="Digits (offline, 8×8 scaled up)", exact=True).click)
+    go_to(page, "Model")
+    act(page, page.get_by_text("Small CNN", exact=True).click)
+    go_to(page, "Train")
+    epochs = page.get_by_role("slider", name="Epochs")
+    epochs.focus()
+    act(page, lambda: page.keyboard.press("End"))  # a long run, so it is still going when Stop is pressed
+    act(page, page.get_by_role("button", name="Train", exact=True).click)
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    expect(stop).to_be_enabled(timeout=5_000)
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_disabled()
+    page.locator('[data-testid="stProgress"]').first.wait_for()
+    start = time.perf_counter()
+    stop.click()
+    expect(page.get_by_role("button", name="Train", exact=True)).to_be_enabled(timeout=10_000)
+    seconds = time.perf_counter() - start
+    record_latency(stop_click_to_train_enabled_ms=round(1000 * seconds))
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained · stopped")
+    page.context.close()
+    assert seconds <= STOP_CEILING_S, f"Stop took {seconds:.2f} s to end the run (target 1 s)"
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_every_page_fits_the_screen(browser: Browser, fresh_server: tuple[str, int], width: int, height: int) -> None:
+    """No truncated button, metric or label, and no overlapping buttons or metrics, on any page."""
+    url, _ = fresh_server
+    page = open_page(browser, url, width=width, height=height, wait=True)
+    found = {}
+    for title in PAGES:
+        if title != "Home":
+            go_to(page, title)
+        page.wait_for_timeout(500)  # charts and metrics take their final size
+        problems = page.evaluate(LAYOUT_JS)
+        if problems:
+            found[title] = problems
+        if width == 1024:
+            screenshot(page, f"layout-1024-{title.lower()}")
+    page.context.close()
+    assert not found, f"at {width}×{height}: {found}"
