@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from skimage.filters import gaussian, threshold_otsu
+from skimage.measure import label
+from skimage.morphology import dilation, disk, opening
 
-from core.data import normalize_pixels
+from core.pixels import center_by_mass, normalize_pixels, resize_pixels
 
 # 16.7 megapixels: room for a 12 MP phone photo (4032x3024), yet ~5x below Pillow's own warning
 # level (89 MP), so a decompression bomb is refused from its header before any pixel is decoded.
@@ -26,6 +29,11 @@ MIN_CONTRAST = 0.1  # ink must differ from the background by 10% of full scale, 
 NOISE_FLOOR = 0.1  # MNIST's background is exactly 0: zero the faint haze of JPEG artefacts and paper grain
 CROP_THRESHOLD = 0.25  # pixels this strong (of the ink's range) define the bounding box ...
 CROP_MARGIN = 1  # ... widened by this many pixels to keep the soft, anti-aliased edges
+# The paper's light varies slowly, so it is estimated on a copy this small (longer side): fast at any size,
+# and averaging 8x8 blocks of a photo smooths its grain away.
+BACKGROUND_SIDE = 128
+BACKGROUND_SPAN = 1 / 3  # a disk this share of the longer side across is wider than any pen stroke
+SPECK_SHARE = 0.01  # strong blobs under 1% of the largest one's area are grain or JPEG noise: not cropped to
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601, as Pillow's convert("L")
 
 
@@ -45,6 +53,7 @@ class PreparedImage:
     grayscale: np.ndarray  # (h, w) float32 in [0, 1]
     inverted: np.ndarray  # (h, w) float32 in [0, 1], white ink on black (== grayscale if not inverted)
     was_inverted: bool
+    background_removed: np.ndarray  # (h, w) float32 in [0, 1]: the paper's light subtracted, paper 0, strongest ink 1
     cropped: np.ndarray  # the ink's bounding box, background removed and contrast stretched to [0, 1]
     scaled: np.ndarray  # longer side DIGIT_SIDE px, aspect ratio kept, brightest pixel 1
     centered: np.ndarray  # (28, 28) float32 in [0, 1], centre of mass at the centre
@@ -57,7 +66,8 @@ class PreparedImage:
     def steps(self) -> list[tuple[str, np.ndarray]]:
         """(title, image) pairs in pipeline order, for showing side by side."""
         return [("Original", self.original), ("Grayscale", self.grayscale), ("Inverted", self.inverted),
-                ("Cropped", self.cropped), ("28×28 centred", self.centered)]
+                ("Background removed", self.background_removed), ("Cropped", self.cropped),
+                ("28×28 centred", self.centered)]
 
 
 def prepare_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> PreparedImage:
@@ -70,19 +80,16 @@ def prepare_image(data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int =
     image = _open(_check_bytes(bytes(data), max_bytes), max_pixels)
     upright = _decode(image)
     original, grayscale = _flatten(_shrink(upright))
-    invert, level, peak = _ink_levels(grayscale)
-    if peak - level < MIN_CONTRAST:
-        raise ImageError("blank", "The image looks blank: no digit found. Draw a dark digit on a light "
-                                  "background (or light on dark) and try again.")
+    invert = _dark_ink(grayscale)
     inverted = 1.0 - grayscale if invert else grayscale
-    ink = np.clip((inverted - level) / (peak - level), 0.0, 1.0)
-    ink[ink < NOISE_FLOOR] = 0.0
+    ink = _remove_background(inverted)  # before looking for the ink: uneven light would pass for ink
     cropped = _crop_ink(ink)
     scaled = _scale(cropped)
     centered = _center(scaled)
-    return PreparedImage(original, grayscale, inverted, invert, cropped, scaled, centered,
-                         normalize_pixels(centered)[None, None], upright.width, upright.height,
-                         image.format or "unknown")
+    return PreparedImage(original=original, grayscale=grayscale, inverted=inverted, was_inverted=invert,
+                         background_removed=ink, cropped=cropped, scaled=scaled, centered=centered,
+                         model_input=normalize_pixels(centered)[None, None], width=upright.width,
+                         height=upright.height, format=image.format or "unknown")
 
 
 def _check_bytes(data: bytes, max_bytes: int) -> bytes:
@@ -162,19 +169,49 @@ def _border(pixels: np.ndarray) -> np.ndarray:
     return np.concatenate([pixels[0], pixels[-1], pixels[1:-1, 0], pixels[1:-1, -1]])
 
 
-def _ink_levels(grayscale: np.ndarray) -> tuple[bool, float, float]:
-    """Whether to invert, then the ink's background level (read from the border) and its peak."""
+def _dark_ink(grayscale: np.ndarray) -> bool:
+    """Whether the ink is darker than the paper (read from the border), so the image must be inverted."""
     background = float(np.median(_border(grayscale)))
-    # The ink is whichever extreme lies further from the background: dark ink on light paper is inverted.
-    invert = background - float(grayscale.min()) > float(grayscale.max()) - background
-    ink = 1.0 - grayscale if invert else grayscale
-    return invert, 1.0 - background if invert else background, float(ink.max())
+    # The ink is whichever extreme lies further from the background.
+    return background - float(grayscale.min()) > float(grayscale.max()) - background
 
 
 def _contrast(grayscale: np.ndarray) -> float:
-    """How far the strongest ink stands out from the background, in [0, 1]."""
-    _, level, peak = _ink_levels(grayscale)
-    return peak - level
+    """How far the strongest ink stands out from the background (the border), in [0, 1]."""
+    ink = 1.0 - grayscale if _dark_ink(grayscale) else grayscale
+    return float(ink.max()) - float(np.median(_border(ink)))
+
+
+def _background(inverted: np.ndarray) -> np.ndarray:
+    """The paper's brightness under uneven light, shadows and tint (ink bright on dark), same shape as `inverted`."""
+    factor = min(1.0, BACKGROUND_SIDE / max(inverted.shape))
+    small = resize_pixels(inverted, tuple(max(1, round(side * factor)) for side in inverted.shape))
+    radius = max(1, round(max(small.shape) * BACKGROUND_SPAN / 2))
+    # First guess, rolling-ball style: an opening (erode, then dilate) keeps what is wider than the disk: no stroke.
+    guess = opening(small, disk(radius, decomposition="sequence"))
+    # The guess sags where the light curves (a vignetted corner), so refine it from the paper alone: Otsu tells
+    # ink from paper, and a Gaussian average of the paper pixels only (normalised convolution) follows the light.
+    rest = small - guess
+    paper = ~dilation(rest > threshold_otsu(rest), disk(2))  # ... grown over the strokes' soft edges
+    share = gaussian(paper.astype(np.float32), sigma=radius / 2)  # (h, w) in [0, 1]: how much paper is near
+    light = gaussian(np.where(paper, small, 0.0), sigma=radius / 2) / np.maximum(share, 1e-6)
+    # Inside a dense tangle of ink, where little paper is near, trust the opening instead.
+    light = share * light + (1.0 - share) * guess
+    # Each estimate errs low where it fails (the opening under curved light, the average beside a shadow's sharp
+    # edge), and a background estimated too low leaves paper that passes for ink: take the higher of the two.
+    return resize_pixels(np.maximum(light, guess).astype(np.float32), inverted.shape)
+
+
+def _remove_background(inverted: np.ndarray) -> np.ndarray:
+    """Subtract the paper's light, then stretch: paper 0, strongest ink 1, faint haze 0; a blank image raises."""
+    flat = np.clip(inverted - _background(inverted), 0.0, 1.0)
+    level, peak = float(np.median(_border(flat))), float(flat.max())
+    if peak - level < MIN_CONTRAST:
+        raise ImageError("blank", "The image looks blank: no digit found. Draw a dark digit on a light "
+                                  "background (or light on dark) and try again.")
+    ink = np.clip((flat - level) / (peak - level), 0.0, 1.0)
+    ink[ink < NOISE_FLOOR] = 0.0
+    return ink
 
 
 def _bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
@@ -183,9 +220,17 @@ def _bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
     return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
+def _without_specks(mask: np.ndarray) -> np.ndarray:
+    """The mask less its blobs under SPECK_SHARE of the largest one's area: grain and JPEG noise, not strokes."""
+    blobs = label(mask)
+    areas = np.bincount(blobs.ravel())
+    areas[0] = 0  # the background's label
+    return (areas >= SPECK_SHARE * areas.max())[blobs]
+
+
 def _crop_ink(ink: np.ndarray) -> np.ndarray:
     """Cut out the ink: the box around its strong pixels plus a margin, trimmed of empty rows and columns."""
-    top, bottom, left, right = _bounds(ink >= CROP_THRESHOLD)
+    top, bottom, left, right = _bounds(_without_specks(ink >= CROP_THRESHOLD))
     window = ink[max(top - CROP_MARGIN, 0): bottom + CROP_MARGIN, max(left - CROP_MARGIN, 0): right + CROP_MARGIN]
     top, bottom, left, right = _bounds(window > 0)
     return window[top:bottom, left:right]
@@ -206,29 +251,3 @@ def _center(scaled: np.ndarray) -> np.ndarray:
     top, left = (FRAME_SIDE - scaled.shape[0]) // 2, (FRAME_SIDE - scaled.shape[1]) // 2
     frame[top: top + scaled.shape[0], left: left + scaled.shape[1]] = scaled
     return center_by_mass(frame)
-
-
-def resize_pixels(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Resize a float [0, 1] image to (height, width) with antialiasing."""
-    img = Image.fromarray(pixels.astype(np.float32), mode="F")
-    return np.asarray(img.resize((size[1], size[0]), Image.Resampling.BILINEAR), dtype=np.float32)
-
-
-def center_by_mass(frame: np.ndarray) -> np.ndarray:
-    """Shift ink so its centre of mass sits on pixel (h // 2, w // 2), as MNIST was made."""
-    total = frame.sum()
-    if total <= 0:
-        return frame
-    rows, cols = np.indices(frame.shape)
-    h, w = frame.shape
-    # MNIST's test digits have their centre of mass at (14.0, 14.0) +- 0.3 (whole-pixel shifts), not 13.5.
-    dy = int(round(h // 2 - (rows * frame).sum() / total))
-    dx = int(round(w // 2 - (cols * frame).sum() / total))
-    # A lopsided digit (a heavy bar, a thin stem) may want a shift past the frame's edge: never cut ink off.
-    ink_rows, ink_cols = np.flatnonzero(frame.any(axis=1)), np.flatnonzero(frame.any(axis=0))
-    dy = min(max(dy, -int(ink_rows[0])), h - 1 - int(ink_rows[-1]))
-    dx = min(max(dx, -int(ink_cols[0])), w - 1 - int(ink_cols[-1]))
-    out = np.zeros_like(frame)
-    src = frame[max(0, -dy): h - max(0, dy), max(0, -dx): w - max(0, dx)]
-    out[max(0, dy): max(0, dy) + src.shape[0], max(0, dx): max(0, dx) + src.shape[1]] = src
-    return out

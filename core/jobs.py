@@ -124,6 +124,7 @@ class TrainingJob:
     config: TrainConfig
     options: RunOptions = RunOptions()
     snapshot_every: int = 0
+    snapshot_resolution: int = 60
     slots: JobSlots | None = field(default_factory=lambda: SHARED_SLOTS)
 
     def __post_init__(self) -> None:
@@ -132,7 +133,8 @@ class TrainingJob:
         self._thread: threading.Thread | None = None
         n = len(self.data.y_train)
         per_epoch = -(-n // (self.config.batch_size or n)) if n else 0
-        self._recorder = (BoundaryRecorder(self.data.X_all, every=self.snapshot_every, epochs=self.config.epochs)
+        self._recorder = (BoundaryRecorder(self.data.X_all, every=self.snapshot_every, epochs=self.config.epochs,
+                                           resolution=self.snapshot_resolution)
                           if self.snapshot_every and not self.data.is_image else None)
         self._progress = JobProgress(state="waiting", epochs=self.config.epochs, started_at=time.time(),
                                      steps_per_epoch=per_epoch)
@@ -153,6 +155,8 @@ class TrainingJob:
         self._update(steps=step, last_loss=loss)
 
     def _train(self) -> TrainResult:
+        if self._recorder is not None:
+            self._recorder.record(0, self.model)  # the starting weights: the replay's first frame
         result = train_model(self.model, self.data, self.config, self.options, on_epoch=self._on_epoch,
                              on_step=self._on_step, should_stop=self._stop.is_set)
         if self._recorder is None:

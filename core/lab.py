@@ -23,7 +23,8 @@ from core.train import RunOptions, TrainConfig, TrainResult, overfit_one_batch
 
 INLINE_STEPS = 2500  # 2-D runs up to this many optimizer steps train inline (well under a second)
 KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
-SNAPSHOTS = 30  # a 2-D run keeps about this many boundaries for the replay
+SNAPSHOTS = 100  # a 2-D run keeps a boundary every epoch (every few past this many epochs) for the replay
+SNAPSHOT_RESOLUTION = 40  # cells a side: sent once per frame, so kept small
 
 
 class LabError(ValueError):
@@ -142,10 +143,11 @@ class Lab:
         self.model, self.result, self._evaluation = None, None, None
         reference = preset(data.is_image, self.model_config.kind).train.lr
         options = RunOptions(threads=self.threads, reference_lr=reference, settle=auto)
-        every = 0 if data.is_image else max(1, train_config.epochs // SNAPSHOTS)
+        every = 0 if data.is_image else -(-train_config.epochs // SNAPSHOTS)
         model = build_model(self.model_config, seed=train_config.init_seed)
         kw = {"slots": None} if inline else {}
-        return TrainingJob(model, data, train_config, options, snapshot_every=every, **kw)
+        return TrainingJob(model, data, train_config, options, snapshot_every=every,
+                           snapshot_resolution=SNAPSHOT_RESOLUTION, **kw)
 
     def runs_inline(self, train_config: TrainConfig) -> bool:
         """True for a run short enough to train in the page's own thread (a small 2-D run)."""

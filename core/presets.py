@@ -30,7 +30,7 @@ def _images(**kw) -> ModelConfig:
 
 # Full batch: on 2-D data the whole training split is one small matrix, so each step costs about as much as a
 # 32-point batch, and 100 full-batch steps reach 99% on circles (bench) where batch 32 needed ~400.
-_POINTS_TRAIN = TrainConfig(optimizer="adam", lr=0.03, batch_size=0, epochs=150)
+_POINTS_TRAIN = TrainConfig(optimizer="adam", lr=0.03, batch_size=0, epochs=100)
 PRESETS: dict[tuple[str, str], Preset] = {
     ("points", "mlp"): Preset(ModelConfig(kind="mlp", hidden=(16, 16)), _POINTS_TRAIN,
                               "16-16 ReLU, Adam 0.03 full batch: 99% on circles in ~100 steps (bench)."),

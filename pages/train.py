@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common.replay import replay_view, rewind
 from pages.common.state import AUTO_TRAIN_KEY, get_lab
 from pages.common.training import forget_training_widgets, show_run, training_controls
 from pages.common.ui import count, friendly_errors, percent, require
@@ -41,9 +42,9 @@ with right, friendly_errors("Training could not start"):
         st.caption(st.session_state.pop(NOTICE))
     if action == "stop":
         lab.stop()
-    elif action == "reset":  # the untrained network again; auto-train waits for the next change
+    elif action == "reset":  # back to the starting weights: the replay's epoch 0, ready to Play or Step
         lab.stop()
-        lab.forget_model()
+        rewind(lab.result)
     elif action == "new_weights":
         lab.new_weights()
         lab.train(lab.train_config)
@@ -71,7 +72,7 @@ with left:  # drawn after the actions above, so they show whether a run is going
     stop_col.button("Stop", disabled=not running, key="train.stop", on_click=request, args=("stop",),
                     width="stretch")
     reset_col.button("Reset", key="train.reset", on_click=request, args=("reset",), width="stretch",
-                     help="Forget the trained model; the next run starts from the same initial weights.")
+                     disabled=not points, help="Back to the starting weights (epoch 0): then Play or Step.")
     st.button("New weights", key="train.new", on_click=request, args=("new_weights",), disabled=running,
               width="stretch", help="Draw different initial weights and train again.")
     st.button("Sanity check", key="train.sanity", disabled=running, on_click=request, args=("sanity",),
@@ -98,13 +99,9 @@ def live() -> None:
     if result is None:
         st.info("Press **Train** to start." if not points else "Move a slider or press **Train**.")
         return
-    snapshots = result.snapshots
-    snapshot = snapshots[-1] if snapshots else None
-    if len(snapshots) > 1:
-        epoch = st.select_slider("Replay the boundary, epoch by epoch", [s.epoch for s in snapshots],
-                                 value=snapshots[-1].epoch, key="train.replay")
-        snapshot = next(s for s in snapshots if s.epoch == epoch)
-    show_run(lab, result.history, snapshot, result, key="done")
+    if len(result.snapshots) > 1 and replay_view(lab, result):
+        return
+    show_run(lab, result.history, result.snapshots[-1] if result.snapshots else None, result, key="done")
 
 
 with right:

@@ -109,6 +109,23 @@ def noise_png(seed: int = 0) -> bytes:
     return png_bytes(Image.fromarray(np.random.default_rng(seed).integers(0, 256, (64, 64), dtype=np.uint8)))
 
 
+def paper_photo(digit: str | None = "0", *, size: tuple[int, int] = (640, 480),
+                box: tuple[int, int, int, int] | None = None, shadow: bool = False, seed: int = 0) -> bytes:
+    """A phone-photo-like JPEG: grey ink (or none) on grey paper, lit from one side or with a hard shadow."""
+    width, height = size
+    ink = np.zeros((height, width), dtype=np.float32)
+    if digit is not None:
+        ink = np.asarray(draw_digit(digit, size=size, box=box, ink=255, paper=0), dtype=np.float32) / 255.0
+    light = np.linspace(1.2, 0.8, width, dtype=np.float32)  # a window on the left: the far side is 1/3 darker
+    if shadow:
+        # Evenly lit but for the left third, in the shadow of a hand or a phone: 60% of the light, its edge
+        # 8 px soft, as even a hard shadow's is.
+        light = np.interp(np.arange(width), [width / 3 - 4, width / 3 + 4], [0.6, 1.0]).astype(np.float32)
+    pixels = (190.0 * (1.0 - ink) + 90.0 * ink) * light[None, :]
+    pixels += np.random.default_rng(seed).normal(0.0, 4.0, size=pixels.shape)  # sensor noise
+    return encode(Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8)), "JPEG", quality=70)
+
+
 def _hostile() -> dict[str, tuple[bytes, str]]:
     """Files that must be refused, with the ImageError reason each should give."""
     digit = draw_digit("0", size=(200, 200))
@@ -135,6 +152,7 @@ def _hostile() -> dict[str, tuple[bytes, str]]:
         "white_jpeg": (encode(Image.new("RGB", (64, 64), "white"), "JPEG", quality=50), "blank"),
         "fully_transparent": (png_bytes(Image.new("RGBA", (64, 64), (0, 0, 0, 0))), "blank"),
         "gif_first_frame_blank": (animated_gif(Image.new("L", (64, 64), 255), draw_digit(size=(64, 64))), "blank"),
+        "photo_of_blank_paper": (paper_photo(None), "blank"),  # uneven light and grain are not a digit
     }
 
 
@@ -167,6 +185,8 @@ def _readable() -> dict[str, tuple[bytes, str]]:
         "webp": (encode(black_on_white, "WEBP"), "ok"),
         "bmp": (encode(black_on_white, "BMP"), "ok"),
         "eight_by_eight": (png_bytes(draw_digit("1", size=(8, 8), stroke=2)), "ok"),
+        "photo_uneven_light": (paper_photo("7"), "ok"),
+        "photo_hard_shadow": (paper_photo("1", shadow=True), "ok"),
     }
 
 

@@ -9,11 +9,12 @@ import pytest
 from PIL import Image, ImageFile
 
 from core.data import read_idx
-from core.images import MAX_PIXELS, REASONS, ImageError, PreparedImage, prepare_image
+from core.images import CROP_THRESHOLD, MAX_PIXELS, REASONS, ImageError, PreparedImage, prepare_image
 from core.pixels import center_by_mass, to_pixels
-from tests.image_corpus import bomb_png, corpus, draw_digit, encode, png_bytes
+from tests.image_corpus import bomb_png, corpus, draw_digit, encode, paper_photo, png_bytes
 
 CENTRE = 14.0  # where MNIST puts the centre of mass in its 28x28 frame
+DIGIT_BOX = (400, 100, 520, 300)  # a 121x201 digit on the darker right half of a 640x480 photo
 
 
 def centre_of_mass(pixels: np.ndarray) -> tuple[float, float]:
@@ -129,7 +130,8 @@ def test_model_input_is_the_normalised_centred_frame() -> None:
 
 def test_steps_are_in_pipeline_order() -> None:
     prepared = prepare_image(corpus()["digit_black_on_white"][0])
-    assert [title for title, _ in prepared.steps] == ["Original", "Grayscale", "Inverted", "Cropped", "28×28 centred"]
+    assert [title for title, _ in prepared.steps] == ["Original", "Grayscale", "Inverted", "Background removed",
+                                                      "Cropped", "28×28 centred"]
     assert prepared.steps[0][1] is prepared.original and prepared.steps[-1][1] is prepared.centered
     with pytest.raises(AttributeError):
         prepared.was_inverted = False  # type: ignore[misc]  # results are frozen
@@ -187,7 +189,43 @@ def test_large_photo_is_shrunk_for_the_steps_but_reports_its_size() -> None:
     prepared = prepare_image(encode(draw_digit("0", size=(3000, 2000), mode="RGB"), "JPEG"))
     assert (prepared.width, prepared.height) == (3000, 2000)
     assert prepared.original.shape == (683, 1024, 3) and prepared.grayscale.shape == (683, 1024)
+    assert prepared.background_removed.shape == (683, 1024)  # the background is removed after shrinking
     assert prepared.scaled.shape == (20, 12)
+
+
+@pytest.mark.parametrize("digit", ["0", "1", "7"])
+@pytest.mark.parametrize("shadow", [False, True], ids=["light_falls_off", "hard_shadow"])
+def test_uneven_light_is_removed_before_the_ink_is_cropped(digit: str, shadow: bool) -> None:
+    # Paper at 190 lit from 120% down to 80% (or with a hard shadow edge through the digit), ink at 90: the
+    # paper's light varies by ~76 grey levels, close to the ink's own contrast. Judged from the border alone,
+    # the darker paper passes for ink and the crop is a grey rectangle (what happened before).
+    box = (150, 100, 270, 300) if shadow else DIGIT_BOX  # the shadow's edge is at x = 213
+    prepared = prepare_image(paper_photo(digit, box=box, shadow=shadow))
+    expected = prepare_image(png_bytes(draw_digit(digit, size=(640, 480), box=box)))  # the same digit, scanned
+    assert prepared.was_inverted
+    assert prepared.cropped.shape == pytest.approx(expected.cropped.shape, abs=3)
+    assert shift_tolerant_r(prepared.centered, expected.centered) > 0.95
+    removed = prepared.background_removed
+    left, right = removed[:, : box[0] - 20], removed[:, box[2] + 20:]  # clear of the strokes (25 px wide)
+    assert removed.max() == pytest.approx(1.0) and left.max() < CROP_THRESHOLD and right.max() < CROP_THRESHOLD
+    assert (left > 0).mean() < 0.01 and (right > 0).mean() < 0.01  # lit and dim paper alike: black but for grain
+
+
+def test_clean_drawing_passes_background_removal_unchanged() -> None:
+    prepared = prepare_image(corpus()["digit_black_on_white"][0])
+    np.testing.assert_array_equal(prepared.background_removed, prepared.inverted)
+
+
+def test_thick_strokes_are_not_taken_for_background() -> None:
+    # A ring drawn 30 px thick on a 100 px canvas: the background estimate must look wider than any stroke.
+    prepared = prepare_image(corpus()["thick_stroke"][0])
+    assert prepared.background_removed.sum() >= 0.99 * prepared.inverted.sum()
+
+
+def test_a_photo_of_blank_paper_is_blank_however_it_is_lit() -> None:
+    with pytest.raises(ImageError) as caught:
+        prepare_image(paper_photo(None))
+    assert caught.value.reason == "blank"
 
 
 def shift_tolerant_r(a: np.ndarray, b: np.ndarray) -> float:

@@ -22,7 +22,7 @@ def test_synchronous_run_reports_history_and_snapshot(circles) -> None:
     assert progress.state == "finished" and progress.done and progress.fraction == 1.0
     assert len(progress.history) == 5 and progress.result.status in ("completed", "not_learning")
     assert progress.snapshot is not None and progress.snapshot.epoch == 5
-    assert [s.epoch for s in progress.result.snapshots] == [1, 2, 3, 4, 5]
+    assert [s.epoch for s in progress.result.snapshots] == [0, 1, 2, 3, 4, 5]  # 0: the starting weights
 
 
 def test_progress_moves_within_the_first_epoch(circles) -> None:

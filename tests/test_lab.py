@@ -38,8 +38,10 @@ def test_data_sets_defaults_and_shapes_the_model(lab: Lab, blobs) -> None:
 
 def test_train_now_then_evaluate_boundary_and_predict(lab: Lab) -> None:
     result = lab.train_now(TrainConfig(epochs=60, batch_size=0))
-    assert result.status == "completed" and len(result.snapshots) == 30  # every 60 // 30 epochs
-    assert [s.epoch for s in result.snapshots][-1] == 60
+    # A boundary for every epoch, from the starting weights (epoch 0) on: the replay's frames.
+    assert result.status == "completed" and [s.epoch for s in result.snapshots] == list(range(61))
+    long = lab.train_now(TrainConfig(epochs=250, batch_size=0, lr=0.01))
+    assert [s.epoch for s in long.snapshots] == [0, *range(3, 250, 3), 250]  # every 3 past 100 epochs
     evaluation = lab.evaluation()
     assert evaluation.test.accuracy > 0.9 and evaluation is lab.evaluation()  # computed once
     assert evaluation.validation.n_samples == len(lab.data.y_val)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -171,3 +172,25 @@ def test_predict_page_point_probabilities() -> None:
     no_errors(at)
     at.number_input(key="predict.x").set_value(1.0).run()
     no_errors(at)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    """The titles of the page's Plotly charts, from the figures sent to the browser."""
+    return [json.loads(chart.proto.spec)["layout"].get("title", {}).get("text", "") for chart in at.get("plotly_chart")]
+
+
+def test_train_page_replays_a_run_from_its_starting_weights_one_step_at_a_time() -> None:
+    at = page("train").run()  # a fresh session: circles already trained
+    at.toggle(key="train.replay").set_value(True).run()
+    no_errors(at)
+    epochs = len(at.session_state[LAB].result.history)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(spec["frames"]) == epochs + 1  # epoch 0 (the starting weights) to the last
+    assert chart_titles(at)[0].startswith(f"Epoch {epochs} of {epochs}")
+    at.button(key="train.reset").click().run()
+    assert chart_titles(at)[0] == f"Epoch 0 of {epochs} · the starting weights"
+    at.button(key="train.step").click().run()
+    assert chart_titles(at)[0].startswith(f"Epoch 1 of {epochs}")
+    at.button(key="train.step").click().run()
+    assert chart_titles(at)[0].startswith(f"Epoch 2 of {epochs}")
+    assert at.session_state[LAB].result.history[0].epoch == 1  # replaying trains nothing

@@ -644,3 +644,32 @@ def test_network_with_a_nan_weight_still_draws_every_other_edge() -> None:
     edges = [t for t in fig.data if t.mode == "lines"]
     assert [len(t.x) // 3 for t in edges if t.name == "not a number"] == [1]  # one segment: x0, x1, gap
     assert sum(len(t.x) // 3 for t in edges if t.name.endswith("weight")) == 5  # the five finite weights
+
+
+def test_replay_has_one_frame_per_snapshot_with_play_pause_and_a_slider(circles) -> None:
+    from core.boundary import Snapshot, boundary_grid, grid_box
+    from core.plots import replay_figure
+    from core.train import EpochStats
+
+    model = build_model(ModelConfig(hidden=(4,)), seed=0)
+    box = grid_box(circles.X_all)
+    snapshots = [Snapshot(e, boundary_grid(model, box=box, resolution=12)) for e in range(4)]
+    history = [EpochStats(e, 1.0 / e, 0.5, 1.2 / e, 0.5 + 0.1 * e, 0.03, 0.001, e) for e in range(1, 4)]
+    fig = replay_figure(snapshots, history, circles.X_train, circles.y_train, ("outer", "inner"), start=1,
+                        frame_ms=250)
+    assert [f.name for f in fig.frames] == ["0", "1", "2", "3"]
+    assert fig.layout.title.text == "Epoch 1 of 3 · validation accuracy 60%"
+    assert fig.frames[0].layout.title.text == "Epoch 0 of 3 · the starting weights"
+    # Each frame moves the heatmap, the P = 0.5 line and the two loss curves, and nothing else.
+    heat, line = fig.data[0], fig.data[1]
+    assert heat.type == "heatmap" and line.type == "contour" and list(fig.frames[2].traces) == [0, 1, 4, 5]
+    expected = np.round(snapshots[2].grid.proba[..., 1] * 255).astype(np.uint8)
+    np.testing.assert_array_equal(fig.frames[2].data[0].z, expected)  # one byte a cell
+    assert list(fig.frames[2].data[2].x) == [1, 2] and fig.frames[2].data[3].y[-1] == pytest.approx(0.6)
+    (play, pause) = fig.layout.updatemenus[0].buttons
+    assert play.args[1]["frame"]["duration"] == 250 and play.args[1]["fromcurrent"] and list(pause.args[0]) == [None]
+    assert fig.layout.sliders[0].active == 1 and [s.label for s in fig.layout.sliders[0].steps] == ["0", "1", "2", "3"]
+    with pytest.raises(ValueError, match="start must be a frame index from 0 to 3"):
+        replay_figure(snapshots, history, circles.X_train, circles.y_train, ("outer", "inner"), start=4)
+    with pytest.raises(ValueError, match="at least one snapshot"):
+        replay_figure([], history, circles.X_train, circles.y_train, ("outer", "inner"))

@@ -8,13 +8,14 @@ from core.plots.images import image_grid_figure, steps_figure
 from core.plots.metrics import class_histogram_figure, confusion_figure, pr_figure, probability_figure, roc_figure
 from core.plots.network import activation_figure, network_figure
 from core.plots.points import boundary_figure, scatter_figure
+from core.plots.replay import replay_figure
 from core.plots.style import CLASS_COLORS, class_color, placeholder_figure
 from core.plots.training import curves_figure
 
 __all__ = [
     "CLASS_COLORS", "activation_figure", "boundary_figure", "class_color", "class_histogram_figure",
     "confusion_figure", "curves_figure", "image_grid_figure", "network_figure", "pr_figure", "probability_figure",
-    "placeholder_figure", "roc_figure", "scatter_figure", "steps_figure",
+    "placeholder_figure", "replay_figure", "roc_figure", "scatter_figure", "steps_figure",
 ]
 
 # Inside the network (issue 10): 2-D neuron maps and hidden space; digit weights, feature maps, attributions.

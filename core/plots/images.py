@@ -9,12 +9,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.plots.style import GRAYS, INK, add_hint, equal_aspect, hide_axes, house_layout, new_figure
+from core.plots.style import GRAYS, INK, NEUTRAL, add_hint, equal_aspect, hide_axes, house_layout, new_figure
 
 GAP = 3  # pixels between tiles
 CAPTION = 10  # pixel rows above each tile for its caption (on a 28-pixel tile)
 ASSUMED_WIDTH = 720  # px: a typical chart width in the dashboard, to size the grid's height
 MAX_STEP_SIDE = 192  # step images are shown at most this many pixels across: enough for a thumbnail
+STEP_COLUMNS = 3  # steps per row: six titles side by side would run into each other in a page column
+STEP_PANEL = 170  # px of figure height per row of steps ...
+STEP_TITLE = 30  # ... of which this much, between rows, holds the next row's titles
 
 
 def _tiles(images: np.ndarray, columns: int) -> np.ndarray:
@@ -75,18 +78,36 @@ def _display_rgb(image: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def steps_figure(steps: Sequence[tuple[str, np.ndarray]], *, title: str = "") -> go.Figure:
-    """Each preparation step of an uploaded image side by side: RGB (uint8) or grayscale ([0, 1]), any size."""
+    """Each preparation step of an uploaded image in its own panel, at its own aspect ratio; RGB (uint8) or [0, 1]."""
     if not steps:
         return add_hint(new_figure(title, height=160), "No image yet")
-    fig = make_subplots(rows=1, cols=len(steps), subplot_titles=[name for name, _ in steps], horizontal_spacing=0.02)
-    fig.update_layout(house_layout(title, height=240), margin=dict(l=8, r=8, t=64 if title else 36, b=8),
+    columns = min(STEP_COLUMNS, len(steps))
+    rows = math.ceil(len(steps) / columns)
+    top = 64 if title else 36
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[name for name, _ in steps],
+                        horizontal_spacing=0.04, vertical_spacing=STEP_TITLE / (rows * STEP_PANEL))
+    fig.update_layout(house_layout(title, height=rows * STEP_PANEL + top + 8), margin=dict(l=8, r=8, t=top, b=8),
                       showlegend=False)
-    for col, (name, image) in enumerate(steps, start=1):
-        rgb, stride = _display_rgb(image)
-        fig.add_trace(go.Image(z=rgb, x0=0, dx=stride, y0=0, dy=stride, name=name,
-                               hovertemplate=f"{name}<br>pixel (%{{x}}, %{{y}})<extra></extra>"), row=1, col=col)
-        suffix = "" if col == 1 else str(col)
-        fig.update_yaxes(autorange="reversed", row=1, col=col)
-        equal_aspect(fig, x=f"x{suffix}", y=f"y{suffix}")
     hide_axes(fig)
+    for k, (name, image) in enumerate(steps):
+        rgb, stride = _display_rgb(image)
+        row, col = divmod(k, columns)
+        hover = f"{name}<br>pixel (%{{x}}, %{{y}})<extra></extra>"
+        fig.add_trace(go.Image(z=rgb, x0=0, dx=stride, y0=0, dy=stride, name=name, hovertemplate=hover),
+                      row=row + 1, col=col + 1)
+        _fit_panel(fig, k + 1, rgb.shape[:2], stride)
     return fig
+
+
+def _fit_panel(fig: go.Figure, panel: int, shape: tuple[int, int], stride: int) -> None:
+    """Panel `panel` (1-based) spans exactly its image, framed, with square pixels: the panel shrinks to fit."""
+    x, y = ("x", "y") if panel == 1 else (f"x{panel}", f"y{panel}")
+    right, bottom = shape[1] * stride - stride / 2, shape[0] * stride - stride / 2
+    # Fixed ranges (no autorange padding) with constrain="domain": Plotly keeps the ranges and narrows the
+    # panel's domain instead, so a tall crop shrinks sideways and stays inside its own panel.
+    fig.update_layout({f"xaxis{x[1:]}": dict(range=[-stride / 2, right], autorange=False, constrain="domain"),
+                       f"yaxis{y[1:]}": dict(range=[bottom, -stride / 2], autorange=False, constrain="domain",
+                                             scaleanchor=x, scaleratio=1)})  # reversed: row 0 on top, as stored
+    # A thin frame: ink touching the crop's edge would otherwise run into the white page unseen.
+    fig.add_shape(type="rect", xref=x, yref=y, x0=-stride / 2, x1=right, y0=-stride / 2, y1=bottom,
+                  line=dict(color=NEUTRAL, width=1), layer="above")

@@ -1,0 +1,133 @@
+"""A run replayed in the browser: the boundary and the loss curves as Plotly animation frames, one per epoch.
+
+The run is trained at once on the server; Play, Pause and the frame slider then cost the server nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.plots.points import _check_points, _multi_class_layer, _points_trace, _two_class_layers
+from core.plots.style import BLUE, ORANGE, check_names, class_color, house_layout
+
+if TYPE_CHECKING:
+    from core.boundary import Snapshot
+    from core.train import EpochStats
+
+PLAY, PAUSE = "▶ Play", "❚❚ Pause"
+SPEEDS = (1, 2, 4, 8, 16)  # epochs a second a teacher can choose
+
+
+def _layers(snapshot: Snapshot, names: list[str]) -> list:
+    """The boundary layers of one frame, as bytes: a frame is sent for every epoch, so each cell is one byte
+    (256 levels of probability, finer than the colour map shows) instead of four."""
+    if len(names) > 2:
+        layer = _multi_class_layer(snapshot.grid)  # z = class + certainty, from 0 to n: the scale's stops are shares
+        n = len(names)
+        layer.update(z=np.round(np.asarray(layer.z) * 255 / n).astype(np.uint8), zmin=0, zmax=255,
+                     customdata=None, hoverinfo="skip", hovertemplate=None)
+        return [layer]
+    heat, line = _two_class_layers(snapshot.grid, names)
+    level = np.round(snapshot.grid.proba[..., 1] * 255).astype(np.uint8)
+    heat.update(z=level, zmin=0, zmax=255, showscale=False, hoverinfo="skip", hovertemplate=None)
+    line.update(z=level, contours=dict(start=127.5, end=127.5, size=1, coloring="none"))
+    return [heat, line]
+
+
+def _loss_series(history: Sequence[EpochStats], epoch: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(epochs, train loss, validation loss) up to `epoch`, as float32 (sent as compact typed arrays)."""
+    shown = [s for s in history if s.epoch <= epoch]
+    as32 = lambda values: np.array(values, dtype=np.float32)  # noqa: E731
+    return (as32([s.epoch for s in shown]), as32([s.train_loss for s in shown]), as32([s.val_loss for s in shown]))
+
+
+def _curves(history: Sequence[EpochStats], epoch: int) -> list[go.Scatter]:
+    """Train and validation loss up to `epoch`."""
+    x, train, val = _loss_series(history, epoch)
+    return [go.Scatter(x=x, y=train, mode="lines", name="train loss", line=dict(color=BLUE, width=2.2)),
+            go.Scatter(x=x, y=val, mode="lines", name="validation loss",
+                       line=dict(color=ORANGE, width=2.2, dash="dash"))]
+
+
+def _frame(snapshot: Snapshot, history: Sequence[EpochStats], names: list[str]) -> go.Frame:
+    """Only what changes: the grid's values and the curves' points (a frame's traces update the figure's)."""
+    layers = [type(layer)(z=layer.z) for layer in _layers(snapshot, names)]
+    x, train, val = _loss_series(history, snapshot.epoch)
+    return go.Frame(name=str(snapshot.epoch), data=[*layers, go.Scatter(x=x, y=train), go.Scatter(x=x, y=val)],
+                    layout=dict(title_text=headline(snapshot.epoch, history)))
+
+
+def headline(epoch: int, history: Sequence[EpochStats]) -> str:
+    """'Epoch 12 of 50 · validation accuracy 97%': the frame's epoch counter."""
+    last = history[-1].epoch if history else 0
+    if epoch == 0:
+        return f"Epoch 0 of {last} · the starting weights"
+    stats = next((s for s in history if s.epoch == epoch), None)
+    tail = f" · validation accuracy {stats.val_acc:.0%}" if stats is not None and stats.val_acc == stats.val_acc else ""
+    return f"Epoch {epoch} of {last}{tail}"
+
+
+def _controls(snapshots: Sequence[Snapshot], start: int, frame_ms: int) -> dict:
+    """Play / Pause buttons and the frame slider, all run by Plotly in the browser."""
+    still = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
+    play = {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
+    buttons = [dict(label=PLAY, method="animate", args=[None, play]),
+               dict(label=PAUSE, method="animate", args=[[None], {**still, "frame": {"duration": 0, "redraw": False}}])]
+    steps = [dict(method="animate", label=str(s.epoch), args=[[str(s.epoch)], still]) for s in snapshots]
+    return dict(
+        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, xanchor="left", y=-0.12,
+                          yanchor="top", pad=dict(t=8, r=8), buttons=buttons)],
+        sliders=[dict(active=start, steps=steps, x=0.22, len=0.78, y=-0.08, yanchor="top",
+                      currentvalue=dict(prefix="Epoch ", font=dict(size=13)), pad=dict(t=28))],
+    )
+
+
+def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], X: np.ndarray, y: np.ndarray,
+                  class_names: Sequence[str] = (), *, start: int | None = None, frame_ms: int = 125) -> go.Figure:
+    """The boundary (left) and the loss (right) at each snapshot, as frames with Play, Pause and a slider.
+
+    `start` is the frame shown first (default: the last); `frame_ms` the time a frame stays on screen.
+    """
+    if not snapshots:
+        raise ValueError("replay_figure needs at least one snapshot of the boundary.")
+    start = len(snapshots) - 1 if start is None else start
+    if not 0 <= start < len(snapshots):
+        raise ValueError(f"start must be a frame index from 0 to {len(snapshots) - 1}. Got {start}.")
+    if frame_ms < 1:
+        raise ValueError(f"frame_ms must be at least 1. Got {frame_ms}.")
+    X, y = _check_points(X, y, "X")
+    names = check_names(class_names, snapshots[0].grid.proba.shape[2], "the snapshots' grids")
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.1,
+                        subplot_titles=("Decision boundary", "Loss (cross-entropy)"))
+    layers = _layers(snapshots[start], names)
+    for trace in layers:
+        fig.add_trace(trace, row=1, col=1)
+    points = [_points_trace(X[y == c], name, class_color(c), gl=False) for c, name in enumerate(names)
+              if np.any(y == c)]
+    for trace in points:
+        fig.add_trace(trace, row=1, col=1)
+    for trace in _curves(history, snapshots[start].epoch):
+        fig.add_trace(trace, row=1, col=2)
+    moving = [*range(len(layers)), len(layers) + len(points), len(layers) + len(points) + 1]
+    frames = [_frame(s, history, names) for s in snapshots]
+    for frame in frames:
+        frame.traces = moving
+    fig.frames = frames
+    grid = snapshots[0].grid
+    fig.update_layout(house_layout(headline(snapshots[start].epoch, history), height=500), **_controls(
+        snapshots, start, frame_ms))
+    fig.update_layout(margin=dict(b=110), legend=dict(orientation="h", y=1.12, x=0))
+    fig.update_xaxes(range=[float(grid.xs[0]), float(grid.xs[-1])], title_text="x", showgrid=False, row=1, col=1)
+    fig.update_yaxes(range=[float(grid.ys[0]), float(grid.ys[-1])], title_text="y", showgrid=False, scaleanchor="x",
+                     scaleratio=1, row=1, col=1)
+    finite = [v for s in history for v in (s.train_loss, s.val_loss) if np.isfinite(v)]
+    top = 1.05 * max(finite) if finite else 1.0
+    last = max(1, history[-1].epoch if history else 1)
+    fig.update_xaxes(range=[0, last], title_text="Epoch", row=1, col=2)
+    fig.update_yaxes(range=[0, top], row=1, col=2)
+    return fig
