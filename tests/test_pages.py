@@ -176,7 +176,8 @@ def test_predict_page_point_probabilities() -> None:
 
 def chart_titles(at: AppTest) -> list[str]:
     """The titles of the page's Plotly charts, from the figures sent to the browser."""
-    return [json.loads(chart.proto.spec)["layout"].get("title", {}).get("text", "") for chart in at.get("plotly_chart")]
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return [spec["layout"].get("title", {}).get("text", "").replace("<b>", "").replace("</b>", "") for spec in specs]
 
 
 def test_train_page_replays_a_run_from_its_starting_weights_one_step_at_a_time() -> None:

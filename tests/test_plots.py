@@ -659,7 +659,7 @@ def test_replay_has_one_frame_per_snapshot_with_play_pause_and_a_slider(circles)
                         frame_ms=250)
     assert [f.name for f in fig.frames] == ["0", "1", "2", "3"]
     assert fig.layout.title.text == "Epoch 1 of 3 · validation accuracy 60%"
-    assert fig.frames[0].layout.title.text == "Epoch 0 of 3 · the starting weights"
+    assert fig.frames[0].layout.title.text == "<b>Epoch 0 of 3 · the starting weights</b>"
     # Each frame moves the heatmap, the P = 0.5 line and the two loss curves, and nothing else.
     heat, line = fig.data[0], fig.data[1]
     assert heat.type == "heatmap" and line.type == "contour" and list(fig.frames[2].traces) == [0, 1, 4, 5]

@@ -59,7 +59,7 @@ def _frame(snapshot: Snapshot, history: Sequence[EpochStats], names: list[str]) 
     layers = [type(layer)(z=layer.z) for layer in _layers(snapshot, names)]
     x, train, val = _loss_series(history, snapshot.epoch)
     return go.Frame(name=str(snapshot.epoch), data=[*layers, go.Scatter(x=x, y=train), go.Scatter(x=x, y=val)],
-                    layout=dict(title_text=headline(snapshot.epoch, history)))
+                    layout=dict(title_text=f"<b>{headline(snapshot.epoch, history)}</b>"))  # as house_layout
 
 
 def headline(epoch: int, history: Sequence[EpochStats]) -> str:

@@ -169,7 +169,7 @@ async def train_mnist(page: Page, report: SessionReport) -> None:
     else:
         raise AssertionError(f"session {report.index}: MNIST training did not complete in {TRAIN_MS} ms")
     await idle(page)
-    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Test accuracy").first
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Validation accuracy").first
     value = await metric.locator('[data-testid="stMetricValue"]').inner_text()
     report.accuracy = float(value.strip().rstrip("%"))
 

@@ -175,3 +175,52 @@ def test_every_page_fits_the_screen(browser: Browser, fresh_server: tuple[str, i
             screenshot(page, f"layout-1024-{title.lower()}")
     page.context.close()
     assert not found, f"at {width}×{height}: {found}"
+
+
+TITLE_JS = """() => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    const title = gd._fullLayout && gd._fullLayout.title && gd._fullLayout.title.text;
+    const text = (title || '').replace(/<[^>]+>/g, '');
+    if (text.startsWith('Epoch ')) return text; }
+  return ''; }"""
+
+
+def replay_epoch(page: Page) -> int | None:
+    """The epoch the replay figure shows now, read from its title ('Epoch 12 of 51 · …')."""
+    title = page.evaluate(TITLE_JS) or ""
+    return int(title.split()[1]) if title.startswith("Epoch ") else None
+
+
+def sample_epochs(page: Page, seconds: float) -> list[int | None]:
+    """The replay's epoch every 40 ms for `seconds`."""
+    seen = []
+    for _ in range(int(seconds / 0.04)):
+        seen.append(replay_epoch(page))
+        page.wait_for_timeout(40)
+    return seen
+
+
+def test_play_pause_and_step_in_the_replay(browser: Browser, fresh_server: tuple[str, int]) -> None:
+    """Reset shows epoch 0, Step moves one epoch, Play advances ≥ 4 epochs a second in the browser, Pause holds."""
+    url, pid = fresh_server
+    page = open_page(browser, f"{url}/train", wait=True)
+    act(page, page.get_by_text("Watch it learn (replay)").click)
+    act(page, page.get_by_role("button", name="Reset", exact=True).click)
+    expect(page.locator('[data-testid="stPlotlyChart"]').first).to_contain_text("Epoch 0 of")
+    assert replay_epoch(page) == 0
+    for expected in (1, 2):
+        act(page, page.get_by_role("button", name="Step", exact=True).click)
+        page.wait_for_function(f"() => ({TITLE_JS})().startsWith('Epoch {expected} of')", timeout=WAIT_MS)
+    cpu_before = cpu_seconds(pid)
+    page.locator("g.updatemenu-button").filter(has_text="Play").click()
+    playing = sample_epochs(page, 1.5)
+    cpu_play_ms = 1000 * (cpu_seconds(pid) - cpu_before)
+    changes = sum(1 for a, b in zip(playing, playing[1:]) if b != a)
+    page.locator("g.updatemenu-button").filter(has_text="Pause").click()
+    page.wait_for_timeout(300)
+    paused = sample_epochs(page, 0.6)
+    record_latency(replay_epochs_per_second=round(changes / 1.5, 1), replay_server_cpu_ms_while_playing=round(
+        cpu_play_ms, 1))
+    screenshot(page, "train-replay")
+    page.context.close()
+    assert changes / 1.5 >= 4, f"Play showed {changes} new epochs in 1.5 s: {playing}"
+    assert len(set(paused)) == 1, f"Pause did not hold the epoch: {paused}"
