@@ -82,3 +82,50 @@ def test_bench_quick_prints_a_table() -> None:
     rows = {r["name"]: r for r in json.loads(done.stdout)}
     assert rows["circles: optimizer steps to 99% validation accuracy"]["value"] <= 100
     assert any(name.startswith("speed-up") for name in rows)
+
+
+def train_json(capsys, *args: str) -> dict:
+    assert main(["train", *args, "--threads", "1", "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_train_reports_three_splits_each_with_interval_and_baseline(capsys) -> None:
+    report = train_json(capsys, "--dataset", "circles", "--n-samples", "1000", "--test-fraction", "0.2",
+                        "--patience", "3")
+    metrics = report["metrics"]
+    assert metrics["train"]["n_samples"] + metrics["validation"]["n_samples"] == 800
+    assert metrics["test"]["n_samples"] == 200 and metrics["validation"]["n_samples"] == 120
+    for split in metrics.values():
+        low, high = split["accuracy_ci95"]
+        assert low <= split["accuracy"] <= high and split["majority_baseline"] == pytest.approx(0.5, abs=0.01)
+        assert {"precision_macro", "recall_macro", "f1_macro"} <= set(split)
+    assert report["status"] in ("completed", "early_stopped") and report["config"]["train"]["patience"] == 3
+
+
+@pytest.mark.parametrize(("args", "status", "message"), [
+    (["--lr", "1e-5"], {"not_learning"}, "learning rate is too small to move the weights"),
+    (["--model", "logreg"], {"not_learning"}, "A linear model can only draw a straight line"),
+    (["--optimizer", "sgd", "--lr", "10"], {"diverged", "stalled"}, "is too high"),
+], ids=["tiny learning rate", "logistic regression", "sgd at lr 10"])
+def test_a_run_that_does_not_learn_says_why_in_the_json(capsys, args: list[str], status: set, message: str) -> None:
+    report = train_json(capsys, "--dataset", "circles", *args)
+    assert report["status"] in status and message in report["message"]
+
+
+def test_options_left_out_follow_the_chosen_models_preset(capsys) -> None:
+    from core.presets import PRESETS
+
+    report = train_json(capsys, "--dataset", "digits", "--model", "cnn", "--train-size", "200", "--epochs", "1")
+    cnn = PRESETS["images", "cnn"].train
+    train = report["config"]["train"]
+    assert (train["lr"], train["batch_size"], train["schedule"]) == (cnn.lr, cnn.batch_size, cnn.schedule)
+    assert train["epochs"] == 1  # the option given wins
+    assert report["config"]["run"]["channels_last"] is True
+    no_cl = train_json(capsys, "--dataset", "digits", "--model", "cnn", "--train-size", "200", "--epochs", "1",
+                       "--no-channels-last")
+    assert no_cl["config"]["run"]["channels_last"] is False
+
+
+def test_patience_without_a_validation_split_is_refused() -> None:
+    done = run_cli("train", "--val-fraction", "0", "--patience", "3")
+    assert done.returncode == 2 and "--patience watches the validation loss" in done.stderr

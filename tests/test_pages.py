@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import replace
 
+import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from core.data import DataConfig
@@ -98,7 +101,8 @@ def test_model_page_sliders_change_the_network() -> None:
     at.select_slider(key="model.units").set_value(32).run()
     no_errors(at)
     assert at.session_state[LAB].model_config.hidden == (32, 32, 32)
-    assert "1," in at.metric[0].value or int(at.metric[0].value.replace(",", "")) > 2000
+    # 2 inputs -> 32 -> 32 -> 32 -> 2 outputs: weights plus biases of each dense layer.
+    assert at.metric[0].value == f"{(2 * 32 + 32) + 2 * (32 * 32 + 32) + (32 * 2 + 2):,}"
 
 
 def test_train_page_auto_trains_2d_and_follows_the_units_slider() -> None:
@@ -171,7 +175,21 @@ def test_predict_page_point_probabilities() -> None:
     at = page("predict", ready_lab()).run()
     no_errors(at)
     at.number_input(key="predict.x").set_value(1.0).run()
+    at.number_input(key="predict.y").set_value(-0.4).run()
     no_errors(at)
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    bars = next(spec["data"][0] for spec in specs if spec["data"][0]["type"] == "bar")
+    model = at.session_state[LAB].model
+    with torch.inference_mode():  # the probabilities drawn are the model's own, for the typed point
+        direct = torch.softmax(model(torch.tensor([[1.0, -0.4]])), dim=1)[0].numpy()
+    np.testing.assert_allclose(decoded(bars["x"]), direct, atol=1e-6)
+
+
+def decoded(values) -> np.ndarray:
+    """A Plotly array as sent to the browser: a list, or a base64 typed array."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"])
+    return np.asarray(values, dtype=float)
 
 
 def chart_titles(at: AppTest) -> list[str]:
