@@ -80,10 +80,11 @@ def _controls(snapshots: Sequence[Snapshot], start: int, frame_ms: int) -> dict:
                dict(label=PAUSE, method="animate", args=[[None], {**still, "frame": {"duration": 0, "redraw": False}}])]
     steps = [dict(method="animate", label=str(s.epoch), args=[[str(s.epoch)], still]) for s in snapshots]
     return dict(
-        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, xanchor="left", y=-0.12,
-                          yanchor="top", pad=dict(t=8, r=8), buttons=buttons)],
-        sliders=[dict(active=start, steps=steps, x=0.22, len=0.78, y=-0.08, yanchor="top",
-                      currentvalue=dict(prefix="Epoch ", font=dict(size=13)), pad=dict(t=28))],
+        # Below the x axes' titles: buttons on the left, the frame slider beside them.
+        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, xanchor="left", y=-0.3,
+                          yanchor="top", pad=dict(t=0, r=8), buttons=buttons)],
+        sliders=[dict(active=start, steps=steps, x=0.3, len=0.7, y=-0.22, yanchor="top",
+                      currentvalue=dict(prefix="Epoch ", font=dict(size=13)), pad=dict(t=8))],
     )
 
 
@@ -102,8 +103,7 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
         raise ValueError(f"frame_ms must be at least 1. Got {frame_ms}.")
     X, y = _check_points(X, y, "X")
     names = check_names(class_names, snapshots[0].grid.proba.shape[2], "the snapshots' grids")
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.1,
-                        subplot_titles=("Decision boundary", "Loss (cross-entropy)"))
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.12)
     layers = _layers(snapshots[start], names)
     for trace in layers:
         fig.add_trace(trace, row=1, col=1)
@@ -119,9 +119,10 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
         frame.traces = moving
     fig.frames = frames
     grid = snapshots[0].grid
-    fig.update_layout(house_layout(headline(snapshots[start].epoch, history), height=500), **_controls(
+    fig.update_layout(house_layout(headline(snapshots[start].epoch, history), height=540), **_controls(
         snapshots, start, frame_ms))
-    fig.update_layout(margin=dict(b=110), legend=dict(orientation="h", y=1.12, x=0))
+    # The epoch counter (the title) on top, the legend on its own line under it, the controls at the bottom.
+    fig.update_layout(margin=dict(t=96, b=150), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     fig.update_xaxes(range=[float(grid.xs[0]), float(grid.xs[-1])], title_text="x", showgrid=False, row=1, col=1)
     fig.update_yaxes(range=[float(grid.ys[0]), float(grid.ys[-1])], title_text="y", showgrid=False, scaleanchor="x",
                      scaleratio=1, row=1, col=1)
@@ -129,5 +130,5 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
     top = 1.05 * max(finite) if finite else 1.0
     last = max(1, history[-1].epoch if history else 1)
     fig.update_xaxes(range=[0, last], title_text="Epoch", row=1, col=2)
-    fig.update_yaxes(range=[0, top], row=1, col=2)
+    fig.update_yaxes(range=[0, top], title_text="Loss (cross-entropy)", row=1, col=2)
     return fig
