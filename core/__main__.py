@@ -10,7 +10,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from core.data import DATASETS, DataConfig, Dataset, make_dataset
-from core.models import ACTIVATIONS, MODEL_KINDS, ModelConfig, build_model
+from core.models import ACTIVATIONS, FEATURES, MODEL_KINDS, ModelConfig, build_model
 from core.presets import preset
 from core.train import OPTIMIZERS, SCHEDULES, RunOptions, TrainConfig, train_model
 
@@ -33,11 +33,21 @@ def _hidden(text: str) -> tuple[int, ...]:
     return units
 
 
+def _features(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in FEATURES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"--features takes comma-separated names from {','.join(FEATURES)}. "
+                                         f"Got {text!r}.")
+    return tuple(name for name in FEATURES if name in names)  # the model's canonical order
+
+
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     """Data options default to DataConfig's; model and training options left out follow the chosen model's preset."""
     d = DataConfig()
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", choices=DATASETS, default=d.name)
+    g.add_argument("--dataset", choices=(*DATASETS, "csv"), default=d.name)
+    g.add_argument("--csv", type=Path, default=None, help="--dataset csv: your own points (columns x, y, label)")
     g.add_argument("--n-samples", type=int, default=d.n_samples)
     g.add_argument("--noise", type=float, default=d.noise)
     g.add_argument("--factor", type=float, default=d.factor)
@@ -54,6 +64,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", choices=tuple(ACTIVATIONS))
     g.add_argument("--dropout", type=float)
     g.add_argument("--width", type=int, help="CNN channels in the first layer")
+    g.add_argument("--features", type=_features,
+                   help=f"2-D data: the input features, any of {','.join(FEATURES)} (default x,y)")
     g = p.add_argument_group("training (defaults: the preset of the chosen model)")
     g.add_argument("--optimizer", choices=OPTIMIZERS)
     g.add_argument("--lr", type=float)
@@ -81,7 +93,7 @@ def configs_from_args(args: argparse.Namespace, data: Dataset) -> tuple[ModelCon
     """The chosen model's preset, with every option the user set applied on top."""
     base = preset(data.is_image, args.model)
     model_cfg = replace(base.model, kind=args.model, input_shape=data.input_shape, n_classes=data.n_classes,
-                        **_given(args, ("hidden", "activation", "dropout", "width")))
+                        **_given(args, ("hidden", "activation", "dropout", "width", "features")))
     train_cfg = replace(base.train, seed=args.seed, init_seed=args.seed if args.init_seed is None else args.init_seed,
                         **_given(args, ("optimizer", "lr", "momentum", "batch_size", "epochs", "weight_decay", "l1",
                                         "schedule", "patience")))
@@ -105,6 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _points_from_csv(args: argparse.Namespace) -> Dataset:
+    """--dataset csv --csv FILE: the file's points, split and standardised like any other 2-D data."""
+    from core.csvdata import read_points_csv
+    from core.data import points_dataset
+
+    if args.csv is None:
+        raise ValueError("--dataset csv needs --csv FILE (columns x, y, label).")
+    try:
+        raw = args.csv.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {args.csv}: {exc.strerror}.") from None
+    points = read_points_csv(raw)
+    return points_dataset(points.X, points.y, points.class_names, test_fraction=args.test_fraction,
+                          val_fraction=args.val_fraction, seed=args.seed, source=f"Your points from {args.csv}.")
+
+
 def _train(args: argparse.Namespace) -> dict:
     from core.checkpoint import save_model_file
     from core.evaluate import evaluate_model, majority_class
@@ -115,7 +143,7 @@ def _train(args: argparse.Namespace) -> dict:
                           n_classes=args.classes, test_fraction=args.test_fraction, val_fraction=args.val_fraction,
                           seed=args.seed, train_size=args.train_size, data_dir=args.data_dir,
                           download=not args.no_download)
-    data = make_dataset(data_cfg)
+    data = _points_from_csv(args) if args.dataset == "csv" else make_dataset(data_cfg)
     model_cfg, train_cfg = configs_from_args(args, data)
     options = RunOptions(threads=args.threads, channels_last=not args.no_channels_last,
                          reference_lr=preset(data.is_image, args.model).train.lr)

@@ -60,9 +60,10 @@ class Dataset:
     class_names: tuple[str, ...]
     name: str
     source: str  # one sentence for the user: where the data came from
-    origin: str  # "generated" | "downloaded" | "local" | "test-split" | "offline"
+    origin: str  # "generated" | "downloaded" | "local" | "test-split" | "offline" | "user"
     X_val: np.ndarray | None = None  # None or empty: no validation split (val_fraction 0)
     y_val: np.ndarray | None = None
+    units: tuple[np.ndarray, np.ndarray] | None = None  # your own points: (mean, std) undoing the standardisation
 
     @property
     def has_validation(self) -> bool:
@@ -199,6 +200,40 @@ def _make_points(config: DataConfig) -> Dataset:
 
 
 MIN_PER_CLASS = 5  # points of every class in every split: fewer and a split's accuracy means little
+
+
+def points_dataset(X: np.ndarray, y: np.ndarray, class_names: tuple[str, ...], *, test_fraction: float = 0.2,
+                   val_fraction: float = 0.15, seed: int = 0, name: str = "csv", source: str = "") -> Dataset:
+    """Your own 2-D points -> a Dataset with stratified train/validation/test splits.
+
+    Coordinates are standardised with the training split's mean and spread (so any units train alike);
+    `Dataset.units` keeps them, to show points in the file's own units.
+    """
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.int64)
+    if X.ndim != 2 or X.shape[1] != 2 or len(X) != len(y):
+        raise DataError(f"Points must have shape (n, 2) with one label each. Got {X.shape} and {y.shape}.")
+    _check_range("test_fraction", test_fraction, 0.05, 0.5)
+    _check_range("val_fraction", val_fraction, 0.0, 0.5)
+    counts = np.bincount(y, minlength=len(class_names))
+    if len(counts) != len(class_names) or (counts < 2).any():
+        raise DataError("Every class needs at least a few points of its own: "
+                        f"{dict(zip(class_names, counts.tolist()))}.")
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_fraction, stratify=y,
+                                                            random_state=seed)
+    except ValueError as exc:
+        raise DataError(f"Too few points to split {test_fraction:.0%} off for testing: add points. ({exc})") from None
+    X_train, y_train, X_val, y_val = carve_validation(X_train, y_train, val_fraction, seed)
+    check_class_counts(class_names, y_train=y_train, y_val=y_val, y_test=y_test)
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+
+    def scaled(a: np.ndarray) -> np.ndarray:
+        return ((a - mean) / std).astype(np.float32)
+
+    source = source or f"Your own {len(y):,} points in {len(class_names)} classes."
+    return Dataset(scaled(X_train), y_train, scaled(X_test), y_test, tuple(class_names), name, source, "user",
+                   scaled(X_val), y_val, (mean.astype(np.float32), std.astype(np.float32)))
 
 
 def carve_validation(X: np.ndarray, y: np.ndarray, fraction: float, seed: int):
