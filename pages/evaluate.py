@@ -7,6 +7,7 @@ import streamlit as st
 
 from core import plots
 from core.evaluate import class_curves, confused_pairs, majority_class, misclassified
+from core.export import history_csv, predictions_csv
 from core.pixels import to_pixels
 from pages.common.state import get_lab
 from pages.common.ui import accuracy_card, count, percent, require
@@ -50,8 +51,14 @@ with right:
     st.dataframe(test.report, width="stretch", key="evaluate.report", height=min(40 + 35 * len(test.report), 460),
                  column_config={name: st.column_config.NumberColumn(name, format="%.3f", width="small")
                                 for name in ("precision", "recall", "f1-score")})
-    st.download_button("Download per-class metrics (CSV)", test.report.to_csv().encode(), "per_class_metrics.csv",
-                       "text/csv", key="evaluate.csv")
+    with st.popover("Download as CSV", icon=":material/download:"):
+        st.download_button("Per-class metrics", test.report.to_csv().encode(), "per_class_metrics.csv",
+                           "text/csv", key="evaluate.csv", width="stretch")
+        st.download_button("Predictions on the test split", lambda: predictions_csv(test), "test_predictions.csv",
+                           "text/csv", key="evaluate.predictions", width="stretch")
+        if lab.result is not None and lab.result.history:
+            st.download_button("Training history, epoch by epoch", lambda: history_csv(lab.result.history),
+                               "training_history.csv", "text/csv", key="evaluate.history", width="stretch")
     roc, pr = test.roc, test.pr
     if roc is None and data.n_classes > 2:  # one class against the rest, for the class the user picks
         positive = st.selectbox("ROC and precision-recall for class (against all the others)",
