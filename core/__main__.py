@@ -9,6 +9,8 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
+
 from core.data import DATASETS, DataConfig, Dataset, make_dataset
 from core.models import ACTIVATIONS, FEATURES, MODEL_KINDS, ModelConfig, build_model
 from core.presets import preset
@@ -80,8 +82,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--init-seed", type=int, help="starting weights (default: --seed)")
     g.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: every core)")
     g.add_argument("--no-channels-last", action="store_true", help="CNNs: keep the NCHW memory format")
-    p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--from-url", default=None, help="a share link (or its query): run exactly what it shows")
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict:
@@ -104,7 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     """The `python -m core` argument parser."""
     parser = _Parser(prog="python -m core", description="NN Lab engine: train, predict, benchmark.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    _add_train_args(sub.add_parser("train", help="train a model and print its metrics"))
+    p = sub.add_parser("train", help="train a model and print its metrics")
+    _add_train_args(p)
+    p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("export-script", help="write a standalone PyTorch script that reproduces a run")
+    _add_train_args(p)
+    p.add_argument("--out", type=Path, default=Path("nnlab_run.py"), help="the script's file (default nnlab_run.py)")
     p = sub.add_parser("predict", help="predict the digit in image files with a saved model")
     p.add_argument("--model", type=Path, required=True, help="a model file saved by `train --save`")
     p.add_argument("images", nargs="+", type=Path)
@@ -133,10 +140,24 @@ def _points_from_csv(args: argparse.Namespace) -> Dataset:
                           val_fraction=args.val_fraction, seed=args.seed, source=f"Your points from {args.csv}.")
 
 
-def _train(args: argparse.Namespace) -> dict:
-    from core.checkpoint import save_model_file
-    from core.evaluate import evaluate_model, majority_class
+def _from_url(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfig, TrainConfig]:
+    """The settings a share link holds; values the link got wrong are named on stderr and left at the preset."""
+    from core.urlstate import decode_url
 
+    decoded = decode_url(args.from_url)
+    for problem in decoded.problems:
+        print(f"python -m core: ignored in the link: {problem}", file=sys.stderr)
+    settings = decoded.settings
+    data_cfg = replace(settings.data, data_dir=args.data_dir, download=not args.no_download)
+    data = make_dataset(data_cfg)
+    model_cfg = replace(settings.model, input_shape=data.input_shape, n_classes=data.n_classes)
+    return data_cfg, data, model_cfg, settings.train
+
+
+def _settings(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfig, TrainConfig]:
+    """(data config, dataset, model config, training settings) from the options or from --from-url."""
+    if args.from_url:
+        return _from_url(args)
     if args.val_fraction == 0 and args.patience:
         raise ValueError("--patience watches the validation loss: it needs --val-fraction above 0.")
     data_cfg = DataConfig(name=args.dataset, n_samples=args.n_samples, noise=args.noise, factor=args.factor,
@@ -144,9 +165,31 @@ def _train(args: argparse.Namespace) -> dict:
                           seed=args.seed, train_size=args.train_size, data_dir=args.data_dir,
                           download=not args.no_download)
     data = _points_from_csv(args) if args.dataset == "csv" else make_dataset(data_cfg)
-    model_cfg, train_cfg = configs_from_args(args, data)
+    return (data_cfg, data, *configs_from_args(args, data))
+
+
+def _export_script(args: argparse.Namespace) -> str:
+    from core.script import ScriptInputs, export_script
+
+    data_cfg, data, model_cfg, train_cfg = _settings(args)
+    points = None
+    if data.units is not None:  # your own points: the script holds them in the file's own units
+        mean, std = data.units
+        X = np.concatenate([data.X_train, data.X_val, data.X_test]) * std + mean
+        points = (X, np.concatenate([data.y_train, data.y_val, data.y_test]))
+    text = export_script(ScriptInputs(data_cfg, model_cfg, train_cfg, data.class_names, points),
+                         filename=args.out.name)
+    args.out.write_text(text)
+    return f"Wrote {args.out}: run it with `python {args.out}` (it prints the test accuracy)."
+
+
+def _train(args: argparse.Namespace) -> dict:
+    from core.checkpoint import save_model_file
+    from core.evaluate import evaluate_model, majority_class
+
+    data_cfg, data, model_cfg, train_cfg = _settings(args)
     options = RunOptions(threads=args.threads, channels_last=not args.no_channels_last,
-                         reference_lr=preset(data.is_image, args.model).train.lr)
+                         reference_lr=preset(data.is_image, model_cfg.kind).train.lr)
     model = build_model(model_cfg, seed=train_cfg.init_seed)
     result = train_model(model, data, train_cfg, options)
     majority = majority_class(data.y_train)
@@ -207,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(report) if args.json else "", end="\n" if args.json else "")
             if not args.json:
                 _print_train(report)
+        elif args.command == "export-script":
+            print(_export_script(args))
         elif args.command == "predict":
             for row in _predict(args):
                 print(json.dumps(row) if args.json else
