@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.common import urlsync
 from pages.common.router import routing
-from pages.common.state import get_lab
+from pages.common.share import share_dialog
 from pages.common.ui import PAGES, session_summary
 
 st.set_page_config(page_title="NN Lab", page_icon="pages/common/icon.png", layout="wide")  # local: no font CDN
 routing(True)  # the pages check this: a page run without it came straight from a fresh server's pages/ folder
 
-lab = get_lab()
-pages = [
-    st.Page(PAGES["home"], title="Home", icon=":material/home:", default=True),
-    st.Page(PAGES["data"], title="Data", icon=":material/scatter_plot:"),
-    st.Page(PAGES["model"], title="Model", icon=":material/account_tree:"),
-    st.Page(PAGES["train"], title="Train", icon=":material/model_training:"),
-    st.Page(PAGES["evaluate"], title="Evaluate", icon=":material/fact_check:"),
-    st.Page(PAGES["predict"], title="Predict", icon=":material/draw:"),
-]
-page = st.navigation(pages)
+lab = urlsync.begin()  # from the URL on a session's first run: its token's Lab, or the link's settings
+PAGE_ICONS = {"home": "home", "data": "scatter_plot", "model": "account_tree", "inside": "visibility",
+              "train": "model_training", "evaluate": "fact_check", "predict": "draw"}
+shown = [name for name in PAGES if name in (urlsync.classroom().pages or PAGES)]  # a teacher's pages=
+page = st.navigation([st.Page(PAGES[name], title=name.title(), icon=f":material/{PAGE_ICONS[name]}:",
+                              default=name == shown[0], visibility="visible" if name in shown else "hidden")
+                      for name in PAGES])  # every page kept, so the pages' own links to each other still work
 
 
 def draw_summary() -> None:
@@ -43,10 +41,20 @@ def sidebar_summary() -> None:
 
     with st.sidebar:
         live_summary()
+        link, settings = urlsync.link_settings(), urlsync.current_settings(lab)
+        if link is not None and settings is not None and settings != link:
+            st.button("Back to the link's setup", key="urlsync.back", on_click=urlsync.back_to_link, args=(lab,),
+                      icon=":material/undo:", help="The settings this page was opened with, trained again.")
+        if urlsync.shown("share") and settings is not None and st.button(
+                "Share", key="urlsync.share", icon=":material/share:", disabled=urlsync.locked("share"),
+                help="A link and QR code of this setup."):
+            share_dialog(settings, st.context.url or "http://localhost:8501/")
 
 
+urlsync.notice(lab)
 try:
     page.run()
 finally:  # also after a page that stopped early (st.stop) for a missing prerequisite
     routing(False)
+    urlsync.end(lab)
     sidebar_summary()

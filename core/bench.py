@@ -16,9 +16,11 @@ from torchvision import transforms
 
 from core.boundary import boundary_grid
 from core.data import DataConfig, Dataset, make_dataset
+from core.insight.digits import IG_STEPS
+from core.insight.timing import time_attribution, time_embedding_pca, time_neuron_maps, time_snapshot_overhead
 from core.models import ModelConfig, build_model
 from core.pixels import MNIST_MEAN, MNIST_STD, to_pixels
-from core.presets import CNN_MODEL, CNN_TRAIN, IMAGES_TRAIN, POINTS_MODEL, POINTS_TRAIN, describe
+from core.presets import CNN_MODEL, CNN_TRAIN, IMAGES_MODEL, IMAGES_TRAIN, POINTS_MODEL, POINTS_TRAIN, describe
 from core.race import race
 from core.train import RunOptions, TrainConfig, evaluate_loss, train_model
 
@@ -155,6 +157,32 @@ def bench_circles(*, seed: int = 0) -> list[BenchRow]:
     ]
 
 
+def bench_inside(*, quick: bool = False) -> list[BenchRow]:
+    """What looking inside costs: neuron maps, the replay's recorders, attributions and the projector's PCA."""
+    circles = make_dataset(DataConfig(name="circles", n_samples=1000, noise=0.05, factor=0.5))
+    run = time_snapshot_overhead(circles, POINTS_MODEL, POINTS_TRAIN, repeats=3 if quick else 15)
+    inside = (run["inside"] - run["plain"]) / run["inside"]
+    replay = (run["all"] - run["plain"]) / run["all"]
+    maps_ms = 1000 * time_neuron_maps(repeats=5 if quick else 20)
+    pca_ms = 1000 * time_embedding_pca(IMAGES_MODEL, repeats=3 if quick else 9)
+    plain = f"a {run['plain'] * 1000:.0f} ms circles run ({describe(POINTS_TRAIN)}); best of interleaved runs"
+    rows = [
+        BenchRow("neuron maps of a 6×8 network at 40×40 (one epoch's frame)", maps_ms, "ms",
+                 detail="every unit over 1,600 grid points, dead/saturated counted over 500 points"),
+        BenchRow("weights + gradient flow kept every epoch: share of a circles run", 100 * inside, "%", "≤ 25",
+                 inside <= 0.25, detail=plain),
+        BenchRow("all replay recording (with the 40×40 boundary frames): share of a circles run", 100 * replay, "%",
+                 detail=plain),
+        BenchRow("PCA of 2,000 test digits' last hidden layer", pca_ms, "ms", "≤ 100", pca_ms <= 100,
+                 detail="MLP 784-128-10; the forward pass not counted"),
+    ]
+    for name, config in (("MLP", IMAGES_MODEL),) if quick else (("MLP", IMAGES_MODEL), ("CNN", CNN_MODEL)):
+        ms = 1000 * time_attribution(config, repeats=3 if quick else 9)
+        rows.append(BenchRow(f"Integrated Gradients attribution per image, {name} preset", ms, "ms", "≤ 300",
+                             ms <= 300, detail=f"{IG_STEPS} steps, one batch"))
+    return rows
+
+
 def bench_race(data: Dataset, *, repeats: int = 3) -> list[BenchRow]:
     """Seconds of training until 95% validation accuracy: engine, textbook loop and scikit-learn."""
     best = race(data, repeats=repeats)
@@ -184,7 +212,7 @@ def run_bench(data_dir: str | None = None, *, threads: int | None = None, quick:
     """Every benchmark; MNIST parts use the real files when present, else the offline digits."""
     if threads is not None:
         torch.set_num_threads(threads)
-    rows = bench_circles()
+    rows = [*bench_circles(), *bench_inside(quick=quick)]
     try:
         digits = make_dataset(DataConfig(name="mnist", data_dir=data_dir, download=False))
     except ValueError:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from torch import nn
 
 from core.boundary import BoundaryRecorder, Snapshot
 from core.data import Dataset
+from core.insight.recorder import GradientRecorder, StateRecorder
 from core.train import EpochStats, RunOptions, TrainConfig, TrainResult, train_model
 
 JOB_STATES = ("waiting", "running", "finished", "failed")
@@ -136,6 +138,10 @@ class TrainingJob:
         self._recorder = (BoundaryRecorder(self.data.X_all, every=self.snapshot_every, epochs=self.config.epochs,
                                            resolution=self.snapshot_resolution)
                           if self.snapshot_every and not self.data.is_image else None)
+        # The weights each epoch and the gradient flow: small 2-D models only (see core.insight.recorder).
+        self._states = (StateRecorder(every=self.snapshot_every, epochs=self.config.epochs)
+                        if self._recorder is not None else None)
+        self._gradients = GradientRecorder() if self._recorder is not None else None
         self._progress = JobProgress(state="waiting", epochs=self.config.epochs, started_at=time.time(),
                                      steps_per_epoch=per_epoch)
 
@@ -148,22 +154,29 @@ class TrainingJob:
         if self._recorder is not None:
             self._recorder(stats, model)
             snapshot = self._recorder.latest
+            self._states(stats, model)
+            self._gradients.on_epoch(stats, model)
         history = self._progress.history + (stats,)
         self._update(history=history, steps=stats.steps, **({"snapshot": snapshot} if snapshot else {}))
 
-    def _on_step(self, step: int, loss: float, _model: nn.Module) -> None:
+    def _on_step(self, step: int, loss: float, model: nn.Module) -> None:
+        if self._gradients is not None:
+            self._gradients.on_step(step, loss, model)
         self._update(steps=step, last_loss=loss)
 
     def _train(self) -> TrainResult:
         if self._recorder is not None:
             self._recorder.record(0, self.model)  # the starting weights: the replay's first frame
+            self._states.record(0, self.model)
         result = train_model(self.model, self.data, self.config, self.options, on_epoch=self._on_epoch,
                              on_step=self._on_step, should_stop=self._stop.is_set)
         if self._recorder is None:
             return result
         if result.history and not result.diverged:  # a run that ended early still shows where it got to
             self._recorder.record(result.history[-1].epoch, self.model)
-        return replace(result, snapshots=tuple(self._recorder.snapshots))
+            self._states.record(result.history[-1].epoch, self.model)
+        return replace(result, snapshots=tuple(self._recorder.snapshots), states=tuple(self._states.states),
+                       gradients=self._gradients.result())
 
     def run(self) -> JobProgress:
         """Train in the calling thread (waiting for a slot first, if any); return the final progress."""
@@ -199,3 +212,47 @@ class TrainingJob:
     def progress(self) -> JobProgress:
         with self._lock:
             return self._progress
+
+
+@dataclass(eq=False)
+class SlotTask:
+    """A slow computation that is not a training run (t-SNE) on a worker thread, inside the job slots, so a
+    class clicking at once cannot starve the server. Poll `done`, `elapsed`, then `result` or `error`."""
+
+    work: Callable[[], object]
+    slots: JobSlots | None = field(default_factory=lambda: SHARED_SLOTS)
+
+    def __post_init__(self) -> None:
+        self.state, self.result, self.error = "waiting", None, None
+        self._started: float | None = None
+        self._ended: float | None = None
+
+    def start(self) -> SlotTask:
+        """Run on a daemon thread (after waiting for a slot) and return at once."""
+        threading.Thread(target=self._run, name="nnlab-task", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        if self.slots is not None:
+            self.slots.acquire(lambda: False)
+        self._started, self.state = time.time(), "running"
+        try:
+            self.result = self.work()
+            self.state = "finished"
+        except Exception as exc:  # the page shows the reason instead of waiting for ever
+            self.error, self.state = f"{type(exc).__name__}: {exc}", "failed"
+        finally:
+            self._ended = time.time()
+            if self.slots is not None:
+                self.slots.release()
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("finished", "failed")
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since it started computing (0 while it waits for a slot)."""
+        if self._started is None:
+            return 0.0
+        return (self._ended or time.time()) - self._started

@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +21,9 @@ from core.boundary import Snapshot
 from core.data import Dataset
 from core.diagnose import Outcome, chance_loss, diagnose, divergence_message
 from core.models import eval_mode
+
+if TYPE_CHECKING:
+    from core.insight.recorder import EpochState, GradientFlow
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -87,6 +91,8 @@ class TrainResult:
     snapshots: tuple[Snapshot, ...] = ()
     best_epoch: int | None = None
     exploded_loss: float | None = None  # the loss value that ended a diverged run
+    states: tuple[EpochState, ...] = ()  # 2-D runs: the weights after each kept epoch, for looking inside
+    gradients: GradientFlow | None = None  # 2-D runs: per-layer weight and gradient sizes per epoch
 
     @property
     def diverged(self) -> bool:

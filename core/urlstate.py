@@ -44,9 +44,9 @@ TOKEN_PARAM = "s"  # the session token: in the address bar, never in a share lin
 PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM = "page", "hide", "lock", "pages"
 PRIMARY = (URL_NAMES[DataConfig]["name"], URL_NAMES[ModelConfig]["kind"])  # always written; they pick the preset
 RESERVED = (TOKEN_PARAM, PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM)
-PAGE_NAMES = ("home", "data", "model", "train", "evaluate", "predict")  # as in pages/common/ui.PAGES (tested)
+PAGE_NAMES = ("home", "data", "model", "inside", "train", "evaluate", "predict")  # as in pages/common/ui.PAGES (tested)
 SETTING_NAMES = tuple(name for names in URL_NAMES.values() for name in names.values())
-UI_CONTROLS = ("play", "speed", "auto", "new_weights", "share", "upload")  # controls that are not settings
+UI_CONTROLS = ("play", "speed", "auto", "new_weights", "sanity", "share")  # controls that are not settings
 CONTROLS = SETTING_NAMES + UI_CONTROLS  # what hide= and lock= may name
 MAX_PARAMS, MAX_VALUE_CHARS, MAX_ITEMS = 64, 200, 16
 SHOWN_CHARS, MAX_PROBLEM_CHARS, MAX_PROBLEMS = 40, 160, 12
@@ -208,6 +208,16 @@ def to_query(params: Mapping[str, str]) -> str:
 def share_query(settings: Settings, *, classroom: Classroom = Classroom(), presets: Presets = preset_settings) -> str:
     """The query text of a share link: the settings and classroom only, never a session token."""
     return to_query(encode(settings, classroom=classroom, presets=presets))  # encode adds a token only if given
+
+
+def apply_locks(settings: Settings, link: Settings, locked: Collection[str]) -> Settings:
+    """`settings` with every field whose URL name is in `locked` set back to its value in `link`."""
+    configs = []
+    for config, fixed in ((settings.data, link.data), (settings.model, link.model), (settings.train, link.train)):
+        changes = {name: getattr(fixed, name) for name, key, _ in url_fields(type(config))
+                   if key in locked and getattr(config, name) != getattr(fixed, name)}
+        configs.append(replace(config, **changes) if changes else config)
+    return Settings(*configs, page=settings.page)
 
 
 # --- query -> settings ------------------------------------------------------------------

@@ -12,6 +12,7 @@ from core.data import DataConfig, resolve_data_dir
 from core.pixels import to_pixels
 from pages.common.state import get_lab
 from pages.common.ui import friendly_errors, load_dataset, nearest
+from pages.common.urlsync import locked, shown
 
 SUBSET_SIZES = (500, 1000, 2000, 4000, 8000, 20000, 50000)
 
@@ -34,36 +35,44 @@ lab = get_lab()
 current = lab.data_config or DataConfig(name="mnist" if lab.model_config and lab.model_config.takes_images
                                         else "circles")
 st.title("Data")
-name = st.selectbox("Dataset", list(LABELS), format_func=LABELS.get, key="data.name",
-                    index=list(LABELS).index(current.name))
+name = st.selectbox("Dataset", list(LABELS), format_func=LABELS.get, key="data.name", disabled=locked("data"),
+                    index=list(LABELS).index(current.name)) if shown("data") else current.name
 left, right = st.columns([1, 2.4], gap="large")
 with left:
-    seed = st.number_input("Seed", 0, 10_000, current.seed, key="data.seed")
-    test_fraction = st.slider("Test fraction", 0.1, 0.5, current.test_fraction, 0.05, key="data.test")
+    seed = st.number_input("Seed", 0, 10_000, current.seed, key="data.seed",
+                           disabled=locked("dseed")) if shown("dseed") else current.seed
+    test_fraction = st.slider("Test fraction", 0.1, 0.5, current.test_fraction, 0.05, key="data.test",
+                              disabled=locked("test")) if shown("test") else current.test_fraction
     if name in ("mnist", "digits"):
-        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction)
+        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction, val_fraction=current.val_fraction)
         try:
             available = len(load_dataset(config).y_train)  # cached: the subset below is cut from it
         except ValueError:
             available = 0  # the load below says why, once
-        if available:
+        if available and shown("subset"):
             sizes = sorted({s for s in SUBSET_SIZES if s < available} | {available})
             train_size = st.select_slider("Training images (a subset keeps training fast)", sizes,
                                           value=nearest(sizes, current.train_size or min(4000, available)),
-                                          format_func=lambda s: f"{s:,}", key=f"data.train_size.{name}")
+                                          format_func=lambda s: f"{s:,}", key=f"data.train_size.{name}",
+                                          disabled=locked("subset"))
             config = replace(config, train_size=None if train_size == available else train_size)
+        elif name == current.name:  # hidden by a teacher's link: the link's subset stays
+            config = replace(config, train_size=current.train_size)
     else:
-        n_samples = st.slider("Samples", 100, 5000, current.n_samples, 50, key="data.n")
-        noise = st.slider("Noise", 0.0, 0.5, current.noise, 0.01, key="data.noise")
+        n_samples = st.slider("Samples", 100, 5000, current.n_samples, 50, key="data.n",
+                              disabled=locked("n")) if shown("n") else current.n_samples
+        noise = st.slider("Noise", 0.0, 0.5, current.noise, 0.01, key="data.noise",
+                          disabled=locked("noise")) if shown("noise") else current.noise
         factor, n_classes = current.factor, current.n_classes
-        if name == "circles":
-            factor = st.slider("Inner/outer radius (factor)", 0.1, 0.9, current.factor, 0.05, key="data.factor")
-        if name in ("blobs", "spiral"):
+        if name == "circles" and shown("factor"):
+            factor = st.slider("Inner/outer radius (factor)", 0.1, 0.9, current.factor, 0.05, key="data.factor",
+                               disabled=locked("factor"))
+        if name in ("blobs", "spiral") and shown("classes"):
             top = 6 if name == "blobs" else 3
-            n_classes = st.slider("Classes" if name == "blobs" else "Arms", 2, top,
-                                  min(max(current.n_classes, 2), top), key=f"data.classes.{name}")
+            n_classes = st.slider("Classes" if name == "blobs" else "Arms", 2, top, min(max(current.n_classes, 2), top),
+                                  key=f"data.classes.{name}", disabled=locked("classes"))
         config = DataConfig(name=name, n_samples=n_samples, noise=noise, factor=factor, n_classes=n_classes,
-                            seed=seed, test_fraction=test_fraction)
+                            seed=seed, test_fraction=test_fraction, val_fraction=current.val_fraction)
 
 data = None
 with friendly_errors("This dataset cannot be loaded"):

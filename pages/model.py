@@ -52,6 +52,10 @@ with right:
                                              input_names=input_names(config)), key="model.network")
         if weights is None:
             st.caption("Train the model to see its weights: blue edges are positive, orange negative.")
+        else:
+            small = sum(int((np.abs(w) < plots.SMALL_WEIGHT).sum()) for w in weights)
+            st.caption(f"{small:,} of {sum(w.size for w in weights):,} weights below {plots.SMALL_WEIGHT:g} "
+                       "(drawn faded): an L1 penalty (Train page, More settings) pushes unneeded weights there.")
     st.dataframe(summary_table(model, config.input_shape), hide_index=True, width="stretch")
     if config.kind != "logreg":
         curves = activation_curves()

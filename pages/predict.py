@@ -9,6 +9,7 @@ from core import plots
 from core.checkpoint import CheckpointError
 from core.images import ImageError
 from core.lab import LabError
+from pages.common.inside import SENT, attribution_view
 from pages.common.state import get_lab
 from pages.common.ui import IMAGE_UPLOAD_MB, MODEL_UPLOAD_MB, literal, require
 
@@ -73,6 +74,7 @@ files = st.file_uploader("Upload digit images", type=IMAGE_TYPES, accept_multipl
 with st.expander("…or take a photo of a handwritten digit"):
     photo = st.camera_input("Camera", key="predict.camera")
 sources = [(f.name, f.getvalue()) for f in files or []] + ([("camera photo", photo.getvalue())] if photo else [])
+sources += [st.session_state[SENT]] if SENT in st.session_state else []  # a test digit opened from Inside
 if not sources:
     st.info("Upload one or more images of a single digit (png, jpg, bmp, gif, webp).")
 for i, (name, raw) in enumerate(sources):
@@ -89,3 +91,5 @@ for i, (name, raw) in enumerate(sources):
     bars.metric("Prediction", literal(lab.class_names[best]))
     bars.caption(f"{proba[best]:.1%} probability")
     bars.plotly_chart(plots.probability_figure(proba, lab.class_names), key=f"predict.proba.{i}")
+    st.markdown(f"**Why it said {literal(lab.class_names[best])}**")
+    attribution_view(lab, prepared, proba, raw, key=f"predict.why.{i}")

@@ -8,6 +8,7 @@ from pages.common.replay import replay_view, rewind
 from pages.common.state import AUTO_TRAIN_KEY, get_lab
 from pages.common.training import forget_training_widgets, show_run, training_controls
 from pages.common.ui import count, friendly_errors, percent, require
+from pages.common.urlsync import locked, shown
 from pages.common.widgets import architecture_controls
 
 REQUEST = "train.request"  # set by a button's callback, acted on before the buttons are drawn again
@@ -33,8 +34,9 @@ with left:
                 st.session_state[NOTICE] = notice
     config = training_controls(lab.train_config)
     lab.set_train_config(config)
-    auto = points and st.toggle("Auto-train", value=True, key="train.auto",
-                                help="Train again whenever a setting changes, to see at once what it does.")
+    auto = points and (not shown("auto") or st.toggle(
+        "Auto-train", value=True, key="train.auto", disabled=locked("auto"),
+        help="Train again whenever a setting changes, to see at once what it does."))
 
 action = st.session_state.pop(REQUEST, None)
 with right, friendly_errors("Training could not start"):
@@ -73,10 +75,12 @@ with left:  # drawn after the actions above, so they show whether a run is going
                     width="stretch")
     reset_col.button("Reset", key="train.reset", on_click=request, args=("reset",), width="stretch",
                      disabled=not points, help="Back to the starting weights (epoch 0): then Play or Step.")
-    st.button("New weights", key="train.new", on_click=request, args=("new_weights",), disabled=running,
-              width="stretch", help="Draw different initial weights and train again.")
-    st.button("Sanity check", key="train.sanity", disabled=running, on_click=request, args=("sanity",),
-              width="stretch", help="Overfit one batch: a healthy model memorises 16 examples.")
+    if shown("new_weights"):
+        st.button("New weights", key="train.new", on_click=request, args=("new_weights",), width="stretch",
+                  disabled=running or locked("new_weights"), help="Draw different initial weights and train again.")
+    if shown("sanity"):
+        st.button("Sanity check", key="train.sanity", disabled=running or locked("sanity"), on_click=request,
+                  args=("sanity",), width="stretch", help="Overfit one batch: a healthy model memorises 16 examples.")
 
 
 @st.fragment(run_every=0.5 if running else None)
@@ -99,7 +103,7 @@ def live() -> None:
     if result is None:
         st.info("Press **Train** to start." if not points else "Move a slider or press **Train**.")
         return
-    if len(result.snapshots) > 1 and replay_view(lab, result):
+    if len(result.snapshots) > 1 and shown("play") and replay_view(lab, result):
         return
     show_run(lab, result.history, result.snapshots[-1] if result.snapshots else None, result, key="done")
 

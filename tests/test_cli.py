@@ -62,6 +62,7 @@ def test_train_save_then_predict(tmp_path: Path, capsys) -> None:
     [
         (["train", "--dataset", "nope"], "invalid choice: 'nope'"),
         (["train", "--hidden", "8,x"], "--hidden takes comma-separated integers"),
+        (["train", "--features", "x,zz"], "--features takes comma-separated names"),
         (["train", "--lr", "50", "--epochs", "1"], "learning rate must be between 1e-5 and 10"),
         (["train", "--noise", "3"], "noise must be between"),
         (["train", "--model", "cnn"], "needs 28x28 images"),
@@ -129,3 +130,11 @@ def test_options_left_out_follow_the_chosen_models_preset(capsys) -> None:
 def test_patience_without_a_validation_split_is_refused() -> None:
     done = run_cli("train", "--val-fraction", "0", "--patience", "3")
     assert done.returncode == 2 and "--patience watches the validation loss" in done.stderr
+
+
+def test_logistic_regression_with_squared_features_separates_circles(capsys) -> None:
+    report = train_json(capsys, "--dataset", "circles", "--model", "logreg", "--features", "x,y,xx,yy")
+    assert report["config"]["model"]["features"] == ["x", "y", "xx", "yy"]
+    assert report["metrics"]["test"]["accuracy"] >= 0.97
+    plain = train_json(capsys, "--dataset", "circles", "--model", "logreg")
+    assert plain["metrics"]["test"]["accuracy"] < 0.8  # without them it can only draw a straight line

@@ -251,3 +251,16 @@ def test_timings_report_seconds() -> None:
     assert all(0 < t < 10 for t in timings)
     with pytest.raises(ValueError, match="repeats must be at least 1"):
         time_neuron_maps(repeats=0)
+
+
+def test_a_test_digit_as_png_reads_back_as_the_same_digit(digits) -> None:
+    from core.images import prepare_image
+    from core.insight import digit_png
+    from core.pixels import to_pixels
+
+    raw = digit_png(digits.X_test[0])
+    assert raw[:8] == b"\x89PNG\r\n\x1a\n"
+    back = prepare_image(raw).centered  # the Predict page's own reading of an upload
+    assert np.abs(back - to_pixels(digits.X_test[0, 0])).mean() < 0.05
+    with pytest.raises(ValueError, match="one normalised digit"):
+        digit_png(np.zeros((2, 2)))

@@ -181,3 +181,32 @@ def test_network_names_its_features_and_notes_each_layer() -> None:
         network_figure([3, 2], input_names=["x", "y"])
     with pytest.raises(ValueError, match="one note per layer"):
         network_figure([3, 2], layer_notes=["a"])
+
+
+def test_gradient_flow_one_line_per_layer_on_a_log_gradient_axis() -> None:
+    from core.insight.recorder import GradientFlow
+    from core.plots import gradient_flow_figure
+
+    epochs = np.arange(1, 6)
+    gradients = np.array([[1e-6, 1e-3, 0.1]] * 5)
+    flow = GradientFlow(("1 · 2→8", "2 · 8→8", "3 · 8→2"), epochs, np.full((5, 3), 0.5), gradients)
+    fig = gradient_flow_figure(flow)
+    assert len(fig.data) == 6 and [t.name for t in fig.data[:2]] == ["layer 1 · 2→8"] * 2
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.type != "log"
+    np.testing.assert_allclose(fig.data[0].y, gradients[:, 0])
+    assert fig.data[0].line.color != fig.data[4].line.color  # the input side and the output side tell apart
+    np.testing.assert_allclose(flow.ratio(), [1e-5, 1e-2, 1.0])
+    with pytest.raises(ValueError, match="epochs, layers"):
+        gradient_flow_figure(GradientFlow(flow.layers, epochs, np.zeros((5, 2)), np.zeros((5, 2))))
+
+
+def test_network_fades_weights_below_a_hundredth() -> None:
+    from core.plots import SMALL_WEIGHT
+
+    weights = [np.array([[0.5, 0.001], [-0.004, -0.7]]), np.array([[0.009, 2.0]])]
+    fig = network_figure([2, 2, 1], weights)
+    faded = [t for t in fig.data if t.name == f"|w| < {SMALL_WEIGHT:g}"]
+    assert len(faded) == 1 and len([v for v in faded[0].x if v is None]) == 3  # three edges, three breaks
+    assert faded[0].opacity < min(t.opacity for t in fig.data if t.name in ("positive weight", "negative weight"))
+    drawn = sum(len([v for v in t.x if v is None]) for t in fig.data if t.name.endswith("weight"))
+    assert drawn == 3  # the other three keep their sign colours

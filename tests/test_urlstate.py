@@ -25,6 +25,7 @@ from core.urlstate import (
     VALIDATORS,
     Classroom,
     Settings,
+    apply_locks,
     data_shape,
     decode,
     decode_url,
@@ -351,3 +352,13 @@ def test_a_field_type_with_no_url_form_is_a_clear_error() -> None:
 
 def test_to_query_keeps_commas_readable() -> None:
     assert to_query({"hidden": "8,8", "x": "a b&c"}) == "hidden=8,8&x=a%20b%26c"
+
+
+def test_locks_put_back_only_the_locked_fields_to_the_links_values() -> None:
+    link = decode({"data": "moons", "noise": "0.3", "lr": "0.1", "hidden": "4"}).settings
+    wandered = settings_of(replace(link.data, noise=0.05, seed=3), replace(link.model, hidden=(16,)),
+                           replace(link.train, lr=1.0, epochs=7))
+    fixed = apply_locks(wandered, link, ("noise", "lr", "hidden"))
+    assert (fixed.data.noise, fixed.model.hidden, fixed.train.lr) == (0.3, (4,), 0.1)
+    assert (fixed.data.seed, fixed.train.epochs) == (3, 7)  # not locked: the student's values stay
+    assert apply_locks(wandered, link, ()) == wandered

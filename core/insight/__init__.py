@@ -2,7 +2,8 @@
 first-layer weights, feature maps, attributions and embeddings; and what each costs (for the benchmark).
 
 maps: 2-D models (grid maps, dead/saturated units, hidden-space projections); digits: image models;
-timing: median seconds per call. Nothing here draws: core.plots.insight turns these results into figures.
+recorder: what a 2-D run keeps for the replay (weights per epoch, gradient flow); timing: seconds per call.
+Nothing here draws: core.plots.insight turns these results into figures.
 """
 
 from core.insight.digits import (
@@ -13,6 +14,7 @@ from core.insight.digits import (
     FeatureMaps,
     WeightTiles,
     attribute_image,
+    digit_png,
     embed,
     feature_maps,
     first_layer_tiles,
@@ -33,7 +35,8 @@ from core.insight.maps import (
     neuron_maps,
     unit_health,
 )
-from core.insight.timing import time_attribution, time_embedding_pca, time_neuron_maps
+from core.insight.recorder import EpochState, GradientFlow, GradientRecorder, StateRecorder, model_at
+from core.insight.timing import time_attribution, time_embedding_pca, time_neuron_maps, time_snapshot_overhead
 
 __all__ = [
     "ATTRIBUTION_METHODS", "EMBEDDING_METHODS", "Attribution", "Embedding", "FeatureMaps", "HiddenSpace", "LayerMaps",
@@ -41,4 +44,6 @@ __all__ = [
     "first_layer_tiles", "fit_projection", "hidden_activations", "hidden_space", "last_hidden", "layer_outputs",
     "neuron_maps", "pca_points", "time_attribution", "time_embedding_pca", "time_neuron_maps", "tsne_points",
     "unit_health",
+    "EpochState", "GradientFlow", "GradientRecorder", "StateRecorder", "digit_png", "model_at",
+    "time_snapshot_overhead",
 ]

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from torch import nn
 
 from core.insight.maps import ACTIVATION_NAMES, one_blas_thread
 from core.models import IMAGE_SHAPE, eval_mode
-from core.pixels import normalize_pixels
+from core.pixels import normalize_pixels, to_pixels
 
 ATTRIBUTION_METHODS = ("integrated_gradients", "saliency")
 EMBEDDING_METHODS = ("pca", "tsne")
@@ -200,3 +202,13 @@ def embed(model: nn.Module, X: np.ndarray, *, method: str = "pca", seed: int = 0
     activations, predicted = last_hidden(model, X)
     points = pca_points(activations) if method == "pca" else tsne_points(activations, seed=seed)
     return Embedding(points, predicted, method)
+
+
+def digit_png(image: np.ndarray, *, side: int = 112) -> bytes:
+    """One normalised (28, 28) or (1, 28, 28) model input as PNG bytes, white ink on black, `side` px square:
+    a test digit to open on the Predict page, which reads uploads."""
+    pixels = to_pixels(_as_image(image)[0, 0].numpy())
+    picture = Image.fromarray((255 * pixels).round().astype(np.uint8)).resize((side, side), Image.Resampling.NEAREST)
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()

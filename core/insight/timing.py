@@ -6,18 +6,27 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+import torch
 
+from core.boundary import BoundaryRecorder
+from core.data import Dataset
 from core.insight.digits import attribute_image, embed, last_hidden, pca_points
 from core.insight.maps import neuron_maps
+from core.insight.recorder import GradientRecorder, StateRecorder
 from core.models import IMAGE_SHAPE, ModelConfig, build_model
+from core.train import TrainConfig, train_model
 
 BENCH_NETWORK = ModelConfig(kind="mlp", hidden=(8,) * 6, activation="tanh")  # the issue's "6x8 network"
 
 
-def _median_seconds(call: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `repeats` calls, after one untimed warm-up call."""
+def _check_repeats(repeats: int) -> None:
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1. Got {repeats} instead.")
+
+
+def _median_seconds(call: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `repeats` calls, after one untimed warm-up call."""
+    _check_repeats(repeats)
     call()
     times = []
     for _ in range(repeats):
@@ -51,3 +60,39 @@ def time_embedding_pca(config: ModelConfig, *, n_digits: int = 2000, repeats: in
         return _median_seconds(lambda: embed(model, X, method="pca"), repeats)
     activations, _ = last_hidden(model, X)
     return _median_seconds(lambda: pca_points(activations), repeats)
+
+
+def time_snapshot_overhead(data: Dataset, config: ModelConfig, train: TrainConfig, *, repeats: int = 5,
+                           resolution: int = 40) -> dict[str, float]:
+    """Best-of-`repeats` seconds of a 2-D run: "plain", with the weights and gradient flow kept every epoch ("inside"),
+    and with the replay's 40x40 boundary as well ("all")."""
+    _check_repeats(repeats)
+    def run(inside: bool, boundary: bool) -> Callable[[], object]:
+        def go() -> None:
+            states, gradients = StateRecorder(every=1, epochs=train.epochs), GradientRecorder()
+            frames = BoundaryRecorder(data.X_all, every=1, epochs=train.epochs, resolution=resolution)
+
+            def on_epoch(stats, model) -> None:
+                if inside:
+                    states(stats, model)
+                    gradients.on_epoch(stats, model)
+                if boundary:
+                    frames(stats, model)
+            train_model(build_model(config), data, train, on_epoch=on_epoch,
+                        on_step=gradients.on_step if inside else None)
+        return go
+
+    runs = {"plain": run(False, False), "inside": run(True, False), "all": run(True, True)}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the dashboard trains 2-D runs (core.jobs.RUN_THREADS on a small server)
+    try:
+        for i in range(repeats + 1):  # interleaved, so a busy moment on a shared machine hits all three alike
+            for name, call in runs.items():
+                start = time.perf_counter()
+                call()
+                if i:  # the first round warms up
+                    times[name].append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    return {name: min(t) for name, t in times.items()}  # the fastest: the least disturbed by other work

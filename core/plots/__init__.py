@@ -6,14 +6,14 @@ class probabilities and counts; images: image grids and upload steps; network: t
 
 from core.plots.images import image_grid_figure, steps_figure
 from core.plots.metrics import class_histogram_figure, confusion_figure, pr_figure, probability_figure, roc_figure
-from core.plots.network import activation_figure, network_figure
+from core.plots.network import SMALL_WEIGHT, activation_figure, network_figure
 from core.plots.points import boundary_figure, scatter_figure
 from core.plots.replay import replay_figure
 from core.plots.style import CLASS_COLORS, class_color, placeholder_figure
 from core.plots.training import curves_figure
 
 __all__ = [
-    "CLASS_COLORS", "activation_figure", "boundary_figure", "class_color", "class_histogram_figure",
+    "CLASS_COLORS", "SMALL_WEIGHT", "activation_figure", "boundary_figure", "class_color", "class_histogram_figure",
     "confusion_figure", "curves_figure", "image_grid_figure", "network_figure", "pr_figure", "probability_figure",
     "placeholder_figure", "replay_figure", "roc_figure", "scatter_figure", "steps_figure",
 ]
@@ -32,8 +32,9 @@ from core.plots.insight_digits import (  # noqa: E402
     feature_maps_figure,
     weight_tiles_figure,
 )
+from core.plots.insight_flow import gradient_flow_figure  # noqa: E402
 
 __all__ += [
     "UNIT_PICKER", "attribution_figure", "axis_ranges", "embedding_figure", "feature_maps_figure",
-    "hidden_space_figure", "neuron_map_figure", "neuron_maps_figure", "weight_tiles_figure",
+    "gradient_flow_figure", "hidden_space_figure", "neuron_map_figure", "neuron_maps_figure", "weight_tiles_figure",
 ]

@@ -88,7 +88,9 @@ def neuron_maps_figure(maps: NeuronMaps, *, max_units: int = 8, selected: tuple[
                               line=dict(color=INK, width=3))
         _column_labels(fig, layer, cx, (tallest - 1) * ROW / 2, top - (len(units) - 1) * ROW, len(units))
     x, y, layer_index, unit = (list(v) for v in zip(*picks))
-    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=UNIT_PICKER, customdata=np.c_[layer_index, unit],
+    # Plain lists: a numpy array would travel as a typed array, and a clicked point's row would come back as
+    # an object instead of [layer, unit].
+    fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=UNIT_PICKER, customdata=np.c_[layer_index, unit].tolist(),
                              text=hover, hovertemplate="%{text}<extra></extra>",
                              marker=dict(symbol="square", size=40, color="rgba(0,0,0,0)")))
     hide_axes(fig)

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from core.plots.style import BLUE, INK, NEUTRAL, ORANGE, class_color, equal_aspect, hide_axes, new_figure
 
 WEIGHT_BINS = 4  # edges are grouped by sign x this many magnitude bands: at most 8 edge traces
+SMALL_WEIGHT = 0.01  # edges with |w| below this are drawn faded (an L1 penalty drives many there)
 
 
 def _shown_units(size: int, max_nodes: int) -> tuple[np.ndarray, int | None]:
@@ -56,10 +57,15 @@ def _edge_traces(x0, y0, x1, y1, w: np.ndarray | None) -> list[go.Scatter]:
     traces = [] if finite.all() else [go.Scatter(
         x=_segments(x0[~finite], x1[~finite]), y=_segments(y0[~finite], y1[~finite]), mode="lines",
         name="not a number", line=dict(color=NEUTRAL, width=0.8, dash="dot"), hoverinfo="skip")]
+    small = finite & (magnitude < SMALL_WEIGHT)  # faded: weights L1 has (nearly) switched off
+    if small.any():
+        traces.append(go.Scatter(x=_segments(x0[small], x1[small]), y=_segments(y0[small], y1[small]),
+                                 mode="lines", name=f"|w| < {SMALL_WEIGHT:g}", hoverinfo="skip", opacity=0.12,
+                                 line=dict(color=NEUTRAL, width=0.5, dash="dot")))
     for sign, color, name in ((1, BLUE, "positive weight"), (-1, ORANGE, "negative weight")):
         first = True
         for b in range(WEIGHT_BINS):
-            keep = finite & (band == b) & ((w >= 0) if sign > 0 else (w < 0))
+            keep = finite & ~small & (band == b) & ((w >= 0) if sign > 0 else (w < 0))
             if not keep.any():
                 continue
             strength = (b + 0.5) / WEIGHT_BINS

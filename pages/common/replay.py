@@ -5,9 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from core import plots
+from core.export import replay_gif
 from core.lab import Lab
 from core.plots.replay import SPEEDS
 from core.train import TrainResult
+from pages.common.urlsync import locked, shown
 
 SHOW = "train.replay"  # the toggle: show the replay instead of the final boundary
 FRAME = "train.frame"  # (the result it belongs to, the frame index the replay starts from)
@@ -38,18 +40,24 @@ def _step(result: TrainResult) -> None:
 
 def replay_view(lab: Lab, result: TrainResult) -> bool:
     """Draw the replay when it is switched on; True when it was drawn."""
-    if not st.toggle("Watch it learn (replay)", key=SHOW, help="Every epoch of this run, from its starting "
-                     "weights: ▶ Play and ❚❚ Pause run in your browser; Step moves one epoch."):
+    if not st.toggle("Watch it learn (replay)", key=SHOW, disabled=locked("play"),
+                     help="Every epoch of this run, from its starting weights: ▶ Play and ❚❚ Pause run in your "
+                          "browser; Step moves one epoch."):
         return False
     index = _frame(result)
     speed_col, step_col = st.columns([3, 1])
-    speed = speed_col.select_slider("Play speed (epochs a second)", SPEEDS, value=8, key=SPEED)
+    speed = speed_col.select_slider("Play speed (epochs a second)", SPEEDS, value=8, key=SPEED,
+                                    disabled=locked("speed")) if shown("speed") else 8
     step_col.button("Step", key="train.step", on_click=_step, args=(result,), width="stretch",
                     disabled=index >= len(result.snapshots) - 1, help="One epoch forward.")
     data = lab.data
     figure = plots.replay_figure(result.snapshots, result.history, data.X_train, data.y_train, data.class_names,
                                  start=index, frame_ms=1000 // speed)
     st.plotly_chart(figure, key="train.replay_chart")
+    # A callable: the GIF (about 1 MB for 100 epochs) is drawn when the button is clicked, not on every rerun.
+    st.download_button("Download the replay (animated GIF)", lambda: replay_gif(
+        result.snapshots, data.X_train, data.y_train, frame_ms=1000 // speed), "nnlab-replay.gif", "image/gif",
+        key="train.gif", icon=":material/download:")
     if result.failed_to_learn:
         st.warning(result.message, icon=":material/warning:")
     return True

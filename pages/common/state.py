@@ -7,6 +7,7 @@ import streamlit as st
 from core.data import DataConfig
 from core.jobs import RUN_THREADS
 from core.lab import Lab
+from core.urlstate import Settings, preset_settings
 from pages.common.router import ensure_routed
 from pages.common.ui import load_dataset
 
@@ -14,14 +15,31 @@ LAB = "lab"  # st.session_state[LAB]: this browser session's Lab
 AUTO_TRAIN_KEY = "autotrain.last"  # the settings of the last automatic 2-D run
 
 
-def get_lab() -> Lab:
-    """This browser session's Lab, created on first use with the default data (circles) and its default
-    model trained (a few tens of ms), so every page, even one opened by a direct link, is alive at once."""
-    ensure_routed()
-    if LAB not in st.session_state:
-        lab = Lab(threads=RUN_THREADS)  # each run capped: the server shares the cores
-        lab.set_data(DataConfig(), load_dataset(DataConfig()), default=True)
+def use_settings(lab: Lab, settings: Settings) -> None:
+    """Give `lab` these data, model and training settings; a 2-D run trains at once (a few tens of ms).
+
+    Raises ValueError (the data cannot be loaded, e.g. MNIST absent) before changing anything.
+    """
+    data = load_dataset(settings.data)
+    lab.set_data(settings.data, data, default=settings.data == DataConfig())
+    lab.set_model_config(settings.model)
+    lab.set_train_config(settings.train)
+    if not data.is_image:
         lab.train(lab.train_config, auto=True)
         st.session_state[AUTO_TRAIN_KEY] = (lab.data_config, lab.model_config, lab.train_config)
-        st.session_state[LAB] = lab
+
+
+def new_lab(settings: Settings | None = None) -> Lab:
+    """A Lab for a new session: `settings` (by default circles), trained at once when the data is 2-D."""
+    lab = Lab(threads=RUN_THREADS)  # each run capped: the server shares the cores
+    use_settings(lab, settings or preset_settings(DataConfig().name))
+    return lab
+
+
+def get_lab() -> Lab:
+    """This browser session's Lab, created on first use with the default data (circles) and its default
+    model trained, so every page, even one opened by a direct link, is alive at once."""
+    ensure_routed()
+    if LAB not in st.session_state:
+        st.session_state[LAB] = new_lab()
     return st.session_state[LAB]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import streamlit as st
 
 from core import plots
+from core.evaluate import majority_class
 from core.lab import Lab
 from core.presets import LEARNING_RATES
 from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
 from pages.common.ui import accuracy_card, count, nearest
+from pages.common.urlsync import locked, shown
 
 BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256, 512, 0]  # 0 = the whole training set
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
@@ -26,29 +29,39 @@ def forget_training_widgets() -> None:
 
 
 def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainConfig:
-    """Every training setting as a widget -> TrainConfig."""
+    """Every training setting as a widget -> TrainConfig; a control a teacher's link hides keeps its value."""
+    def off(name: str) -> bool:
+        return disabled or locked(name)
+
     lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, value=nearest(LEARNING_RATES, config.lr),
-                          format_func=lambda v: f"{v:g}", key="train.lr", disabled=disabled)
+                          format_func=lambda v: f"{v:g}", key="train.lr",
+                          disabled=off("lr")) if shown("lr") else config.lr
     optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(config.optimizer), key="train.opt",
-                             format_func=OPTIMIZER_LABELS.get, disabled=disabled)
+                             format_func=OPTIMIZER_LABELS.get,
+                             disabled=off("opt")) if shown("opt") else config.optimizer
     batch = st.select_slider("Batch size", BATCH_SIZES, value=nearest(BATCH_SIZES, config.batch_size),
-                             format_func=lambda b: "all" if b == 0 else str(b), key="train.batch", disabled=disabled)
-    epochs = st.slider("Epochs", 1, 300, min(config.epochs, 300), key="train.epochs", disabled=disabled)
+                             format_func=lambda b: "all" if b == 0 else str(b), key="train.batch",
+                             disabled=off("bs")) if shown("bs") else config.batch_size
+    epochs = st.slider("Epochs", 1, 300, min(config.epochs, 300), key="train.epochs",
+                       disabled=off("ep")) if shown("ep") else config.epochs
     with st.expander("More settings"):
         weight_decay = st.select_slider(
             "Weight decay (L2)", WEIGHT_DECAYS, value=nearest(WEIGHT_DECAYS, config.weight_decay),
-            format_func=lambda v: f"{v:g}", key="train.wd", disabled=disabled,
+            format_func=lambda v: f"{v:g}", key="train.wd", disabled=off("wd"),
             help="For SGD, Adam and RMSprop weight decay is an L2 penalty: it shrinks every weight a little at "
-                 "each step. AdamW decouples the decay from the gradient step.")
+                 "each step. AdamW decouples the decay from the gradient step.") if shown("wd") else config.weight_decay
         l1 = st.select_slider("L1 penalty", WEIGHT_DECAYS, value=nearest(WEIGHT_DECAYS, config.l1),
-                              format_func=lambda v: f"{v:g}", key="train.l1", disabled=disabled,
-                              help="Adds rate × Σ|w| to the loss: it pushes unneeded weights to exactly zero.")
+                              format_func=lambda v: f"{v:g}", key="train.l1", disabled=off("l1"),
+                              help="Adds rate × Σ|w| to the loss: it pushes unneeded weights to exactly zero."
+                              ) if shown("l1") else config.l1
         schedule = st.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(config.schedule),
-                                key="train.schedule", disabled=disabled)
+                                key="train.schedule", disabled=off("sched")) if shown("sched") else config.schedule
         patience = st.slider("Early stopping patience (0 = off)", 0, 20, config.patience, key="train.patience",
-                             disabled=disabled, help="Stops when the validation loss has not improved for this "
-                                                     "many epochs, and keeps the best epoch's weights.")
-        seed = st.number_input("Shuffle seed", 0, 10_000, config.seed, key="train.seed", disabled=disabled)
+                             disabled=off("pat"), help="Stops when the validation loss has not improved for this "
+                                                       "many epochs, and keeps the best epoch's weights."
+                             ) if shown("pat") else config.patience
+        seed = st.number_input("Shuffle seed", 0, 10_000, config.seed, key="train.seed",
+                               disabled=off("seed")) if shown("seed") else config.seed
     return replace(config, lr=lr, optimizer=optimizer, batch_size=batch, epochs=epochs, weight_decay=weight_decay,
                    l1=l1, schedule=schedule, patience=patience, seed=int(seed))
 
@@ -60,7 +73,9 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
         last = history[-1]
         a, b = st.columns(2)
         if data.has_validation:
-            accuracy_card(a, "Validation accuracy", last.val_acc, len(data.y_val))
+            majority = majority_class(data.y_train)
+            accuracy_card(a, "Validation accuracy", last.val_acc, len(data.y_val),
+                          baseline=float(np.mean(data.y_val == majority)))
         b.metric("Validation loss", _loss(last.val_loss),
                  help="Cross-entropy on the validation split. The training loss is averaged over the epoch's "
                       "batches.")

@@ -19,6 +19,7 @@ PAGES = {
     "home": "pages/home.py",
     "data": "pages/data.py",
     "model": "pages/model.py",
+    "inside": "pages/inside.py",
     "train": "pages/train.py",
     "evaluate": "pages/evaluate.py",
     "predict": "pages/predict.py",

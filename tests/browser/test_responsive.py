@@ -28,7 +28,7 @@ from tests.browser.server import serve_app
 
 PAGES = ("Home", "Data", "Model", "Train", "Evaluate", "Predict")
 SIZES = ((1024, 768), (1366, 768), (1920, 1080))
-NAV_TITLES = ["Home", "Data", "Model", "Train", "Evaluate", "Predict"]
+NAV_TITLES = ["Home", "Data", "Model", "Inside", "Train", "Evaluate", "Predict"]
 BOUNDARY = '.js-plotly-plot:has(.heatmaplayer), [data-testid="stPlotlyChart"] .heatmaplayer'
 ARRIVAL_CEILING_S = 9.0  # 3x the 3-s target: this machine is shared, so the test only catches real breakage
 IDLE_CPU_LIMIT = 0.05  # of one core, over IDLE_SECONDS with one tab open on Home
