@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from torch import nn
 
 from core.models import predict_proba
@@ -58,26 +61,29 @@ def boundary_grid(model: nn.Module, X: np.ndarray | None = None, *, resolution: 
     return BoundaryGrid(xs, ys, proba.reshape(resolution, resolution, -1))
 
 
-class BoundaryRecorder:
-    """An `on_epoch` callback that keeps the boundary every `every` epochs, and after the last one."""
+class RunSnapshots(Sequence):
+    """A run's boundaries, one per kept set of weights, each computed the first time it is asked for.
 
-    def __init__(self, X: np.ndarray, *, every: int, epochs: int, resolution: int = 60) -> None:
-        if every < 1:
-            raise ValueError(f"every must be at least 1 epoch. Got {every} instead.")
-        self.box, self.every, self.epochs, self.resolution = grid_box(X), every, epochs, resolution
-        self.snapshots: list[Snapshot] = []
+    Training keeps only the weights after each epoch (a few hundred numbers for a 2-D net); the grid is
+    drawn from them on demand: the Train page's final view needs the last one, the replay all of them.
+    `states` are the recorder's (epoch, state) records (core.insight.recorder.EpochState).
+    """
 
-    def __call__(self, stats, model: nn.Module) -> None:
-        if stats.epoch % self.every == 0 or stats.epoch == self.epochs:
-            self.record(stats.epoch, model)
+    def __init__(self, model: nn.Module, states: Sequence, box: tuple[float, float, float, float], *,
+                 resolution: int = 40) -> None:
+        self._model = copy.deepcopy(model)  # a private copy that each state is loaded into in turn
+        self._states, self._box, self._resolution = tuple(states), box, resolution
+        self._grids: dict[int, BoundaryGrid] = {}
 
-    def record(self, epoch: int, model: nn.Module) -> None:
-        """Keep the boundary after `epoch` (once per epoch)."""
-        if self.snapshots and self.snapshots[-1].epoch == epoch:
-            return
-        grid = boundary_grid(model, box=self.box, resolution=self.resolution)
-        self.snapshots.append(Snapshot(epoch, grid))
+    def __len__(self) -> int:
+        return len(self._states)
 
-    @property
-    def latest(self) -> Snapshot | None:
-        return self.snapshots[-1] if self.snapshots else None
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        state = self._states[index]
+        position = index % len(self)
+        if position not in self._grids:
+            self._model.load_state_dict({name: torch.as_tensor(v) for name, v in state.state.items()})
+            self._grids[position] = boundary_grid(self._model, box=self._box, resolution=self._resolution)
+        return Snapshot(state.epoch, self._grids[position])

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from torch import nn
 
-from core.boundary import BoundaryRecorder, Snapshot
+from core.boundary import RunSnapshots, Snapshot, boundary_grid, grid_box
 from core.data import Dataset
 from core.insight.recorder import GradientRecorder, StateRecorder
 from core.train import EpochStats, RunOptions, TrainConfig, TrainResult, train_model
@@ -117,8 +117,9 @@ class JobProgress:
 class TrainingJob:
     """Train `model` on `data` with `config`, on a worker thread (`start`) or inline (`run`).
 
-    `snapshot_every` > 0 keeps the 2-D boundary every k epochs. `slots` None trains without
-    waiting for a slot (short inline runs); otherwise the shared slots cap the runs at once.
+    `snapshot_every` > 0 keeps a 2-D run's weights every k epochs, for its boundaries (drawn on demand)
+    and the replay. `slots` None trains without waiting for a slot (short inline runs); otherwise the
+    shared slots cap the runs at once, and the live view gets the latest boundary as it trains.
     """
 
     model: nn.Module
@@ -135,13 +136,11 @@ class TrainingJob:
         self._thread: threading.Thread | None = None
         n = len(self.data.y_train)
         per_epoch = -(-n // (self.config.batch_size or n)) if n else 0
-        self._recorder = (BoundaryRecorder(self.data.X_all, every=self.snapshot_every, epochs=self.config.epochs,
-                                           resolution=self.snapshot_resolution)
-                          if self.snapshot_every and not self.data.is_image else None)
         # The weights each epoch and the gradient flow: small 2-D models only (see core.insight.recorder).
-        self._states = (StateRecorder(every=self.snapshot_every, epochs=self.config.epochs)
-                        if self._recorder is not None else None)
-        self._gradients = GradientRecorder() if self._recorder is not None else None
+        keep = bool(self.snapshot_every) and not self.data.is_image
+        self._states = StateRecorder(every=self.snapshot_every, epochs=self.config.epochs) if keep else None
+        self._gradients = GradientRecorder() if keep else None
+        self._box = grid_box(self.data.X_all) if keep else None
         self._progress = JobProgress(state="waiting", epochs=self.config.epochs, started_at=time.time(),
                                      steps_per_epoch=per_epoch)
 
@@ -151,11 +150,12 @@ class TrainingJob:
 
     def _on_epoch(self, stats: EpochStats, model: nn.Module) -> None:
         snapshot = None
-        if self._recorder is not None:
-            self._recorder(stats, model)
-            snapshot = self._recorder.latest
+        if self._states is not None:
             self._states(stats, model)
             self._gradients.on_epoch(stats, model)
+            if self.slots is not None:  # a run on a worker is watched live: draw its latest boundary now
+                snapshot = Snapshot(stats.epoch, boundary_grid(model, box=self._box,
+                                                               resolution=self.snapshot_resolution))
         history = self._progress.history + (stats,)
         self._update(history=history, steps=stats.steps, **({"snapshot": snapshot} if snapshot else {}))
 
@@ -165,18 +165,17 @@ class TrainingJob:
         self._update(steps=step, last_loss=loss)
 
     def _train(self) -> TrainResult:
-        if self._recorder is not None:
-            self._recorder.record(0, self.model)  # the starting weights: the replay's first frame
-            self._states.record(0, self.model)
+        if self._states is not None:
+            self._states.record(0, self.model)  # the starting weights: the replay's first frame
         result = train_model(self.model, self.data, self.config, self.options, on_epoch=self._on_epoch,
                              on_step=self._on_step, should_stop=self._stop.is_set)
-        if self._recorder is None:
+        if self._states is None:
             return result
         if result.history and not result.diverged:  # a run that ended early still shows where it got to
-            self._recorder.record(result.history[-1].epoch, self.model)
             self._states.record(result.history[-1].epoch, self.model)
-        return replace(result, snapshots=tuple(self._recorder.snapshots), states=tuple(self._states.states),
-                       gradients=self._gradients.result())
+        states = tuple(self._states.states) if not result.diverged else ()  # NaN weights draw nothing
+        snapshots = RunSnapshots(self.model, states, self._box, resolution=self.snapshot_resolution)
+        return replace(result, snapshots=snapshots, states=states, gradients=self._gradients.result())
 
     def run(self) -> JobProgress:
         """Train in the calling thread (waiting for a slot first, if any); return the final progress."""

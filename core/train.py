@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -88,7 +88,7 @@ class TrainResult:
     message: str  # a sentence for the user
     steps: int
     seconds: float
-    snapshots: tuple[Snapshot, ...] = ()
+    snapshots: Sequence[Snapshot] = ()  # a 2-D run's boundaries (core.boundary.RunSnapshots), drawn on demand
     best_epoch: int | None = None
     exploded_loss: float | None = None  # the loss value that ended a diverged run
     states: tuple[EpochState, ...] = ()  # 2-D runs: the weights after each kept epoch, for looking inside

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from core.boundary import BoundaryRecorder
+from core.boundary import RunSnapshots, grid_box
 from core.data import Dataset
 from core.insight.digits import attribute_image, embed, last_hidden, pca_points
 from core.insight.maps import neuron_maps
@@ -65,21 +65,20 @@ def time_embedding_pca(config: ModelConfig, *, n_digits: int = 2000, repeats: in
 def time_snapshot_overhead(data: Dataset, config: ModelConfig, train: TrainConfig, *, repeats: int = 5,
                            resolution: int = 40) -> dict[str, float]:
     """Best-of-`repeats` seconds of a 2-D run: "plain", with the weights and gradient flow kept every epoch ("inside"),
-    and with the replay's 40x40 boundary as well ("all")."""
+    and with every epoch's 40x40 boundary then drawn from them, as opening the replay does ("all")."""
     _check_repeats(repeats)
     def run(inside: bool, boundary: bool) -> Callable[[], object]:
         def go() -> None:
             states, gradients = StateRecorder(every=1, epochs=train.epochs), GradientRecorder()
-            frames = BoundaryRecorder(data.X_all, every=1, epochs=train.epochs, resolution=resolution)
 
             def on_epoch(stats, model) -> None:
                 if inside:
                     states(stats, model)
                     gradients.on_epoch(stats, model)
-                if boundary:
-                    frames(stats, model)
-            train_model(build_model(config), data, train, on_epoch=on_epoch,
-                        on_step=gradients.on_step if inside else None)
+            model = build_model(config)
+            train_model(model, data, train, on_epoch=on_epoch, on_step=gradients.on_step if inside else None)
+            if boundary:
+                list(RunSnapshots(model, states.states, grid_box(data.X_all), resolution=resolution))
         return go
 
     runs = {"plain": run(False, False), "inside": run(True, False), "all": run(True, True)}
