@@ -26,7 +26,7 @@ from tests.browser.helpers import (
 )
 from tests.browser.server import serve_app
 
-PAGES = ("Home", "Data", "Model", "Train", "Evaluate", "Predict")
+PAGES = ("Home", "Data", "Model", "Inside", "Train", "Evaluate", "Predict")
 SIZES = ((1024, 768), (1366, 768), (1920, 1080))
 NAV_TITLES = ["Home", "Data", "Model", "Inside", "Train", "Evaluate", "Predict"]
 BOUNDARY = '.js-plotly-plot:has(.heatmaplayer), [data-testid="stPlotlyChart"] .heatmaplayer'
