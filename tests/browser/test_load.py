@@ -331,3 +331,6 @@ def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -
     assert all(r.prediction == str(label) for r in crowd), [r.prediction for r in crowd]
     assert all(r.accuracy >= 80 for r in crowd), [r.accuracy for r in crowd]
     assert health.answers and all(status == 200 for _seconds, status in health.answers), health.answers
+    # A ceiling at 3x the 1.5-s target for the crowd's median. The p95 is recorded, not asserted: with the 8
+    # browsers on the server's own 2 cores it swings between runs far more than any change in the app does.
+    assert statistics.median(under_load) <= 4500, f"slider -> boundary with {K} users: median over 4.5 s"
