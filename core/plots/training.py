@@ -47,7 +47,7 @@ def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None,
     shown = [metric] if metric else list(METRICS)
     layout = {**house_layout(title, height=360), **_panel_layout(shown)}
     # On the title's line, at the right: the default spot above the plot would cover the subplot titles.
-    layout["legend"] = dict(yref="container", y=0.98, yanchor="top", x=1, xanchor="right")
+    layout["legend"] = dict(orientation="h", yref="container", y=0.98, yanchor="top", x=1, xanchor="right")
     epochs = _series(history, "epoch").astype(int)
     traces = []
     for i, name in enumerate(shown):

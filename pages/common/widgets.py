@@ -47,7 +47,7 @@ def architecture_controls(config: ModelConfig, *, prefix: str, images: bool) -> 
 def feature_controls(config: ModelConfig, *, prefix: str) -> tuple[str, ...]:
     """Input features of 2-D data as toggles (x, y, x², ...); at least one must stay on."""
     chosen = st.pills("Input features", list(FEATURES), selection_mode="multi", default=list(config.features),
-                      format_func=FEATURE_LABELS.get, key=f"{prefix}.features", disabled=locked("feat"),
+                      format_func=FEATURE_LABELS.get, key=f"{prefix}.features", disabled=locked("feat"), wrap=True,
                       help="A fixed first layer computes these from each point's (x, y). With x² and y² even "
                            "logistic regression can draw a circle: feature engineering instead of depth.")
     if not chosen:

@@ -52,6 +52,9 @@ LAYOUT_JS = """() => {
       }
     }
   }
+  for (const group of document.querySelectorAll('[data-testid="stMain"] [data-testid="stButtonGroup"]')) {
+    if (group.scrollWidth > group.clientWidth + 1) problems.push('options cut off: ' + group.innerText.slice(0, 50));
+  }
   const boxes = items.filter(el => el.matches('button, [data-testid="stMetric"]'))
     .map(el => [el, el.getBoundingClientRect()]);
   for (let i = 0; i < boxes.length; i++) {
