@@ -7,21 +7,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import numpy as np
 import torch
-from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader
-from torchvision import transforms
 
 from core.boundary import boundary_grid
 from core.data import DataConfig, Dataset, make_dataset
 from core.insight.digits import IG_STEPS
 from core.insight.timing import time_attribution, time_embedding_pca, time_neuron_maps, time_snapshot_overhead
 from core.models import ModelConfig, build_model
-from core.pixels import MNIST_MEAN, MNIST_STD, to_pixels
+from core.pixels import to_pixels
 from core.presets import CNN_MODEL, CNN_TRAIN, IMAGES_MODEL, IMAGES_TRAIN, POINTS_MODEL, POINTS_TRAIN, describe
-from core.race import race
+from core.race import TextbookMNIST, race
 from core.train import RunOptions, TrainConfig, evaluate_loss, train_model
 
 
@@ -35,21 +32,6 @@ class BenchRow:
     target: str = ""
     met: bool | None = None
     detail: str = ""
-
-
-class TextbookMNIST(torch.utils.data.Dataset):
-    """The usual per-sample dataset: uint8 image -> PIL -> ToTensor -> Normalize, one at a time."""
-
-    def __init__(self, pixels: np.ndarray, labels: np.ndarray) -> None:
-        self.images = torch.as_tensor((pixels * 255).round().astype(np.uint8))
-        self.labels = torch.as_tensor(labels)
-        self.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int):
-        return self.transform(Image.fromarray(self.images[i].numpy(), mode="L")), int(self.labels[i])
 
 
 def _textbook_train(model: nn.Module, data: Dataset, epochs: int, seed: int) -> float:

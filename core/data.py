@@ -189,17 +189,26 @@ def _make_points(config: DataConfig) -> Dataset:
         )
         y = np.repeat([0, 1], [half, n - half])
         classes, what = ("left", "right"), "two overlapping Gaussian clouds"
-    X_train, X_test, y_train, y_test = train_test_split(
-        X.astype(np.float32), y.astype(np.int64),
-        test_size=config.test_fraction, stratify=y, random_state=seed,
-    )
-    X_train, y_train, X_val, y_val = carve_validation(X_train, y_train, config.val_fraction, seed)
-    check_class_counts(classes, y_train=y_train, y_val=y_val, y_test=y_test)
+    X_train, y_train, X_val, y_val, X_test, y_test = split_points(
+        X.astype(np.float32), y.astype(np.int64), classes, config.test_fraction, config.val_fraction, seed)
     source = f"Generated: {what}, {n} points, noise {noise}, seed {seed}."
     return Dataset(X_train, y_train, X_test, y_test, classes, name, source, "generated", X_val, y_val)
 
 
 MIN_PER_CLASS = 5  # points of every class in every split: fewer and a split's accuracy means little
+
+
+def split_points(X: np.ndarray, y: np.ndarray, class_names: tuple[str, ...], test_fraction: float,
+                 val_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """(X_train, y_train, X_val, y_val, X_test, y_test): stratified, with enough of each class in each split."""
+    try:
+        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_fraction, stratify=y,
+                                                            random_state=seed)
+    except ValueError as exc:
+        raise DataError(f"Too few points to split {test_fraction:.0%} off for testing: add points. ({exc})") from None
+    X_train, y_train, X_val, y_val = carve_validation(X_train, y_train, val_fraction, seed)
+    check_class_counts(class_names, y_train=y_train, y_val=y_val, y_test=y_test)
+    return X_train, y_train, X_val, y_val, X_test, y_test
 
 
 def points_dataset(X: np.ndarray, y: np.ndarray, class_names: tuple[str, ...], *, test_fraction: float = 0.2,
@@ -218,13 +227,8 @@ def points_dataset(X: np.ndarray, y: np.ndarray, class_names: tuple[str, ...], *
     if len(counts) != len(class_names) or (counts < 2).any():
         raise DataError("Every class needs at least a few points of its own: "
                         f"{dict(zip(class_names, counts.tolist()))}.")
-    try:
-        X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=test_fraction, stratify=y,
-                                                            random_state=seed)
-    except ValueError as exc:
-        raise DataError(f"Too few points to split {test_fraction:.0%} off for testing: add points. ({exc})") from None
-    X_train, y_train, X_val, y_val = carve_validation(X_train, y_train, val_fraction, seed)
-    check_class_counts(class_names, y_train=y_train, y_val=y_val, y_test=y_test)
+    X_train, y_train, X_val, y_val, X_test, y_test = split_points(X, y, class_names, test_fraction, val_fraction,
+                                                                  seed)
     mean, std = X_train.mean(axis=0), X_train.std(axis=0)
     std = np.where(std > 0, std, 1.0)
 

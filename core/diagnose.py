@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.evaluate import accuracy_interval
+from core.evaluate import accuracy_interval, majority_baseline
 from core.models import ACTIVATIONS, eval_mode
 
 if TYPE_CHECKING:
@@ -58,12 +58,6 @@ def chance_loss(y: np.ndarray) -> float:
     counts = np.bincount(np.asarray(y))
     p = counts[counts > 0] / counts.sum()
     return float(-(p * np.log(p)).sum())
-
-
-def majority_share(y: np.ndarray | torch.Tensor) -> float:
-    """Accuracy of always guessing the most common class of labels y."""
-    counts = np.bincount(np.asarray(y))
-    return float(counts.max() / counts.sum()) if counts.sum() else float("nan")
 
 
 def is_linear(model: nn.Module) -> bool:
@@ -141,7 +135,8 @@ def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train:
         return outcome
     if _stalled(history, outcome.chance):
         return _with(outcome, "stalled", _stalled_message(outcome))
-    baseline = majority_share(y_train.cpu().numpy())
+    labels = y_train.cpu().numpy()
+    baseline = majority_baseline(labels, labels)
     if _not_learning(outcome, baseline):
         return _with(outcome, "not_learning", _why_not_learning(outcome, model, X_probe, baseline))
     if outcome.status == "completed":

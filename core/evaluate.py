@@ -104,6 +104,11 @@ def majority_class(y_train: np.ndarray) -> int:
     return int(np.bincount(np.asarray(y_train)).argmax())
 
 
+def majority_baseline(y_train: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy on labels y of always answering the training labels' largest class."""
+    return float(np.mean(np.asarray(y) == majority_class(y_train)))
+
+
 def _read_only(a: np.ndarray) -> np.ndarray:
     """A private read-only copy, so results handed to the UI cannot be changed in place."""
     out = np.array(a, copy=True)

@@ -13,7 +13,7 @@ from torch import nn
 from core.boundary import RunSnapshots, Snapshot, boundary_grid, grid_box
 from core.data import Dataset
 from core.insight.recorder import GradientRecorder, StateRecorder
-from core.train import EpochStats, RunOptions, TrainConfig, TrainResult, train_model
+from core.train import EpochStats, RunOptions, TrainConfig, TrainResult, steps_per_epoch, train_model
 
 JOB_STATES = ("waiting", "running", "finished", "failed")
 
@@ -102,13 +102,6 @@ class JobProgress:
         return len(self.history) / self.epochs if self.epochs else 0.0
 
     @property
-    def epoch_now(self) -> float:
-        """Epochs done, with the running epoch's share of steps: 0.4 during the first epoch."""
-        if self.steps_per_epoch:
-            return min(float(self.epochs), self.steps / self.steps_per_epoch)
-        return float(len(self.history))
-
-    @property
     def done(self) -> bool:
         return self.state in ("finished", "failed")
 
@@ -134,8 +127,7 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        n = len(self.data.y_train)
-        per_epoch = -(-n // (self.config.batch_size or n)) if n else 0
+        per_epoch = steps_per_epoch(len(self.data.y_train), self.config.batch_size)
         # The weights each epoch and the gradient flow: small 2-D models only (see core.insight.recorder).
         keep = bool(self.snapshot_every) and not self.data.is_image
         self._states = StateRecorder(every=self.snapshot_every, epochs=self.config.epochs) if keep else None

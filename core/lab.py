@@ -19,7 +19,7 @@ from core.images import PreparedImage, prepare_image
 from core.jobs import JobProgress, TrainingJob
 from core.models import ModelConfig, build_model, predict_proba
 from core.presets import default_model_config, default_train_config, describe, preset, retarget
-from core.train import RunOptions, TrainConfig, TrainResult, overfit_one_batch
+from core.train import RunOptions, TrainConfig, TrainResult, overfit_one_batch, steps_per_epoch
 
 INLINE_STEPS = 2500  # 2-D runs up to this many optimizer steps train inline (well under a second)
 KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
@@ -152,8 +152,7 @@ class Lab:
     def runs_inline(self, train_config: TrainConfig) -> bool:
         """True for a run short enough to train in the page's own thread (a small 2-D run)."""
         data = self.require_data()
-        n = len(data.y_train)
-        steps = train_config.epochs * -(-n // (train_config.batch_size or n))
+        steps = train_config.epochs * steps_per_epoch(len(data.y_train), train_config.batch_size)
         return not data.is_image and steps <= INLINE_STEPS
 
     def train(self, train_config: TrainConfig, *, auto: bool = False) -> TrainingJob:

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from PIL import Image
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from torch import nn
 from torch.utils.data import DataLoader
+from torchvision import transforms
 
 from core.data import Dataset
 from core.models import ModelConfig, build_model, predict_proba
+from core.pixels import MNIST_MEAN, MNIST_STD, to_pixels
 from core.train import RunOptions, TrainConfig, train_model
 
 GRID = ((32, 1e-3), (32, 3e-3), (128, 3e-3), (128, 1e-2))  # (batch size, learning rate)
@@ -66,10 +69,22 @@ def _engine(data: Dataset, batch: int, lr: float, seed: int, target: float, max_
     return reached[0] if reached else RaceResult("engine", batch, lr, math.inf, max_epochs, float("nan"))
 
 
-def _epochs_textbook(data: Dataset, batch: int, lr: float, seed: int, epochs: int) -> Iterator[Callable]:
-    from core.bench import TextbookMNIST  # the per-sample dataset: uint8 -> PIL -> ToTensor -> Normalize
-    from core.pixels import to_pixels
+class TextbookMNIST(torch.utils.data.Dataset):
+    """The usual per-sample dataset: uint8 image -> PIL -> ToTensor -> Normalize, one at a time."""
 
+    def __init__(self, pixels: np.ndarray, labels: np.ndarray) -> None:
+        self.images = torch.as_tensor((pixels * 255).round().astype(np.uint8))
+        self.labels = torch.as_tensor(labels)
+        self.transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int):
+        return self.transform(Image.fromarray(self.images[i].numpy(), mode="L")), int(self.labels[i])
+
+
+def _epochs_textbook(data: Dataset, batch: int, lr: float, seed: int, epochs: int) -> Iterator[Callable]:
     model = build_model(MLP, seed=seed)
     loader = DataLoader(TextbookMNIST(to_pixels(data.X_train[:, 0]), data.y_train), batch_size=batch,
                         shuffle=True, generator=torch.Generator().manual_seed(seed))

@@ -166,6 +166,13 @@ def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[f
     return loss_sum / len(y), correct / len(y)
 
 
+def steps_per_epoch(n_samples: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch over n_samples (batch_size 0: the whole set at once)."""
+    if n_samples <= 0:
+        return 0
+    return math.ceil(n_samples / (min(batch_size, n_samples) or n_samples))
+
+
 def check_data(data: Dataset) -> None:
     """Raise TrainError when the training split cannot train a classifier."""
     if len(data.y_train) == 0:
@@ -201,7 +208,8 @@ class _Loop:
         n = len(self.y)
         self.batch = n if self.config.batch_size == 0 else min(self.config.batch_size, n)
         self.optimizer = make_optimizer(self.model, self.config)
-        self.scheduler = make_scheduler(self.optimizer, self.config, self.config.epochs * math.ceil(n / self.batch))
+        total = self.config.epochs * steps_per_epoch(n, self.config.batch_size)
+        self.scheduler = make_scheduler(self.optimizer, self.config, total)
         self.generator = torch.Generator().manual_seed(self.config.seed)
 
     def epoch(self, number: int) -> tuple[float, float, int]:

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from core import plots
-from core.evaluate import class_curves, confused_pairs, majority_class, misclassified
+from core.evaluate import class_curves, confused_pairs, majority_class, misclassified, train_test_gap
 from core.export import history_csv, predictions_csv
 from core.pixels import to_pixels
 from pages.common.state import get_lab
@@ -36,7 +36,7 @@ if validation is not None:
 accuracy_card(cards[2], "Train", train.accuracy, train.n_samples)
 cards[3].metric("Macro F1 · test", f"{test.f1_macro:.3f}",
                 help="The mean over classes of the F1 score: a class the model neglects pulls it down.")
-gap = train.accuracy - test.accuracy
+gap = -train_test_gap(train, test)["accuracy"]  # how far test accuracy falls below train
 if gap > OVERFIT_GAP:
     st.info(f"Test accuracy is {100 * gap:.1f} points below train accuracy: the model has partly memorised its "
             "training points (overfitting). More data, fewer units, weight decay or early stopping narrow the gap.",

@@ -28,12 +28,12 @@ def test_synchronous_run_reports_history_and_snapshot(circles) -> None:
 def test_progress_moves_within_the_first_epoch(circles) -> None:
     job = TrainingJob(build_model(ModelConfig()), circles, TrainConfig(epochs=3, batch_size=1), slots=JobSlots(1))
     first = job.progress()
-    assert first.steps_per_epoch == len(circles.y_train) and first.fraction == 0 and first.epoch_now == 0
+    assert first.steps_per_epoch == len(circles.y_train) and first.fraction == 0
     job.start()
     wait_until(lambda: job.progress().steps >= 50, what="the first 50 steps")
     seen = job.progress()
     assert not seen.history or seen.steps < seen.steps_per_epoch or seen.done  # usually still in epoch 1
-    assert 0 < seen.fraction <= 1 and seen.epoch_now == pytest.approx(seen.steps / seen.steps_per_epoch)
+    assert seen.fraction == pytest.approx(min(1.0, seen.steps / (3 * seen.steps_per_epoch))) and seen.fraction > 0
     job.stop()
     job.join(timeout=20)
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import streamlit as st
 
 from core import plots
-from core.evaluate import majority_class
+from core.evaluate import majority_baseline
 from core.lab import Lab
 from core.presets import LEARNING_RATES
 from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
@@ -73,9 +72,8 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
         last = history[-1]
         a, b = st.columns(2)
         if data.has_validation:
-            majority = majority_class(data.y_train)
             accuracy_card(a, "Validation accuracy", last.val_acc, len(data.y_val),
-                          baseline=float(np.mean(data.y_val == majority)))
+                          baseline=majority_baseline(data.y_train, data.y_val))
         b.metric("Validation loss", _loss(last.val_loss),
                  help="Cross-entropy on the validation split. The training loss is averaged over the epoch's "
                       "batches.")
