@@ -14,7 +14,8 @@ routing(True)  # the pages check this: a page run without it came straight from 
 
 lab = urlsync.begin()  # from the URL on a session's first run: its token's Lab, or the link's settings
 PAGE_ICONS = {"home": "home", "data": "scatter_plot", "model": "account_tree", "inside": "visibility",
-              "train": "model_training", "evaluate": "fact_check", "predict": "draw"}
+              "train": "model_training", "evaluate": "fact_check", "predict": "draw", "runs": "history",
+              "sweep": "grid_view", "board": "leaderboard"}
 shown = [name for name in PAGES if name in (urlsync.classroom().pages or PAGES)]  # a teacher's pages=
 page = st.navigation([st.Page(PAGES[name], title=name.title(), icon=f":material/{PAGE_ICONS[name]}:",
                               default=name == shown[0], visibility="visible" if name in shown else "hidden")

@@ -1,4 +1,4 @@
-"""Command line: `python -m core train|predict|bench` drives the engine headless."""
+"""Command line: `python -m core train|sweep|predict|bench` drives the engine headless."""
 
 from __future__ import annotations
 
@@ -14,7 +14,18 @@ import numpy as np
 from core.data import DATASETS, DataConfig, Dataset, make_dataset
 from core.models import ACTIVATIONS, FEATURES, MODEL_KINDS, ModelConfig, build_model
 from core.presets import preset
-from core.train import OPTIMIZERS, SCHEDULES, RunOptions, TrainConfig, train_model
+from core.sweep import (
+    MAX_VALUES,
+    SETTINGS,
+    Axis,
+    SweepError,
+    SweepSpec,
+    default_backend,
+    parse_values,
+    run_sweep,
+    split_metrics,
+)
+from core.train import OPTIMIZERS, SCHEDULES, RunOptions, TrainConfig, TrainResult, train_model
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +53,17 @@ def _features(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"--features takes comma-separated names from {','.join(FEATURES)}. "
                                          f"Got {text!r}.")
     return tuple(name for name in FEATURES if name in names)  # the model's canonical order
+
+
+def _vary(text: str) -> Axis:
+    """'lr=0.001,0.01' -> Axis('lr', (0.001, 0.01))."""
+    name, sep, values = text.partition("=")
+    try:
+        if not sep:
+            raise SweepError(f"--vary takes SETTING=V1,V2,... such as lr=0.001,0.01. Got {text!r}.")
+        return Axis(name.strip(), parse_values(name.strip(), values))
+    except SweepError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -108,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and print its metrics")
     _add_train_args(p)
     p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p = sub.add_parser("sweep", help="train a grid of runs over one or two settings and print each run")
+    _add_train_args(p)
+    p.add_argument("--vary", type=_vary, action="append", required=True, metavar="SETTING=V1,V2,...",
+                   help=f"a setting to vary (once or twice), one of {', '.join(SETTINGS)}; at most {MAX_VALUES} "
+                        "values each. units sets every hidden layer's width and keeps the layer count")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("export-script", help="write a standalone PyTorch script that reproduces a run")
     _add_train_args(p)
@@ -183,21 +211,14 @@ def _export_script(args: argparse.Namespace) -> str:
     return f"Wrote {args.out}: run it with `python {args.out}` (it prints the test accuracy)."
 
 
-def _train(args: argparse.Namespace) -> dict:
-    from core.checkpoint import save_model_file
-    from core.evaluate import evaluate_model, majority_class
+def _options(args: argparse.Namespace, data: Dataset, model_cfg: ModelConfig) -> RunOptions:
+    return RunOptions(threads=args.threads, channels_last=not args.no_channels_last,
+                      reference_lr=preset(data.is_image, model_cfg.kind).train.lr)
 
-    data_cfg, data, model_cfg, train_cfg = _settings(args)
-    options = RunOptions(threads=args.threads, channels_last=not args.no_channels_last,
-                         reference_lr=preset(data.is_image, model_cfg.kind).train.lr)
-    model = build_model(model_cfg, seed=train_cfg.init_seed)
-    result = train_model(model, data, train_cfg, options)
-    majority = majority_class(data.y_train)
-    splits = ("train", "validation", "test") if data.has_validation else ("train", "test")
-    metrics = {part: evaluate_model(model, *data.split(part), data.class_names).summary(majority) for part in splits}
-    if args.save:
-        save_model_file(args.save, model, model_cfg, data.class_names,
-                        extra={"dataset": data.name, "test_accuracy": metrics["test"]["accuracy"]})
+
+def _report(data_cfg: DataConfig, data: Dataset, model_cfg: ModelConfig, train_cfg: TrainConfig,
+            options: RunOptions, result: TrainResult, metrics: dict) -> dict:
+    """One run as `train --json` prints it."""
     return {
         "config": {"data": asdict(data_cfg), "model": asdict(model_cfg), "train": asdict(train_cfg),
                    "run": asdict(options)},
@@ -206,8 +227,54 @@ def _train(args: argparse.Namespace) -> dict:
         "steps": result.steps, "seconds": round(result.seconds, 4), "best_epoch": result.best_epoch,
         "metrics": metrics,
         "history": [asdict(s) for s in result.history],
-        "saved_to": str(args.save) if args.save else None,
     }
+
+
+def _train(args: argparse.Namespace) -> dict:
+    from core.checkpoint import save_model_file
+
+    data_cfg, data, model_cfg, train_cfg = _settings(args)
+    options = _options(args, data, model_cfg)
+    model = build_model(model_cfg, seed=train_cfg.init_seed)
+    result = train_model(model, data, train_cfg, options)
+    metrics = split_metrics(model, data)
+    if args.save:
+        save_model_file(args.save, model, model_cfg, data.class_names,
+                        extra={"dataset": data.name, "test_accuracy": metrics["test"]["accuracy"]})
+    return {**_report(data_cfg, data, model_cfg, train_cfg, options, result, metrics),
+            "saved_to": str(args.save) if args.save else None}
+
+
+def _sweep(args: argparse.Namespace) -> dict:
+    """Every cell of the grid as `train --json` prints a run, with its values, the grid and the best cell."""
+    data_cfg, data, model_cfg, train_cfg = _settings(args)
+    options = _options(args, data, model_cfg)
+    spec = SweepSpec(data_cfg, model_cfg, train_cfg, tuple(args.vary))
+    swept = run_sweep(spec, data, backend=default_backend(slots=None), options=options)
+    names = [axis.name for axis in spec.axes]
+    runs = [{"values": dict(zip(names, c.values)),
+             **_report(data_cfg, data, c.cell.model, c.cell.train, options, c.result, c.metrics)}
+            for c in swept.cells]
+    best = swept.best
+    return {
+        "grid": {"columns": {"setting": names[0], "values": list(spec.axes[0].values)},
+                 "rows": ({"setting": names[1], "values": list(spec.axes[1].values)} if len(names) > 1 else None),
+                 "val_accuracy": swept.grid().tolist()},
+        "best": None if best is None else {"run": best.cell.index, "values": dict(zip(names, best.values)),
+                                           "val_accuracy": best.val_acc, "test_accuracy": best.test_acc},
+        "runs": runs,
+    }
+
+
+def _print_sweep(report: dict) -> None:
+    for run in report["runs"]:
+        values = " ".join(f"{k}={v}" for k, v in run["values"].items())
+        m = run["metrics"]
+        print(f"{values:<28} validation {m['validation']['accuracy']:.2%} · test {m['test']['accuracy']:.2%} · "
+              f"{run['status'].replace('_', ' ')} · {run['seconds']:.2f}s")
+    best = report["best"]
+    print("best by validation accuracy: " + " ".join(f"{k}={v}" for k, v in best["values"].items())
+          + f" ({best['val_accuracy']:.2%}; test {best['test_accuracy']:.2%})")
 
 
 def _predict(args: argparse.Namespace) -> list[dict]:
@@ -250,6 +317,12 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(report) if args.json else "", end="\n" if args.json else "")
             if not args.json:
                 _print_train(report)
+        elif args.command == "sweep":
+            report = _sweep(args)
+            if args.json:
+                print(json.dumps(report))
+            else:
+                _print_sweep(report)
         elif args.command == "export-script":
             print(_export_script(args))
         elif args.command == "predict":

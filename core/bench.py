@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -14,7 +15,14 @@ from torch.utils.data import DataLoader
 from core.boundary import boundary_grid
 from core.data import DataConfig, Dataset, make_dataset
 from core.insight.digits import IG_STEPS
-from core.insight.timing import time_attribution, time_embedding_pca, time_neuron_maps, time_snapshot_overhead
+from core.insight.slots import InspectionSlots, inspection_capacity
+from core.insight.timing import (
+    time_attribution,
+    time_attribution_burst,
+    time_embedding_pca,
+    time_neuron_maps,
+    time_snapshot_overhead,
+)
 from core.models import ModelConfig, build_model
 from core.pixels import to_pixels
 from core.presets import CNN_MODEL, CNN_TRAIN, IMAGES_MODEL, IMAGES_TRAIN, POINTS_MODEL, POINTS_TRAIN, describe
@@ -162,7 +170,17 @@ def bench_inside(*, quick: bool = False) -> list[BenchRow]:
         ms = 1000 * time_attribution(config, repeats=3 if quick else 9)
         rows.append(BenchRow(f"Integrated Gradients attribution per image, {name} preset", ms, "ms", "≤ 300",
                              ms <= 300, detail=f"{IG_STEPS} steps, one batch"))
-    return rows
+    return [*rows, _burst_row()]
+
+
+def _burst_row(clients: int = 8) -> BenchRow:
+    """A class clicking together: `clients` attributions asked at once through this server's inspection slots."""
+    slots = InspectionSlots(inspection_capacity())
+    burst = time_attribution_burst(IMAGES_MODEL, slots, clients=clients)
+    return BenchRow(f"{clients} attributions asked at once (MLP preset): the slowest answer", 1000 * burst["slowest"],
+                    "ms", detail=f"{slots.capacity} inspection slot(s) on {os.cpu_count()} cores, at most "
+                                 f"{slots.peak} ran at once; median answer {1000 * burst['median']:.0f} ms, one "
+                                 f"alone {1000 * burst['alone']:.0f} ms")
 
 
 def bench_race(data: Dataset, *, repeats: int = 3) -> list[BenchRow]:

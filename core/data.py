@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from core.pixels import center_by_mass, normalize_pixels, resize_pixels
 POINT_DATASETS = ("circles", "moons", "blobs", "xor", "spiral", "gaussians")
 IMAGE_DATASETS = ("mnist", "digits")
 DATASETS = POINT_DATASETS + IMAGE_DATASETS
+OWN_POINTS = "csv"  # your own points, drawn or imported: they travel in DataConfig.points
 
 DATA_DIR_ENV = "NNLAB_DATA_DIR"
 MNIST_TEST_FILES = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -42,6 +43,9 @@ class DataConfig:
     train_size: int | None = None  # images: stratified subset of the training part, after validation is taken
     data_dir: str | None = None  # MNIST folder; None -> $NNLAB_DATA_DIR or ./data
     download: bool = True
+    # name "csv": the points themselves, (x, y, class index) in their own units, and one name per class
+    points: tuple[tuple[float, float, int], ...] = field(default=(), repr=False)
+    class_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,7 +109,9 @@ def _check_range(name: str, value: float, low: float, high: float) -> None:
 
 def validate_config(config: DataConfig) -> None:
     """Raise DataError naming the first out-of-range field of `config`."""
-    if config.name not in DATASETS:
+    if config.name == OWN_POINTS:
+        _check_own_points(config)
+    elif config.name not in DATASETS:
         raise DataError(f"Unknown dataset {config.name!r}; choose one of {', '.join(DATASETS)}.")
     _check_range("test_fraction", config.test_fraction, 0.05, 0.5)
     _check_range("val_fraction", config.val_fraction, 0.0, 0.5)
@@ -121,9 +127,21 @@ def validate_config(config: DataConfig) -> None:
         raise DataError(f"train_size must be at least 10. Got {config.train_size} instead.")
 
 
+def _check_own_points(config: DataConfig) -> None:
+    if not 2 <= len(config.class_names) <= 6:
+        raise DataError(f"Your own points need 2 to 6 class names. Got {len(config.class_names)} instead.")
+    if any(len(p) != 3 or not 0 <= p[2] < len(config.class_names) for p in config.points):
+        raise DataError("Each of your points needs an x, a y and the index of one of its classes.")
+
+
 def make_dataset(config: DataConfig = DataConfig()) -> Dataset:
     """Build the dataset that `config` describes."""
     validate_config(config)
+    if config.name == OWN_POINTS:
+        X = np.array([p[:2] for p in config.points], dtype=np.float64).reshape(-1, 2)
+        y = np.array([p[2] for p in config.points], dtype=np.int64)
+        return points_dataset(X, y, config.class_names, test_fraction=config.test_fraction,
+                              val_fraction=config.val_fraction, seed=config.seed, name="your points")
     if config.name in POINT_DATASETS:
         return _make_points(config)
     if config.name == "digits":

@@ -87,6 +87,7 @@ class BoardRow(Base):
     settings: Mapped[dict] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    submissions: Mapped[int] = mapped_column(Integer, default=0)  # ever made; bumped first, to lock the board row
 
 
 class EntryRow(Base):
@@ -96,12 +97,13 @@ class EntryRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     board: Mapped[str] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
     nickname: Mapped[str] = mapped_column(Text)
-    session: Mapped[str] = mapped_column(String(64))  # for the per-session rate limit
+    session: Mapped[str] = mapped_column(String(64), index=True)  # for the per-session rate limit
     removal_hash: Mapped[str] = mapped_column(String(128))  # sha256 of the student's own removal token
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     validation_accuracy: Mapped[float] = mapped_column(Float)
     test_accuracy: Mapped[float] = mapped_column(Float)
-    settings: Mapped[dict] = mapped_column(JSON)
+    settings: Mapped[dict] = mapped_column(JSON)  # the run's model and training settings (query-string form)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)  # kept, emptied, so the rate limit still counts it
 
 
 Index("ix_entries_rank", EntryRow.board, EntryRow.validation_accuracy)

@@ -1,4 +1,5 @@
-"""Take it home: the replay as an animated GIF, and the run's history, per-class report and predictions as CSV."""
+"""Take it home: the replay as an animated GIF, the run's history, per-class report and predictions as CSV,
+and the standalone script (written by core.script) for a run of this session."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from core.plots.style import class_rgb
+from core.script import ScriptInputs, export_script
 
 if TYPE_CHECKING:
     from core.boundary import Snapshot
+    from core.data import DataConfig, Dataset
     from core.evaluate import Metrics
-    from core.train import EpochStats
+    from core.models import ModelConfig
+    from core.train import EpochStats, TrainConfig
 
 GIF_SIDE = 320  # pixels: big enough to read on a slide, small enough to mail
 PAPER = np.array([247.0, 247.0, 247.0])  # a cell the model is unsure about (as in the dashboard's maps)
@@ -75,3 +79,18 @@ def predictions_csv(metrics: Metrics) -> bytes:
     for k, name in enumerate(metrics.class_names):
         table[f"p({name})"] = metrics.proba[:, k]
     return table.to_csv(index=False, float_format="%.4f").encode()
+
+
+def run_script(data_config: DataConfig, data: Dataset, model_config: ModelConfig, train_config: TrainConfig, *,
+               filename: str = "nnlab_run.py") -> str:
+    """The standalone script for a run on `data`; your own points go into it in their own units.
+
+    Raises ValueError for data a script cannot reproduce (the message names what it can).
+    """
+    points = None
+    if data.units is not None:  # standardised for training: the script gets the points as they were given
+        mean, std = data.units
+        X = np.concatenate([data.X_train, data.X_val, data.X_test]) * std + mean
+        points = (X, np.concatenate([data.y_train, data.y_val, data.y_test]))
+    inputs = ScriptInputs(data_config, model_config, train_config, data.class_names, points)
+    return export_script(inputs, filename=filename)

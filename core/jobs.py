@@ -28,15 +28,37 @@ class JobSlots:
         self._semaphore = threading.BoundedSemaphore(capacity)
         self._lock = threading.Lock()
         self._running = 0
+        self._waiting = 0  # interactive runs waiting for a slot: low-priority work lets them go first
 
-    def acquire(self, should_give_up) -> bool:
-        """Block until a slot is free (True) or `should_give_up()` turns true (False)."""
-        while not self._semaphore.acquire(timeout=0.05):
-            if should_give_up():
-                return False
+    def acquire(self, should_give_up, *, low_priority: bool = False) -> bool:
+        """Block until a slot is free (True) or `should_give_up()` turns true (False).
+
+        `low_priority` (a sweep's next cell) takes a slot only while no interactive run is waiting for one.
+        """
+        if low_priority:
+            return self._acquire_low(should_give_up)
+        with self._lock:
+            self._waiting += 1
+        try:
+            while not self._semaphore.acquire(timeout=0.05):
+                if should_give_up():
+                    return False
+        finally:
+            with self._lock:
+                self._waiting -= 1
         with self._lock:
             self._running += 1
         return True
+
+    def _acquire_low(self, should_give_up) -> bool:
+        while True:
+            with self._lock:  # checked and taken together: a run that starts waiting after this goes next
+                if not self._waiting and self._semaphore.acquire(blocking=False):
+                    self._running += 1
+                    return True
+            if should_give_up():
+                return False
+            time.sleep(0.05)
 
     def release(self) -> None:
         with self._lock:

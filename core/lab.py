@@ -6,6 +6,7 @@ widgets, call these methods and draw what they return. Tests drive it directly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -19,7 +20,9 @@ from core.images import PreparedImage, prepare_image
 from core.jobs import JobProgress, TrainingJob
 from core.models import ModelConfig, build_model, predict_proba
 from core.presets import default_model_config, default_train_config, describe, preset, retarget
+from core.runs import EndedRun
 from core.train import RunOptions, TrainConfig, TrainResult, overfit_one_batch, steps_per_epoch
+from core.urlstate import Settings
 
 INLINE_STEPS = 2500  # 2-D runs up to this many optimizer steps train inline (well under a second)
 KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
@@ -53,7 +56,10 @@ class Lab:
     job: TrainingJob | None = None
     threads: int | None = None  # torch threads for this lab's runs (the dashboard caps them); None: leave as is
     default_data: bool = False  # the data is the untouched default of a new session
+    on_run_end: Callable[[EndedRun], None] | None = None  # told once about every run that ends (the run history)
     _evaluation: Evaluation | None = None
+    _started: tuple[Settings, str] | None = None  # the current job's settings and origin ("train" or "auto")
+    _told: JobProgress | None = None  # the job's final progress, once on_run_end has been told of it
     _loaded_names: tuple[str, ...] = ()
 
     # --- data and model ------------------------------------------------------------------
@@ -111,7 +117,7 @@ class Lab:
 
     def forget_model(self) -> None:
         """Drop the trained model and its results (not the data or the settings)."""
-        self.model, self.result, self.job, self._evaluation = None, None, None, None
+        self.model, self.result, self.job, self._evaluation, self._told = None, None, None, None, None
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -140,7 +146,8 @@ class Lab:
         """A job that trains a fresh model (starting weights from `init_seed`) with this lab's run options."""
         data = self.require_data()
         self.train_config = train_config
-        self.model, self.result, self._evaluation = None, None, None
+        self.model, self.result, self._evaluation, self._told = None, None, None, None
+        self._started = (Settings(self.data_config, self.model_config, train_config), "auto" if auto else "train")
         reference = preset(data.is_image, self.model_config.kind).train.lr
         options = RunOptions(threads=self.threads, reference_lr=reference, settle=auto)
         every = 0 if data.is_image else -(-train_config.epochs // SNAPSHOTS)
@@ -188,11 +195,10 @@ class Lab:
     def _run_inline(self) -> None:
         """Run the prepared job in this thread; keep its result and model, not the job (it holds locks)."""
         progress = self.job.run()
-        if progress.state == "failed":
-            self.job = None
-            raise LabError(f"Training failed: {progress.error}")
-        self.poll()
+        self.poll()  # adopts the model and tells the run history, whether the run trained or failed
         self.job = None
+        if progress.state == "failed":
+            raise LabError(f"Training failed: {progress.error}")
 
     def new_weights(self) -> TrainConfig:
         """Draw different starting weights for the next run ("Reset" keeps the same ones)."""
@@ -209,6 +215,11 @@ class Lab:
             self.result = progress.result
             trained = progress.history and not progress.result.diverged
             self.model = self.job.model if trained else None
+        if progress.done and self._told is not progress:
+            self._told = progress
+            if self.on_run_end is not None and self._started is not None:
+                settings, origin = self._started
+                self.on_run_end(EndedRun(settings, origin, self.job.data, progress.result, self.model))
         return progress
 
     def stop(self, timeout: float = 10.0) -> None:

@@ -4,6 +4,7 @@ Pure code shared by the pages (st.query_params) and the command line (`--from-ur
 is derived from the config dataclasses' own fields: each field has a short name in URL_NAMES or a reason in
 NEVER_IN_URL, and a test fails when a new field is in neither. `decode` never raises on what a link holds:
 every value it cannot use becomes one short plain-text problem, and everything valid is applied.
+Your own points (data=csv) travel in `pts=` when there are at most 200 of them (core.drawn.pack_link).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from dataclasses import dataclass, fields, replace
 from types import NoneType, UnionType
 from urllib.parse import parse_qsl, quote, urlencode
 
-from core.data import DATASETS, IMAGE_DATASETS, DataConfig, validate_config
+from core.data import DATASETS, IMAGE_DATASETS, OWN_POINTS, DataConfig, make_dataset, validate_config
+from core.drawn import MAX_IN_LINK, DrawnError, pack_link, unpack_link
 from core.models import IMAGE_SHAPE, MODEL_KINDS, POINT_SHAPE, ModelConfig, validate_model_config
 from core.presets import preset
 from core.store import is_token
@@ -34,7 +36,8 @@ URL_NAMES: dict[type, dict[str, str]] = {
 }
 # Fields that must never travel in a link, and why.
 NEVER_IN_URL: dict[type, dict[str, str]] = {
-    DataConfig: {"data_dir": "a folder on the server", "download": "whether the server may use the network"},
+    DataConfig: {"data_dir": "a folder on the server", "download": "whether the server may use the network",
+                 "points": "your own points: packed into pts= when small", "class_names": "packed with the points"},
     ModelConfig: {"input_shape": "follows from the data", "n_classes": "follows from the data"},
     TrainConfig: {},
 }
@@ -42,13 +45,18 @@ VALIDATORS: dict[type, Callable[[typing.Any], None]] = {
     DataConfig: validate_config, ModelConfig: validate_model_config, TrainConfig: validate_train_config}
 TOKEN_PARAM = "s"  # the session token: in the address bar, never in a share link
 PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM = "page", "hide", "lock", "pages"
+POINTS_PARAM = "pts"  # your own points, packed (core.drawn.pack_link)
+BOARD_PARAM, KEY_PARAM, PRESENT_PARAM = "board", "key", "present"  # the Board page reads these itself
+OWN_PARAMS = (BOARD_PARAM, KEY_PARAM, PRESENT_PARAM)  # kept in the URL for a page, never settings
 PRIMARY = (URL_NAMES[DataConfig]["name"], URL_NAMES[ModelConfig]["kind"])  # always written; they pick the preset
-RESERVED = (TOKEN_PARAM, PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM)
-PAGE_NAMES = ("home", "data", "model", "inside", "train", "evaluate", "predict")  # as in pages/common/ui.PAGES (tested)
+RESERVED = (TOKEN_PARAM, PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM, POINTS_PARAM, *OWN_PARAMS)
+# The pages, as in pages/common/ui.PAGES (tested).
+PAGE_NAMES = ("home", "data", "model", "inside", "train", "evaluate", "predict", "runs", "sweep", "board")
 SETTING_NAMES = tuple(name for names in URL_NAMES.values() for name in names.values())
 UI_CONTROLS = ("play", "speed", "auto", "new_weights", "sanity", "share")  # controls that are not settings
 CONTROLS = SETTING_NAMES + UI_CONTROLS  # what hide= and lock= may name
 MAX_PARAMS, MAX_VALUE_CHARS, MAX_ITEMS = 64, 200, 16
+MAX_POINTS_CHARS = 2400  # pts=: 200 points and six long class names fit in about 1,600
 SHOWN_CHARS, MAX_PROBLEM_CHARS, MAX_PROBLEMS = 40, 160, 12
 _SCALARS: dict[type, tuple[re.Pattern[str], Callable[[str], typing.Any], str]] = {  # pattern, convert, expected
     int: (re.compile(r"[+-]?\d{1,9}"), int, "a whole number such as 8"),
@@ -97,6 +105,8 @@ def data_shape(config: DataConfig) -> tuple[tuple[int, ...], int]:
     """(input_shape, n_classes) of the dataset `config` makes, without making it."""
     if config.name in IMAGE_DATASETS:
         return IMAGE_SHAPE, 10
+    if config.name == OWN_POINTS:
+        return POINT_SHAPE, len(config.class_names) or 2
     return POINT_SHAPE, config.n_classes if config.name in ("blobs", "spiral") else 2
 
 
@@ -195,6 +205,8 @@ def encode(settings: Settings, *, classroom: Classroom = Classroom(), token: str
     extras = {PAGE_PARAM: settings.page or "", HIDE_PARAM: ",".join(classroom.hide),
               LOCK_PARAM: ",".join(classroom.lock), PAGES_PARAM: ",".join(classroom.pages)}
     out.update({k: v for k, v in extras.items() if v})
+    if settings.data.name == OWN_POINTS and 0 < len(settings.data.points) <= MAX_IN_LINK:
+        out[POINTS_PARAM] = pack_link(settings.data.points, settings.data.class_names)
     if token:
         out[TOKEN_PARAM] = token
     return out
@@ -216,6 +228,8 @@ def apply_locks(settings: Settings, link: Settings, locked: Collection[str]) -> 
     for config, fixed in ((settings.data, link.data), (settings.model, link.model), (settings.train, link.train)):
         changes = {name: getattr(fixed, name) for name, key, _ in url_fields(type(config))
                    if key in locked and getattr(config, name) != getattr(fixed, name)}
+        if fixed is link.data and PRIMARY[0] in locked and (config.name, config.points) != (fixed.name, fixed.points):
+            changes.update(points=fixed.points, class_names=fixed.class_names)  # your own points go with data=
         configs.append(replace(config, **changes) if changes else config)
     return Settings(*configs, page=settings.page)
 
@@ -236,7 +250,7 @@ def _flatten(params: Mapping[str, object], problems: list[str]) -> dict[str, str
         key, text = str(key), str(values[-1])
         if len(values) > 1:
             problems.append(f"{show(key)} was given {len(values)} times; the last value was used.")
-        if len(text) > MAX_VALUE_CHARS:
+        if len(text) > (MAX_POINTS_CHARS if key == POINTS_PARAM else MAX_VALUE_CHARS):
             problems.append(f"{show(key)} ignored: its value is {len(text):,} characters long.")
             continue
         flat[key] = text
@@ -287,7 +301,7 @@ def _choose_base(flat: dict[str, str], presets: Presets, problems: list[str]) ->
     name, kind = DataConfig().name, ModelConfig().kind
     data_key, model_key = PRIMARY
     wanted = flat.pop(data_key, name)
-    if wanted in DATASETS:
+    if wanted in DATASETS or wanted == OWN_POINTS:
         name = wanted
     else:
         problems.append(f"{data_key}={show(wanted)} ignored: choose one of {', '.join(DATASETS)}.")
@@ -299,6 +313,29 @@ def _choose_base(flat: dict[str, str], presets: Presets, problems: list[str]) ->
     except ValueError as exc:
         problems.append(f"{model_key}={show(wanted)} ignored: {exc}")
     return presets(name, kind)
+
+
+def _with_points(base: Settings, text: str | None, presets: Presets, *, quiet: bool,
+                 problems: list[str]) -> Settings:
+    """`base` with the link's own points (pts=) for data=csv; the default data when they are missing or unusable.
+
+    A reload's link (it holds a session token) may leave out a large set: the session store has it.
+    """
+    if base.data.name != OWN_POINTS:
+        if text is not None:
+            problems.append(f"{POINTS_PARAM} ignored: points go with data={OWN_POINTS}.")
+        return base
+    try:
+        if text is None:
+            raise DrawnError(f"the link holds no points (sets of more than {MAX_IN_LINK} travel as a CSV file).")
+        points, names = unpack_link(text)
+        data = replace(base.data, points=points, class_names=names)
+        make_dataset(data)  # enough points of every class for the splits
+    except ValueError as exc:
+        if text is not None or not quiet:
+            problems.append(f"data={OWN_POINTS} ignored: {exc}")
+        return presets(DataConfig().name, base.model.kind)
+    return replace(base, data=data, model=shaped(base.model, data))
 
 
 def _names(key: str, text: str, known: Collection[str], problems: list[str]) -> tuple[str, ...]:
@@ -320,7 +357,7 @@ def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, 
     validator decides), and lists each ignored value once in `problems`, as short plain text.
     """
     problems: list[str] = []
-    flat = _flatten(params, problems)
+    flat = {k: v for k, v in _flatten(params, problems).items() if k not in OWN_PARAMS}  # a page reads those
     token = flat.pop(TOKEN_PARAM, None)
     if token is not None and not is_token(token):
         problems.append(f"{TOKEN_PARAM}={show(token)} ignored: not a session token.")
@@ -331,7 +368,8 @@ def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, 
     if page is not None and page not in (classroom.pages or pages):
         problems.append(f"{PAGE_PARAM}={show(page)} ignored: choose one of {', '.join(classroom.pages or pages)}.")
         page = None
-    base = _choose_base(flat, presets, problems)
+    base = _with_points(_choose_base(flat, presets, problems), flat.pop(POINTS_PARAM, None), presets,
+                        quiet=token is not None, problems=problems)
     parsed = [_parse_config(cls, flat, problems) for cls in (DataConfig, ModelConfig, TrainConfig)]
     problems += [f"unknown setting {show(key)} ignored." for key in flat]
     data = _apply(base.data, parsed[0], problems)

@@ -1,4 +1,4 @@
-"""Data page: pick a dataset, shape it with sliders, and see it."""
+"""Data page: pick a dataset, shape it with sliders, or draw and import your own points; and see it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import numpy as np
 import streamlit as st
 
 from core import plots
-from core.data import DataConfig, resolve_data_dir
+from core.data import OWN_POINTS, POINT_DATASETS, DataConfig, resolve_data_dir
+from core.drawn import points_of
 from core.pixels import to_pixels
+from pages.common import draw
 from pages.common.state import get_lab
 from pages.common.ui import friendly_errors, load_dataset, nearest
 from pages.common.urlsync import locked, shown
@@ -19,7 +21,7 @@ SUBSET_SIZES = (500, 1000, 2000, 4000, 8000, 20000, 50000)
 LABELS = {
     "circles": "Circles", "moons": "Moons", "blobs": "Blobs (multi-class)", "xor": "XOR",
     "spiral": "Spiral", "gaussians": "Two Gaussians", "mnist": "MNIST digits (real)",
-    "digits": "Digits (offline, 8×8 scaled up)",
+    "digits": "Digits (offline, 8×8 scaled up)", OWN_POINTS: "Your own points (draw or import)",
 }
 ORIGINS = {
     "generated": "Generated on the fly by scikit-learn / NumPy.",
@@ -28,9 +30,11 @@ ORIGINS = {
     "test-split": "Only the official 10,000-image test set was found, so it is split into training and test parts. "
                   "For all 70,000 digits, put the four MNIST files in the data folder (or allow the download).",
     "offline": "An offline stand-in: scikit-learn's 1,797 small digits, scaled to 28×28.",
+    "user": "Yours: drawn on the plane or imported from a CSV. Coordinates are standardised for training.",
 }
 
 lab = get_lab()
+draw.adopt(lab)
 # A model uploaded on a fresh session brings its kind of data: digits for a digit model.
 current = lab.data_config or DataConfig(name="mnist" if lab.model_config and lab.model_config.takes_images
                                         else "circles")
@@ -58,6 +62,10 @@ with left:
             config = replace(config, train_size=None if train_size == available else train_size)
         elif name == current.name:  # hidden by a teacher's link: the link's subset stays
             config = replace(config, train_size=current.train_size)
+    elif name == OWN_POINTS:
+        draw.controls(st.session_state.get(draw.GENERATED, DataConfig()))
+        config, data, missing = draw.drawn_data(DataConfig(seed=seed, test_fraction=test_fraction,
+                                                           val_fraction=current.val_fraction))
     else:
         n_samples = st.slider("Samples", 100, 5000, current.n_samples, 50, key="data.n",
                               disabled=locked("n")) if shown("n") else current.n_samples
@@ -73,10 +81,14 @@ with left:
                                   key=f"data.classes.{name}", disabled=locked("classes"))
         config = DataConfig(name=name, n_samples=n_samples, noise=noise, factor=factor, n_classes=n_classes,
                             seed=seed, test_fraction=test_fraction, val_fraction=current.val_fraction)
+        st.session_state[draw.GENERATED] = config
 
-data = None
-with friendly_errors("This dataset cannot be loaded"):
-    data = load_dataset(config)
+if name == OWN_POINTS:
+    draw.show(left, right, missing, in_use=lab.data.name if lab.data is not None else None)
+else:
+    data = None
+    with friendly_errors("This dataset cannot be loaded"):
+        data = load_dataset(config)
 if data is None:
     if name == "mnist":
         st.caption(f"Data folder: `{resolve_data_dir().resolve()}` (set NNLAB_DATA_DIR to change it). "
@@ -84,6 +96,7 @@ if data is None:
     st.stop()
 if config != lab.data_config:
     lab.set_data(config, data)
+    st.session_state[draw.SYNCED] = config
 
 with left:
     st.markdown(f"**{len(data.y_train):,}** train · **{len(data.y_val):,}** validation · "
@@ -92,6 +105,8 @@ with left:
                      "test is kept aside for the final, honest score on the Evaluate page.")
     st.caption(data.source)
     st.caption(ORIGINS[data.origin])
+    if name in POINT_DATASETS:
+        draw.export_button(points_of(data), data.class_names, key="data.export")
 with right:
     if data.is_image:
         per_class = [np.flatnonzero(data.y_train == c)[:8] for c in range(data.n_classes)]
@@ -100,7 +115,7 @@ with right:
                                                 [data.class_names[data.y_train[i]] for i in idx], columns=8),
                         key="data.grid")
         st.plotly_chart(plots.class_histogram_figure(data.y_train, data.class_names), key="data.hist")
-    else:
+    elif name != OWN_POINTS:
         st.plotly_chart(plots.scatter_figure(data.X_train, data.y_train, data.X_test, data.y_test,
                                              data.class_names), key="data.scatter")
 st.page_link("pages/model.py", label="Next: shape the network", icon=":material/arrow_forward:")

@@ -6,13 +6,36 @@ import numpy as np
 import streamlit as st
 
 from core import plots
-from core.evaluate import class_curves, confused_pairs, majority_class, misclassified, train_test_gap
-from core.export import history_csv, predictions_csv
+from core.evaluate import Metrics, class_curves, confused_pairs, majority_class, misclassified, train_test_gap
+from core.export import history_csv, predictions_csv, run_script
+from core.lab import Lab
 from core.pixels import to_pixels
 from pages.common.state import get_lab
 from pages.common.ui import accuracy_card, count, percent, require
 
 OVERFIT_GAP = 0.02  # test this far below train (2 points) is worth a word
+
+
+def take_it_home(lab: Lab, test: Metrics) -> None:
+    """Every download of this run in one place: the model file, the CSVs and the script that reproduces it."""
+    files = [("The trained model (.pt)", lab.model_file, "nnlab-model.pt", "application/octet-stream", "model"),
+             ("Per-class metrics (CSV)", test.report.to_csv().encode(), "per_class_metrics.csv", "text/csv", "csv"),
+             ("Predictions on the test split (CSV)", lambda: predictions_csv(test), "test_predictions.csv",
+              "text/csv", "predictions")]
+    if lab.result is not None and lab.result.history:
+        files.append(("Training history, epoch by epoch (CSV)", lambda: history_csv(lab.result.history),
+                      "training_history.csv", "text/csv", "history"))
+    try:
+        script = run_script(lab.data_config, lab.data, lab.model_config, lab.train_config)
+        files.append(("PyTorch script that reproduces this run (.py)", script.encode(), "nnlab_run.py",
+                      "text/x-python", "script"))
+    except ValueError as exc:
+        st.caption(f"No standalone script for this run: {exc}")
+    for label, data, name, mime, key in files:  # callables are written only when their button is clicked
+        st.download_button(label, data, name, mime, key=f"evaluate.{key}", width="stretch")
+    if not lab.data.is_image:
+        st.caption("The replay as an animated GIF: Train page, under *Watch it learn*.")
+
 
 lab = get_lab()
 st.title("Evaluate")
@@ -51,14 +74,8 @@ with right:
     st.dataframe(test.report, width="stretch", key="evaluate.report", height=min(40 + 35 * len(test.report), 460),
                  column_config={name: st.column_config.NumberColumn(name, format="%.3f", width="small")
                                 for name in ("precision", "recall", "f1-score")})
-    with st.popover("Download as CSV", icon=":material/download:"):
-        st.download_button("Per-class metrics", test.report.to_csv().encode(), "per_class_metrics.csv",
-                           "text/csv", key="evaluate.csv", width="stretch")
-        st.download_button("Predictions on the test split", lambda: predictions_csv(test), "test_predictions.csv",
-                           "text/csv", key="evaluate.predictions", width="stretch")
-        if lab.result is not None and lab.result.history:
-            st.download_button("Training history, epoch by epoch", lambda: history_csv(lab.result.history),
-                               "training_history.csv", "text/csv", key="evaluate.history", width="stretch")
+    with st.popover("Take it home", icon=":material/download:"):
+        take_it_home(lab, test)
     roc, pr = test.roc, test.pr
     if roc is None and data.n_classes > 2:  # one class against the rest, for the class the user picks
         positive = st.selectbox("ROC and precision-recall for class (against all the others)",

@@ -1,4 +1,4 @@
-"""Predict page: upload digits (or type a point) and see how the model decides."""
+"""Predict page: draw or upload digits (or type a point) and see how the model decides."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import streamlit as st
 
 from core import plots
 from core.checkpoint import CheckpointError
-from core.images import ImageError
 from core.lab import LabError
-from pages.common.inside import SENT, attribution_view
+from pages.common.canvas import drawing_view, handwriting_view, prediction_view
+from pages.common.inside import SENT
 from pages.common.state import get_lab
 from pages.common.ui import IMAGE_UPLOAD_MB, MODEL_UPLOAD_MB, literal, require
 
@@ -69,6 +69,11 @@ if tuple(lab.model_config.input_shape) == (2,):
     bars.plotly_chart(plots.probability_figure(proba, names), key="predict.point_proba")
     st.stop()
 
+st.subheader("Draw a digit")
+drawing_view(lab)
+handwriting_view(lab)
+
+st.subheader("…or upload a photo")
 files = st.file_uploader("Upload digit images", type=IMAGE_TYPES, accept_multiple_files=True,
                          key="predict.images", max_upload_size=IMAGE_UPLOAD_MB)
 with st.expander("…or take a photo of a handwritten digit"):
@@ -80,16 +85,4 @@ if not sources:
 for i, (name, raw) in enumerate(sources):
     st.divider()
     st.text(f"File: {name}")  # plain text: a file name is never rendered as Markdown or HTML
-    try:
-        prepared, proba = lab.predict_image(raw)
-    except (ImageError, LabError) as exc:
-        st.error(f"Cannot use this image: {exc}", icon=":material/image_not_supported:")
-        continue
-    steps, bars = st.columns([3, 2])
-    steps.plotly_chart(plots.steps_figure(prepared.steps), key=f"predict.steps.{i}")
-    best = int(proba.argmax())
-    bars.metric("Prediction", literal(lab.class_names[best]))
-    bars.caption(f"{proba[best]:.1%} probability")
-    bars.plotly_chart(plots.probability_figure(proba, lab.class_names), key=f"predict.proba.{i}")
-    st.markdown(f"**Why it said {literal(lab.class_names[best])}**")
-    attribution_view(lab, prepared, proba, raw, key=f"predict.why.{i}")
+    prediction_view(lab, raw, key=str(i))

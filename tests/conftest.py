@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from sqlalchemy import create_engine, text
 
 from core.data import DataConfig, Dataset, make_dataset
 
@@ -29,6 +31,34 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 20.0, what: 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.01)
+
+
+POSTGRES_URL_ENV = "NNLAB_TEST_POSTGRES_URL"  # set by .ci/postgres.sh (a throwaway local cluster)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: an SQLite file, then a schema of its own on NNLAB_TEST_POSTGRES_URL's server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'nnlab.sqlite3'}"
+        return
+    url = os.environ.get(POSTGRES_URL_ENV)
+    if not url:
+        reason = f"no PostgreSQL server: {POSTGRES_URL_ENV} is unset (run the tests under .ci/postgres.sh)"
+        if os.environ.get("NNLAB_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason + ", and NNLAB_REQUIRE_POSTGRES=1 requires it")
+        pytest.skip(reason)
+    # Each test gets its own schema, first on the search path, so tests never see each other's rows.
+    schema = f"test_{secrets.token_hex(6)}"
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -10,12 +10,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import DataConfig
+from core.insight.slots import InspectionSlots
 from core.lab import Lab
 from core.models import linear_weights
 from pages.common.state import LAB
 from pages.common.ui import load_dataset
 from tests.conftest import wait_until
 from tests.image_corpus import draw_digit, png_bytes
+from tests.test_insight_slots import hold_a_slot
 from tests.test_pages import TIMEOUT, chart_titles, decoded, no_errors, page, ready_lab
 
 DIGITS = DataConfig(name="digits", train_size=300)
@@ -30,12 +32,38 @@ def specs(at: AppTest) -> dict[str, dict]:
     return out
 
 
+def layer_maps(at: AppTest, layer: str) -> np.ndarray:
+    """The small maps of one layer's drawn units in the network drawing of neuron maps, one after the other."""
+    figure = specs(at)["What each unit sees"]
+    return np.concatenate([decoded(t["z"]).ravel() for t in figure["data"]
+                           if t["type"] == "heatmap" and t["name"].startswith(f"{layer} · ")])
+
+
 def digits_lab(kind: str) -> Lab:
     lab = Lab()
     lab.set_data(DIGITS, load_dataset(DIGITS))
     lab.set_model_config(replace(lab.model_config, kind=kind, width=8))
     lab.train_now(replace(lab.train_config, epochs=1))
     return lab
+
+
+class CountingSlots(InspectionSlots):
+    """One inspection slot that counts the computations run in it and gives up waiting after `timeout` s."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        super().__init__(1, poll_s=0.02)
+        self.calls, self.timeout = 0, timeout
+
+    def run(self, work, **kwargs):
+        self.calls += 1
+        return super().run(work, **{**kwargs, "timeout": self.timeout})
+
+
+@pytest.fixture
+def slots(monkeypatch: pytest.MonkeyPatch) -> CountingSlots:
+    spy = CountingSlots(timeout=0.3)
+    monkeypatch.setattr("pages.common.inside.INSPECTION_SLOTS", spy)
+    return spy
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +74,15 @@ def circles_lab() -> Lab:
 def test_neuron_maps_follow_the_replay_slider_and_a_chosen_unit_is_drawn_large(circles_lab: Lab) -> None:
     at = page("inside", circles_lab).run()
     no_errors(at)
-    final = specs(at)["What each unit sees"]["data"][3]["z"]  # a map of the first hidden layer
+    final = layer_maps(at, "Hidden 1")
     assert {"What each unit sees", "The boundary (output)", "Gradient flow, layer by layer"} <= set(specs(at))
     assert any("dead" in c.value and "saturated" in c.value for c in at.caption)
     slider = at.select_slider[0]
     assert slider.value == circles_lab.result.states[-1].epoch
     slider.set_value(0).run()
     no_errors(at)
-    start = specs(at)["What each unit sees"]["data"][3]["z"]
-    assert not np.allclose(decoded(start), decoded(final))  # the starting weights drew another map
+    start = layer_maps(at, "Hidden 1")
+    assert start.shape == final.shape and not np.allclose(start, final)  # the starting weights drew other maps
     at.selectbox(key="inside.unit").set_value("Hidden 2 · unit 3").run()
     no_errors(at)
     assert "Hidden 2 · unit 3" in chart_titles(at)
@@ -132,7 +160,26 @@ def test_feature_maps_of_every_conv_layer_with_a_cnn() -> None:
     assert "#5" in json.dumps(specs(at))
 
 
-def test_predict_explains_an_upload_with_both_methods() -> None:
+def test_feature_maps_are_computed_in_a_slot_once_per_model_and_a_busy_server_says_so(slots: CountingSlots) -> None:
+    at = page("inside", digits_lab("cnn")).run()
+    no_errors(at)
+    first = slots.calls  # first-layer tiles, digit 0's feature maps, the projector's PCA
+    assert first == 3 and slots.peak == 1
+    at.run()
+    assert slots.calls == first  # cached for this model: nothing computed again
+    release, holder = hold_a_slot(slots)
+    at.number_input(key="inside.digit").set_value(7).run()
+    assert not at.exception and "#7" not in json.dumps(specs(at).get("Feature maps", {}))
+    assert any("stayed busy with other looks inside" in w.value for w in at.warning)
+    release.set()
+    holder.join(5)
+    at.run()
+    no_errors(at)
+    assert "Feature maps" in specs(at) and not at.warning
+    assert slots.calls == first + 1 + 1 + 1  # the holder, the refused try, then digit 7 once
+
+
+def test_predict_explains_an_upload_with_both_methods(slots: CountingSlots) -> None:
     lab = digits_lab("mlp")
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.session_state[LAB] = lab
@@ -143,8 +190,13 @@ def test_predict_explains_an_upload_with_both_methods() -> None:
     predicted = at.metric[0].value
     assert any(t.startswith("Why it said") for t in chart_titles(at))
     assert at.selectbox(key="predict.why.0.class").value == int(lab.class_names.index(predicted))
+    explained = slots.calls
+    assert explained >= 1  # the attribution ran in an inspection slot
+    at.run()
+    assert slots.calls == explained  # and is cached for this model and image
     at.radio(key="predict.why.0.method").set_value("saliency").run()
     no_errors(at)
+    assert slots.calls == explained + 1
     other = (at.selectbox(key="predict.why.0.class").value + 1) % 10
     at.selectbox(key="predict.why.0.class").set_value(other).run()
     no_errors(at)

@@ -77,6 +77,21 @@ def test_neuron_maps_of_a_hand_set_network_equal_a_direct_computation() -> None:
     # The output layer's maps are the decision boundary itself.
     grid = boundary_grid(model, box=BOX, resolution=7)
     np.testing.assert_allclose(maps.layers[-1].values, np.moveaxis(grid.proba, -1, 0), atol=1e-6)
+    for kept, (W, _) in zip(maps.weights, ((W1, b1), (W2, b2), (W3, b3)), strict=True):
+        np.testing.assert_array_equal(kept, W)  # the edges drawn between the maps
+
+
+def test_the_output_node_of_a_two_class_network_drawing_is_the_boundary() -> None:
+    from core.plots import neuron_maps_figure
+
+    model = build_model(ModelConfig(hidden=(12, 3), activation="relu"))
+    set_weights(model, np.random.default_rng(3))
+    fig = neuron_maps_figure(neuron_maps(model, box=BOX, resolution=9, class_names=("outer", "inner")))
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert heat[-1].name == "Output · inner" and len(heat) == 2 + 8 + 3 + 1  # 8 of Hidden 1's 12 units
+    grid = boundary_grid(model, box=BOX, resolution=9)
+    np.testing.assert_allclose(heat[-1].z, grid.proba[:, :, 1], atol=1e-6)
+    assert "+4 more" in [a.text for a in fig.layout.annotations]
 
 
 def test_neuron_maps_around_the_data_and_refusals(circles) -> None:

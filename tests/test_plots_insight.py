@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from core.insight import FeatureMaps, HiddenSpace, LayerMaps, NeuronMaps
 from core.plots import (
+    SMALL_WEIGHT,
     UNIT_PICKER,
     attribution_figure,
     axis_ranges,
@@ -53,6 +56,59 @@ def test_neuron_maps_draw_each_layer_as_a_column_of_small_maps() -> None:
     np.testing.assert_array_equal(heat[-1].z, maps().layers[2].values[1])
     texts = " ".join(annotations(fig))
     assert "+3 more" in texts and "2 dead" in texts and "1 saturated" in texts and "<b>Output</b>" in texts
+
+
+def with_weights(m: NeuronMaps) -> NeuronMaps:
+    """The maps with random (out, in) weight matrices between consecutive layers."""
+    sizes = [len(layer.values) for layer in m.layers]
+    rng = np.random.default_rng(1)
+    return replace(m, weights=tuple(rng.normal(size=(sizes[i + 1], sizes[i])) for i in range(len(sizes) - 1)))
+
+
+def edge_lines(fig, *names: str) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """The edges of the traces with these names, as ((x0, y0), (x1, y1)) pairs."""
+    out = []
+    for t in (t for t in fig.data if t.name in names):
+        out += [((t.x[k], t.y[k]), (t.x[k + 1], t.y[k + 1])) for k in range(0, len(t.x), 3)]
+    return out
+
+
+def test_each_map_sits_on_its_node_of_the_network_with_the_edges_between_them() -> None:
+    fig = neuron_maps_figure(with_weights(maps(hidden=12)), max_units=8)
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    picker = fig.data[-1]
+    nodes = [(round(float(np.mean(t.x)), 6), round(float(np.mean(t.y)), 6)) for t in heat]
+    assert nodes == [(round(x, 6), round(y, 6)) for x, y in zip(picker.x, picker.y)]  # one map on every node
+    assert all(np.ptp(t.x) < float(np.diff(sorted({x for x, _ in nodes}))[0]) for t in heat)  # maps do not touch
+    edges = edge_lines(fig, "positive weight", "negative weight", f"|w| < {SMALL_WEIGHT:g}")
+    assert len(edges) == 3 * 8 + 8 * 1  # every drawn feature to every drawn hidden unit, each of those to P(class 1)
+    # Each edge runs from a map's right side to the next map's left side (maps are SIDE = 1 wide).
+    starts = {(round(x0 - 0.5, 6), round(y0, 6)) for (x0, y0), _ in edges}
+    ends = {(round(x1 + 0.5, 6), round(y1, 6)) for _, (x1, y1) in edges}
+    first, last = min(x for x, _ in nodes), max(x for x, _ in nodes)
+    assert starts == {n for n in nodes if n[0] != last} and ends == {n for n in nodes if n[0] != first}
+    texts = annotations(fig)
+    assert "+4 more" in texts and sum(t.startswith("+") for t in texts) == 1  # 12 hidden units, 8 drawn
+    assert any("2 dead" in t and "1 saturated" in t for t in texts)
+    assert {"unit 0", "unit 1", "unit 2"} <= set(texts)  # the features are named beside their maps
+    assert not [t for t in fig.data if t.name == "connections"]  # with weights, every edge has its colour
+    unweighted = neuron_maps_figure(maps(hidden=12))
+    assert [t.name for t in unweighted.data if t.type == "scatter"] == ["connections", "map frames", UNIT_PICKER]
+    frames = next(t for t in fig.data if t.name == "map frames")
+    assert len([v for v in frames.x if v is None]) == len(heat)  # a dead unit's blank map still has its square
+
+
+def test_the_edges_into_a_two_class_output_are_the_difference_of_its_two_rows() -> None:
+    two = NeuronMaps(np.linspace(-1, 1, R), np.linspace(-1, 1, R),
+                     (layer("Features", "features", 2), layer("Hidden 1", "hidden", 2), layer("Output", "output", 2)),
+                     "relu", (np.ones((2, 2)), np.array([[1.0, -1.0], [3.0, -3.0]])))
+    fig = neuron_maps_figure(two)
+    positive, negative = edge_lines(fig, "positive weight"), edge_lines(fig, "negative weight")
+    into_output = [e for e in positive + negative if e[1][0] == pytest.approx(max(fig.data[-1].x) - 0.5)]
+    assert len(into_output) == 2 and len(positive) == 4 + 1 and len(negative) == 1  # rows differ by (2, -2)
+    assert "P(class 1): the boundary" in " ".join(annotations(fig))
+    with pytest.raises(ValueError, match="one matrix between each pair of layers"):
+        neuron_maps_figure(replace(two, weights=two.weights[:1]))
 
 
 def test_the_unit_picker_says_which_map_was_clicked_and_the_selected_one_is_framed() -> None:

@@ -1,12 +1,16 @@
-"""The Predict page through the app router: hostile and odd image uploads, hostile model files, real MNIST digits."""
+"""The Predict page through the app router: hostile and odd image uploads, hostile model files, real MNIST digits,
+the drawing canvas and the "my handwriting" set."""
 
 from __future__ import annotations
 
 import copy
 import io
+import json
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 import pytest
@@ -17,10 +21,13 @@ from streamlit.testing.v1.element_tree import Error, Metric, Text
 
 from core.checkpoint import save_model
 from core.data import DataConfig, make_dataset, read_idx
+from core.handwriting import drawing_png, evaluate_handwriting
 from core.images import REASONS
 from core.lab import Lab
 from core.models import ModelConfig, build_model, predict_proba
+from pages.common.canvas import DRAWING_TITLE, HANDWRITING, LABEL, PAD_SIDE, WHITE_INK
 from pages.common.state import LAB
+from pages.common.ui import percent
 from tests.hostile_models import hostile_file, unpickle_unsafely
 from tests.image_corpus import corpus, draw_digit, png_bytes
 
@@ -281,3 +288,144 @@ def test_real_mnist_digits_and_drawn_sevens_are_recognised(mnist_lab: Lab, mnist
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert {name: shown["predictions"] for name, shown in per_file(at).items()} == {
         name: [label] for name, label in truth.items()}
+
+
+# --- the drawing canvas and "my handwriting" -------------------------------------------------------------------
+# The canvas is a browser component: here a stand-in module returns the RGBA pixels a browser would send, so the
+# page's own path (PNG, preparation, prediction, the set) runs unchanged. tests/browser draws with a real mouse.
+
+
+class FakeCanvas:
+    """Stands in for streamlit_drawable_canvas: returns `drawing` (RGBA or None) and records every call."""
+
+    def __init__(self) -> None:
+        self.drawing: np.ndarray | None = None
+        self.calls: list[dict] = []
+
+    def st_canvas(self, **kwargs: object) -> object:
+        self.calls.append(kwargs)
+        return SimpleNamespace(image_data=self.drawing)
+
+
+@pytest.fixture
+def canvas(monkeypatch: pytest.MonkeyPatch) -> FakeCanvas:
+    fake = FakeCanvas()
+    module = ModuleType("streamlit_drawable_canvas")
+    module.st_canvas = fake.st_canvas
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
+    return fake
+
+
+def drawn(digit: str, *, white_ink: bool = True) -> np.ndarray:
+    """RGBA pixels of a digit drawn on the 280-px pad, as the canvas returns them."""
+    ink, paper = (255, 0) if white_ink else (0, 255)
+    return np.asarray(draw_digit(digit, size=(PAD_SIDE, PAD_SIDE), ink=ink, paper=paper).convert("RGBA"))
+
+
+def drawing_prediction(at: AppTest) -> str:
+    """The 'Prediction' shown beside the pad (the first on the page: uploads come below)."""
+    return next(m.value for m in at.metric if m.label == "Prediction")
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def test_a_drawing_is_predicted_as_the_same_picture_uploaded_would_be(digits_lab: Lab, canvas: FakeCanvas) -> None:
+    canvas.drawing = drawn("7")
+    at = predict_page(digits_lab)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    png = drawing_png(canvas.drawing, background="#000000")
+    said = drawing_prediction(at)
+    assert said == engine_prediction(digits_lab, png)
+    assert {DRAWING_TITLE, f"Why it said {said}"} <= set(chart_titles(at))  # its probabilities and attribution map
+    canvas.drawing = drawn("0")  # the next stroke: the attribution map follows the new guess
+    at.run()
+    first, said = said, drawing_prediction(at)
+    assert said != first and said == engine_prediction(digits_lab, drawing_png(canvas.drawing, background="#000000"))
+    assert f"Why it said {said}" in chart_titles(at)
+    call = canvas.calls[-1]
+    assert (call["stroke_color"], call["background_color"], call["return_image_data"]) == ("#ffffff", "#000000", True)
+
+
+def test_black_ink_on_white_gives_the_same_answer_and_remounts_the_pad(digits_lab: Lab, canvas: FakeCanvas) -> None:
+    canvas.drawing = drawn("7")
+    at = predict_page(digits_lab)
+    white_on_black, first_key = drawing_prediction(at), canvas.calls[-1]["key"]
+    canvas.drawing = drawn("7", white_ink=False)
+    at.toggle(key=WHITE_INK).set_value(False).run()
+    assert not at.exception and not at.error
+    call = canvas.calls[-1]
+    assert (call["stroke_color"], call["background_color"]) == ("#000000", "#ffffff")
+    assert call["key"] != first_key  # a fresh pad: strokes in the old colours are not mixed in
+    assert drawing_prediction(at) == white_on_black  # inverted by the engine: the model sees the same digit
+
+
+def test_an_empty_or_cleared_pad_asks_for_a_drawing(digits_lab: Lab, canvas: FakeCanvas) -> None:
+    at = predict_page(digits_lab)  # nothing drawn yet: the component sends no image
+    for pixels in (None, drawn("7") * np.array([0, 0, 0, 1], dtype=np.uint8)):  # then a pad of black only
+        canvas.drawing = pixels
+        at.run()
+        assert not at.exception and not at.error
+        assert any(i.value.startswith("Draw a digit on the pad") for i in at.info)
+        assert "Prediction" not in [m.label for m in at.metric]
+    key = canvas.calls[-1]["key"]
+    at.button(key="predict.clear").click().run()
+    assert canvas.calls[-1]["key"] != key  # Clear remounts the pad empty
+
+
+def test_a_2d_model_shows_no_pad(canvas: FakeCanvas) -> None:
+    at = predict_page()  # the default circles
+    assert not at.exception and at.number_input and not canvas.calls
+
+
+def test_drawn_digits_join_my_handwriting_and_are_scored_as_a_group(digits_lab: Lab, canvas: FakeCanvas) -> None:
+    canvas.drawing = drawn("7")
+    at = predict_page(digits_lab)
+    assert at.button(key="predict.keep").disabled  # the true class must be picked first: the user's word
+    key = canvas.calls[-1]["key"]
+    at.selectbox(key=LABEL).set_value(7).run()
+    at.button(key="predict.keep").click().run()
+    assert not at.exception and not at.error and not at.warning, [w.value for w in at.warning]
+    kept = at.session_state[HANDWRITING]
+    assert [(d.number, d.label) for d in kept.digits] == [(1, 7)]
+    assert canvas.calls[-1]["key"] != key and at.selectbox(key=LABEL).value is None  # ready for the next digit
+    canvas.drawing = drawn("0")
+    at.run()
+    at.selectbox(key=LABEL).set_value(0).run()
+    at.button(key="predict.keep").click().run()
+    kept = at.session_state[HANDWRITING]
+    assert [(d.number, d.label) for d in kept.digits] == [(1, 7), (2, 0)]
+
+    reference = evaluate_handwriting(digits_lab.model, kept, digits_lab.class_names)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Accuracy on your handwriting"] == percent(reference.accuracy)
+    assert shown["Accuracy on the test set"] == percent(digits_lab.evaluation().test.accuracy)
+    assert "Your handwriting: confusion matrix" in chart_titles(at)
+    names = digits_lab.class_names
+    captions = [c for image in at.get("image") for c in image.captions]  # a thumbnail per digit: meant -> said
+    assert captions == [f"#1: 7 → {names[reference.y_pred[0]]}", f"#2: 0 → {names[reference.y_pred[1]]}"]
+
+    at.button(key="predict.remove.1").click().run()
+    assert [d.number for d in at.session_state[HANDWRITING].digits] == [2]
+    at.button(key="predict.clear_set").click().run()
+    assert not len(at.session_state[HANDWRITING])
+    assert "Accuracy on your handwriting" not in [m.label for m in at.metric]
+
+
+def test_the_set_refuses_a_digit_twice_and_past_its_limit(digits_lab: Lab, canvas: FakeCanvas) -> None:
+    canvas.drawing = drawn("7")
+    at = predict_page(digits_lab)
+    for _ in range(2):  # the same drawing twice: the pad still sends it after the first Add
+        at.selectbox(key=LABEL).set_value(7).run()
+        at.button(key="predict.keep").click().run()
+    assert len(at.session_state[HANDWRITING]) == 1
+    assert any("already in the set (#1)" in w.value for w in at.warning), [w.value for w in at.warning]
+
+    canvas.drawing = drawn("1")
+    at.session_state[HANDWRITING] = replace(at.session_state[HANDWRITING], limit=1)
+    at.run()
+    at.selectbox(key=LABEL).set_value(1).run()
+    at.button(key="predict.keep").click().run()
+    assert not at.exception and len(at.session_state[HANDWRITING]) == 1
+    assert any("at most 1 digits" in w.value for w in at.warning), [w.value for w in at.warning]

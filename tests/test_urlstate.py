@@ -7,18 +7,22 @@ import re
 from dataclasses import dataclass, fields, replace
 from urllib.parse import parse_qsl
 
+import numpy as np
 import pytest
 
-from core.data import DATASETS, POINT_DATASETS, DataConfig, Dataset, make_dataset
+from core.data import DATASETS, OWN_POINTS, POINT_DATASETS, DataConfig, Dataset, make_dataset
+from core.drawn import MAX_IN_LINK, as_arrays, as_points, drawn_config, pack_link
 from core.models import ACTIVATIONS, FEATURES, ModelConfig
 from core.store import new_token
 from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
 from core.urlstate import (
     CONTROLS,
+    MAX_POINTS_CHARS,
     MAX_PROBLEM_CHARS,
     MAX_PROBLEMS,
     NEVER_IN_URL,
     PAGE_NAMES,
+    POINTS_PARAM,
     RESERVED,
     TOKEN_PARAM,
     URL_NAMES,
@@ -362,3 +366,68 @@ def test_locks_put_back_only_the_locked_fields_to_the_links_values() -> None:
     assert (fixed.data.noise, fixed.model.hidden, fixed.train.lr) == (0.3, (4,), 0.1)
     assert (fixed.data.seed, fixed.train.epochs) == (3, 7)  # not locked: the student's values stay
     assert apply_locks(wandered, link, ()) == wandered
+
+
+# --- your own points in a link (pts=) ------------------------------------------------------------------------
+
+
+def drawn_settings(n_per_class: int = 60, **data: object) -> Settings:
+    """A drawn set of two clouds in a link's Settings."""
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(-1.0, 0.3, (n_per_class, 2)), rng.normal(1.0, 0.3, (n_per_class, 2))])
+    config = drawn_config(as_points(X, np.repeat([0, 1], n_per_class)), ("left", "right"), DataConfig(**data))
+    return settings_of(config)
+
+
+def test_a_small_drawn_set_travels_in_the_link() -> None:
+    settings = drawn_settings(seed=4, test_fraction=0.25)
+    decoded = round_trip(settings)
+    data = decoded.settings.data
+    assert decoded.problems == ()
+    assert (data.name, data.class_names, data.seed, data.test_fraction) == (OWN_POINTS, ("left", "right"), 4, 0.25)
+    sent, got = as_arrays(settings.data.points), as_arrays(data.points)
+    assert (sent[1] == got[1]).all() and np.abs(sent[0] - got[0]).max() < 1e-3
+    assert decoded.settings.model.n_classes == 2 and data_shape(data) == ((2,), 2)
+    assert share_query(decoded.settings) == share_query(settings)  # quantised once: the same link again
+
+
+def test_a_large_drawn_set_stays_out_of_the_link() -> None:
+    settings = drawn_settings(n_per_class=MAX_IN_LINK)
+    params = encode(settings)
+    assert params["data"] == OWN_POINTS and POINTS_PARAM not in params
+    (problem,) = decode(params).problems  # a shared link without the points: the default data, and why
+    assert "no points" in problem and "CSV" in problem
+    assert decode(params).settings.data == DataConfig()
+    assert decode({**params, TOKEN_PARAM: new_token()}).problems == ()  # a reload: the store has the points
+
+
+def test_a_drawn_set_too_small_to_split_is_refused() -> None:
+    params = encode(drawn_settings(n_per_class=6))
+    decoded = decode(params)
+    assert decoded.settings.data == DataConfig()
+    assert len(decoded.problems) == 1 and "split" in decoded.problems[0]
+
+
+def test_locking_the_data_also_puts_the_drawn_points_back() -> None:
+    link = drawn_settings()
+    wandered = settings_of(DataConfig(name="moons"))
+    fixed = apply_locks(wandered, link, ("data",))
+    assert fixed.data.points == link.data.points and fixed.data.class_names == ("left", "right")
+    assert apply_locks(link, link, ("data",)) == link
+
+
+HOSTILE_POINTS = [
+    "pts=AAAA", "pts=" + "A" * (MAX_POINTS_CHARS + 1), "pts=<script>alert(1)</script>", "pts=%F0%9F%92%A3",
+    "pts=" + "_" * 40, "pts=", "pts=AQJ4ADnORsCrN-k_pnwZwPI5REAB&pts=AQ", "data=csv&pts=AQIDAA",
+    "data=csv&pts=" + pack_link(((0.0, 0.0, 0), (1.0, 1.0, 1)), ("a", "b")),  # valid, but too few to split
+    "data=csv&pts=" + pack_link(((0.0, 0.0, 0), (1.0, 1.0, 1)), ("a", "b"))[:-3] + "___",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_POINTS, ids=lambda q: q[:30])
+def test_a_hostile_drawn_set_is_reported_plainly_and_the_rest_applied(hostile: str) -> None:
+    decoded = decode_url("http://localhost:8501/?ep=7&" + hostile)
+    assert decoded.problems and decoded.settings.train.epochs == 7
+    assert decoded.settings.data == DataConfig()
+    for problem in decoded.problems:
+        assert len(problem) <= MAX_PROBLEM_CHARS and not re.search(r"[<>$`\\\n\r\x00]", problem), problem

@@ -2,7 +2,8 @@
 first-layer weights, feature maps, attributions and embeddings; and what each costs (for the benchmark).
 
 maps: 2-D models (grid maps, dead/saturated units, hidden-space projections); digits: image models;
-recorder: what a 2-D run keeps for the replay (weights per epoch, gradient flow); timing: seconds per call.
+recorder: what a 2-D run keeps for the replay (weights per epoch, gradient flow); timing: seconds per call;
+slots: how many looks inside run at once on the server (import it from core.insight.slots: it needs core.jobs).
 Nothing here draws: core.plots.insight turns these results into figures.
 """
 

@@ -14,7 +14,7 @@ from threadpoolctl import ThreadpoolController
 from torch import nn
 
 from core.boundary import grid_box
-from core.models import ACTIVATIONS, FEATURE_LABELS, InputFeatures, eval_mode
+from core.models import ACTIVATIONS, FEATURE_LABELS, InputFeatures, eval_mode, linear_weights
 
 DEAD_TOL = 1e-6  # a unit whose |output| never exceeds this over the data is dead
 SATURATION_TOL = 0.01  # within this of a limit of its activation counts as "at the limit"
@@ -42,6 +42,7 @@ class NeuronMaps:
     ys: np.ndarray  # (resolution,)
     layers: tuple[LayerMaps, ...]
     activation: str  # the hidden layers' activation ("relu", ...; "" for a model without hidden layers)
+    weights: tuple[np.ndarray, ...] = ()  # (out, in) matrices between consecutive layers, features to output
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +174,7 @@ def neuron_maps(model: nn.Module, *, X: np.ndarray | None = None, box: tuple[flo
         layers.append(LayerMaps(name, role, _unit_names(role, first, units, tuple(class_names)),
                                 values.T.reshape(units, resolution, resolution).copy(),  # (r², u) -> (u, r, r)
                                 *counts))
-    return NeuronMaps(xs, ys, tuple(layers), activation)
+    return NeuronMaps(xs, ys, tuple(layers), activation, tuple(linear_weights(model)))
 
 
 def hidden_activations(model: nn.Module, X: np.ndarray, *, layer: int) -> np.ndarray:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
+import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -15,6 +18,14 @@ from core.insight.maps import neuron_maps
 from core.insight.recorder import GradientRecorder, StateRecorder
 from core.models import IMAGE_SHAPE, ModelConfig, build_model
 from core.train import TrainConfig, train_model
+
+
+class Slots(Protocol):
+    """What a burst of requests runs through: core.insight.slots.InspectionSlots, passed in (that module imports
+    core.jobs, which imports this package)."""
+
+    def run(self, work: Callable[[], object]) -> object: ...
+
 
 BENCH_NETWORK = ModelConfig(kind="mlp", hidden=(8,) * 6, activation="tanh")  # the issue's "6x8 network"
 
@@ -49,6 +60,45 @@ def time_attribution(config: ModelConfig, *, method: str = "integrated_gradients
     image = np.random.default_rng(0).normal(size=IMAGE_SHAPE).astype(np.float32)
     model = build_model(config)
     return _median_seconds(lambda: attribute_image(model, image, target=0, method=method), repeats)
+
+
+def _answer_times(ask: Callable[[], object], clients: int) -> list[float]:
+    """Seconds each of `clients` threads (as a server's script threads) waits for `ask()`, all asking at once."""
+    barrier, answers = threading.Barrier(clients), []
+
+    def client() -> None:
+        barrier.wait()
+        start = time.perf_counter()
+        ask()
+        answers.append(time.perf_counter() - start)
+
+    threads = [threading.Thread(target=client, name="nnlab-bench-client") for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def time_attribution_burst(config: ModelConfig, slots: Slots, *, clients: int = 8, repeats: int = 3,
+                           method: str = "integrated_gradients") -> dict[str, float]:
+    """Seconds from asking to answer when `clients` ask for an attribution at once through `slots` (a class
+    clicking together): the "median" and "slowest" answer of a burst (medians over `repeats` bursts), and "alone"
+    for one request on free slots (the best of `repeats`: the least disturbed by other work on a shared machine)."""
+    _check_repeats(repeats)
+    if clients < 1:
+        raise ValueError(f"clients must be at least 1. Got {clients} instead.")
+    image = np.random.default_rng(0).normal(size=IMAGE_SHAPE).astype(np.float32)
+    model = build_model(config)
+
+    def ask() -> object:
+        return slots.run(lambda: attribute_image(model, image, target=0, method=method))
+
+    _answer_times(ask, 1)  # warm-up
+    alone = min(_answer_times(ask, 1)[0] for _ in range(repeats))
+    bursts = [_answer_times(ask, clients) for _ in range(repeats)]
+    return {"alone": alone, "median": statistics.median(statistics.median(b) for b in bursts),
+            "slowest": statistics.median(max(b) for b in bursts)}
 
 
 def time_embedding_pca(config: ModelConfig, *, n_digits: int = 2000, repeats: int = 5,

@@ -1,4 +1,4 @@
-"""Inside the network, 2-D data: every unit's map in its layer's column, one map large, and the hidden space."""
+"""Inside the network, 2-D data: the network with every unit's map at its place, one map large, the hidden space."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
+from core.plots.network import edge_traces
 from core.plots.style import (
     BLUE,
     DIVERGING,
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 UNIT_PICKER = "units"  # the clickable trace of neuron_maps_figure: customdata [layer, unit] per drawn map
 UNIT_SCALE = [[0.0, ORANGE], [0.5, "#ffffff"], [1.0, BLUE]]  # Playground's colours: negative orange, positive blue
-SIDE, COLUMN, ROW = 1.0, 1.5, 1.2  # a map's side, the distance between columns and between maps in a column
+SIDE, COLUMN, ROW = 1.0, 2.4, 1.2  # a map's side, the distance between columns (room for edges) and between maps
 
 
 def _shown(layer: LayerMaps, max_units: int) -> list[int]:
@@ -58,9 +59,24 @@ def _check_unit(maps: NeuronMaps, layer: int, unit: int) -> None:
                          f"Got {unit} instead.")
 
 
+def _edge_weights(maps: NeuronMaps, shown: list[list[int]]) -> list[np.ndarray] | None:
+    """The weights between the drawn maps; into a lone two-class output, class 1's row minus class 0's
+    (P(class 1) is the sigmoid of that difference of logits, so those are the weights that shape the boundary)."""
+    if not maps.weights:
+        return None
+    matrices = [np.asarray(w, dtype=float) for w in maps.weights]
+    if len(matrices) != len(maps.layers) - 1:
+        raise ValueError(f"maps.weights needs one matrix between each pair of layers ({len(maps.layers) - 1}). "
+                         f"Got {len(matrices)}.")
+    columns = list(shown)
+    if columns[-1] == [1] and len(maps.layers[-1].values) == 2:
+        matrices[-1], columns[-1] = matrices[-1][1:] - matrices[-1][:1], [0]
+    return [m[np.ix_(columns[i + 1], columns[i])] for i, m in enumerate(matrices)]
+
+
 def neuron_maps_figure(maps: NeuronMaps, *, max_units: int = 8, selected: tuple[int, int] | None = None,
                        title: str = "What each unit sees") -> go.Figure:
-    """Each layer as a column of small maps (its units over the plane), features first, the boundary last.
+    """The network drawn with each unit's map at its place: features first, the boundary last, edges by weight.
 
     A click on a map selects a point of the UNIT_PICKER trace whose customdata is [layer, unit].
     """
@@ -68,41 +84,55 @@ def neuron_maps_figure(maps: NeuronMaps, *, max_units: int = 8, selected: tuple[
         raise ValueError(f"max_units must be at least 1. Got {max_units} instead.")
     if selected is not None:
         _check_unit(maps, *selected)
-    r = len(maps.xs)
-    offsets = np.linspace(-SIDE / 2, SIDE / 2, r)
     shown = [_shown(layer, max_units) for layer in maps.layers]
     tallest = max(len(units) for units in shown)
+    xs = [i * COLUMN for i in range(len(shown))]
+    ys = [(len(units) - 1) * ROW / 2 - ROW * np.arange(len(units)) for units in shown]  # each column centred
     fig = new_figure(title, height=int(150 + 78 * tallest), showlegend=False)
-    picks, hover = [], []
+    # Scatter lines draw above heatmaps whatever the order: the edges run between the maps' sides, not over them.
+    fig.add_traces(edge_traces(xs, ys, _edge_weights(maps, shown), inset=SIDE / 2))
+    offsets = np.linspace(-SIDE / 2, SIDE / 2, len(maps.xs))
+    picks = []
     for i, (layer, units) in enumerate(zip(maps.layers, shown)):
-        cx, top = i * COLUMN, (len(units) - 1) * ROW / 2
-        for k, unit in enumerate(units):
-            cy = top - k * ROW
-            fig.add_trace(go.Heatmap(z=layer.values[unit], x=cx + offsets, y=cy + offsets, showscale=False,
+        for unit, cy in zip(units, ys[i].tolist()):
+            fig.add_trace(go.Heatmap(z=layer.values[unit], x=xs[i] + offsets, y=cy + offsets, showscale=False,
                                      hoverinfo="skip", name=f"{layer.name} · {layer.unit_names[unit]}",
                                      **_style(layer, unit)))
-            picks.append((cx, cy, i, unit))
-            hover.append(f"{layer.name} · {layer.unit_names[unit]}<br>click to see it large")
+            picks.append((xs[i], cy, i, unit, f"{layer.name} · {layer.unit_names[unit]}<br>click to see it large"))
+            if layer.role == "features":
+                fig.add_annotation(x=xs[i] - SIDE / 2 - 0.08, y=cy, xanchor="right", showarrow=False,
+                                   text=layer.unit_names[unit])
             if selected == (i, unit):
-                fig.add_shape(type="rect", x0=cx - SIDE / 2, x1=cx + SIDE / 2, y0=cy - SIDE / 2, y1=cy + SIDE / 2,
-                              line=dict(color=INK, width=3))
-        _column_labels(fig, layer, cx, (tallest - 1) * ROW / 2, top - (len(units) - 1) * ROW, len(units))
-    x, y, layer_index, unit = (list(v) for v in zip(*picks))
+                fig.add_shape(type="rect", x0=xs[i] - SIDE / 2, x1=xs[i] + SIDE / 2, y0=cy - SIDE / 2,
+                              y1=cy + SIDE / 2, line=dict(color=INK, width=3))
+        _column_labels(fig, layer, xs[i], (tallest - 1) * ROW / 2, float(ys[i][-1]), len(units))
+    x, y, layer_index, unit, hover = (list(v) for v in zip(*picks))
+    fig.add_trace(_frames(x, y))
     # Plain lists: a numpy array would travel as a typed array, and a clicked point's row would come back as
     # an object instead of [layer, unit].
     fig.add_trace(go.Scatter(x=x, y=y, mode="markers", name=UNIT_PICKER, customdata=np.c_[layer_index, unit].tolist(),
                              text=hover, hovertemplate="%{text}<extra></extra>",
                              marker=dict(symbol="square", size=40, color="rgba(0,0,0,0)")))
     hide_axes(fig)
-    fig.update_xaxes(range=[-COLUMN / 2, (len(maps.layers) - 0.5) * COLUMN])
+    fig.update_xaxes(range=[-1.6, xs[-1] + SIDE])
     fig.update_yaxes(range=[-(tallest - 1) * ROW / 2 - 1.1, (tallest - 1) * ROW / 2 + 1.3])
     equal_aspect(fig)
     return fig
 
 
+def _frames(x: list[float], y: list[float]) -> go.Scatter:
+    """A thin square around each map: a dead unit's map is blank, and still shows where it sits."""
+    corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]) * SIDE / 2
+    path = [[*(cx + corners[:, 0]), None] for cx in x], [[*(cy + corners[:, 1]), None] for cy in y]
+    return go.Scatter(x=sum(path[0], []), y=sum(path[1], []), mode="lines", name="map frames", hoverinfo="skip",
+                      line=dict(color="#c7ccd1", width=1))
+
+
 def _column_labels(fig: go.Figure, layer: LayerMaps, cx: float, top: float, bottom: float, drawn: int) -> None:
     """A column's name, unit count and dead/saturated note above it; '+N more' below when units are left out."""
     note = _health_note(layer)
+    if layer.role == "output" and len(layer.values) == 2:
+        note = f"P({layer.unit_names[1]}): the boundary"
     small = f"<br><span style='font-size:11px'>{note}</span>" if note else ""
     fig.add_annotation(x=cx, y=top + SIDE / 2 + 0.1, yanchor="bottom", showarrow=False,
                        text=f"<b>{layer.name}</b> ({len(layer.values)}){small}")

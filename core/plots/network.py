@@ -78,6 +78,29 @@ def _edge_traces(x0, y0, x1, y1, w: np.ndarray | None) -> list[go.Scatter]:
     return traces
 
 
+def edge_traces(xs: Sequence[float], ys: Sequence[np.ndarray], weights: Sequence[np.ndarray] | None, *,
+                inset: float = 0.0) -> list[go.Scatter]:
+    """Every edge between consecutive columns (column i at x = xs[i], its drawn units at heights ys[i]).
+
+    weights[i] is the (units drawn in column i+1, units drawn in column i) matrix between them; None draws grey
+    edges. Edges start `inset` right of their unit and end `inset` left of it (units drawn as boxes that wide).
+    """
+    if weights is not None:
+        expected = [(len(ys[i + 1]), len(ys[i])) for i in range(len(ys) - 1)]
+        got = [tuple(np.shape(w)) for w in weights]
+        if got != expected:
+            raise ValueError(f"weights must be matrices of the drawn units, shapes {expected}. Got {got}.")
+    x0, y0, x1, y1 = [], [], [], []
+    for i in range(len(ys) - 1):
+        src, dst = np.meshgrid(np.arange(len(ys[i])), np.arange(len(ys[i + 1])))  # (m_out, m_in) each
+        x0.append(np.full(src.size, float(xs[i]) + inset))
+        x1.append(np.full(src.size, float(xs[i + 1]) - inset))
+        y0.append(np.asarray(ys[i], dtype=float)[src.ravel()])
+        y1.append(np.asarray(ys[i + 1], dtype=float)[dst.ravel()])
+    w = None if weights is None else np.concatenate([np.asarray(m, dtype=float).ravel() for m in weights])
+    return _edge_traces(*(np.concatenate(a) for a in (x0, y0, x1, y1)), w)
+
+
 def _layer_name(i: int, n_layers: int) -> str:
     return "Input" if i == 0 else "Output" if i == n_layers - 1 else f"Hidden {i}"
 
@@ -110,18 +133,9 @@ def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray] | N
     matrices = _check_weights(sizes, weights) if weights is not None else None
     shown = [_shown_units(size, max_nodes) for size in sizes]
     ys = [_column_y(len(units), gap) for units, gap in shown]
-    x0, y0, x1, y1, w = [], [], [], [], []
-    for i in range(len(sizes) - 1):
-        src, dst = np.meshgrid(np.arange(len(ys[i])), np.arange(len(ys[i + 1])))  # (m_out, m_in) each
-        x0.append(np.full(src.size, float(i)))
-        x1.append(np.full(src.size, float(i + 1)))
-        y0.append(ys[i][src.ravel()])
-        y1.append(ys[i + 1][dst.ravel()])
-        if matrices is not None:
-            w.append(matrices[i][np.ix_(shown[i + 1][0], shown[i][0])].ravel())
-    edges = [np.concatenate(a) for a in (x0, y0, x1, y1)]
+    drawn = None if matrices is None else [m[np.ix_(shown[i + 1][0], shown[i][0])] for i, m in enumerate(matrices)]
     fig = new_figure(title, height=int(min(max(300, 140 + 24 * max(len(y) for y in ys)), 620)))
-    fig.add_traces(_edge_traces(*edges, np.concatenate(w) if matrices is not None else None))
+    fig.add_traces(edge_traces(list(range(len(sizes))), ys, drawn))
     fig.add_trace(_node_trace(sizes, shown, ys, class_names, labels))
     names = [_layer_name(i, len(sizes)) for i in range(len(sizes))]
     names[0] = "Features" if len(input_names) else names[0]

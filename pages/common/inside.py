@@ -3,6 +3,7 @@ maps and the embedding projector for digits. Each view computes through core.ins
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 
@@ -25,6 +26,7 @@ from core.insight import (
     model_at,
     neuron_maps,
 )
+from core.insight.slots import INSPECTION_SLOTS, SlotsBusy
 from core.jobs import SlotTask
 from core.lab import Lab
 from core.pixels import to_pixels
@@ -42,14 +44,40 @@ MAX_UNITS = 8
 MAX_EMBEDDED = 2000  # test digits in the projector
 
 
-def per_model(model: object, name: tuple, compute: Callable[[], object]) -> object:
-    """`compute()` once per model and name in this session; a new model drops the old one's values."""
+def per_model(model: object, name: tuple, compute: Callable[[], object], *, in_slot: bool = True) -> object:
+    """`compute()` once per model and name in this session, in one of the server's inspection slots (unless
+    `in_slot` is False: for what costs nothing); a new model drops the old one's values."""
     cache = st.session_state.get(CACHE)
     if cache is None or cache["model"] is not model:
         cache = st.session_state[CACHE] = {"model": model, "values": {}}
     if name not in cache["values"]:
-        cache["values"][name] = compute()
+        cache["values"][name] = _in_slot(compute) if in_slot else compute()
     return cache["values"][name]
+
+
+def _in_slot(compute: Callable[[], object]) -> object:
+    """`compute()` once an inspection slot is free; a wait of more than a moment says so on the page."""
+    note = st.empty()
+
+    def waiting(seconds: float) -> None:  # each call is also a point where a click can interrupt the wait
+        note.caption(f":material/hourglass_top: Waiting for a free slot: the server is busy with other looks "
+                     f"inside ({seconds:.0f} s)…")
+
+    try:
+        return INSPECTION_SLOTS.run(compute, on_wait=waiting)
+    finally:
+        note.empty()
+
+
+def busy_aware(view: Callable[..., None]) -> Callable[..., None]:
+    """A view that says so, instead of failing, when the server stayed too busy to compute what it shows."""
+    @functools.wraps(view)
+    def guarded(*args, **kwargs) -> None:
+        try:
+            view(*args, **kwargs)
+        except SlotsBusy as exc:
+            st.warning(str(exc), icon=":material/hourglass_top:")
+    return guarded
 
 
 def _unit_labels(maps: NeuronMaps) -> dict[str, tuple[int, int]]:
@@ -85,9 +113,10 @@ def epoch_slider(lab: Lab) -> tuple[object, int]:
     index = epochs.index(epoch)
     if index == len(states) - 1:
         return lab.model, index
-    return per_model(lab.model, ("epoch", index), lambda: model_at(lab.model, states[index])), index
+    return per_model(lab.model, ("epoch", index), lambda: model_at(lab.model, states[index]), in_slot=False), index
 
 
+@busy_aware
 def neuron_map_view(lab: Lab, model: object, index: int) -> None:
     """Every unit's map at its place in the network, one picked unit large beside the boundary."""
     data = lab.data
@@ -115,6 +144,7 @@ def neuron_map_view(lab: Lab, model: object, index: int) -> None:
                                                   title="The boundary (output)"), key="inside.boundary_chart")
 
 
+@busy_aware
 def hidden_space_view(lab: Lab, model: object, index: int) -> None:
     """The training points as a chosen hidden layer sees them, on axes fitted once on the final model."""
     hidden = len(lab.model_config.hidden) if lab.model_config.kind == "mlp" else 0
@@ -148,6 +178,7 @@ def gradient_view(lab: Lab) -> None:
                "sigmoid layers) means the first layers barely learn: vanishing gradients.")
 
 
+@busy_aware
 def weights_view(lab: Lab) -> None:
     """The first layer's weights as tiles: 28x28 per dense unit, or each conv filter."""
     tiles = per_model(lab.model, ("tiles",), lambda: first_layer_tiles(lab.model))
@@ -159,6 +190,7 @@ def weights_view(lab: Lab) -> None:
                "a CNN's filters like small edge detectors.")
 
 
+@busy_aware
 def feature_map_view(lab: Lab) -> None:
     """Every conv layer's output for one chosen test digit."""
     if lab.model_config.kind not in ("cnn", "lenet"):
@@ -176,7 +208,7 @@ def feature_map_view(lab: Lab) -> None:
 
 
 def _start_tsne(model: object, X: np.ndarray) -> None:
-    per_model(model, ("tsne",), lambda: SlotTask(lambda: embed(model, X, method="tsne")).start())
+    per_model(model, ("tsne",), lambda: SlotTask(lambda: embed(model, X, method="tsne")).start(), in_slot=False)
 
 
 def _tsne_task(lab: Lab, X: np.ndarray) -> SlotTask | None:
@@ -196,6 +228,7 @@ def _tsne_progress(task: SlotTask) -> None:
     st.caption(f"t-SNE running for {task.elapsed:.0f} s…" if task.state == "running" else "t-SNE waiting for a slot…")
 
 
+@busy_aware
 def projector_view(lab: Lab) -> None:
     """The test digits by their last hidden layer (PCA at once, t-SNE on request); a click shows the digit."""
     X, y = lab.data.X_test[:MAX_EMBEDDED], lab.data.y_test[:MAX_EMBEDDED]
@@ -228,6 +261,7 @@ def projector_view(lab: Lab) -> None:
 METHOD_LABELS = {"integrated_gradients": "Integrated Gradients", "saliency": "Saliency (|gradient|)"}
 
 
+@busy_aware
 def attribution_view(lab: Lab, prepared: PreparedImage, proba: np.ndarray, raw: bytes, *, key: str) -> None:
     """'Why it said 7': which pixels of the prepared digit pushed the model towards a class (default: its guess)."""
     names = list(lab.class_names)

@@ -39,7 +39,7 @@ def _ticks(room: Classroom) -> Classroom:
     """The teacher's ticks: which pages to show, which controls to hide or lock."""
     st.markdown("**Pages students see**")
     shown = [name for column, name in zip(st.columns(len(PAGE_NAMES)), PAGE_NAMES)
-             if column.checkbox(PAGE_TITLES[name], value=not room.pages or name in room.pages,
+             if column.checkbox(PAGE_TITLES.get(name, name.title()), value=not room.pages or name in room.pages,
                                 key=f"share_page_{name}")]
     st.markdown("**Controls to hide or lock** (locked: shown, but fixed at this link's value)")
     hide, lock = [], []

@@ -7,6 +7,7 @@ import streamlit as st
 from core.data import DataConfig
 from core.jobs import RUN_THREADS
 from core.lab import Lab
+from core.runs import EndedRun
 from core.urlstate import Settings, preset_settings
 from pages.common.router import ensure_routed
 from pages.common.ui import load_dataset
@@ -15,23 +16,31 @@ LAB = "lab"  # st.session_state[LAB]: this browser session's Lab
 AUTO_TRAIN_KEY = "autotrain.last"  # the settings of the last automatic 2-D run
 
 
-def use_settings(lab: Lab, settings: Settings) -> None:
+def use_settings(lab: Lab, settings: Settings, *, auto: bool = True) -> None:
     """Give `lab` these data, model and training settings; a 2-D run trains at once (a few tens of ms).
 
-    Raises ValueError (the data cannot be loaded, e.g. MNIST absent) before changing anything.
+    `auto` False trains the 2-D run as the Train button does (every epoch, no settling). Raises ValueError
+    (the data cannot be loaded, e.g. MNIST absent) before changing anything.
     """
     data = load_dataset(settings.data)
     lab.set_data(settings.data, data, default=settings.data == DataConfig())
     lab.set_model_config(settings.model)
     lab.set_train_config(settings.train)
     if not data.is_image:
-        lab.train(lab.train_config, auto=True)
+        lab.train(lab.train_config, auto=auto)
         st.session_state[AUTO_TRAIN_KEY] = (lab.data_config, lab.model_config, lab.train_config)
+
+
+def keep_run(ended: EndedRun) -> None:
+    """The Lab's run-history hook: the ended run is saved on a background thread (pages.common.runs)."""
+    from pages.common.runs import keep  # imported here: pages.common.runs imports urlsync, which imports us
+
+    keep(ended)
 
 
 def new_lab(settings: Settings | None = None) -> Lab:
     """A Lab for a new session: `settings` (by default circles), trained at once when the data is 2-D."""
-    lab = Lab(threads=RUN_THREADS)  # each run capped: the server shares the cores
+    lab = Lab(threads=RUN_THREADS, on_run_end=keep_run)  # each run capped: the server shares the cores
     use_settings(lab, settings or preset_settings(DataConfig().name))
     return lab
 
@@ -42,4 +51,9 @@ def get_lab() -> Lab:
     ensure_routed()
     if LAB not in st.session_state:
         st.session_state[LAB] = new_lab()
-    return st.session_state[LAB]
+    lab = st.session_state[LAB]
+    lab.on_run_end = keep_run  # also a Lab made elsewhere (a test's): every run of the session is kept
+    from pages.common.runs import flush  # imported here, as in keep_run
+
+    flush()
+    return lab

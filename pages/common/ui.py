@@ -23,6 +23,9 @@ PAGES = {
     "train": "pages/train.py",
     "evaluate": "pages/evaluate.py",
     "predict": "pages/predict.py",
+    "runs": "pages/runs.py",
+    "sweep": "pages/sweep.py",
+    "board": "pages/board.py",
 }
 
 

@@ -20,6 +20,7 @@ from core.store import FORKED, SessionStore, StoreError, approx_nbytes
 from core.urlstate import (
     HIDE_PARAM,
     LOCK_PARAM,
+    OWN_PARAMS,
     PAGES_PARAM,
     TOKEN_PARAM,
     Classroom,
@@ -160,6 +161,7 @@ def end(lab: Lab) -> None:
         extras = {HIDE_PARAM: ",".join(room.hide), LOCK_PARAM: ",".join(room.lock),
                   PAGES_PARAM: ",".join(room.pages), TOKEN_PARAM: token or ""}
         params = {key: value for key, value in extras.items() if value}
+    params.update({key: st.query_params[key] for key in OWN_PARAMS if key in st.query_params})  # e.g. board=
     if st.query_params.to_dict() != params or any(len(st.query_params.get_all(key)) > 1 for key in params):
         st.query_params.from_dict(params)
 

@@ -1,6 +1,6 @@
-"""Inside the network in real Chromium: circles (neuron maps through the replay, a clicked unit, the hidden space,
-gradient flow), then the offline digits (first-layer weights, the projector, a CNN's feature maps, and Predict's
-"why it said 7"). Screenshots of each view go to test-artifacts/inside-*.png."""
+"""Inside the network in real Chromium: circles (the network drawn with each unit's map, through the replay, a
+clicked unit, the hidden space, gradient flow), then the offline digits (first-layer weights, the projector, a
+CNN's feature maps, and Predict's "why it said 7"). Screenshots of each view go to test-artifacts/inside-*.png."""
 
 from __future__ import annotations
 
@@ -33,6 +33,13 @@ POINT_JS = """(a) => {
   return {x: box.left + xa._offset + xa.l2p(picker.x[a.n]), y: box.top + ya._offset + ya.l2p(picker.y[a.n])};
 }"""
 
+# The trace names and annotation texts of the chart titled with the argument.
+DRAWING_JS = """(title) => {
+  const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .find(g => (g.layout.title?.text || '').includes(title));
+  return {traces: gd._fullData.map(t => t.name), notes: (gd.layout.annotations || []).map(a => a.text)};
+}"""
+
 
 def open_tab(page: Page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).click()
@@ -43,7 +50,10 @@ def test_circles_neuron_maps_replay_unit_hidden_space_and_gradient_flow(page: Pa
     go_to(page, "Inside")
     assert wait_for_chart(page, "heatmap", title=MAPS), f"no neuron maps: {charts(page)}"
     assert wait_for_chart(page, "heatmap", title="The boundary (output)"), f"no boundary beside: {charts(page)}"
-    screenshot(page, "inside-neuron-maps")
+    drawing = page.evaluate(DRAWING_JS, MAPS)
+    assert {"positive weight", "negative weight"} & set(drawing["traces"]), f"no weighted edges: {drawing}"
+    assert drawing["notes"].count("+8 more") == 2, f"16-16 preset: 8 of each hidden layer drawn: {drawing}"
+    screenshot(page, "inside-neuron-maps")  # the README's picture: docs/screenshots/inside-neuron-maps.png
 
     before = chart_fingerprint(page, MAPS)
     thumb = page.get_by_role("slider", name="Epoch (replay: drag to watch the units form)")

@@ -1,0 +1,84 @@
+"""Comparing saved runs: their learning curves overlaid, and their final boundaries side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.plots.points import _multi_class_layer, _two_class_layers
+from core.plots.style import CLASS_COLORS, HINT_FONT, house_layout
+
+if TYPE_CHECKING:
+    from core.boundary import BoundaryGrid
+
+PANELS = (("loss", "Loss (cross-entropy)", ""), ("accuracy", "Accuracy", ".0%"))
+SPLIT_DASH = (("train", "solid"), ("val", "dash"))  # history keys: train_loss, val_loss, train_acc, val_acc
+COLUMNS = 4  # boundaries per row
+
+
+def run_color(index: int) -> str:
+    """The colour of the index-th compared run (the colour-blind-safe palette, cycled)."""
+    return CLASS_COLORS[index % len(CLASS_COLORS)]
+
+
+def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *,
+                       title: str = "Learning curves") -> go.Figure:
+    """Loss and accuracy per epoch of several runs: one colour per run, train solid, validation dashed.
+
+    `curves` holds (legend name, arrays) per run; arrays has "epoch", "train_loss", "val_loss", "train_acc",
+    "val_acc" (NaN where a value is missing).
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[label for _, label, _ in PANELS], horizontal_spacing=0.12)
+    for i, (name, arrays) in enumerate(curves):
+        missing = {"epoch", "train_loss", "val_loss", "train_acc", "val_acc"} - set(arrays)
+        if missing:
+            raise ValueError(f"Run {name!r} lacks {', '.join(sorted(missing))} in its curves.")
+        for col, (metric, _, number) in enumerate(PANELS, start=1):
+            for split, dash in SPLIT_DASH:
+                key = f"{split}_{'acc' if metric == 'accuracy' else 'loss'}"
+                fig.add_trace(go.Scatter(
+                    x=arrays["epoch"], y=arrays[key], mode="lines", name=name, legendgroup=name,
+                    showlegend=col == 1 and split == "train", line=dict(color=run_color(i), width=2.2, dash=dash),
+                    hovertemplate=f"{name}<br>{split} {metric} %{{y:{number or '.4f'}}}<br>epoch %{{x}}<extra></extra>",
+                ), row=1, col=col)
+    fig.update_layout(**house_layout(title, height=420))
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0,
+                                  title_text="solid: train · dashed: validation · "))
+    fig.update_xaxes(title_text="Epoch")
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
+    if not curves:
+        fig.add_annotation(text="Select runs in the table to compare them", x=0.5, y=0.5, xref="paper",
+                           yref="paper", showarrow=False, font=HINT_FONT)
+    return fig
+
+
+def runs_boundaries_figure(grids: Sequence[BoundaryGrid], names: Sequence[str], *,
+                           title: str = "Final decision boundaries") -> go.Figure:
+    """Small multiples: each run's final boundary (probabilities on its grid), in the order given."""
+    if len(grids) != len(names):
+        raise ValueError(f"Give one name per boundary. Got {len(grids)} grids and {len(names)} names.")
+    if not grids:
+        raise ValueError("There is no boundary to draw: pick runs on 2-D data.")
+    cols = min(COLUMNS, len(grids))
+    rows = -(-len(grids) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(names), horizontal_spacing=0.04,
+                        vertical_spacing=0.12 / rows)
+    for i, grid in enumerate(grids):
+        n_classes = grid.proba.shape[2]
+        layers = _two_class_layers(grid, [f"class {c}" for c in range(n_classes)]) if n_classes == 2 else [
+            _multi_class_layer(grid)]
+        for layer in layers:
+            layer.showscale = False
+            fig.add_trace(layer, row=i // cols + 1, col=i % cols + 1)
+    fig.update_layout(**house_layout(title, height=60 + 260 * rows))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    for i in range(len(grids)):  # square cells: one unit on x as long as one on y, per panel
+        suffix = "" if i == 0 else str(i + 1)
+        fig.update_layout({f"yaxis{suffix}": dict(scaleanchor=f"x{suffix}", scaleratio=1)})
+    return fig

@@ -1,0 +1,53 @@
+"""A sweep in real Chromium: the default 3 x 3 circles grid (learning rate x units), a heatmap cell clicked, and
+that run opened on the Train page. Screenshots: test-artifacts/sweep-heatmap.png and sweep-opened.png."""
+
+from __future__ import annotations
+
+import time
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import (
+    WAIT_MS,
+    act,
+    assert_no_exception,
+    charts,
+    go_to,
+    record_latency,
+    screenshot,
+    wait_for_chart,
+)
+from tests.browser.test_journey import metric_value
+
+HEATMAP = "click a cell to open its run"
+# Page coordinates of point n of the trace named a.trace in the chart titled a.title (category axes), and the
+# validation accuracy its hover shows.
+CELL_JS = """(a) => {
+  const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .find(g => (g._fullLayout.title?.text || '').includes(a.title));
+  const runs = gd._fullData.find(t => t.name === a.trace);
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.l2p(xa.d2l(runs.x[a.n])),
+          y: box.top + ya._offset + ya.l2p(ya.d2l(runs.y[a.n])), val: runs.customdata[a.n][1]};
+}"""
+
+
+def test_a_circles_sweep_heatmap_cell_opens_its_run(page: Page) -> None:
+    go_to(page, "Sweep")
+    started = time.perf_counter()
+    act(page, page.get_by_role("button", name="Run 9 runs").click)
+    assert wait_for_chart(page, "heatmap", title=HEATMAP, timeout_ms=WAIT_MS), f"no heatmap: {charts(page)}"
+    record_latency(sweep_3x3_circles_ms=round(1000 * (time.perf_counter() - started)))
+    assert_no_exception(page, "sweep")
+    expect(page.get_by_text("Best by validation accuracy")).to_be_visible()
+    screenshot(page, "sweep-heatmap")
+
+    # The middle cell: columns are lr 0.001, 0.01, 0.1 and rows units 2, 8, 32, so cell 4 is lr 0.01 with 8 units.
+    cell = page.evaluate(CELL_JS, {"title": HEATMAP, "trace": "runs", "n": 4})
+    act(page, lambda: page.mouse.click(cell["x"], cell["y"]))
+    page.get_by_role("heading", name="Train", exact=True).first.wait_for(timeout=WAIT_MS)
+    assert_no_exception(page, "sweep-opened")
+    expect(page.get_by_role("slider", name="Learning rate (log scale)")).to_have_attribute("aria-valuetext", "0.01")
+    expect(page.get_by_test_id("stSidebar")).to_contain_text("mlp 8-8")
+    assert metric_value(page, "Validation accuracy") == f"{cell['val']:.1f}%"  # the same run as the sweep's cell
+    screenshot(page, "sweep-opened")

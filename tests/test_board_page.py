@@ -1,0 +1,137 @@
+"""The Board page under AppTest: a teacher starts a board, a student submits, the projector view, hostile input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from core import board
+from core.data import DataConfig
+from core.db import URL_ENV, open_engine
+from core.models import ModelConfig
+from core.train import TrainConfig
+from pages.common.board import KEYS, board_link
+from pages.common.state import LAB
+from pages.common.ui import literal
+
+TIMEOUT = 60
+DATA = DataConfig(name="circles", n_samples=200, noise=0.2, seed=4)  # not the default: the page must set it
+HOSTILE = "<b>x</b> **y** [z](j:1)"  # within the 24 characters the box takes
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'boards.sqlite3'}"
+    monkeypatch.setenv(URL_ENV, url)
+    engine = open_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def board_page(params: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.query_params.update(params or {})
+    return at.switch_page("pages/board.py")
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def markdown_text(at: AppTest) -> str:
+    """Everything drawn as Markdown (titles, captions, notices): a nickname must never be among it."""
+    parts = [*at.markdown, *at.caption, *at.title, *at.info, *at.warning, *at.success, *at.header]
+    return " ".join(str(p.value) for p in parts)
+
+
+def test_a_teacher_starts_a_board_and_gets_two_links(db: Engine) -> None:
+    at = board_page().run()
+    no_errors(at)
+    at.text_input(key="board.name").input("Period 3")
+    at.button(key="board.start").click().run()
+    no_errors(at)
+    (board_id,) = at.session_state[KEYS]
+    key = at.session_state[KEYS][board_id]
+    assert board.is_teacher(db, board_id, key)
+    assert board.get_board(db, board_id).data == at.session_state[LAB].data_config
+    assert at.query_params["board"] in (board_id, [board_id]) and "key" not in at.query_params
+    codes = [c.value for c in at.code]
+    student = next(c for c in codes if "present" not in c and "key=" not in c)
+    assert f"board={board_id}" in student and key not in student
+    assert any(f"key={key}" in c for c in codes), "the teacher link is shown once"
+    assert not any(key in c for c in codes if "key=" not in c)
+    assert any(b.label == "Close the board" for b in at.button)
+    at.button(key="board.kept").click().run()
+    assert not any("key=" in c.value for c in at.code), "shown once: gone once the teacher has kept it"
+    assert any(f"board={board_id}" in c.value for c in at.code)
+
+
+def test_a_student_gets_the_boards_data_and_submits_with_a_hostile_nickname(db: Engine) -> None:
+    board_id, _ = board.create_board(db, "Period 3", DATA)
+    at = board_page({"board": board_id}).run()
+    no_errors(at)
+    assert at.session_state[LAB].data_config == DATA  # the board's data, trained at once (2-D)
+    assert not any(b.label in ("Close the board", "Remove entry") for b in at.button)
+    at.text_input(key="board.nickname").input(HOSTILE)  # typed, then the click sends it
+    at.button(key="board.submit").click().run()
+    no_errors(at)
+    (entry,) = board.entries(db, board_id)
+    assert entry.nickname == HOSTILE
+    table = at.dataframe[0].value
+    assert list(table["Nickname"]) == [entry.nickname]  # a plain-text cell
+    assert "<b>x</b>" not in markdown_text(at)
+    assert any(entry.nickname in t.value for t in at.text)  # "Yours: ..." as plain text
+    next(b for b in at.button if b.label == "Remove").click().run()
+    no_errors(at)
+    assert board.entries(db, board_id) == []
+
+
+def test_the_present_view_has_the_table_and_no_controls(db: Engine) -> None:
+    board_id, _ = board.create_board(db, "<i>Projector</i>", DATA)
+    board.submit(db, board_id, "ada", "s1", board.BoardRun(DATA, ModelConfig(), TrainConfig(), 0.9, 0.8))
+    at = board_page({"board": board_id, "present": "1"}).run()
+    no_errors(at)
+    assert list(at.dataframe[0].value["Nickname"]) == ["ada"]
+    assert len(at.button) == 0 and len(at.text_input) == 0 and len(at.selectbox) == 0
+    assert at.title[0].value == literal("<i>Projector</i>")  # the teacher's text, every markup character escaped
+
+
+def test_the_teacher_removes_an_entry_and_a_guessed_key_cannot(db: Engine) -> None:
+    board_id, key = board.create_board(db, "class", DATA)
+    board.submit(db, board_id, "ada", "s1", board.BoardRun(DATA, ModelConfig(), TrainConfig(), 0.9, 0.8))
+    for wrong in ("A" * 22, "<b>x</b>", key[:-1]):
+        guessed = board_page({"board": board_id, "key": wrong}).run()
+        no_errors(guessed)
+        assert any("not this board's" in w.value for w in guessed.warning)
+        assert not any(b.label in ("Remove entry", "Close the board") for b in guessed.button)
+    at = board_page({"board": board_id, "key": key}).run()
+    no_errors(at)
+    assert "key" not in at.query_params  # moved out of the address bar
+    at.selectbox(key="board.remove_choice").select_index(0).run()
+    next(b for b in at.button if b.label == "Remove entry").click().run()
+    no_errors(at)
+    assert board.entries(db, board_id) == []
+
+
+@pytest.mark.parametrize("params", [
+    {"board": "<script>alert(1)</script>"}, {"board": "x" * 10_000}, {"board": "A" * 22},
+    {"board": "A" * 22, "present": "<b>yes</b>", "key": "../../etc"}])
+def test_hostile_board_links_give_a_plain_notice(db: Engine, params: dict[str, str]) -> None:
+    at = board_page(params).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = " ".join(str(e.value) for e in [*at.warning, *at.error])
+    assert "not valid" in shown or "No board" in shown
+    assert "<script>" not in markdown_text(at) and "<b>" not in markdown_text(at)
+
+
+def test_board_links_never_carry_the_key_unless_asked() -> None:
+    url = "https://lab.example.org/train?s=abc"
+    assert board_link(url, "B" * 22) == "https://lab.example.org/board?board=" + "B" * 22
+    assert board_link("http://localhost:8501/", "B" * 22, present=True).endswith("/board?board=" + "B" * 22
+                                                                                 + "&present=1")
+    assert "key=K" in board_link(url, "B" * 22, key="K")
+

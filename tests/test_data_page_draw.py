@@ -1,0 +1,125 @@
+"""The Data page's own points under AppTest: draw, start from a dataset, undo, CSV import and export, the link."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.csvdata import read_points_csv
+from core.data import OWN_POINTS
+from core.drawn import MAX_IN_LINK, add_points, unpack_link, view_for
+from core.urlstate import POINTS_PARAM
+from pages.common.draw import DRAFT, DRAWN_NAMES, HISTORY
+from pages.common.state import LAB
+from tests.csv_corpus import bad, csv_bytes, rows
+
+TIMEOUT = 60
+CSV = "text/csv"
+
+
+def own_points_page() -> AppTest:
+    """The Data page switched to "Your own points", on an empty plane."""
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.switch_page("pages/data.py").run()
+    return at.selectbox(key="data.name").set_value(OWN_POINTS).run()
+
+
+def drawn(n_per_class: int) -> tuple:
+    """Two clouds of points as the plane's clicks would make them (brush of 1, one click each)."""
+    rng = np.random.default_rng(0)
+    points: tuple = ()
+    for label, centre in enumerate(((-1.0, 0.0), (1.0, 0.5))):
+        for x, y in rng.normal(centre, 0.3, size=(n_per_class, 2)):
+            points = add_points(points, (x, y), label)
+    return points
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_an_empty_plane_says_how_many_points_each_class_needs_and_keeps_the_data() -> None:
+    at = own_points_page()
+    no_errors(at)
+    lab = at.session_state[LAB]
+    assert lab.data_config.name == "circles"  # nothing usable drawn yet: the lab keeps its data
+    message = at.info[0].value
+    assert "more orange" in message and "more blue" in message and "circles" in message
+
+
+def test_drawn_points_become_the_data_and_travel_in_the_link() -> None:
+    at = own_points_page()
+    points = drawn(60)
+    at.session_state[DRAFT] = (points, DRAWN_NAMES[:2], view_for([]))
+    at.run()
+    no_errors(at)
+    lab = at.session_state[LAB]
+    assert lab.data_config.name == OWN_POINTS and lab.data_config.points == points
+    assert len(lab.data.y_train) + len(lab.data.y_val) + len(lab.data.y_test) == 120
+    assert len(lab.data_config.points) <= MAX_IN_LINK
+    value = at.query_params[POINTS_PARAM]
+    linked, names = unpack_link(value if isinstance(value, str) else value[-1])
+    assert names == DRAWN_NAMES[:2] and len(linked) == 120
+    assert any("travel in the share link" in c.value for c in at.caption)
+
+
+def test_start_from_the_dataset_then_clear_and_undo_restores_it() -> None:
+    at = own_points_page()
+    at.button(key="data.draw.start").click().run()
+    no_errors(at)
+    lab = at.session_state[LAB]
+    started = lab.data_config
+    assert started.name == OWN_POINTS and len(started.points) == 500 and lab.data.class_names == ("outer", "inner")
+    assert POINTS_PARAM not in at.query_params  # 500 points: too many for a link
+    assert any("too many to travel in a link" in c.value for c in at.caption)
+    at.button(key="data.draw.clear").click().run()
+    assert at.session_state[DRAFT][0] == () and at.session_state[LAB].data_config == started
+    at.button(key="data.draw.undo").click().run()
+    no_errors(at)
+    assert at.session_state[DRAFT][0] == started.points
+    assert at.session_state[LAB].data_config == started
+
+
+def test_a_good_csv_replaces_the_set_and_the_export_reads_back() -> None:
+    at = own_points_page()
+    raw = csv_bytes(rows(40, ("cat", "dog", "fox")), header="x;y;label", sep=";", decimal=",")
+    at.file_uploader(key="data.draw.upload").set_value(("points.csv", raw, CSV)).run()
+    no_errors(at)
+    lab = at.session_state[LAB]
+    assert lab.data.class_names == ("cat", "dog", "fox") and len(lab.data_config.points) == 120
+    assert [b.proto.label for b in at.get("download_button")] == ["Export as CSV"]
+    exported = read_points_csv(_export_bytes(at))
+    assert exported.class_names == ("cat", "dog", "fox") and len(exported.y) == 120
+    assert len(at.session_state[HISTORY]) == 1  # the empty plane it replaced can come back
+
+
+def _export_bytes(at: AppTest) -> bytes:
+    """The CSV the export button offers: the same writer the page calls, on the lab's points."""
+    from core.csvdata import write_points_csv
+    from core.drawn import to_point_set
+
+    config = at.session_state[LAB].data_config
+    return write_points_csv(to_point_set(config.points, config.class_names))
+
+
+@pytest.mark.parametrize("case", ["one class only", "over 1 MB", "markup in a label", "binary (a PNG)"])
+def test_a_bad_csv_shows_its_message_and_changes_nothing(case: str) -> None:
+    raw, expected = bad()[case]
+    at = own_points_page()
+    at.session_state[DRAFT] = (drawn(60), DRAWN_NAMES[:2], view_for([]))
+    at.run()
+    before = at.session_state[LAB].data_config
+    at.file_uploader(key="data.draw.upload").set_value(("bad.csv", raw, CSV)).run()
+    assert not at.exception
+    assert len(at.error) == 1 and expected.lower() in at.error[0].value.lower()
+    assert at.session_state[LAB].data_config is before and at.session_state[DRAFT][0] == before.points
+
+
+def test_a_third_class_gets_the_next_colour_and_its_own_count() -> None:
+    at = own_points_page()
+    at.slider(key="data.draw.n_classes").set_value(3).run()
+    no_errors(at)
+    assert at.session_state[DRAFT][1] == DRAWN_NAMES[:3]
+    assert "more green" in at.info[0].value

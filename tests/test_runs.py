@@ -1,0 +1,250 @@
+"""Run history (core.runs) on SQLite always and on PostgreSQL when NNLAB_TEST_POSTGRES_URL is set (db_url)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import replace
+from datetime import timedelta
+from io import StringIO
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import update
+
+from core.data import DataConfig
+from core.db import SCHEMA_VERSION, RunRow, StorageError, now, open_engine, schema_version, transaction
+from core.evaluate import evaluate_model
+from core.lab import Lab
+from core.models import ModelConfig
+from core.plots.runs import runs_boundaries_figure, runs_curves_figure
+from core.runs import (
+    EndedRun,
+    Retention,
+    RunError,
+    RunRecord,
+    RunWriter,
+    comparison_title,
+    delete_runs,
+    describe_run,
+    difference_label,
+    differing_settings,
+    get_run,
+    list_runs,
+    pin_run,
+    record_run,
+    run_boundary,
+    run_settings,
+    runs_csv,
+    runs_frame,
+    runs_json,
+)
+from core.store import new_token
+from core.train import TrainConfig
+
+QUICK = TrainConfig(epochs=5, lr=0.03)
+SECRET = "s3cret-Pa55"
+
+
+@pytest.fixture
+def engine(db_url: str):
+    engine = open_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+def session() -> str:
+    """A fresh session token: the PostgreSQL database is shared by every test, so each uses its own."""
+    return new_token()
+
+
+def record(lr: float = 0.03, status: str = "completed") -> RunRecord:
+    """A small synthetic record (no training): what the writers in the concurrency test save."""
+    return RunRecord({"data": "circles", "lr": f"{lr:g}"}, status, 0.25,
+                     ({"epoch": 1, "train_loss": 0.5, "train_acc": 0.75, "val_loss": None},),
+                     {"test": {"accuracy": 0.75, "loss": 0.5, "n": 40}})
+
+
+def ended_runs(circles, configs: list[TrainConfig], *, auto: bool = False,
+               model: ModelConfig | None = None) -> list[EndedRun]:
+    """Train a circles lab once per config and collect what its run-history hook is told."""
+    told: list[EndedRun] = []
+    lab = Lab(on_run_end=told.append)
+    lab.set_data(DataConfig(name="circles", n_samples=200, noise=0.05, seed=0), circles)
+    if model is not None:
+        lab.set_model_config(model)
+    for config in configs:
+        lab.train(config, auto=auto) if auto else lab.train_now(config)
+    return told
+
+
+def test_a_trained_run_is_saved_and_read_back_equal(engine, circles) -> None:
+    (ended,) = ended_runs(circles, [QUICK])
+    rec = describe_run(ended)
+    sid = session()
+    run_id = record_run(engine, sid, rec, origin="train")
+    run = get_run(engine, sid, run_id)
+    assert run.record == rec
+    assert (run.origin, run.pinned, run.sweep, run.session) == ("train", False, None, sid)
+    assert abs(run.created - now()) < timedelta(minutes=1)
+    assert run_settings(run).train == QUICK and run_settings(run).data == ended.settings.data
+    assert len(rec.history) == QUICK.epochs and rec.history[-1]["epoch"] == QUICK.epochs
+    # The saved test accuracy is the evaluation's, measured independently.
+    reference = evaluate_model(ended.model, circles.X_test, circles.y_test, circles.class_names)
+    assert rec.metrics["test"]["accuracy"] == pytest.approx(reference.accuracy, abs=1e-6)
+    assert rec.metrics["test"]["n"] == len(circles.y_test) and set(rec.metrics) == {"train", "validation", "test"}
+    grid = run_boundary(run)
+    assert grid.proba.shape == (40, 40, 2) and np.allclose(grid.proba.sum(axis=2), 1, atol=0.01)
+
+
+def test_the_lab_tells_every_ended_run_once_with_its_origin(circles) -> None:
+    told = ended_runs(circles, [QUICK, replace(QUICK, lr=0.3)])
+    assert [e.origin for e in told] == ["train", "train"] and [e.settings.train.lr for e in told] == [0.03, 0.3]
+    auto = ended_runs(circles, [QUICK], auto=True)
+    assert [e.origin for e in auto] == ["auto"] and auto[0].result is not None and auto[0].model is not None
+
+
+def test_a_diverged_run_is_kept_without_metrics(engine, circles) -> None:
+    (ended,) = ended_runs(circles, [TrainConfig(optimizer="sgd", lr=10.0, epochs=20)],
+                          model=ModelConfig(hidden=(64, 64)))
+    rec = describe_run(ended)
+    assert rec.status == "diverged" and ended.model is None
+    assert rec.metrics == {} and rec.boundary is None and rec.history
+    json.dumps(rec.history, allow_nan=False)  # NaN and infinity are stored as null: valid JSON for PostgreSQL
+    sid = session()
+    assert get_run(engine, sid, record_run(engine, sid, rec)).record == rec
+
+
+def test_eight_concurrent_writers_lose_nothing(engine) -> None:
+    sessions, errors = [session() for _ in range(8)], []
+
+    def write(sid: str) -> None:
+        try:
+            for i in range(10):
+                record_run(engine, sid, record(lr=0.001 * (i + 1)))
+        except Exception as exc:  # reported below, with the thread's session
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(sid,)) for sid in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    for sid in sessions:
+        runs = list_runs(engine, sid)
+        assert len(runs) == 10
+        assert sorted(r.record.settings["lr"] for r in runs) == sorted(f"{0.001 * (i + 1):g}" for i in range(10))
+
+
+def test_an_auto_run_replaces_the_sessions_previous_unpinned_auto_run(engine) -> None:
+    sid, other = session(), session()
+    kept = record_run(engine, sid, record(), origin="train")
+    first = record_run(engine, sid, record(0.1), origin="auto")
+    record_run(engine, other, record(), origin="auto")
+    pin_run(engine, sid, first)
+    second = record_run(engine, sid, record(0.2), origin="auto")
+    third = record_run(engine, sid, record(0.3), origin="auto")
+    assert [r.id for r in list_runs(engine, sid)] == [third, first, kept]  # newest first; the pinned one stays
+    assert second not in [r.id for r in list_runs(engine, sid)]
+    assert len(list_runs(engine, other, origin="auto")) == 1  # another session's auto run is untouched
+    assert [r.id for r in list_runs(engine, sid, origin="train")] == [kept]
+
+
+def test_retention_keeps_the_newest_runs_and_drops_old_ones(engine) -> None:
+    sid, keep = session(), Retention(max_runs=3, days=7)
+    ids = [record_run(engine, sid, record(0.01 * (i + 1)), retention=keep) for i in range(3)]
+    pin_run(engine, sid, ids[0])
+    newest = [record_run(engine, sid, record(0.1 * (i + 1)), retention=keep) for i in range(2)]
+    assert sorted(r.id for r in list_runs(engine, sid)) == sorted([ids[0], *newest])  # pinned first to stay
+    with transaction(engine) as db:  # one run eight days old
+        db.execute(update(RunRow).where(RunRow.id == newest[0]).values(created=now() - timedelta(days=8)))
+    latest = record_run(engine, sid, record(), retention=keep)
+    assert sorted(r.id for r in list_runs(engine, sid)) == sorted([ids[0], newest[1], latest])
+
+
+def test_retention_settings_come_from_the_environment() -> None:
+    assert Retention.from_env({}) == Retention(200, 7.0)
+    assert Retention.from_env({"NNLAB_MAX_RUNS": "50", "NNLAB_RUN_DAYS": "0.5"}) == Retention(50, 0.5)
+    for env in ({"NNLAB_MAX_RUNS": "lots"}, {"NNLAB_MAX_RUNS": "0"}, {"NNLAB_RUN_DAYS": "-1"}):
+        with pytest.raises(RunError, match="NNLAB_"):
+            Retention.from_env(env)
+
+
+def test_runs_belong_to_their_session(engine) -> None:
+    sid, other = session(), session()
+    run_id = record_run(engine, sid, record())
+    with pytest.raises(RunError, match="not in this session"):
+        get_run(engine, other, run_id)
+    assert delete_runs(engine, other, [run_id]) == 0
+    assert delete_runs(engine, sid, [run_id]) == 1 and list_runs(engine, sid) == []
+    with pytest.raises(RunError, match="origin"):
+        record_run(engine, sid, record(), origin="cron")
+    record_run(engine, sid, record(), origin="sweep", sweep="grid-1")
+    assert [r.sweep for r in list_runs(engine, sid, sweep="grid-1")] == ["grid-1"]
+
+
+def test_the_schema_version_is_recorded(engine) -> None:
+    assert schema_version(engine) == SCHEMA_VERSION
+
+
+def test_errors_never_show_the_database_url(circles) -> None:
+    url = f"postgresql://nnlab:{SECRET}@127.0.0.1:1/nnlab"  # nothing listens on port 1
+    with pytest.raises(StorageError) as caught:
+        open_engine(url)
+    assert SECRET not in str(caught.value) and "127.0.0.1" not in str(caught.value)
+    writer = RunWriter(lambda: open_engine(url))
+    writer.submit("s" * 22, ended_runs(circles, [replace(QUICK, epochs=1)])[0])
+    assert writer.wait(30)
+    message = writer.error("s" * 22)
+    assert message and "Cannot open" in message and SECRET not in message
+    assert writer.error("s" * 22) is None  # shown once
+
+
+def test_the_writer_saves_in_the_background(engine, circles) -> None:
+    sid, writer = session(), RunWriter(lambda: engine)
+    for ended in ended_runs(circles, [QUICK, replace(QUICK, lr=0.3)]):
+        writer.submit(sid, ended)
+    assert writer.wait(30) and writer.error(sid) is None
+    assert [r.record.settings["lr"] for r in list_runs(engine, sid)] == ["0.3", "0.03"]
+
+
+def test_differences_labels_and_exports(engine) -> None:
+    sid = session()
+    for lr in (0.03, 0.3):
+        record_run(engine, sid, record(lr))
+    runs = list_runs(engine, sid)[::-1]
+    assert differing_settings(runs) == ("lr",) and differing_settings(runs[:1]) == ()
+    assert comparison_title(runs, ["lr"]) == "lr 0.03 vs 0.3"
+    assert [difference_label(r, ["lr"]) for r in runs] == ["lr 0.03", "lr 0.3"]
+    table = pd.read_csv(StringIO(runs_csv(runs).decode()))
+    assert list(table["id"]) == [r.id for r in runs] and list(table["lr"]) == [0.03, 0.3]
+    assert list(runs_frame(runs)["test accuracy"]) == [0.75, 0.75]
+    exported = json.loads(runs_json(runs))
+    assert [e["settings"]["lr"] for e in exported] == ["0.03", "0.3"] and exported[0]["history"][0]["epoch"] == 1
+
+
+def test_the_overlay_has_one_colour_per_run_and_names_what_differs() -> None:
+    epochs = np.arange(1, 4, dtype=float)
+    arrays = {"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1.2 / epochs, "train_acc": epochs / 4,
+              "val_acc": epochs / 5}
+    fig = runs_curves_figure([("#1 · lr 0.03", arrays), ("#2 · lr 0.3", arrays)], title="Learning curves: lr")
+    assert len(fig.data) == 8  # 2 runs x (loss, accuracy) x (train, validation)
+    assert [t.name for t in fig.data if t.showlegend] == ["#1 · lr 0.03", "#2 · lr 0.3"]
+    assert len({t.line.color for t in fig.data}) == 2 and {t.line.dash for t in fig.data} == {"solid", "dash"}
+    with pytest.raises(ValueError, match="val_acc"):
+        runs_curves_figure([("#1", {k: v for k, v in arrays.items() if k != "val_acc"})])
+
+
+def test_boundaries_are_small_multiples_one_panel_per_run(engine, circles) -> None:
+    sid = session()
+    for ended in ended_runs(circles, [QUICK, replace(QUICK, lr=0.3)]):
+        record_run(engine, sid, describe_run(ended))
+    grids = [run_boundary(run) for run in list_runs(engine, sid)]
+    fig = runs_boundaries_figure(grids, ["a", "b"])
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heatmaps) == 2 and {t.xaxis for t in heatmaps} == {"x", "x2"}
+    assert [a.text for a in fig.layout.annotations] == ["a", "b"]
+    with pytest.raises(ValueError, match="one name per boundary"):
+        runs_boundaries_figure(grids, ["a"])

@@ -1,0 +1,106 @@
+"""The Runs page under AppTest: runs trained in the app are listed, overlaid, pinned and deleted."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pages.common.runs import run_writer
+
+TIMEOUT = 60
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.fixture
+def two_runs(db_url: str, monkeypatch) -> AppTest:
+    """A session that trained circles with the Train button (lr 0.03), then moved the lr slider to 0.3.
+
+    The history is a fresh SQLite file, then the PostgreSQL server when there is one (tests/conftest.py).
+    """
+    monkeypatch.setenv("NNLAB_DATABASE_URL", db_url)
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).switch_page("pages/train.py").run()
+    at.button(key="train.go").click().run()  # a "train" run (the session's first, automatic run stays too)
+    at.select_slider(key="train.lr").set_value(0.3).run()  # an automatic run: it replaces the first one
+    no_errors(at)
+    assert run_writer().wait(30)
+    return at.switch_page("pages/runs.py").run()
+
+
+def select(at: AppTest, rows: list[int]) -> AppTest:
+    at.session_state["runs.table"] = {"selection": {"rows": rows, "columns": [], "cells": []}}
+    return at.run()
+
+
+def test_two_runs_are_listed_and_overlaid(two_runs: AppTest) -> None:
+    at = two_runs
+    no_errors(at)
+    table = at.dataframe(key="runs.table").value
+    assert len(table) == 2
+    assert sorted(table["lr"]) == ["0.03", "0.3"] and sorted(table["origin"]) == ["auto", "train"]
+    assert list(table.columns[:2]) == ["id", "lr"]  # the one setting that differs comes first
+    assert not at.get("plotly_chart")  # nothing selected: no overlay yet
+    at = select(at, [0, 1])
+    no_errors(at)
+    curves = at.get("plotly_chart")[0].proto.spec
+    assert "lr 0.03 vs 0.3" in curves or "lr 0.3 vs 0.03" in curves
+    assert len(at.get("plotly_chart")) == 2  # the curves and the two boundaries
+    assert at.dataframe(key="runs.table").value["lr"].tolist() == table["lr"].tolist()
+
+
+def test_pin_then_delete_a_run(two_runs: AppTest) -> None:
+    at = select(two_runs, [0])
+    first = at.dataframe(key="runs.table").value["id"].iloc[0]
+    at.button(key="runs.pin").click().run()
+    no_errors(at)
+    assert at.dataframe(key="runs.table").value.set_index("id").loc[first, "pinned"]
+    at = select(at, [0])
+    at.button(key="runs.delete").click().run()
+    no_errors(at)
+    remaining = at.dataframe(key="runs.table").value
+    assert len(remaining) == 1 and first not in set(remaining["id"])
+
+
+def test_open_makes_a_runs_settings_current_again(two_runs: AppTest) -> None:
+    at = two_runs
+    table = at.dataframe(key="runs.table").value
+    row = int(table.index[table["lr"] == "0.03"][0])
+    at = select(at, [row])
+    at.button(key="runs.open").click().run()
+    no_errors(at)
+    lab = at.session_state["lab"]
+    assert lab.train_config.lr == 0.03 and lab.model is not None
+    assert any("retrained with the same settings and seeds" in i.value for i in at.info)
+
+
+def test_a_database_that_cannot_be_reached_leaves_training_alone(tmp_path, monkeypatch) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the state folder should be")
+    monkeypatch.setenv("NNLAB_STATE_DIR", str(blocked))
+    monkeypatch.delenv("NNLAB_DATABASE_URL", raising=False)
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).switch_page("pages/train.py").run()
+    toasts = [t.value for t in at.button(key="train.go").click().run().toast]
+    assert run_writer().wait(30)
+    toasts += [t.value for t in at.run().toast]
+    toasts += [t.value for t in at.run().toast]
+    no_errors(at)
+    assert at.session_state["lab"].model is not None
+    assert len([t for t in toasts if "Run history is off" in t]) == 1  # said once, not on every run
+    assert not [t for t in toasts if str(blocked) in t]
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception and at.warning and "cannot be read" in at.warning[0].value
+    assert str(blocked) not in at.warning[0].value
+
+
+def test_a_session_opened_on_the_runs_page_lists_its_first_run_after_a_rerun(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NNLAB_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("NNLAB_DATABASE_URL", raising=False)
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).switch_page("pages/runs.py").run()
+    no_errors(at)
+    assert any("No runs yet" in i.value for i in at.info)  # its first run ended before it had a token
+    at.run()  # the token is known now: the held run is saved, and the page waits for it
+    table = at.dataframe(key="runs.table").value
+    assert list(table["origin"]) == ["auto"] and list(table["data"]) == ["circles"]

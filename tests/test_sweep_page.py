@@ -1,0 +1,117 @@
+"""The Sweep page under AppTest: a 2 x 2 circles sweep runs in the background, shows its heatmap, opens a run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.jobs import SHARED_SLOTS
+from pages.common.state import LAB
+from pages.common.sweep import JOB
+from tests.conftest import wait_until
+from tests.test_pages import decoded, no_errors, page, ready_lab
+
+
+def sweep_page(epochs: int = 20) -> AppTest:
+    lab = ready_lab()
+    lab.set_train_config(replace(lab.train_config, epochs=epochs))  # a short run per cell keeps the test fast
+    return page("sweep", lab)
+
+
+def heatmaps(at: AppTest) -> list[dict]:
+    """The plotly charts on the page that hold a heatmap trace (their figure specs)."""
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return [s for s in specs if any(t.get("type") == "heatmap" for t in s["data"])]
+
+
+def run_sweep_on_page(at: AppTest) -> AppTest:
+    at.multiselect(key="sweep.first.lr").set_value([0.01, 0.1])
+    at.multiselect(key="sweep.second.units").set_value([2, 8]).run()
+    assert at.button(key="sweep.run").label == "Run 4 runs"
+    at.button(key="sweep.run").click().run()
+    no_errors(at)
+    job = at.session_state[JOB]
+    wait_until(lambda: job.progress().done, timeout=30, what="the 2 x 2 sweep")
+    return at.run()
+
+
+def test_a_2x2_sweep_shows_its_heatmap_best_cell_and_table() -> None:
+    at = run_sweep_on_page(sweep_page().run())
+    no_errors(at)
+    result = at.session_state[JOB].progress().result
+    assert len(result.cells) == 4 and not result.stopped
+    (fig,) = heatmaps(at)
+    z = decoded(fig["data"][0]["z"]).ravel()
+    np.testing.assert_allclose(z, [100 * c.val_acc for c in result.cells])
+    assert fig["data"][1]["customdata"][0][0] == 0  # the clickable layer knows each cell's index
+    best = result.best
+    assert any("Best by validation accuracy" in s.value and f"{100 * best.val_acc:.1f}%" in s.value
+               for s in at.success)
+    table = at.dataframe[0].value
+    assert list(table.columns[:2]) == ["lr", "units"] and len(table) == 4
+    assert SHARED_SLOTS.running == 0
+
+
+def test_opening_the_best_run_makes_its_settings_current_and_trains_it() -> None:
+    at = run_sweep_on_page(sweep_page().run())
+    best = at.session_state[JOB].progress().result.best
+    at.button(key="sweep.best").click().run()
+    no_errors(at)
+    lab = at.session_state[LAB]
+    assert (lab.train_config, lab.model_config) == (best.cell.train, best.cell.model)
+    assert lab.result is not None and [s.val_acc for s in lab.result.history] == [s.val_acc for s in best.history]
+    assert at.title[0].value == "Train"
+
+
+def test_no_values_picked_disables_run_and_a_logreg_is_not_offered_units() -> None:
+    at = sweep_page().run()
+    at.multiselect(key="sweep.first.lr").set_value([]).run()
+    no_errors(at)
+    assert at.button(key="sweep.run").disabled
+    lab = at.session_state[LAB]
+    lab.set_model_config(replace(lab.model_config, kind="logreg"))
+    at.run()
+    no_errors(at)
+    assert "units" not in at.selectbox(key="sweep.first").options
+    assert at.selectbox(key="sweep.second").value == "none"
+
+
+def test_stop_ends_the_sweep_early() -> None:
+    at = sweep_page(epochs=300).run()
+    at.multiselect(key="sweep.first.lr").set_value([0.01, 0.03, 0.1, 0.3])
+    at.button(key="sweep.run").click().run()
+    job = at.session_state[JOB]
+    at.button(key="sweep.stop").click().run()
+    wait_until(lambda: job.progress().done, timeout=30, what="the stopped sweep")
+    at.run()
+    no_errors(at)
+    assert job.progress().result.stopped
+    assert any("Stopped after" in i.value for i in at.info)
+
+
+def test_each_cell_of_a_sweep_is_kept_in_the_run_history(tmp_path, monkeypatch) -> None:
+    from core.db import shared_engine
+    from core.runs import list_runs
+    from pages.common.runs import run_writer
+    from pages.common.urlsync import TOKEN
+
+    monkeypatch.setenv("NNLAB_STATE_DIR", str(tmp_path))
+    at = run_sweep_on_page(sweep_page().run())
+    result, token = at.session_state[JOB].progress().result, at.session_state[TOKEN]
+    assert run_writer().wait(10)
+    kept = sorted(list_runs(shared_engine(), token, origin="sweep"), key=lambda run: run.id)
+    assert len(kept) == 4 and len({run.sweep for run in kept}) == 1
+    assert [run.record.metrics["validation"]["accuracy"] for run in kept] == [
+        pytest.approx(c.val_acc, abs=1e-6) for c in result.cells]
+
+
+def test_the_page_opened_fresh_offers_the_default_grid() -> None:
+    at = page("sweep").run()  # a bookmarked link: no earlier page, the default circles lab
+    no_errors(at)
+    assert at.selectbox(key="sweep.first").value == "lr" and at.selectbox(key="sweep.second").value == "units"
+    assert at.button(key="sweep.run").label == "Run 9 runs" and at.button(key="sweep.stop").disabled
+    assert any("press **Run**" in i.value for i in at.info)
