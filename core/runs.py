@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, log_loss
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 from torch import nn
 
@@ -206,6 +206,14 @@ def delete_runs(engine: Engine, session: str, run_ids: Sequence[int]) -> int:
         gone = db.execute(delete(RunRow).where((RunRow.session == session) & RunRow.id.in_(
             [int(i) for i in run_ids])))
         return int(gone.rowcount or 0)
+
+
+def move_runs(engine: Engine, old: str, new: str) -> int:
+    """Give session `old`'s runs to session `new` (a link whose session the server forgot); returns how many."""
+    _check_session(old)
+    _check_session(new)
+    with transaction(engine) as db:
+        return int(db.execute(update(RunRow).where(RunRow.session == old).values(session=new)).rowcount or 0)
 
 
 def pin_run(engine: Engine, session: str, run_id: int, pinned: bool = True) -> None:

@@ -329,13 +329,21 @@ def _with_points(base: Settings, text: str | None, presets: Presets, *, quiet: b
         if text is None:
             raise DrawnError(f"the link holds no points (sets of more than {MAX_IN_LINK} travel as a CSV file).")
         points, names = unpack_link(text)
-        data = replace(base.data, points=points, class_names=names)
-        make_dataset(data)  # enough points of every class for the splits
-    except ValueError as exc:
+    except DrawnError as exc:
         if text is not None or not quiet:
             problems.append(f"data={OWN_POINTS} ignored: {exc}")
         return presets(DataConfig().name, base.model.kind)
+    data = replace(base.data, points=points, class_names=names)
     return replace(base, data=data, model=shaped(base.model, data))
+
+
+def _split_error(data: DataConfig) -> str | None:
+    """Why your own points cannot be split into train, validation and test (too few of a class), or None."""
+    try:
+        make_dataset(data)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _names(key: str, text: str, known: Collection[str], problems: list[str]) -> tuple[str, ...]:
@@ -373,6 +381,10 @@ def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, 
     parsed = [_parse_config(cls, flat, problems) for cls in (DataConfig, ModelConfig, TrainConfig)]
     problems += [f"unknown setting {show(key)} ignored." for key in flat]
     data = _apply(base.data, parsed[0], problems)
+    if data.name == OWN_POINTS and (error := _split_error(data)):  # with the link's own seed and fractions
+        problems.append(f"data={OWN_POINTS} ignored: {error}")
+        base = presets(DataConfig().name, base.model.kind)
+        data = _apply(base.data, parsed[0], [])  # any value it refuses was reported above
     model = _apply(shaped(base.model, data), parsed[1], problems)
     train = _apply(base.train, parsed[2], problems)
     return Decoded(Settings(data, model, train, page), classroom, token, _tidy(problems))

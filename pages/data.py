@@ -9,7 +9,6 @@ import streamlit as st
 
 from core import plots
 from core.data import OWN_POINTS, POINT_DATASETS, DataConfig, resolve_data_dir
-from core.drawn import points_of
 from core.pixels import to_pixels
 from pages.common import draw
 from pages.common.state import get_lab
@@ -65,7 +64,7 @@ with left:
     elif name == OWN_POINTS:
         draw.controls(st.session_state.get(draw.GENERATED, DataConfig()))
         config, data, missing = draw.drawn_data(DataConfig(seed=seed, test_fraction=test_fraction,
-                                                           val_fraction=current.val_fraction))
+                                                           val_fraction=current.val_fraction), lab)
     else:
         n_samples = st.slider("Samples", 100, 5000, current.n_samples, 50, key="data.n",
                               disabled=locked("n")) if shown("n") else current.n_samples
@@ -106,7 +105,7 @@ with left:
     st.caption(data.source)
     st.caption(ORIGINS[data.origin])
     if name in POINT_DATASETS:
-        draw.export_button(points_of(data), data.class_names, key="data.export")
+        draw.export_button(*draw.points_and_names(data), key="data.export")
 with right:
     if data.is_image:
         per_class = [np.flatnonzero(data.y_train == c)[:8] for c in range(data.n_classes)]

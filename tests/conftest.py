@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,12 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 20.0, what: 
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(0.01)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run history and boards written by the tests (the app servers included) go to a throwaway folder, never
+    to the checkout's ./runs."""
+    os.environ["NNLAB_STATE_DIR"] = tempfile.mkdtemp(prefix="nnlab-test-state-")
 
 
 POSTGRES_URL_ENV = "NNLAB_TEST_POSTGRES_URL"  # set by .ci/postgres.sh (a throwaway local cluster)

@@ -7,9 +7,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.csvdata import read_points_csv
-from core.data import OWN_POINTS
-from core.drawn import MAX_IN_LINK, add_points, unpack_link, view_for
-from core.urlstate import POINTS_PARAM
+from core.data import OWN_POINTS, DataConfig
+from core.drawn import MAX_IN_LINK, add_points, drawn_config, unpack_link, view_for
+from core.urlstate import POINTS_PARAM, Settings, encode, preset_settings, shaped
 from pages.common.draw import DRAFT, DRAWN_NAMES, HISTORY
 from pages.common.state import LAB
 from tests.csv_corpus import bad, csv_bytes, rows
@@ -113,7 +113,9 @@ def test_a_bad_csv_shows_its_message_and_changes_nothing(case: str) -> None:
     before = at.session_state[LAB].data_config
     at.file_uploader(key="data.draw.upload").set_value(("bad.csv", raw, CSV)).run()
     assert not at.exception
-    assert len(at.error) == 1 and expected.lower() in at.error[0].value.lower()
+    assert len(at.error) == 1
+    shown = at.error[0].value  # Markdown with every punctuation mark escaped: the file's text shows as typed
+    assert expected.lower() in shown.replace("\\", "").lower() and "<b>" not in shown
     assert at.session_state[LAB].data_config is before and at.session_state[DRAFT][0] == before.points
 
 
@@ -123,3 +125,36 @@ def test_a_third_class_gets_the_next_colour_and_its_own_count() -> None:
     no_errors(at)
     assert at.session_state[DRAFT][1] == DRAWN_NAMES[:3]
     assert "more green" in at.info[0].value
+
+
+def test_a_drawn_set_trains_on_the_train_page() -> None:
+    at = own_points_page()
+    at.session_state[DRAFT] = (drawn(60), DRAWN_NAMES[:2], view_for([]))
+    at.run()
+    at.switch_page("pages/train.py").run()
+    no_errors(at)
+    lab = at.session_state[LAB]
+    assert lab.data_config.name == OWN_POINTS and lab.result is not None and len(lab.result.snapshots) > 1
+
+
+def test_a_link_with_points_opens_them_on_the_plane() -> None:
+    link = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    points = drawn(60)
+    config = drawn_config(points, ("near", "far"), DataConfig(seed=2))
+    preset = preset_settings("circles")
+    for key, value in encode(Settings(config, shaped(preset.model, config), preset.train)).items():
+        link.query_params[key] = value
+    link.switch_page("pages/data.py").run()
+    no_errors(link)
+    lab = link.session_state[LAB]
+    assert lab.data_config.name == OWN_POINTS and lab.data.class_names == ("near", "far")
+    assert lab.data_config.seed == 2 and lab.result is not None  # trained on arrival, like any 2-D link
+    assert link.selectbox(key="data.name").value == OWN_POINTS
+    assert len(link.session_state[DRAFT][0]) == 120 and link.session_state[DRAFT][1] == ("near", "far")
+
+
+def test_generated_points_can_be_exported_too() -> None:
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.switch_page("pages/data.py").run()
+    no_errors(at)
+    assert [b.proto.label for b in at.get("download_button")] == ["Export as CSV"]

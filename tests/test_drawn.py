@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import struct
 
 import numpy as np
@@ -149,6 +150,7 @@ def test_a_drawn_set_trains_and_evaluates_like_generated_data() -> None:
     result = lab.train_now(lab.train_config)
     evaluation = lab.evaluation()
     assert result.history and evaluation.test.accuracy > 0.9
+    assert len(result.snapshots) > 1  # the replay's frames, as for generated points
     assert lab.data.class_names == names and lab.data.units is not None
     assert len(lab.data.y_test) + len(lab.data.y_val) + len(lab.data.y_train) == len(points)
 
@@ -260,3 +262,17 @@ def test_the_hostile_cases_start_from_a_good_one() -> None:
     points, names = unpack_link(_b64(GOOD_RAW))
     assert names == GOOD_NAMES and [p[2] for p in points] == [0, 1, 1]
     np.testing.assert_allclose(as_arrays(points)[0], as_arrays(GOOD)[0], atol=1e-4)
+
+
+def test_the_command_line_trains_a_drawn_set_from_a_link(capsys: pytest.CaptureFixture[str]) -> None:
+    from core.__main__ import main
+    from core.urlstate import Settings, preset_settings, shaped, share_query
+
+    points, names = clouds(n_per_class=50, k=2)
+    config = drawn_config(points, names, BASE)
+    preset = preset_settings("circles")
+    link = "http://localhost:8501/?" + share_query(Settings(config, shaped(preset.model, config), preset.train))
+    assert main(["train", "--from-url", link, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["config"]["data"]["name"] == OWN_POINTS and report["config"]["data"]["seed"] == BASE.seed
+    assert report["metrics"]["test"]["accuracy"] > 0.9 and len(report["config"]["data"]["points"]) == 100

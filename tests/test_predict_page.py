@@ -374,6 +374,14 @@ def test_an_empty_or_cleared_pad_asks_for_a_drawing(digits_lab: Lab, canvas: Fak
     assert canvas.calls[-1]["key"] != key  # Clear remounts the pad empty
 
 
+def test_canvas_data_of_another_shape_gets_a_message_not_a_traceback(digits_lab: Lab, canvas: FakeCanvas) -> None:
+    canvas.drawing = drawn("7")[..., :3]  # RGB: not what the component sends
+    at = predict_page(digits_lab)
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The drawing could not be read: A drawing must be (height, width, 4) "
+                                           f"RGBA bytes. Got ({PAD_SIDE}, {PAD_SIDE}, 3) uint8."]
+
+
 def test_a_2d_model_shows_no_pad(canvas: FakeCanvas) -> None:
     at = predict_page()  # the default circles
     assert not at.exception and at.number_input and not canvas.calls
@@ -384,15 +392,15 @@ def test_drawn_digits_join_my_handwriting_and_are_scored_as_a_group(digits_lab: 
     at = predict_page(digits_lab)
     assert at.button(key="predict.keep").disabled  # the true class must be picked first: the user's word
     key = canvas.calls[-1]["key"]
-    at.selectbox(key=LABEL).set_value(7).run()
+    at.pills(key=LABEL).set_value(7).run()
     at.button(key="predict.keep").click().run()
     assert not at.exception and not at.error and not at.warning, [w.value for w in at.warning]
     kept = at.session_state[HANDWRITING]
     assert [(d.number, d.label) for d in kept.digits] == [(1, 7)]
-    assert canvas.calls[-1]["key"] != key and at.selectbox(key=LABEL).value is None  # ready for the next digit
+    assert canvas.calls[-1]["key"] != key and at.pills(key=LABEL).value is None  # ready for the next digit
     canvas.drawing = drawn("0")
     at.run()
-    at.selectbox(key=LABEL).set_value(0).run()
+    at.pills(key=LABEL).set_value(0).run()
     at.button(key="predict.keep").click().run()
     kept = at.session_state[HANDWRITING]
     assert [(d.number, d.label) for d in kept.digits] == [(1, 7), (2, 0)]
@@ -417,7 +425,7 @@ def test_the_set_refuses_a_digit_twice_and_past_its_limit(digits_lab: Lab, canva
     canvas.drawing = drawn("7")
     at = predict_page(digits_lab)
     for _ in range(2):  # the same drawing twice: the pad still sends it after the first Add
-        at.selectbox(key=LABEL).set_value(7).run()
+        at.pills(key=LABEL).set_value(7).run()
         at.button(key="predict.keep").click().run()
     assert len(at.session_state[HANDWRITING]) == 1
     assert any("already in the set (#1)" in w.value for w in at.warning), [w.value for w in at.warning]
@@ -425,7 +433,7 @@ def test_the_set_refuses_a_digit_twice_and_past_its_limit(digits_lab: Lab, canva
     canvas.drawing = drawn("1")
     at.session_state[HANDWRITING] = replace(at.session_state[HANDWRITING], limit=1)
     at.run()
-    at.selectbox(key=LABEL).set_value(1).run()
+    at.pills(key=LABEL).set_value(1).run()
     at.button(key="predict.keep").click().run()
     assert not at.exception and len(at.session_state[HANDWRITING]) == 1
     assert any("at most 1 digits" in w.value for w in at.warning), [w.value for w in at.warning]

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.db import shared_engine
+from core.runs import RunRecord, list_runs, record_run
+from core.store import new_token
 from pages.common.runs import run_writer
+from pages.common.urlsync import TOKEN
 
 TIMEOUT = 60
 
@@ -104,3 +108,19 @@ def test_a_session_opened_on_the_runs_page_lists_its_first_run_after_a_rerun(tmp
     at.run()  # the token is known now: the held run is saved, and the page waits for it
     table = at.dataframe(key="runs.table").value
     assert list(table["origin"]) == ["auto"] and list(table["data"]) == ["circles"]
+
+
+def test_a_link_whose_session_the_server_forgot_keeps_its_run_history(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NNLAB_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("NNLAB_DATABASE_URL", raising=False)
+    old = new_token()  # a link from before a restart: its token is not in this server's store
+    record_run(shared_engine(), old, RunRecord({"data": "circles", "lr": "0.1"}, "completed"), origin="train")
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.query_params["s"] = old
+    at.switch_page("pages/runs.py").run()
+    no_errors(at)
+    at.run()
+    assert at.session_state[TOKEN] != old  # a fresh token, as for any forgotten session
+    table = at.dataframe(key="runs.table").value
+    assert "0.1" in set(table["lr"]) and len(table) == 2  # the old run, and this session's first automatic run
+    assert list_runs(shared_engine(), old) == []

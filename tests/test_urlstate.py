@@ -431,3 +431,10 @@ def test_a_hostile_drawn_set_is_reported_plainly_and_the_rest_applied(hostile: s
     assert decoded.settings.data == DataConfig()
     for problem in decoded.problems:
         assert len(problem) <= MAX_PROBLEM_CHARS and not re.search(r"[<>$`\\\n\r\x00]", problem), problem
+
+
+def test_the_links_own_split_decides_whether_a_drawn_set_is_big_enough() -> None:
+    settings = drawn_settings(n_per_class=30, val_fraction=0.0, test_fraction=0.25)
+    decoded = decode(encode(settings))  # too few for the default splits, enough without validation
+    assert decoded.problems == () and len(decoded.settings.data.points) == 60
+    assert decoded.settings.data.val_fraction == 0.0

@@ -47,7 +47,7 @@ def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *
                 ), row=1, col=col)
     fig.update_layout(**house_layout(title, height=420))
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0,
-                                  title_text="solid: train · dashed: validation · "))
+                                  title_text="solid: train · dashed: validation"))
     fig.update_xaxes(title_text="Epoch")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)

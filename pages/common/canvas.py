@@ -16,12 +16,14 @@ from pages.common.ui import accuracy_card, literal
 
 if TYPE_CHECKING:
     from plotly.graph_objects import Figure
+    from streamlit.delta_generator import DeltaGenerator
 
 HANDWRITING = "predict.handwriting"  # st.session_state: this session's Handwriting set
 CLEARS = "predict.canvas_clears"  # how often the pad was cleared: part of its key, so a clear remounts it
 WHITE_INK = "predict.white_ink"  # the toggle: white ink on black (as MNIST) or black ink on white
 LABEL = "predict.true_label"
 NOTE = "predict.handwriting_note"  # a message from the last Add or remove, shown once
+REFRESH = "predict.handwriting_refresh"  # set by Add: the whole page reruns, to show the set or why not
 PAD_SIDE = 280  # px: ten canvas pixels per MNIST pixel
 STROKE = 20  # px: about two MNIST pixels once the digit is scaled to 20 px
 THUMBS_PER_ROW = 10
@@ -48,11 +50,17 @@ def drawing_pad() -> bytes | None:
     result = st_canvas(stroke_width=STROKE, stroke_color=ink, background_color=paper, height=PAD_SIDE, width=PAD_SIDE,
                        return_image_data=True, key=f"predict.canvas.{st.session_state.get(CLEARS, 0)}.{white}")
     st.button("Clear", icon=":material/ink_eraser:", on_click=_clear, key="predict.clear")
-    rgba = result.image_data
-    return None if rgba is None else drawing_png(rgba, background=paper)
+    if result.image_data is None:
+        return None
+    try:
+        return drawing_png(result.image_data, background=paper)
+    except HandwritingError as exc:  # not what this component version sends: say so rather than fail
+        st.error(f"The drawing could not be read: {exc}", icon=":material/error:")
+        return None
 
 
-def prediction_view(lab: Lab, raw: bytes, *, key: str, steps=None, bars=None, title: str = "Class probabilities",
+def prediction_view(lab: Lab, raw: bytes, *, key: str, steps: DeltaGenerator | None = None,
+                    bars: DeltaGenerator | None = None, title: str = "Class probabilities",
                     follow_guess: bool = False) -> PreparedImage | None:
     """The prediction for image bytes: the steps, the probabilities and why; None (and a message) if unusable.
 
@@ -79,6 +87,7 @@ def prediction_view(lab: Lab, raw: bytes, *, key: str, steps=None, bars=None, ti
 def _add(pixels: np.ndarray, n_classes: int) -> None:
     """Keep the drawing with the label picked, then clear the pad for the next one."""
     label = st.session_state.get(LABEL)
+    st.session_state[REFRESH] = True
     try:
         st.session_state[HANDWRITING] = handwriting().add(pixels, label, n_classes=n_classes)
     except HandwritingError as exc:
@@ -95,21 +104,21 @@ def _remove(number: int) -> None:
         st.session_state[NOTE] = str(exc)
 
 
-def _keep_controls(lab: Lab, prepared: PreparedImage, where) -> None:
-    """'This was a 7': pick the true class and add the drawing to the set (then the whole page shows it)."""
+def _keep_controls(lab: Lab, prepared: PreparedImage, where: DeltaGenerator) -> None:
+    """'This was a 7': pick the true class and add the drawing to the set."""
     names = lab.class_names
-    label = where.selectbox("It was meant to be", range(len(names)), index=None, key=LABEL,
-                            format_func=lambda c: names[c], placeholder="pick the digit you drew",
-                            help="Your word, not the model's: the set's accuracy compares the two.")
-    if where.button("Add to my handwriting", icon=":material/add:", disabled=label is None, key="predict.keep",
-                    on_click=_add, args=(prepared.centered, len(names))):
-        st.rerun()  # the set below lies outside this fragment
+    label = where.pills("It was meant to be", range(len(names)), key=LABEL, format_func=lambda c: literal(names[c]),
+                        help="Your word, not the model's: the set's accuracy compares the two.")
+    where.button("Add to my handwriting", icon=":material/add:", disabled=label is None, key="predict.keep",
+                 on_click=_add, args=(prepared.centered, len(names)))
 
 
 @st.fragment
 def drawing_view(lab: Lab) -> None:
     """The pad beside its prediction, steps and attribution below. A fragment: a stroke reruns only this part,
     not the whole page (the set's scoring, the uploads, the sidebar), so the answer follows the pen quickly."""
+    if st.session_state.pop(REFRESH, False):
+        st.rerun()  # the set and its messages lie outside this fragment
     pad, side = st.columns([2, 3])
     with pad:
         drawn = drawing_pad()

@@ -12,7 +12,7 @@ import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from core.csvdata import read_points_csv, write_points_csv
-from core.data import OWN_POINTS, DataConfig, Dataset
+from core.data import OWN_POINTS, DataConfig, Dataset, make_dataset
 from core.drawn import (
     DRAWN_NAMES,
     MAX_IN_LINK,
@@ -57,6 +57,7 @@ def replace_draft(points: Points, names: tuple[str, ...], view: View | None = No
     old = draft()
     st.session_state[HISTORY] = (st.session_state.get(HISTORY, []) + [old])[-MAX_UNDO:]
     st.session_state[DRAFT] = (tuple(points), tuple(names), view or old[2])
+    st.session_state.pop(UPLOAD, None)  # the last refusal is old news once the set has changed
     if view is not None:
         st.session_state[PLANE] = st.session_state.get(PLANE, 0) + 1
 
@@ -103,7 +104,8 @@ def _classes(key: str) -> None:
 def _read_upload(key: str) -> None:
     """A CSV was chosen: its points replace the draft, or its one message is shown and nothing changes."""
     file = st.session_state.get(key)
-    if file is None:
+    if file is None:  # the file was taken away: its message goes with it
+        st.session_state.pop(UPLOAD, None)
         return
     try:
         found = read_points_csv(file.getvalue())
@@ -171,25 +173,31 @@ def plane(view_key: str = "data.draw.plane") -> None:
 
 
 def messages() -> None:
-    """The last upload's or click's problem, if any (cleared once a later CSV reads well)."""
-    error = st.session_state.get(UPLOAD, (None, None))[1]
+    """The last refused CSV's (or click's) message, shown as plain text: it may quote the file."""
+    file_id, error = st.session_state.get(UPLOAD, (None, None))
     if error:
-        st.error(f"This file cannot be used: {error}" if st.session_state.get(UPLOAD)[0] else error,
-                 icon=":material/error:")
+        st.error(("This file cannot be used: " if file_id else "") + literal(error), icon=":material/error:")
 
 
-def drawn_data(base: DataConfig) -> tuple[DataConfig, Dataset | None, str | None]:
+def drawn_data(base: DataConfig, lab: Lab) -> tuple[DataConfig, Dataset | None, str | None]:
     """(config, dataset or None, what is missing) for the draft with `base`'s seed and split fractions."""
     points, names, _ = draft()
     config = drawn_config(points, names, base)
+    if config == lab.data_config:
+        return config, lab.data, None
     missing = missing_points(points, names, config)
-    try:
-        return config, load_dataset(config), None
+    try:  # not through the shared cache: hashing 10,000 points there costs more than splitting them
+        return config, make_dataset(config), None
     except ValueError as exc:
         if not missing:
             return config, None, str(exc)
     need = ", ".join(f"{count} more {literal(name)}" for name, count in missing.items())
     return config, None, f"Add {need} to train on these points (each class needs points in train, validation and test)."
+
+
+def points_and_names(data: Dataset) -> tuple[Points, tuple[str, ...]]:
+    """A 2-D dataset's points (in their own units) and class names, for the export."""
+    return points_of(data), data.class_names
 
 
 def export_button(points: Points, names: tuple[str, ...], *, key: str) -> None:

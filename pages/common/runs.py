@@ -17,15 +17,18 @@ from core.runs import (
     delete_runs,
     differing_settings,
     list_runs,
+    move_runs,
     pin_run,
     run_settings,
     runs_frame,
 )
-from core.urlstate import SETTING_NAMES
+from core.store import is_token
+from core.urlstate import SETTING_NAMES, TOKEN_PARAM
 from pages.common.state import use_settings
-from pages.common.urlsync import TOKEN, current_settings, forget_widgets
+from pages.common.urlsync import TOKEN, current_settings, forget_widgets, session_store
 
 PENDING = "runs.pending"  # runs that ended before the session had a store token (its first run)
+ARRIVED = "runs.arrived"  # the token in the link the session arrived with (None once dealt with)
 WARNED = "runs.warned"  # the history's failure has been shown once
 MAX_PENDING = 8
 WAIT_S = 3.0  # the Runs page waits this long for runs still being saved
@@ -49,11 +52,27 @@ def keep(ended: EndedRun) -> None:
     run_writer().submit(token, ended)
 
 
+def _adopt(token: str) -> None:
+    """A link whose session the server has forgotten (expired, evicted, restarted) keeps its run history:
+    the old token's runs move to the new token. A live old token is another browser's: its runs stay there."""
+    old = st.session_state.get(ARRIVED)
+    st.session_state[ARRIVED] = None
+    if is_token(old) and old != token and old not in session_store():
+        try:
+            move_runs(shared_engine(), old, token)
+        except StorageError:
+            pass  # the history is unreachable: the toast below says so when a run is saved
+
+
 def flush() -> None:
     """Save the runs held back for a token; say once (a small toast) when the history cannot be saved."""
+    if ARRIVED not in st.session_state:  # the session's first run: the link's token, before it is rewritten
+        st.session_state[ARRIVED] = st.query_params.get(TOKEN_PARAM)
     token = st.session_state.get(TOKEN)
     if token is None:
         return
+    if st.session_state.get(ARRIVED):
+        _adopt(token)
     for ended in st.session_state.pop(PENDING, []):
         run_writer().submit(token, ended)
     error = run_writer().error(token)

@@ -106,7 +106,7 @@ def test_a_seven_drawn_with_the_mouse_is_a_seven_and_joins_my_handwriting(page: 
     screenshot(page, "predict-canvas-page")
     shot_of_the_pad(page)
 
-    choose(page, "It was meant to be", "7")
+    act(page, page.get_by_role("radiogroup", name="It was meant to be").get_by_role("radio", name="7").click)
     act(page, page.get_by_role("button", name="Add to my handwriting").click)
     assert_no_exception(page, "predict-handwriting")
     expect(metric(page, "Accuracy on your handwriting")).to_be_visible()
