@@ -8,7 +8,21 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-TEMPLATE = pio.templates["plotly_white"]  # the object, not its name: plotly deep-copies a named one (~5 ms)
+
+def _house_template() -> go.layout.Template:
+    """plotly_white cut to what 2-D charts use. The whole template costs ~5 ms to validate on every figure
+    and ~4 KB in every chart sent to the browser; this cut costs ~1.5 ms and ~1 KB (no polar, 3-D, map or
+    per-trace defaults except the colour bars')."""
+    white = pio.templates["plotly_white"].layout
+    layout = {key: white[key] for key in ("autotypenumbers", "colorway", "font", "hovermode", "hoverlabel",
+                                          "paper_bgcolor", "plot_bgcolor", "coloraxis", "colorscale", "xaxis",
+                                          "yaxis", "shapedefaults", "annotationdefaults", "title")}
+    bar = dict(outlinewidth=0, ticks="")
+    return go.layout.Template(layout=layout, data=dict(heatmap=[go.Heatmap(colorbar=bar)],
+                                                       contour=[go.Contour(colorbar=bar)]))
+
+
+TEMPLATE = _house_template()  # the object, not a name: plotly deep-copies a named template on every use
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#2a2f36")
 MARGIN = dict(l=56, r=24, t=72, b=52)
 HEIGHT = 460  # default for 2-D plots; charts that grow with their content compute their own
