@@ -9,22 +9,11 @@ import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
-
+from core.cli_sweep import add_vary_argument, print_sweep, sweep_report
 from core.data import DATASETS, DataConfig, Dataset, make_dataset
 from core.models import ACTIVATIONS, FEATURES, MODEL_KINDS, ModelConfig, build_model
 from core.presets import preset
-from core.sweep import (
-    MAX_VALUES,
-    SETTINGS,
-    Axis,
-    SweepError,
-    SweepSpec,
-    default_backend,
-    parse_values,
-    run_sweep,
-    split_metrics,
-)
+from core.sweep import SweepSpec, split_metrics
 from core.train import OPTIMIZERS, SCHEDULES, RunOptions, TrainConfig, TrainResult, train_model
 
 
@@ -53,17 +42,6 @@ def _features(text: str) -> tuple[str, ...]:
         raise argparse.ArgumentTypeError(f"--features takes comma-separated names from {','.join(FEATURES)}. "
                                          f"Got {text!r}.")
     return tuple(name for name in FEATURES if name in names)  # the model's canonical order
-
-
-def _vary(text: str) -> Axis:
-    """'lr=0.001,0.01' -> Axis('lr', (0.001, 0.01))."""
-    name, sep, values = text.partition("=")
-    try:
-        if not sep:
-            raise SweepError(f"--vary takes SETTING=V1,V2,... such as lr=0.001,0.01. Got {text!r}.")
-        return Axis(name.strip(), parse_values(name.strip(), values))
-    except SweepError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -133,9 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("sweep", help="train a grid of runs over one or two settings and print each run")
     _add_train_args(p)
-    p.add_argument("--vary", type=_vary, action="append", required=True, metavar="SETTING=V1,V2,...",
-                   help=f"a setting to vary (once or twice), one of {', '.join(SETTINGS)}; at most {MAX_VALUES} "
-                        "values each. units sets every hidden layer's width and keeps the layer count")
+    add_vary_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("export-script", help="write a standalone PyTorch script that reproduces a run")
     _add_train_args(p)
@@ -197,17 +173,10 @@ def _settings(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfi
 
 
 def _export_script(args: argparse.Namespace) -> str:
-    from core.script import ScriptInputs, export_script
+    from core.export import run_script
 
     data_cfg, data, model_cfg, train_cfg = _settings(args)
-    points = None
-    if data.units is not None:  # your own points: the script holds them in the file's own units
-        mean, std = data.units
-        X = np.concatenate([data.X_train, data.X_val, data.X_test]) * std + mean
-        points = (X, np.concatenate([data.y_train, data.y_val, data.y_test]))
-    text = export_script(ScriptInputs(data_cfg, model_cfg, train_cfg, data.class_names, points),
-                         filename=args.out.name)
-    args.out.write_text(text)
+    args.out.write_text(run_script(data_cfg, data, model_cfg, train_cfg, filename=args.out.name))
     return f"Wrote {args.out}: run it with `python {args.out}` (it prints the test accuracy)."
 
 
@@ -246,35 +215,12 @@ def _train(args: argparse.Namespace) -> dict:
 
 
 def _sweep(args: argparse.Namespace) -> dict:
-    """Every cell of the grid as `train --json` prints a run, with its values, the grid and the best cell."""
+    """Every cell of the grid as `train --json` prints a run (see core.cli_sweep)."""
     data_cfg, data, model_cfg, train_cfg = _settings(args)
     options = _options(args, data, model_cfg)
     spec = SweepSpec(data_cfg, model_cfg, train_cfg, tuple(args.vary))
-    swept = run_sweep(spec, data, backend=default_backend(slots=None), options=options)
-    names = [axis.name for axis in spec.axes]
-    runs = [{"values": dict(zip(names, c.values)),
-             **_report(data_cfg, data, c.cell.model, c.cell.train, options, c.result, c.metrics)}
-            for c in swept.cells]
-    best = swept.best
-    return {
-        "grid": {"columns": {"setting": names[0], "values": list(spec.axes[0].values)},
-                 "rows": ({"setting": names[1], "values": list(spec.axes[1].values)} if len(names) > 1 else None),
-                 "val_accuracy": swept.grid().tolist()},
-        "best": None if best is None else {"run": best.cell.index, "values": dict(zip(names, best.values)),
-                                           "val_accuracy": best.val_acc, "test_accuracy": best.test_acc},
-        "runs": runs,
-    }
-
-
-def _print_sweep(report: dict) -> None:
-    for run in report["runs"]:
-        values = " ".join(f"{k}={v}" for k, v in run["values"].items())
-        m = run["metrics"]
-        print(f"{values:<28} validation {m['validation']['accuracy']:.2%} · test {m['test']['accuracy']:.2%} · "
-              f"{run['status'].replace('_', ' ')} · {run['seconds']:.2f}s")
-    best = report["best"]
-    print("best by validation accuracy: " + " ".join(f"{k}={v}" for k, v in best["values"].items())
-          + f" ({best['val_accuracy']:.2%}; test {best['test_accuracy']:.2%})")
+    return sweep_report(spec, data, options, run_report=lambda c: _report(
+        data_cfg, data, c.cell.model, c.cell.train, options, c.result, c.metrics))
 
 
 def _predict(args: argparse.Namespace) -> list[dict]:
@@ -322,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 print(json.dumps(report))
             else:
-                _print_sweep(report)
+                print_sweep(report)
         elif args.command == "export-script":
             print(_export_script(args))
         elif args.command == "predict":

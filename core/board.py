@@ -125,20 +125,23 @@ def run_settings(run: BoardRun) -> dict[str, str]:
 
 
 def run_from_lab(lab: Lab) -> BoardRun:
-    """The lab's current run, ready to submit; BoardError when there is no finished run trained here.
+    """The lab's last run, with the settings it was trained with; BoardError when there is none to submit.
 
-    A model uploaded on the Predict page has no training result in the lab (loading one clears it), and a
-    change of data forgets the run, so a lab with a result holds a model trained here on its current data.
+    Only a run trained here counts: a model uploaded on the Predict page is refused (`Lab.from_file`). The
+    settings are the run's own, not the lab's current ones, which the user may have changed since.
     """
     if lab.training:
         raise BoardError("Your run is still training: wait for it to finish, then submit.")
-    if lab.model is None or lab.result is None or lab.data is None:
-        raise BoardError("No run of yours to submit: train one on the Train page first (uploaded models do not "
-                         "count).")
+    if lab.from_file:
+        raise BoardError("The current model was uploaded from a file, and the board takes only runs trained in "
+                         "the app: train one on the Train page, then submit.")
+    trained = lab.trained_settings
+    if trained is None or lab.data is None:
+        raise BoardError("No run of yours to submit: train one on the Train page first.")
     evaluation = lab.evaluation()
     if evaluation.validation is None:
         raise BoardError("Your data has no validation split, and the board ranks by validation accuracy.")
-    return BoardRun(lab.data_config, lab.model_config, lab.train_config, evaluation.validation.accuracy,
+    return BoardRun(trained.data, trained.model, trained.train, evaluation.validation.accuracy,
                     evaluation.test.accuracy)
 
 

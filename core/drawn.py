@@ -20,6 +20,7 @@ from core.csvdata import MAX_CLASSES, MAX_ROWS, PointSet
 from core.data import MIN_PER_CLASS, OWN_POINTS, DataConfig, Dataset
 
 Points = tuple[tuple[float, float, int], ...]
+Units = tuple[np.ndarray, np.ndarray] | None  # Dataset.units: (mean, std) per axis; None for generated data
 # Named after the app's class colours (core.plots.style.CLASS_COLORS), so a class is easy to call out.
 DRAWN_NAMES = ("orange", "blue", "green", "pink", "sky", "red")
 EMPTY_BOX = (-2.0, 2.0, -2.0, 2.0)  # an empty plane: the scale of the generated datasets
@@ -121,10 +122,54 @@ def points_of(data: Dataset) -> Points:
         [data.X_train, data.X_test])
     y = np.concatenate([data.y_train, data.y_val, data.y_test]) if data.has_validation else np.concatenate(
         [data.y_train, data.y_test])
-    if data.units is not None:
-        mean, std = data.units
-        X = X * std + mean
-    return as_points(X, y)
+    return as_points(to_units(X, data.units), y)
+
+
+def to_units(X: np.ndarray, units: Units) -> np.ndarray:
+    """Standardised points (n, 2) -> the user's own units (unchanged when `units` is None)."""
+    X = np.asarray(X, dtype=np.float64)
+    if units is None:
+        return X
+    mean, std = units
+    return X * np.asarray(std, dtype=np.float64) + np.asarray(mean, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class PointAxis:
+    """One coordinate of a typed point, in the user's units: its range, input step and starting value."""
+
+    low: float
+    high: float
+    step: float
+    start: float
+
+    @property
+    def digits(self) -> int:
+        """Decimals shown: a tenth of a step."""
+        return max(0, 1 - math.floor(math.log10(self.step)))
+
+    def clamp(self, value: float) -> float:
+        """`value` inside the range, rounded to `digits` (a clicked point snaps to readable numbers)."""
+        return round(min(max(float(value), self.low), self.high), self.digits)
+
+
+def point_axes(units: Units, *, limit: float = 10.0) -> tuple[PointAxis, PointAxis]:
+    """The x and y inputs for a typed point: `limit` standard deviations either side of the data's centre."""
+    mean, std = (np.zeros(2), np.ones(2)) if units is None else (np.asarray(a, dtype=np.float64) for a in units)
+    axes = []
+    for m, s in zip(mean.tolist(), std.tolist()):
+        step = float(f"{0.1 * s:.1g}")  # a tenth of the spread, to one significant digit
+        axes.append(PointAxis(float(f"{m - limit * s:.6g}"), float(f"{m + limit * s:.6g}"), step, float(f"{m:.3g}")))
+    return axes[0], axes[1]
+
+
+def from_units(X: np.ndarray, units: Units) -> np.ndarray:
+    """Points (n, 2) in the user's own units -> the standardised inputs the model takes (float32)."""
+    X = np.asarray(X, dtype=np.float64)
+    if units is not None:
+        mean, std = units
+        X = (X - np.asarray(mean, dtype=np.float64)) / np.asarray(std, dtype=np.float64)
+    return X.astype(np.float32)
 
 
 def drawn_config(points: Points, class_names: tuple[str, ...], base: DataConfig) -> DataConfig:

@@ -7,7 +7,7 @@ widgets, call these methods and draw what they return. Tests drive it directly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from torch import nn
@@ -16,11 +16,13 @@ from core.boundary import BoundaryGrid, boundary_grid, grid_box
 from core.checkpoint import LoadedModel, load_model, save_model
 from core.data import DataConfig, Dataset
 from core.evaluate import Metrics, evaluate_model
+from core.handwriting import Handwriting
 from core.images import PreparedImage, prepare_image
 from core.jobs import JobProgress, TrainingJob
 from core.models import ModelConfig, build_model, predict_proba
 from core.presets import default_model_config, default_train_config, describe, preset, retarget
-from core.runs import EndedRun
+from core.run_writer import EndedRun
+from core.sweep_job import SweepJob
 from core.train import RunOptions, TrainConfig, TrainResult, overfit_one_batch, steps_per_epoch
 from core.urlstate import Settings
 
@@ -57,6 +59,10 @@ class Lab:
     threads: int | None = None  # torch threads for this lab's runs (the dashboard caps them); None: leave as is
     default_data: bool = False  # the data is the untouched default of a new session
     on_run_end: Callable[[EndedRun], None] | None = None  # told once about every run that ends (the run history)
+    from_file: bool = False  # the current model was uploaded, not trained here (it cannot go on a class board)
+    sweep: SweepJob | None = None  # the last sweep, running or done: kept with the lab, so a reload finds it
+    handwriting: Handwriting = field(default_factory=Handwriting)  # the digits the user drew and kept (bounded)
+    board_id: str | None = None  # the class board this session looks at (never its teacher key)
     _evaluation: Evaluation | None = None
     _started: tuple[Settings, str] | None = None  # the current job's settings and origin ("train" or "auto")
     _told: JobProgress | None = None  # the job's final progress, once on_run_end has been told of it
@@ -118,6 +124,7 @@ class Lab:
     def forget_model(self) -> None:
         """Drop the trained model and its results (not the data or the settings)."""
         self.model, self.result, self.job, self._evaluation, self._told = None, None, None, None, None
+        self.from_file = False
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -146,7 +153,7 @@ class Lab:
         """A job that trains a fresh model (starting weights from `init_seed`) with this lab's run options."""
         data = self.require_data()
         self.train_config = train_config
-        self.model, self.result, self._evaluation, self._told = None, None, None, None
+        self.model, self.result, self._evaluation, self._told, self.from_file = None, None, None, None, False
         self._started = (Settings(self.data_config, self.model_config, train_config), "auto" if auto else "train")
         reference = preset(data.is_image, self.model_config.kind).train.lr
         options = RunOptions(threads=self.threads, reference_lr=reference, settle=auto)
@@ -222,6 +229,13 @@ class Lab:
                 self.on_run_end(EndedRun(settings, origin, self.job.data, progress.result, self.model))
         return progress
 
+    @property
+    def trained_settings(self) -> Settings | None:
+        """The settings the current model was trained with here; None without one, or for an uploaded model."""
+        if self.model is None or self.result is None or self.from_file or self._started is None:
+            return None
+        return self._started[0]
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the running job and wait for its last epoch; its model is kept if it trained at all."""
         if self.job is not None:
@@ -295,4 +309,5 @@ class Lab:
             self.stop()
         self.forget_model()
         self.model_config, self.model, self._loaded_names = loaded.config, loaded.model, tuple(loaded.class_names)
+        self.from_file = True
         return loaded

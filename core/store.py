@@ -2,35 +2,36 @@
 
 A reload finds its trained model here through the token in the URL. Entries live until they have gone
 unused for the time limit, unless memory pressure evicts the least recently used first. Every limit is
-in `StoreLimits`; `StoreLimits.from_env` reads them from the environment.
+in `StoreLimits`; `StoreLimits.from_env` reads them from the environment. Entries are weighed with
+`core.memsize.approx_nbytes` unless the store is given another size function.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import os
 import re
 import secrets
 import threading
 import time
-import types
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import torch
+from core.memsize import approx_nbytes
 
 TOKEN_BYTES = 16  # 128 bits from `secrets`: unguessable, and 22 URL-safe characters
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 MB = 1024 * 1024
 MB_ENV = "NNLAB_STORE_MB"
 TTL_ENV = "NNLAB_STORE_TTL_MIN"
-_CODE = (type, types.ModuleType, types.FunctionType, types.MethodType, types.BuiltinFunctionType)
 FOUND, FORKED, EXPIRED, EVICTED, UNKNOWN = "found", "forked", "expired", "evicted", "unknown"
+__all__ = [  # approx_nbytes is re-exported: the pages weigh a Lab with it
+    "EVICTED", "EXPIRED", "FORKED", "FOUND", "GONE_MESSAGES", "MB", "MB_ENV", "TOKEN_BYTES", "TOKEN_PATTERN", "TTL_ENV",
+    "UNKNOWN", "Lookup", "SessionStore", "StoreError", "StoreLimits", "approx_nbytes", "is_token", "new_token",
+]
 GONE_MESSAGES = {
     EXPIRED: "This session's trained model was cleared after {ttl} without use.",
     EVICTED: "This session's trained model was cleared to make room for newer sessions (the server's memory cap).",
@@ -129,59 +130,6 @@ def new_token() -> str:
 def is_token(text: object) -> bool:
     """True when `text` has the shape of a session token (URL-safe, 22-64 characters)."""
     return isinstance(text, str) and TOKEN_PATTERN.fullmatch(text) is not None
-
-
-def _array_storage(obj: object) -> tuple[int, int] | None:
-    """(address, bytes) of the memory behind a numpy array or torch tensor, so shared memory counts once."""
-    if isinstance(obj, torch.Tensor):
-        try:
-            storage = obj.untyped_storage()
-        except (RuntimeError, NotImplementedError):  # sparse and other layouts without one storage
-            return id(obj), obj.element_size() * obj.nelement()
-        return (storage.data_ptr() or id(obj)), storage.nbytes()
-    if isinstance(obj, np.ndarray):
-        root = obj
-        while isinstance(root.base, np.ndarray):
-            root = root.base
-        return (root.ctypes.data or id(root)), root.nbytes
-    return None
-
-
-def _children(obj: object) -> list[object]:
-    """What `approx_nbytes` walks into: containers, dataclass fields and instance attributes."""
-    if isinstance(obj, dict):
-        return [*obj.keys(), *obj.values()]
-    if isinstance(obj, list | tuple | set | frozenset):
-        return list(obj)
-    if isinstance(obj, _CODE):  # shared code, not session data
-        return []
-    if dataclasses.is_dataclass(obj) and not hasattr(obj, "__dict__"):
-        return [getattr(obj, f.name, None) for f in dataclasses.fields(obj)]
-    return list(vars(obj).values()) if hasattr(obj, "__dict__") else []
-
-
-def approx_nbytes(obj: object, *, skip: tuple[object, ...] = ()) -> int:
-    """Bytes held by the numpy arrays, torch tensors and bytes reachable from `obj` (each memory block once).
-
-    Walks dicts, lists, tuples, sets, dataclass fields and instance attributes, safely through cycles.
-    Objects in `skip` (e.g. a dataset shared between sessions) and everything only they reach are not counted.
-    """
-    seen, blocks, total = {id(s) for s in skip}, {}, 0
-    stack = [obj]
-    while stack:
-        item = stack.pop()
-        if id(item) in seen or item is None or isinstance(item, str | int | float | bool):
-            continue
-        seen.add(id(item))
-        block = _array_storage(item)
-        if block is not None:
-            address, nbytes = block
-            blocks[address] = max(nbytes, blocks.get(address, 0))
-        elif isinstance(item, bytes | bytearray | memoryview):
-            total += len(item)
-        else:
-            stack.extend(_children(item))
-    return total + sum(blocks.values())
 
 
 class SessionStore:

@@ -1,14 +1,22 @@
-"""A sweep on a worker thread that a page can poll and stop (Stop ends it after the cell that is running)."""
+"""A sweep on a worker thread that a page can poll and stop (Stop ends it after the cell that is running).
+
+Each finished cell is also an `EndedRun` for the run history, held until the page takes it (`take_ended`):
+the worker thread has no browser session, so the page's own run hands them to the history, exactly as it
+does a run of the Train page (with or without a store token yet).
+"""
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from core.data import Dataset
+from core.run_writer import EndedRun
 from core.sweep import Backend, CellResult, SweepResult, SweepSpec, default_backend, run_sweep
 from core.train import RunOptions
+from core.urlstate import Settings
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,8 @@ class SweepJob:
     def __init__(self, spec: SweepSpec, data: Dataset, *, backend: Backend | None = None,
                  options: RunOptions | None = None, on_cell: Callable[[CellResult], None] | None = None) -> None:
         self.spec, self._data, self._options, self._on_cell = spec, data, options, on_cell
+        self.id = uuid.uuid4().hex[:12]  # names the sweep in the run history
+        self._ended: list[EndedRun] = []  # finished cells not yet taken for the run history
         self._backend = backend if backend is not None else default_backend()
         self._stop, self._lock = threading.Event(), threading.Lock()
         self._progress = SweepProgress("running", len(spec.cells()), SweepResult(spec, ()))
@@ -45,6 +55,8 @@ class SweepJob:
         with self._lock:
             cells = tuple(sorted(self._progress.result.cells + (cell,), key=lambda c: c.cell.index))
             self._progress = replace(self._progress, result=SweepResult(self.spec, cells))
+            settings = Settings(cell.cell.data, cell.cell.model, cell.cell.train)
+            self._ended.append(EndedRun(settings, "sweep", self._data, cell.result, cell.model, sweep=self.id))
         if self._on_cell is not None:
             self._on_cell(cell)
 
@@ -67,6 +79,13 @@ class SweepJob:
         self._thread.join(timeout)
         return self.progress()
 
+    def take_ended(self) -> list[EndedRun]:
+        """The cells finished since the last call, as runs for the history (each handed out once)."""
+        with self._lock:
+            ended, self._ended = self._ended, []
+        return ended
+
     def progress(self) -> SweepProgress:
+        """A consistent copy of the sweep's state."""
         with self._lock:
             return self._progress

@@ -1,7 +1,8 @@
 """Training: one fast in-memory loop that reports through callbacks and returns its history as data.
 
 Per-epoch curves and early stopping use the validation split; the test split is never touched here.
-How a run ended (and why, in words a beginner can act on) is decided in `core.diagnose`.
+The settings and results are in `core.train_types`, the optimizer and schedule builders in `core.optim`;
+how a run ended (and why, in words a beginner can act on) is decided in `core.diagnose`.
 """
 
 from __future__ import annotations
@@ -9,147 +10,43 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from core.boundary import Snapshot
-from core.data import Dataset
+from core.data_types import Dataset
 from core.diagnose import Outcome, chance_loss, diagnose, divergence_message
 from core.models import eval_mode
+from core.optim import l1_penalty, make_optimizer, make_scheduler
+from core.train_types import (
+    OPTIMIZERS,
+    SCHEDULES,
+    STATUSES,
+    TROUBLE,
+    EpochStats,
+    RunOptions,
+    TrainConfig,
+    TrainError,
+    TrainResult,
+    validate_train_config,
+)
 
-if TYPE_CHECKING:
-    from core.insight.recorder import EpochState, GradientFlow
+__all__ = [  # the settings and results are re-exported: other modules import them from here
+    "OPTIMIZERS", "SCHEDULES", "STATUSES", "TROUBLE", "EpochStats", "OnEpoch", "OnStep", "RunOptions",
+    "TrainConfig", "TrainError", "TrainResult", "check_data", "evaluate_loss", "make_optimizer", "make_scheduler",
+    "overfit_one_batch", "steps_per_epoch", "train_model", "validate_train_config",
+]
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-SCHEDULES = ("none", "step", "cosine", "onecycle")
-STATUSES = ("completed", "converged", "early_stopped", "stopped", "diverged", "stalled", "not_learning")
-TROUBLE = ("diverged", "stalled", "not_learning")  # runs that failed to learn; the message says what to change
 EVAL_BATCH = 8192
 PROBE_SIZE = 1024  # training points used to measure the loss before the first step
 
 
-class TrainError(ValueError):
-    """Training cannot start with these settings or this data; the message says why."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """The hyperparameters of a run; hashable and pickleable. batch_size 0 means full batch."""
-
-    optimizer: str = "adam"
-    lr: float = 0.03
-    momentum: float = 0.9  # sgd and rmsprop
-    batch_size: int = 32
-    epochs: int = 50
-    weight_decay: float = 0.0  # L2 for sgd/adam/rmsprop; decoupled decay for adamw
-    l1: float = 0.0  # L1 penalty on the weights, added to the loss
-    schedule: str = "none"
-    patience: int = 0  # early stopping on validation loss; 0 turns it off
-    seed: int = 0  # the shuffle order and dropout masks
-    init_seed: int = 0  # the starting weights: "Reset" keeps them, "New weights" draws another
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a run is carried out, as opposed to what is trained: none of it changes the maths."""
-
-    threads: int | None = None  # torch intra-op threads (process-wide); None leaves it alone
-    channels_last: bool = True  # images only: NHWC memory format, ~1.3-1.8x faster CNNs (see bench)
-    step_every: int = 50  # call on_step every N optimizer steps
-    reference_lr: float | None = None  # the preset's rate for this model: a far smaller one is named as a cause
-    settle: bool = False  # stop once the training loss has settled (auto-train): status "converged"
-
-
-@dataclass(frozen=True)
-class EpochStats:
-    """One epoch's record. `val_*` are measured on the validation split (NaN when there is none)."""
-
-    epoch: int
-    train_loss: float
-    train_acc: float
-    val_loss: float
-    val_acc: float
-    lr: float
-    seconds: float
-    steps: int  # optimizer steps so far
-
-
-@dataclass(frozen=True, eq=False)
-class TrainResult:
-    """What a run did: per-epoch history, how it ended and why."""
-
-    history: tuple[EpochStats, ...]
-    status: str  # one of STATUSES
-    message: str  # a sentence for the user
-    steps: int
-    seconds: float
-    snapshots: Sequence[Snapshot] = ()  # a 2-D run's boundaries (core.boundary.RunSnapshots), drawn on demand
-    best_epoch: int | None = None
-    exploded_loss: float | None = None  # the loss value that ended a diverged run
-    states: tuple[EpochState, ...] = ()  # 2-D runs: the weights after each kept epoch, for looking inside
-    gradients: GradientFlow | None = None  # 2-D runs: per-layer weight and gradient sizes per epoch
-
-    @property
-    def diverged(self) -> bool:
-        return self.status == "diverged"
-
-    @property
-    def failed_to_learn(self) -> bool:
-        """Diverged, stalled or not learning: the message says what to change."""
-        return self.status in TROUBLE
-
 
 OnEpoch = Callable[[EpochStats, nn.Module], None]
 OnStep = Callable[[int, float, nn.Module], None]
-
-
-def validate_train_config(config: TrainConfig) -> None:
-    """Raise TrainError naming the first setting that is out of range."""
-    checks = [
-        (config.optimizer in OPTIMIZERS,
-         f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {config.optimizer!r}."),
-        (config.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}. Got {config.schedule!r}."),
-        (1e-5 <= config.lr <= 10, f"learning rate must be between 1e-5 and 10. Got {config.lr}."),
-        (config.batch_size >= 0, f"batch size must be positive (0 = full batch). Got {config.batch_size}."),
-        (1 <= config.epochs <= 10_000, f"epochs must be between 1 and 10000. Got {config.epochs}."),
-        (0 <= config.weight_decay <= 1, f"weight decay must be between 0 and 1. Got {config.weight_decay}."),
-        (0 <= config.l1 <= 1, f"the L1 rate must be between 0 and 1. Got {config.l1}."),
-        (0 <= config.momentum < 1, f"momentum must be in [0, 1). Got {config.momentum}."),
-        (config.patience >= 0, f"patience must be 0 (off) or more. Got {config.patience}."),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise TrainError(message)
-
-
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """The optimizer `config` names, over the model's parameters."""
-    params, lr, wd = [p for p in model.parameters() if p.requires_grad], config.lr, config.weight_decay
-    # The fused kernels update every tensor in one call: ~25% faster steps for small nets.
-    fused = {"fused": True}
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd, **fused)
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd, **fused)
-    if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **fused)
-    return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
-    """A per-step learning-rate schedule, or None."""
-    if config.schedule == "step":  # x0.1 after each third of the run
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, total_steps // 3), gamma=0.1)
-    if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
-    if config.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
-    return None
 
 
 def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -179,11 +76,6 @@ def check_data(data: Dataset) -> None:
         raise TrainError("The training set is empty: make the dataset larger or the test fraction smaller.")
     if len(np.unique(data.y_train)) < 2:
         raise TrainError("The training set holds only one class, so there is nothing to tell apart.")
-
-
-def _l1_penalty(model: nn.Module) -> torch.Tensor:
-    """Sum of |w| over the weight matrices and kernels (biases are left alone, as weight decay does)."""
-    return sum(p.abs().sum() for name, p in model.named_parameters() if p.requires_grad and name.endswith("weight"))
 
 
 @dataclass(eq=False)
@@ -239,7 +131,7 @@ class _Loop:
         loss = nn.functional.cross_entropy(logits, yb)
         data_loss = loss.item()
         if self.config.l1:
-            loss = loss + self.config.l1 * _l1_penalty(self.model)
+            loss = loss + self.config.l1 * l1_penalty(self.model)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -309,8 +201,63 @@ def _prepare(model: nn.Module, data: Dataset, config: TrainConfig, options: RunO
     return tensor(data.X_train), tensor(data.y_train), tensor(data.X_val), tensor(data.y_val)
 
 
-def train_model(model: nn.Module, data: Dataset, config: TrainConfig = TrainConfig(),
-                options: RunOptions = RunOptions(), *, on_epoch: OnEpoch | None = None,
+def _should_end(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], chance: float) -> bool:
+    """After an epoch: True, with the run's status and message set, when the run ends here."""
+    if loop.status != "completed":  # stopped by the user, or diverged
+        return True
+    number = history[-1].epoch
+    if stopper.update(loop.model, history[-1]):
+        loop.status, loop.message = "early_stopped", stopper.message(number)
+        return True
+    if loop.options.settle and _settled(history, chance):
+        loop.status, loop.message = "converged", f"Converged after {number} epochs: the training loss settled."
+        return True
+    return False
+
+
+def _run_epochs(loop: _Loop, stopper: _EarlyStopping, X_val: torch.Tensor, y_val: torch.Tensor, chance: float,
+                on_epoch: OnEpoch | None) -> list[EpochStats]:
+    """Epoch after epoch, validating each, until the last one or a reason to end early."""
+    history: list[EpochStats] = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(loop.config.seed)  # dropout masks, reproducible per run
+        for number in range(1, loop.config.epochs + 1):
+            epoch_start, lr_now = time.perf_counter(), loop.optimizer.param_groups[0]["lr"]
+            train_loss, train_acc, seen = loop.epoch(number)
+            if seen == 0:
+                break
+            val_loss, val_acc = evaluate_loss(loop.model, X_val, y_val)
+            stats = EpochStats(number, train_loss, train_acc, val_loss, val_acc, lr_now,
+                               time.perf_counter() - epoch_start, loop.step)
+            history.append(stats)
+            if on_epoch is not None and loop.status != "diverged":
+                on_epoch(stats, loop.model)
+            if _should_end(loop, stopper, history, chance):
+                break
+    return history
+
+
+def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], initial_loss: float,
+           chance: float) -> Outcome:
+    """Keep the best epoch's weights (early stopping), restore the usual memory format, and diagnose the run."""
+    judged = history  # the run is judged by the weights it keeps
+    if stopper.best_state is not None and loop.status in ("completed", "early_stopped"):
+        loop.model.load_state_dict(stopper.best_state)
+        judged = history[:stopper.best_epoch]
+    X, y = loop.X, loop.y
+    final_loss, final_acc = evaluate_loss(loop.model, X[:PROBE_SIZE], y[:PROBE_SIZE])
+    loop.model.to(memory_format=torch.contiguous_format)
+    probe = min(PROBE_SIZE, len(y))
+    config, options = loop.config, loop.options
+    outcome = Outcome(loop.status, loop.message, tuple(judged), initial_loss, chance, final_loss, final_acc, probe,
+                      config.lr, config.epochs, options.reference_lr)
+    return diagnose(outcome, loop.model, X[:probe], y)
+
+
+def train_model(model: nn.Module, data: Dataset,
+                config: TrainConfig = TrainConfig(),  # noqa: B008 - frozen dataclasses are safe defaults
+                options: RunOptions = RunOptions(),  # noqa: B008
+                *, on_epoch: OnEpoch | None = None,
                 on_step: OnStep | None = None, should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train `model` in place on the training split; return the history and how the run ended.
 
@@ -322,39 +269,10 @@ def train_model(model: nn.Module, data: Dataset, config: TrainConfig = TrainConf
     chance = chance_loss(data.y_train)
     loop = _Loop(model, config, options, X, y, on_step, should_stop)
     stopper = _EarlyStopping(config.patience)
-    history: list[EpochStats] = []
     started = time.perf_counter()
     model.train()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(config.seed)  # dropout masks, reproducible per run
-        for number in range(1, config.epochs + 1):
-            epoch_start, lr_now = time.perf_counter(), loop.optimizer.param_groups[0]["lr"]
-            train_loss, train_acc, seen = loop.epoch(number)
-            if seen == 0:
-                break
-            val_loss, val_acc = evaluate_loss(model, X_val, y_val)
-            stats = EpochStats(number, train_loss, train_acc, val_loss, val_acc, lr_now,
-                               time.perf_counter() - epoch_start, loop.step)
-            history.append(stats)
-            if on_epoch is not None and loop.status != "diverged":
-                on_epoch(stats, model)
-            if loop.status != "completed":
-                break
-            if stopper.update(model, stats):
-                loop.status, loop.message = "early_stopped", stopper.message(number)
-                break
-            if options.settle and _settled(history, chance):
-                loop.status, loop.message = "converged", f"Converged after {number} epochs: the training loss settled."
-                break
-    judged = history  # the run is judged by the weights it keeps
-    if stopper.best_state is not None and loop.status in ("completed", "early_stopped"):
-        model.load_state_dict(stopper.best_state)
-        judged = history[:stopper.best_epoch]
-    final_loss, final_acc = evaluate_loss(model, X[:PROBE_SIZE], y[:PROBE_SIZE])
-    model.to(memory_format=torch.contiguous_format)
-    probe = min(PROBE_SIZE, len(y))
-    outcome = diagnose(Outcome(loop.status, loop.message, tuple(judged), initial_loss, chance, final_loss, final_acc,
-                               probe, config.lr, config.epochs, options.reference_lr), model, X[:probe], y)
+    history = _run_epochs(loop, stopper, X_val, y_val, chance, on_epoch)
+    outcome = _judge(loop, stopper, history, initial_loss, chance)
     return TrainResult(tuple(history), outcome.status, outcome.message, loop.step, time.perf_counter() - started,
                        (), stopper.best_epoch, loop.exploded)
 

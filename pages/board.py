@@ -15,7 +15,7 @@ from pages.common.state import get_lab
 from pages.common.ui import literal
 
 lab = get_lab()
-board_id, present = ui.arrival()
+board_id, present = ui.arrival(lab)
 db = ui.engine()
 
 if board_id is None:
@@ -31,7 +31,7 @@ try:
 except (BoardError, StorageError) as exc:
     st.title("Board")
     st.error(str(exc), icon=":material/error:")
-    st.button("Start your own board instead", key="board.forget", on_click=ui.forget)
+    st.button("Start your own board instead", key="board.forget", on_click=ui.forget, args=(lab,))
     st.stop()
 
 if present:  # the projector: the name, the table and how to join; no controls

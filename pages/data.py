@@ -40,7 +40,8 @@ current = lab.data_config or DataConfig(name="mnist" if lab.model_config and lab
 st.title("Data")
 name = st.selectbox("Dataset", list(LABELS), format_func=LABELS.get, key="data.name", disabled=locked("data"),
                     index=list(LABELS).index(current.name)) if shown("data") else current.name
-left, right = st.columns([1, 2.4], gap="large")
+# Drawing needs a wider left column: its tools and buttons must fit beside the sidebar on a 1024-px screen.
+left, right = st.columns([1, 1.6] if name == OWN_POINTS else [1, 2.4], gap="large")
 with left:
     seed = st.number_input("Seed", 0, 10_000, current.seed, key="data.seed",
                            disabled=locked("dseed")) if shown("dseed") else current.seed

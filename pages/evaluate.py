@@ -65,15 +65,17 @@ if gap > OVERFIT_GAP:
             "training points (overfitting). More data, fewer units, weight decay or early stopping narrow the gap.",
             icon=":material/info:")
 
-left, right = st.columns(2, gap="large")
+# Up to 4 classes the matrix and the table sit side by side; 10 digits need the width to stay readable.
+left, right = st.columns(2, gap="large") if data.n_classes <= 4 else (st.container(), st.container())
 with left:
     normalized = st.toggle("Normalise by true class", value=False, key="evaluate.normalized")
     matrix = test.confusion_normalized if normalized else test.confusion
     st.plotly_chart(plots.confusion_figure(matrix, data.class_names, normalized=normalized), key="evaluate.cm")
 with right:
     st.dataframe(test.report, width="stretch", key="evaluate.report", height=min(40 + 35 * len(test.report), 460),
-                 column_config={name: st.column_config.NumberColumn(name, format="%.3f", width="small")
-                                for name in ("precision", "recall", "f1-score")})
+                 column_config={"_index": st.column_config.Column(width="medium")} | {
+                     name: st.column_config.NumberColumn(name, format="%.3f", width="small")
+                     for name in ("precision", "recall", "f1-score")})
     with st.popover("Take it home", icon=":material/download:"):
         take_it_home(lab, test)
     roc, pr = test.roc, test.pr
@@ -105,7 +107,8 @@ else:
     mask = np.zeros(len(data.y_test), dtype=bool)
     mask[wrong["index"].to_numpy()] = True
     st.plotly_chart(plots.boundary_figure(lab.boundary(), data.X_test, data.y_test, data.class_names,
-                                          misclassified=mask, title="Test points on the boundary (✕ = wrong)"),
+                                          misclassified=mask, units=data.units,
+                                          title="Test points on the boundary (✕ = wrong)"),
                     key="evaluate.boundary")
 st.caption(f"Always guessing the largest class ({data.class_names[majority]}) would score "
            f"{percent(test.baseline(majority))} on the test split.")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import streamlit as st
 
 from core import plots
 from core.checkpoint import CheckpointError
+from core.drawn import PointAxis, from_units, point_axes
 from core.lab import LabError
 from pages.common.canvas import drawing_view, handwriting_view, prediction_view
 from pages.common.inside import SENT
@@ -15,18 +18,26 @@ from pages.common.ui import IMAGE_UPLOAD_MB, MODEL_UPLOAD_MB, literal, require
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
-POINT_LIMIT = 10.0  # the typed point's range on each axis
+POINT_LIMIT = 10.0  # the typed point's range: this many standard deviations either side of the data's centre
 PROBE_GRID = 40  # clickable points per side of the boundary chart: a click lands within 1/40 of the box
 BOUNDARY_KEY = "predict.point_boundary"
 
 
-def move_point_to_click() -> None:
+def move_point_to_click(axes: tuple[PointAxis, PointAxis]) -> None:
     """A click on the boundary chart moves the typed point there (runs before the inputs are drawn again)."""
     clicked = st.session_state[BOUNDARY_KEY].selection.points
     if clicked:
-        for axis in ("x", "y"):
-            value = min(max(float(clicked[0][axis]), -POINT_LIMIT), POINT_LIMIT)
-            st.session_state[f"predict.{axis}"] = round(value, 2)
+        for name, axis in zip(("x", "y"), axes):
+            st.session_state[f"predict.{name}"] = axis.clamp(clicked[0][name])
+
+
+def point_input(column, name: str, axis: PointAxis) -> float:
+    """One coordinate of the typed point, in the data's own units (a value left from other data starts over)."""
+    key = f"predict.{name}"
+    if not axis.low <= st.session_state.get(key, axis.start) <= axis.high:
+        st.session_state[key] = axis.start
+    return column.number_input(name, axis.low, axis.high, axis.start, axis.step, format=f"%.{axis.digits}f",
+                               key=key)
 
 
 lab = get_lab()
@@ -57,15 +68,16 @@ if tuple(lab.model_config.input_shape) == (2,):
             "on the Data page (the model stays loaded if the dataset fits it), then come back.", "data",
             "Go to the Data page")
     st.markdown("Click anywhere on the boundary, or type a point, and see the class probabilities.")
-    a, b = st.columns(2)
-    x = a.number_input("x", -POINT_LIMIT, POINT_LIMIT, 0.0, 0.1, key="predict.x")
-    y = b.number_input("y", -POINT_LIMIT, POINT_LIMIT, 0.0, 0.1, key="predict.y")
-    proba = lab.predict_points(np.array([[x, y]]))[0]
+    units = lab.data.units  # your own points: typed, clicked and drawn in their own units; the model gets them scaled
+    axes = point_axes(units, limit=POINT_LIMIT)
+    point = np.array([[point_input(column, name, axis) for column, name, axis in zip(st.columns(2), "xy", axes)]])
+    proba = lab.predict_points(from_units(point, units))[0]
     names = lab.class_names
     chart, bars = st.columns([3, 2])
-    chart.plotly_chart(plots.boundary_figure(lab.boundary(), np.array([[x, y]]), np.array([proba.argmax()]), names,
-                                             probe_grid=PROBE_GRID, title="Your point on the boundary"),
-                       key=BOUNDARY_KEY, on_select=move_point_to_click, selection_mode="points")
+    chart.plotly_chart(plots.boundary_figure(lab.boundary(), from_units(point, units), np.array([proba.argmax()]),
+                                             names, probe_grid=PROBE_GRID, units=units,
+                                             title="Your point on the boundary"),
+                       key=BOUNDARY_KEY, on_select=partial(move_point_to_click, axes), selection_mode="points")
     bars.plotly_chart(plots.probability_figure(proba, names), key="predict.point_proba")
     st.stop()
 

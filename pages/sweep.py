@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 from core.presets import describe
+from pages.common.runs import keep_sweep_runs
 from pages.common.state import get_lab
 from pages.common.sweep import (
     ask_to_open,
@@ -42,11 +43,11 @@ with left:
 
 action = st.session_state.pop(REQUEST, None)
 with right, friendly_errors("The sweep could not start"):
-    if action == "stop" and current_job() is not None:
-        current_job().stop()
+    if action == "stop" and current_job(lab) is not None:
+        current_job(lab).stop()
     elif action == "start":
         start_sweep(lab, axes)
-job = current_job()
+job = current_job(lab)
 running = job is not None and not job.progress().done
 
 with left:  # drawn after the actions above, so they show whether a sweep is going now
@@ -61,6 +62,7 @@ with left:  # drawn after the actions above, so they show whether a sweep is goi
 @st.fragment(run_every=0.5 if running else None)
 def live() -> None:
     """Poll the running sweep twice a second: a progress bar and the grid so far; rerun the page when it ends."""
+    keep_sweep_runs(lab)  # each finished cell into the run history as it comes
     progress = job.progress()
     if progress.done:
         if running:  # it has just finished: redraw the page so the buttons and the results follow

@@ -214,3 +214,29 @@ def test_the_schema_version_is_recorded(engine: Engine) -> None:
     assert schema_version(engine) == SCHEMA_VERSION
     with transaction(engine) as session:
         assert session.scalars(select(BoardRow)).all() == []  # a fresh database for every test
+
+
+def test_a_loaded_model_file_is_refused_with_a_clear_message() -> None:
+    lab = Lab()
+    lab.set_data(DATA, make_dataset(DATA))
+    lab.train_now(replace(lab.train_config, epochs=5))
+    assert not lab.from_file
+    lab.load_model_file(save_model(lab.model, lab.model_config, lab.data.class_names))
+    assert lab.from_file and lab.trained_settings is None
+    with pytest.raises(BoardError, match="uploaded from a file.*trained in the app"):
+        board.run_from_lab(lab)
+    lab.train_now(replace(lab.train_config, epochs=5))  # a run trained here clears the mark
+    assert not lab.from_file and board.run_from_lab(lab).train.epochs == 5
+
+
+def test_an_entry_carries_the_settings_of_its_run_not_the_labs_current_ones(engine: Engine) -> None:
+    lab = Lab()
+    lab.set_data(DATA, make_dataset(DATA))
+    lab.train_now(replace(lab.train_config, epochs=5, lr=0.03))
+    lab.set_train_config(replace(lab.train_config, lr=0.5, epochs=50))  # changed after the run, not trained
+    submitted = board.run_from_lab(lab)
+    assert (submitted.train.lr, submitted.train.epochs) == (0.03, 5)
+    board_id, _ = board.create_board(engine, "class", DATA)
+    board.submit(engine, board_id, "ada", "s1", submitted)
+    (entry,) = board.entries(engine, board_id)
+    assert "lr 0.03" in entry.setup and "5 ep" in entry.setup and "0.5" not in entry.setup

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from core.train import TrainConfig
 from pages.common.board import KEYS, board_link
 from pages.common.state import LAB
 from pages.common.ui import literal
+from pages.common.urlsync import TOKEN
 
 TIMEOUT = 60
 DATA = DataConfig(name="circles", n_samples=200, noise=0.2, seed=4)  # not the default: the page must set it
@@ -135,3 +137,28 @@ def test_board_links_never_carry_the_key_unless_asked() -> None:
                                                                                  + "&present=1")
     assert "key=K" in board_link(url, "B" * 22, key="K")
 
+
+
+def test_a_reload_on_another_page_finds_the_board_again(db: Engine) -> None:
+    board_id, _ = board.create_board(db, "Period 3", DATA)
+    at = board_page({"board": board_id}).run()
+    at.switch_page("pages/train.py").run()
+    token = at.session_state[TOKEN]
+    reloaded = AppTest.from_file("../app.py", default_timeout=TIMEOUT)  # a reload on the Train page: no board=
+    reloaded.query_params.update({"s": token})
+    reloaded.switch_page("pages/train.py").run()
+    reloaded.switch_page("pages/board.py").run()
+    no_errors(reloaded)
+    assert reloaded.session_state[LAB].board_id == board_id
+    assert any(s.value.endswith("Period 3") for s in reloaded.subheader)
+    assert reloaded.button(key="board.submit")
+
+
+def test_the_teacher_key_stays_out_of_the_lab_and_the_address_bar(db: Engine) -> None:
+    at = board_page().run()
+    at.text_input(key="board.name").input("Period 3")
+    at.button(key="board.start").click().run()
+    (board_id, key), = at.session_state[KEYS].items()
+    lab = at.session_state[LAB]
+    assert lab.board_id == board_id and key.encode() not in pickle.dumps(lab)  # the store keeps the Lab
+    assert all(key not in str(value) for value in at.query_params.values())

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.data import DataConfig
 from core.lab import Lab
 from core.store import SessionStore, StoreLimits, approx_nbytes, new_token
+from core.sweep import Axis, SweepSpec
+from core.sweep_job import SweepJob
 from core.urlstate import decode
 from pages.common.share import link_page
 from pages.common.state import LAB
@@ -199,9 +202,13 @@ def test_a_running_lab_forks_without_its_job_and_its_dataset_is_not_counted() ->
     config = DataConfig(name="digits", train_size=300)
     lab.set_data(config, load_dataset(config))
     lab.start_training(replace(lab.train_config, epochs=50))
+    lab.sweep = SweepJob(SweepSpec(lab.data_config, lab.model_config, lab.train_config, (Axis("lr", (0.1,)),)),
+                         lab.data)  # not started: a handle with its lock, as a running one has
+    lab.handwriting = lab.handwriting.add(np.eye(28, dtype=np.float32), 1, n_classes=10)
     try:
         twin = copy_lab(lab)
         assert twin.job is None and twin.data is lab.data and twin.model_config == lab.model_config
+        assert twin.sweep is None and len(twin.handwriting) == 1 and twin.board_id == lab.board_id
     finally:
         lab.stop()
     assert lab_nbytes(lab) < approx_nbytes(lab) - lab.data.X_train.nbytes // 2
@@ -224,3 +231,12 @@ def test_pages_left_out_of_the_navigation_keep_the_links_between_pages_working()
     at.switch_page("pages/data.py").run()
     no_errors(at)
     assert at.session_state[LAB].model is not None
+
+
+def test_a_page_that_stops_on_a_fresh_sessions_first_run_still_gets_a_token() -> None:
+    at = app({"data": "moons"})
+    at.switch_page("pages/board.py").run()  # no board yet: the page shows its start form, then st.stop()
+    no_errors(at)
+    token = at.session_state[TOKEN]
+    assert param(at, "s") == token and param(at, "data") == "moons"
+    assert session_store().get(token).value is at.session_state[LAB]

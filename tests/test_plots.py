@@ -286,6 +286,22 @@ def test_confusion_figure_normalised_shows_row_fractions() -> None:
     assert counts.data[0].zmax is None and not any(a.text.endswith("%") for a in counts.layout.annotations)
 
 
+def test_confusion_figure_labels_every_cell_in_one_layout_update(monkeypatch) -> None:
+    """Adding the 100 labels of a 10 x 10 matrix one by one re-validated the list each time (~0.6 s a figure)."""
+    import plotly.graph_objects as go
+
+    def one_at_a_time(*args, **kwargs):
+        raise AssertionError("confusion_figure must not add its cell labels one at a time")
+
+    monkeypatch.setattr(go.Figure, "add_annotation", one_at_a_time)
+    matrix = np.arange(100).reshape(10, 10)
+    fig = confusion_figure(matrix, [str(c) for c in range(10)])
+    cells = {(a.y, a.x): a.text for a in fig.layout.annotations}
+    assert cells == {(i, j): str(matrix[i, j]) for i in range(10) for j in range(10)}
+    colours = {(a.y, a.x): a.font.color for a in fig.layout.annotations}
+    assert colours[(9, 9)] == "white" and colours[(0, 0)] != "white"  # dark cells get white text
+
+
 def test_confusion_figure_rejects_bad_shapes_and_names() -> None:
     with pytest.raises(ValueError, match=r"must be square.*Got \(2, 3\)"):
         confusion_figure(np.zeros((2, 3)), ("a", "b"))
@@ -673,3 +689,69 @@ def test_replay_has_one_frame_per_snapshot_with_play_pause_and_a_slider(circles)
         replay_figure(snapshots, history, circles.X_train, circles.y_train, ("outer", "inner"), start=4)
     with pytest.raises(ValueError, match="at least one snapshot"):
         replay_figure([], history, circles.X_train, circles.y_train, ("outer", "inner"))
+
+
+# ---------------------------------------------------------------- your own points in their own units
+
+UNITS = (np.array([1000.0, -5.0], dtype=np.float32), np.array([250.0, 0.01], dtype=np.float32))  # (mean, std)
+
+
+def _in_units(X: np.ndarray) -> np.ndarray:
+    return np.asarray(X, dtype=np.float64) * UNITS[1] + UNITS[0]
+
+
+def test_boundary_in_own_units_moves_the_grid_points_mistakes_and_probes_but_not_the_shape() -> None:
+    rng = np.random.default_rng(8)
+    xs, ys = np.linspace(-2, 2, 9, dtype=np.float32), np.linspace(-1, 1, 5, dtype=np.float32)
+    grid = BoundaryGrid(xs, ys, rng.dirichlet((1, 1), size=(5, 9)).astype(np.float32))
+    X, y = rng.normal(size=(12, 2)).astype(np.float32), np.arange(12) % 2
+    wrong = np.arange(12) % 5 == 0
+    fig = boundary_figure(grid, X, y, ("a", "b"), misclassified=wrong, probe_grid=3, units=UNITS)
+    [heat] = [t for t in fig.data if t.type == "heatmap"]
+    np.testing.assert_allclose(heat.x, 250 * xs + 1000, rtol=1e-6)
+    np.testing.assert_allclose(heat.y, 0.01 * ys - 5, rtol=1e-6)
+    np.testing.assert_array_equal(heat.z, grid.proba[..., 1])  # the model's probabilities, unchanged
+    a = _named(fig, "a")
+    np.testing.assert_allclose(np.c_[a.x, a.y], _in_units(X[y == 0]), rtol=1e-6)
+    marks = _named(fig, f"misclassified ({wrong.sum()})")
+    np.testing.assert_allclose(np.c_[marks.x, marks.y], _in_units(X[wrong]), rtol=1e-6)
+    probe = _named(fig, PROBE_NAME)
+    assert min(probe.x) == pytest.approx(500) and max(probe.y) == pytest.approx(-4.99)
+    (x_lo, x_hi), (y_lo, y_hi) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert x_lo < 500 < 1500 < x_hi and y_lo < -5.01 < -4.99 < y_hi
+    # One standard deviation as long on y as on x: the picture the model sees, whatever the units.
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == pytest.approx(250 / 0.01)
+    assert ".4~g" in a.hovertemplate and ".4~g" in heat.hovertemplate  # 0.001 is not shown as 0.00
+    plain = boundary_figure(grid, X, y, ("a", "b"))  # generated data: as before
+    assert plain.layout.yaxis.scaleratio == 1 and ".2f" in _named(plain, "a").hovertemplate
+    np.testing.assert_array_equal(_named(plain, "a").x, X[y == 0, 0])
+
+
+def test_replay_in_own_units_puts_the_plane_and_points_in_them(circles) -> None:
+    from core.boundary import Snapshot, boundary_grid, grid_box
+    from core.plots import replay_figure
+
+    model = build_model(ModelConfig(hidden=(4,)), seed=0)
+    snapshots = [Snapshot(e, boundary_grid(model, box=grid_box(circles.X_all), resolution=10)) for e in range(3)]
+    history = [EpochStats(e, 1.0, 0.5, 1.0, 0.5, 0.03, 0.001, e) for e in range(1, 3)]
+    fig = replay_figure(snapshots, history, circles.X_train, circles.y_train, ("outer", "inner"), units=UNITS)
+    heat = fig.data[0]
+    np.testing.assert_allclose(heat.x, _in_units(np.c_[snapshots[0].grid.xs, snapshots[0].grid.ys])[:, 0], rtol=1e-6)
+    outer = _named(fig, "outer")
+    np.testing.assert_allclose(outer.y, _in_units(circles.X_train[circles.y_train == 0])[:, 1], rtol=1e-6)
+    assert fig.layout.xaxis.range[0] == pytest.approx(float(heat.x[0]))
+    assert fig.layout.yaxis.scaleratio == pytest.approx(25_000)
+    np.testing.assert_array_equal(fig.frames[1].data[0].z, np.round(snapshots[1].grid.proba[..., 1] * 255))
+
+
+def test_neuron_map_in_own_units(circles) -> None:
+    from core.insight import neuron_maps
+    from core.plots import neuron_map_figure
+
+    maps = neuron_maps(build_model(ModelConfig(hidden=(3,)), seed=0), X=circles.X_train, resolution=8)
+    fig = neuron_map_figure(maps, 0, 1, X=circles.X_train, y=circles.y_train, units=UNITS)
+    np.testing.assert_allclose(fig.data[0].x, 250 * maps.xs + 1000, rtol=1e-6)
+    np.testing.assert_allclose(fig.data[0].y, 0.01 * maps.ys - 5, rtol=1e-6)
+    np.testing.assert_allclose(fig.data[1].x, _in_units(circles.X_train[circles.y_train == 0])[:, 0], rtol=1e-6)
+    assert fig.layout.xaxis.range[1] == pytest.approx(250 * float(maps.xs[-1]) + 1000, rel=1e-6)
+    assert fig.layout.yaxis.scaleratio == pytest.approx(25_000)

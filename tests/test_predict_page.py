@@ -25,9 +25,10 @@ from core.handwriting import drawing_png, evaluate_handwriting
 from core.images import REASONS
 from core.lab import Lab
 from core.models import ModelConfig, build_model, predict_proba
-from pages.common.canvas import DRAWING_TITLE, HANDWRITING, LABEL, PAD_SIDE, WHITE_INK
+from pages.common.canvas import DRAWING_TITLE, LABEL, PAD_SIDE, WHITE_INK
 from pages.common.state import LAB
 from pages.common.ui import percent
+from pages.common.urlsync import TOKEN
 from tests.hostile_models import hostile_file, unpickle_unsafely
 from tests.image_corpus import corpus, draw_digit, png_bytes
 
@@ -395,15 +396,19 @@ def test_drawn_digits_join_my_handwriting_and_are_scored_as_a_group(digits_lab: 
     at.pills(key=LABEL).set_value(7).run()
     at.button(key="predict.keep").click().run()
     assert not at.exception and not at.error and not at.warning, [w.value for w in at.warning]
-    kept = at.session_state[HANDWRITING]
+    kept = at.session_state[LAB].handwriting
     assert [(d.number, d.label) for d in kept.digits] == [(1, 7)]
     assert canvas.calls[-1]["key"] != key and at.pills(key=LABEL).value is None  # ready for the next digit
     canvas.drawing = drawn("0")
     at.run()
     at.pills(key=LABEL).set_value(0).run()
     at.button(key="predict.keep").click().run()
-    kept = at.session_state[HANDWRITING]
+    kept = at.session_state[LAB].handwriting
     assert [(d.number, d.label) for d in kept.digits] == [(1, 7), (2, 0)]
+    reloaded = AppTest.from_file("../app.py", default_timeout=TIMEOUT)  # the same address bar, reloaded
+    reloaded.query_params.update({"s": at.session_state[TOKEN]})
+    reloaded.switch_page("pages/predict.py").run()
+    assert reloaded.session_state[LAB].handwriting is kept, "the set is kept with the Lab in the store"
 
     reference = evaluate_handwriting(digits_lab.model, kept, digits_lab.class_names)
     shown = {m.label: m.value for m in at.metric}
@@ -415,9 +420,9 @@ def test_drawn_digits_join_my_handwriting_and_are_scored_as_a_group(digits_lab: 
     assert captions == [f"#1: 7 → {names[reference.y_pred[0]]}", f"#2: 0 → {names[reference.y_pred[1]]}"]
 
     at.button(key="predict.remove.1").click().run()
-    assert [d.number for d in at.session_state[HANDWRITING].digits] == [2]
+    assert [d.number for d in at.session_state[LAB].handwriting.digits] == [2]
     at.button(key="predict.clear_set").click().run()
-    assert not len(at.session_state[HANDWRITING])
+    assert not len(at.session_state[LAB].handwriting)
     assert "Accuracy on your handwriting" not in [m.label for m in at.metric]
 
 
@@ -427,13 +432,13 @@ def test_the_set_refuses_a_digit_twice_and_past_its_limit(digits_lab: Lab, canva
     for _ in range(2):  # the same drawing twice: the pad still sends it after the first Add
         at.pills(key=LABEL).set_value(7).run()
         at.button(key="predict.keep").click().run()
-    assert len(at.session_state[HANDWRITING]) == 1
+    assert len(at.session_state[LAB].handwriting) == 1
     assert any("already in the set (#1)" in w.value for w in at.warning), [w.value for w in at.warning]
 
     canvas.drawing = drawn("1")
-    at.session_state[HANDWRITING] = replace(at.session_state[HANDWRITING], limit=1)
+    at.session_state[LAB].handwriting = replace(at.session_state[LAB].handwriting, limit=1)
     at.run()
     at.pills(key=LABEL).set_value(1).run()
     at.button(key="predict.keep").click().run()
-    assert not at.exception and len(at.session_state[HANDWRITING]) == 1
+    assert not at.exception and len(at.session_state[LAB].handwriting) == 1
     assert any("at most 1 digits" in w.value for w in at.warning), [w.value for w in at.warning]

@@ -19,15 +19,13 @@ from core.evaluate import evaluate_model
 from core.lab import Lab
 from core.models import ModelConfig
 from core.plots.runs import runs_boundaries_figure, runs_curves_figure
+from core.run_writer import EndedRun, RunWriter, describe_run
 from core.runs import (
-    EndedRun,
     Retention,
     RunError,
     RunRecord,
-    RunWriter,
     comparison_title,
     delete_runs,
-    describe_run,
     difference_label,
     differing_settings,
     get_run,
@@ -39,9 +37,11 @@ from core.runs import (
     runs_csv,
     runs_frame,
     runs_json,
+    settings_params,
 )
 from core.store import new_token
 from core.train import TrainConfig
+from core.urlstate import Settings
 
 QUICK = TrainConfig(epochs=5, lr=0.03)
 SECRET = "s3cret-Pa55"
@@ -210,6 +210,26 @@ def test_the_writer_saves_in_the_background(engine, circles) -> None:
     assert [r.record.settings["lr"] for r in list_runs(engine, sid)] == ["0.3", "0.03"]
 
 
+def test_a_burst_of_auto_runs_measures_only_the_last_waiting_one(engine, circles, monkeypatch) -> None:
+    """Auto runs queued behind a slow save are skipped when a later auto run of the same session waits: the
+    history would replace them anyway, and measuring them costs the server CPU during a slider burst."""
+    import core.run_writer as run_writer
+
+    measured: list[str] = []
+    original = run_writer.describe_run
+    monkeypatch.setattr(run_writer, "describe_run",
+                        lambda ended: measured.append(ended.settings.train.lr) or original(ended))
+    sid, writer = session(), RunWriter(lambda: engine)
+    runs = ended_runs(circles, [replace(QUICK, epochs=1, lr=lr) for lr in (0.01, 0.03, 0.1)], auto=True)
+    trained = ended_runs(circles, [replace(QUICK, epochs=1, lr=0.3)])[0]
+    with writer._ready:  # the worker cannot take a job until all four wait in the queue, as in a burst
+        for ended in [*runs, trained]:
+            writer.submit(sid, ended)
+    assert writer.wait(30) and writer.error(sid) is None
+    assert measured == [0.1, 0.3]  # 0.01 and 0.03 were superseded by 0.1; the Train run is always kept
+    assert sorted(r.origin for r in list_runs(engine, sid)) == ["auto", "train"]
+
+
 def test_differences_labels_and_exports(engine) -> None:
     sid = session()
     for lr in (0.03, 0.3):
@@ -248,3 +268,27 @@ def test_boundaries_are_small_multiples_one_panel_per_run(engine, circles) -> No
     assert [a.text for a in fig.layout.annotations] == ["a", "b"]
     with pytest.raises(ValueError, match="one name per boundary"):
         runs_boundaries_figure(grids, ["a"])
+
+
+def own_points(n: int) -> DataConfig:
+    """Your own points: n points in two well-separated classes, as the Data page's drawing gives them."""
+    rng = np.random.default_rng(n)
+    points = tuple((float(x) + 3 * (i % 2), float(y), i % 2) for i, (x, y) in enumerate(rng.normal(size=(n, 2))))
+    return DataConfig(name="csv", points=points, class_names=("left", "right"))
+
+
+def test_a_run_on_a_small_drawn_set_reopens_with_its_points(engine) -> None:
+    data = own_points(120)
+    settings = Settings(data, ModelConfig(hidden=(4,)), TrainConfig(lr=0.03, epochs=3))
+    record = RunRecord(settings_params(settings), "completed")
+    run = get_run(engine, "s1", record_run(engine, "s1", record))
+    reopened = run_settings(run)
+    assert np.allclose(reopened.data.points, data.points, atol=1e-3) and reopened.data.class_names == data.class_names
+    assert (reopened.model.hidden, reopened.train.lr) == ((4,), 0.03)
+
+
+def test_a_run_on_a_large_set_of_your_own_points_says_why_it_cannot_reopen(engine) -> None:
+    settings = Settings(own_points(250), ModelConfig(), TrainConfig())
+    run = get_run(engine, "s1", record_run(engine, "s1", RunRecord(settings_params(settings), "completed")))
+    with pytest.raises(RunError, match="own points, more than 200 of them.*load the same file"):
+        run_settings(run)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.db import shared_engine
+from core.models import ModelConfig
 from core.runs import RunRecord, list_runs, record_run
 from core.store import new_token
+from core.train import TrainConfig
+from core.urlstate import Settings, encode
 from pages.common.runs import run_writer
 from pages.common.urlsync import TOKEN
+from tests.test_runs import own_points
 
 TIMEOUT = 60
 
@@ -99,13 +106,13 @@ def test_a_database_that_cannot_be_reached_leaves_training_alone(tmp_path, monke
     assert str(blocked) not in at.warning[0].value
 
 
-def test_a_session_opened_on_the_runs_page_lists_its_first_run_after_a_rerun(tmp_path, monkeypatch) -> None:
+def test_a_session_opened_on_the_runs_page_lists_its_first_run_at_once(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("NNLAB_STATE_DIR", str(tmp_path))
     monkeypatch.delenv("NNLAB_DATABASE_URL", raising=False)
+    # Its first run ends before the session has a token; the token is given before the page runs, so the
+    # held run is saved and listed in this very first page run.
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).switch_page("pages/runs.py").run()
     no_errors(at)
-    assert any("No runs yet" in i.value for i in at.info)  # its first run ended before it had a token
-    at.run()  # the token is known now: the held run is saved, and the page waits for it
     table = at.dataframe(key="runs.table").value
     assert list(table["origin"]) == ["auto"] and list(table["data"]) == ["circles"]
 
@@ -124,3 +131,24 @@ def test_a_link_whose_session_the_server_forgot_keeps_its_run_history(tmp_path, 
     table = at.dataframe(key="runs.table").value
     assert "0.1" in set(table["lr"]) and len(table) == 2  # the old run, and this session's first automatic run
     assert list_runs(shared_engine(), old) == []
+
+
+def test_open_brings_back_a_run_on_your_own_drawn_points(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("NNLAB_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("NNLAB_DATABASE_URL", raising=False)
+    data = own_points(120)
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.query_params.update(encode(Settings(data, ModelConfig(hidden=(4,)), TrainConfig(lr=0.03, epochs=30))))
+    at.switch_page("pages/runs.py").run()
+    no_errors(at)
+    lab = at.session_state["lab"]
+    assert lab.data_config.name == "csv" and list(at.dataframe(key="runs.table").value["data"]) == ["csv"]
+    lab.set_train_config(replace(lab.train_config, lr=0.3))  # the user has moved on since
+    lab.forget_model()
+    at = select(at, [0])
+    at.button(key="runs.open").click().run()
+    no_errors(at)
+    lab = at.session_state["lab"]
+    assert np.allclose(lab.data_config.points, data.points, atol=1e-3)
+    assert lab.train_config.lr == 0.03 and lab.model is not None
+    assert any("retrained with the same settings and seeds" in i.value for i in at.info)

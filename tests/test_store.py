@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -192,6 +193,33 @@ def test_approx_nbytes_reads_slotted_dataclasses() -> None:
     assert approx_nbytes([Slotted(np.zeros(10), torch.zeros(4))]) == 80 + 16
 
 
+def drawn_points(n: int, seed: int) -> DataConfig:
+    """Your own points as the Data page keeps them: Python tuples of (x, y, class index) in a DataConfig."""
+    rng = np.random.default_rng(seed)
+    xy, classes = rng.normal(size=(n, 2)), rng.integers(0, 3, n)
+    points = tuple((float(x), float(y), int(c)) for (x, y), c in zip(xy, classes))
+    return DataConfig(name="csv", points=points, class_names=("a", "b", "c"))
+
+
+def test_approx_nbytes_counts_drawn_points_held_as_python_tuples() -> None:
+    config = drawn_points(10_000, seed=0)
+    # Reference, measured independently: the tuples and every number object (shared small ints once).
+    numbers = {id(v): v for point in config.points for v in point}
+    reference = (sys.getsizeof(config.points) + sum(sys.getsizeof(p) for p in config.points)
+                 + sum(sys.getsizeof(v) for v in numbers.values()))
+    assert approx_nbytes(config) == reference > 1_000_000
+    assert approx_nbytes({"a": config, "b": config}) == reference  # the same points count once
+    assert approx_nbytes([config, np.zeros(100)]) == reference + 800
+
+
+def test_sessions_holding_drawn_points_count_against_the_cap() -> None:
+    store, _ = store_of(max_mb=3.0)  # room for two 10,000-point sets, not three
+    tokens = [store.put({"data_config": drawn_points(10_000, seed)}) for seed in range(3)]
+    assert store.get(tokens[0]).status == EVICTED
+    assert store.get(tokens[1]).found and store.get(tokens[2]).found
+    assert 2_000_000 < store.nbytes <= store.limits.max_bytes
+
+
 def test_approx_nbytes_ignores_code_and_plain_values() -> None:
     assert approx_nbytes({"f": approx_nbytes, "m": np, "n": 3, "s": "x" * 100, "cls": Session}) == 0
 
@@ -275,7 +303,8 @@ def test_concurrent_puts_and_gets_lose_nothing() -> None:
     for t in threads:
         t.join()
     assert not errors
-    assert len(store) == 800 and store.nbytes == 800 * 64 * 8
+    expected = sum(64 * 8 + approx_nbytes((n, i)) for n, mine in results.items() for _, i in mine)  # array + "who"
+    assert len(store) == 800 and store.nbytes == expected
     for n, mine in results.items():
         assert all(store.get(token).value["who"] == (n, i) for token, i in mine)
 

@@ -168,6 +168,9 @@ def test_a_background_sweep_in_the_slots_equals_the_direct_one_and_stops(swept: 
     progress = job.join(30)
     assert progress.state == "finished" and progress.total == 9
     assert [c.val_acc for c in progress.result.cells] == [c.val_acc for c in swept.cells]
+    ended = job.take_ended()  # every cell, once, as a run for the history, tagged with the sweep
+    assert len(ended) == 9 and job.take_ended() == [] and {e.sweep for e in ended} == {job.id}
+    assert {(e.origin, e.settings.train) for e in ended} == {("sweep", c.cell.train) for c in swept.cells}
     slots = JobSlots(1)
     assert slots.acquire(lambda: False)  # busy: the sweep waits, then Stop ends it before any cell
     stopped = SweepJob(swept.spec, data, backend=LocalBackend(slots), options=OPTIONS).start()
@@ -262,5 +265,7 @@ def test_the_heatmap_shows_finished_cells_their_numbers_and_frames_the_best() ->
     assert runs.customdata[1][2] == pytest.approx(85.0) and "test" in runs.hovertemplate
     (frame,) = fig.layout.shapes
     assert (frame.x0, frame.x1, frame.y0, frame.y1) == (0.5, 1.5, -0.5, 0.5)
+    batch = sweep_figure(val[:1, :2], test[:1, :2], val[:1, :2], val[:1, :2], x=("batch", (16, 0)))
+    assert list(batch.data[0].x) == ["16", "all"], "a full batch reads 'all', as on the rest of the app"
     with pytest.raises(ValueError, match="grid is 2 x 3"):
         sweep_figure(val, test, val, val, x=("lr", (0.1, 0.3)), y=("units", (2, 8)))

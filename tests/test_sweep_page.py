@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.jobs import SHARED_SLOTS
 from pages.common.state import LAB
-from pages.common.sweep import JOB
+from pages.common.urlsync import TOKEN
 from tests.conftest import wait_until
 from tests.test_pages import decoded, no_errors, page, ready_lab
 
@@ -34,7 +34,7 @@ def run_sweep_on_page(at: AppTest) -> AppTest:
     assert at.button(key="sweep.run").label == "Run 4 runs"
     at.button(key="sweep.run").click().run()
     no_errors(at)
-    job = at.session_state[JOB]
+    job = at.session_state[LAB].sweep
     wait_until(lambda: job.progress().done, timeout=30, what="the 2 x 2 sweep")
     return at.run()
 
@@ -42,7 +42,7 @@ def run_sweep_on_page(at: AppTest) -> AppTest:
 def test_a_2x2_sweep_shows_its_heatmap_best_cell_and_table() -> None:
     at = run_sweep_on_page(sweep_page().run())
     no_errors(at)
-    result = at.session_state[JOB].progress().result
+    result = at.session_state[LAB].sweep.progress().result
     assert len(result.cells) == 4 and not result.stopped
     (fig,) = heatmaps(at)
     z = decoded(fig["data"][0]["z"]).ravel()
@@ -58,7 +58,7 @@ def test_a_2x2_sweep_shows_its_heatmap_best_cell_and_table() -> None:
 
 def test_opening_the_best_run_makes_its_settings_current_and_trains_it() -> None:
     at = run_sweep_on_page(sweep_page().run())
-    best = at.session_state[JOB].progress().result.best
+    best = at.session_state[LAB].sweep.progress().result.best
     at.button(key="sweep.best").click().run()
     no_errors(at)
     lab = at.session_state[LAB]
@@ -84,7 +84,7 @@ def test_stop_ends_the_sweep_early() -> None:
     at = sweep_page(epochs=300).run()
     at.multiselect(key="sweep.first.lr").set_value([0.01, 0.03, 0.1, 0.3])
     at.button(key="sweep.run").click().run()
-    job = at.session_state[JOB]
+    job = at.session_state[LAB].sweep
     at.button(key="sweep.stop").click().run()
     wait_until(lambda: job.progress().done, timeout=30, what="the stopped sweep")
     at.run()
@@ -93,20 +93,43 @@ def test_stop_ends_the_sweep_early() -> None:
     assert any("Stopped after" in i.value for i in at.info)
 
 
-def test_each_cell_of_a_sweep_is_kept_in_the_run_history(tmp_path, monkeypatch) -> None:
+def kept_sweep_runs(at: AppTest) -> list:
+    """The session's sweep runs in the history, oldest first (once the writer has saved them)."""
     from core.db import shared_engine
     from core.runs import list_runs
     from pages.common.runs import run_writer
-    from pages.common.urlsync import TOKEN
 
-    monkeypatch.setenv("NNLAB_STATE_DIR", str(tmp_path))
-    at = run_sweep_on_page(sweep_page().run())
-    result, token = at.session_state[JOB].progress().result, at.session_state[TOKEN]
+    at.run()  # the page's next run hands the last finished cells to the history
     assert run_writer().wait(10)
-    kept = sorted(list_runs(shared_engine(), token, origin="sweep"), key=lambda run: run.id)
+    return sorted(list_runs(shared_engine(), at.session_state[TOKEN], origin="sweep"), key=lambda run: run.id)
+
+
+def test_each_cell_of_a_sweep_is_kept_in_the_run_history() -> None:
+    at = run_sweep_on_page(sweep_page().run())
+    result = at.session_state[LAB].sweep.progress().result
+    kept = kept_sweep_runs(at)
     assert len(kept) == 4 and len({run.sweep for run in kept}) == 1
     assert [run.record.metrics["validation"]["accuracy"] for run in kept] == [
         pytest.approx(c.val_acc, abs=1e-6) for c in result.cells]
+
+
+def test_a_sweep_started_before_the_session_has_a_token_is_still_kept() -> None:
+    at = sweep_page().run()
+    del at.session_state[TOKEN]  # as on a session's very first run: the store has not given it a token yet
+    at = run_sweep_on_page(at)
+    assert at.session_state[TOKEN] is not None
+    assert len(kept_sweep_runs(at)) == 4
+
+
+def test_a_reload_finds_the_sweep_with_the_lab() -> None:
+    at = run_sweep_on_page(sweep_page().run())
+    job = at.session_state[LAB].sweep
+    reloaded = AppTest.from_file("../app.py", default_timeout=60)  # the same address bar, a new browser session
+    reloaded.query_params.update({"s": at.session_state[TOKEN]})
+    reloaded.switch_page("pages/sweep.py").run()
+    no_errors(reloaded)
+    assert reloaded.session_state[LAB].sweep is job
+    assert len(heatmaps(reloaded)) == 1 and any("Best by validation" in s.value for s in reloaded.success)
 
 
 def test_the_page_opened_fresh_offers_the_default_grid() -> None:

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
+from core.drawn import Units, to_units
 from core.plots.network import edge_traces
+from core.plots.points import aspect_ratio, coordinate_format, grid_in_units
 from core.plots.style import (
     BLUE,
     DIVERGING,
@@ -142,11 +144,11 @@ def _column_labels(fig: go.Figure, layer: LayerMaps, cx: float, top: float, bott
                            font=dict(size=11, color=INK))
 
 
-def _class_points(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[go.Scatter]:
+def _class_points(X: np.ndarray, y: np.ndarray, names: list[str], fmt: str = ".2f") -> list[go.Scatter]:
     """One trace of points per class, in the class colour with a white rim (readable on any map)."""
     return [go.Scatter(x=X[y == c, 0], y=X[y == c, 1], mode="markers", name=name,
                        marker=dict(size=6, color=class_color(c), line=dict(width=0.8, color="white")),
-                       hovertemplate=f"<b>{name}</b><br>%{{x:.2f}}, %{{y:.2f}}<extra></extra>")
+                       hovertemplate=f"<b>{name}</b><br>%{{x:{fmt}}}, %{{y:{fmt}}}<extra></extra>")
             for c, name in enumerate(names) if np.any(y == c)]
 
 
@@ -162,22 +164,27 @@ def _check_labelled(X: np.ndarray, y: np.ndarray, class_names: Sequence[str], wh
 
 
 def neuron_map_figure(maps: NeuronMaps, layer: int, unit: int, *, X: np.ndarray | None = None,
-                      y: np.ndarray | None = None, class_names: Sequence[str] = (), title: str | None = None
-                      ) -> go.Figure:
-    """One unit's output over the plane, large, on the same colours as its small map, the data on top."""
+                      y: np.ndarray | None = None, class_names: Sequence[str] = (), title: str | None = None,
+                      units: Units = None) -> go.Figure:
+    """One unit's output over the plane, large, on the same colours as its small map, the data on top.
+
+    `units` (Dataset.units) puts the plane's axes and X in your own points' units."""
     _check_unit(maps, layer, unit)
-    chosen = maps.layers[layer]
+    chosen, fmt = maps.layers[layer], coordinate_format(units)
+    maps = grid_in_units(maps, units)  # NeuronMaps has xs and ys like a BoundaryGrid
     name = f"{chosen.name} · {chosen.unit_names[unit]}"
     fig = new_figure(title or name)
     fig.add_trace(go.Heatmap(
         z=chosen.values[unit], x=maps.xs, y=maps.ys, zsmooth="best", name=name, **_style(chosen, unit),
         colorbar=dict(title=dict(text="output", side="right"), thickness=12, len=0.7),
-        hovertemplate="x = %{x:.2f}<br>y = %{y:.2f}<br>output = %{z:.3f}<extra></extra>"))
+        hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>output = %{{z:.3f}}<extra></extra>"))
     if X is not None and y is not None:
-        fig.add_traces(_class_points(*_check_labelled(X, y, class_names, "X")))
+        X, y, names = _check_labelled(X, y, class_names, "X")
+        fig.add_traces(_class_points(to_units(X, units), y, names, fmt))
     fig.update_xaxes(title_text="x", range=[float(maps.xs[0]), float(maps.xs[-1])], showgrid=False, zeroline=False)
     fig.update_yaxes(title_text="y", range=[float(maps.ys[0]), float(maps.ys[-1])], showgrid=False, zeroline=False)
     equal_aspect(fig)
+    fig.update_yaxes(scaleratio=aspect_ratio(units))
     return fig
 
 

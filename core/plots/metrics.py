@@ -34,9 +34,11 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], *, normaliz
         hovertemplate=f"true %{{customdata[0]}}<br>predicted %{{customdata[1]}}<br>{value}<extra></extra>",
     ))
     top = float(matrix.max()) if matrix.size else 0.0
-    for (i, j), z in np.ndenumerate(matrix):
-        fig.add_annotation(x=j, y=i, showarrow=False, text=f"{z:.0%}" if normalized else f"{int(z):,}",
-                           font=dict(size=12 if n <= 10 else 9, color="white" if top and z > 0.55 * top else INK))
+    # One layout update for every cell: add_annotation one by one re-validates the whole list each time (O(n^4)).
+    fig.update_layout(annotations=[
+        dict(x=j, y=i, showarrow=False, text=f"{z:.0%}" if normalized else f"{int(z):,}",
+             font=dict(size=12 if n <= 10 else 9, color="white" if top and z > 0.55 * top else INK))
+        for (i, j), z in np.ndenumerate(matrix)])
     fig.update_xaxes(title_text="Predicted class", side="bottom", **_category_axis(names))
     fig.update_yaxes(title_text="True class", autorange="reversed", **_category_axis(names))
     equal_aspect(fig)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 
+from core.drawn import Units, to_units
 from core.plots.style import (
     DIVERGING,
     INK,
@@ -30,14 +32,35 @@ WEBGL_ABOVE = 1_000  # points; beyond this SVG markers make the browser sluggish
 WEAKEST, STRONGEST = 0.12, 0.62
 
 
+def coordinate_format(units: Units) -> str:
+    """The hover format of a coordinate: 2 decimals on the standard scale, 4 significant digits in your units."""
+    return ".2f" if units is None else ".4~g"
+
+
+def aspect_ratio(units: Units) -> float:
+    """The y axis's scaleratio against x that keeps the standardised plane's shape (the model's view) in units."""
+    if units is None:
+        return 1.0
+    std = np.asarray(units[1], dtype=np.float64)
+    return float(std[0] / std[1])
+
+
+def grid_in_units(grid: BoundaryGrid, units: Units) -> BoundaryGrid:
+    """The same probabilities on axes in the user's own units (an affine map: the grid stays regular)."""
+    if units is None:
+        return grid
+    mean, std = (np.asarray(a, dtype=np.float64) for a in units)
+    return replace(grid, xs=grid.xs * std[0] + mean[0], ys=grid.ys * std[1] + mean[1])
+
+
 def _points_trace(X: np.ndarray, name: str, color: str, *, gl: bool, hollow: bool = False,
-                  group: str | None = None) -> go.Scatter | go.Scattergl:
+                  group: str | None = None, fmt: str = ".2f") -> go.Scatter | go.Scattergl:
     """One class's points: filled circles, or white-filled rings for held-out points."""
     marker = dict(size=7, color="white" if hollow else color, line=dict(width=1.6 if hollow else 0.8,
                   color=color if hollow else "white"))
     return (go.Scattergl if gl else go.Scatter)(
         x=X[:, 0], y=X[:, 1], mode="markers", name=name, legendgroup=group, marker=marker,
-        hovertemplate=f"<b>{name}</b><br>x = %{{x:.2f}}<br>y = %{{y:.2f}}<extra></extra>",
+        hovertemplate=f"<b>{name}</b><br>x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<extra></extra>",
     )
 
 
@@ -64,10 +87,12 @@ def _default_names(class_names: Sequence[str], *labels: np.ndarray) -> list[str]
     return [f"class {c}" for c in range(max(top + 1, 2))]
 
 
-def _point_axes(fig: go.Figure, x_range: list[float] | None = None, y_range: list[float] | None = None) -> None:
+def _point_axes(fig: go.Figure, x_range: list[float] | None = None, y_range: list[float] | None = None,
+                units: Units = None) -> None:
     fig.update_xaxes(title_text="x", range=x_range, zeroline=False)
     fig.update_yaxes(title_text="y", range=y_range, zeroline=False)
     equal_aspect(fig)
+    fig.update_yaxes(scaleratio=aspect_ratio(units))
 
 
 def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray | None = None,
@@ -92,14 +117,14 @@ def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray 
     return fig
 
 
-def _two_class_layers(grid: BoundaryGrid, names: list[str]) -> list[go.Heatmap | go.Contour]:
+def _two_class_layers(grid: BoundaryGrid, names: list[str], fmt: str = ".2f") -> list[go.Heatmap | go.Contour]:
     """P(class 1) on a diverging map, and the P = 0.5 line where the decision flips."""
     p1 = grid.proba[..., 1]  # (r, r)
     label = f"P({names[1]})"
     heat = go.Heatmap(
         x=grid.xs, y=grid.ys, z=p1, zmin=0, zmax=1, zsmooth="best", colorscale=DIVERGING, name=label,
         colorbar=dict(title=dict(text=label, side="right"), tickformat=".0%", thickness=12, len=0.7, x=1.02),
-        hovertemplate=f"x = %{{x:.2f}}<br>y = %{{y:.2f}}<br>{label} = %{{z:.0%}}<extra></extra>",
+        hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>{label} = %{{z:.0%}}<extra></extra>",
     )
     line = go.Contour(
         x=grid.xs, y=grid.ys, z=p1, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
@@ -108,7 +133,7 @@ def _two_class_layers(grid: BoundaryGrid, names: list[str]) -> list[go.Heatmap |
     return [heat, line]
 
 
-def _multi_class_layer(grid: BoundaryGrid) -> go.Heatmap:
+def _multi_class_layer(grid: BoundaryGrid, fmt: str = ".2f") -> go.Heatmap:
     """Each cell in its predicted class's colour, stronger the more confident the model is."""
     proba = grid.proba
     n = proba.shape[2]
@@ -124,7 +149,7 @@ def _multi_class_layer(grid: BoundaryGrid) -> go.Heatmap:
     return go.Heatmap(
         x=grid.xs, y=grid.ys, z=z, zmin=0, zmax=n, colorscale=scale, showscale=False, name="predicted class",
         customdata=confidence.astype(np.float32),
-        hovertemplate="x = %{x:.2f}<br>y = %{y:.2f}<br>confidence %{customdata:.0%}<extra></extra>",
+        hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>confidence %{{customdata:.0%}}<extra></extra>",
     )
 
 
@@ -134,7 +159,7 @@ def _check_grid(grid: BoundaryGrid) -> None:
         raise ValueError(f"grid.proba must have shape {expected + ('n_classes >= 2',)}. Got {shape} instead.")
 
 
-def _probe_trace(grid: BoundaryGrid, side: int) -> go.Scatter:
+def _probe_trace(grid: BoundaryGrid, side: int, fmt: str) -> go.Scatter:
     """An invisible side x side lattice over the grid: a click anywhere selects the lattice point under it."""
     xs = np.linspace(grid.xs[0], grid.xs[-1], side)
     ys = np.linspace(grid.ys[0], grid.ys[-1], side)
@@ -142,51 +167,60 @@ def _probe_trace(grid: BoundaryGrid, side: int) -> go.Scatter:
     return go.Scatter(
         x=gx.ravel(), y=gy.ravel(), mode="markers", name=PROBE_NAME, showlegend=False,
         marker=dict(size=9, color="rgba(0,0,0,0)"), unselected=dict(marker=dict(opacity=0)),
-        hovertemplate="click to try x = %{x:.2f}, y = %{y:.2f}<extra></extra>",
+        hovertemplate=f"click to try x = %{{x:{fmt}}}, y = %{{y:{fmt}}}<extra></extra>",
     )
+
+
+def _data_traces(X: np.ndarray, y: np.ndarray, names: list[str], misclassified: np.ndarray | None,
+                 fmt: str) -> list:
+    """The points by class over the boundary, and a cross on each mistake."""
+    gl = len(X) > WEBGL_ABOVE
+    traces = [_points_trace(X[y == c], name, class_color(c), gl=gl, fmt=fmt) for c, name in enumerate(names)
+              if np.any(y == c)]
+    if misclassified is not None:
+        wrong = np.asarray(misclassified, dtype=bool)
+        if wrong.shape != y.shape:
+            raise ValueError(f"misclassified must be a mask of shape {y.shape}. Got {wrong.shape} instead.")
+        traces.append((go.Scattergl if gl else go.Scatter)(
+            x=X[wrong, 0], y=X[wrong, 1], mode="markers", name=f"misclassified ({int(wrong.sum())})",
+            marker=dict(symbol="x-thin", size=11, line=dict(width=2.5, color=WRONG)),
+            hovertemplate=f"<b>misclassified</b><br>x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<extra></extra>",
+        ))
+    return traces
 
 
 def boundary_figure(grid: BoundaryGrid, X: np.ndarray | None = None, y: np.ndarray | None = None,
                     class_names: Sequence[str] = (), *, misclassified: np.ndarray | None = None,
-                    probe_grid: int = 0, title: str = "Decision boundary") -> go.Figure:
+                    probe_grid: int = 0, units: Units = None, title: str = "Decision boundary") -> go.Figure:
     """The model's class probabilities over the plane, with points (and their mistakes) on top.
 
     probe_grid > 1 adds an invisible probe_grid x probe_grid lattice of clickable points (last trace,
     named PROBE_NAME), so a chart that reports point selections can tell where the user clicked.
+    `units` (Dataset.units, for your own points) draws the standardised grid and X in the user's own units.
     """
     if probe_grid < 0 or probe_grid == 1:
         raise ValueError(f"probe_grid must be 0 (off) or at least 2. Got {probe_grid} instead.")
     _check_grid(grid)
+    grid, fmt = grid_in_units(grid, units), coordinate_format(units)
     n_classes = grid.proba.shape[2]
     names = check_names(class_names, n_classes, "grid.proba") if len(class_names) else [
         f"class {c}" for c in range(n_classes)]
-    traces: list = _two_class_layers(grid, names) if n_classes == 2 else [_multi_class_layer(grid)]
+    traces: list = _two_class_layers(grid, names, fmt) if n_classes == 2 else [_multi_class_layer(grid, fmt)]
     if X is not None and y is not None:
         X, y = _check_points(X, y, "X")
         _check_labels(y, n_classes, "y", source=f"the grid's {n_classes} classes cover")
-        gl = len(X) > WEBGL_ABOVE
-        traces += [_points_trace(X[y == c], name, class_color(c), gl=gl) for c, name in enumerate(names)
-                   if np.any(y == c)]
-        if misclassified is not None:
-            wrong = np.asarray(misclassified, dtype=bool)
-            if wrong.shape != y.shape:
-                raise ValueError(f"misclassified must be a mask of shape {y.shape}. Got {wrong.shape} instead.")
-            traces.append((go.Scattergl if gl else go.Scatter)(
-                x=X[wrong, 0], y=X[wrong, 1], mode="markers", name=f"misclassified ({int(wrong.sum())})",
-                marker=dict(symbol="x-thin", size=11, line=dict(width=2.5, color=WRONG)),
-                hovertemplate="<b>misclassified</b><br>x = %{x:.2f}<br>y = %{y:.2f}<extra></extra>",
-            ))
+        traces += _data_traces(to_units(X, units), y, names, misclassified, fmt)
     if probe_grid:
         for trace in traces:  # a click selects one probe point: keep everything else at full strength
             if isinstance(trace, go.Scatter | go.Scattergl):
                 trace.unselected = dict(marker=dict(opacity=1))
-        traces.append(_probe_trace(grid, probe_grid))
+        traces.append(_probe_trace(grid, probe_grid, fmt))
     fig = new_figure(title)
     fig.add_traces(traces)
     dx = (grid.xs[-1] - grid.xs[0]) / max(len(grid.xs) - 1, 1) / 2  # cells are centred on xs, ys
     dy = (grid.ys[-1] - grid.ys[0]) / max(len(grid.ys) - 1, 1) / 2
     _point_axes(fig, [float(grid.xs[0] - dx), float(grid.xs[-1] + dx)],
-                [float(grid.ys[0] - dy), float(grid.ys[-1] + dy)])
+                [float(grid.ys[0] - dy), float(grid.ys[-1] + dy)], units)
     fig.update_xaxes(showgrid=False)
     fig.update_yaxes(showgrid=False)
     return fig

@@ -12,7 +12,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.plots.points import _check_points, _multi_class_layer, _points_trace, _two_class_layers
+from core.drawn import Units, to_units
+from core.plots.points import (
+    _check_points,
+    _multi_class_layer,
+    _points_trace,
+    _two_class_layers,
+    aspect_ratio,
+    coordinate_format,
+    grid_in_units,
+)
 from core.plots.style import BLUE, ORANGE, check_names, class_color, house_layout
 
 if TYPE_CHECKING:
@@ -89,10 +98,12 @@ def _controls(snapshots: Sequence[Snapshot], start: int, frame_ms: int) -> dict:
 
 
 def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], X: np.ndarray, y: np.ndarray,
-                  class_names: Sequence[str] = (), *, start: int | None = None, frame_ms: int = 125) -> go.Figure:
+                  class_names: Sequence[str] = (), *, start: int | None = None, frame_ms: int = 125,
+                  units: Units = None) -> go.Figure:
     """The boundary (left) and the loss (right) at each snapshot, as frames with Play, Pause and a slider.
 
-    `start` is the frame shown first (default: the last); `frame_ms` the time a frame stays on screen.
+    `start` is the frame shown first (default: the last); `frame_ms` the time a frame stays on screen;
+    `units` (Dataset.units) puts the plane's axes and points in your own points' units.
     """
     if not snapshots:
         raise ValueError("replay_figure needs at least one snapshot of the boundary.")
@@ -104,11 +115,13 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
     X, y = _check_points(X, y, "X")
     names = check_names(class_names, snapshots[0].grid.proba.shape[2], "the snapshots' grids")
     fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.12)
+    grid = grid_in_units(snapshots[0].grid, units)  # every snapshot shares the box; frames change only z
     layers = _layers(snapshots[start], names)
     for trace in layers:
-        fig.add_trace(trace, row=1, col=1)
-    points = [_points_trace(X[y == c], name, class_color(c), gl=False) for c, name in enumerate(names)
-              if np.any(y == c)]
+        fig.add_trace(trace.update(x=grid.xs, y=grid.ys), row=1, col=1)
+    X = to_units(X, units)
+    points = [_points_trace(X[y == c], name, class_color(c), gl=False, fmt=coordinate_format(units))
+              for c, name in enumerate(names) if np.any(y == c)]
     for trace in points:
         fig.add_trace(trace, row=1, col=1)
     for trace in _curves(history, snapshots[start].epoch):
@@ -118,14 +131,13 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
     for frame in frames:
         frame.traces = moving
     fig.frames = frames
-    grid = snapshots[0].grid
     fig.update_layout(house_layout(headline(snapshots[start].epoch, history), height=540), **_controls(
         snapshots, start, frame_ms))
     # The epoch counter (the title) on top, the legend on its own line under it, the controls at the bottom.
     fig.update_layout(margin=dict(t=96, b=150), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
     fig.update_xaxes(range=[float(grid.xs[0]), float(grid.xs[-1])], title_text="x", showgrid=False, row=1, col=1)
     fig.update_yaxes(range=[float(grid.ys[0]), float(grid.ys[-1])], title_text="y", showgrid=False, scaleanchor="x",
-                     scaleratio=1, row=1, col=1)
+                     scaleratio=aspect_ratio(units), row=1, col=1)
     finite = [v for s in history for v in (s.train_loss, s.val_loss) if np.isfinite(v)]
     top = 1.05 * max(finite) if finite else 1.0
     last = max(1, history[-1].epoch if history else 1)

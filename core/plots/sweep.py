@@ -12,9 +12,9 @@ from core.plots.style import INK, new_figure
 RUNS_TRACE = "runs"  # the clickable layer: one marker per finished cell, customdata = the cell's index
 
 
-def _labels(values: Sequence) -> list[str]:
-    """Category labels for the axis: 0.001 -> '0.001', 0 batch -> '0'."""
-    return [f"{v:g}" if isinstance(v, float) else str(v) for v in values]
+def _labels(setting: str, values: Sequence) -> list[str]:
+    """Category labels for the axis, as the rest of the app writes them: 0.001 -> '0.001', batch 0 -> 'all'."""
+    return ["all" if setting == "batch" and v == 0 else f"{v:g}" if isinstance(v, float) else str(v) for v in values]
 
 
 def sweep_figure(val_acc: np.ndarray, test_acc: np.ndarray, seconds: np.ndarray, status: np.ndarray, *,
@@ -29,7 +29,7 @@ def sweep_figure(val_acc: np.ndarray, test_acc: np.ndarray, seconds: np.ndarray,
     if len(x[1]) != cols or (y is not None and len(y[1]) != rows) or (y is None and rows != 1):
         raise ValueError(f"the grid is {rows} x {cols}; got {len(x[1])} column values and "
                          f"{len(y[1]) if y else 0} row values.")
-    xs, ys = _labels(x[1]), _labels(y[1]) if y is not None else [""]
+    xs, ys = _labels(*x), _labels(*y) if y is not None else [""]
     fig = new_figure(title, height=max(260, 140 + 70 * rows))
     low = float(np.nanmin(val_acc)) if np.isfinite(val_acc).any() else 0.0
     fig.add_trace(go.Heatmap(z=100 * val_acc, x=xs, y=ys, zmin=100 * low, zmax=100, colorscale="Viridis",

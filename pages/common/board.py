@@ -24,7 +24,6 @@ from pages.common.share import qr_png
 from pages.common.state import use_settings
 from pages.common.ui import percent
 
-BOARD = "board.id"  # the board this session looks at
 KEYS = "board.keys"  # board id -> the teacher's key, for this session only
 NEW = "board.new"  # the board id whose teacher link has not been dismissed yet
 RECEIPTS = "board.receipts"  # board id -> [(entry id, removal token)]: this session's own entries
@@ -44,16 +43,20 @@ def engine() -> Engine:
         st.stop()
 
 
-def arrival() -> tuple[str | None, bool]:
-    """The board this session looks at and whether it is the present view; a hostile link gets a plain notice."""
+def arrival(lab: Lab) -> tuple[str | None, bool]:
+    """The board this session looks at and whether it is the present view; a hostile link gets a plain notice.
+
+    The board id is kept on the lab (so a reload on any page finds the board again); the teacher's key only
+    in this browser session, never in the address bar or the server-side store.
+    """
     params = st.query_params
     raw, present = params.get(BOARD_PARAM), params.get(PRESENT_PARAM)
     if raw is not None and board.is_board_id(raw):
-        st.session_state[BOARD] = raw
+        lab.board_id = raw
     elif raw is not None:
         st.warning("This link's board id is not valid: ask for the link again.", icon=":material/link_off:")
         del st.query_params[BOARD_PARAM]
-    board_id = st.session_state.get(BOARD)
+    board_id = lab.board_id
     if KEY_PARAM in params:  # into the session, out of the address bar
         key = params.get(KEY_PARAM) or ""
         if board_id is not None and key:  # checked against the board's hash, then kept or refused
@@ -106,7 +109,8 @@ def _start(lab: Lab, db: Engine) -> None:
         _say("error", str(exc))
         return
     st.session_state.setdefault(KEYS, {})[board_id] = key
-    st.session_state.update({BOARD: board_id, NEW: board_id, APPLIED: board_id})
+    lab.board_id = board_id
+    st.session_state.update({NEW: board_id, APPLIED: board_id})
     st.query_params[BOARD_PARAM] = board_id
 
 
@@ -270,7 +274,7 @@ def live_table(db: Engine, board_id: str, *, big: bool = False, key: str | None 
         remove_control(db, board_id, key, ranked)
 
 
-def forget() -> None:
+def forget(lab: Lab) -> None:
     """Leave a board that cannot be opened (a button's callback)."""
-    st.session_state.pop(BOARD, None)
+    lab.board_id = None
     st.query_params.pop(BOARD_PARAM, None)

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from plotly.graph_objects import Figure
     from streamlit.delta_generator import DeltaGenerator
 
-HANDWRITING = "predict.handwriting"  # st.session_state: this session's Handwriting set
 CLEARS = "predict.canvas_clears"  # how often the pad was cleared: part of its key, so a clear remounts it
 WHITE_INK = "predict.white_ink"  # the toggle: white ink on black (as MNIST) or black ink on white
 LABEL = "predict.true_label"
@@ -29,11 +28,6 @@ STROKE = 20  # px: about two MNIST pixels once the digit is scaled to 20 px
 THUMBS_PER_ROW = 10
 BLACK, WHITE = "#000000", "#ffffff"
 DRAWING_TITLE = "Your drawing: class probabilities"
-
-
-def handwriting() -> Handwriting:
-    """This session's set of kept drawings (empty at first)."""
-    return st.session_state.setdefault(HANDWRITING, Handwriting())
 
 
 def _clear() -> None:
@@ -84,12 +78,12 @@ def prediction_view(lab: Lab, raw: bytes, *, key: str, steps: DeltaGenerator | N
     return prepared
 
 
-def _add(pixels: np.ndarray, n_classes: int) -> None:
-    """Keep the drawing with the label picked, then clear the pad for the next one."""
+def _add(lab: Lab, pixels: np.ndarray, n_classes: int) -> None:
+    """Keep the drawing with the label picked (in the lab, so a reload finds it), then clear the pad."""
     label = st.session_state.get(LABEL)
     st.session_state[REFRESH] = True
     try:
-        st.session_state[HANDWRITING] = handwriting().add(pixels, label, n_classes=n_classes)
+        lab.handwriting = lab.handwriting.add(pixels, label, n_classes=n_classes)
     except HandwritingError as exc:
         st.session_state[NOTE] = str(exc)
         return
@@ -97,11 +91,15 @@ def _add(pixels: np.ndarray, n_classes: int) -> None:
     _clear()
 
 
-def _remove(number: int) -> None:
+def _remove(lab: Lab, number: int) -> None:
     try:
-        st.session_state[HANDWRITING] = handwriting().remove(number)
+        lab.handwriting = lab.handwriting.remove(number)
     except HandwritingError as exc:
         st.session_state[NOTE] = str(exc)
+
+
+def _clear_set(lab: Lab) -> None:
+    lab.handwriting = Handwriting()
 
 
 def _keep_controls(lab: Lab, prepared: PreparedImage, where: DeltaGenerator) -> None:
@@ -110,7 +108,7 @@ def _keep_controls(lab: Lab, prepared: PreparedImage, where: DeltaGenerator) -> 
     label = where.pills("It was meant to be", range(len(names)), key=LABEL, format_func=lambda c: literal(names[c]),
                         help="Your word, not the model's: the set's accuracy compares the two.")
     where.button("Add to my handwriting", icon=":material/add:", disabled=label is None, key="predict.keep",
-                 on_click=_add, args=(prepared.centered, len(names)))
+                 on_click=_add, args=(lab, prepared.centered, len(names)))
 
 
 @st.fragment
@@ -136,7 +134,7 @@ def handwriting_view(lab: Lab) -> None:
     st.subheader("My handwriting")
     if NOTE in st.session_state:
         st.warning(st.session_state.pop(NOTE), icon=":material/warning:")
-    kept = handwriting()
+    kept = lab.handwriting
     if not len(kept):
         st.caption("Keep your drawings as a small test set of your own: draw a digit, pick what it was meant to "
                    "be and press *Add to my handwriting*.")
@@ -153,13 +151,13 @@ def handwriting_view(lab: Lab) -> None:
         test = lab.evaluation().test
         accuracy_card(cards[1], "Accuracy on the test set", test.accuracy, test.n_samples)
     cards[2].button("Clear the set", icon=":material/delete_sweep:", key="predict.clear_set",
-                    on_click=lambda: st.session_state.__setitem__(HANDWRITING, Handwriting()))
+                    on_click=_clear_set, args=(lab,))
     for start in range(0, len(kept), THUMBS_PER_ROW):
         for column, digit, guess in zip(st.columns(THUMBS_PER_ROW), kept.digits[start:start + THUMBS_PER_ROW],
                                         metrics.y_pred[start:]):
             column.image(digit.pixels, width=56, clamp=True,
                          caption=f"#{digit.number}: {literal(names[digit.label])} → {literal(names[guess])}")
-            column.button("Remove", key=f"predict.remove.{digit.number}", on_click=_remove, args=(digit.number,),
+            column.button("Remove", key=f"predict.remove.{digit.number}", on_click=_remove, args=(lab, digit.number),
                           icon=":material/close:", type="tertiary")
     st.plotly_chart(_confusion(metrics.confusion, names), key="predict.handwriting_cm")
 

@@ -144,16 +144,16 @@ def controls(generated: DataConfig | None) -> None:
     st.segmented_control("Tool", ["Add", "Erase"], key="data.draw.tool")
     st.selectbox("Brush", list(BRUSHES), format_func=BRUSHES.get, key="data.draw.brush",
                  help="Each click adds this many points around it (a seeded cloud); the eraser grows with it.")
-    undo_col, clear_col = st.columns(2)
+    undo_col, clear_col = st.columns(2, gap="small")
     undo_col.button("Undo", key="data.draw.undo", on_click=undo, icon=":material/undo:", width="stretch",
                     disabled=not st.session_state.get(HISTORY))
     clear_col.button("Clear", key="data.draw.clear", on_click=replace_draft, args=((), names, view_for([])),
                      icon=":material/delete:", width="stretch", disabled=not points)
     if generated is not None:
-        label = f"Start from {generated.name} ({generated.n_samples:,} points)"
-        st.button(label, key="data.draw.start", icon=":material/content_copy:", width="stretch",
-                  on_click=_start_from_generated, args=(generated,),
-                  help="Its points, to edit: add, erase, or relabel by erasing and drawing again.")
+        st.button(f"Start from {generated.name}", key="data.draw.start", icon=":material/content_copy:",
+                  width="stretch", on_click=_start_from_generated, args=(generated,),
+                  help=f"Its {generated.n_samples:,} points, to edit: add, erase, or relabel by erasing and drawing "
+                       "again.")
     st.file_uploader("Import a CSV (columns x, y, label)", type=["csv", "txt"], key="data.draw.upload",
                      on_change=_read_upload, args=("data.draw.upload",), max_upload_size=1,
                      help="Up to 1 MB, 10,000 rows and 6 classes. Semicolons, decimal commas and a BOM are fine.")

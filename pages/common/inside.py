@@ -137,11 +137,12 @@ def neuron_map_view(lab: Lab, model: object, index: int) -> None:
         st.caption(" · ".join(health) + " (over the training points).")
     big, boundary = st.columns(2)
     big.plotly_chart(plots.neuron_map_figure(maps, *labels[chosen], X=data.X_train, y=data.y_train,
-                                             class_names=data.class_names), key="inside.unit_chart")
+                                             class_names=data.class_names, units=data.units), key="inside.unit_chart")
     last = len(maps.layers) - 1
     boundary.plotly_chart(plots.neuron_map_figure(maps, last, min(1, len(maps.layers[last].values) - 1),
                                                   X=data.X_train, y=data.y_train, class_names=data.class_names,
-                                                  title="The boundary (output)"), key="inside.boundary_chart")
+                                                  units=data.units, title="The boundary (output)"),
+                          key="inside.boundary_chart")
 
 
 @busy_aware

@@ -52,7 +52,7 @@ def replay_view(lab: Lab, result: TrainResult) -> bool:
                     disabled=index >= len(result.snapshots) - 1, help="One epoch forward.")
     data = lab.data
     figure = plots.replay_figure(result.snapshots, result.history, data.X_train, data.y_train, data.class_names,
-                                 start=index, frame_ms=1000 // speed)
+                                 start=index, frame_ms=1000 // speed, units=data.units)
     st.plotly_chart(figure, key="train.replay_chart")
     # A callable: the GIF (about 1 MB for 100 epochs) is drawn when the button is clicked, not on every rerun.
     st.download_button("Download the replay (animated GIF)", lambda: replay_gif(

@@ -8,12 +8,11 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.db import StorageError, shared_engine
 from core.lab import Lab
+from core.run_writer import EndedRun, RunWriter
 from core.runs import (
     SPLITS,
-    EndedRun,
     Run,
     RunError,
-    RunWriter,
     delete_runs,
     differing_settings,
     list_runs,
@@ -23,14 +22,14 @@ from core.runs import (
     runs_frame,
 )
 from core.store import is_token
+from core.sweep import MAX_VALUES
 from core.urlstate import SETTING_NAMES, TOKEN_PARAM
 from pages.common.state import use_settings
-from pages.common.urlsync import TOKEN, current_settings, forget_widgets, session_store
+from pages.common.urlsync import ARRIVED, TOKEN, current_settings, forget_widgets, session_store
 
 PENDING = "runs.pending"  # runs that ended before the session had a store token (its first run)
-ARRIVED = "runs.arrived"  # the token in the link the session arrived with (None once dealt with)
 WARNED = "runs.warned"  # the history's failure has been shown once
-MAX_PENDING = 8
+MAX_PENDING = 8 + MAX_VALUES**2  # a first run's few, and a whole sweep's cells
 WAIT_S = 3.0  # the Runs page waits this long for runs still being saved
 HIGHLIGHT = "background-color: #fff3cd"  # the settings that differ between runs
 
@@ -64,8 +63,18 @@ def _adopt(token: str) -> None:
             pass  # the history is unreachable: the toast below says so when a run is saved
 
 
-def flush() -> None:
-    """Save the runs held back for a token; say once (a small toast) when the history cannot be saved."""
+def keep_sweep_runs(lab: Lab) -> None:
+    """Hand the sweep's cells finished since the last page run to the history, as `keep` does any run."""
+    if lab.sweep is not None:
+        for ended in lab.sweep.take_ended():
+            keep(ended)
+
+
+def flush(lab: Lab | None = None) -> None:
+    """Save the runs held back for a token (and `lab`'s finished sweep cells); say once (a small toast) when
+    the history cannot be saved."""
+    if lab is not None:
+        keep_sweep_runs(lab)
     if ARRIVED not in st.session_state:  # the session's first run: the link's token, before it is rewritten
         st.session_state[ARRIVED] = st.query_params.get(TOKEN_PARAM)
     token = st.session_state.get(TOKEN)

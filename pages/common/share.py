@@ -26,13 +26,44 @@ CONTROL_GROUPS = {  # URL name -> label, for the controls a student sees
 PAGE_TITLES = {"home": "Home", "data": "Data", "model": "Model", "inside": "Inside", "train": "Train",
                "evaluate": "Evaluate", "predict": "Predict"}
 QR_SCALE = 10  # pixels a module: large enough to scan from the back of a room
+QR_DENSE = 10  # versions (57 modules a side) beyond which a link's code drops to low error correction
+QR_MAX_VERSION = 27  # 125 modules a side (a 200-point link): denser codes are missed by phone cameras too often
+QR_MODULE_PX = 3  # shown at least this many screen pixels a module
+QR_TOO_LONG = ("This link is too long for a QR code a phone can read reliably (your own points make it long): "
+               "share the link itself, by chat, mail or your learning platform.")
 
 
 def qr_png(text: str) -> bytes:
     """A QR code of `text` as PNG bytes (medium error correction, the standard 4-module quiet zone)."""
+    return _png(segno.make(text, error="m", micro=False))
+
+
+def _png(code: segno.QRCode) -> bytes:
     out = io.BytesIO()
-    segno.make(text, error="m", micro=False).save(out, kind="png", scale=QR_SCALE, border=4)
+    code.save(out, kind="png", scale=QR_SCALE, border=4)
     return out.getvalue()
+
+
+def _make(text: str, error: str) -> segno.QRCode | None:
+    """The smallest QR code of `text` at this error correction, or None when no version can hold it."""
+    try:
+        return segno.make(text, error=error, micro=False)
+    except segno.DataOverflowError:
+        return None
+
+
+def link_qr(link: str) -> tuple[bytes, int] | None:
+    """(PNG, width to show it at) of a QR code a phone can read, or None when the link is too long for one.
+
+    Short links keep medium error correction; long ones use low (segno raises it again where that costs no
+    extra modules), which keeps the code a few versions smaller and each module larger.
+    """
+    code = _make(link, "m")
+    if code is None or code.version > QR_DENSE:
+        code = _make(link, "l")
+    if code is None or code.version > QR_MAX_VERSION:
+        return None
+    return _png(code), max(320, QR_MODULE_PX * (code.symbol_size(scale=1)[0]))
 
 
 def _ticks(room: Classroom) -> Classroom:
@@ -76,6 +107,10 @@ def share_dialog(settings: Settings, page_url: str) -> None:
                    "Students get these settings and their own copy to play with.")
         st.code(link, language=None, wrap_lines=True)
         left, right = st.columns([1, 1.4], vertical_alignment="center")
-        left.image(qr_png(link), caption="Scan to open this setup", width=320)
+        qr = link_qr(link)
+        if qr is None:
+            left.info(QR_TOO_LONG, icon=":material/qr_code_2:")
+        else:
+            left.image(qr[0], caption="Scan to open this setup", width=qr[1])
         right.markdown("A student can still unlock a value by editing the link: this is a teaching aid, not "
                        "access control.")

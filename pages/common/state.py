@@ -7,7 +7,7 @@ import streamlit as st
 from core.data import DataConfig
 from core.jobs import RUN_THREADS
 from core.lab import Lab
-from core.runs import EndedRun
+from core.run_writer import EndedRun
 from core.urlstate import Settings, preset_settings
 from pages.common.router import ensure_routed
 from pages.common.ui import load_dataset
@@ -55,5 +55,5 @@ def get_lab() -> Lab:
     lab.on_run_end = keep_run  # also a Lab made elsewhere (a test's): every run of the session is kept
     from pages.common.runs import flush  # imported here, as in keep_run
 
-    flush()
+    flush(lab)
     return lab

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import math
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.data import Dataset
 from core.lab import Lab
 from core.plots.sweep import RUNS_TRACE, sweep_figure
 from core.presets import preset
-from core.runs import EndedRun
 from core.sweep import MAX_VALUES, MLP_ONLY, SETTINGS, Axis, CellResult, SweepResult, SweepSpec
 from core.sweep_job import SweepJob
 from core.train import RunOptions
-from core.urlstate import Settings
-from pages.common.runs import run_writer
+from pages.common.runs import keep_sweep_runs
 from pages.common.state import AUTO_TRAIN_KEY
 from pages.common.ui import load_dataset, percent
-from pages.common.urlsync import TOKEN, forget_widgets
+from pages.common.urlsync import forget_widgets
 
-JOB = "sweep.job"  # st.session_state[JOB]: this session's SweepJob (the last one, running or done)
 OPEN = "sweep.open"  # the index of the cell a click asked to open
 NONE = "none"
 STARTING_VALUES = {"lr": (0.001, 0.01, 0.1), "units": (2, 8, 32), "layers": (1, 2, 3), "batch": (16, 64, 0),
@@ -60,32 +55,24 @@ def axis_pickers(lab: Lab) -> list[Axis]:
     return axes
 
 
-def current_job() -> SweepJob | None:
-    return st.session_state.get(JOB)
+def current_job(lab: Lab) -> SweepJob | None:
+    """The session's last sweep, running or done (kept on the lab, so a reload finds it)."""
+    return lab.sweep
 
 
 def start_sweep(lab: Lab, axes: list[Axis]) -> SweepJob:
-    """Sweep around the lab's current settings on a worker; SweepError (a ValueError) for a bad grid."""
+    """Sweep around the lab's current settings on a worker; SweepError (a ValueError) for a bad grid.
+
+    Each finished cell goes to the run history through the page's runs (pages.common.runs.flush).
+    """
     if any(not axis.values for axis in axes):
         raise ValueError("pick at least one value for each setting.")
     data = lab.require_data()
     spec = SweepSpec(lab.data_config, lab.model_config, lab.train_config, tuple(axes))
     options = RunOptions(threads=lab.threads, reference_lr=preset(data.is_image, lab.model_config.kind).train.lr)
-    job = st.session_state[JOB] = SweepJob(spec, data, options=options, on_cell=_history(data)).start()
-    return job
-
-
-def _history(data: Dataset) -> Callable[[CellResult], None] | None:
-    """Each finished cell handed to the run history (saved off the worker's thread) under this session's token."""
-    token, writer, sweep = st.session_state.get(TOKEN), run_writer(), uuid.uuid4().hex[:12]
-    if token is None:  # no store token yet (the session's first run): the sweep is not kept
-        return None
-
-    def keep(cell: CellResult) -> None:
-        settings = Settings(cell.cell.data, cell.cell.model, cell.cell.train)
-        writer.submit(token, EndedRun(settings, "sweep", data, cell.result, cell.model, sweep=sweep))
-
-    return keep
+    keep_sweep_runs(lab)  # the previous sweep's last cells, before its handle is replaced
+    lab.sweep = SweepJob(spec, data, options=options).start()
+    return lab.sweep
 
 
 def describe_cell(result: SweepResult, cell: CellResult) -> str:

@@ -86,6 +86,7 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
     if not data.is_image:
         if snapshot is not None:
             st.plotly_chart(plots.boundary_figure(snapshot.grid, data.X_train, data.y_train, data.class_names,
+                                                  units=data.units,
                                                   title=f"Decision boundary after epoch {snapshot.epoch}"),
                             key=f"{key}.boundary")
         elif result is not None and result.diverged:

@@ -13,7 +13,7 @@ import copy
 
 import streamlit as st
 from streamlit.runtime import Runtime
-from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner import StopException, get_script_run_ctx
 
 from core.lab import Lab
 from core.store import FORKED, SessionStore, StoreError, approx_nbytes
@@ -39,15 +39,17 @@ LINK = "urlsync.link"  # the shared link's Settings, for "Back to the link's set
 LOCKED = "urlsync.locked"  # the URL's Settings on arrival: locked values are always in it, a reload included
 PROBLEMS = "urlsync.problems"  # lines for the notice: what the link held that could not be used
 GONE = "urlsync.gone"  # why the token's Lab was not found (expired, evicted, unknown), or that it is a copy
-KEPT = "urlsync.kept"  # what the store last measured: (model, result, data) identities
+KEPT = "urlsync.kept"  # what the store last measured: (model, result, data, ...) identities
+ARRIVED = "urlsync.arrived"  # the token in the link the session arrived with (for the run history; then None)
 WIDGET_PREFIXES = ("data.", "model.", "train.")  # the settings widgets' keys (each page's prefix)
 NOTICE_TITLE = "Some of this link could not be used and was ignored:"
 FORK_NOTE = "This link's session is open in another browser, so this is your own copy: changes here stay here."
 
 
 def copy_lab(lab: Lab) -> Lab:
-    """A deep copy for a fork: the shared dataset is not copied, a running job (threads, locks) is left out."""
-    memo = {id(lab.data): lab.data, id(lab.job): None}
+    """A deep copy for a fork: the shared dataset is not copied, a running job or sweep (threads, locks) is left
+    out."""
+    memo = {id(lab.data): lab.data, id(lab.job): None, id(lab.sweep): None}
     return copy.deepcopy(lab, memo)
 
 
@@ -109,11 +111,15 @@ def _open(decoded: Decoded, problems: list[str]) -> tuple[Lab, str | None]:
 
 
 def begin() -> Lab:
-    """This session's Lab: opened from the URL on the first run; on every run, locked values put back."""
+    """This session's Lab: opened from the URL on the first run; on every run, locked values put back and the
+    URL written before the page runs."""
     if LAB in st.session_state:
         enforce_locks(st.session_state[LAB])
-        return get_lab()
+        lab = get_lab()
+        _write_url(lab)  # also before the page (a page change clears the query; the page may st.stop())
+        return lab
     params = _query()
+    st.session_state.setdefault(ARRIVED, st.query_params.get(TOKEN_PARAM))  # before the URL gets this session's
     decoded = decode(params)
     problems = list(decoded.problems)
     lab, token = _open(decoded, problems)
@@ -123,6 +129,8 @@ def begin() -> Lab:
     if token is not None:
         st.session_state[TOKEN] = token
     enforce_locks(lab)
+    _keep(lab)  # the token and the URL now, before the page: a page that calls st.stop() can send nothing more
+    _write_url(lab)
     return lab
 
 
@@ -139,7 +147,8 @@ def current_settings(lab: Lab) -> Settings | None:
 def _keep(lab: Lab) -> None:
     """Put the lab in the store when it is new there or has changed since it was last measured."""
     store, token = session_store(), st.session_state.get(TOKEN)
-    kept = (id(lab.model), id(lab.result), id(lab.data))
+    sweep = len(lab.sweep.progress().result.cells) if lab.sweep is not None else 0
+    kept = (id(lab.model), id(lab.result), id(lab.data), id(lab.handwriting), id(lab.sweep), sweep)
     if token is not None and st.session_state.get(KEPT) == kept and store.get(token).value is lab:
         return
     try:
@@ -151,9 +160,22 @@ def _keep(lab: Lab) -> None:
 
 
 def end(lab: Lab) -> None:
-    """After the page: locks enforced, the lab kept in the store, and the URL rewritten if it differs."""
-    enforce_locks(lab)
-    _keep(lab)
+    """After the page: locks enforced, the lab kept in the store, and the URL rewritten if it differs.
+
+    After a page's st.stop(), Streamlit raises StopException at every session-state access and message for
+    the rest of the run: `begin` has already kept the lab and written its token before the page ran (the
+    store holds the Lab itself, so what the page changed is kept too), and the next run writes the rest.
+    """
+    try:
+        enforce_locks(lab)
+        _keep(lab)
+        _write_url(lab)
+    except StopException:
+        pass
+
+
+def _write_url(lab: Lab) -> None:
+    """The lab's settings, the classroom and the token in the address bar (a message only when they differ)."""
     room, token, settings = classroom(), st.session_state.get(TOKEN), current_settings(lab)
     if settings is not None:
         params = encode(settings, classroom=room, token=token)

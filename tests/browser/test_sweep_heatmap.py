@@ -1,5 +1,6 @@
-"""A sweep in real Chromium: the default 3 x 3 circles grid (learning rate x units), a heatmap cell clicked, and
-that run opened on the Train page. Screenshots: test-artifacts/sweep-heatmap.png and sweep-opened.png."""
+"""A sweep in real Chromium: the default 3 x 3 circles grid (learning rate x units), kept across a reload, a
+heatmap cell clicked, and that run opened on the Train page. Screenshots: test-artifacts/sweep-heatmap.png and
+sweep-opened.png."""
 
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ def test_a_circles_sweep_heatmap_cell_opens_its_run(page: Page) -> None:
     assert_no_exception(page, "sweep")
     expect(page.get_by_text("Best by validation accuracy")).to_be_visible()
     screenshot(page, "sweep-heatmap")
+    page.reload()  # the sweep is kept with the session's Lab in the server's store: a reload shows it again
+    assert wait_for_chart(page, "heatmap", title=HEATMAP, timeout_ms=WAIT_MS), f"lost on reload: {charts(page)}"
+    expect(page.get_by_text("Best by validation accuracy")).to_be_visible()
 
     # The middle cell: columns are lr 0.001, 0.01, 0.1 and rows units 2, 8, 32, so cell 4 is lr 0.01 with 8 units.
     cell = page.evaluate(CELL_JS, {"title": HEATMAP, "trace": "runs", "n": 4})
