@@ -45,7 +45,7 @@ def history(runs: list[Run]) -> list[Run]:
                          key="runs.table", column_config=column_config())
     chosen = [runs[i] for i in event.selection.rows if i < len(runs)]
     ids = [run.id for run in chosen]
-    buttons = st.columns(5)
+    buttons = st.columns(4)
     buttons[0].button("Open", key="runs.open", disabled=len(chosen) != 1, on_click=reopen,
                       args=(lab, chosen[0] if len(chosen) == 1 else None), icon=":material/open_in_new:",
                       width="stretch", help="Make this run's settings current and retrain it with the same seeds.")
@@ -55,10 +55,11 @@ def history(runs: list[Run]) -> list[Run]:
                       width="stretch")
     buttons[3].button("Delete", key="runs.delete", disabled=not chosen, on_click=act, args=("delete", ids),
                       icon=":material/delete:", width="stretch")
-    buttons[4].download_button("Table (CSV)", runs_csv(runs), "nnlab-runs.csv", "text/csv", key="runs.csv",
-                               icon=":material/download:", width="stretch")
-    st.download_button("Everything, epoch by epoch (JSON)", runs_json(runs), "nnlab-runs.json",
-                       "application/json", key="runs.json", type="tertiary")
+    as_csv, everything = st.columns(2)  # a row of their own: beside four buttons they are cut off at 1024 px
+    as_csv.download_button("Table (CSV)", runs_csv(runs), "nnlab-runs.csv", "text/csv", key="runs.csv",
+                          icon=":material/download:")
+    everything.download_button("Everything, epoch by epoch (JSON)", runs_json(runs), "nnlab-runs.json",
+                               "application/json", key="runs.json", type="tertiary")
     return chosen
 
 

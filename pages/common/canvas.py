@@ -117,7 +117,7 @@ def drawing_view(lab: Lab) -> None:
     not the whole page (the set's scoring, the uploads, the sidebar), so the answer follows the pen quickly."""
     if st.session_state.pop(REFRESH, False):
         st.rerun()  # the set and its messages lie outside this fragment
-    pad, side = st.columns([2, 3])
+    pad, side = st.columns([3, 2])  # the 280-px pad whole at 1024 px wide
     with pad:
         drawn = drawing_pad()
     if drawn is None:
