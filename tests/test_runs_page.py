@@ -126,6 +126,7 @@ def test_a_link_whose_session_the_server_forgot_keeps_its_run_history(tmp_path, 
     at.query_params["s"] = old
     at.switch_page("pages/runs.py").run()
     no_errors(at)
+    assert run_writer().wait(30)  # the first automatic run saved, whatever the machine's load
     at.run()
     assert at.session_state[TOKEN] != old  # a fresh token, as for any forgotten session
     table = at.dataframe(key="runs.table").value
