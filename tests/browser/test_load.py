@@ -70,6 +70,7 @@ class SessionReport:
     index: int
     slider_ms: list[float] = field(default_factory=list)
     wall_s: float = 0.0
+    arrived_s: float = 0.0  # from the crowd's start until this session's Train page was ready
     model_line: str = ""
     saw_waiting: bool = False
     accuracy: float = 0.0
@@ -191,13 +192,20 @@ async def train_mnist(page: Page, report: SessionReport) -> None:
     report.accuracy = float(value.strip().rstrip("%"))
 
 
-async def user(browser: Browser, url: str, index: int, circles_done: asyncio.Barrier, digit: bytes) -> SessionReport:
-    """Circles: move the units slider to a size of this session's own; MNIST: train; Predict: upload a digit."""
-    report = SessionReport(index)
-    page = await open_session(browser, url)
+async def user(browser: Browser, url: str, index: int, barriers: tuple[asyncio.Barrier, asyncio.Barrier],
+               digit: bytes) -> SessionReport:
+    """Arrive and open Train; once all have, move the units slider to a size of this session's own (all at
+    once); MNIST: train; Predict: upload a digit."""
+    report, (arrived, circles_done) = SessionReport(index), barriers
     start = time.perf_counter()
+    page = await open_session(browser, url)
     await go_to(page, "Data")
     await go_to(page, "Train")
+    report.arrived_s = round(time.perf_counter() - start, 1)
+    # The slider is timed once every session is in: eight browsers starting up on this machine's two cores
+    # (each compiling Streamlit's and Plotly's JavaScript) would otherwise be timed as slider latency.
+    note(index, f"on Train after {report.arrived_s} s")
+    await asyncio.wait_for(arrived.wait(), BARRIER_S)
     for _ in range(1 + index % 4):  # 16 -> 24, 32, 48 or 64 units: sessions differ, so a leak would show
         report.slider_ms.append(await move_units(page, "ArrowRight"))
     units = await page.get_by_role("slider", name="Units per hidden layer").get_attribute("aria-valuetext")
@@ -269,11 +277,12 @@ async def alone_then_crowd(url: str, digit: bytes, health: HealthLog) -> tuple[l
             alone = [await move_units(page, key) for key in ALONE_MOVES]
             await page.context.close()
 
-            stop, barrier = asyncio.Event(), asyncio.Barrier(K)
+            stop, barriers = asyncio.Event(), (asyncio.Barrier(K), asyncio.Barrier(K))
             watcher = asyncio.create_task(watch_health(url, stop, health))
             try:
                 crowd = await asyncio.wait_for(asyncio.gather(
-                    *(user(browser, url, i, barrier, digit) for i in range(K)), return_exceptions=True), LOAD_TIMEOUT_S)
+                    *(user(browser, url, i, barriers, digit) for i in range(K)), return_exceptions=True),
+                    LOAD_TIMEOUT_S)
             finally:
                 stop.set()
                 await watcher
@@ -338,6 +347,7 @@ def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -
         load_slider_ms_alone_p50=round(statistics.median(alone), 1), load_slider_ms_alone_p95=round(p95(alone), 1),
         load_slider_ms_crowd_p50=round(statistics.median(under_load), 1) if under_load else None,
         load_slider_ms_crowd_p95=round(p95(under_load), 1) if under_load else None,
+        load_arrival_s_all_in=max((r.arrived_s for r in crowd), default=None),
         load_sessions_that_waited_for_a_slot=sum(r.saw_waiting for r in crowd),
         load_server_peak_rss_mb=round(peak_mb),
         load_health_checks=len(health.answers), load_health_ms_max=round(max(health_ms, default=0.0), 1),
@@ -349,6 +359,7 @@ def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -
     assert all(r.prediction == str(label) for r in crowd), [r.prediction for r in crowd]
     assert all(r.accuracy >= 80 for r in crowd), [r.accuracy for r in crowd]
     assert health.answers and all(status == 200 for _seconds, status in health.answers), health.answers
-    # A ceiling at 3x the 1.5-s target for the crowd's median. The p95 is recorded, not asserted: with the 8
-    # browsers on the server's own 2 cores it swings between runs far more than any change in the app does.
+    # A ceiling at 3x the 1.5-s target for the crowd's median. The p95 is recorded, not asserted: here the 8
+    # browsers render on the server's own 2 cores (the server itself stays under half a core busy), and their
+    # p95 swings between runs (2.1-9.1 s in five runs) far more than any change in the app does.
     assert statistics.median(under_load) <= 4500, f"slider -> boundary with {K} users: median over 4.5 s"
