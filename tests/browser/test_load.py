@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from playwright.async_api import Browser, Page, Route, async_playwright, expect
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.helpers import (
     APP,
@@ -45,6 +46,7 @@ ALONE_MOVES = ("ArrowRight", "ArrowLeft") * 3  # slider moves measured with the 
 LOAD_TIMEOUT_S = 900  # the whole crowd, start to finish
 TRAIN_MS = 180_000  # one MNIST run, including the wait for a free training slot (8 runs of ~2 s queue)
 NOT_STARTED_S = 20.0  # a Train click with no run to show for it this long after was lost
+NOT_MOVED_MS = 30_000  # a slider press that left the slider's value unchanged this long was lost
 POLL_S = 0.25  # how often a session looks at its training progress
 HEALTH_EVERY_S = 0.5
 HEALTH_TIMEOUT_S = 15.0  # an answer later than this counts as none (the slowest answer is reported)
@@ -76,6 +78,7 @@ class SessionReport:
     accuracy: float = 0.0
     prediction: str = ""
     clicked_again: int = 0  # Train clicks that had started nothing after NOT_STARTED_S (recorded, not hidden)
+    moves_repeated: int = 0  # slider presses the slider never took (recorded, not hidden)
 
 
 @dataclass
@@ -124,17 +127,33 @@ async def sidebar_text(page: Page) -> str:
     return await page.locator('[data-testid="stSidebar"]').inner_text()
 
 
-async def move_units(page: Page, key: str) -> float:
-    """Press `key` on the units slider; ms until the boundary chart shows new data."""
+async def move_units(page: Page, key: str, report: SessionReport | None = None) -> float:
+    """Press `key` on the units slider; ms until the boundary chart shows new data.
+
+    A press the slider never took (its value unchanged after NOT_MOVED_MS, nothing redrawn) is made again,
+    as a person would, counted in `report`, and timed from the first press. A slider that moved but whose
+    boundary never followed fails the test.
+    """
     thumb = page.get_by_role("slider", name="Units per hidden layer")
     old = await page.evaluate(FINGERPRINT_JS, BOUNDARY)
+    value = await thumb.get_attribute("aria-valuetext")
     mark = await page.evaluate(WATCH_RUNS_JS)
+    changed = f"(a) => {{ const h = ({FINGERPRINT_JS})(a.title); return h !== null && h !== a.old; }}"
     await thumb.focus()
     start = time.perf_counter()
     await page.keyboard.press(key)
-    await page.wait_for_function(
-        f"(a) => {{ const h = ({FINGERPRINT_JS})(a.title); return h !== null && h !== a.old; }}",
-        arg={"title": BOUNDARY, "old": old}, polling="raf", timeout=LOAD_WAIT_MS)
+    try:
+        await page.wait_for_function(changed, arg={"title": BOUNDARY, "old": old}, polling="raf",
+                                     timeout=NOT_MOVED_MS)
+    except PlaywrightTimeout:
+        if report is None or await thumb.get_attribute("aria-valuetext") != value:
+            raise
+        note(report.index, f"the {key} press left the slider at {value} for {NOT_MOVED_MS} ms; pressing again")
+        report.moves_repeated += 1
+        await thumb.focus()
+        await page.keyboard.press(key)
+        await page.wait_for_function(changed, arg={"title": BOUNDARY, "old": old}, polling="raf",
+                                     timeout=LOAD_WAIT_MS)
     elapsed = 1000 * (time.perf_counter() - start)
     await idle(page, after=mark)
     return round(elapsed, 1)
@@ -207,7 +226,7 @@ async def user(browser: Browser, url: str, index: int, barriers: tuple[asyncio.B
     note(index, f"on Train after {report.arrived_s} s")
     await asyncio.wait_for(arrived.wait(), BARRIER_S)
     for _ in range(1 + index % 4):  # 16 -> 24, 32, 48 or 64 units: sessions differ, so a leak would show
-        report.slider_ms.append(await move_units(page, "ArrowRight"))
+        report.slider_ms.append(await move_units(page, "ArrowRight", report))
     units = await page.get_by_role("slider", name="Units per hidden layer").get_attribute("aria-valuetext")
     report.model_line = f"Model · mlp {units}-{units}"
     await expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(report.model_line, timeout=LOAD_WAIT_MS)
@@ -353,6 +372,7 @@ def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -
         load_health_checks=len(health.answers), load_health_ms_max=round(max(health_ms, default=0.0), 1),
         load_mnist_accuracy_min=min((r.accuracy for r in crowd), default=0.0),
         load_train_clicks_repeated=sum(r.clicked_again for r in crowd),
+        load_slider_presses_repeated=sum(r.moves_repeated for r in crowd),
     )
     assert not failed, f"{len(failed)} of {K} sessions failed (see test-artifacts/load-progress.log): {failed}"
     assert len({r.model_line for r in crowd}) == min(K, 4), "each session kept the model size it chose"
