@@ -81,6 +81,25 @@ FINGERPRINT_JS = """(title) => {
 }"""
 
 
+# Page coordinates of point n of the trace named a.trace in the chart titled a.title, through the axes' own
+# scales (numeric or category), with the point's customdata. _fullData holds decoded arrays (gd.data may hold
+# base64).
+_POINT_JS = """(a) => {
+  const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
+    .find(g => (g._fullLayout.title?.text || '').includes(a.title));
+  const trace = gd._fullData.find(t => t.name === a.trace);
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.l2p(xa.d2l(trace.x[a.n])),
+          y: box.top + ya._offset + ya.l2p(ya.d2l(trace.y[a.n])),
+          customdata: trace.customdata ? trace.customdata[a.n] : null};
+}"""
+
+
+def chart_point(page: Page, title: str, trace: str, n: int) -> dict:
+    """Where point `n` of `trace` in the chart titled `title` is on the page ({x, y, customdata}), to click it."""
+    return page.evaluate(_POINT_JS, {"title": title, "trace": trace, "n": n})
+
+
 def run_mark(page: Page) -> dict:
     """A mark to wait from: the finished-run count and the time now (installs the run counter)."""
     page.wait_for_selector(APP, timeout=WAIT_MS)

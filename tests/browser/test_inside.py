@@ -14,6 +14,7 @@ from tests.browser.helpers import (
     act,
     assert_no_exception,
     chart_fingerprint,
+    chart_point,
     charts,
     go_to,
     screenshot,
@@ -24,15 +25,6 @@ from tests.browser.test_journey import TRAIN_MS, choose, train_button, upload
 from tests.image_corpus import png_bytes
 
 MAPS = "What each unit sees"
-# Page coordinates of point n of the trace named a.trace in the chart titled a.title, through the axes' own scale.
-POINT_JS = """(a) => {
-  const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
-    .find(g => (g.layout.title?.text || '').includes(a.title));
-  const picker = gd._fullData.find(t => t.name === a.trace);  // decoded arrays (gd.data may hold base64)
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  return {x: box.left + xa._offset + xa.l2p(picker.x[a.n]), y: box.top + ya._offset + ya.l2p(picker.y[a.n])};
-}"""
-
 # The trace names and annotation texts of the chart titled with the argument.
 DRAWING_JS = """(title) => {
   const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
@@ -66,7 +58,7 @@ def test_circles_neuron_maps_replay_unit_hidden_space_and_gradient_flow(page: Pa
     act(page, lambda: page.keyboard.press("End"))
 
     # Maps in drawing order: the 2 features, Hidden 1's first 8 of 16 units, then Hidden 2's first unit.
-    point = page.evaluate(POINT_JS, {"title": MAPS, "trace": "units", "n": 10})  # UNIT_PICKER
+    point = chart_point(page, MAPS, "units", 10)  # UNIT_PICKER
     act(page, lambda: page.mouse.click(point["x"], point["y"]))
     expect(page.get_by_role("combobox", name="Unit to see large (or click a small map)")).to_have_value(
         "Hidden 2 · unit 1")
@@ -106,7 +98,7 @@ def test_digits_weights_projector_feature_maps_and_why_it_said_7(page: Page) -> 
     open_tab(page, "Embedding projector")
     assert wait_for_chart(page, "scatter", title="(PCA)"), f"no PCA projector: {charts(page)}"
     expect(page.get_by_role("button", name="Compute t-SNE (slower, often clearer clusters)")).to_be_visible()
-    point = page.evaluate(POINT_JS, {"title": "(PCA)", "trace": "3", "n": 0})  # the first test digit of class 3
+    point = chart_point(page, "(PCA)", "3", 0)  # the first test digit of class 3
     act(page, lambda: page.mouse.click(point["x"], point["y"]))
     expect(page.get_by_text("True 3, predicted")).to_be_visible()
     assert wait_for_chart(page, "heatmap", title=""), f"no digit shown for the clicked point: {charts(page)}"
@@ -129,7 +121,7 @@ def test_digits_weights_projector_feature_maps_and_why_it_said_7(page: Page) -> 
 
     open_tab(page, "Embedding projector")
     assert wait_for_chart(page, "scatter", title="(PCA)"), f"no PCA projector for the CNN: {charts(page)}"
-    point = page.evaluate(POINT_JS, {"title": "(PCA)", "trace": "3", "n": 0})
+    point = chart_point(page, "(PCA)", "3", 0)
     act(page, lambda: page.mouse.click(point["x"], point["y"]))
     act(page, page.get_by_role("button", name="Open it on Predict").click)
     page.get_by_role("heading", name="Predict", exact=True).first.wait_for()

@@ -12,6 +12,7 @@ from tests.browser.helpers import (
     WAIT_MS,
     act,
     assert_no_exception,
+    chart_point,
     charts,
     go_to,
     record_latency,
@@ -21,17 +22,6 @@ from tests.browser.helpers import (
 from tests.browser.test_journey import metric_value
 
 HEATMAP = "click a cell to open its run"
-# Page coordinates of point n of the trace named a.trace in the chart titled a.title (category axes), and the
-# validation accuracy its hover shows.
-CELL_JS = """(a) => {
-  const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
-    .find(g => (g._fullLayout.title?.text || '').includes(a.title));
-  const runs = gd._fullData.find(t => t.name === a.trace);
-  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, box = gd.getBoundingClientRect();
-  return {x: box.left + xa._offset + xa.l2p(xa.d2l(runs.x[a.n])),
-          y: box.top + ya._offset + ya.l2p(ya.d2l(runs.y[a.n])), val: runs.customdata[a.n][1]};
-}"""
-
 
 def test_a_circles_sweep_heatmap_cell_opens_its_run(page: Page) -> None:
     go_to(page, "Sweep")
@@ -47,11 +37,12 @@ def test_a_circles_sweep_heatmap_cell_opens_its_run(page: Page) -> None:
     expect(page.get_by_text("Best by validation accuracy")).to_be_visible()
 
     # The middle cell: columns are lr 0.001, 0.01, 0.1 and rows units 2, 8, 32, so cell 4 is lr 0.01 with 8 units.
-    cell = page.evaluate(CELL_JS, {"title": HEATMAP, "trace": "runs", "n": 4})
+    cell = chart_point(page, HEATMAP, "runs", 4)
     act(page, lambda: page.mouse.click(cell["x"], cell["y"]))
     page.get_by_role("heading", name="Train", exact=True).first.wait_for(timeout=WAIT_MS)
     assert_no_exception(page, "sweep-opened")
     expect(page.get_by_role("slider", name="Learning rate (log scale)")).to_have_attribute("aria-valuetext", "0.01")
     expect(page.get_by_test_id("stSidebar")).to_contain_text("mlp 8-8")
-    assert metric_value(page, "Validation accuracy") == f"{cell['val']:.1f}%"  # the same run as the sweep's cell
+    validation = cell["customdata"][1]  # the cell's validation accuracy, as its hover shows it
+    assert metric_value(page, "Validation accuracy") == f"{validation:.1f}%"  # the same run as the sweep's cell
     screenshot(page, "sweep-opened")
