@@ -36,9 +36,9 @@ def sidebar_summary() -> None:
 
     @st.fragment(run_every=1.0 if training else None)
     def live_summary() -> None:
+        draw_summary()  # first: should the rerun below be dropped under load, the sidebar still shows the end
         if training and not lab.training:  # the run has ended: one full rerun stops the polling
             st.rerun()
-        draw_summary()
 
     with st.sidebar:
         live_summary()

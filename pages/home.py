@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.showcase import example_caption, example_figure
 from pages.common.router import ensure_routed
 
 ensure_routed()
@@ -13,6 +14,8 @@ st.markdown(
     "sliders, train it and see the decision boundary form; then look at what it gets wrong and "
     "give it your own handwriting."
 )
+st.plotly_chart(example_figure(), key="home.example")
+st.caption(example_caption())
 steps = [
     ("pages/data.py", "1 · Data", "Circles, moons, XOR, spirals… or real MNIST digits.", ":material/scatter_plot:"),
     ("pages/model.py", "2 · Model", "Layers, units and activation, drawn as a network.", ":material/account_tree:"),

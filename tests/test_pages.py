@@ -46,6 +46,8 @@ def test_app_router_runs_home_and_sidebar() -> None:
     no_errors(at)
     assert at.title[0].value == "NN Lab"
     assert any("Data" in m.value for m in at.sidebar.markdown)
+    assert len(at.get("plotly_chart")) == 1, "Home shows the example run, ready to Play"
+    assert any("Press **▶ Play**" in c.value for c in at.caption)
 
 
 def test_data_page_defaults_to_circles_and_redraws_on_slider() -> None:

@@ -214,6 +214,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime in clock ticks
 
 
+def descendants_cpu_seconds(*, exclude: int) -> float:
+    """CPU time used so far by this process's descendants (browsers, Playwright's driver) except `exclude`'s
+    tree (the app's server), from /proc (Linux). Processes that have exited drop out of the sum."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue  # exited while we looked
+    total, root = 0.0, os.getpid()
+    for pid in parents:
+        ancestor = pid
+        while ancestor not in (0, 1, root, exclude) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == root and pid != exclude:
+            try:
+                total += cpu_seconds(pid)
+            except (OSError, ValueError):
+                continue
+    return total
+
+
 def record_latency(**figures: object) -> None:
     """Add measurements (milliseconds) and rewrite latency.json, so a later failure keeps them."""
     LATENCY.update(figures)

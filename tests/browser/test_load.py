@@ -32,6 +32,7 @@ from tests.browser.helpers import (
     RUN_FINISHED_JS,
     STATUS,
     WATCH_RUNS_JS,
+    descendants_cpu_seconds,
     is_local,
     record_latency,
     require_chromium,
@@ -58,6 +59,9 @@ LOAD_WAIT_MS = 120_000
 
 PROGRESS = ARTIFACTS / "load-progress.log"  # one line per step of each session, to see where time goes
 BARRIER_S = 300  # the longest a session waits for the others to finish their circles part
+QUIET_CORES = 0.25  # the test's browsers use less than this share of the cores over QUIET_WINDOW_S: all drawn
+QUIET_WINDOW_S = 1.0
+SETTLE_MAX_S = 90.0  # the longest the crowd waits for its browsers to finish drawing before moving anyway
 
 
 def note(index: int, what: str) -> None:
@@ -81,6 +85,7 @@ class SessionReport:
     clicked_again: int = 0  # Train clicks that had started nothing after NOT_STARTED_S (recorded, not hidden)
     moves_repeated: int = 0  # slider presses the slider never took (recorded, not hidden)
     sidebar_reloads: int = 0  # runs that ended while the sidebar still said training (recorded, not hidden)
+    settle_s: float | None = None  # (one session) how long the browsers took to finish drawing after arrival
 
 
 @dataclass
@@ -161,6 +166,24 @@ async def move_units(page: Page, key: str, report: SessionReport | None = None) 
     return round(elapsed, 1)
 
 
+async def browsers_quiet(server_pid: int) -> float:
+    """Seconds until this test's browsers have finished drawing what they were sent (their CPU share under
+    QUIET_CORES over QUIET_WINDOW_S), at most SETTLE_MAX_S.
+
+    Eight browsers here share the server's 2 cores, and each takes ~3 core-seconds to load and draw the app:
+    a slider moved at once after the last arrival would time the other tabs' first paint, not the app. A
+    person also moves a slider once the page is drawn.
+    """
+    start = time.perf_counter()
+    while time.perf_counter() - start < SETTLE_MAX_S:
+        before = await asyncio.to_thread(descendants_cpu_seconds, exclude=server_pid)
+        await asyncio.sleep(QUIET_WINDOW_S)
+        used = await asyncio.to_thread(descendants_cpu_seconds, exclude=server_pid) - before
+        if used < QUIET_CORES * QUIET_WINDOW_S:
+            break
+    return round(time.perf_counter() - start, 1)
+
+
 async def local_only(route: Route) -> None:
     if is_local(route.request.url):
         await route.continue_()
@@ -222,11 +245,11 @@ async def train_mnist(page: Page, report: SessionReport) -> None:
     report.accuracy = float(value.strip().rstrip("%"))
 
 
-async def user(browser: Browser, url: str, index: int, barriers: tuple[asyncio.Barrier, asyncio.Barrier],
-               digit: bytes) -> SessionReport:
-    """Arrive and open Train; once all have, move the units slider to a size of this session's own (all at
-    once); MNIST: train; Predict: upload a digit."""
-    report, (arrived, circles_done) = SessionReport(index), barriers
+async def user(browser: Browser, url: str, index: int, barriers: tuple[asyncio.Barrier, ...], digit: bytes,
+               server_pid: int) -> SessionReport:
+    """Arrive and open Train; once all have, and their pages are drawn, move the units slider to a size of this
+    session's own (all at once); MNIST: train; Predict: upload a digit."""
+    report, (arrived, settled, circles_done) = SessionReport(index), barriers
     start = time.perf_counter()
     page = await open_session(browser, url)
     await go_to(page, "Data")
@@ -235,7 +258,10 @@ async def user(browser: Browser, url: str, index: int, barriers: tuple[asyncio.B
     # The slider is timed once every session is in: eight browsers starting up on this machine's two cores
     # (each compiling Streamlit's and Plotly's JavaScript) would otherwise be timed as slider latency.
     note(index, f"on Train after {report.arrived_s} s")
-    await asyncio.wait_for(arrived.wait(), BARRIER_S)
+    if await asyncio.wait_for(arrived.wait(), BARRIER_S) == 0:  # one session watches the browsers settle
+        report.settle_s = await browsers_quiet(server_pid)
+        note(index, f"browsers quiet {report.settle_s} s after the last arrival")
+    await asyncio.wait_for(settled.wait(), BARRIER_S + SETTLE_MAX_S)
     for _ in range(1 + index % 4):  # 16 -> 24, 32, 48 or 64 units: sessions differ, so a leak would show
         report.slider_ms.append(await move_units(page, "ArrowRight", report))
     units = await page.get_by_role("slider", name="Units per hidden layer").get_attribute("aria-valuetext")
@@ -295,7 +321,7 @@ async def watch_health(url: str, stop: asyncio.Event, log: HealthLog) -> None:
             pass
 
 
-async def alone_then_crowd(url: str, digit: bytes, health: HealthLog) -> tuple[list[float], list]:
+async def alone_then_crowd(url: str, server_pid: int, digit: bytes, health: HealthLog) -> tuple[list[float], list]:
     """Slider latency with one session on the server, then K sessions at once (a report or an error each)."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
@@ -307,11 +333,11 @@ async def alone_then_crowd(url: str, digit: bytes, health: HealthLog) -> tuple[l
             alone = [await move_units(page, key) for key in ALONE_MOVES]
             await page.context.close()
 
-            stop, barriers = asyncio.Event(), (asyncio.Barrier(K), asyncio.Barrier(K))
+            stop, barriers = asyncio.Event(), tuple(asyncio.Barrier(K) for _ in range(3))
             watcher = asyncio.create_task(watch_health(url, stop, health))
             try:
                 crowd = await asyncio.wait_for(asyncio.gather(
-                    *(user(browser, url, i, barriers, digit) for i in range(K)), return_exceptions=True),
+                    *(user(browser, url, i, barriers, digit, server_pid) for i in range(K)), return_exceptions=True),
                     LOAD_TIMEOUT_S)
             finally:
                 stop.set()
@@ -362,7 +388,7 @@ def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -
     health = HealthLog()
     with serve_app(artifacts / "streamlit-load-server.log", mnist_available) as (url, server):
         started = time.perf_counter()
-        alone, crowd = run_in_thread(alone_then_crowd(url, digit, health))
+        alone, crowd = run_in_thread(alone_then_crowd(url, server.pid, digit, health))
         total_s = time.perf_counter() - started
         peak_mb = peak_rss_mb(server.pid)
 
@@ -378,6 +404,7 @@ def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -
         load_slider_ms_crowd_p50=round(statistics.median(under_load), 1) if under_load else None,
         load_slider_ms_crowd_p95=round(p95(under_load), 1) if under_load else None,
         load_arrival_s_all_in=max((r.arrived_s for r in crowd), default=None),
+        load_browsers_settle_s=next((r.settle_s for r in crowd if r.settle_s is not None), None),
         load_sessions_that_waited_for_a_slot=sum(r.saw_waiting for r in crowd),
         load_server_peak_rss_mb=round(peak_mb),
         load_health_checks=len(health.answers), load_health_ms_max=round(max(health_ms, default=0.0), 1),
@@ -391,7 +418,7 @@ def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -
     assert all(r.prediction == str(label) for r in crowd), [r.prediction for r in crowd]
     assert all(r.accuracy >= 80 for r in crowd), [r.accuracy for r in crowd]
     assert health.answers and all(status == 200 for _seconds, status in health.answers), health.answers
-    # A ceiling at 3x the 1.5-s target for the crowd's median. The p95 is recorded, not asserted: here the 8
-    # browsers render on the server's own 2 cores (the server itself stays under half a core busy), and their
-    # p95 swings between runs (2.1-9.1 s in five runs) far more than any change in the app does.
+    # Ceilings at 3x the targets (1.5 s median, 3 s p95), timed once the eight browsers have drawn their pages
+    # (browsers_quiet): they share the server's 2 cores here, which a class's own laptops would not.
     assert statistics.median(under_load) <= 4500, f"slider -> boundary with {K} users: median over 4.5 s"
+    assert p95(under_load) <= 9000, f"slider -> boundary with {K} users: p95 over 9 s"
