@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from core.drawn import Units, to_units
 from core.plots.network import edge_traces
-from core.plots.points import aspect_ratio, coordinate_format, grid_in_units
+from core.plots.points import SMOOTH, aspect_ratio, coordinate_format, grid_in_units
 from core.plots.style import (
     BLUE,
     DIVERGING,
@@ -175,7 +175,7 @@ def neuron_map_figure(maps: NeuronMaps, layer: int, unit: int, *, X: np.ndarray 
     name = f"{chosen.name} · {chosen.unit_names[unit]}"
     fig = new_figure(title or name)
     fig.add_trace(go.Heatmap(
-        z=chosen.values[unit], x=maps.xs, y=maps.ys, zsmooth="best", name=name, **_style(chosen, unit),
+        z=chosen.values[unit], x=maps.xs, y=maps.ys, zsmooth=SMOOTH, name=name, **_style(chosen, unit),
         colorbar=dict(title=dict(text="output", side="right"), thickness=12, len=0.7),
         hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>output = %{{z:.3f}}<extra></extra>"))
     if X is not None and y is not None:
