@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.data import DataConfig, Dataset, make_dataset
+from core.jobs import RUN_THREADS
 from core.lab import Lab
 from core.models import ModelConfig
 from core.plots.replay import replay_figure
@@ -39,7 +40,7 @@ def example_run() -> ExampleRun:
     with _lock:
         if _run is None:
             config = DataConfig()
-            lab = Lab(threads=1)
+            lab = Lab(threads=RUN_THREADS)  # as the dashboard's own runs: the server shares the cores
             lab.set_data(config, make_dataset(config), default=True)
             lab.train(lab.train_config, auto=True)
             _run = ExampleRun(lab.data, lab.model_config, lab.result)
