@@ -1,7 +1,7 @@
 """The Home page's example: one circles run with the default network, trained once per server process.
 
 The run is replayed in the visitor's browser (Play, Pause, the frame slider), so the page is alive from the
-first second and costs the server nothing after the first visit.
+first second; after the first visit, the server only builds the figure (about 50 ms).
 """
 
 from __future__ import annotations
