@@ -13,7 +13,7 @@ from core.presets import preset
 
 
 def test_example_is_a_fresh_sessions_auto_trained_default_run() -> None:
-    data, model, result = showcase.example_run()
+    data, model, result, _figure = showcase.example_run()
     assert data.name == DataConfig().name
     assert model == preset(False, "mlp").model
     assert result.status == "converged" and result.history[-1].val_acc >= 0.9
@@ -42,19 +42,20 @@ def test_concurrent_first_visits_train_one_run(monkeypatch) -> None:
 def test_figure_starts_untrained_and_spaces_frames_towards_the_start() -> None:
     fig = showcase.example_figure()
     epochs = [int(frame.name) for frame in fig.frames]
-    _data, _model, result = showcase.example_run()
+    result = showcase.example_run().result
+    assert fig is showcase.example_figure(), "built once with the run, not on every visit"
     assert epochs[0] == 0 and epochs[-1] == result.history[-1].epoch
     assert epochs == sorted(set(epochs)) and len(epochs) <= showcase.FRAMES
     gaps = [b - a for a, b in zip(epochs, epochs[1:])]
     assert gaps[0] == 1 and gaps[-1] > gaps[0]  # every epoch at first, where the boundary moves most
     assert fig.layout.title.text.startswith("Epoch 0 of")
     with pytest.raises(ValueError, match="frames must be at least 2"):
-        showcase.example_figure(1)
+        showcase.replay_of(showcase.example_run().data, result, frames=1)
 
 
 def test_caption_quotes_the_run() -> None:
-    _data, model, result = showcase.example_run()
+    _data, model, result, _figure = showcase.example_run()
     caption = showcase.example_caption()
     assert f"{100 * result.history[-1].val_acc:.1f}%" in caption
     assert f"after {result.history[-1].epoch} epochs" in caption
-    assert f"{len(model.hidden)} hidden layer" in caption and "outer from inner" in caption
+    assert f"hidden layers of {'-'.join(map(str, model.hidden))} units" in caption and "outer from inner" in caption
