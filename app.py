@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import urlsync
-from pages.common.router import routing
+from pages.common.router import PageEnded, routing
 from pages.common.share import share_dialog
 from pages.common.ui import PAGES, session_summary
 
@@ -53,9 +53,13 @@ def sidebar_summary() -> None:
 
 
 urlsync.notice(lab)
+bare = False
 try:
     page.run()
-finally:  # also after a page that stopped early (st.stop) for a missing prerequisite
+except PageEnded as ended:  # a page that ended early (end_page), e.g. for a missing prerequisite
+    bare = ended.bare
+finally:
     routing(False)
     urlsync.end(lab)
-    sidebar_summary()
+    if not bare:
+        sidebar_summary()

@@ -10,6 +10,7 @@ from core import board
 from core.board import BoardError
 from core.db import StorageError
 from pages.common import board as ui
+from pages.common.router import end_page
 from pages.common.share import qr_png
 from pages.common.state import get_lab
 from pages.common.ui import literal
@@ -24,7 +25,7 @@ if board_id is None:
                "by validation accuracy. Test accuracy is shown beside it, never ranked.")
     ui.messages()
     ui.start_form(lab, db)
-    st.stop()
+    end_page()
 
 try:
     shown = board.get_board(db, board_id)
@@ -32,7 +33,7 @@ except (BoardError, StorageError) as exc:
     st.title("Board")
     st.error(str(exc), icon=":material/error:")
     st.button("Start your own board instead", key="board.forget", on_click=ui.forget, args=(lab,))
-    st.stop()
+    end_page()
 
 if present:  # the projector: the name, the table and how to join; no controls
     st.title(literal(shown.name + (" (closed)" if shown.closed else "")))  # the teacher's text, escaped
@@ -40,7 +41,7 @@ if present:  # the projector: the name, the table and how to join; no controls
     with table:
         ui.live_table(db, shown.id, big=True)
     join.image(qr_png(ui.board_link(ui.page_url(), shown.id)), caption="Scan to join", width="stretch")
-    st.stop()
+    end_page(bare=True)  # the projector shows the board alone: no sidebar summary or buttons
 
 st.title("Board")
 st.subheader(literal(shown.name + (" · closed: no more runs" if shown.closed else "")))

@@ -11,6 +11,7 @@ from core import plots
 from core.data import OWN_POINTS, POINT_DATASETS, DataConfig, resolve_data_dir
 from core.pixels import to_pixels
 from pages.common import draw
+from pages.common.router import end_page
 from pages.common.state import get_lab
 from pages.common.ui import friendly_errors, load_dataset, nearest
 from pages.common.urlsync import locked, shown
@@ -93,7 +94,7 @@ if data is None:
     if name == "mnist":
         st.caption(f"Data folder: `{resolve_data_dir().resolve()}` (set NNLAB_DATA_DIR to change it). "
                    "Meanwhile, the offline *Digits* dataset works everywhere.")
-    st.stop()
+    end_page()
 if config != lab.data_config:
     lab.set_data(config, data)
     st.session_state[draw.SYNCED] = config

@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.common import inside
+from pages.common.router import end_page
 from pages.common.state import get_lab
 from pages.common.ui import require
 
@@ -27,7 +28,7 @@ if lab.data.is_image:
         inside.feature_map_view(lab)
     with projector:
         inside.projector_view(lab)
-    st.stop()
+    end_page()
 
 model, index = inside.epoch_slider(lab)
 maps, space, flow = st.tabs(["Neuron maps", "Hidden space", "Gradient flow"])

@@ -13,6 +13,7 @@ from core.drawn import PointAxis, from_units, point_axes
 from core.lab import LabError
 from pages.common.canvas import drawing_view, handwriting_view, prediction_view
 from pages.common.inside import SENT
+from pages.common.router import end_page
 from pages.common.state import get_lab
 from pages.common.ui import IMAGE_UPLOAD_MB, MODEL_UPLOAD_MB, literal, require
 
@@ -79,7 +80,7 @@ if tuple(lab.model_config.input_shape) == (2,):
                                              title="Your point on the boundary"),
                        key=BOUNDARY_KEY, on_select=partial(move_point_to_click, axes), selection_mode="points")
     bars.plotly_chart(plots.probability_figure(proba, names), key="predict.point_proba")
-    st.stop()
+    end_page()
 
 st.subheader("Draw a digit")
 drawing_view(lab)

@@ -80,7 +80,6 @@ def compare(chosen: list[Run]) -> None:
     st.caption(f"Comparing {count(len(shown), 'run')}.")
 
 
-# No st.stop() on this page: a session's first run must reach its end, where the Lab is kept and gets its token.
 lab = get_lab()
 st.title("Runs")
 st.caption("Every run this session trained, newest first. An automatic run (a slider moved) is kept only until "

@@ -86,6 +86,8 @@ def test_every_page_opened_fresh_is_alive_with_the_default_circles(name: str) ->
     assert not any("first" in i.value.lower() for i in at.info), [i.value for i in at.info]
     if name in ("train", "evaluate"):
         assert any(m.label.endswith("accuracy") and float(m.value.rstrip("%")) > 90 for m in at.metric)
+    # Predict on 2-D data ends early (end_page): the sidebar's summary is still drawn after it.
+    assert "**Trained** · converged" in " ".join(m.value for m in at.sidebar.markdown), at.sidebar.markdown
 
 
 @pytest.mark.parametrize("name", ["evaluate", "predict"])
@@ -94,6 +96,7 @@ def test_pages_without_a_model_say_what_to_do(name: str) -> None:
     at = page(name, lab).run()
     assert not at.exception
     assert any("train" in i.value.lower() for i in at.info)
+    assert "**Trained** · not yet" in [m.value for m in at.sidebar.markdown], "summary after an early end"
 
 
 def test_model_page_sliders_change_the_network() -> None:

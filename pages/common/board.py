@@ -20,6 +20,7 @@ from core.board import Board, BoardError
 from core.db import StorageError, shared_engine
 from core.lab import Lab
 from core.urlstate import BOARD_PARAM, KEY_PARAM, PAGE_NAMES, PRESENT_PARAM, decode, to_query
+from pages.common.router import end_page
 from pages.common.share import qr_png
 from pages.common.state import use_settings
 from pages.common.ui import percent
@@ -40,7 +41,7 @@ def engine() -> Engine:
         return shared_engine()
     except StorageError as exc:
         st.error(f"The board cannot be opened: {exc}", icon=":material/error:")
-        st.stop()
+        end_page()
 
 
 def arrival(lab: Lab) -> tuple[str | None, bool]:

@@ -10,6 +10,7 @@ not routed clears the flag and reruns, and from then on the whole server routes 
 from __future__ import annotations
 
 import threading
+from typing import NoReturn
 
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
@@ -27,3 +28,21 @@ def ensure_routed() -> None:
     if not getattr(_run, "routed", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+class PageEnded(Exception):
+    """Raised by `end_page`; app.py catches it and draws the sidebar and the URL as after any page."""
+
+    def __init__(self, *, bare: bool = False) -> None:
+        super().__init__("the page ended early")
+        self.bare = bare  # nothing more on screen: no sidebar summary or buttons (a projector view)
+
+
+def end_page(*, bare: bool = False) -> NoReturn:
+    """End the page here (a missing prerequisite, or a view that has shown all it has); `bare`: draw nothing
+    after it, not even the sidebar's summary and buttons.
+
+    Not st.stop(): after it Streamlit refuses every message and session-state access for the rest of the run,
+    so app.py could not draw the sidebar's summary or keep the session.
+    """
+    raise PageEnded(bare=bare)

@@ -11,6 +11,7 @@ import streamlit as st
 from core.data import DataConfig, Dataset, make_dataset
 from core.evaluate import accuracy_interval
 from core.lab import Lab
+from pages.common.router import end_page
 
 IMAGE_UPLOAD_MB = 10  # the engine refuses larger images anyway (core.images.MAX_BYTES)
 MODEL_UPLOAD_MB = 30  # the largest network the sliders build (6 x 1024 units on MNIST) saves to ~25 MB
@@ -40,7 +41,7 @@ def require(ok: bool, message: str, page: str, label: str) -> None:
     if not ok:
         st.info(message, icon=":material/info:")
         st.page_link(PAGES[page], label=label, icon=":material/arrow_forward:")
-        st.stop()
+        end_page()
 
 
 @contextmanager

@@ -13,7 +13,7 @@ import copy
 
 import streamlit as st
 from streamlit.runtime import Runtime
-from streamlit.runtime.scriptrunner import StopException, get_script_run_ctx
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.lab import Lab
 from core.store import FORKED, SessionStore, StoreError, approx_nbytes
@@ -116,7 +116,7 @@ def begin() -> Lab:
     if LAB in st.session_state:
         enforce_locks(st.session_state[LAB])
         lab = get_lab()
-        _write_url(lab)  # also before the page (a page change clears the query; the page may st.stop())
+        _write_url(lab)  # also before the page: a page change clears the query
         return lab
     params = _query()
     st.session_state.setdefault(ARRIVED, st.query_params.get(TOKEN_PARAM))  # before the URL gets this session's
@@ -129,7 +129,7 @@ def begin() -> Lab:
     if token is not None:
         st.session_state[TOKEN] = token
     enforce_locks(lab)
-    _keep(lab)  # the token and the URL now, before the page: a page that calls st.stop() can send nothing more
+    _keep(lab)  # the token and the URL now, before the page, so the page can already use them
     _write_url(lab)
     return lab
 
@@ -160,18 +160,10 @@ def _keep(lab: Lab) -> None:
 
 
 def end(lab: Lab) -> None:
-    """After the page: locks enforced, the lab kept in the store, and the URL rewritten if it differs.
-
-    After a page's st.stop(), Streamlit raises StopException at every session-state access and message for
-    the rest of the run: `begin` has already kept the lab and written its token before the page ran (the
-    store holds the Lab itself, so what the page changed is kept too), and the next run writes the rest.
-    """
-    try:
-        enforce_locks(lab)
-        _keep(lab)
-        _write_url(lab)
-    except StopException:
-        pass
+    """After the page: locks enforced, the lab kept in the store, and the URL rewritten if it differs."""
+    enforce_locks(lab)
+    _keep(lab)
+    _write_url(lab)
 
 
 def _write_url(lab: Lab) -> None:
