@@ -8,13 +8,26 @@ import os
 import sys
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.cli_sweep import add_vary_argument, print_sweep, sweep_report
-from core.data import DATASETS, DataConfig, Dataset, make_dataset
-from core.models import ACTIVATIONS, FEATURES, MODEL_KINDS, ModelConfig, build_model
-from core.presets import preset
-from core.sweep import SweepSpec, split_metrics
-from core.train import OPTIMIZERS, SCHEDULES, RunOptions, TrainConfig, TrainResult, train_model
+from core.config import (
+    ACTIVATION_NAMES,
+    DATASETS,
+    FEATURE_LABELS,
+    MODEL_KINDS,
+    OPTIMIZERS,
+    SCHEDULES,
+    DataConfig,
+    ModelConfig,
+    RunOptions,
+    TrainConfig,
+)
+
+if TYPE_CHECKING:  # torch, scikit-learn and the engine load only when a command needs them: --help stays quick
+    from core.data.dataset import Dataset
+    from core.training.result import TrainResult
+
+FEATURES = tuple(FEATURE_LABELS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -63,7 +76,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model (defaults: the preset of the chosen model)")
     g.add_argument("--model", choices=MODEL_KINDS, default="mlp")
     g.add_argument("--hidden", type=_hidden, help="units per hidden layer, e.g. 16,16")
-    g.add_argument("--activation", choices=tuple(ACTIVATIONS))
+    g.add_argument("--activation", choices=ACTIVATION_NAMES)
     g.add_argument("--dropout", type=float)
     g.add_argument("--width", type=int, help="CNN channels in the first layer")
     g.add_argument("--features", type=_features,
@@ -92,6 +105,8 @@ def _given(args: argparse.Namespace, names: tuple[str, ...]) -> dict:
 
 def configs_from_args(args: argparse.Namespace, data: Dataset) -> tuple[ModelConfig, TrainConfig]:
     """The chosen model's preset, with every option the user set applied on top."""
+    from core.training.presets import preset
+
     base = preset(data.is_image, args.model)
     model_cfg = replace(base.model, kind=args.model, input_shape=data.input_shape, n_classes=data.n_classes,
                         **_given(args, ("hidden", "activation", "dropout", "width", "features")))
@@ -101,8 +116,9 @@ def configs_from_args(args: argparse.Namespace, data: Dataset) -> tuple[ModelCon
     return model_cfg, train_cfg
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The `python -m core` argument parser."""
+def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
+    """The `python -m core` argument parser; without `sweep_options` the sweep's --vary (which needs the engine's
+    settings table, and so torch) is left out, for commands other than sweep."""
     parser = _Parser(prog="python -m core", description="NN Lab engine: train, predict, benchmark.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("train", help="train a model and print its metrics")
@@ -111,7 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("sweep", help="train a grid of runs over one or two settings and print each run")
     _add_train_args(p)
-    add_vary_argument(p)
+    if sweep_options:
+        from core.sweep.cli import add_vary_argument
+
+        add_vary_argument(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("export-script", help="write a standalone PyTorch script that reproduces a run")
     _add_train_args(p)
@@ -130,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _points_from_csv(args: argparse.Namespace) -> Dataset:
     """--dataset csv --csv FILE: the file's points, split and standardised like any other 2-D data."""
-    from core.csvdata import read_points_csv
-    from core.data import points_dataset
+    from core.data.csvfile import read_points_csv
+    from core.data.points import points_dataset
 
     if args.csv is None:
         raise ValueError("--dataset csv needs --csv FILE (columns x, y, label).")
@@ -146,7 +165,8 @@ def _points_from_csv(args: argparse.Namespace) -> Dataset:
 
 def _from_url(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfig, TrainConfig]:
     """The settings a share link holds; values the link got wrong are named on stderr and left at the preset."""
-    from core.urlstate import decode_url
+    from core.data.make import make_dataset
+    from core.url.state import decode_url
 
     decoded = decode_url(args.from_url)
     for problem in decoded.problems:
@@ -160,6 +180,8 @@ def _from_url(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfi
 
 def _settings(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfig, TrainConfig]:
     """(data config, dataset, model config, training settings) from the options or from --from-url."""
+    from core.data.make import make_dataset
+
     if args.from_url:
         return _from_url(args)
     if args.val_fraction == 0 and args.patience:
@@ -173,7 +195,7 @@ def _settings(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfi
 
 
 def _export_script(args: argparse.Namespace) -> str:
-    from core.export import run_script
+    from core.export.files import run_script
 
     data_cfg, data, model_cfg, train_cfg = _settings(args)
     args.out.write_text(run_script(data_cfg, data, model_cfg, train_cfg, filename=args.out.name))
@@ -181,6 +203,8 @@ def _export_script(args: argparse.Namespace) -> str:
 
 
 def _options(args: argparse.Namespace, data: Dataset, model_cfg: ModelConfig) -> RunOptions:
+    from core.training.presets import preset
+
     return RunOptions(threads=args.threads, channels_last=not args.no_channels_last,
                       reference_lr=preset(data.is_image, model_cfg.kind).train.lr)
 
@@ -201,6 +225,9 @@ def _report(data_cfg: DataConfig, data: Dataset, model_cfg: ModelConfig, train_c
 
 def _train(args: argparse.Namespace) -> dict:
     from core.checkpoint import save_model_file
+    from core.models import build_model
+    from core.sweep.grid import split_metrics
+    from core.training.train import train_model
 
     data_cfg, data, model_cfg, train_cfg = _settings(args)
     options = _options(args, data, model_cfg)
@@ -215,7 +242,10 @@ def _train(args: argparse.Namespace) -> dict:
 
 
 def _sweep(args: argparse.Namespace) -> dict:
-    """Every cell of the grid as `train --json` prints a run (see core.cli_sweep)."""
+    """Every cell of the grid as `train --json` prints a run (see core.sweep.cli)."""
+    from core.sweep.cli import sweep_report
+    from core.sweep.grid import SweepSpec
+
     data_cfg, data, model_cfg, train_cfg = _settings(args)
     options = _options(args, data, model_cfg)
     spec = SweepSpec(data_cfg, model_cfg, train_cfg, tuple(args.vary))
@@ -225,7 +255,7 @@ def _sweep(args: argparse.Namespace) -> dict:
 
 def _predict(args: argparse.Namespace) -> list[dict]:
     from core.checkpoint import load_model_file
-    from core.images import ImageError, prepare_image
+    from core.data.images import ImageError, prepare_image
     from core.models import predict_proba
 
     loaded = load_model_file(args.model)
@@ -256,7 +286,9 @@ def _print_train(report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; return the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(sweep_options=command == "sweep").parse_args(argv)
     try:
         if args.command == "train":
             report = _train(args)
@@ -268,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.json:
                 print(json.dumps(report))
             else:
+                from core.sweep.cli import print_sweep
+
                 print_sweep(report)
         elif args.command == "export-script":
             print(_export_script(args))
@@ -276,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(row) if args.json else
                       f"{row['image']}: " + (row.get("error") or f"{row['label']} ({row['confidence']:.0%})"))
         else:
-            from core.bench import format_table, run_bench
+            from core.bench.report import format_table, run_bench
 
             rows = run_bench(args.data_dir, threads=args.threads, quick=args.quick)
             print(json.dumps([asdict(r) for r in rows]) if args.json else format_table(rows))

@@ -66,7 +66,7 @@ class RunSnapshots(Sequence):
 
     Training keeps only the weights after each epoch (a few hundred numbers for a 2-D net); the grid is
     drawn from them on demand: the Train page's final view needs the last one, the replay all of them.
-    `states` are the recorder's (epoch, state) records (core.insight.recorder.EpochState).
+    `states` are the recorder's (epoch, state) records (core.training.recorder.EpochState).
     """
 
     def __init__(self, model: nn.Module, states: Sequence, box: tuple[float, float, float, float], *,

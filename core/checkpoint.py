@@ -22,7 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.models import DEFAULT_FEATURES, ModelConfig, ModelError, build_model, validate_model_config
+from core.config import DEFAULT_FEATURES, ModelConfig, ModelError, validate_model_config
+from core.models import build_model
 
 FORMAT = "nnlab-model"
 VERSION = 1

@@ -14,18 +14,22 @@ from torch import nn
 
 from core.boundary import BoundaryGrid, boundary_grid, grid_box
 from core.checkpoint import LoadedModel, load_model, save_model
-from core.data import DataConfig, Dataset
+from core.config import DataConfig, ModelConfig, RunOptions, Settings, TrainConfig
+from core.data.dataset import Dataset
+from core.data.handwriting import Handwriting
+from core.data.images import PreparedImage, prepare_image
+from core.data.make import make_dataset
+from core.data.pixels import to_pixels
 from core.evaluate import Metrics, evaluate_model
-from core.handwriting import Handwriting
-from core.images import PreparedImage, prepare_image
-from core.jobs import JobProgress, TrainingJob
-from core.models import ModelConfig, build_model, predict_proba
-from core.presets import default_model_config, default_train_config, describe, preset, retarget
-from core.run_writer import EndedRun
-from core.sweep_job import SweepJob
-from core.train import RunOptions, TrainConfig, TrainResult, overfit_one_batch, steps_per_epoch
-from core.urlstate import Settings
+from core.history.writer import EndedRun
+from core.models import build_model, predict_proba
+from core.sweep.job import SweepJob
+from core.training.jobs import JobProgress, TrainingJob
+from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
+from core.training.result import TrainResult
+from core.training.train import overfit_one_batch, steps_per_epoch, train_model
 
+TRAIN_WHEN = ("never", "auto", "always")  # Lab.apply's `train`
 INLINE_STEPS = 2500  # 2-D runs up to this many optimizer steps train inline (well under a second)
 KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
 SNAPSHOTS = 100  # a 2-D run keeps a boundary every epoch (every few past this many epochs) for the replay
@@ -63,12 +67,53 @@ class Lab:
     sweep: SweepJob | None = None  # the last sweep, running or done: kept with the lab, so a reload finds it
     handwriting: Handwriting = field(default_factory=Handwriting)  # the digits the user drew and kept (bounded)
     board_id: str | None = None  # the class board this session looks at (never its teacher key)
+    loader: Callable[[DataConfig], Dataset] = make_dataset  # the dashboard passes its shared, cached loader
     _evaluation: Evaluation | None = None
-    _started: tuple[Settings, str] | None = None  # the current job's settings and origin ("train" or "auto")
+    _started: tuple[Settings, str] | None = None  # the last run's settings and origin ("train" or "auto")
     _told: JobProgress | None = None  # the job's final progress, once on_run_end has been told of it
     _loaded_names: tuple[str, ...] = ()
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles leave out the hooks (the run history, the loader): the session sets its own."""
+        return {**self.__dict__, "on_run_end": None, "loader": make_dataset}
+
     # --- data and model ------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings | None:
+        """The current data, model and training settings (None while one is missing, e.g. after a model upload)."""
+        if self.data_config is None or self.model_config is None or self.train_config is None:
+            return None
+        return Settings(self.data_config, self.model_config, self.train_config)
+
+    @property
+    def needs_retrain(self) -> bool:
+        """True when the settings differ from those of the last run, or nothing was trained with them since
+        (there has been no run, or its model was dropped with the data)."""
+        settings = self.settings
+        if settings is None or self.training:
+            return False
+        return self._started is None or self._started[0] != settings or (self.result is None and self.model is None)
+
+    def apply(self, settings: Settings, *, train: str = "never") -> str | None:
+        """Make `settings` current: new data is loaded (raises ValueError before changing anything when it cannot
+        be), a new architecture forgets the model, the training settings are kept for the next run.
+
+        `train`: "never"; "auto", a 2-D run trains (settling) when the settings differ from the last run's; or
+        "always", a run starts now as the Train button starts one. Returns a line when a new kind of model moved
+        the training settings to its preset (then `settings.train` is not used).
+        """
+        if train not in TRAIN_WHEN:
+            raise ValueError(f"train must be one of {', '.join(TRAIN_WHEN)}. Got {train!r} instead.")
+        if settings.data != self.data_config or self.data is None:
+            self.set_data(settings.data, self.loader(settings.data), default=settings.data == DataConfig())
+        notice = self.set_model_config(settings.model)
+        if notice is None:
+            self.train_config = settings.train
+        if train == "always" or (train == "auto" and not self.data.is_image and self.needs_retrain):
+            self.train(auto=train == "auto")
+        return notice
+
 
     def set_data(self, config: DataConfig, data: Dataset, *, default: bool = False) -> None:
         """Use `data`; a model that cannot take it is dropped, the architecture choices kept.
@@ -116,10 +161,6 @@ class Lab:
         if not moved:
             return None
         return f"Training settings set for the {KIND_NAMES.get(config.kind, config.kind)}: {describe(new)}."
-
-    def set_train_config(self, config: TrainConfig) -> None:
-        """Remember the training settings the user has chosen (the next run uses them)."""
-        self.train_config = config
 
     def forget_model(self) -> None:
         """Drop the trained model and its results (not the data or the settings)."""
@@ -169,49 +210,35 @@ class Lab:
         steps = train_config.epochs * steps_per_epoch(len(data.y_train), train_config.batch_size)
         return not data.is_image and steps <= INLINE_STEPS
 
-    def train(self, train_config: TrainConfig, *, auto: bool = False) -> TrainingJob:
-        """Train a fresh model: inline when it is short, else on a worker (poll with `poll()`).
+    def train(self, train_config: TrainConfig | None = None, *, auto: bool = False,
+              wait: bool = False) -> TrainResult | None:
+        """Train a fresh model with `train_config` (by default the current one); a running job is stopped first.
 
-        `auto` (a slider moved) lets a 2-D run stop once its training loss has settled.
+        A short 2-D run trains in this thread; a longer one on a worker in the server's job slots (poll with
+        `poll()`), or in this thread when `wait`. Returns the result when the run ended within the call, else None.
+        `auto` (a slider moved) lets a 2-D run stop once its training loss has settled. Raises LabError when the
+        run failed.
         """
         if self.training:
             self.stop()
-        inline = self.runs_inline(train_config)
-        job = self.job = self._job(train_config, auto=auto, inline=inline)
-        if inline:
-            self._run_inline()
-        else:
+        config = train_config or self.train_config or TrainConfig()
+        inline = self.runs_inline(config)
+        job = self.job = self._job(config, auto=auto, inline=inline)
+        if not (inline or wait):
             job.start()
-        return job
-
-    def start_training(self, train_config: TrainConfig) -> TrainingJob:
-        """Train a fresh model on a worker thread; poll with `poll()`."""
-        if self.training:
-            raise LabError("A training run is already going: stop it first, or wait for it to finish.")
-        self.job = self._job(train_config, auto=False, inline=False).start()
-        return self.job
-
-    def train_now(self, train_config: TrainConfig) -> TrainResult:
-        """Train a fresh model in this thread, without waiting for a slot (fast 2-D runs and tests)."""
-        if self.training:
-            self.stop()
-        self.job = self._job(train_config, auto=False, inline=True)
-        self._run_inline()
-        return self.result
-
-    def _run_inline(self) -> None:
-        """Run the prepared job in this thread; keep its result and model, not the job (it holds locks)."""
-        progress = self.job.run()
+            return None
+        if inline:  # the run itself, right here: the page's thread trains (a few tens of ms)
+            try:
+                progress = job.finish(train_model(job.model, job.data, job.config, job.options, **job.begin()))
+            except Exception as exc:  # as a worker would, the job ends in a state the page can explain
+                progress = job.finish(error=exc)
+        else:
+            progress = job.run()
         self.poll()  # adopts the model and tells the run history, whether the run trained or failed
-        self.job = None
+        self.job = None  # the job holds locks and threads: a finished one is not kept (nor copied with the lab)
         if progress.state == "failed":
             raise LabError(f"Training failed: {progress.error}")
-
-    def new_weights(self) -> TrainConfig:
-        """Draw different starting weights for the next run ("Reset" keeps the same ones)."""
-        config = self.train_config or TrainConfig()
-        self.train_config = replace(config, init_seed=config.init_seed + 1)
-        return self.train_config
+        return self.result
 
     def poll(self) -> JobProgress | None:
         """The running or last job's progress; a finished job's model becomes the lab's model."""
@@ -275,6 +302,11 @@ class Lab:
             raise LabError("This model takes images: upload one instead of typing a point.")
         return predict_proba(self.require_model(), np.asarray(points, dtype=np.float32).reshape(-1, 2))
 
+    @staticmethod
+    def pixels(X: np.ndarray) -> np.ndarray:
+        """Image inputs (n, 1, 28, 28), normalised as the models take them -> [0, 1] pixels (n, 28, 28)."""
+        return to_pixels(np.asarray(X)[:, 0])
+
     def predict_image(self, raw: bytes) -> tuple[PreparedImage, np.ndarray]:
         """Prepare uploaded image bytes and return the steps and the class probabilities."""
         model = self.require_model()
@@ -310,4 +342,5 @@ class Lab:
         self.forget_model()
         self.model_config, self.model, self._loaded_names = loaded.config, loaded.model, tuple(loaded.class_names)
         self.from_file = True
+        self._started = (self.settings, "file") if self.settings is not None else None  # not auto-trained away
         return loaded

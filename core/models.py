@@ -5,15 +5,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-MODEL_KINDS = ("logreg", "mlp", "cnn", "lenet")
-IMAGE_ONLY_KINDS = ("cnn", "lenet")
+from core.config import (
+    DEFAULT_FEATURES,
+    FEATURE_LABELS,
+    POINT_SHAPE,
+    ModelConfig,
+    ModelError,
+    validate_features,
+    validate_model_config,
+)
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "leaky_relu": nn.LeakyReLU,
@@ -24,10 +31,6 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "gelu": nn.GELU,
     "linear": nn.Identity,
 }
-MAX_HIDDEN_LAYERS = 6
-MAX_UNITS = 1024
-IMAGE_SHAPE = (1, 28, 28)  # every image model takes one 28x28 channel
-POINT_SHAPE = (2,)  # every 2-D model takes the raw coordinates (x, y)
 # Input features of 2-D models: a fixed first layer computing these from the raw (x, y), in the chosen order.
 FEATURES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "x": lambda x, y: x,
@@ -38,70 +41,6 @@ FEATURES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "sinx": lambda x, y: torch.sin(x),
     "siny": lambda x, y: torch.sin(y),
 }
-FEATURE_LABELS = {"x": "x", "y": "y", "xx": "x²", "yy": "y²", "xy": "x·y", "sinx": "sin x", "siny": "sin y"}
-DEFAULT_FEATURES = ("x", "y")
-
-
-class ModelError(ValueError):
-    """A model configuration (or a saved model) that cannot be built; the message says why."""
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """A whole model description: architecture plus the data shape it was built for."""
-
-    kind: str = "mlp"
-    hidden: tuple[int, ...] = (8, 8)  # mlp only: units per hidden layer
-    activation: str = "relu"
-    dropout: float = 0.0
-    width: int = 32  # cnn only: channels of the first conv (the second has twice as many)
-    input_shape: tuple[int, ...] = (2,)
-    n_classes: int = 2
-    features: tuple[str, ...] = DEFAULT_FEATURES  # 2-D data only: what the fixed first layer computes from (x, y)
-
-    @property
-    def takes_images(self) -> bool:
-        """True for a model of 28x28 digits, False for one of 2-D points."""
-        return tuple(self.input_shape) == IMAGE_SHAPE
-
-
-def validate_model_config(config: ModelConfig) -> None:
-    """Raise ModelError naming the first field of `config` that cannot be built."""
-    if config.kind not in MODEL_KINDS:
-        raise ModelError(f"Unknown model kind {config.kind!r}; choose one of {', '.join(MODEL_KINDS)}.")
-    if config.activation not in ACTIVATIONS:
-        raise ModelError(f"Unknown activation {config.activation!r}; choose one of {', '.join(ACTIVATIONS)}.")
-    if not 0.0 <= config.dropout <= 0.5:
-        raise ModelError(f"dropout must be between 0 and 0.5. Got {config.dropout} instead.")
-    if config.n_classes < 2:
-        raise ModelError(f"A classifier needs at least 2 classes. Got {config.n_classes} instead.")
-    if config.kind == "mlp":
-        if not 1 <= len(config.hidden) <= MAX_HIDDEN_LAYERS:
-            raise ModelError(f"An MLP needs 1 to {MAX_HIDDEN_LAYERS} hidden layers. Got {len(config.hidden)}.")
-        if any(not 1 <= u <= MAX_UNITS for u in config.hidden):
-            raise ModelError(f"Hidden layers need 1 to {MAX_UNITS} units each. Got {list(config.hidden)}.")
-    if config.kind in IMAGE_ONLY_KINDS:
-        if not config.takes_images:
-            raise ModelError(f"A {config.kind} needs 28x28 images; this data has shape {config.input_shape}.")
-        if not 4 <= config.width <= 128:
-            raise ModelError(f"CNN width must be between 4 and 128. Got {config.width} instead.")
-    _validate_features(config)
-
-
-def _validate_features(config: ModelConfig) -> None:
-    """Features: a non-empty subset of FEATURES, and only for models of 2-D points."""
-    features = tuple(config.features)
-    if not features:
-        raise ModelError(f"Choose at least one input feature from {', '.join(FEATURES)}.")
-    unknown = [f for f in features if f not in FEATURES]
-    if unknown:
-        raise ModelError(f"Unknown input features {[str(f)[:20] for f in unknown[:5]]}; choose from "
-                         f"{', '.join(FEATURES)}.")
-    if len(set(features)) != len(features):
-        raise ModelError(f"Each input feature can be chosen once. Got {list(features)}.")
-    if features != DEFAULT_FEATURES and tuple(config.input_shape) != POINT_SHAPE:
-        raise ModelError(f"Input features are for 2-D points only; a model of shape {tuple(config.input_shape)} "
-                         f"takes its inputs as they are. Use features={DEFAULT_FEATURES} (got {list(features)}).")
 
 
 class InputFeatures(nn.Module):
@@ -252,7 +191,7 @@ def feature_values(features: tuple[str, ...], X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ModelError(f"Input features are computed from 2-D points of shape (n, 2). Got {X.shape} instead.")
-    _validate_features(ModelConfig(features=tuple(features)))
+    validate_features(ModelConfig(features=tuple(features)))
     with torch.inference_mode():
         return InputFeatures(tuple(features))(torch.as_tensor(X)).numpy().copy()
 

@@ -12,12 +12,13 @@ from typing import NamedTuple
 import numpy as np
 import plotly.graph_objects as go
 
-from core.data import DataConfig, Dataset, make_dataset
-from core.jobs import RUN_THREADS
+from core.config import DataConfig, ModelConfig
+from core.data.dataset import Dataset
+from core.data.make import make_dataset
 from core.lab import Lab
-from core.models import ModelConfig
 from core.plots.replay import replay_figure
-from core.train import TrainResult
+from core.training.jobs import RUN_THREADS
+from core.training.result import TrainResult
 
 FRAMES = 12  # the replay's frames: enough to watch the boundary form, small enough to send on every visit
 

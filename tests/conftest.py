@@ -13,7 +13,9 @@ import pytest
 import torch
 from sqlalchemy import create_engine, text
 
-from core.data import DataConfig, Dataset, make_dataset
+from core.config import DataConfig
+from core.data.dataset import Dataset
+from core.data.make import make_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"

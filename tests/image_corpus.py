@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.images import MAX_BYTES
+from core.data.images import MAX_BYTES
 
 Color = int | str | tuple[int, ...]  # as Pillow takes them: 0, "white", (255, 0, 0)
 DIGITS = ("0", "1", "7")

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from core.data import read_idx
+from core.data.mnist import read_idx
 from tests.image_corpus import encode
 
 # Picked once, before any run of the pipeline, and never changed: the photos are not tuned to pass.

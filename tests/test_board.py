@@ -11,14 +11,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from core import board
-from core.board import BoardError, BoardRun
 from core.checkpoint import save_model
-from core.data import DataConfig, make_dataset
-from core.db import SCHEMA_VERSION, BoardRow, EntryRow, now, open_engine, schema_version, transaction
+from core.config import DataConfig, ModelConfig, TrainConfig
+from core.data.make import make_dataset
+from core.history import board
+from core.history.board import BoardError, BoardRun
+from core.history.db import SCHEMA_VERSION, BoardRow, EntryRow, now, open_engine, schema_version, transaction
 from core.lab import Lab
-from core.models import ModelConfig
-from core.train import TrainConfig
 
 DATA = DataConfig(name="circles", n_samples=200, noise=0.05, seed=3)
 
@@ -162,7 +161,7 @@ def test_a_lab_run_is_submittable_and_an_uploaded_model_is_not(engine: Engine) -
     lab.set_data(DATA, make_dataset(DATA))
     with pytest.raises(BoardError, match="train one"):
         board.run_from_lab(lab)
-    lab.train_now(replace(lab.train_config, epochs=5))
+    lab.train(replace(lab.train_config, epochs=5), wait=True)
     submitted = board.run_from_lab(lab)
     assert submitted.validation_accuracy == lab.evaluation().validation.accuracy
     board_id, _ = board.create_board(engine, "class", DATA)
@@ -219,21 +218,22 @@ def test_the_schema_version_is_recorded(engine: Engine) -> None:
 def test_a_loaded_model_file_is_refused_with_a_clear_message() -> None:
     lab = Lab()
     lab.set_data(DATA, make_dataset(DATA))
-    lab.train_now(replace(lab.train_config, epochs=5))
+    lab.train(replace(lab.train_config, epochs=5), wait=True)
     assert not lab.from_file
     lab.load_model_file(save_model(lab.model, lab.model_config, lab.data.class_names))
     assert lab.from_file and lab.trained_settings is None
     with pytest.raises(BoardError, match="uploaded from a file.*trained in the app"):
         board.run_from_lab(lab)
-    lab.train_now(replace(lab.train_config, epochs=5))  # a run trained here clears the mark
+    lab.train(replace(lab.train_config, epochs=5), wait=True)  # a run trained here clears the mark
     assert not lab.from_file and board.run_from_lab(lab).train.epochs == 5
 
 
 def test_an_entry_carries_the_settings_of_its_run_not_the_labs_current_ones(engine: Engine) -> None:
     lab = Lab()
     lab.set_data(DATA, make_dataset(DATA))
-    lab.train_now(replace(lab.train_config, epochs=5, lr=0.03))
-    lab.set_train_config(replace(lab.train_config, lr=0.5, epochs=50))  # changed after the run, not trained
+    lab.train(replace(lab.train_config, epochs=5, lr=0.03), wait=True)
+    # changed after the run, not trained
+    lab.apply(replace(lab.settings, train=replace(lab.train_config, lr=0.5, epochs=50)))
     submitted = board.run_from_lab(lab)
     assert (submitted.train.lr, submitted.train.epochs) == (0.03, 5)
     board_id, _ = board.create_board(engine, "class", DATA)

@@ -9,15 +9,12 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from core import board
-from core.data import DataConfig
-from core.db import URL_ENV, open_engine
-from core.models import ModelConfig
-from core.train import TrainConfig
-from pages.common.board import KEYS, board_link
-from pages.common.state import LAB
-from pages.common.ui import literal
-from pages.common.urlsync import TOKEN
+from app_pages.board_panels import KEYS, board_link
+from app_pages.common.session import SESSION
+from app_pages.common.ui import literal
+from core.config import DataConfig, ModelConfig, TrainConfig
+from core.history import board
+from core.history.db import URL_ENV, open_engine
 
 TIMEOUT = 60
 DATA = DataConfig(name="circles", n_samples=200, noise=0.2, seed=4)  # not the default: the page must set it
@@ -36,7 +33,7 @@ def db(tmp_path, monkeypatch) -> Iterator[Engine]:
 def board_page(params: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.query_params.update(params or {})
-    return at.switch_page("pages/board.py")
+    return at.switch_page("app_pages/board.py")
 
 
 def no_errors(at: AppTest) -> None:
@@ -59,7 +56,7 @@ def test_a_teacher_starts_a_board_and_gets_two_links(db: Engine) -> None:
     (board_id,) = at.session_state[KEYS]
     key = at.session_state[KEYS][board_id]
     assert board.is_teacher(db, board_id, key)
-    assert board.get_board(db, board_id).data == at.session_state[LAB].data_config
+    assert board.get_board(db, board_id).data == at.session_state[SESSION].lab.data_config
     assert at.query_params["board"] in (board_id, [board_id]) and "key" not in at.query_params
     codes = [c.value for c in at.code]
     student = next(c for c in codes if "present" not in c and "key=" not in c)
@@ -76,7 +73,7 @@ def test_a_student_gets_the_boards_data_and_submits_with_a_hostile_nickname(db: 
     board_id, _ = board.create_board(db, "Period 3", DATA)
     at = board_page({"board": board_id}).run()
     no_errors(at)
-    assert at.session_state[LAB].data_config == DATA  # the board's data, trained at once (2-D)
+    assert at.session_state[SESSION].lab.data_config == DATA  # the board's data, trained at once (2-D)
     assert not any(b.label in ("Close the board", "Remove entry") for b in at.button)
     at.text_input(key="board.nickname").input(HOSTILE)  # typed, then the click sends it
     at.button(key="board.submit").click().run()
@@ -142,14 +139,14 @@ def test_board_links_never_carry_the_key_unless_asked() -> None:
 def test_a_reload_on_another_page_finds_the_board_again(db: Engine) -> None:
     board_id, _ = board.create_board(db, "Period 3", DATA)
     at = board_page({"board": board_id}).run()
-    at.switch_page("pages/train.py").run()
-    token = at.session_state[TOKEN]
+    at.switch_page("app_pages/train.py").run()
+    token = at.session_state[SESSION].token
     reloaded = AppTest.from_file("../app.py", default_timeout=TIMEOUT)  # a reload on the Train page: no board=
     reloaded.query_params.update({"s": token})
-    reloaded.switch_page("pages/train.py").run()
-    reloaded.switch_page("pages/board.py").run()
+    reloaded.switch_page("app_pages/train.py").run()
+    reloaded.switch_page("app_pages/board.py").run()
     no_errors(reloaded)
-    assert reloaded.session_state[LAB].board_id == board_id
+    assert reloaded.session_state[SESSION].lab.board_id == board_id
     assert any(s.value.endswith("Period 3") for s in reloaded.subheader)
     assert reloaded.button(key="board.submit")
 
@@ -159,6 +156,6 @@ def test_the_teacher_key_stays_out_of_the_lab_and_the_address_bar(db: Engine) ->
     at.text_input(key="board.name").input("Period 3")
     at.button(key="board.start").click().run()
     (board_id, key), = at.session_state[KEYS].items()
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.board_id == board_id and key.encode() not in pickle.dumps(lab)  # the store keeps the Lab
     assert all(key not in str(value) for value in at.query_params.values())

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from core.boundary import boundary_grid, grid_box
-from core.drawn import from_units, point_axes, to_units
-from core.models import ModelConfig, build_model
+from core.config import ModelConfig
+from core.data.drawn import from_units, point_axes, to_units
+from core.models import build_model
 from core.plots.points import grid_in_units
 
 

@@ -19,7 +19,8 @@ from core.checkpoint import (
     save_model,
     save_model_file,
 )
-from core.models import ModelConfig, build_model, predict_proba
+from core.config import ModelConfig
+from core.models import build_model, predict_proba
 from tests.hostile_models import KINDS, hostile_file, unpickle_unsafely
 
 POINTS = ModelConfig(kind="mlp", hidden=(4,), input_shape=(2,), n_classes=2)
@@ -213,7 +214,8 @@ def test_class_names_with_markup_or_control_characters_are_refused(name: str) ->
 
 
 def test_every_dataset_class_name_is_a_plain_word() -> None:
-    from core.data import DATASETS, DataConfig, make_dataset
+    from core.config import DATASETS, DataConfig
+    from core.data.make import make_dataset
 
     for dataset in DATASETS:
         if dataset == "mnist":

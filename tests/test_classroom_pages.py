@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.data import DataConfig
+from app_pages.common.session import NOTICE_TITLE, SESSION, copy_lab, lab_nbytes, session_store
+from app_pages.common.share import link_page
+from app_pages.common.ui import load_dataset
+from core.config import DataConfig
+from core.history.memsize import approx_nbytes
+from core.history.store import SessionStore, StoreLimits
 from core.lab import Lab
-from core.store import SessionStore, StoreLimits, approx_nbytes, new_token
-from core.sweep import Axis, SweepSpec
-from core.sweep_job import SweepJob
-from core.urlstate import decode
-from pages.common.share import link_page
-from pages.common.state import LAB
-from pages.common.ui import load_dataset
-from pages.common.urlsync import NOTICE_TITLE, PROBLEMS, TOKEN, copy_lab, lab_nbytes, session_store
+from core.sweep.grid import Axis, SweepSpec
+from core.sweep.job import SweepJob
+from core.url.state import decode
+from core.url.text import new_token
 from tests.conftest import wait_until
 
 TIMEOUT = 60
@@ -87,24 +88,24 @@ def test_a_hostile_link_gives_the_notice_and_the_session_works(case: str) -> Non
     lines = notice_lines(at)
     assert any(expected in line for line in lines), (expected, lines)
     assert len(lines) == len(set(lines)), "each ignored value is listed once"
-    assert list(at.session_state[PROBLEMS]) == list(decode(params).problems)
+    assert list(at.session_state[SESSION].problems) == list(decode(params).problems)
     shown = " ".join(m.value for m in [*at.markdown, *at.caption])
     assert "<script" not in shown and "<b>" not in shown and "](javascript" not in shown
-    at.switch_page("pages/train.py").run()  # the session still works: a page with a trained model
+    at.switch_page("app_pages/train.py").run()  # the session still works: a page with a trained model
     no_errors(at)
-    assert at.session_state[LAB].model is not None
-    at.button(key="urlsync.dismiss").click().run()
-    assert not notice_lines(at) and PROBLEMS not in at.session_state
+    assert at.session_state[SESSION].lab.model is not None
+    at.button(key="session.dismiss").click().run()
+    assert not notice_lines(at) and not at.session_state[SESSION].problems
 
 
 def test_the_url_mirrors_the_settings_and_follows_a_slider() -> None:
     at = app({"data": "moons", "noise": "0.2", "hidden": "4,4"}).run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert (lab.data_config.name, lab.data_config.noise, lab.model_config.hidden) == ("moons", 0.2, (4, 4))
     assert param(at, "data") == "moons" and param(at, "hidden") == "4,4"
-    assert param(at, "s") == at.session_state[TOKEN]
-    at.switch_page("pages/data.py").run()
+    assert param(at, "s") == at.session_state[SESSION].token
+    at.switch_page("app_pages/data.py").run()
     assert at.slider(key="data.noise").value == 0.2  # the widget starts from the link's value
     at.slider(key="data.noise").set_value(0.3).run()
     no_errors(at)
@@ -113,19 +114,19 @@ def test_the_url_mirrors_the_settings_and_follows_a_slider() -> None:
 
 def test_a_second_browser_on_a_live_token_gets_a_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     first = app({"data": "xor"}).run()
-    token, lab = first.session_state[TOKEN], first.session_state[LAB]
-    monkeypatch.setattr("pages.common.urlsync._session_id", lambda: "another browser")  # AppTest has one id
+    token, lab = first.session_state[SESSION].token, first.session_state[SESSION].lab
+    monkeypatch.setattr("app_pages.common.session._session_id", lambda: "another browser")  # AppTest has one id
     second = app({"s": token}).run()
     no_errors(second)
-    twin = second.session_state[LAB]
-    assert second.session_state[TOKEN] != token and param(second, "s") == second.session_state[TOKEN]
+    twin = second.session_state[SESSION].lab
+    assert second.session_state[SESSION].token != token and param(second, "s") == second.session_state[SESSION].token
     assert twin is not lab and twin.data_config == lab.data_config
     assert twin.evaluation().test.accuracy == lab.evaluation().test.accuracy
     assert any("your own copy" in m.value for m in second.main.markdown)
     assert session_store().get(token).value is lab  # the first session's Lab is untouched
     result = twin.result
-    second.switch_page("pages/train.py").run()
-    assert second.session_state[LAB].result is result, "the Train page keeps the found model, no auto-train"
+    second.switch_page("app_pages/train.py").run()
+    assert second.session_state[SESSION].lab.result is result, "the Train page keeps the found model, no auto-train"
 
 
 def test_an_unknown_token_says_so_and_gets_a_fresh_one() -> None:
@@ -133,18 +134,18 @@ def test_an_unknown_token_says_so_and_gets_a_fresh_one() -> None:
     at = app({"s": stale, "data": "moons"}).run()
     no_errors(at)
     assert any("not known to the server" in m.value for m in at.main.markdown)
-    assert at.session_state[TOKEN] != stale and at.session_state[LAB].data_config.name == "moons"
+    assert at.session_state[SESSION].token != stale and at.session_state[SESSION].lab.data_config.name == "moons"
 
 
 def test_hidden_and_locked_controls() -> None:
     at = app({"hide": "opt,auto,noise", "lock": "lr,data", "lr": "0.1"}).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     no_errors(at)
     assert not [s for s in at.selectbox if s.key == "train.opt"]
     assert not [t for t in at.toggle if t.key == "train.auto"]
     lr = at.select_slider(key="train.lr")
     assert lr.disabled and lr.value == 0.1
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     assert at.selectbox(key="data.name").disabled
     assert not [s for s in at.slider if s.key == "data.noise"]
     assert param(at, "lock") == "lr,data" and param(at, "lr") == "0.1"
@@ -155,17 +156,17 @@ def test_a_lock_survives_new_data_and_back_to_the_link(reload: bool) -> None:
     at = app({"lock": "lr", "lr": "0.1", "hidden": "4"}).run()
     if reload:  # the same address bar again: the token's Lab, the lock still kept
         at = app({key: param(at, key) for key in at.query_params}).run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     at.selectbox(key="data.name").set_value("digits").run()  # would bring the digits' own training preset
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.data_config.name == "digits" and lab.train_config.lr == 0.1
     assert lab.train_config.epochs != 100, "unlocked settings do take the digits' preset"
     if reload:
         return
-    at.button(key="urlsync.back").click().run()
+    at.button(key="session.back").click().run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.model_config.kind == "mlp" and lab.model_config.hidden == (4,) and lab.model is not None
 
 
@@ -182,17 +183,17 @@ class Clock:
 def test_an_expired_session_says_so_and_retrains_with_the_same_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = Clock()
     store = SessionStore(StoreLimits(ttl_min=120), size_of=lab_nbytes, copier=copy_lab, clock=clock)
-    monkeypatch.setattr("pages.common.urlsync.session_store", lambda: store)
+    monkeypatch.setattr("app_pages.common.session.session_store", lambda: store)
     first = app({"data": "digits", "subset": "300", "ep": "1"}).run()
     query = {key: param(first, key) for key in first.query_params}
     clock.now += 121 * 60
     at = app(query).run()  # the same address bar, two hours later
     no_errors(at)
     assert any("cleared after 2 hours without use" in m.value for m in at.main.markdown)
-    lab = at.session_state[LAB]
-    assert lab.model is None and lab.data_config == first.session_state[LAB].data_config
-    assert at.session_state[TOKEN] != query["s"]
-    at.button(key="urlsync.retrain").click().run()
+    lab = at.session_state[SESSION].lab
+    assert lab.model is None and lab.data_config == first.session_state[SESSION].lab.data_config
+    assert at.session_state[SESSION].token != query["s"]
+    at.button(key="session.retrain").click().run()
     wait_until(lambda: lab.poll() is not None and lab.poll().done, what="the retraining run")
     assert lab.model is not None and lab.train_config.epochs == 1
 
@@ -201,7 +202,7 @@ def test_a_running_lab_forks_without_its_job_and_its_dataset_is_not_counted() ->
     lab = Lab()
     config = DataConfig(name="digits", train_size=300)
     lab.set_data(config, load_dataset(config))
-    lab.start_training(replace(lab.train_config, epochs=50))
+    lab.train(replace(lab.train_config, epochs=50))
     lab.sweep = SweepJob(SweepSpec(lab.data_config, lab.model_config, lab.train_config, (Axis("lr", (0.1,)),)),
                          lab.data)  # not started: a handle with its lock, as a running one has
     lab.handwriting = lab.handwriting.add(np.eye(28, dtype=np.float32), 1, n_classes=10)
@@ -228,15 +229,15 @@ def test_a_share_link_never_opens_a_page_it_hides(url: str, pages: tuple[str, ..
 def test_pages_left_out_of_the_navigation_keep_the_links_between_pages_working() -> None:
     at = app({"pages": "home,data"}).run()  # Home links to every page; Data to the Model page
     no_errors(at)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     no_errors(at)
-    assert at.session_state[LAB].model is not None
+    assert at.session_state[SESSION].lab.model is not None
 
 
 def test_a_page_that_stops_on_a_fresh_sessions_first_run_still_gets_a_token() -> None:
     at = app({"data": "moons"})
-    at.switch_page("pages/board.py").run()  # no board yet: the page shows its start form, then st.stop()
+    at.switch_page("app_pages/board.py").run()  # no board yet: the page shows its start form, then st.stop()
     no_errors(at)
-    token = at.session_state[TOKEN]
+    token = at.session_state[SESSION].token
     assert param(at, "s") == token and param(at, "data") == "moons"
-    assert session_store().get(token).value is at.session_state[LAB]
+    assert session_store().get(token).value is at.session_state[SESSION].lab

@@ -114,7 +114,7 @@ def test_a_run_that_does_not_learn_says_why_in_the_json(capsys, args: list[str],
 
 
 def test_options_left_out_follow_the_chosen_models_preset(capsys) -> None:
-    from core.presets import PRESETS
+    from core.training.presets import PRESETS
 
     report = train_json(capsys, "--dataset", "digits", "--model", "cnn", "--train-size", "200", "--epochs", "1")
     cnn = PRESETS["images", "cnn"].train

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.csvdata import CsvError, PointSet, read_points_csv, write_points_csv
-from core.data import DataError, points_dataset
+from core.config import DataError
+from core.data.csvfile import CsvError, PointSet, read_points_csv, write_points_csv
+from core.data.points import points_dataset
 from tests.csv_corpus import bad, good
 
 

@@ -9,16 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import (
-    DATA_DIR_ENV,
-    POINT_DATASETS,
-    DataConfig,
-    DataError,
-    make_dataset,
-    read_idx,
-    resolve_data_dir,
-)
-from core.pixels import normalize_pixels, to_pixels
+from core.config import POINT_DATASETS, DataConfig, DataError
+from core.data.make import make_dataset
+from core.data.mnist import DATA_DIR_ENV, read_idx, resolve_data_dir
+from core.data.pixels import normalize_pixels, to_pixels
 
 
 @pytest.mark.parametrize("name", POINT_DATASETS)

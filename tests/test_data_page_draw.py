@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.csvdata import read_points_csv
-from core.data import OWN_POINTS, DataConfig
-from core.drawn import MAX_IN_LINK, add_points, drawn_config, unpack_link, view_for
-from core.urlstate import POINTS_PARAM, Settings, encode, preset_settings, shaped
-from pages.common.draw import DRAFT, DRAWN_NAMES, HISTORY
-from pages.common.state import LAB
+from app_pages.common.session import SESSION
+from app_pages.data_draw import DRAFT, DRAWN_NAMES, HISTORY
+from core.config import OWN_POINTS, DataConfig, Settings, shaped
+from core.data.csvfile import read_points_csv
+from core.data.drawn import MAX_IN_LINK, add_points, drawn_config, unpack_link, view_for
+from core.url.points import POINTS_PARAM
+from core.url.state import encode, preset_settings
 from tests.csv_corpus import bad, csv_bytes, rows
 
 TIMEOUT = 60
@@ -21,7 +22,7 @@ CSV = "text/csv"
 def own_points_page() -> AppTest:
     """The Data page switched to "Your own points", on an empty plane."""
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     return at.selectbox(key="data.name").set_value(OWN_POINTS).run()
 
 
@@ -43,7 +44,7 @@ def no_errors(at: AppTest) -> None:
 def test_an_empty_plane_says_how_many_points_each_class_needs_and_keeps_the_data() -> None:
     at = own_points_page()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.data_config.name == "circles"  # nothing usable drawn yet: the lab keeps its data
     message = at.info[0].value
     assert "more orange" in message and "more blue" in message and "circles" in message
@@ -55,7 +56,7 @@ def test_drawn_points_become_the_data_and_travel_in_the_link() -> None:
     at.session_state[DRAFT] = (points, DRAWN_NAMES[:2], view_for([]))
     at.run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.data_config.name == OWN_POINTS and lab.data_config.points == points
     assert len(lab.data.y_train) + len(lab.data.y_val) + len(lab.data.y_test) == 120
     assert len(lab.data_config.points) <= MAX_IN_LINK
@@ -69,17 +70,17 @@ def test_start_from_the_dataset_then_clear_and_undo_restores_it() -> None:
     at = own_points_page()
     at.button(key="data.draw.start").click().run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     started = lab.data_config
     assert started.name == OWN_POINTS and len(started.points) == 500 and lab.data.class_names == ("outer", "inner")
     assert POINTS_PARAM not in at.query_params  # 500 points: too many for a link
     assert any("too many to travel in a link" in c.value for c in at.caption)
     at.button(key="data.draw.clear").click().run()
-    assert at.session_state[DRAFT][0] == () and at.session_state[LAB].data_config == started
+    assert at.session_state[DRAFT][0] == () and at.session_state[SESSION].lab.data_config == started
     at.button(key="data.draw.undo").click().run()
     no_errors(at)
     assert at.session_state[DRAFT][0] == started.points
-    assert at.session_state[LAB].data_config == started
+    assert at.session_state[SESSION].lab.data_config == started
 
 
 def test_a_good_csv_replaces_the_set_and_the_export_reads_back() -> None:
@@ -87,7 +88,7 @@ def test_a_good_csv_replaces_the_set_and_the_export_reads_back() -> None:
     raw = csv_bytes(rows(40, ("cat", "dog", "fox")), header="x;y;label", sep=";", decimal=",")
     at.file_uploader(key="data.draw.upload").set_value(("points.csv", raw, CSV)).run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.data.class_names == ("cat", "dog", "fox") and len(lab.data_config.points) == 120
     assert [b.proto.label for b in at.get("download_button")] == ["Export as CSV"]
     exported = read_points_csv(_export_bytes(at))
@@ -97,10 +98,10 @@ def test_a_good_csv_replaces_the_set_and_the_export_reads_back() -> None:
 
 def _export_bytes(at: AppTest) -> bytes:
     """The CSV the export button offers: the same writer the page calls, on the lab's points."""
-    from core.csvdata import write_points_csv
-    from core.drawn import to_point_set
+    from core.data.csvfile import write_points_csv
+    from core.data.drawn import to_point_set
 
-    config = at.session_state[LAB].data_config
+    config = at.session_state[SESSION].lab.data_config
     return write_points_csv(to_point_set(config.points, config.class_names))
 
 
@@ -110,13 +111,13 @@ def test_a_bad_csv_shows_its_message_and_changes_nothing(case: str) -> None:
     at = own_points_page()
     at.session_state[DRAFT] = (drawn(60), DRAWN_NAMES[:2], view_for([]))
     at.run()
-    before = at.session_state[LAB].data_config
+    before = at.session_state[SESSION].lab.data_config
     at.file_uploader(key="data.draw.upload").set_value(("bad.csv", raw, CSV)).run()
     assert not at.exception
     assert len(at.error) == 1
     shown = at.error[0].value  # Markdown with every punctuation mark escaped: the file's text shows as typed
     assert expected.lower() in shown.replace("\\", "").lower() and "<b>" not in shown
-    assert at.session_state[LAB].data_config is before and at.session_state[DRAFT][0] == before.points
+    assert at.session_state[SESSION].lab.data_config is before and at.session_state[DRAFT][0] == before.points
 
 
 def test_a_third_class_gets_the_next_colour_and_its_own_count() -> None:
@@ -131,9 +132,9 @@ def test_a_drawn_set_trains_on_the_train_page() -> None:
     at = own_points_page()
     at.session_state[DRAFT] = (drawn(60), DRAWN_NAMES[:2], view_for([]))
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.data_config.name == OWN_POINTS and lab.result is not None and len(lab.result.snapshots) > 1
 
 
@@ -144,9 +145,9 @@ def test_a_link_with_points_opens_them_on_the_plane() -> None:
     preset = preset_settings("circles")
     for key, value in encode(Settings(config, shaped(preset.model, config), preset.train)).items():
         link.query_params[key] = value
-    link.switch_page("pages/data.py").run()
+    link.switch_page("app_pages/data.py").run()
     no_errors(link)
-    lab = link.session_state[LAB]
+    lab = link.session_state[SESSION].lab
     assert lab.data_config.name == OWN_POINTS and lab.data.class_names == ("near", "far")
     assert lab.data_config.seed == 2 and lab.result is not None  # trained on arrival, like any 2-D link
     assert link.selectbox(key="data.name").value == OWN_POINTS
@@ -155,6 +156,6 @@ def test_a_link_with_points_opens_them_on_the_plane() -> None:
 
 def test_generated_points_can_be_exported_too() -> None:
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     no_errors(at)
     assert [b.proto.label for b in at.get("download_button")] == ["Export as CSV"]

@@ -9,9 +9,9 @@ import struct
 import numpy as np
 import pytest
 
-from core.csvdata import read_points_csv, write_points_csv
-from core.data import OWN_POINTS, DataConfig, DataError, make_dataset, validate_config
-from core.drawn import (
+from core.config import OWN_POINTS, DataConfig, DataError, validate_config
+from core.data.csvfile import read_points_csv, write_points_csv
+from core.data.drawn import (
     MAX_IN_LINK,
     DrawnError,
     View,
@@ -31,6 +31,7 @@ from core.drawn import (
     unpack_link,
     view_for,
 )
+from core.data.make import make_dataset
 from core.lab import Lab
 from core.plots.drawn import nice_ticks, plane_image
 from core.plots.style import class_rgb
@@ -147,7 +148,7 @@ def test_a_drawn_set_trains_and_evaluates_like_generated_data() -> None:
     config = drawn_config(points, names, BASE)
     lab = Lab()
     lab.set_data(config, make_dataset(config))
-    result = lab.train_now(lab.train_config)
+    result = lab.train(lab.train_config, wait=True)
     evaluation = lab.evaluation()
     assert result.history and evaluation.test.accuracy > 0.9
     assert len(result.snapshots) > 1  # the replay's frames, as for generated points
@@ -266,7 +267,8 @@ def test_the_hostile_cases_start_from_a_good_one() -> None:
 
 def test_the_command_line_trains_a_drawn_set_from_a_link(capsys: pytest.CaptureFixture[str]) -> None:
     from core.__main__ import main
-    from core.urlstate import Settings, preset_settings, shaped, share_query
+    from core.config import Settings, shaped
+    from core.url.state import preset_settings, share_query
 
     points, names = clouds(n_per_class=50, k=2)
     config = drawn_config(points, names, BASE)

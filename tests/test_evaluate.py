@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
+from core.config import ModelConfig, TrainConfig
 from core.evaluate import (
     REPORT_COLUMNS,
     Metrics,
@@ -20,8 +21,8 @@ from core.evaluate import (
     misclassified,
     train_test_gap,
 )
-from core.models import ModelConfig, build_model, predict_proba
-from core.train import TrainConfig, train_model
+from core.models import build_model, predict_proba
+from core.training.train import train_model
 
 pytestmark = pytest.mark.filterwarnings("error::UserWarning")  # sklearn's UndefinedMetricWarning included
 

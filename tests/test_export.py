@@ -9,18 +9,17 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from core.data import DataConfig
+from core.config import DataConfig, TrainConfig
 from core.evaluate import evaluate_model
-from core.export import history_csv, predictions_csv, replay_gif
+from core.export.files import history_csv, predictions_csv, replay_gif
 from core.lab import Lab
-from core.train import TrainConfig
 
 
 @pytest.fixture(scope="module")
 def trained(circles) -> Lab:
     lab = Lab()
     lab.set_data(DataConfig(name="circles", n_samples=200, noise=0.05), circles)
-    lab.train_now(TrainConfig(epochs=12, batch_size=0))
+    lab.train(TrainConfig(epochs=12, batch_size=0), wait=True)
     return lab
 
 

@@ -9,13 +9,11 @@ from dataclasses import replace
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.common.session import SESSION, Session
+from app_pages.common.ui import MODEL_UPLOAD_MB, load_dataset
 from core.checkpoint import load_model
-from core.data import DataConfig
+from core.config import MAX_HIDDEN_LAYERS, MAX_UNITS, DataConfig, TrainConfig
 from core.lab import Lab
-from core.models import MAX_HIDDEN_LAYERS, MAX_UNITS
-from core.train import TrainConfig
-from pages.common.state import LAB
-from pages.common.ui import MODEL_UPLOAD_MB, load_dataset
 
 TIMEOUT = 60
 DIGITS = DataConfig(name="digits", train_size=300)
@@ -40,8 +38,8 @@ def labs() -> Iterator[list[Lab]]:
 
 def train_page(lab: Lab) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.session_state[LAB] = lab
-    return at.switch_page("pages/train.py").run()
+    at.session_state[SESSION] = Session(lab)
+    return at.switch_page("app_pages/train.py").run()
 
 
 def wait_until(condition, what: str) -> None:
@@ -57,7 +55,7 @@ def start_long_run(at: AppTest) -> Lab:
     """Set a long run on the page and press Train; return the lab once its first epoch is in."""
     at.slider(key="train.epochs").set_value(LONG_RUN).run()
     at.button(key="train.go").click().run()
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.training, "pressing Train on digits should start a background run"
     wait_until(lambda: bool(lab.job.progress().history), "the first epoch")
     return lab
@@ -82,33 +80,34 @@ def test_stop_mid_run_keeps_the_model_and_says_so(labs: list[Lab]) -> None:
     assert lab.result.status == "completed" and not at.exception and not at.error
 
 
-def test_a_second_run_while_one_is_going_is_refused_with_a_reason() -> None:
+def test_a_second_run_replaces_the_first_one_job_per_session() -> None:
     lab = digits_lab()
-    lab.start_training(replace(lab.train_config, epochs=LONG_RUN))
+    lab.train(replace(lab.train_config, epochs=LONG_RUN))
+    first = lab.job
     try:
-        with pytest.raises(ValueError, match="already going"):
-            lab.start_training(lab.train_config)
+        lab.train(replace(lab.train_config, epochs=LONG_RUN))  # the first is stopped before the second starts
+        assert first.progress().done and lab.job is not first and lab.training
     finally:
         lab.stop()
-    assert lab.result.status == "stopped"
+    assert lab.result.status == "stopped" and not lab.training
 
 
 def test_switching_dataset_while_training_stops_the_run_cleanly(labs: list[Lab]) -> None:
     labs.append(digits_lab())
     at = train_page(labs[0])
     lab = start_long_run(at)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     at.selectbox(key="data.name").set_value("moons").run()
     assert not at.exception and not at.error
     assert not lab.training and lab.data.name == "moons" and lab.model is None
-    at.switch_page("pages/train.py").run()  # 2-D data: auto-train runs at once on the new data
+    at.switch_page("app_pages/train.py").run()  # 2-D data: auto-train runs at once on the new data
     assert not at.exception and lab.result is not None and lab.result.status in ("completed", "converged")
 
 
 def test_the_widest_network_trains_and_its_file_fits_the_upload_limit() -> None:
     lab = digits_lab()
     lab.set_model_config(replace(lab.model_config, kind="mlp", hidden=(MAX_UNITS,) * MAX_HIDDEN_LAYERS))
-    result = lab.train_now(TrainConfig(epochs=1, batch_size=128, lr=1e-3))
+    result = lab.train(TrainConfig(epochs=1, batch_size=128, lr=1e-3), wait=True)
     assert result.status == "completed" and result.steps == 3  # 300 images, batches of 128
     raw = lab.model_file()
     assert len(raw) < MODEL_UPLOAD_MB * 2**20, f"{len(raw) / 2**20:.1f} MB does not fit the uploader"

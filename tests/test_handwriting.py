@@ -1,5 +1,5 @@
-"""Your own handwriting (core.handwriting): canvas pixels -> PNG, the bounded labelled set and its scoring; and the
-Evaluate page's "Take it home" downloads, the standalone script among them (core.export.run_script)."""
+"""Your own handwriting (core.data.handwriting): canvas pixels -> PNG, the bounded labelled set and its scoring; and the
+Evaluate page's "Take it home" downloads, the standalone script among them (core.export.files.run_script)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,15 @@ from PIL import Image
 from sklearn.metrics import confusion_matrix
 from streamlit.testing.v1 import AppTest
 
-from core.data import DataConfig, Dataset
-from core.export import run_script
-from core.handwriting import MAX_DIGITS, Handwriting, HandwritingError, drawing_png, evaluate_handwriting
-from core.images import prepare_image
+from app_pages.common.session import SESSION, Session
+from core.config import DataConfig, ModelConfig
+from core.data.dataset import Dataset
+from core.data.handwriting import MAX_DIGITS, Handwriting, HandwritingError, drawing_png, evaluate_handwriting
+from core.data.images import prepare_image
+from core.data.pixels import normalize_pixels, to_pixels
+from core.export.files import run_script
 from core.lab import Lab
-from core.models import ModelConfig, build_model, predict_proba
-from core.pixels import normalize_pixels, to_pixels
-from pages.common.state import LAB
+from core.models import build_model, predict_proba
 from tests.image_corpus import draw_digit, png_bytes
 
 SIDE = 280
@@ -166,8 +167,8 @@ def test_scoring_needs_digits_and_labels_the_model_knows(digits: Dataset) -> Non
 def take_it_home(lab: Lab) -> tuple[set[str], AppTest]:
     """The labels of the Evaluate page's download buttons, and the page."""
     at = AppTest.from_file("../app.py", default_timeout=60)
-    at.session_state[LAB] = lab
-    at.switch_page("pages/evaluate.py").run()
+    at.session_state[SESSION] = Session(lab)
+    at.switch_page("app_pages/evaluate.py").run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     return {b.proto.label for b in at.get("download_button")}, at
 
@@ -175,7 +176,7 @@ def take_it_home(lab: Lab) -> tuple[set[str], AppTest]:
 def test_evaluate_offers_the_model_the_csvs_and_the_script(circles: Dataset) -> None:
     lab = Lab()
     lab.set_data(DataConfig(name="circles", n_samples=200, noise=0.05), circles)
-    lab.train_now(replace(lab.train_config, epochs=5))
+    lab.train(replace(lab.train_config, epochs=5), wait=True)
     buttons, _ = take_it_home(lab)
     assert buttons == {"The trained model (.pt)", "Per-class metrics (CSV)",
                             "Predictions on the test split (CSV)", "Training history, epoch by epoch (CSV)",
@@ -188,7 +189,7 @@ def test_evaluate_offers_the_model_the_csvs_and_the_script(circles: Dataset) -> 
 def test_data_a_script_cannot_reproduce_gets_a_note_instead_of_a_button(digits: Dataset) -> None:
     lab = Lab()
     lab.set_data(DataConfig(name="digits", train_size=300, seed=0), digits)
-    lab.train_now(replace(lab.train_config, epochs=1))
+    lab.train(replace(lab.train_config, epochs=1), wait=True)
     buttons, at = take_it_home(lab)
     assert "The trained model (.pt)" in buttons and "PyTorch script that reproduces this run (.py)" not in buttons
     assert any(c.value.startswith("No standalone script for this run: A script can reproduce") for c in at.caption)

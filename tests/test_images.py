@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from core.data import read_idx
-from core.images import CROP_THRESHOLD, MAX_PIXELS, REASONS, ImageError, PreparedImage, prepare_image
-from core.pixels import center_by_mass, to_pixels
+from core.data.images import CROP_THRESHOLD, MAX_PIXELS, REASONS, ImageError, PreparedImage, prepare_image
+from core.data.mnist import read_idx
+from core.data.pixels import center_by_mass, to_pixels
 from tests.image_corpus import bomb_png, corpus, draw_digit, encode, paper_photo, png_bytes
 
 CENTRE = 14.0  # where MNIST puts the centre of mass in its 28x28 frame

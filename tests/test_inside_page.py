@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.data import DataConfig
+from app_pages.common.session import SESSION, Session
+from app_pages.common.ui import load_dataset
+from core.config import DataConfig
 from core.insight.slots import InspectionSlots
 from core.lab import Lab
 from core.models import linear_weights
-from pages.common.state import LAB
-from pages.common.ui import load_dataset
 from tests.conftest import wait_until
 from tests.image_corpus import draw_digit, png_bytes
 from tests.test_insight_slots import hold_a_slot
@@ -43,7 +43,7 @@ def digits_lab(kind: str) -> Lab:
     lab = Lab()
     lab.set_data(DIGITS, load_dataset(DIGITS))
     lab.set_model_config(replace(lab.model_config, kind=kind, width=8))
-    lab.train_now(replace(lab.train_config, epochs=1))
+    lab.train(replace(lab.train_config, epochs=1), wait=True)
     return lab
 
 
@@ -62,7 +62,7 @@ class CountingSlots(InspectionSlots):
 @pytest.fixture
 def slots(monkeypatch: pytest.MonkeyPatch) -> CountingSlots:
     spy = CountingSlots(timeout=0.3)
-    monkeypatch.setattr("pages.common.inside.INSPECTION_SLOTS", spy)
+    monkeypatch.setattr("app_pages.common.inside.INSPECTION_SLOTS", spy)
     return spy
 
 
@@ -107,19 +107,19 @@ def test_logistic_regression_with_squared_features_on_the_model_and_inside_pages
     at = page("model", lab).run()
     at.button_group(key="model.features").set_value(["x", "y", "xx", "yy"]).run()
     no_errors(at)
-    assert at.session_state[LAB].model_config.features == ("x", "y", "xx", "yy")
+    assert at.session_state[SESSION].lab.model_config.features == ("x", "y", "xx", "yy")
     nodes = specs(at)["The network"]["data"][-1]
     assert {"x²", "y²"} <= set(nodes["text"])
-    lab = at.session_state[LAB]
-    lab.train_now(lab.train_config)
+    lab = at.session_state[SESSION].lab
+    lab.train(lab.train_config, wait=True)
     at.run()
     small = next(c.value for c in at.caption if "weights below 0.01" in c.value)
     weights = np.concatenate([w.ravel() for w in linear_weights(lab.model)])
     assert small.startswith(f"{int((np.abs(weights) < 0.01).sum())} of {weights.size} weights below 0.01")
     at.button_group(key="model.features").set_value([]).run()
     assert at.error and "at least one input feature" in at.error[0].value
-    lab = at.session_state[LAB]
-    lab.train_now(lab.train_config)
+    lab = at.session_state[SESSION].lab
+    lab.train(lab.train_config, wait=True)
     assert lab.evaluation().test.accuracy >= 0.9
     inside = page("inside", lab).run()
     no_errors(inside)
@@ -182,8 +182,8 @@ def test_feature_maps_are_computed_in_a_slot_once_per_model_and_a_busy_server_sa
 def test_predict_explains_an_upload_with_both_methods(slots: CountingSlots) -> None:
     lab = digits_lab("mlp")
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.session_state[LAB] = lab
-    at = at.switch_page("pages/predict.py").run()
+    at.session_state[SESSION] = Session(lab)
+    at = at.switch_page("app_pages/predict.py").run()
     raw = png_bytes(draw_digit("7", size=(120, 120)))
     at.file_uploader(key="predict.images").set_value([("seven.png", raw, "image/png")]).run()
     no_errors(at)
@@ -205,13 +205,13 @@ def test_predict_explains_an_upload_with_both_methods(slots: CountingSlots) -> N
 
 
 def test_a_test_digit_opened_from_the_projector_is_predicted_and_explained() -> None:
-    from core.insight import digit_png
+    from core.insight.digits import digit_png
 
     lab = digits_lab("mlp")
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.session_state[LAB] = lab
+    at.session_state[SESSION] = Session(lab)
     at.session_state["predict.sent"] = ("test digit #0", digit_png(lab.data.X_test[0]))
-    at = at.switch_page("pages/predict.py").run()
+    at = at.switch_page("app_pages/predict.py").run()
     no_errors(at)
     assert any(t.value == "File: test digit #0" for t in at.text)
     assert at.metric[0].label == "Prediction" and any(t.startswith("Why it said") for t in chart_titles(at))

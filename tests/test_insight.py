@@ -7,27 +7,21 @@ import pytest
 import torch
 from torch import nn
 
+from core.bench.timing import time_attribution, time_embedding_pca, time_neuron_maps
 from core.boundary import boundary_grid
-from core.insight import (
-    Projection,
+from core.config import ModelConfig
+from core.insight.digits import (
+    BLACK,
     attribute_image,
     embed,
     feature_maps,
     first_layer_tiles,
-    fit_projection,
-    hidden_activations,
-    hidden_space,
     last_hidden,
-    neuron_maps,
     pca_points,
-    time_attribution,
-    time_embedding_pca,
-    time_neuron_maps,
     tsne_points,
-    unit_health,
 )
-from core.insight.digits import BLACK
-from core.models import ModelConfig, build_model, predict_proba
+from core.insight.maps import Projection, fit_projection, hidden_activations, hidden_space, neuron_maps, unit_health
+from core.models import build_model, predict_proba
 
 IMAGE = dict(input_shape=(1, 28, 28), n_classes=10)
 BOX = (-2.0, 2.0, -1.5, 1.0)
@@ -269,9 +263,9 @@ def test_timings_report_seconds() -> None:
 
 
 def test_a_test_digit_as_png_reads_back_as_the_same_digit(digits) -> None:
-    from core.images import prepare_image
-    from core.insight import digit_png
-    from core.pixels import to_pixels
+    from core.data.images import prepare_image
+    from core.data.pixels import to_pixels
+    from core.insight.digits import digit_png
 
     raw = digit_png(digits.X_test[0])
     assert raw[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.insight.recorder import GradientRecorder, StateRecorder, model_at
-from core.jobs import JobSlots, SlotTask, TrainingJob
-from core.models import ModelConfig, build_model, predict_proba
-from core.train import TrainConfig, train_model
+from core.config import ModelConfig, TrainConfig
+from core.models import build_model, predict_proba
+from core.training.jobs import JobSlots, SlotTask, TrainingJob
+from core.training.recorder import GradientRecorder, StateRecorder, model_at
+from core.training.train import train_model
 from tests.conftest import wait_until
 
 FULL_BATCH = TrainConfig(optimizer="adam", lr=0.03, batch_size=0, epochs=6)

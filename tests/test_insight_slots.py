@@ -8,10 +8,11 @@ import time
 import numpy as np
 import pytest
 
-from core.insight import attribute_image
+from core.bench.timing import time_attribution_burst
+from core.config import ModelConfig
+from core.insight.digits import attribute_image
 from core.insight.slots import InspectionSlots, SlotsBusy, inspection_capacity
-from core.insight.timing import time_attribution_burst
-from core.models import ModelConfig, build_model
+from core.models import build_model
 
 
 def hold_a_slot(slots: InspectionSlots) -> tuple[threading.Event, threading.Thread]:

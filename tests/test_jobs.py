@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from core.jobs import MAX_JOBS_ENV, JobSlots, TrainingJob, max_jobs_setting, server_capacity
-from core.models import ModelConfig, build_model
-from core.train import TrainConfig
+from core.config import ModelConfig, TrainConfig
+from core.models import build_model
+from core.training.jobs import MAX_JOBS_ENV, JobSlots, TrainingJob, max_jobs_setting, server_capacity
 from tests.conftest import wait_until
 
 
@@ -105,7 +105,7 @@ def test_max_jobs_comes_from_the_environment_or_says_what_is_wrong(monkeypatch: 
 
 
 def test_stop_ends_a_cnn_run_within_a_second(digits) -> None:
-    from core.presets import CNN_MODEL
+    from core.training.presets import CNN_MODEL
 
     job = TrainingJob(build_model(CNN_MODEL), digits, TrainConfig(epochs=50, batch_size=64), slots=JobSlots(1))
     job.start()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
-from core.data import DataConfig
+from core.config import DataConfig, ModelConfig, TrainConfig
 from core.lab import Lab, LabError
-from core.models import ModelConfig
-from core.presets import PRESETS
-from core.train import TrainConfig
+from core.training.presets import PRESETS
 from tests.conftest import wait_until
 
 
@@ -37,10 +37,10 @@ def test_data_sets_defaults_and_shapes_the_model(lab: Lab, blobs) -> None:
 
 
 def test_train_now_then_evaluate_boundary_and_predict(lab: Lab) -> None:
-    result = lab.train_now(TrainConfig(epochs=60, batch_size=0))
+    result = lab.train(TrainConfig(epochs=60, batch_size=0), wait=True)
     # A boundary for every epoch, from the starting weights (epoch 0) on: the replay's frames.
     assert result.status == "completed" and [s.epoch for s in result.snapshots] == list(range(61))
-    long = lab.train_now(TrainConfig(epochs=250, batch_size=0, lr=0.01))
+    long = lab.train(TrainConfig(epochs=250, batch_size=0, lr=0.01), wait=True)
     assert [s.epoch for s in long.snapshots] == [0, *range(3, 250, 3), 250]  # every 3 past 100 epochs
     evaluation = lab.evaluation()
     assert evaluation.test.accuracy > 0.9 and evaluation is lab.evaluation()  # computed once
@@ -56,23 +56,23 @@ def test_train_now_then_evaluate_boundary_and_predict(lab: Lab) -> None:
 
 
 def test_background_job_becomes_the_model_and_can_be_stopped(lab: Lab) -> None:
-    job = lab.start_training(TrainConfig(epochs=10_000, batch_size=8))
-    with pytest.raises(LabError, match="already going"):
-        lab.start_training(TrainConfig())
+    assert lab.train(TrainConfig(epochs=10_000, batch_size=8)) is None  # too long to train inline: a worker
+    job = lab.job
     wait_until(lambda: job.progress().history, what="the first epoch")
     lab.stop()
     assert not lab.training and lab.result.status == "stopped" and lab.model is job.model
-    assert lab.train_now(TrainConfig(epochs=20)).status == "completed"  # the next run works
+    assert lab.train(TrainConfig(epochs=20), wait=True).status == "completed"  # the next run works
 
 
 def test_switching_data_while_training_stops_the_run(lab: Lab, blobs) -> None:
-    job = lab.start_training(TrainConfig(epochs=10_000, batch_size=8))
+    lab.train(TrainConfig(epochs=10_000, batch_size=8))
+    job = lab.job
     lab.set_data(DataConfig(name="blobs"), blobs)
     assert job.progress().done and lab.model is None and lab.data is blobs
 
 
 def test_model_file_round_trip_and_refusals(lab: Lab, digits) -> None:
-    lab.train_now(TrainConfig(epochs=2))
+    lab.train(TrainConfig(epochs=2), wait=True)
     raw = lab.model_file()
     other = Lab()
     other.load_model_file(raw)
@@ -87,15 +87,15 @@ def test_model_file_round_trip_and_refusals(lab: Lab, digits) -> None:
 def test_the_labs_thread_cap_applies_to_every_run(circles, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    import core.jobs
-    from core.train import train_model
+    import core.training.jobs
+    from core.training.train import train_model
 
     capped = Lab(threads=1)
     capped.set_data(DataConfig(name="circles", n_samples=200, noise=0.05), circles)
     original = torch.get_num_threads()
     torch.set_num_threads(2)  # the conftest runs tests on 1 thread; start above the cap so the cap shows
     try:
-        capped.train_now(TrainConfig(epochs=1))
+        capped.train(TrainConfig(epochs=1), wait=True)
         assert torch.get_num_threads() == 1  # the inline run set this thread's count
     finally:
         torch.set_num_threads(original)
@@ -107,10 +107,13 @@ def test_the_labs_thread_cap_applies_to_every_run(circles, monkeypatch: pytest.M
             on_epoch(stats, trained)
         return train_model(model, data, config, options, on_epoch=record, **kw)
 
-    monkeypatch.setattr(core.jobs, "train_model", recording)
+    monkeypatch.setattr(core.training.jobs, "train_model", recording)
     torch.set_num_threads(2)  # the worker thread inherits 2 from here; the run's setting must bring it to 1
     try:
-        final = capped.start_training(TrainConfig(epochs=2)).join(timeout=30)
+        assert capped.train(TrainConfig(epochs=1000, batch_size=1)) is None  # too long to train inline: a worker
+        wait_until(lambda: len(seen) >= 2, what="two epochs on the worker")
+        capped.stop()
+        final = capped.job.progress()
     finally:
         torch.set_num_threads(original)
     assert final.state == "finished" and final.result.history
@@ -118,7 +121,7 @@ def test_the_labs_thread_cap_applies_to_every_run(circles, monkeypatch: pytest.M
 
 
 def test_a_model_uploaded_before_any_data_stays_when_the_data_fits(lab: Lab, circles, blobs) -> None:
-    lab.train_now(TrainConfig(epochs=2))
+    lab.train(TrainConfig(epochs=2), wait=True)
     raw = lab.model_file()
     fits = Lab()
     fits.load_model_file(raw)
@@ -136,7 +139,8 @@ def test_a_new_model_kind_moves_untouched_settings_to_its_preset(digits) -> None
     lab.set_data(DataConfig(name="digits"), digits)
     mlp, cnn = PRESETS["images", "mlp"].train, PRESETS["images", "cnn"].train
     assert lab.train_config == mlp
-    lab.set_train_config(TrainConfig(**{**mlp.__dict__, "lr": 0.01}))  # the user chose a learning rate
+    # the user chose a learning rate
+    lab.apply(replace(lab.settings, train=TrainConfig(**{**mlp.__dict__, "lr": 0.01})))
     notice = lab.set_model_config(ModelConfig(kind="cnn"))
     assert lab.train_config.batch_size == cnn.batch_size and lab.train_config.epochs == cnn.epochs
     assert lab.train_config.lr == 0.01  # the user's own choice stays
@@ -146,22 +150,21 @@ def test_a_new_model_kind_moves_untouched_settings_to_its_preset(digits) -> None
 
 def test_reset_keeps_the_starting_weights_and_new_weights_changes_them(lab: Lab) -> None:
     config = TrainConfig(epochs=1, batch_size=0)
-    first = lab.train_now(config).history[0].train_loss
-    again = lab.train_now(config).history[0].train_loss
+    first = lab.train(config, wait=True).history[0].train_loss
+    again = lab.train(config, wait=True).history[0].train_loss
     assert first == again
-    changed = lab.train_now(TrainConfig(epochs=1, batch_size=0, init_seed=1))
+    changed = lab.train(TrainConfig(epochs=1, batch_size=0, init_seed=1), wait=True)
     assert changed.history[0].train_loss != first
-    lab.set_train_config(config)
-    assert lab.new_weights().init_seed == 1
 
 
 def test_train_decides_inline_or_worker(lab: Lab, digits) -> None:
-    job = lab.train(TrainConfig(epochs=5, batch_size=0))
-    assert job.progress().done and lab.result is not None  # a short 2-D run trained inline
+    assert lab.train(TrainConfig(epochs=5, batch_size=0)) is lab.result is not None  # a short 2-D run: inline
+    assert lab.job is None and not lab.training
     images = Lab()
     images.set_data(DataConfig(name="digits"), digits)
     assert not images.runs_inline(images.train_config)
-    job = images.train(TrainConfig(epochs=1000, batch_size=8))
+    assert images.train(TrainConfig(epochs=1000, batch_size=8)) is None
+    job = images.job
     assert images.training
     images.stop()
     assert job.progress().done

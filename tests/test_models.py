@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.data import DataConfig, make_dataset
+from core.config import DataConfig, ModelConfig, ModelError, TrainConfig
+from core.data.make import make_dataset
 from core.models import (
     ACTIVATIONS,
     FEATURES,
-    ModelConfig,
-    ModelError,
     activation_curve,
     build_model,
     count_parameters,
@@ -22,7 +21,7 @@ from core.models import (
     predict_proba,
     summary_table,
 )
-from core.train import TrainConfig, train_model
+from core.training.train import train_model
 
 IMAGE = dict(input_shape=(1, 28, 28), n_classes=10)
 

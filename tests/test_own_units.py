@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.data import OWN_POINTS, DataConfig
-from core.drawn import as_points, to_units
+from app_pages.common.session import SESSION, Session
+from app_pages.common.ui import load_dataset
+from core.config import OWN_POINTS, DataConfig
+from core.data.drawn import as_points, to_units
 from core.lab import Lab
-from pages.common.state import LAB
-from pages.common.ui import load_dataset
 
 TIMEOUT = 60
 
@@ -31,14 +31,14 @@ def lab() -> Lab:
     config = DataConfig(name=OWN_POINTS, points=own_points(), class_names=("low", "high"))
     lab = Lab()
     lab.set_data(config, load_dataset(config))
-    lab.train_now(lab.train_config)
+    lab.train(lab.train_config, wait=True)
     return lab
 
 
 def page(name: str, lab: Lab) -> AppTest:
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
-    at.session_state[LAB] = lab
-    return at.switch_page(f"pages/{name}.py").run()
+    at.session_state[SESSION] = Session(lab)
+    return at.switch_page(f"app_pages/{name}.py").run()
 
 
 def array(values) -> np.ndarray:

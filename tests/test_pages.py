@@ -11,10 +11,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from core.data import DataConfig
+from app_pages.common.session import SESSION, Session
+from app_pages.common.ui import load_dataset
+from core.config import DataConfig
 from core.lab import Lab
-from pages.common.state import LAB
-from pages.common.ui import load_dataset
 
 TIMEOUT = 60
 CIRCLES = DataConfig(name="circles", n_samples=200)
@@ -24,15 +24,15 @@ def page(name: str, lab: Lab | None = None) -> AppTest:
     """The app (router and sidebar included) switched to one page, optionally with a prepared Lab."""
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     if lab is not None:
-        at.session_state[LAB] = lab
-    return at.switch_page(f"pages/{name}.py")
+        at.session_state[SESSION] = Session(lab)
+    return at.switch_page(f"app_pages/{name}.py")
 
 
 def ready_lab(config: DataConfig = CIRCLES, *, train: bool = True) -> Lab:
     lab = Lab()
     lab.set_data(config, load_dataset(config))
     if train:
-        lab.train_now(lab.train_config)
+        lab.train(lab.train_config, wait=True)
     return lab
 
 
@@ -53,23 +53,23 @@ def test_app_router_runs_home_and_sidebar() -> None:
 def test_data_page_defaults_to_circles_and_redraws_on_slider() -> None:
     at = page("data").run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.data.name == "circles"
     at.slider(key="data.noise").set_value(0.3).run()
     no_errors(at)
-    assert at.session_state[LAB].data_config.noise == 0.3
+    assert at.session_state[SESSION].lab.data_config.noise == 0.3
 
 
 def test_data_page_offline_digits() -> None:
     at = page("data").run()
     at.selectbox(key="data.name").set_value("digits").run()
     no_errors(at)
-    assert at.session_state[LAB].data.is_image
+    assert at.session_state[SESSION].lab.data.is_image
 
 
 def test_data_page_missing_mnist_gives_guidance(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr("core.data._mnist_full", lambda folder, download: None)  # no network in tests
+    monkeypatch.setattr("core.data.make._mnist_full", lambda folder, download: None)  # no network in tests
     at = page("data").run()
     at.selectbox(key="data.name").set_value("mnist").run()
     assert not at.exception
@@ -81,7 +81,7 @@ def test_data_page_missing_mnist_gives_guidance(tmp_path, monkeypatch) -> None:
 def test_every_page_opened_fresh_is_alive_with_the_default_circles(name: str) -> None:
     at = page(name).run()  # as a bookmarked or shared link: no earlier page, no click
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert lab.data.name == "circles" and lab.model is not None
     assert not any("first" in i.value.lower() for i in at.info), [i.value for i in at.info]
     if name in ("train", "evaluate"):
@@ -105,7 +105,7 @@ def test_model_page_sliders_change_the_network() -> None:
     at.slider(key="model.layers").set_value(3).run()
     at.select_slider(key="model.units").set_value(32).run()
     no_errors(at)
-    assert at.session_state[LAB].model_config.hidden == (32, 32, 32)
+    assert at.session_state[SESSION].lab.model_config.hidden == (32, 32, 32)
     # 2 inputs -> 32 -> 32 -> 32 -> 2 outputs: weights plus biases of each dense layer.
     assert at.metric[0].value == f"{(2 * 32 + 32) + 2 * (32 * 32 + 32) + (32 * 2 + 2):,}"
 
@@ -113,13 +113,13 @@ def test_model_page_sliders_change_the_network() -> None:
 def test_train_page_auto_trains_2d_and_follows_the_units_slider() -> None:
     at = page("train", ready_lab(train=False)).run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     # Auto-train stops once the training loss has settled: the same boundary for a fraction of the steps.
     assert lab.result is not None and lab.result.status == "converged"
     assert len(lab.result.history) < lab.train_config.epochs
     at.select_slider(key="train.arch.units").set_value(2).run()
     no_errors(at)
-    assert at.session_state[LAB].model_config.hidden[0] == 2
+    assert at.session_state[SESSION].lab.model_config.hidden[0] == 2
     # The card names its split: validation during training; the test split is kept for Evaluate.
     assert any(m.label == "Validation accuracy" for m in at.metric)
     assert not any("test" in m.label.lower() for m in at.metric)
@@ -136,7 +136,7 @@ def test_train_page_says_why_a_run_did_not_learn(change: dict, expected: str) ->
     else:
         at.radio(key="train.arch.kind").set_value(change["kind"]).run()
     assert not at.exception
-    assert at.session_state[LAB].result.status == "not_learning"
+    assert at.session_state[SESSION].lab.result.status == "not_learning"
     assert at.warning and expected in at.warning[0].value
 
 
@@ -147,7 +147,7 @@ def test_train_page_divergence_warns_and_stays_usable() -> None:
     assert not at.exception
     assert at.warning and "learning rate" in at.warning[0].value
     at.select_slider(key="train.lr").set_value(0.03).run()
-    assert not at.warning and at.session_state[LAB].result.status in ("completed", "converged")
+    assert not at.warning and at.session_state[SESSION].lab.result.status in ("completed", "converged")
 
 
 def test_train_page_overfit_one_batch() -> None:
@@ -161,7 +161,7 @@ def test_evaluate_page_shows_metrics_and_boundary() -> None:
     at = page("evaluate", ready_lab()).run()
     no_errors(at)
     assert [m.label for m in at.metric][:4] == ["Test accuracy", "Validation", "Train", "Macro F1 · test"]
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     test = lab.evaluation().test
     assert at.metric[0].value == f"{100 * test.accuracy:.1f}%" and test.n_samples == len(lab.data.y_test)
     assert any(f"on {test.n_samples:,}" in c.value for c in at.caption)  # the interval names its sample size
@@ -169,7 +169,7 @@ def test_evaluate_page_shows_metrics_and_boundary() -> None:
 
 def test_evaluate_page_explains_a_run_that_did_not_learn() -> None:
     lab = ready_lab(train=False)
-    lab.train_now(replace(lab.train_config, optimizer="sgd", lr=10.0))
+    lab.train(replace(lab.train_config, optimizer="sgd", lr=10.0), wait=True)
     assert lab.result.failed_to_learn
     at = page("evaluate", lab).run()
     assert not at.exception
@@ -184,7 +184,7 @@ def test_predict_page_point_probabilities() -> None:
     no_errors(at)
     specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
     bars = next(spec["data"][0] for spec in specs if spec["data"][0]["type"] == "bar")
-    model = at.session_state[LAB].model
+    model = at.session_state[SESSION].lab.model
     with torch.inference_mode():  # the probabilities drawn are the model's own, for the typed point
         direct = torch.softmax(model(torch.tensor([[1.0, -0.4]])), dim=1)[0].numpy()
     np.testing.assert_allclose(decoded(bars["x"]), direct, atol=1e-6)
@@ -207,7 +207,7 @@ def test_train_page_replays_a_run_from_its_starting_weights_one_step_at_a_time()
     at = page("train").run()  # a fresh session: circles already trained
     at.toggle(key="train.replay").set_value(True).run()
     no_errors(at)
-    epochs = len(at.session_state[LAB].result.history)
+    epochs = len(at.session_state[SESSION].lab.result.history)
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert len(spec["frames"]) == epochs + 1  # epoch 0 (the starting weights) to the last
     assert chart_titles(at)[0].startswith(f"Epoch {epochs} of {epochs}")
@@ -217,4 +217,4 @@ def test_train_page_replays_a_run_from_its_starting_weights_one_step_at_a_time()
     assert chart_titles(at)[0].startswith(f"Epoch 1 of {epochs}")
     at.button(key="train.step").click().run()
     assert chart_titles(at)[0].startswith(f"Epoch 2 of {epochs}")
-    assert at.session_state[LAB].result.history[0].epoch == 1  # replaying trains nothing
+    assert at.session_state[SESSION].lab.result.history[0].epoch == 1  # replaying trains nothing

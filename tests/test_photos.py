@@ -10,18 +10,20 @@ import pytest
 from PIL import Image
 from torch import nn
 
-from core.data import DataConfig, Dataset, make_dataset
-from core.images import prepare_image
+from core.config import DataConfig
+from core.data.dataset import Dataset
+from core.data.images import prepare_image
+from core.data.make import make_dataset
+from core.data.pixels import to_pixels
 from core.models import build_model, predict_proba
-from core.pixels import to_pixels
-from core.presets import CNN_MODEL, CNN_TRAIN
-from core.train import train_model
+from core.training.presets import CNN_MODEL, CNN_TRAIN
+from core.training.train import train_model
 from tests.image_corpus import draw_digit
 from tests.photo_digits import PHOTO_SIDES, clean_scan, mnist_test_digits, phone_photo, phone_photos
 
 N_DIGITS = 300  # the first 300 test-split digits in file order: every class, about 30 each
 PHOTO_FLOOR = 0.90
-# The pipeline before background removal (core/images.py as of commit a4a0d31), measured once on these same
+# The pipeline before background removal (core/data/images.py as of commit a4a0d31), measured once on these same
 # 300 digits with this same model: 29.0% of the photos and 98.7% of the clean scans (98.0% and 98.7% after).
 OLD_CLEAN = 0.987
 

@@ -9,9 +9,10 @@ import pytest
 from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_curve, roc_auc_score, roc_curve
 
 from core.boundary import BoundaryGrid, boundary_grid
-from core.images import prepare_image
-from core.models import ModelConfig, build_model, predict_proba
-from core.pixels import to_pixels
+from core.config import ModelConfig
+from core.data.images import prepare_image
+from core.data.pixels import to_pixels
+from core.models import build_model, predict_proba
 from core.plots import (
     CLASS_COLORS,
     activation_figure,
@@ -31,7 +32,7 @@ from core.plots import (
 from core.plots.images import MAX_STEP_SIDE
 from core.plots.points import PROBE_NAME
 from core.plots.style import NEUTRAL, check_names
-from core.train import EpochStats
+from core.training.result import EpochStats
 from tests.image_corpus import draw_digit, png_bytes
 
 
@@ -665,7 +666,7 @@ def test_network_with_a_nan_weight_still_draws_every_other_edge() -> None:
 def test_replay_has_one_frame_per_snapshot_with_play_pause_and_a_slider(circles) -> None:
     from core.boundary import Snapshot, boundary_grid, grid_box
     from core.plots import replay_figure
-    from core.train import EpochStats
+    from core.training.result import EpochStats
 
     model = build_model(ModelConfig(hidden=(4,)), seed=0)
     box = grid_box(circles.X_all)
@@ -745,7 +746,7 @@ def test_replay_in_own_units_puts_the_plane_and_points_in_them(circles) -> None:
 
 
 def test_neuron_map_in_own_units(circles) -> None:
-    from core.insight import neuron_maps
+    from core.insight.maps import neuron_maps
     from core.plots import neuron_map_figure
 
     maps = neuron_maps(build_model(ModelConfig(hidden=(3,)), seed=0), X=circles.X_train, resolution=8)

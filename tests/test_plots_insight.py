@@ -7,7 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.insight import FeatureMaps, HiddenSpace, LayerMaps, NeuronMaps
+from core.insight.digits import FeatureMaps
+from core.insight.maps import HiddenSpace, LayerMaps, NeuronMaps
 from core.plots import (
     SMALL_WEIGHT,
     UNIT_PICKER,
@@ -240,8 +241,8 @@ def test_network_names_its_features_and_notes_each_layer() -> None:
 
 
 def test_gradient_flow_one_line_per_layer_on_a_log_gradient_axis() -> None:
-    from core.insight.recorder import GradientFlow
     from core.plots import gradient_flow_figure
+    from core.training.recorder import GradientFlow
 
     epochs = np.arange(1, 6)
     gradients = np.array([[1e-6, 1e-3, 0.1]] * 5)

@@ -19,16 +19,17 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Error, Metric, Text
 
+from app_pages.common.session import SESSION, Session
+from app_pages.common.ui import percent
+from app_pages.predict_canvas import DRAWING_TITLE, LABEL, PAD_SIDE, WHITE_INK
 from core.checkpoint import save_model
-from core.data import DataConfig, make_dataset, read_idx
-from core.handwriting import drawing_png, evaluate_handwriting
-from core.images import REASONS
+from core.config import DataConfig, ModelConfig
+from core.data.handwriting import drawing_png, evaluate_handwriting
+from core.data.images import REASONS
+from core.data.make import make_dataset
+from core.data.mnist import read_idx
 from core.lab import Lab
-from core.models import ModelConfig, build_model, predict_proba
-from pages.common.canvas import DRAWING_TITLE, LABEL, PAD_SIDE, WHITE_INK
-from pages.common.state import LAB
-from pages.common.ui import percent
-from pages.common.urlsync import TOKEN
+from core.models import build_model, predict_proba
 from tests.hostile_models import hostile_file, unpickle_unsafely
 from tests.image_corpus import corpus, draw_digit, png_bytes
 
@@ -53,8 +54,8 @@ def predict_page(lab: Lab | None = None) -> AppTest:
     """The app (router and sidebar included) after one run of the Predict page, optionally with a prepared Lab."""
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     if lab is not None:
-        at.session_state[LAB] = lab
-    return at.switch_page("pages/predict.py").run()
+        at.session_state[SESSION] = Session(lab)
+    return at.switch_page("app_pages/predict.py").run()
 
 
 def upload_images(at: AppTest, files: dict[str, bytes]) -> AppTest:
@@ -97,7 +98,7 @@ def trained_digits_lab(seed: int = 0) -> Lab:
     lab = Lab()
     config = DataConfig(name="digits", train_size=500)
     lab.set_data(config, make_dataset(config))
-    lab.train_now(replace(lab.train_config, epochs=3, seed=seed))
+    lab.train(replace(lab.train_config, epochs=3, seed=seed), wait=True)
     return lab
 
 
@@ -163,7 +164,7 @@ def assert_refused(at: AppTest, model_before: object, phrase: str) -> str:
     assert len(at.error) == 1 and not at.success, [e.value for e in at.error]
     message = displayed(at.error[0].value)
     assert message.startswith(UNCHANGED) and phrase in message, message
-    assert at.session_state[LAB].model is model_before
+    assert at.session_state[SESSION].lab.model is model_before
     return message
 
 
@@ -244,13 +245,13 @@ def test_a_model_file_of_the_same_kind_becomes_the_session_model(own_lab: Lab) -
     upload_model(at, other.model_file())
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [s.value for s in at.success] == ["Loaded a mlp model with 10 classes."]
-    loaded = at.session_state[LAB].model
+    loaded = at.session_state[SESSION].lab.model
     assert loaded is not model_before
     X = own_lab.data.X_test[:32]
     np.testing.assert_array_equal(predict_proba(loaded, X), predict_proba(other.model, X))
     assert not np.array_equal(predict_proba(model_before, X), predict_proba(other.model, X))
     at.run()  # a rerun keeps the loaded model instead of loading the file again
-    assert not at.exception and not at.success and at.session_state[LAB].model is loaded
+    assert not at.exception and not at.success and at.session_state[SESSION].lab.model is loaded
 
 
 def test_a_2d_model_uploaded_on_a_fresh_page_works_on_the_default_circles() -> None:
@@ -267,7 +268,7 @@ def mnist_lab(mnist_folder: Path) -> Lab:
     lab = Lab()
     config = DataConfig(name="mnist", data_dir=str(mnist_folder), download=False, train_size=4000)
     lab.set_data(config, make_dataset(config))
-    lab.train_now(lab.train_config)
+    lab.train(lab.train_config, wait=True)
     return lab
 
 
@@ -396,19 +397,19 @@ def test_drawn_digits_join_my_handwriting_and_are_scored_as_a_group(digits_lab: 
     at.pills(key=LABEL).set_value(7).run()
     at.button(key="predict.keep").click().run()
     assert not at.exception and not at.error and not at.warning, [w.value for w in at.warning]
-    kept = at.session_state[LAB].handwriting
+    kept = at.session_state[SESSION].lab.handwriting
     assert [(d.number, d.label) for d in kept.digits] == [(1, 7)]
     assert canvas.calls[-1]["key"] != key and at.pills(key=LABEL).value is None  # ready for the next digit
     canvas.drawing = drawn("0")
     at.run()
     at.pills(key=LABEL).set_value(0).run()
     at.button(key="predict.keep").click().run()
-    kept = at.session_state[LAB].handwriting
+    kept = at.session_state[SESSION].lab.handwriting
     assert [(d.number, d.label) for d in kept.digits] == [(1, 7), (2, 0)]
     reloaded = AppTest.from_file("../app.py", default_timeout=TIMEOUT)  # the same address bar, reloaded
-    reloaded.query_params.update({"s": at.session_state[TOKEN]})
-    reloaded.switch_page("pages/predict.py").run()
-    assert reloaded.session_state[LAB].handwriting is kept, "the set is kept with the Lab in the store"
+    reloaded.query_params.update({"s": at.session_state[SESSION].token})
+    reloaded.switch_page("app_pages/predict.py").run()
+    assert reloaded.session_state[SESSION].lab.handwriting is kept, "the set is kept with the Lab in the store"
 
     reference = evaluate_handwriting(digits_lab.model, kept, digits_lab.class_names)
     shown = {m.label: m.value for m in at.metric}
@@ -420,9 +421,9 @@ def test_drawn_digits_join_my_handwriting_and_are_scored_as_a_group(digits_lab: 
     assert captions == [f"#1: 7 → {names[reference.y_pred[0]]}", f"#2: 0 → {names[reference.y_pred[1]]}"]
 
     at.button(key="predict.remove.1").click().run()
-    assert [d.number for d in at.session_state[LAB].handwriting.digits] == [2]
+    assert [d.number for d in at.session_state[SESSION].lab.handwriting.digits] == [2]
     at.button(key="predict.clear_set").click().run()
-    assert not len(at.session_state[LAB].handwriting)
+    assert not len(at.session_state[SESSION].lab.handwriting)
     assert "Accuracy on your handwriting" not in [m.label for m in at.metric]
 
 
@@ -432,13 +433,13 @@ def test_the_set_refuses_a_digit_twice_and_past_its_limit(digits_lab: Lab, canva
     for _ in range(2):  # the same drawing twice: the pad still sends it after the first Add
         at.pills(key=LABEL).set_value(7).run()
         at.button(key="predict.keep").click().run()
-    assert len(at.session_state[LAB].handwriting) == 1
+    assert len(at.session_state[SESSION].lab.handwriting) == 1
     assert any("already in the set (#1)" in w.value for w in at.warning), [w.value for w in at.warning]
 
     canvas.drawing = drawn("1")
-    at.session_state[LAB].handwriting = replace(at.session_state[LAB].handwriting, limit=1)
+    at.session_state[SESSION].lab.handwriting = replace(at.session_state[SESSION].lab.handwriting, limit=1)
     at.run()
     at.pills(key=LABEL).set_value(1).run()
     at.button(key="predict.keep").click().run()
-    assert not at.exception and len(at.session_state[LAB].handwriting) == 1
+    assert not at.exception and len(at.session_state[SESSION].lab.handwriting) == 1
     assert any("at most 1 digits" in w.value for w in at.warning), [w.value for w in at.warning]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.config import validate_train_config
 from core.models import build_model
-from core.presets import (
+from core.training.presets import (
     CNN_TRAIN,
     IMAGES_TRAIN,
     LEARNING_RATES,
@@ -13,7 +14,6 @@ from core.presets import (
     default_model_config,
     default_train_config,
 )
-from core.train import validate_train_config
 
 
 @pytest.mark.parametrize("preset", [POINTS_TRAIN, IMAGES_TRAIN, CNN_TRAIN], ids=["points", "images", "cnn"])

@@ -1,4 +1,4 @@
-"""Run history (core.runs) on SQLite always and on PostgreSQL when NNLAB_TEST_POSTGRES_URL is set (db_url)."""
+"""Run history (core.history.runs) on SQLite always and on PostgreSQL when NNLAB_TEST_POSTGRES_URL is set (db_url)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,10 @@ import pandas as pd
 import pytest
 from sqlalchemy import update
 
-from core.data import DataConfig
-from core.db import SCHEMA_VERSION, RunRow, StorageError, now, open_engine, schema_version, transaction
+from core.config import DataConfig, ModelConfig, Settings, TrainConfig
 from core.evaluate import evaluate_model
-from core.lab import Lab
-from core.models import ModelConfig
-from core.plots.runs import runs_boundaries_figure, runs_curves_figure
-from core.run_writer import EndedRun, RunWriter, describe_run
-from core.runs import (
+from core.history.db import SCHEMA_VERSION, RunRow, StorageError, now, open_engine, schema_version, transaction
+from core.history.runs import (
     Retention,
     RunError,
     RunRecord,
@@ -39,9 +35,10 @@ from core.runs import (
     runs_json,
     settings_params,
 )
-from core.store import new_token
-from core.train import TrainConfig
-from core.urlstate import Settings
+from core.history.writer import EndedRun, RunWriter, describe_run
+from core.lab import Lab
+from core.plots.runs import runs_boundaries_figure, runs_curves_figure
+from core.url.text import new_token
 
 QUICK = TrainConfig(epochs=5, lr=0.03)
 SECRET = "s3cret-Pa55"
@@ -75,7 +72,7 @@ def ended_runs(circles, configs: list[TrainConfig], *, auto: bool = False,
     if model is not None:
         lab.set_model_config(model)
     for config in configs:
-        lab.train(config, auto=auto) if auto else lab.train_now(config)
+        lab.train(config, auto=auto) if auto else lab.train(config, wait=True)
     return told
 
 
@@ -213,7 +210,7 @@ def test_the_writer_saves_in_the_background(engine, circles) -> None:
 def test_a_burst_of_auto_runs_measures_only_the_last_waiting_one(engine, circles, monkeypatch) -> None:
     """Auto runs queued behind a slow save are skipped when a later auto run of the same session waits: the
     history would replace them anyway, and measuring them costs the server CPU during a slider burst."""
-    import core.run_writer as run_writer
+    import core.history.writer as run_writer
 
     measured: list[str] = []
     original = run_writer.describe_run

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import DataConfig, make_dataset, points_dataset
+from core.config import DataConfig, ModelConfig, TrainConfig
+from core.data.make import make_dataset
+from core.data.points import points_dataset
+from core.export.script import ScriptInputs, export_script
 from core.lab import Lab
-from core.models import ModelConfig
-from core.script import ScriptInputs, export_script
-from core.train import TrainConfig
 
 
 def run_script(text: str, folder: Path) -> tuple[float, str]:
@@ -36,7 +36,7 @@ def test_the_script_reproduces_the_circles_test_accuracy(tmp_path: Path) -> None
     lab.set_data(config, make_dataset(config))
     lab.set_model_config(ModelConfig(kind="mlp", hidden=(8, 8), activation="tanh", features=("x", "y", "xx", "yy")))
     train = TrainConfig(optimizer="adam", lr=0.03, batch_size=32, epochs=30, l1=1e-4, seed=4, init_seed=2)
-    lab.train_now(train)
+    lab.train(train, wait=True)
     app = lab.evaluation().test.accuracy
     accuracy, printed = run_script(export_script(ScriptInputs(config, lab.model_config, train, lab.data.class_names)),
                                    tmp_path)

@@ -9,10 +9,10 @@ import segno
 import zxingcpp
 from PIL import Image
 
-from core.data import DataConfig
-from core.drawn import MAX_IN_LINK, add_points, drawn_config
-from core.urlstate import Classroom, Settings, preset_settings, shaped, share_query
-from pages.common.share import QR_DENSE, QR_MAX_VERSION, link_qr
+from app_pages.common.share import QR_DENSE, QR_MAX_VERSION, link_qr
+from core.config import DataConfig, Settings, shaped
+from core.data.drawn import MAX_IN_LINK, add_points, drawn_config
+from core.url.state import Classroom, preset_settings, share_query
 
 PAGE = "http://localhost:8501/train"
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 
 from core import showcase
-from core.data import DataConfig
+from core.config import DataConfig
 from core.lab import Lab
-from core.presets import preset
+from core.training.presets import preset
 
 
 def test_example_is_a_fresh_sessions_auto_trained_default_run() -> None:

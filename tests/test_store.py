@@ -12,9 +12,11 @@ import pytest
 import torch
 from torch import nn
 
-from core.data import DataConfig, Dataset, make_dataset
-from core.models import ModelConfig, build_model
-from core.store import (
+from core.config import DataConfig, ModelConfig, TrainConfig
+from core.data.dataset import Dataset
+from core.data.make import make_dataset
+from core.history.memsize import approx_nbytes
+from core.history.store import (
     EVICTED,
     EXPIRED,
     FORKED,
@@ -25,11 +27,11 @@ from core.store import (
     SessionStore,
     StoreError,
     StoreLimits,
-    approx_nbytes,
-    is_token,
-    new_token,
 )
-from core.train import TrainConfig, TrainResult, train_model
+from core.models import build_model
+from core.training.result import TrainResult
+from core.training.train import train_model
+from core.url.text import is_token, new_token
 
 
 class FakeClock:

@@ -11,23 +11,16 @@ import numpy as np
 import pytest
 
 from core.__main__ import main
-from core.data import DataConfig, Dataset, make_dataset
-from core.jobs import JobSlots
-from core.models import ModelConfig, build_model
+from core.config import DataConfig, ModelConfig, RunOptions, TrainConfig
+from core.data.dataset import Dataset
+from core.data.make import make_dataset
+from core.models import build_model
 from core.plots.sweep import RUNS_TRACE, sweep_figure
-from core.sweep import (
-    Axis,
-    CellResult,
-    LocalBackend,
-    SweepError,
-    SweepResult,
-    SweepSpec,
-    default_backend,
-    run_sweep,
-    split_metrics,
-)
-from core.sweep_job import SweepJob
-from core.train import RunOptions, TrainConfig, train_model
+from core.sweep.grid import Axis, CellResult, SweepError, SweepResult, SweepSpec, split_metrics
+from core.sweep.job import SweepJob
+from core.sweep.run import LocalBackend, default_backend, run_sweep
+from core.training.jobs import JobSlots
+from core.training.train import train_model
 from tests.conftest import wait_until
 
 DATA = DataConfig(name="circles", n_samples=200, noise=0.05, seed=0)
@@ -218,7 +211,7 @@ def test_cli_bad_vary_exits_2_with_one_line(capsys, vary: str, message: str) -> 
 
 
 def test_the_backend_is_ray_only_when_nnlab_ray_address_is_set(monkeypatch) -> None:
-    from core.sweep_ray import RayBackend
+    from core.sweep.ray_backend import RayBackend
 
     monkeypatch.delenv("NNLAB_RAY_ADDRESS", raising=False)
     slots = JobSlots(1)
@@ -239,7 +232,7 @@ def ray_session():
 
 
 def test_ray_backend_gives_the_local_numbers(ray_session, swept: SweepResult, data: Dataset) -> None:
-    from core.sweep_ray import RayBackend
+    from core.sweep.ray_backend import RayBackend
 
     streamed: list[CellResult] = []
     result = run_sweep(swept.spec, data, backend=RayBackend(), options=OPTIONS, on_cell=streamed.append)

@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.jobs import SHARED_SLOTS
-from pages.common.state import LAB
-from pages.common.urlsync import TOKEN
+from app_pages.common.session import SESSION
+from core.training.jobs import SHARED_SLOTS
 from tests.conftest import wait_until
 from tests.test_pages import decoded, no_errors, page, ready_lab
 
 
 def sweep_page(epochs: int = 20) -> AppTest:
     lab = ready_lab()
-    lab.set_train_config(replace(lab.train_config, epochs=epochs))  # a short run per cell keeps the test fast
+    # a short run per cell keeps the test fast
+    lab.apply(replace(lab.settings, train=replace(lab.train_config, epochs=epochs)))
     return page("sweep", lab)
 
 
@@ -34,7 +34,7 @@ def run_sweep_on_page(at: AppTest) -> AppTest:
     assert at.button(key="sweep.run").label == "Run 4 runs"
     at.button(key="sweep.run").click().run()
     no_errors(at)
-    job = at.session_state[LAB].sweep
+    job = at.session_state[SESSION].lab.sweep
     wait_until(lambda: job.progress().done, timeout=30, what="the 2 x 2 sweep")
     return at.run()
 
@@ -42,7 +42,7 @@ def run_sweep_on_page(at: AppTest) -> AppTest:
 def test_a_2x2_sweep_shows_its_heatmap_best_cell_and_table() -> None:
     at = run_sweep_on_page(sweep_page().run())
     no_errors(at)
-    result = at.session_state[LAB].sweep.progress().result
+    result = at.session_state[SESSION].lab.sweep.progress().result
     assert len(result.cells) == 4 and not result.stopped
     (fig,) = heatmaps(at)
     z = decoded(fig["data"][0]["z"]).ravel()
@@ -58,10 +58,10 @@ def test_a_2x2_sweep_shows_its_heatmap_best_cell_and_table() -> None:
 
 def test_opening_the_best_run_makes_its_settings_current_and_trains_it() -> None:
     at = run_sweep_on_page(sweep_page().run())
-    best = at.session_state[LAB].sweep.progress().result.best
+    best = at.session_state[SESSION].lab.sweep.progress().result.best
     at.button(key="sweep.best").click().run()
     no_errors(at)
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     assert (lab.train_config, lab.model_config) == (best.cell.train, best.cell.model)
     assert lab.result is not None and [s.val_acc for s in lab.result.history] == [s.val_acc for s in best.history]
     assert at.title[0].value == "Train"
@@ -72,7 +72,7 @@ def test_no_values_picked_disables_run_and_a_logreg_is_not_offered_units() -> No
     at.multiselect(key="sweep.first.lr").set_value([]).run()
     no_errors(at)
     assert at.button(key="sweep.run").disabled
-    lab = at.session_state[LAB]
+    lab = at.session_state[SESSION].lab
     lab.set_model_config(replace(lab.model_config, kind="logreg"))
     at.run()
     no_errors(at)
@@ -84,7 +84,7 @@ def test_stop_ends_the_sweep_early() -> None:
     at = sweep_page(epochs=300).run()
     at.multiselect(key="sweep.first.lr").set_value([0.01, 0.03, 0.1, 0.3])
     at.button(key="sweep.run").click().run()
-    job = at.session_state[LAB].sweep
+    job = at.session_state[SESSION].lab.sweep
     at.button(key="sweep.stop").click().run()
     wait_until(lambda: job.progress().done, timeout=30, what="the stopped sweep")
     at.run()
@@ -95,18 +95,18 @@ def test_stop_ends_the_sweep_early() -> None:
 
 def kept_sweep_runs(at: AppTest) -> list:
     """The session's sweep runs in the history, oldest first (once the writer has saved them)."""
-    from core.db import shared_engine
-    from core.runs import list_runs
-    from pages.common.runs import run_writer
+    from app_pages.common.session import run_writer
+    from core.history.db import shared_engine
+    from core.history.runs import list_runs
 
     at.run()  # the page's next run hands the last finished cells to the history
     assert run_writer().wait(10)
-    return sorted(list_runs(shared_engine(), at.session_state[TOKEN], origin="sweep"), key=lambda run: run.id)
+    return sorted(list_runs(shared_engine(), at.session_state[SESSION].token, origin="sweep"), key=lambda run: run.id)
 
 
 def test_each_cell_of_a_sweep_is_kept_in_the_run_history() -> None:
     at = run_sweep_on_page(sweep_page().run())
-    result = at.session_state[LAB].sweep.progress().result
+    result = at.session_state[SESSION].lab.sweep.progress().result
     kept = kept_sweep_runs(at)
     assert len(kept) == 4 and len({run.sweep for run in kept}) == 1
     assert [run.record.metrics["validation"]["accuracy"] for run in kept] == [
@@ -115,20 +115,20 @@ def test_each_cell_of_a_sweep_is_kept_in_the_run_history() -> None:
 
 def test_a_sweep_started_before_the_session_has_a_token_is_still_kept() -> None:
     at = sweep_page().run()
-    del at.session_state[TOKEN]  # as on a session's very first run: the store has not given it a token yet
+    at.session_state[SESSION].token = None  # as on a session's very first run: the store has not given it a token yet
     at = run_sweep_on_page(at)
-    assert at.session_state[TOKEN] is not None
+    assert at.session_state[SESSION].token is not None
     assert len(kept_sweep_runs(at)) == 4
 
 
 def test_a_reload_finds_the_sweep_with_the_lab() -> None:
     at = run_sweep_on_page(sweep_page().run())
-    job = at.session_state[LAB].sweep
+    job = at.session_state[SESSION].lab.sweep
     reloaded = AppTest.from_file("../app.py", default_timeout=60)  # the same address bar, a new browser session
-    reloaded.query_params.update({"s": at.session_state[TOKEN]})
-    reloaded.switch_page("pages/sweep.py").run()
+    reloaded.query_params.update({"s": at.session_state[SESSION].token})
+    reloaded.switch_page("app_pages/sweep.py").run()
     no_errors(reloaded)
-    assert reloaded.session_state[LAB].sweep is job
+    assert reloaded.session_state[SESSION].lab.sweep is job
     assert len(heatmaps(reloaded)) == 1 and any("Best by validation" in s.value for s in reloaded.success)
 
 

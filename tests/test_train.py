@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.data import DATASETS, DataConfig, make_dataset
-from core.models import ModelConfig, build_model
-from core.train import OPTIMIZERS, SCHEDULES, RunOptions, TrainConfig, TrainError, overfit_one_batch, train_model
+from core.config import DATASETS, OPTIMIZERS, SCHEDULES, DataConfig, ModelConfig, RunOptions, TrainConfig, TrainError
+from core.data.make import make_dataset
+from core.models import build_model
+from core.training.train import overfit_one_batch, train_model
 
 POINT_MODELS = [ModelConfig(kind="logreg"), ModelConfig(kind="mlp", hidden=(6, 6), activation="tanh")]
 IMAGE_MODELS = [*POINT_MODELS, ModelConfig(kind="cnn", width=4), ModelConfig(kind="lenet")]
@@ -113,7 +114,7 @@ def test_early_stopping_restores_the_best_epoch() -> None:
     # The weights kept are the best epoch's, not the last one's.
     import torch
 
-    from core.train import evaluate_loss
+    from core.training.train import evaluate_loss
     kept_loss, _ = evaluate_loss(model, torch.as_tensor(noisy.X_val), torch.as_tensor(noisy.y_val))
     assert kept_loss == pytest.approx(best.val_loss, rel=1e-4)
 

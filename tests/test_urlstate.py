@@ -10,38 +10,43 @@ from urllib.parse import parse_qsl
 import numpy as np
 import pytest
 
-from core.data import DATASETS, OWN_POINTS, POINT_DATASETS, DataConfig, Dataset, make_dataset
-from core.drawn import MAX_IN_LINK, as_arrays, as_points, drawn_config, pack_link
-from core.models import ACTIVATIONS, FEATURES, ModelConfig
-from core.store import new_token
-from core.train import OPTIMIZERS, SCHEDULES, TrainConfig
-from core.urlstate import (
+from core.config import (
+    DATASETS,
+    OPTIMIZERS,
+    OWN_POINTS,
+    POINT_DATASETS,
+    SCHEDULES,
+    DataConfig,
+    ModelConfig,
+    Settings,
+    TrainConfig,
+    data_shape,
+    shaped,
+)
+from core.data.dataset import Dataset
+from core.data.drawn import MAX_IN_LINK, as_arrays, as_points, drawn_config, pack_link
+from core.data.make import make_dataset
+from core.models import ACTIVATIONS, FEATURES
+from core.url.points import MAX_POINTS_CHARS, POINTS_PARAM
+from core.url.state import (
     CONTROLS,
-    MAX_POINTS_CHARS,
-    MAX_PROBLEM_CHARS,
-    MAX_PROBLEMS,
     NEVER_IN_URL,
     PAGE_NAMES,
-    POINTS_PARAM,
     RESERVED,
     TOKEN_PARAM,
     URL_NAMES,
     VALIDATORS,
     Classroom,
-    Settings,
     apply_locks,
-    data_shape,
     decode,
     decode_url,
     encode,
-    format_value,
-    parse_value,
     preset_settings,
-    shaped,
     share_query,
     to_query,
     url_fields,
 )
+from core.url.text import MAX_PROBLEM_CHARS, MAX_PROBLEMS, format_value, new_token, parse_value
 
 CONFIGS = (DataConfig, ModelConfig, TrainConfig)
 
@@ -67,7 +72,7 @@ def unaccounted(cls: type, names: dict[str, str], never: dict[str, str]) -> set[
 @pytest.mark.parametrize("cls", CONFIGS, ids=lambda c: c.__name__)
 def test_every_config_field_has_a_url_name_or_a_reason_never_to_travel(cls: type) -> None:
     missing = unaccounted(cls, URL_NAMES[cls], NEVER_IN_URL[cls])
-    assert not missing, f"add {sorted(missing)} to URL_NAMES or NEVER_IN_URL in core/urlstate.py"
+    assert not missing, f"add {sorted(missing)} to URL_NAMES or NEVER_IN_URL in core/url/state.py"
     stale = (set(URL_NAMES[cls]) | set(NEVER_IN_URL[cls])) - {f.name for f in fields(cls)}
     assert not stale, f"{sorted(stale)} are no longer fields of {cls.__name__}"
     assert not set(URL_NAMES[cls]) & set(NEVER_IN_URL[cls])
@@ -235,7 +240,7 @@ def test_known_names_can_be_passed_in() -> None:
 
 
 def test_page_names_match_the_apps_pages() -> None:
-    from pages.common.ui import PAGES
+    from app_pages.common.ui import PAGES
 
     assert set(PAGE_NAMES) == set(PAGES)
 

@@ -14,9 +14,10 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from torch import nn
 
-from core.insight.maps import ACTIVATION_NAMES, one_blas_thread
-from core.models import IMAGE_SHAPE, eval_mode
-from core.pixels import normalize_pixels, to_pixels
+from core.config import IMAGE_SHAPE
+from core.data.pixels import normalize_pixels, to_pixels
+from core.insight.maps import NAME_OF_ACTIVATION, one_blas_thread
+from core.models import eval_mode
 
 ATTRIBUTION_METHODS = ("integrated_gradients", "saliency")
 EMBEDDING_METHODS = ("pca", "tsne")
@@ -111,11 +112,11 @@ def feature_maps(model: nn.Module, image: np.ndarray) -> tuple[FeatureMaps, ...]
             following = layers[i + 1] if i + 1 < len(layers) else None
             if isinstance(layer, nn.Conv2d):
                 conv += 1
-                if type(following) in ACTIVATION_NAMES:
+                if type(following) in NAME_OF_ACTIVATION:
                     continue  # record it after its activation
                 out.append(FeatureMaps(f"Conv {conv}", x[0].cpu().numpy().copy()))
-            elif i > 0 and type(layer) in ACTIVATION_NAMES and isinstance(layers[i - 1], nn.Conv2d):
-                out.append(FeatureMaps(f"Conv {conv} · {ACTIVATION_NAMES[type(layer)]}", x[0].cpu().numpy().copy()))
+            elif i > 0 and type(layer) in NAME_OF_ACTIVATION and isinstance(layers[i - 1], nn.Conv2d):
+                out.append(FeatureMaps(f"Conv {conv} · {NAME_OF_ACTIVATION[type(layer)]}", x[0].cpu().numpy().copy()))
     return tuple(out)
 
 

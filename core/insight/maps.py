@@ -14,12 +14,13 @@ from threadpoolctl import ThreadpoolController
 from torch import nn
 
 from core.boundary import grid_box
-from core.models import ACTIVATIONS, FEATURE_LABELS, InputFeatures, eval_mode, linear_weights
+from core.config import FEATURE_LABELS
+from core.models import ACTIVATIONS, InputFeatures, eval_mode, linear_weights
 
 DEAD_TOL = 1e-6  # a unit whose |output| never exceeds this over the data is dead
 SATURATION_TOL = 0.01  # within this of a limit of its activation counts as "at the limit"
 SATURATION_LIMITS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}  # activations that flatten out at both ends
-ACTIVATION_NAMES = {cls: name for name, cls in ACTIVATIONS.items()}
+NAME_OF_ACTIVATION = {cls: name for name, cls in ACTIVATIONS.items()}
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,7 +111,7 @@ def layer_outputs(model: nn.Module, X: np.ndarray) -> list[np.ndarray]:
 
 def activation_name(model: nn.Module) -> str:
     """The hidden layers' activation ("relu", "tanh", ...): "" for a model with none (logistic regression)."""
-    names = [ACTIVATION_NAMES[type(m)] for m in model.modules() if type(m) in ACTIVATION_NAMES]
+    names = [NAME_OF_ACTIVATION[type(m)] for m in model.modules() if type(m) in NAME_OF_ACTIVATION]
     return names[0] if names else ""
 
 

@@ -1,7 +1,7 @@
 """Short looks inside a model (attributions, feature maps, neuron maps) share the server's cores fairly.
 
 The limits live here; the pages run every look through INSPECTION_SLOTS. Slow work (t-SNE) takes a training slot
-instead (core.jobs.SlotTask), where its seconds are counted like a run's.
+instead (core.training.jobs.SlotTask), where its seconds are counted like a run's.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from core.jobs import server_capacity
+from core.training.jobs import server_capacity
 
 
 class SlotsBusy(ValueError):

@@ -2,6 +2,7 @@
 
 points: scatter and decision boundary; training: learning curves; metrics: confusion matrix, ROC/PR,
 class probabilities and counts; images: image grids and upload steps; network: the network and activations.
+May import numpy, plotly and the result types of core.data, core.training and core.insight; never torch.
 """
 
 from core.plots.images import image_grid_figure, steps_figure

@@ -10,7 +10,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from core.drawn import View, to_pixels
+from core.data.drawn import View, to_pixels
 from core.plots.style import INK, NEUTRAL, class_color
 
 SUPERSAMPLE = 2  # drawn at twice the size and scaled down: smooth edges without an anti-aliasing library

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from core.drawn import Units, to_units
+from core.data.drawn import Units, to_units
 from core.plots.network import edge_traces
 from core.plots.points import SMOOTH, aspect_ratio, coordinate_format, grid_in_units
 from core.plots.style import (
@@ -24,7 +24,7 @@ from core.plots.style import (
 )
 
 if TYPE_CHECKING:
-    from core.insight import HiddenSpace, LayerMaps, NeuronMaps
+    from core.insight.maps import HiddenSpace, LayerMaps, NeuronMaps
 
 UNIT_PICKER = "units"  # the clickable trace of neuron_maps_figure: customdata [layer, unit] per drawn map
 UNIT_SCALE = [[0.0, ORANGE], [0.5, "#ffffff"], [1.0, BLUE]]  # Playground's colours: negative orange, positive blue

@@ -22,7 +22,7 @@ from core.plots.style import (
 )
 
 if TYPE_CHECKING:
-    from core.insight import FeatureMaps
+    from core.insight.digits import FeatureMaps
 
 GAP = 2  # pixels between tiles
 ASSUMED_WIDTH = 720  # px: a typical chart width in the dashboard, to size a grid's height

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from core.plots.style import house_layout
 
 if TYPE_CHECKING:
-    from core.insight.recorder import GradientFlow
+    from core.training.recorder import GradientFlow
 
 # Input side light, output side dark: a starved first layer reads as the pale line at the bottom.
 LAYER_SHADES = ("#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b", "#041c40")

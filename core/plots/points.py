@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from core.drawn import Units, to_units
+from core.data.drawn import Units, to_units
 from core.plots.style import (
     DIVERGING,
     INK,

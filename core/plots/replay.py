@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.drawn import Units, to_units
+from core.data.drawn import Units, to_units
 from core.plots.points import (
     _check_points,
     _multi_class_layer,
@@ -26,7 +26,7 @@ from core.plots.style import BLUE, ORANGE, check_names, class_color, house_layou
 
 if TYPE_CHECKING:
     from core.boundary import Snapshot
-    from core.train import EpochStats
+    from core.training.result import EpochStats
 
 PLAY, PAUSE = "▶ Play", "❚❚ Pause"
 SPEEDS = (1, 2, 4, 8, 16)  # epochs a second a teacher can choose

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from core.plots.style import BLUE, HINT_FONT, ORANGE, house_layout
 
 if TYPE_CHECKING:
-    from core.train import EpochStats
+    from core.training.result import EpochStats
 
 METRICS = {"loss": ("Loss (cross-entropy)", "train_loss", "val_loss"),
            "accuracy": ("Accuracy", "train_acc", "val_acc")}

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from pages.common.canvas import DRAWING_TITLE
+from app_pages.predict_canvas import DRAWING_TITLE
 from tests.browser.helpers import (
     ARTIFACTS,
     WAIT_MS,

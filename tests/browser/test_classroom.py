@@ -115,7 +115,7 @@ def test_a_share_link_reproduces_the_setup_and_obeys_hide_and_lock(page: Page, b
 
     copy = open_fresh(browser, page.url)  # the teacher's own address bar, token and all, in another browser
     try:
-        expect(copy.locator(".st-key-urlsync_notice")).to_contain_text("your own copy")
+        expect(copy.locator(".st-key-session_notice")).to_contain_text("your own copy")
         assert token_of(copy) not in (None, token_of(page)), "a second browser on a live token gets a fork"
         go_to(copy, "Evaluate")
         assert evaluate_accuracy(copy) == teacher
@@ -127,13 +127,13 @@ def test_a_hostile_link_shows_the_notice_and_the_page_works(browser: Browser, ap
     page = open_fresh(browser, f"{app_url}/train?lr=<script>alert(1)</script>&noise=x&noise=0.2&zz=1&hide=nope")
     try:
         assert_no_exception(page, "hostile-link")
-        notice = page.locator(".st-key-urlsync_notice")
+        notice = page.locator(".st-key-session_notice")
         expect(notice).to_contain_text("lr=?script?alert(1)?/script? ignored")
         expect(notice).to_contain_text("unknown setting zz ignored")
         expect(page.locator("script", has_text="alert(1)")).to_have_count(0)
         screenshot(page, "hostile-link-notice")
         act(page, notice.get_by_role("button", name="Dismiss").click)
-        expect(page.locator(".st-key-urlsync_notice")).to_have_count(0)
+        expect(page.locator(".st-key-session_notice")).to_have_count(0)
         expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained")
     finally:
         page.context.close()

@@ -8,8 +8,9 @@ import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from core.data import DataConfig, make_dataset
-from core.pixels import to_pixels
+from core.config import DataConfig
+from core.data.make import make_dataset
+from core.data.pixels import to_pixels
 from tests.browser.helpers import (
     act,
     assert_no_exception,

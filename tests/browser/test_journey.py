@@ -18,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from core.checkpoint import load_model
-from core.data import read_idx
+from core.data.mnist import read_idx
 from tests.browser.helpers import (
     WAIT_MS,
     act,

@@ -1,0 +1,279 @@
+"""The Board page's parts: reading its link, the teacher's links and controls, submitting, the live table.
+
+Nicknames are shown only as plain text (st.dataframe cells, st.text, select-box options), never as Markdown;
+the teacher's board name goes through ui.literal (every markup character escaped). The teacher's key moves
+from the address bar into the session on arrival, so a projected browser never shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from app_pages.common.share import qr_png
+from app_pages.common.ui import end_page, percent
+from core.history import board
+from core.history.board import Board, BoardError
+from core.history.db import StorageError, shared_engine
+from core.lab import Lab
+from core.url.state import BOARD_PARAM, KEY_PARAM, PAGE_NAMES, PRESENT_PARAM, decode, to_query
+
+KEYS = "board.keys"  # board id -> the teacher's key, for this session only
+NEW = "board.new"  # the board id whose teacher link has not been dismissed yet
+RECEIPTS = "board.receipts"  # board id -> [(entry id, removal token)]: this session's own entries
+APPLIED = "board.applied"  # the board whose data was last set for this session
+MESSAGE = "board.message"  # (kind, text): what the last button did, shown once
+REFRESH_S = 2.0
+MAX_KEY_CHARS = 64
+BIG_ROW = 56  # pixels a row in the projector view
+
+
+def engine() -> Engine:
+    """The server's database, or a stop with what to check."""
+    try:
+        return shared_engine()
+    except StorageError as exc:
+        st.error(f"The board cannot be opened: {exc}", icon=":material/error:")
+        end_page()
+
+
+def arrival(lab: Lab) -> tuple[str | None, bool]:
+    """The board this session looks at and whether it is the present view; a hostile link gets a plain notice.
+
+    The board id is kept on the lab (so a reload on any page finds the board again); the teacher's key only
+    in this browser session, never in the address bar or the server-side store.
+    """
+    params = st.query_params
+    raw, present = params.get(BOARD_PARAM), params.get(PRESENT_PARAM)
+    if raw is not None and board.is_board_id(raw):
+        lab.board_id = raw
+    elif raw is not None:
+        st.warning("This link's board id is not valid: ask for the link again.", icon=":material/link_off:")
+        del st.query_params[BOARD_PARAM]
+    board_id = lab.board_id
+    if KEY_PARAM in params:  # into the session, out of the address bar
+        key = params.get(KEY_PARAM) or ""
+        if board_id is not None and key:  # checked against the board's hash, then kept or refused
+            st.session_state.setdefault(KEYS, {})[board_id] = key[:MAX_KEY_CHARS]
+        del st.query_params[KEY_PARAM]
+    if present is not None and present != "1":
+        st.warning("present= takes 1 (the projector view); showing the usual board.", icon=":material/info:")
+        del st.query_params[PRESENT_PARAM]
+    if board_id is not None and params.get(BOARD_PARAM) != board_id:
+        st.query_params[BOARD_PARAM] = board_id  # kept in the URL (and across a reload) with the settings
+    return board_id, present == "1"
+
+
+def teacher_key(board_id: str) -> str | None:
+    """The teacher's key this session holds for the board, if any."""
+    return st.session_state.get(KEYS, {}).get(board_id)
+
+
+def board_link(page_url: str, board_id: str, *, key: str | None = None, present: bool = False) -> str:
+    """The Board page's link: the students' (board id only), the projector's, or the teacher's (with the key)."""
+    parts = urlsplit(page_url)
+    head, _, last = parts.path.rstrip("/").rpartition("/")
+    path = (head if last in PAGE_NAMES else parts.path.rstrip("/")) + "/board"
+    params = {BOARD_PARAM: board_id} | ({PRESENT_PARAM: "1"} if present else {}) | ({KEY_PARAM: key} if key else {})
+    return urlunsplit(parts._replace(path=path, query=to_query(params), fragment=""))
+
+
+def page_url() -> str:
+    return st.context.url or "http://localhost:8501/"
+
+
+def _say(kind: str, text: str) -> None:
+    """A message for the next run of the page (buttons act in callbacks, before the page is drawn)."""
+    st.session_state[MESSAGE] = (kind, text)
+
+
+def messages() -> None:
+    """Show, once, what the last button did."""
+    kind, text = st.session_state.pop(MESSAGE, (None, ""))
+    if kind == "error":
+        st.error(text, icon=":material/error:")
+    elif kind == "success":
+        st.success(text, icon=":material/check:")
+
+
+def _start(lab: Lab, db: Engine) -> None:
+    try:
+        board_id, key = board.create_board(db, st.session_state.get("board.name", ""), lab.data_config)
+    except (BoardError, StorageError) as exc:
+        _say("error", str(exc))
+        return
+    st.session_state.setdefault(KEYS, {})[board_id] = key
+    lab.board_id = board_id
+    st.session_state.update({NEW: board_id, APPLIED: board_id})
+    st.query_params[BOARD_PARAM] = board_id
+
+
+def start_form(lab: Lab, db: Engine) -> None:
+    """A teacher names a board; the current data's settings become its fixed data."""
+    if lab.data_config is None:
+        st.info("Pick a dataset on the Data page first: it becomes the board's data.", icon=":material/info:")
+        return
+    st.caption("Students will train on this data: " + ", ".join(f"{k}={v}" for k, v in
+                                                                  board.data_settings(lab.data_config).items()))
+    st.text_input("Board name", max_chars=board.BOARD_NAME_CHARS, placeholder="Period 3: circles", key="board.name")
+    st.button("Start a board", key="board.start", icon=":material/leaderboard:", type="primary", on_click=_start,
+              args=(lab, db))
+
+
+def links_panel(shown: Board, key: str) -> None:
+    """The student link and its QR code; the teacher's own link once, until dismissed."""
+    student = board_link(page_url(), shown.id)
+    if st.session_state.get(NEW) == shown.id:
+        with st.container(border=True):
+            st.warning("Your teacher link: keep it (bookmark it). It is shown only now, it alone removes "
+                       "entries and closes the board, and students must never see it.", icon=":material/key:")
+            st.code(board_link(page_url(), shown.id, key=key), language=None, wrap_lines=True)
+            st.button("I have kept it", key="board.kept", on_click=st.session_state.pop, args=(NEW, None))
+    left, right = st.columns([2, 1], vertical_alignment="center")
+    left.markdown("**Student link** (project it, or the QR code):")
+    left.code(student, language=None, wrap_lines=True)
+    left.markdown("**Projector view** (no controls):")
+    left.code(board_link(page_url(), shown.id, present=True), language=None, wrap_lines=True)
+    right.image(qr_png(student), caption="Scan to join the board", width=240)
+
+
+def _act(action: Callable[..., None], *args: object) -> None:
+    """Run a board action from a button; its refusal becomes the page's error message."""
+    try:
+        action(*args)
+    except (BoardError, StorageError) as exc:
+        _say("error", str(exc))
+
+
+def _remove(db: Engine, board_id: str, key: str) -> None:
+    if st.session_state.get("board.remove_choice") is not None:
+        board.remove_entry(db, board_id, st.session_state["board.remove_choice"], key)
+        st.session_state["board.remove_choice"] = None
+
+
+def close_button(db: Engine, shown: Board, key: str) -> None:
+    """Close the board (the teacher's)."""
+    if not shown.closed:
+        st.button("Close the board", key="board.close", icon=":material/lock:", on_click=_act,
+                  args=(board.close_board, db, shown.id, key), help="It stays visible and takes no more runs.")
+
+
+def remove_control(db: Engine, board_id: str, key: str, ranked: list[board.Entry]) -> None:
+    """Pick an entry and remove it (the teacher's); redrawn with the live table."""
+    by_id = {e.id: e for e in ranked}
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = left.selectbox("Entry to remove", list(by_id), index=None, key="board.remove_choice",
+                            format_func=lambda i: f"#{by_id[i].rank} {by_id[i].nickname}")  # plain text
+    right.button("Remove entry", key="board.remove", disabled=chosen is None, on_click=_act,
+                 args=(_remove, db, board_id, key))
+
+
+def _use_data(lab: Lab, shown: Board) -> None:
+    try:
+        lab.apply(decode(board.data_settings(shown.data)).settings, train="auto")
+        st.session_state[APPLIED] = shown.id
+    except ValueError as exc:
+        _say("error", f"The board's data cannot be loaded here: {exc}")
+
+
+def use_board_data(lab: Lab, shown: Board) -> None:
+    """Set the board's data for this session once, on arrival; later a button puts it back."""
+    if lab.data_config is not None and board.data_settings(lab.data_config) == board.data_settings(shown.data):
+        st.session_state[APPLIED] = shown.id
+        return
+    if st.session_state.get(APPLIED) != shown.id:
+        _use_data(lab, shown)
+        return
+    st.info("Your data is not the board's: runs on other data cannot be submitted.", icon=":material/info:")
+    st.button("Use the board's data", key="board.use_data", icon=":material/undo:", on_click=_use_data,
+              args=(lab, shown))
+
+
+def session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "no-session"
+
+
+def _submit(lab: Lab, db: Engine, board_id: str) -> None:
+    try:
+        receipt = board.submit(db, board_id, st.session_state.get("board.nickname", ""), session_id(),
+                               board.run_from_lab(lab))
+    except (BoardError, StorageError) as exc:
+        _say("error", str(exc))
+        return
+    st.session_state.setdefault(RECEIPTS, {}).setdefault(board_id, []).append(receipt)
+    _say("success", "Submitted: your run is on the board.")
+
+
+def submit_form(lab: Lab, db: Engine, shown: Board) -> None:
+    """The student's current run, a nickname, and Submit."""
+    try:
+        run = board.run_from_lab(lab)
+        st.markdown(f"**Your run**: validation {percent(run.validation_accuracy)}, "
+                    f"test {percent(run.test_accuracy)}")
+    except BoardError as exc:
+        run = None
+        st.info(str(exc), icon=":material/info:")
+        st.page_link("app_pages/train.py", label="Go to the Train page", icon=":material/arrow_forward:")
+    st.text_input("Nickname", max_chars=board.NICKNAME_CHARS, key="board.nickname",
+                  placeholder="all the board shows of you")
+    st.button("Submit my run", key="board.submit", icon=":material/send:", disabled=run is None or shown.closed,
+              on_click=_submit, args=(lab, db, shown.id))
+
+
+def own_entries(db: Engine, shown: Board) -> None:
+    """This session's entries on the board, each with Remove."""
+    mine = {r.entry_id: r for r in st.session_state.get(RECEIPTS, {}).get(shown.id, [])}
+    if not mine:
+        return
+    try:
+        ranked = board.entries(db, shown.id)
+    except (BoardError, StorageError) as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    for entry in (e for e in ranked if e.id in mine):
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.text(f"Yours: #{entry.rank} {entry.nickname} · validation {percent(entry.validation_accuracy)}")
+        right.button("Remove", key=f"board.withdraw.{entry.id}", on_click=_act,
+                     args=(board.withdraw, db, shown.id, entry.id, mine[entry.id].removal_token))
+
+
+def table(ranked: list[board.Entry]) -> pd.DataFrame:
+    """The ranked entries as a table (nicknames as plain cell text)."""
+    return pd.DataFrame({"Rank": [e.rank for e in ranked], "Nickname": [e.nickname for e in ranked],
+                         "Validation accuracy": [100 * e.validation_accuracy for e in ranked],
+                         "Test accuracy": [100 * e.test_accuracy for e in ranked],
+                         "Setup": [e.setup for e in ranked]})
+
+
+COLUMNS = {"Validation accuracy": st.column_config.NumberColumn(format="%.1f%%", help="Ranks the board"),
+           "Test accuracy": st.column_config.NumberColumn(
+               format="%.1f%%", help="Shown, never ranked: choosing by test accuracy would spoil the test set")}
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_table(db: Engine, board_id: str, *, big: bool = False, key: str | None = None) -> None:
+    """The board's ranking, redrawn every REFRESH_S seconds; with the teacher's key, the Remove control too."""
+    try:
+        ranked = board.entries(db, board_id)
+    except (BoardError, StorageError) as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    if not ranked:
+        st.info("No runs yet: the first one submitted appears here.", icon=":material/hourglass_empty:")
+        return
+    st.dataframe(table(ranked), hide_index=True, column_config=COLUMNS, key="board.table",
+                 row_height=BIG_ROW if big else None, height=min(40 + BIG_ROW * len(ranked), 900) if big else "auto")
+    if key is not None:
+        remove_control(db, board_id, key, ranked)
+
+
+def forget(lab: Lab) -> None:
+    """Leave a board that cannot be opened (a button's callback)."""
+    lab.board_id = None
+    st.query_params.pop(BOARD_PARAM, None)

@@ -1,0 +1,117 @@
+"""The Share dialog: a link with this session's settings (never its token), a QR code, and a teacher's choices
+of which controls to hide or lock and which pages to show."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlsplit, urlunsplit
+
+import segno
+import streamlit as st
+
+from app_pages.common.session import classroom
+from core.config import Settings
+from core.url.state import PAGE_NAMES, Classroom, share_query
+
+CONTROL_GROUPS = {  # URL name -> label, for the controls a student sees
+    "Data": {"data": "Dataset", "n": "Samples", "noise": "Noise", "factor": "Radius factor",
+             "classes": "Classes", "test": "Test fraction", "dseed": "Data seed", "subset": "Training images"},
+    "Model": {"model": "Model", "hidden": "Layers, units", "width": "CNN width", "act": "Activation",
+              "drop": "Dropout", "feat": "Input features"},
+    "Training": {"lr": "Learning rate", "opt": "Optimizer", "bs": "Batch size", "ep": "Epochs",
+                 "wd": "Weight decay", "l1": "L1 penalty", "sched": "LR schedule", "pat": "Early stopping",
+                 "seed": "Shuffle seed"},
+    "Buttons": {"auto": "Auto-train", "new_weights": "New weights", "sanity": "Sanity check",
+                "play": "Replay", "speed": "Play speed", "share": "Share"},
+}
+PAGE_TITLES = {"home": "Home", "data": "Data", "model": "Model", "inside": "Inside", "train": "Train",
+               "evaluate": "Evaluate", "predict": "Predict"}
+QR_SCALE = 10  # pixels a module: large enough to scan from the back of a room
+QR_DENSE = 10  # versions (57 modules a side) beyond which a link's code drops to low error correction
+QR_MAX_VERSION = 27  # 125 modules a side (a 200-point link): denser codes are missed by phone cameras too often
+QR_MODULE_PX = 3  # shown at least this many screen pixels a module
+QR_TOO_LONG = ("This link is too long for a QR code a phone can read reliably (your own points make it long): "
+               "share the link itself, by chat, mail or your learning platform.")
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of `text` as PNG bytes (medium error correction, the standard 4-module quiet zone)."""
+    return _png(segno.make(text, error="m", micro=False))
+
+
+def _png(code: segno.QRCode) -> bytes:
+    out = io.BytesIO()
+    code.save(out, kind="png", scale=QR_SCALE, border=4)
+    return out.getvalue()
+
+
+def _make(text: str, error: str) -> segno.QRCode | None:
+    """The smallest QR code of `text` at this error correction, or None when no version can hold it."""
+    try:
+        return segno.make(text, error=error, micro=False)
+    except segno.DataOverflowError:
+        return None
+
+
+def link_qr(link: str) -> tuple[bytes, int] | None:
+    """(PNG, width to show it at) of a QR code a phone can read, or None when the link is too long for one.
+
+    Short links keep medium error correction; long ones use low (segno raises it again where that costs no
+    extra modules), which keeps the code a few versions smaller and each module larger.
+    """
+    code = _make(link, "m")
+    if code is None or code.version > QR_DENSE:
+        code = _make(link, "l")
+    if code is None or code.version > QR_MAX_VERSION:
+        return None
+    return _png(code), max(320, QR_MODULE_PX * (code.symbol_size(scale=1)[0]))
+
+
+def _ticks(room: Classroom) -> Classroom:
+    """The teacher's ticks: which pages to show, which controls to hide or lock."""
+    st.markdown("**Pages students see**")
+    shown = [name for column, name in zip(st.columns(len(PAGE_NAMES)), PAGE_NAMES)
+             if column.checkbox(PAGE_TITLES.get(name, name.title()), value=not room.pages or name in room.pages,
+                                key=f"share_page_{name}")]
+    st.markdown("**Controls to hide or lock** (locked: shown, but fixed at this link's value)")
+    hide, lock = [], []
+    for column, (group, controls) in zip(st.columns(len(CONTROL_GROUPS), gap="medium"), CONTROL_GROUPS.items()):
+        column.caption(group.upper())
+        for name, label in controls.items():
+            row = column.columns([2.2, 1, 1], vertical_alignment="center")
+            row[0].markdown(label)
+            if row[1].checkbox("hide", value=name in room.hide, key=f"share_hide_{name}"):
+                hide.append(name)
+            if row[2].checkbox("lock", value=name in room.lock, key=f"share_lock_{name}"):
+                lock.append(name)
+    every_page = len(shown) == len(PAGE_NAMES) or not shown
+    return Classroom(tuple(hide), tuple(lock), () if every_page else tuple(shown))
+
+
+def link_page(page_url: str, pages: tuple[str, ...]) -> str:
+    """The page the link opens: this one, or the app's first page when the link hides this one."""
+    parts = urlsplit(page_url)
+    head, _, last = parts.path.rstrip("/").rpartition("/")
+    if pages and last in PAGE_NAMES and last not in pages:
+        return urlunsplit(parts._replace(path=head + "/"))
+    return page_url
+
+
+@st.dialog("Share this setup", width="large")
+def share_dialog(settings: Settings, page_url: str) -> None:
+    """The link, its QR code and the classroom ticks (the link follows the ticks as they change)."""
+    top = st.container()
+    room = _ticks(classroom())
+    link = f"{link_page(page_url, room.pages)}?{share_query(settings, classroom=room)}"
+    with top:
+        st.caption("Project this link or its QR code, never your own address bar: that holds your session. "
+                   "Students get these settings and their own copy to play with.")
+        st.code(link, language=None, wrap_lines=True)
+        left, right = st.columns([1, 1.4], vertical_alignment="center")
+        qr = link_qr(link)
+        if qr is None:
+            left.info(QR_TOO_LONG, icon=":material/qr_code_2:")
+        else:
+            left.image(qr[0], caption="Scan to open this setup", width=qr[1])
+        right.markdown("A student can still unlock a value by editing the link: this is a teaching aid, not "
+                       "access control.")

@@ -1,0 +1,109 @@
+"""The Train page's widgets and run view: training settings in, curves, cards and the boundary out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from app_pages.common.session import locked, shown
+from app_pages.common.ui import accuracy_card, count, nearest
+from core import plots
+from core.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from core.evaluate import majority_baseline
+from core.lab import Lab
+from core.training.presets import LEARNING_RATES
+
+BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256, 512, 0]  # 0 = the whole training set
+WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
+TRAIN_KEYS = ("train.lr", "train.opt", "train.batch", "train.epochs", "train.wd", "train.l1", "train.schedule",
+              "train.patience", "train.seed")
+OPTIMIZER_LABELS = {"sgd": "SGD (momentum 0.9)", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
+
+
+def forget_training_widgets() -> None:
+    """Drop the training widgets' state, so they start again from the lab's settings (a new preset)."""
+    for key in TRAIN_KEYS:
+        st.session_state.pop(key, None)
+
+
+def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainConfig:
+    """Every training setting as a widget -> TrainConfig; a control a teacher's link hides keeps its value."""
+    def off(name: str) -> bool:
+        return disabled or locked(name)
+
+    lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, value=nearest(LEARNING_RATES, config.lr),
+                          format_func=lambda v: f"{v:g}", key="train.lr",
+                          disabled=off("lr")) if shown("lr") else config.lr
+    optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(config.optimizer), key="train.opt",
+                             format_func=OPTIMIZER_LABELS.get,
+                             disabled=off("opt")) if shown("opt") else config.optimizer
+    batch = st.select_slider("Batch size", BATCH_SIZES, value=nearest(BATCH_SIZES, config.batch_size),
+                             format_func=lambda b: "all" if b == 0 else str(b), key="train.batch",
+                             disabled=off("bs")) if shown("bs") else config.batch_size
+    epochs = st.slider("Epochs", 1, 300, min(config.epochs, 300), key="train.epochs",
+                       disabled=off("ep")) if shown("ep") else config.epochs
+    with st.expander("More settings"):
+        weight_decay = st.select_slider(
+            "Weight decay (L2)", WEIGHT_DECAYS, value=nearest(WEIGHT_DECAYS, config.weight_decay),
+            format_func=lambda v: f"{v:g}", key="train.wd", disabled=off("wd"),
+            help="For SGD, Adam and RMSprop weight decay is an L2 penalty: it shrinks every weight a little at "
+                 "each step. AdamW decouples the decay from the gradient step.") if shown("wd") else config.weight_decay
+        l1 = st.select_slider("L1 penalty", WEIGHT_DECAYS, value=nearest(WEIGHT_DECAYS, config.l1),
+                              format_func=lambda v: f"{v:g}", key="train.l1", disabled=off("l1"),
+                              help="Adds rate × Σ|w| to the loss: it pushes unneeded weights to exactly zero."
+                              ) if shown("l1") else config.l1
+        schedule = st.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(config.schedule),
+                                key="train.schedule", disabled=off("sched")) if shown("sched") else config.schedule
+        patience = st.slider("Early stopping patience (0 = off)", 0, 20, config.patience, key="train.patience",
+                             disabled=off("pat"), help="Stops when the validation loss has not improved for this "
+                                                       "many epochs, and keeps the best epoch's weights."
+                             ) if shown("pat") else config.patience
+        seed = st.number_input("Shuffle seed", 0, 10_000, config.seed, key="train.seed",
+                               disabled=off("seed")) if shown("seed") else config.seed
+    return replace(config, lr=lr, optimizer=optimizer, batch_size=batch, epochs=epochs, weight_decay=weight_decay,
+                   l1=l1, schedule=schedule, patience=patience, seed=int(seed))
+
+
+def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
+    """Cards, the boundary (2-D) and the curves of a running or finished run."""
+    data = lab.data
+    if history:
+        last = history[-1]
+        a, b = st.columns(2)
+        if data.has_validation:
+            accuracy_card(a, "Validation accuracy", last.val_acc, len(data.y_val),
+                          baseline=majority_baseline(data.y_train, data.y_val))
+        b.metric("Validation loss", _loss(last.val_loss),
+                 help="Cross-entropy on the validation split. The training loss is averaged over the epoch's "
+                      "batches.")
+        b.caption(f"train {_loss(last.train_loss)} · epoch {last.epoch:,} · {count(last.steps, 'step')} · "
+                  f"{_duration(last.seconds)} an epoch")
+    if result is not None and result.failed_to_learn:
+        st.warning(result.message, icon=":material/warning:")
+    elif result is not None and result.status in ("early_stopped", "stopped", "converged"):
+        st.info(result.message, icon=":material/info:")
+    if not data.is_image:
+        if snapshot is not None:
+            st.plotly_chart(plots.boundary_figure(snapshot.grid, data.X_train, data.y_train, data.class_names,
+                                                  units=data.units,
+                                                  title=f"Decision boundary after epoch {snapshot.epoch}"),
+                            key=f"{key}.boundary")
+        elif result is not None and result.diverged:
+            st.plotly_chart(plots.placeholder_figure(
+                "No boundary: the weights blew up", "Lower the learning rate and train again."), key=f"{key}.none")
+    st.plotly_chart(plots.curves_figure(history), key=f"{key}.curves")
+
+
+def _duration(seconds: float) -> str:
+    """0.0004 -> '0.4 ms'; 0.0123 -> '12 ms'; 3.4 -> '3.4 s'."""
+    if seconds < 0.01:
+        return f"{1000 * seconds:.1f} ms"
+    return f"{1000 * seconds:,.0f} ms" if seconds < 1 else f"{seconds:,.1f} s"
+
+
+def _loss(value: float) -> str:
+    """A loss readably: 0.0123, 12.3, 2.03e+04."""
+    if value != value:
+        return "—"
+    return f"{value:.3g}" if abs(value) >= 1000 else f"{value:.3f}" if value < 10 else f"{value:.1f}"

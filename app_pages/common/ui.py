@@ -1,0 +1,125 @@
+"""Small Streamlit helpers shared by the pages: the page list, prerequisites, ending a page early, errors, cached
+datasets, and the sidebar's summary."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import NoReturn
+
+import streamlit as st
+
+from core.config import DataConfig
+from core.data.dataset import Dataset
+from core.data.make import make_dataset
+from core.evaluate import accuracy_interval
+from core.lab import Lab
+
+IMAGE_UPLOAD_MB = 10  # the engine refuses larger images anyway (core.data.images.MAX_BYTES)
+MODEL_UPLOAD_MB = 30  # the largest network the sliders build (6 x 1024 units on MNIST) saves to ~25 MB
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # all ASCII punctuation: CommonMark lets each be escaped
+PAGES = {
+    "home": "app_pages/home.py",
+    "data": "app_pages/data.py",
+    "model": "app_pages/model.py",
+    "inside": "app_pages/inside.py",
+    "train": "app_pages/train.py",
+    "evaluate": "app_pages/evaluate.py",
+    "predict": "app_pages/predict.py",
+    "runs": "app_pages/runs.py",
+    "sweep": "app_pages/sweep.py",
+    "board": "app_pages/board.py",
+}
+
+
+class PageEnded(Exception):
+    """Raised by `end_page`; app.py catches it and draws the sidebar and the URL as after any page."""
+
+    def __init__(self, *, bare: bool = False) -> None:
+        super().__init__("the page ended early")
+        self.bare = bare  # nothing more on screen: no sidebar summary or buttons (a projector view)
+
+
+def end_page(*, bare: bool = False) -> NoReturn:
+    """End the page here (a missing prerequisite, or a view that has shown all it has); `bare`: draw nothing
+    after it, not even the sidebar's summary and buttons.
+
+    Not st.stop(): after it Streamlit refuses every message and session-state access for the rest of the run,
+    so app.py could not draw the sidebar's summary or keep the session.
+    """
+    raise PageEnded(bare=bare)
+
+
+@st.cache_resource(show_spinner="Loading the dataset…", max_entries=16)
+def load_dataset(config: DataConfig) -> Dataset:
+    """make_dataset, cached read-only and shared between sessions (datasets are never mutated)."""
+    return make_dataset(config)
+
+
+def require(ok: bool, message: str, page: str, label: str) -> None:
+    """Stop the page with guidance and a link when a prerequisite is missing."""
+    if not ok:
+        st.info(message, icon=":material/info:")
+        st.page_link(PAGES[page], label=label, icon=":material/arrow_forward:")
+        end_page()
+
+
+@contextmanager
+def friendly_errors(what: str) -> Iterator[None]:
+    """Turn the engine's ValueErrors into a clear message instead of a traceback."""
+    try:
+        yield
+    except ValueError as exc:
+        st.error(f"{what}: {exc}", icon=":material/error:")
+
+
+def percent(x: float) -> str:
+    """0.9731 -> '97.3%'."""
+    return f"{100 * x:.1f}%"
+
+
+def count(n: int, noun: str) -> str:
+    """(1, 'epoch') -> '1 epoch'; (2000, 'point') -> '2,000 points'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def nearest(options: Sequence[float], value: float) -> float:
+    """The option closest to `value`: sliders snap a stored setting to one of their own values."""
+    return min(options, key=lambda o: abs(o - value))
+
+
+def accuracy_card(column, label: str, accuracy: float, n: int, *, baseline: float | None = None) -> None:
+    """A metric card: the accuracy, its 95% interval on n samples and (optionally) the majority baseline."""
+    lo, hi = accuracy_interval(accuracy, n)
+    note = f"95% interval {percent(lo)}–{percent(hi)} on {count(n, 'sample')}"
+    if baseline is not None:
+        note += f"; always guessing the largest class: {percent(baseline)}"
+    column.metric(label, percent(accuracy), help=note)
+    column.caption(f"±{100 * (hi - lo) / 2:.1f} pts on {n:,}" + (f" · baseline {percent(baseline)}"
+                                                                 if baseline is not None else ""))
+
+
+def session_summary(lab: Lab) -> list[str]:
+    """Markdown lines for the sidebar: this session's dataset, model and training state."""
+    data, config = lab.data, lab.model_config
+    lines = [f"**Data** · {data.name if data else 'none yet'}"]
+    if config is not None:
+        shape = "-".join(str(u) for u in config.hidden) if config.kind == "mlp" else ""
+        lines.append(f"**Model** · {config.kind} {shape}".strip())
+    progress = lab.poll()
+    if lab.training:
+        running = progress.state == "running"
+        lines.append(f"**Training** · epoch {min(len(progress.history) + 1, progress.epochs)} of {progress.epochs}"
+                     if running else "**Training** · waiting for a free slot")
+    elif lab.result is not None:
+        status = lab.result.status.replace("_", " ")
+        lines.append(f"**Trained** · {status}, {count(len(lab.result.history), 'epoch')}")
+    else:
+        lines.append("**Trained** · not yet")
+    return lines
+
+
+def literal(text: object) -> str:
+    """`text` with every Markdown and HTML special character escaped, so text from a file shows exactly as typed."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", str(text))

@@ -1,0 +1,71 @@
+"""The Runs page's pieces: the table of this session's runs, opening one again, pinning and deleting."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.common.session import forget_widgets, session
+from core.history.db import StorageError, shared_engine
+from core.history.runs import (
+    SPLITS,
+    Run,
+    RunError,
+    delete_runs,
+    differing_settings,
+    pin_run,
+    run_settings,
+    runs_frame,
+)
+from core.lab import Lab
+from core.url.state import SETTING_NAMES
+
+HIGHLIGHT = "background-color: #fff3cd"  # the settings that differ between runs
+
+
+def table(runs: list[Run]) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The runs table for display (differing settings first, highlighted) and the names of those settings."""
+    keys = differing_settings(runs)
+    frame = runs_frame(runs)
+    frame["created"] = frame["created"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
+    metrics = [f"{split} {name}" for split in SPLITS for name in ("accuracy", "loss")]
+    front = ["id", *keys, "status", "origin", "pinned", *metrics, "epochs", "seconds", "created"]
+    return frame[front + [k for k in SETTING_NAMES if k not in keys]], keys
+
+
+def styled(frame: pd.DataFrame, keys: tuple[str, ...]) -> object:
+    """The table with the differing settings' columns highlighted (a pandas Styler)."""
+    return frame.style.map(lambda _: HIGHLIGHT, subset=list(keys)) if keys else frame
+
+
+def column_config() -> dict:
+    """Accuracies as percentages, losses and seconds to a few digits."""
+    config = {f"{s} accuracy": st.column_config.NumberColumn(format="percent") for s in SPLITS}
+    config.update({f"{s} loss": st.column_config.NumberColumn(format="%.4f") for s in SPLITS})
+    config["seconds"] = st.column_config.NumberColumn(format="%.2f s")
+    return config
+
+
+def open_run(lab: Lab, run: Run) -> str:
+    """Make `run`'s settings current and retrain it with the same seeds; returns what happened, in one line."""
+    settings = run_settings(run)
+    if lab.settings == settings and lab.model is not None and lab.result is not None:
+        return f"Run {run.label} is the current model already."
+    forget_widgets()
+    lab.apply(settings)
+    lab.train(auto=run.origin == "auto")  # the same seeds: an automatic run settles as it did
+    return (f"Run {run.label}'s settings are current again. Its model is not kept with the history, so it is "
+            "being retrained with the same settings and seeds" + (" on the Train page." if lab.training else "."))
+
+
+def change(action: str, ids: list[int]) -> str:
+    """Pin, unpin or delete runs of this session; returns a line saying what was done."""
+    engine, token = shared_engine(), session().token
+    try:
+        if action == "delete":
+            return f"Deleted {delete_runs(engine, token, ids)} run(s)."
+        for run_id in ids:
+            pin_run(engine, token, run_id, action == "pin")
+        return f"{'Pinned' if action == 'pin' else 'Unpinned'} {len(ids)} run(s)."
+    except (RunError, StorageError) as exc:
+        return f"Nothing changed: {exc}"

@@ -1,0 +1,47 @@
+"""Datasets: generated 2-D point clouds, your own points and handwritten digits, as in-memory numpy arrays.
+
+`make_dataset(DataConfig)` is the front door. The types live in `core.data.dataset`, the point clouds and the
+three-way split in `core.data.points`, the digit loaders in `core.data.mnist`; their public names are re-exported here.
+"""
+
+from __future__ import annotations
+
+from core.config import DATASETS, IMAGE_DATASETS, OWN_POINTS, POINT_DATASETS, DataConfig, DataError, validate_config
+from core.data.dataset import Dataset
+from core.data.mnist import (
+    DATA_DIR_ENV,
+    DIGIT_NAMES,
+    MNIST_TEST_FILES,
+    MNIST_TRAIN_FILES,
+    full_mnist,
+    load_mnist,
+    load_offline_digits,
+    make_digits,
+    read_idx,
+    resolve_data_dir,
+)
+from core.data.points import (
+    MIN_PER_CLASS,
+    carve_validation,
+    check_class_counts,
+    make_points,
+    own_points,
+    points_dataset,
+    split_points,
+)
+
+
+# The full-MNIST loader make_dataset uses (torchvision); a test without network swaps it for one that finds none.
+_mnist_full = full_mnist
+
+
+def make_dataset(config: DataConfig = DataConfig()) -> Dataset:  # noqa: B008 - a frozen dataclass
+    """Build the dataset that `config` describes."""
+    validate_config(config)
+    if config.name == OWN_POINTS:
+        return own_points(config)
+    if config.name in POINT_DATASETS:
+        return make_points(config)
+    if config.name == "digits":
+        return make_digits(config)
+    return load_mnist(config, full=_mnist_full)

@@ -1,0 +1,287 @@
+"""The exported script's text, in pieces: the header, one data section per kind of data, the model, the loop.
+
+`core.export.script.export_script` fills the `{...}` slots with Python literals (`repr` of plain values only) and
+joins the pieces; nothing here runs. Braces that the script itself needs are doubled (`{{`, `}}`).
+"""
+
+HEADER = '''"""NN Lab run, exported: {title}.
+
+Run it with `python {filename}`; it prints the accuracy on the test split, as the Evaluate page does.
+Needs torch, torchvision, scikit-learn and numpy.
+"""
+
+import numpy as np
+import torch
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+CLASS_NAMES = {class_names}
+SEED = {seed}  # the data split, the shuffle order and dropout ("Shuffle seed" on the Train page)
+INIT_SEED = {init_seed}  # the starting weights ("New weights" draws another)
+TEST_FRACTION = {test_fraction}
+VAL_FRACTION = {val_fraction}  # held out from the training part: curves and early stopping use it
+
+
+def split(X, y):
+    """Train / validation / test, stratified, as on the Data page."""
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_FRACTION, stratify=y, random_state=SEED)
+    if VAL_FRACTION == 0:
+        return X_train, y_train, X_train[:0], y_train[:0], X_test, y_test
+    X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, test_size=VAL_FRACTION, stratify=y_train,
+                                                      random_state=SEED)
+    return X_train, y_train, X_val, y_val, X_test, y_test
+'''
+
+POINTS = {
+    "circles": "X, y = datasets.make_circles(n_samples=N, noise=NOISE, factor={factor}, random_state=SEED)",
+    "moons": "X, y = datasets.make_moons(n_samples=N, noise=NOISE, random_state=SEED)",
+    "blobs": ("X, y = datasets.make_blobs(n_samples=N, centers={n_classes}, cluster_std=0.5 + 4 * NOISE, "
+              "random_state=SEED)\n    X = (X - X.mean(axis=0)) / X.std(axis=0)  # every dataset on a similar scale"),
+    "xor": ("rng = np.random.default_rng(SEED)\n    X = rng.uniform(-1.0, 1.0, size=(N, 2))\n"
+            "    X += np.sign(X) * 0.05  # off the axes, so the quadrants stay apart before noise\n"
+            "    y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)\n    X = X + rng.normal(scale=NOISE, size=X.shape)"),
+    "spiral": ("rng = np.random.default_rng(SEED)\n    arms = {n_classes}\n    per_arm = np.full(arms, N // arms)\n"
+               "    per_arm[: N % arms] += 1\n    parts, labels = [], []\n"
+               "    for arm, count in enumerate(per_arm):\n"
+               "        t = np.sqrt(rng.uniform(0.0, 1.0, count)) * 2.5 * np.pi + 0.3\n"
+               "        angle, r = t + 2 * np.pi * arm / arms, t / (2.5 * np.pi)\n"
+               "        pts = np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)\n"
+               "        parts.append(pts + rng.normal(scale=NOISE * 0.5, size=pts.shape))\n"
+               "        labels.append(np.full(count, arm))\n    X, y = np.concatenate(parts), np.concatenate(labels)"),
+    "gaussians": ("rng = np.random.default_rng(SEED)\n    half = N // 2\n    X = np.concatenate([rng.normal(-1.0, "
+                  "0.5 + 2 * NOISE, (half, 2)), rng.normal(1.0, 0.5 + 2 * NOISE, (N - half, 2))])\n"
+                  "    y = np.repeat([0, 1], [half, N - half])"),
+}
+
+POINTS_WHAT = {"circles": "Two circles", "moons": "Two half-moons", "blobs": "Gaussian blobs", "xor": "XOR",
+               "spiral": "Spiral arms", "gaussians": "Two Gaussian clouds"}  # load_data's docstring
+
+POINTS_DATA = '''
+
+N, NOISE = {n_samples}, {noise}
+
+
+def load_data():
+    """{what}, split three ways (Data page)."""
+    {generate}
+    return split(X.astype(np.float32), y.astype(np.int64))
+'''
+
+CSV_DATA = '''
+
+POINTS = {points}  # your own points: x, y, class index
+
+
+def load_data():
+    """Your own points, split three ways and standardised with the training split's mean and spread."""
+    data = np.array(POINTS, dtype=np.float64)
+    X, y = data[:, :2], data[:, 2].astype(np.int64)
+    X_train, y_train, X_val, y_val, X_test, y_test = split(X, y)
+    mean, std = X_train.mean(axis=0), X_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)
+    scale = lambda a: ((a - mean) / std).astype(np.float32)  # noqa: E731
+    return scale(X_train), y_train, scale(X_val), y_val, scale(X_test), y_test
+'''
+
+MNIST_DATA = '''
+
+import gzip  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+DATA_DIR = Path({data_dir})  # the folder with the MNIST files
+TRAIN_SIZE = {train_size}  # a stratified subset of the training part, or None for all of it
+
+
+def read_idx(path):
+    """An IDX file (the format MNIST is published in), gzipped or not."""
+    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(raw[3]))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * raw[3]).reshape(shape)
+
+
+def find(stem):
+    for folder in (DATA_DIR, DATA_DIR / "MNIST" / "raw"):
+        for suffix in ("", ".gz"):
+            if (folder / (stem + suffix)).is_file():
+                return folder / (stem + suffix)
+    return None
+
+
+def load_data():
+    """Real MNIST: the official 60,000/10,000 split when all four files are there, else the 10,000 test
+    digits split 80/20; validation is taken from the training part (Data page)."""
+    train_images, train_labels = find("train-images-idx3-ubyte"), find("train-labels-idx1-ubyte")
+    images, labels = read_idx(find("t10k-images-idx3-ubyte")), read_idx(find("t10k-labels-idx1-ubyte"))
+    if train_images and train_labels:
+        X_train, y_train = read_idx(train_images), read_idx(train_labels)
+        X_test, y_test = images, labels
+    else:
+        X_train, X_test, y_train, y_test = train_test_split(images, labels, test_size=TEST_FRACTION, stratify=labels,
+                                                            random_state=SEED)
+    X_val, y_val = X_train[:0], y_train[:0]
+    if VAL_FRACTION:
+        X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, test_size=VAL_FRACTION, stratify=y_train,
+                                                          random_state=SEED)
+    if TRAIN_SIZE is not None and TRAIN_SIZE < len(y_train):
+        X_train, _, y_train, _ = train_test_split(X_train, y_train, train_size=TRAIN_SIZE, stratify=y_train,
+                                                  random_state=SEED)
+    norm = lambda a: ((a.astype(np.float32)[:, None] / 255.0 - 0.1307) / 0.3081)  # noqa: E731  (n, 1, 28, 28)
+    as_int = lambda a: a.astype(np.int64)  # noqa: E731
+    return norm(X_train), as_int(y_train), norm(X_val), as_int(y_val), norm(X_test), as_int(y_test)
+'''
+
+DENSE_MODEL = '''
+
+# --- the model (Model page) -----------------------------------------------------------------------------
+
+HIDDEN = {hidden}  # units per hidden layer; () is logistic regression
+ACTIVATION = nn.{activation}
+DROPOUT = {dropout}
+{first_layer}
+
+def build_model():
+    """Dense layers, each followed by the activation; the last layer gives one score (logit) per class."""
+    torch.manual_seed(INIT_SEED)  # the same starting weights as in the dashboard
+    layers, width = [{first_module}], {width}
+    for units in HIDDEN:
+        layers += [nn.Linear(width, units), ACTIVATION()]
+        if DROPOUT > 0:
+            layers.append(nn.Dropout(DROPOUT))
+        width = units
+    layers.append(nn.Linear(width, len(CLASS_NAMES)))
+    return nn.Sequential(*layers)
+'''
+
+FEATURE_LAYER = '''FEATURES = {features}  # the input features (Model page): x, y, x², y², x·y, sin x, sin y
+
+
+class InputFeatures(nn.Module):
+    """A fixed first layer with no weights: raw (x, y) -> the chosen features."""
+
+    FUNCTIONS = {{"x": lambda x, y: x, "y": lambda x, y: y, "xx": lambda x, y: x * x, "yy": lambda x, y: y * y,
+                 "xy": lambda x, y: x * y, "sinx": lambda x, y: torch.sin(x), "siny": lambda x, y: torch.sin(y)}}
+
+    def forward(self, X):
+        if FEATURES == ("x", "y"):
+            return X
+        return torch.stack([self.FUNCTIONS[name](X[:, 0], X[:, 1]) for name in FEATURES], dim=1)
+'''
+
+CONV_MODEL = '''
+
+# --- the model (Model page) -----------------------------------------------------------------------------
+
+ACTIVATION = nn.{activation}
+DROPOUT = {dropout}
+
+
+def build_model():
+    """{what}"""
+    torch.manual_seed(INIT_SEED)  # the same starting weights as in the dashboard
+    act = ACTIVATION
+    return nn.Sequential(
+{layers}
+    )
+'''
+
+CONV_LAYERS = {
+    "cnn": ("A small CNN: two 3x3 convolutions with pooling, then a dense layer of 128.",
+            "        nn.Conv2d(1, {w}, 3, padding=1), act(), nn.MaxPool2d(2),  # (B, 1, 28, 28) -> (B, {w}, 14, 14)\n"
+            "        nn.Conv2d({w}, {w2}, 3, padding=1), act(), nn.MaxPool2d(2),  # -> (B, {w2}, 7, 7)\n"
+            "        nn.Flatten(), nn.Dropout(DROPOUT), nn.Linear({w2} * 7 * 7, 128), act(),\n"
+            "        nn.Linear(128, len(CLASS_NAMES)),"),
+    "lenet": ("LeNet-5: two 5x5 convolutions with average pooling, then dense layers of 120 and 84.",
+              "        nn.Conv2d(1, 6, 5, padding=2), act(), nn.AvgPool2d(2),  # (B, 1, 28, 28) -> (B, 6, 14, 14)\n"
+              "        nn.Conv2d(6, 16, 5), act(), nn.AvgPool2d(2),  # -> (B, 16, 5, 5)\n"
+              "        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), act(), nn.Dropout(DROPOUT),\n"
+              "        nn.Linear(120, 84), act(), nn.Linear(84, len(CLASS_NAMES)),"),
+}
+
+TRAINING = '''
+
+# --- training (Train page) ------------------------------------------------------------------------------
+
+OPTIMIZER, LR, MOMENTUM = {optimizer}, {lr}, {momentum}
+BATCH_SIZE = {batch_size}  # 0: the whole training split at once
+EPOCHS, WEIGHT_DECAY, L1, SCHEDULE, PATIENCE = {epochs}, {weight_decay}, {l1}, {schedule}, {patience}
+
+
+def make_optimizer(model):
+    params = list(model.parameters())
+    if OPTIMIZER == "sgd":
+        return torch.optim.SGD(params, lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    if OPTIMIZER == "rmsprop":
+        return torch.optim.RMSprop(params, lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY)
+    kind = torch.optim.AdamW if OPTIMIZER == "adamw" else torch.optim.Adam
+    return kind(params, lr=LR, weight_decay=WEIGHT_DECAY)
+
+
+def make_schedule(optimizer, total_steps):
+    if SCHEDULE == "step":  # x0.1 after each third of the run
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, total_steps // 3), gamma=0.1)
+    if SCHEDULE == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if SCHEDULE == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, total_steps=total_steps)
+    return None
+
+
+def evaluate(model, X, y):
+    """(mean cross-entropy, accuracy) with dropout off and no gradients."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    model.eval()
+    with torch.no_grad():
+        logits = model(X)
+        loss = nn.functional.cross_entropy(logits, y).item()
+        accuracy = (logits.argmax(1) == y).float().mean().item()
+    model.train()
+    return loss, accuracy
+
+
+def train(model, X, y, X_val, y_val):
+    """Shuffled batches every epoch; the validation split draws the curves and decides early stopping."""
+    n = len(y)
+    batch = n if BATCH_SIZE == 0 else min(BATCH_SIZE, n)
+    optimizer = make_optimizer(model)
+    schedule = make_schedule(optimizer, EPOCHS * -(-n // batch))
+    shuffle = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(SEED)  # dropout masks
+    best_loss, best_state, since_best = float("inf"), None, 0
+    model.train()
+    for epoch in range(1, EPOCHS + 1):
+        order = torch.randperm(n, generator=shuffle)
+        X_epoch, y_epoch = X[order], y[order]
+        for start in range(0, n, batch):
+            loss = nn.functional.cross_entropy(model(X_epoch[start: start + batch]), y_epoch[start: start + batch])
+            if L1:  # the L1 penalty: rate x the sum of |w| over the weights (not the biases)
+                loss = loss + L1 * sum(p.abs().sum() for name, p in model.named_parameters() if name.endswith("weight"))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if schedule is not None:
+                schedule.step()
+        val_loss, val_acc = evaluate(model, X_val, y_val)
+        if epoch == 1 or epoch == EPOCHS or epoch % max(1, EPOCHS // 10) == 0:
+            print(f"epoch {{epoch}}: validation loss {{val_loss:.4f}}, validation accuracy {{val_acc:.2%}}")
+        if PATIENCE:  # early stopping: keep the weights of the epoch with the lowest validation loss
+            if val_loss < best_loss - 1e-4:
+                best_loss, best_state, since_best = val_loss, {{k: v.clone() for k, v in model.state_dict().items()}}, 0
+            else:
+                since_best += 1
+                if since_best >= PATIENCE:
+                    print(f"stopped early at epoch {{epoch}}")
+                    break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+
+
+if __name__ == "__main__":
+    X_train, y_train, X_val, y_val, X_test, y_test = (torch.as_tensor(a) for a in load_data())
+    print(f"{{len(y_train):,}} training, {{len(y_val):,}} validation and {{len(y_test):,}} test points")
+    model = build_model()
+    train(model, X_train, y_train, X_val, y_val)
+    _, accuracy = evaluate(model, X_test, y_test)  # the test split, used once, at the end (Evaluate page)
+    print(f"test accuracy: {{accuracy:.4f}} on {{len(y_test):,}} points")
+'''

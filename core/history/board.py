@@ -1,0 +1,292 @@
+"""Class boards: a teacher fixes the data, students submit runs trained on it, ranked by validation accuracy.
+
+The board id is in the students' link; the teacher's token (which removes entries and closes the board) and
+each student's removal token are handed out once and only their sha256 is stored. Test accuracy is shown
+beside the validation accuracy but never ranks: choosing the best model on the test set would spoil it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, func, select, update
+
+from core.config import DataConfig, ModelConfig, TrainConfig
+from core.history.db import BoardRow, EntryRow, now, transaction
+from core.lab import Lab
+from core.url.state import decode, url_fields
+from core.url.text import format_value
+
+TOKEN_BYTES = 16  # 128 bits from `secrets`, for board ids, teacher tokens and removal tokens alike
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")  # what secrets.token_urlsafe(TOKEN_BYTES) gives, with room
+NICKNAME_CHARS, BOARD_NAME_CHARS = 24, 80
+SUBMIT_INTERVAL_S = 10.0  # one submission per session every this many seconds...
+MAX_PER_SESSION = 20  # ...and at most this many per session on one board
+MAX_SHOWN = 200  # entries a board lists (the best ones)
+_KEEP = {"\u200d"}  # the zero-width joiner holds emoji sequences together; every other control goes
+
+
+class BoardError(ValueError):
+    """A board action that cannot be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board as a student sees it: never its token."""
+
+    id: str
+    name: str
+    data: DataConfig
+    closed: bool
+    submissions: int
+
+
+@dataclass(frozen=True)
+class BoardRun:
+    """What a student submits: the run's settings and its accuracies, and whether it was trained here."""
+
+    data: DataConfig
+    model: ModelConfig
+    train: TrainConfig
+    validation_accuracy: float
+    test_accuracy: float
+    trained_here: bool = True
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A submitted entry and the token that lets its student remove it (kept in their session only)."""
+
+    entry_id: int
+    removal_token: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One ranked line of a board."""
+
+    id: int
+    rank: int
+    nickname: str
+    validation_accuracy: float
+    test_accuracy: float
+    setup: str  # the run's model and training settings, short
+    created: datetime
+
+
+def hash_token(token: str) -> str:
+    """The sha256 of a token, as stored in place of the token."""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def is_board_id(text: object) -> bool:
+    """True when `text` has the shape of a board id (URL-safe, 22-64 characters)."""
+    return isinstance(text, str) and ID_PATTERN.fullmatch(text) is not None
+
+
+def clean_text(text: object, limit: int) -> str:
+    """Plain text of at most `limit` characters: controls removed, runs of spaces made one; may be empty."""
+    chars = (c if unicodedata.category(c)[0] != "C" or c in _KEEP else " "
+             for c in unicodedata.normalize("NFC", str(text))[: limit * 8])  # a 10,000-character name: cut early
+    return " ".join("".join(chars).split())[:limit].strip()
+
+
+def clean_nickname(text: object) -> str:
+    """A nickname as stored and shown: plain text, at most NICKNAME_CHARS characters; BoardError when empty."""
+    name = clean_text(text, NICKNAME_CHARS)
+    if not name:
+        raise BoardError("Type a nickname first (letters, digits or emoji; it is all the board shows of you).")
+    return name
+
+
+def data_settings(config: DataConfig) -> dict[str, str]:
+    """Every link setting of the data (query-string form): what a board fixes and compares."""
+    return {key: format_value(tp, getattr(config, name)) for name, key, tp in url_fields(DataConfig)}
+
+
+def _setup(settings: dict[str, str]) -> str:
+    """'mlp 8,8 · relu · lr 0.03 · 100 ep' from a run's stored settings."""
+    parts = [settings.get("model", ""), settings.get("hidden", ""), settings.get("act", ""),
+             f"lr {settings['lr']}" if "lr" in settings else "", f"{settings['ep']} ep" if "ep" in settings else ""]
+    return " · ".join(p for p in parts if p)
+
+
+def run_settings(run: BoardRun) -> dict[str, str]:
+    """The run's model and training settings (query-string form), as an entry stores them."""
+    return {key: format_value(tp, getattr(config, name)) for config in (run.model, run.train)
+            for name, key, tp in url_fields(type(config))}
+
+
+def run_from_lab(lab: Lab) -> BoardRun:
+    """The lab's last run, with the settings it was trained with; BoardError when there is none to submit.
+
+    Only a run trained here counts: a model uploaded on the Predict page is refused (`Lab.from_file`). The
+    settings are the run's own, not the lab's current ones, which the user may have changed since.
+    """
+    if lab.training:
+        raise BoardError("Your run is still training: wait for it to finish, then submit.")
+    if lab.from_file:
+        raise BoardError("The current model was uploaded from a file, and the board takes only runs trained in "
+                         "the app: train one on the Train page, then submit.")
+    trained = lab.trained_settings
+    if trained is None or lab.data is None:
+        raise BoardError("No run of yours to submit: train one on the Train page first.")
+    evaluation = lab.evaluation()
+    if evaluation.validation is None:
+        raise BoardError("Your data has no validation split, and the board ranks by validation accuracy.")
+    return BoardRun(trained.data, trained.model, trained.train, evaluation.validation.accuracy,
+                    evaluation.test.accuracy)
+
+
+def create_board(engine: Engine, name: str, data: DataConfig) -> tuple[str, str]:
+    """A new open board on `data`: (board id for the students' link, the teacher's secret token)."""
+    title = clean_text(name, BOARD_NAME_CHARS)
+    if not title:
+        raise BoardError("Give the board a name, e.g. 'Period 3: circles'.")
+    if data.name == "csv":
+        raise BoardError("A board needs a built-in dataset (uploaded points are not in the link): pick one on "
+                         "the Data page.")
+    if data.val_fraction <= 0:
+        raise BoardError("A board ranks by validation accuracy: give the data a validation share above 0.")
+    board_id, token = secrets.token_urlsafe(TOKEN_BYTES), secrets.token_urlsafe(TOKEN_BYTES)
+    with transaction(engine) as session:
+        session.add(BoardRow(id=board_id, secret_hash=hash_token(token), name=title, settings=data_settings(data)))
+    return board_id, token
+
+
+def _row(session: object, board_id: str) -> BoardRow:
+    row = session.get(BoardRow, board_id) if is_board_id(board_id) else None  # type: ignore[attr-defined]
+    if row is None:
+        raise BoardError("No board with this link: check it with your teacher.")
+    return row
+
+
+def board_data(settings: dict[str, str]) -> DataConfig:
+    """The DataConfig a board's stored settings describe."""
+    return decode(settings).settings.data
+
+
+def get_board(engine: Engine, board_id: str) -> Board:
+    """The board `board_id`; BoardError when there is none."""
+    with transaction(engine) as session:
+        row = _row(session, board_id)
+        return Board(row.id, row.name, board_data(row.settings), row.closed, row.submissions)
+
+
+def _check_run(board: BoardRow, run: BoardRun) -> None:
+    """Refuse a run that was not trained in the app on exactly the board's data."""
+    if not run.trained_here:
+        raise BoardError("Only runs trained here count: an uploaded model cannot be submitted.")
+    if data_settings(run.data) != board.settings:
+        raise BoardError("Your run was trained on other data: use the board's data, train again, then submit.")
+    for name, value in (("validation", run.validation_accuracy), ("test", run.test_accuracy)):
+        if not 0.0 <= value <= 1.0:
+            raise BoardError(f"The {name} accuracy must be between 0 and 1. Got {value} instead.")
+
+
+def _wait(session: object, board_id: str, who: str, moment: datetime) -> None:
+    """Refuse a submission that comes too soon after this session's last one, or past its allowance."""
+    mine = (EntryRow.board == board_id) & (EntryRow.session == who)
+    count, last = session.execute(  # type: ignore[attr-defined]
+        select(func.count(EntryRow.id), func.max(EntryRow.created)).where(mine)).one()
+    if count >= MAX_PER_SESSION:
+        raise BoardError(f"You have submitted {count} runs to this board, the most one session may.")
+    if last is not None:
+        left = SUBMIT_INTERVAL_S - (moment - (last if last.tzinfo else last.replace(tzinfo=UTC))).total_seconds()
+        if left > 0:
+            raise BoardError(f"One submission every {SUBMIT_INTERVAL_S:g} s: try again in {left:.0f} s.")
+
+
+def submit(engine: Engine, board_id: str, nickname: str, session_id: str, run: BoardRun, *,
+           moment: datetime | None = None) -> Receipt:
+    """Add `run` to the board under `nickname`; the receipt's token lets this student remove it later."""
+    name, moment = clean_nickname(nickname), moment or now()
+    if not session_id or len(session_id) > 64:
+        raise BoardError("This browser session has no usable id: reload the page.")
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    with transaction(engine) as session:
+        # A write first: it locks the board row, so one session's check-then-insert cannot race itself.
+        session.execute(update(BoardRow).where(BoardRow.id == board_id)
+                        .values(submissions=BoardRow.submissions + 1))
+        board = _row(session, board_id)
+        if board.closed:
+            raise BoardError("This board is closed: your teacher has stopped taking runs.")
+        _check_run(board, run)
+        _wait(session, board_id, session_id, moment)
+        entry = EntryRow(board=board_id, nickname=name, session=session_id, removal_hash=hash_token(token),
+                         created=moment, validation_accuracy=float(run.validation_accuracy),
+                         test_accuracy=float(run.test_accuracy), settings=run_settings(run))
+        session.add(entry)
+        session.flush()
+        return Receipt(entry.id, token)
+
+
+def entries(engine: Engine, board_id: str) -> list[Entry]:
+    """The board's entries, best validation accuracy first (ties: the earlier submission first)."""
+    with transaction(engine) as session:
+        _row(session, board_id)
+        rows = session.scalars(select(EntryRow).where((EntryRow.board == board_id) & ~EntryRow.removed)
+                               .order_by(EntryRow.validation_accuracy.desc(), EntryRow.created, EntryRow.id)
+                               .limit(MAX_SHOWN)).all()
+    ranked, rank = [], 0
+    for i, row in enumerate(rows):
+        if i == 0 or row.validation_accuracy != rows[i - 1].validation_accuracy:
+            rank = i + 1  # equal accuracies share a rank: 1, 2, 2, 4
+        ranked.append(Entry(row.id, rank, row.nickname, row.validation_accuracy, row.test_accuracy,
+                            _setup(row.settings), row.created))
+    return ranked
+
+
+def _matches(stored_hash: str, token: object) -> bool:
+    return isinstance(token, str) and hmac.compare_digest(stored_hash, hash_token(token))
+
+
+def is_teacher(engine: Engine, board_id: str, token: object) -> bool:
+    """True when `token` is this board's teacher token."""
+    with transaction(engine) as session:
+        return _matches(_row(session, board_id).secret_hash, token)
+
+
+def _empty(entry: EntryRow) -> None:
+    """Remove an entry: nothing of it is shown or kept but the time it was made (for the rate limit)."""
+    entry.removed, entry.nickname, entry.settings = True, "", {}
+
+
+def _entry(session: object, board_id: str, entry_id: int) -> EntryRow:
+    entry = session.get(EntryRow, entry_id)  # type: ignore[attr-defined]
+    if entry is None or entry.board != board_id or entry.removed:
+        raise BoardError("That entry is not on this board (already removed?).")
+    return entry
+
+
+def remove_entry(engine: Engine, board_id: str, entry_id: int, token: object) -> None:
+    """The teacher removes any entry; BoardError without the board's teacher token."""
+    with transaction(engine) as session:
+        if not _matches(_row(session, board_id).secret_hash, token):
+            raise BoardError("Only the teacher's link can remove other people's entries.")
+        _empty(_entry(session, board_id, entry_id))
+
+
+def withdraw(engine: Engine, board_id: str, entry_id: int, removal_token: object) -> None:
+    """A student removes their own entry with the removal token their submission gave them."""
+    with transaction(engine) as session:
+        entry = _entry(session, board_id, entry_id)
+        if not _matches(entry.removal_hash, removal_token):
+            raise BoardError("You can remove only your own entries, from the browser that submitted them.")
+        _empty(entry)
+
+
+def close_board(engine: Engine, board_id: str, token: object) -> None:
+    """The teacher closes the board: it stays visible and takes no more runs."""
+    with transaction(engine) as session:
+        row = _row(session, board_id)
+        if not _matches(row.secret_hash, token):
+            raise BoardError("Only the teacher's link can close this board.")
+        row.closed = True
+

@@ -1,0 +1,137 @@
+"""From a run that has just ended to its record in the history, saved on one background thread.
+
+The Lab (and a sweep) hand over an `EndedRun`; `describe_run` measures it (metrics per split, the 2-D
+boundary) and `RunWriter` saves it with core.history.runs.record_run, so training never waits for the database.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.metrics import accuracy_score, log_loss
+from sqlalchemy import Engine
+from torch import nn
+
+from core.boundary import boundary_grid, grid_box
+from core.config import Settings
+from core.data.dataset import Dataset
+from core.history.db import StorageError
+from core.history.runs import Retention, RunError, RunRecord, finite, history_records, record_run, settings_params
+from core.models import predict_proba
+from core.training.result import TrainResult
+
+BOUNDARY_RESOLUTION = 40  # cells a side: 1,600 probabilities per class, rounded, about 10 KB a run
+EVAL_LIMIT = 10_000  # samples measured per split for the record (MNIST's training split is cut to its first 10,000)
+
+
+@dataclass(frozen=True, eq=False)
+class EndedRun:
+    """A run that has just ended, as the Lab hands it over: what was trained, how it ended, the model."""
+
+    settings: Settings
+    origin: str
+    data: Dataset
+    result: TrainResult | None  # None when the run failed
+    model: nn.Module | None  # None when it failed or diverged
+    sweep: str | None = None
+
+
+def split_metrics(model: nn.Module, data: Dataset) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy, cross-entropy and sample count of `model` on each split (at most EVAL_LIMIT samples each)."""
+    splits = (("train", data.X_train, data.y_train), ("validation", data.X_val, data.y_val),
+              ("test", data.X_test, data.y_test))
+    out = {}
+    for split, X, y in splits:
+        X, y = X[:EVAL_LIMIT], np.asarray(y[:EVAL_LIMIT])
+        if len(y) == 0:
+            continue
+        proba = predict_proba(model, X).astype(np.float64)
+        proba /= proba.sum(axis=1, keepdims=True)  # float32 softmax rows sum to 1 only nearly
+        out[split] = {"accuracy": finite(accuracy_score(y, proba.argmax(axis=1))),
+                      "loss": finite(log_loss(y, proba, labels=list(range(proba.shape[1])))), "n": len(y)}
+    return out
+
+
+def boundary_record(model: nn.Module, data: Dataset, resolution: int = BOUNDARY_RESOLUTION) -> dict:
+    """The final boundary of a 2-D model on a small grid: box corners and probabilities rounded to 0.001."""
+    grid = boundary_grid(model, box=grid_box(data.X_all), resolution=resolution)
+    return {"x": [float(grid.xs[0]), float(grid.xs[-1])], "y": [float(grid.ys[0]), float(grid.ys[-1])],
+            "proba": np.round(grid.proba.astype(np.float64), 3).tolist()}
+
+
+def describe_run(ended: EndedRun) -> RunRecord:
+    """The record of an ended run: settings, history, status and, when it trained, metrics and boundary."""
+    result, model = ended.result, ended.model
+    if model is not None:
+        model = copy.deepcopy(model)  # measured on a copy: the page may be using the model at the same time
+    trained = model is not None and result is not None and bool(result.history) and not result.diverged
+    return RunRecord(
+        settings=settings_params(ended.settings), status=result.status if result else "failed",
+        seconds=(finite(result.seconds, 4) or 0.0) if result else 0.0,
+        history=history_records(result.history) if result else (),
+        metrics=split_metrics(model, ended.data) if trained else {},
+        boundary=boundary_record(model, ended.data) if trained and not ended.data.is_image else None)
+
+
+class RunWriter:
+    """Saves ended runs on one background thread, so that training never waits for the database.
+
+    A failure is kept per session (`error`) for the page to show once; the run itself is then lost.
+    """
+
+    def __init__(self, engine: Callable[[], Engine], retention: Retention | None = None) -> None:
+        self._engine, self._retention = engine, retention
+        self._jobs: list[tuple[str, EndedRun]] = []
+        self._busy = 0
+        self._errors: dict[str, str] = {}
+        self._ready = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, session: str, ended: EndedRun) -> None:
+        """Queue `ended` to be saved under `session`; returns at once."""
+        with self._ready:
+            self._jobs.append((session, ended))
+            self._busy += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="nnlab-runs", daemon=True)
+                self._thread.start()
+            self._ready.notify_all()
+
+    def wait(self, timeout: float = 5.0) -> bool:
+        """Block until every submitted run is saved (or has failed); False when `timeout` seconds pass first."""
+        with self._ready:
+            return self._ready.wait_for(lambda: self._busy == 0, timeout)
+
+    def error(self, session: str) -> str | None:
+        """The last failure saving one of `session`'s runs, once (it is forgotten when read)."""
+        with self._ready:
+            return self._errors.pop(session, None)
+
+    def _work(self) -> None:
+        while True:
+            with self._ready:
+                self._ready.wait_for(lambda: self._jobs)
+                session, ended = self._jobs.pop(0)
+                superseded = ended.origin == "auto" and any(
+                    later.origin == "auto" and who == session for who, later in self._jobs)
+            try:
+                if superseded:  # a later auto run of this session replaces it in the history anyway
+                    continue
+                record_run(self._engine(), session, describe_run(ended), origin=ended.origin, sweep=ended.sweep,
+                           retention=self._retention)
+            except (StorageError, RunError) as exc:
+                self._fail(session, str(exc))
+            except Exception as exc:  # a run that cannot be measured must not stop the writer for everyone
+                self._fail(session, f"This run could not be kept in the history ({type(exc).__name__}).")
+            finally:
+                with self._ready:
+                    self._busy -= 1
+                    self._ready.notify_all()
+
+    def _fail(self, session: str, message: str) -> None:
+        with self._ready:
+            self._errors[session] = message

@@ -1,0 +1,6 @@
+"""Training: the in-memory loop with its optimizer and schedule (train), what a run records for the replay
+(recorder), how it ended and why (diagnose), its results (result), jobs and the server's slots (jobs), and the
+presets each model starts from (presets).
+
+May import core.config, core.models, core.boundary, core.evaluate and core.data; never core.lab or above.
+"""

@@ -1,0 +1,150 @@
+"""How a run ended, in words a beginner can act on: diverged > stalled > not_learning, else as it stopped.
+
+Only what the engine can see is used: the loss curve, the learning rate against the preset's,
+whether the model has any non-linearity, and whether its ReLU units are all switched off.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.evaluate import accuracy_interval, majority_baseline
+from core.models import ACTIVATIONS, eval_mode
+
+if TYPE_CHECKING:
+    from core.training.result import EpochStats
+
+STALL_RATIO = 1.25  # last epoch's mean training loss above this x the first epoch's: the run "stalled"
+BASELINE_MARGIN = 0.02  # final training accuracy within 2 points of always guessing the largest class
+FLAT_LOSS = 0.02  # or the training loss stayed within 2% of its value before the first step (or above chance)
+TINY_LR_RATIO = 30  # a rate this many times below the preset's is "far below" it
+NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the loop saw: its own status and message, the history and the facts the diagnosis needs."""
+
+    status: str
+    message: str
+    history: tuple[EpochStats, ...]
+    initial_loss: float  # training loss before the first step (on a probe of the training points)
+    chance: float  # the loss of always answering the class frequencies: what knowing nothing scores
+    final_loss: float  # the kept weights' training loss and accuracy (on the same probe)
+    final_acc: float
+    n_probe: int  # how many training points those two were measured on
+    lr: float
+    epochs: int
+    reference_lr: float | None = None
+
+
+def divergence_message(lr: float, epoch: int, step: int, loss: float) -> str:
+    """The loss blew up: say what it reached and which learning rate to try."""
+    what = "became NaN" if math.isnan(loss) else ("became infinite" if math.isinf(loss) else f"exploded to {loss:.3g}")
+    return (
+        f"Training stopped at epoch {epoch}, step {step}: the loss {what}. The steps are too big for "
+        f"this model, which usually means the learning rate ({lr:g}) is too high. Try {lr * 0.1:g} (x0.1)."
+    )
+
+
+def chance_loss(y: np.ndarray) -> float:
+    """Cross-entropy of always predicting the class frequencies of y: ln 2 for two balanced classes."""
+    counts = np.bincount(np.asarray(y))
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def is_linear(model: nn.Module) -> bool:
+    """True when the network has no non-linear activation: it can only draw straight boundaries."""
+    return not any(isinstance(m, NONLINEAR) for m in model.modules())
+
+
+def all_relus_dead(model: nn.Module, X: torch.Tensor) -> bool:
+    """True when some ReLU layer outputs 0 for every unit on every input in X: nothing flows past it."""
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    if not relus or len(X) == 0:
+        return False
+    alive: list[bool] = []
+    hooks = [m.register_forward_hook(lambda _m, _i, out: alive.append(bool((out > 0).any()))) for m in relus]
+    try:
+        with eval_mode(model):
+            model(X)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return not all(alive)
+
+
+def _stalled(history: tuple[EpochStats, ...], chance: float) -> bool:
+    """The loss ended well above its first epoch's, or above it and worse than knowing nothing (chance)."""
+    if len(history) < 2:
+        return False
+    first, last = history[0].train_loss, history[-1].train_loss
+    return last > STALL_RATIO * first or (last > first and last > chance)
+
+
+def _not_learning(outcome: Outcome, baseline: float) -> bool:
+    """Accuracy no better than the majority guess (within 2 points, or within its 95% interval on this many
+    points), or a loss that never left its starting value."""
+    loss = outcome.final_loss
+    flat = (len(outcome.history) > 1 and math.isfinite(outcome.initial_loss)
+            and abs(loss - outcome.initial_loss) <= FLAT_LOSS * outcome.initial_loss)
+    low, _ = accuracy_interval(outcome.final_acc, max(outcome.n_probe, 1))
+    return outcome.final_acc <= baseline + BASELINE_MARGIN or low <= baseline or flat
+
+
+def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, baseline: float) -> str:
+    """The most likely cause the engine can see, and what to try."""
+    loss, n = outcome.final_loss, len(outcome.history)
+    moved = abs(loss - outcome.initial_loss) / max(outcome.initial_loss, 1e-9)
+    epochs = f"{n} epoch{'s' if n != 1 else ''}"
+    if outcome.reference_lr and outcome.lr * TINY_LR_RATIO <= outcome.reference_lr and moved <= 0.1:
+        return (f"The learning rate is too small to move the weights in {epochs}: the training loss went from "
+                f"{outcome.initial_loss:.3f} to {loss:.3f}. Try 100× larger ({outcome.lr * 100:g}).")
+    if is_linear(model):
+        return ("A linear model can only draw a straight line; add a hidden layer with a non-linear activation "
+                "(or, for 2-D data, give it x² and y² as input features).")
+    if all_relus_dead(model, X):
+        return ("Every ReLU unit is switched off (it outputs 0 for every training point), so nothing reaches the "
+                f"output. Lower the learning rate (now {outcome.lr:g}) or try leaky_relu.")
+    return (f"The network did not learn: training accuracy is {outcome.final_acc:.0%}, no better than always guessing "
+            f"the largest class ({baseline:.0%}). Try a learning rate 10× larger or smaller (now {outcome.lr:g}), "
+            "or more epochs.")
+
+
+def _stalled_message(outcome: Outcome) -> str:
+    first, last = outcome.history[0], outcome.history[-1]
+    return (
+        f"The network did not learn: the training loss ended at {last.train_loss:.3g}, higher than the "
+        f"{first.train_loss:.3g} of its first epoch, and training accuracy is {last.train_acc:.0%}. The steps "
+        f"overshoot, which usually means the learning rate ({outcome.lr:g}) is too high. "
+        f"Try {outcome.lr * 0.1:g} (x0.1)."
+    )
+
+
+def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train: torch.Tensor) -> Outcome:
+    """The run's final status and message; the first of diverged > stalled > not_learning that applies wins."""
+    history = outcome.history
+    if outcome.status in ("diverged", "stopped") or not history:
+        return outcome
+    if _stalled(history, outcome.chance):
+        return _with(outcome, "stalled", _stalled_message(outcome))
+    labels = y_train.cpu().numpy()
+    baseline = majority_baseline(labels, labels)
+    if _not_learning(outcome, baseline):
+        return _with(outcome, "not_learning", _why_not_learning(outcome, model, X_probe, baseline))
+    if outcome.status == "completed":
+        steps = history[-1].steps
+        return _with(outcome, "completed", f"Trained {len(history)} epoch{'s' if len(history) != 1 else ''} "
+                                           f"({steps:,} step{'s' if steps != 1 else ''}).")
+    return outcome
+
+
+def _with(outcome: Outcome, status: str, message: str) -> Outcome:
+    return replace(outcome, status=status, message=message)

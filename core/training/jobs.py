@@ -1,0 +1,283 @@
+"""A training job on a worker thread that the UI can poll and stop, with a cap on jobs at once."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from torch import nn
+
+from core.boundary import RunSnapshots, Snapshot, boundary_grid, grid_box
+from core.config import RunOptions, TrainConfig
+from core.data.dataset import Dataset
+from core.training.recorder import GradientRecorder, StateRecorder
+from core.training.result import EpochStats, TrainResult
+from core.training.train import steps_per_epoch, train_model
+
+JOB_STATES = ("waiting", "running", "finished", "failed")
+
+
+class JobSlots:
+    """At most `capacity` jobs train at once; the others wait (and say so) for a free slot."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be at least 1. Got {capacity} instead.")
+        self.capacity = capacity
+        self._semaphore = threading.BoundedSemaphore(capacity)
+        self._lock = threading.Lock()
+        self._running = 0
+        self._waiting = 0  # interactive runs waiting for a slot: low-priority work lets them go first
+
+    def acquire(self, should_give_up, *, low_priority: bool = False) -> bool:
+        """Block until a slot is free (True) or `should_give_up()` turns true (False).
+
+        `low_priority` (a sweep's next cell) takes a slot only while no interactive run is waiting for one.
+        """
+        if low_priority:
+            return self._acquire_low(should_give_up)
+        with self._lock:
+            self._waiting += 1
+        try:
+            while not self._semaphore.acquire(timeout=0.05):
+                if should_give_up():
+                    return False
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        with self._lock:
+            self._running += 1
+        return True
+
+    def _acquire_low(self, should_give_up) -> bool:
+        while True:
+            with self._lock:  # checked and taken together: a run that starts waiting after this goes next
+                if not self._waiting and self._semaphore.acquire(blocking=False):
+                    self._running += 1
+                    return True
+            if should_give_up():
+                return False
+            time.sleep(0.05)
+
+    def release(self) -> None:
+        with self._lock:
+            self._running -= 1
+        self._semaphore.release()
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+
+def server_capacity(cores: int | None = None) -> tuple[int, int]:
+    """(torch threads per run, runs at once) for a web server on `cores` cores, keeping one core to serve pages.
+
+    Small nets gain little past a few threads, so wide machines run more jobs rather than wider ones.
+    """
+    cores = cores or os.cpu_count() or 1
+    if cores < 1:
+        raise ValueError(f"cores must be at least 1. Got {cores} instead.")
+    threads = max(1, min(4, cores // 4))
+    return threads, max(1, (cores - 1) // threads)
+
+
+def max_jobs_setting(default: int) -> int:
+    """Runs at once: $NNLAB_MAX_JOBS when set, else `default`; a value that is not a positive integer is refused."""
+    text = os.environ.get(MAX_JOBS_ENV, "").strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{MAX_JOBS_ENV} must be a positive whole number of training runs. Got {text!r} instead.")
+    return int(text)
+
+
+MAX_JOBS_ENV = "NNLAB_MAX_JOBS"
+RUN_THREADS, MAX_JOBS = server_capacity()
+# One process-wide pool: the web server's sessions share the machine's cores fairly; the rest wait their turn.
+SHARED_SLOTS = JobSlots(max_jobs_setting(MAX_JOBS))
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A consistent copy of a job's state for the UI to draw."""
+
+    state: str
+    epochs: int
+    history: tuple[EpochStats, ...] = ()
+    snapshot: Snapshot | None = None  # the latest boundary, 2-D data only
+    steps: int = 0
+    last_loss: float | None = None
+    result: TrainResult | None = None
+    error: str | None = None
+    started_at: float = 0.0
+    steps_per_epoch: int = 0
+
+    @property
+    def fraction(self) -> float:
+        """Share of the planned steps done, 0..1: it moves within the first epoch too."""
+        if self.result is not None:
+            return 1.0
+        total = self.epochs * self.steps_per_epoch
+        if total:
+            return min(1.0, self.steps / total)
+        return len(self.history) / self.epochs if self.epochs else 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("finished", "failed")
+
+
+@dataclass(eq=False)
+class TrainingJob:
+    """Train `model` on `data` with `config`, on a worker thread (`start`) or inline (`run`).
+
+    `snapshot_every` > 0 keeps a 2-D run's weights every k epochs, for its boundaries (drawn on demand)
+    and the replay. `slots` None trains without waiting for a slot (short inline runs); otherwise the
+    shared slots cap the runs at once, and the live view gets the latest boundary as it trains.
+    """
+
+    model: nn.Module
+    data: Dataset
+    config: TrainConfig
+    options: RunOptions = RunOptions()
+    snapshot_every: int = 0
+    snapshot_resolution: int = 60
+    slots: JobSlots | None = field(default_factory=lambda: SHARED_SLOTS)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        per_epoch = steps_per_epoch(len(self.data.y_train), self.config.batch_size)
+        # The weights each epoch and the gradient flow: small 2-D models only (see core.training.recorder).
+        keep = bool(self.snapshot_every) and not self.data.is_image
+        self._states = StateRecorder(every=self.snapshot_every, epochs=self.config.epochs) if keep else None
+        self._gradients = GradientRecorder() if keep else None
+        self._box = grid_box(self.data.X_all) if keep else None
+        self._progress = JobProgress(state="waiting", epochs=self.config.epochs, started_at=time.time(),
+                                     steps_per_epoch=per_epoch)
+
+    def _update(self, **changes) -> None:
+        with self._lock:
+            self._progress = replace(self._progress, **changes)
+
+    def _on_epoch(self, stats: EpochStats, model: nn.Module) -> None:
+        snapshot = None
+        if self._states is not None:
+            self._states(stats, model)
+            self._gradients.on_epoch(stats, model)
+            if self.slots is not None:  # a run on a worker is watched live: draw its latest boundary now
+                snapshot = Snapshot(stats.epoch, boundary_grid(model, box=self._box,
+                                                               resolution=self.snapshot_resolution))
+        history = self._progress.history + (stats,)
+        self._update(history=history, steps=stats.steps, **({"snapshot": snapshot} if snapshot else {}))
+
+    def _on_step(self, step: int, loss: float, model: nn.Module) -> None:
+        if self._gradients is not None:
+            self._gradients.on_step(step, loss, model)
+        self._update(steps=step, last_loss=loss)
+
+    def begin(self) -> dict:
+        """Mark the job running and record the starting weights; the keyword arguments for `train_model`."""
+        self._update(state="running")
+        if self._states is not None:
+            self._states.record(0, self.model)  # the starting weights: the replay's first frame
+        return {"on_epoch": self._on_epoch, "on_step": self._on_step, "should_stop": self._stop.is_set}
+
+    def finish(self, result: TrainResult | None = None, error: BaseException | None = None) -> JobProgress:
+        """End the job with `train_model`'s result (a 2-D run gets its snapshots), or as failed with `error`."""
+        if error is not None:
+            self._update(state="failed", error=f"{type(error).__name__}: {error}")
+        else:
+            self._update(state="finished", result=self._with_snapshots(result))
+        return self.progress()
+
+    def _with_snapshots(self, result: TrainResult) -> TrainResult:
+        if self._states is None:
+            return result
+        if result.history and not result.diverged:  # a run that ended early still shows where it got to
+            self._states.record(result.history[-1].epoch, self.model)
+        states = tuple(self._states.states) if not result.diverged else ()  # NaN weights draw nothing
+        snapshots = RunSnapshots(self.model, states, self._box, resolution=self.snapshot_resolution)
+        return replace(result, snapshots=snapshots, states=states, gradients=self._gradients.result())
+
+    def run(self) -> JobProgress:
+        """Train in the calling thread (waiting for a slot first, if any); return the final progress."""
+        if self.slots is not None and not self.slots.acquire(self._stop.is_set):
+            self._update(state="finished", result=TrainResult((), "stopped", "Stopped before it started.", 0, 0.0))
+            return self.progress()
+        try:
+            result = train_model(self.model, self.data, self.config, self.options, **self.begin())
+            return self.finish(result)
+        except Exception as exc:  # the worker must always end in a state the UI can explain
+            return self.finish(error=exc)
+        finally:
+            if self.slots is not None:
+                self.slots.release()
+
+    def start(self) -> TrainingJob:
+        """Run on a daemon worker thread and return at once."""
+        self._thread = threading.Thread(target=self.run, name="nnlab-train", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to stop between two optimizer steps (or before it starts)."""
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> JobProgress:
+        """Wait for the worker thread to end (at most `timeout` seconds)."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.progress()
+
+    def progress(self) -> JobProgress:
+        with self._lock:
+            return self._progress
+
+
+@dataclass(eq=False)
+class SlotTask:
+    """A slow computation that is not a training run (t-SNE) on a worker thread, inside the job slots, so a
+    class clicking at once cannot starve the server. Poll `done`, `elapsed`, then `result` or `error`."""
+
+    work: Callable[[], object]
+    slots: JobSlots | None = field(default_factory=lambda: SHARED_SLOTS)
+
+    def __post_init__(self) -> None:
+        self.state, self.result, self.error = "waiting", None, None
+        self._started: float | None = None
+        self._ended: float | None = None
+
+    def start(self) -> SlotTask:
+        """Run on a daemon thread (after waiting for a slot) and return at once."""
+        threading.Thread(target=self._run, name="nnlab-task", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        if self.slots is not None:
+            self.slots.acquire(lambda: False)
+        self._started, self.state = time.time(), "running"
+        try:
+            self.result = self.work()
+            self.state = "finished"
+        except Exception as exc:  # the page shows the reason instead of waiting for ever
+            self.error, self.state = f"{type(exc).__name__}: {exc}", "failed"
+        finally:
+            self._ended = time.time()
+            if self.slots is not None:
+                self.slots.release()
+
+    @property
+    def done(self) -> bool:
+        return self.state in ("finished", "failed")
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since it started computing (0 while it waits for a slot)."""
+        if self._started is None:
+            return 0.0
+        return (self._ended or time.time()) - self._started

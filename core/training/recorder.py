@@ -1,0 +1,131 @@
+"""What a run keeps for looking inside it later: the weights after each epoch and per-layer gradient sizes.
+
+Both are training-loop callbacks (`on_epoch`, `on_step`); core.training.jobs chains them for 2-D runs, whose models
+are small enough (a few hundred weights) that a copy per epoch costs microseconds.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True, eq=False)
+class EpochState:
+    """A model's weights after `epoch` epochs (0 = the starting weights), as numpy arrays."""
+
+    epoch: int
+    state: dict[str, np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class GradientFlow:
+    """Per weighted layer (input side first), the mean |weight| and mean |gradient| after each epoch."""
+
+    layers: tuple[str, ...]  # e.g. "1 · 2→16"
+    epochs: np.ndarray  # (n,) int
+    weights: np.ndarray  # (n, layers) float
+    gradients: np.ndarray  # (n, layers) float
+
+    def ratio(self) -> np.ndarray:
+        """(layers,) each layer's mean gradient over the run divided by the last layer's: < 1 means starved."""
+        mean = self.gradients.mean(axis=0)
+        return mean / (mean[-1] or 1.0)
+
+
+def _weighted(model: nn.Module) -> list[nn.Linear | nn.Conv2d]:
+    return [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+
+
+def _layer_name(k: int, layer: nn.Linear | nn.Conv2d) -> str:
+    if isinstance(layer, nn.Conv2d):
+        return f"{k} · conv {layer.in_channels}→{layer.out_channels}"
+    return f"{k} · {layer.in_features}→{layer.out_features}"
+
+
+def _sum_abs(tensors: list[torch.Tensor]) -> np.ndarray:
+    """Sum of |t| per tensor, in one fused call (this runs every epoch, so its cost counts)."""
+    with torch.no_grad():
+        return torch.stack(torch._foreach_norm(tensors, 1)).numpy(force=True).astype(float)
+
+
+class StateRecorder:
+    """An `on_epoch` callback keeping a copy of the weights every `every` epochs and after the last one."""
+
+    def __init__(self, *, every: int, epochs: int) -> None:
+        if every < 1:
+            raise ValueError(f"every must be at least 1 epoch. Got {every} instead.")
+        self.every, self.epochs = every, epochs
+        self.states: list[EpochState] = []
+
+    def __call__(self, stats, model: nn.Module) -> None:
+        if stats.epoch % self.every == 0 or stats.epoch == self.epochs:
+            self.record(stats.epoch, model)
+
+    def record(self, epoch: int, model: nn.Module) -> None:
+        """Keep the weights after `epoch` (once per epoch)."""
+        if self.states and self.states[-1].epoch == epoch:
+            return
+        state = {name: t.numpy(force=True).copy() for name, t in model.state_dict().items()}
+        self.states.append(EpochState(epoch, state))
+
+
+def model_at(model: nn.Module, state: EpochState) -> nn.Module:
+    """A copy of `model` (same architecture) holding the weights kept in `state`; `model` is untouched."""
+    copied = copy.deepcopy(model)
+    try:
+        copied.load_state_dict({name: torch.as_tensor(value) for name, value in state.state.items()})
+    except RuntimeError as exc:
+        raise ValueError(f"These weights (epoch {state.epoch}) belong to another architecture: {exc}") from None
+    return copied
+
+
+class GradientRecorder:
+    """Mean |gradient| and |weight| per layer: `on_step` samples steps, `on_epoch` adds the epoch's last
+    step (its gradients are still on the parameters) and closes the epoch's row."""
+
+    def __init__(self) -> None:
+        self._modules: list[nn.Linear | nn.Conv2d] = []  # found on the first sample: a run trains one model
+        self._layers: tuple[str, ...] = ()
+        self._sizes = np.zeros(0)
+        self._sums: np.ndarray | None = None
+        self._count = 0
+        self._epochs: list[int] = []
+        self._weights: list[np.ndarray] = []
+        self._gradients: list[np.ndarray] = []
+
+    def _sample(self, model: nn.Module) -> None:
+        if self._sums is None:
+            self._modules = _weighted(model)
+            self._layers = tuple(_layer_name(k, m) for k, m in enumerate(self._modules, start=1))
+            self._sizes = np.array([m.weight.numel() for m in self._modules], dtype=float)
+            self._sums = np.zeros(len(self._modules))
+        grads = [m.weight.grad for m in self._modules]
+        if any(g is None for g in grads):
+            return
+        self._sums += _sum_abs(grads) / self._sizes
+        self._count += 1
+
+    def on_step(self, _step: int, _loss: float, model: nn.Module) -> None:
+        self._sample(model)
+
+    def on_epoch(self, stats, model: nn.Module) -> None:
+        self._sample(model)
+        if not self._count:
+            return
+        weights = _sum_abs([m.weight for m in self._modules]) / self._sizes
+        self._epochs.append(stats.epoch)
+        self._weights.append(weights)
+        self._gradients.append(self._sums / self._count)
+        self._sums, self._count = np.zeros(len(self._layers)), 0
+
+    def result(self) -> GradientFlow | None:
+        """The flow so far, or None before the first epoch ended."""
+        if not self._epochs:
+            return None
+        return GradientFlow(self._layers, np.array(self._epochs), np.array(self._weights),
+                            np.array(self._gradients))

@@ -1,0 +1,60 @@
+"""What a training run is: its settings (`TrainConfig`, `RunOptions`), its per-epoch record and its result.
+
+Plain frozen dataclasses, hashable and pickleable; `core.training.train.train_model` takes the settings and returns
+the result, `core.training.train` builds the optimizer and schedule the settings name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.boundary import Snapshot
+
+if TYPE_CHECKING:
+    from core.training.recorder import EpochState, GradientFlow
+
+STATUSES = ("completed", "converged", "early_stopped", "stopped", "diverged", "stalled", "not_learning")
+TROUBLE = ("diverged", "stalled", "not_learning")  # runs that failed to learn; the message says what to change
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One epoch's record. `val_*` are measured on the validation split (NaN when there is none)."""
+
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    lr: float
+    seconds: float
+    steps: int  # optimizer steps so far
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """What a run did: per-epoch history, how it ended and why."""
+
+    history: tuple[EpochStats, ...]
+    status: str  # one of STATUSES
+    message: str  # a sentence for the user
+    steps: int
+    seconds: float
+    snapshots: Sequence[Snapshot] = ()  # a 2-D run's boundaries (core.boundary.RunSnapshots), drawn on demand
+    best_epoch: int | None = None
+    exploded_loss: float | None = None  # the loss value that ended a diverged run
+    states: tuple[EpochState, ...] = ()  # 2-D runs: the weights after each kept epoch, for looking inside
+    gradients: GradientFlow | None = None  # 2-D runs: per-layer weight and gradient sizes per epoch
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == "diverged"
+
+    @property
+    def failed_to_learn(self) -> bool:
+        """Diverged, stalled or not learning: the message says what to change."""
+        return self.status in TROUBLE
+
+

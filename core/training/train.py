@@ -1,0 +1,304 @@
+"""Training: one fast in-memory loop that reports through callbacks and returns its history as data.
+
+Per-epoch curves and early stopping use the validation split; the test split is never touched here.
+The settings are in `core.config`, the results in `core.training.result`; the optimizer, schedule and L1
+penalty a `TrainConfig` names are built here. How a run ended (and why, in
+words a beginner can act on) is decided in `core.training.diagnose`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.config import RunOptions, TrainConfig, TrainError, validate_train_config
+from core.data.dataset import Dataset
+from core.models import eval_mode
+from core.training.diagnose import Outcome, chance_loss, diagnose, divergence_message
+from core.training.result import EpochStats, TrainResult
+
+EVAL_BATCH = 8192
+PROBE_SIZE = 1024  # training points used to measure the loss before the first step
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The optimizer `config` names, over the model's parameters."""
+    params, lr, wd = [p for p in model.parameters() if p.requires_grad], config.lr, config.weight_decay
+    # The fused kernels update every tensor in one call: ~25% faster steps for small nets.
+    fused = {"fused": True}
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd, **fused)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd, **fused)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd, **fused)
+    return torch.optim.RMSprop(params, lr=lr, momentum=config.momentum, weight_decay=wd)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
+    """A per-step learning-rate schedule, or None."""
+    if config.schedule == "step":  # x0.1 after each third of the run
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, total_steps // 3), gamma=0.1)
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total_steps)
+    return None
+
+
+def l1_penalty(model: nn.Module) -> torch.Tensor:
+    """Sum of |w| over the weight matrices and kernels (biases are left alone, as weight decay does)."""
+    return sum(p.abs().sum() for name, p in model.named_parameters() if p.requires_grad and name.endswith("weight"))
+
+
+
+OnEpoch = Callable[[EpochStats, nn.Module], None]
+OnStep = Callable[[int, float, nn.Module], None]
+
+
+def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) over tensors X, y, in inference mode."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    loss_sum, correct = 0.0, 0
+    with eval_mode(model):
+        for start in range(0, len(y), EVAL_BATCH):
+            logits = model(X[start: start + EVAL_BATCH])
+            target = y[start: start + EVAL_BATCH]
+            loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
+            correct += (logits.argmax(1) == target).sum().item()
+    return loss_sum / len(y), correct / len(y)
+
+
+def steps_per_epoch(n_samples: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch over n_samples (batch_size 0: the whole set at once)."""
+    if n_samples <= 0:
+        return 0
+    return math.ceil(n_samples / (min(batch_size, n_samples) or n_samples))
+
+
+def check_data(data: Dataset) -> None:
+    """Raise TrainError when the training split cannot train a classifier."""
+    if len(data.y_train) == 0:
+        raise TrainError("The training set is empty: make the dataset larger or the test fraction smaller.")
+    if len(np.unique(data.y_train)) < 2:
+        raise TrainError("The training set holds only one class, so there is nothing to tell apart.")
+
+
+@dataclass(eq=False)
+class _Loop:
+    """The state of one run while it trains; `train_model` drives it epoch by epoch."""
+
+    model: nn.Module
+    config: TrainConfig
+    options: RunOptions
+    X: torch.Tensor
+    y: torch.Tensor
+    on_step: OnStep | None
+    should_stop: Callable[[], bool] | None
+    step: int = 0
+    status: str = "completed"
+    message: str = ""
+    exploded: float | None = None
+    first_loss: float | None = None
+    batch: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        n = len(self.y)
+        self.batch = n if self.config.batch_size == 0 else min(self.config.batch_size, n)
+        self.optimizer = make_optimizer(self.model, self.config)
+        total = self.config.epochs * steps_per_epoch(n, self.config.batch_size)
+        self.scheduler = make_scheduler(self.optimizer, self.config, total)
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+
+    def epoch(self, number: int) -> tuple[float, float, int]:
+        """One pass over shuffled training data: (mean loss, accuracy, samples seen)."""
+        order = torch.randperm(len(self.y), generator=self.generator).to(self.X.device)
+        X_epoch, y_epoch = self.X[order], self.y[order]  # one shuffled copy; batches are views into it
+        loss_sum, correct, seen = torch.zeros(()), torch.zeros(()), 0
+        for start in range(0, len(self.y), self.batch):
+            if self.should_stop is not None and self.should_stop():
+                self.status, self.message = "stopped", f"Stopped by the user during epoch {number}."
+                break
+            xb, yb = X_epoch[start: start + self.batch], y_epoch[start: start + self.batch]
+            logits, loss_value = self._step(xb, yb)
+            if not math.isfinite(loss_value) or loss_value > max(50.0, 100.0 * self.first_loss):
+                self.status, self.exploded = "diverged", loss_value
+                self.message = divergence_message(self.config.lr, number, self.step, loss_value)
+                return loss_value, float(correct) / max(seen, 1), seen + len(yb)  # the curve shows the explosion
+            loss_sum += loss_value * len(yb)
+            correct += (logits.argmax(1) == yb).sum()
+            seen += len(yb)
+            if self.on_step is not None and self.step % self.options.step_every == 0:
+                self.on_step(self.step, loss_value, self.model)
+        return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1), seen
+
+    def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, float]:
+        logits = self.model(xb)
+        loss = nn.functional.cross_entropy(logits, yb)
+        data_loss = loss.item()
+        if self.config.l1:
+            loss = loss + self.config.l1 * l1_penalty(self.model)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.step += 1
+        self.first_loss = data_loss if self.first_loss is None else self.first_loss
+        return logits.detach(), data_loss
+
+
+@dataclass(eq=False)
+class _EarlyStopping:
+    """Keeps the weights of the epoch with the lowest validation loss; says when patience has run out."""
+
+    patience: int
+    best_loss: float = math.inf
+    best_epoch: int | None = None
+    best_state: dict | None = None
+    since_best: int = 0
+
+    def update(self, model: nn.Module, stats: EpochStats) -> bool:
+        """Record this epoch; True when the run should stop."""
+        if not self.patience:
+            return False
+        if stats.val_loss < self.best_loss - 1e-4:
+            self.best_loss, self.best_epoch, self.since_best = stats.val_loss, stats.epoch, 0
+            self.best_state = copy.deepcopy(model.state_dict())
+            return False
+        self.since_best += 1
+        return self.since_best >= self.patience
+
+    def message(self, epoch: int) -> str:
+        return (f"Stopped early at epoch {epoch}: the validation loss had not improved for {self.patience} "
+                f"epochs. Kept the weights from epoch {self.best_epoch}.")
+
+
+def _settled(history: list[EpochStats], chance: float, window: int = 10) -> bool:
+    """True once the model has learned something (loss well below chance) and the loss has stopped moving:
+    over the last `window` epochs it changed by less than 0.005 + 1% of its value."""
+    if len(history) <= window:
+        return False
+    old, new = history[-window - 1].train_loss, history[-1].train_loss
+    return new < 0.9 * chance and abs(old - new) <= 0.005 + 0.01 * old
+
+
+def _prepare(model: nn.Module, data: Dataset, config: TrainConfig, options: RunOptions):
+    """Check the inputs; move the data into tensors in the model's memory format."""
+    validate_train_config(config)
+    check_data(data)
+    if config.patience and not data.has_validation:
+        raise TrainError("Early stopping watches the validation loss, but this dataset has no validation split: "
+                         "set a validation share above 0, or turn early stopping off (patience 0).")
+    if options.step_every < 1:
+        raise TrainError(f"step_every must be at least 1. Got {options.step_every}.")
+    if options.threads is not None:
+        if options.threads < 1:
+            raise TrainError(f"threads must be at least 1. Got {options.threads}.")
+        torch.set_num_threads(options.threads)
+    device = next(model.parameters()).device
+    memory_format = torch.channels_last if options.channels_last and data.is_image else torch.contiguous_format
+    model.to(memory_format=memory_format)
+
+    def tensor(a: np.ndarray | None) -> torch.Tensor:
+        t = torch.as_tensor(a if a is not None else np.zeros(0, np.int64), device=device)
+        return t.contiguous(memory_format=memory_format) if t.ndim == 4 else t
+
+    return tensor(data.X_train), tensor(data.y_train), tensor(data.X_val), tensor(data.y_val)
+
+
+def _should_end(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], chance: float) -> bool:
+    """After an epoch: True, with the run's status and message set, when the run ends here."""
+    if loop.status != "completed":  # stopped by the user, or diverged
+        return True
+    number = history[-1].epoch
+    if stopper.update(loop.model, history[-1]):
+        loop.status, loop.message = "early_stopped", stopper.message(number)
+        return True
+    if loop.options.settle and _settled(history, chance):
+        loop.status, loop.message = "converged", f"Converged after {number} epochs: the training loss settled."
+        return True
+    return False
+
+
+def _run_epochs(loop: _Loop, stopper: _EarlyStopping, X_val: torch.Tensor, y_val: torch.Tensor, chance: float,
+                on_epoch: OnEpoch | None) -> list[EpochStats]:
+    """Epoch after epoch, validating each, until the last one or a reason to end early."""
+    history: list[EpochStats] = []
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(loop.config.seed)  # dropout masks, reproducible per run
+        for number in range(1, loop.config.epochs + 1):
+            epoch_start, lr_now = time.perf_counter(), loop.optimizer.param_groups[0]["lr"]
+            train_loss, train_acc, seen = loop.epoch(number)
+            if seen == 0:
+                break
+            val_loss, val_acc = evaluate_loss(loop.model, X_val, y_val)
+            stats = EpochStats(number, train_loss, train_acc, val_loss, val_acc, lr_now,
+                               time.perf_counter() - epoch_start, loop.step)
+            history.append(stats)
+            if on_epoch is not None and loop.status != "diverged":
+                on_epoch(stats, loop.model)
+            if _should_end(loop, stopper, history, chance):
+                break
+    return history
+
+
+def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], initial_loss: float,
+           chance: float) -> Outcome:
+    """Keep the best epoch's weights (early stopping), restore the usual memory format, and diagnose the run."""
+    judged = history  # the run is judged by the weights it keeps
+    if stopper.best_state is not None and loop.status in ("completed", "early_stopped"):
+        loop.model.load_state_dict(stopper.best_state)
+        judged = history[:stopper.best_epoch]
+    X, y = loop.X, loop.y
+    final_loss, final_acc = evaluate_loss(loop.model, X[:PROBE_SIZE], y[:PROBE_SIZE])
+    loop.model.to(memory_format=torch.contiguous_format)
+    probe = min(PROBE_SIZE, len(y))
+    config, options = loop.config, loop.options
+    outcome = Outcome(loop.status, loop.message, tuple(judged), initial_loss, chance, final_loss, final_acc, probe,
+                      config.lr, config.epochs, options.reference_lr)
+    return diagnose(outcome, loop.model, X[:probe], y)
+
+
+def train_model(model: nn.Module, data: Dataset,
+                config: TrainConfig = TrainConfig(),  # noqa: B008 - frozen dataclasses are safe defaults
+                options: RunOptions = RunOptions(),  # noqa: B008
+                *, on_epoch: OnEpoch | None = None,
+                on_step: OnStep | None = None, should_stop: Callable[[], bool] | None = None) -> TrainResult:
+    """Train `model` in place on the training split; return the history and how the run ended.
+
+    The whole dataset is held as tensors and shuffled batches are sliced from it, which is
+    much faster than a per-sample DataLoader. Validation scores every epoch; test is not used.
+    """
+    X, y, X_val, y_val = _prepare(model, data, config, options)
+    initial_loss = evaluate_loss(model, X[:PROBE_SIZE], y[:PROBE_SIZE])[0]
+    chance = chance_loss(data.y_train)
+    loop = _Loop(model, config, options, X, y, on_step, should_stop)
+    stopper = _EarlyStopping(config.patience)
+    started = time.perf_counter()
+    model.train()
+    history = _run_epochs(loop, stopper, X_val, y_val, chance, on_epoch)
+    outcome = _judge(loop, stopper, history, initial_loss, chance)
+    return TrainResult(tuple(history), outcome.status, outcome.message, loop.step, time.perf_counter() - started,
+                       (), stopper.best_epoch, loop.exploded)
+
+
+def overfit_one_batch(model: nn.Module, data: Dataset, *, batch_size: int = 16, steps: int = 150,
+                      lr: float = 0.01) -> TrainResult:
+    """Sanity check: train on one small batch only and score that same batch; a healthy model gets ~100%."""
+    check_data(data)
+    k = min(batch_size, len(data.y_train))
+    idx = np.arange(k)
+    if len(np.unique(data.y_train[:k])) < 2:  # the first rows may share a class; take a spread instead
+        idx = np.argsort(data.y_train, kind="stable")[np.linspace(0, len(data.y_train) - 1, k).astype(int)]
+    X, y = data.X_train[idx], data.y_train[idx]
+    one = replace(data, X_train=X, y_train=y, X_val=X, y_val=y, X_test=X, y_test=y)
+    return train_model(model, one, TrainConfig(optimizer="adam", lr=lr, batch_size=0, epochs=steps))
