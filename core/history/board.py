@@ -3,6 +3,10 @@
 The board id is in the students' link; the teacher's token (which removes entries and closes the board) and
 each student's removal token are handed out once and only their sha256 is stored. Test accuracy is shown
 beside the validation accuracy but never ranks: choosing the best model on the test set would spoil it.
+
+How many runs a board takes, from each browser tab and each client address, how many boards a client may
+start and how long a quiet board is kept: see core.history.board_limits (each limit has its NNLAB_BOARD_*
+setting). Every refusal is a BoardError with one plain line.
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, select, update
 
 from core.config import DataConfig, ModelConfig, TrainConfig
+from core.history import board_limits as limits
 from core.history.db import BoardRow, EntryRow, now, transaction
 from core.lab import Lab
 from core.url.state import decode, url_fields
@@ -26,9 +31,7 @@ from core.url.text import format_value
 TOKEN_BYTES = 16  # 128 bits from `secrets`, for board ids, teacher tokens and removal tokens alike
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{22,64}")  # what secrets.token_urlsafe(TOKEN_BYTES) gives, with room
 NICKNAME_CHARS, BOARD_NAME_CHARS = 24, 80
-SUBMIT_INTERVAL_S = 10.0  # one submission per session every this many seconds...
-MAX_PER_SESSION = 20  # ...and at most this many per session on one board
-MAX_SHOWN = 200  # entries a board lists (the best ones)
+OWNER_CHARS = 256  # an owner (session id, token or a tab's secret hash) is hashed; longer is not one of ours
 _KEEP = {"\u200d"}  # the zero-width joiner holds emoji sequences together; every other control goes
 
 
@@ -144,8 +147,13 @@ def run_from_lab(lab: Lab) -> BoardRun:
                     evaluation.test.accuracy)
 
 
-def create_board(engine: Engine, name: str, data: DataConfig) -> tuple[str, str]:
-    """A new open board on `data`: (board id for the students' link, the teacher's secret token)."""
+def create_board(engine: Engine, name: str, data: DataConfig, *, owner: str | None = None,
+                 address: str | None = None, moment: datetime | None = None) -> tuple[str, str]:
+    """A new open board on `data`: (board id for the students' link, the teacher's secret token).
+
+    `owner` (the browser tab) and `address` (the client's, None on localhost) count against the hourly
+    creation limits; starting a board also deletes the boards that have been quiet past their retention.
+    """
     title = clean_text(name, BOARD_NAME_CHARS)
     if not title:
         raise BoardError("Give the board a name, e.g. 'Period 3: circles'.")
@@ -154,17 +162,31 @@ def create_board(engine: Engine, name: str, data: DataConfig) -> tuple[str, str]
                          "the Data page.")
     if data.val_fraction <= 0:
         raise BoardError("A board ranks by validation accuracy: give the data a validation share above 0.")
+    moment, settings = moment or now(), data_settings(data)
+    if owner or address:
+        settings[limits.CREATOR_KEY] = limits.creator_mark(owner, address)
     board_id, token = secrets.token_urlsafe(TOKEN_BYTES), secrets.token_urlsafe(TOKEN_BYTES)
     with transaction(engine) as session:
-        session.add(BoardRow(id=board_id, secret_hash=hash_token(token), name=title, settings=data_settings(data)))
+        limits.prune(session, moment)
+        limits.forget_creators(session, moment)
+        if refusal := limits.creation_refusal(session, owner, address, moment):
+            raise BoardError(refusal)
+        session.add(BoardRow(id=board_id, secret_hash=hash_token(token), name=title, settings=settings,
+                             created=moment))
     return board_id, token
 
 
 def _row(session: object, board_id: str) -> BoardRow:
     row = session.get(BoardRow, board_id) if is_board_id(board_id) else None  # type: ignore[attr-defined]
     if row is None:
-        raise BoardError("No board with this link: check it with your teacher.")
+        raise BoardError(f"No board with this link (a board is deleted after {limits.RETENTION_DAYS:g} days with "
+                         "no new entry): check it with your teacher.")
     return row
+
+
+def _data_settings_of(row: BoardRow) -> dict[str, str]:
+    """The board's data settings, without its creator's mark."""
+    return {key: value for key, value in row.settings.items() if key != limits.CREATOR_KEY}
 
 
 def board_data(settings: dict[str, str]) -> DataConfig:
@@ -176,39 +198,30 @@ def get_board(engine: Engine, board_id: str) -> Board:
     """The board `board_id`; BoardError when there is none."""
     with transaction(engine) as session:
         row = _row(session, board_id)
-        return Board(row.id, row.name, board_data(row.settings), row.closed, row.submissions)
+        return Board(row.id, row.name, board_data(_data_settings_of(row)), row.closed, row.submissions)
 
 
 def _check_run(board: BoardRow, run: BoardRun) -> None:
     """Refuse a run that was not trained in the app on exactly the board's data."""
     if not run.trained_here:
         raise BoardError("Only runs trained here count: an uploaded model cannot be submitted.")
-    if data_settings(run.data) != board.settings:
+    if data_settings(run.data) != _data_settings_of(board):
         raise BoardError("Your run was trained on other data: use the board's data, train again, then submit.")
     for name, value in (("validation", run.validation_accuracy), ("test", run.test_accuracy)):
         if not 0.0 <= value <= 1.0:
             raise BoardError(f"The {name} accuracy must be between 0 and 1. Got {value} instead.")
 
 
-def _wait(session: object, board_id: str, who: str, moment: datetime) -> None:
-    """Refuse a submission that comes too soon after this session's last one, or past its allowance."""
-    mine = (EntryRow.board == board_id) & (EntryRow.session == who)
-    count, last = session.execute(  # type: ignore[attr-defined]
-        select(func.count(EntryRow.id), func.max(EntryRow.created)).where(mine)).one()
-    if count >= MAX_PER_SESSION:
-        raise BoardError(f"You have submitted {count} runs to this board, the most one session may.")
-    if last is not None:
-        left = SUBMIT_INTERVAL_S - (moment - (last if last.tzinfo else last.replace(tzinfo=UTC))).total_seconds()
-        if left > 0:
-            raise BoardError(f"One submission every {SUBMIT_INTERVAL_S:g} s: try again in {left:.0f} s.")
-
-
-def submit(engine: Engine, board_id: str, nickname: str, session_id: str, run: BoardRun, *,
+def submit(engine: Engine, board_id: str, nickname: str, owner: str, run: BoardRun, *, address: str | None = None,
            moment: datetime | None = None) -> Receipt:
-    """Add `run` to the board under `nickname`; the receipt's token lets this student remove it later."""
+    """Add `run` to the board under `nickname`; the receipt's token lets this student remove it later.
+
+    `owner` names the browser tab (opaque: a session id or a tab's secret) and `address` the client (None on
+    localhost); each is limited in how many runs it sends, and neither is stored (see board_limits).
+    """
     name, moment = clean_nickname(nickname), moment or now()
-    if not session_id or len(session_id) > 64:
-        raise BoardError("This browser session has no usable id: reload the page.")
+    if not isinstance(owner, str) or not owner or len(owner) > OWNER_CHARS:
+        raise BoardError("This browser tab has no usable id: reload the page.")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     with transaction(engine) as session:
         # A write first: it locks the board row, so one session's check-then-insert cannot race itself.
@@ -218,9 +231,11 @@ def submit(engine: Engine, board_id: str, nickname: str, session_id: str, run: B
         if board.closed:
             raise BoardError("This board is closed: your teacher has stopped taking runs.")
         _check_run(board, run)
-        _wait(session, board_id, session_id, moment)
-        entry = EntryRow(board=board_id, nickname=name, session=session_id, removal_hash=hash_token(token),
-                         created=moment, validation_accuracy=float(run.validation_accuracy),
+        if refusal := limits.submission_refusal(session, board_id, owner, address, moment):
+            raise BoardError(refusal)
+        entry = EntryRow(board=board_id, nickname=name, session=limits.mark(board_id, owner, address),
+                         removal_hash=hash_token(token), created=moment,
+                         validation_accuracy=float(run.validation_accuracy),
                          test_accuracy=float(run.test_accuracy), settings=run_settings(run))
         session.add(entry)
         session.flush()
@@ -233,7 +248,7 @@ def entries(engine: Engine, board_id: str) -> list[Entry]:
         _row(session, board_id)
         rows = session.scalars(select(EntryRow).where((EntryRow.board == board_id) & ~EntryRow.removed)
                                .order_by(EntryRow.validation_accuracy.desc(), EntryRow.created, EntryRow.id)
-                               .limit(MAX_SHOWN)).all()
+                               .limit(limits.ENTRIES)).all()
     ranked, rank = [], 0
     for i, row in enumerate(rows):
         if i == 0 or row.validation_accuracy != rows[i - 1].validation_accuracy:
@@ -254,7 +269,7 @@ def is_teacher(engine: Engine, board_id: str, token: object) -> bool:
 
 
 def _empty(entry: EntryRow) -> None:
-    """Remove an entry: nothing of it is shown or kept but the time it was made (for the rate limit)."""
+    """Remove an entry: nothing of it is shown or kept but its time and submitter's mark (for the limits)."""
     entry.removed, entry.nickname, entry.settings = True, "", {}
 
 
@@ -267,10 +282,16 @@ def _entry(session: object, board_id: str, entry_id: int) -> EntryRow:
 
 def remove_entry(engine: Engine, board_id: str, entry_id: int, token: object) -> None:
     """The teacher removes any entry; BoardError without the board's teacher token."""
+    remove_entries(engine, board_id, [entry_id], token)
+
+
+def remove_entries(engine: Engine, board_id: str, entry_ids: list[int], token: object) -> None:
+    """The teacher removes several entries at once (a flood of them); none is removed when one is not there."""
     with transaction(engine) as session:
         if not _matches(_row(session, board_id).secret_hash, token):
             raise BoardError("Only the teacher's link can remove other people's entries.")
-        _empty(_entry(session, board_id, entry_id))
+        for entry_id in entry_ids:
+            _empty(_entry(session, board_id, entry_id))
 
 
 def withdraw(engine: Engine, board_id: str, entry_id: int, removal_token: object) -> None:
