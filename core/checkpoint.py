@@ -2,8 +2,11 @@
 
 A file is a zip written by torch.save holding only plain types and tensors:
 {"format": "nnlab-model", "version": 1, "config": {...}, "class_names": [...], "state_dict": {...},
-"extra": {...}}. Loading uses torch's weights-only unpickler, which refuses any other object, and
-checks the archive, the config and every tensor shape before any weight is copied into a model.
+"extra": {...}}. Loading checks, in this order and each before the next costs anything: the file's size and zip
+entries (before unpickling), then the data through torch's weights-only unpickler (which refuses any other object),
+then the config against the shapes and limits NN Lab builds, then every tensor's name, shape, type and the
+parameter count against the model the config describes, built on torch's meta device; only then is the real model
+built. Every refusal is a CheckpointError with one line saying why.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import io
 import os
 import pickle
 import re
+import reprlib
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,13 +26,31 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.config import DEFAULT_FEATURES, ModelConfig, ModelError, validate_model_config
+from core.config import (
+    DEFAULT_FEATURES,
+    IMAGE_SHAPE,
+    MAX_HIDDEN_LAYERS,
+    MAX_UNITS,
+    POINT_SHAPE,
+    ModelConfig,
+    ModelError,
+    validate_model_config,
+)
 from core.models import build_model
 
 FORMAT = "nnlab-model"
 VERSION = 1
 MAX_BYTES = 50 * 1024 * 1024  # the largest model NN Lab can build is about 25 MB
 ZIP_MAGIC = b"PK\x03\x04"
+ZIP_ENTRY = b"PK\x01\x02"  # starts every central-directory entry: no zip reader finds more entries than these
+MAX_ENTRIES = 64  # an NN Lab file holds 6 bookkeeping entries and at most 14 tensors
+MAX_PICKLE_BYTES = 64 * 1024  # data.pkl holds the config, names and tensor references: ~1.5 KB in NN Lab's files
+# Limits config.py has no constant for (yet): the most classes of any dataset (digits) and the CNN widths
+# validate_model_config allows, here checked for every kind, since a config keeps its width when the kind changes.
+MAX_CLASSES = 10
+WIDTHS = (4, 128)
+INPUT_SHAPES = (POINT_SHAPE, IMAGE_SHAPE)
+PLAIN_TENSORS = (torch.Tensor, nn.Parameter)
 CLASS_NAME = re.compile(r"[\w .,()\-]{1,40}")  # what NN Lab's datasets use ("7", "outer", "blob 0", "same sign")
 CONFIG_FIELDS = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
 TEXT_TUPLES = ("features",)  # config tuples of names; every other config tuple holds ints
@@ -78,6 +100,7 @@ def save_model(model: nn.Module, config: ModelConfig, class_names: Sequence[str]
                extra: Mapping[str, object] | None = None) -> bytes:
     """The model as the bytes of an NN Lab model file (tensors moved to the CPU)."""
     validate_model_config(config)
+    _check_limits(config)
     names = [str(name) for name in class_names]
     _check_class_names(names)
     if len(names) != config.n_classes:
@@ -85,18 +108,18 @@ def save_model(model: nn.Module, config: ModelConfig, class_names: Sequence[str]
                               f"{len(names)} class names were given.")
     state = {key: t.detach().cpu().clone(memory_format=torch.contiguous_format)
              for key, t in model.state_dict().items()}
-    _check_state_dict(state, build_model(config), config.kind)  # never write a file load_model would refuse
+    _check_state_dict(state, _expected_state(config), config.kind)  # never write a file load_model would refuse
     payload = {
         "format": FORMAT, "version": VERSION, "config": _plain(dataclasses.asdict(config), "config"),
         "class_names": names, "state_dict": state, "extra": _plain(dict(extra or {}), "extra"),
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
-    data = buffer.getvalue()
-    if len(data) > MAX_BYTES:
-        raise CheckpointError(f"cannot save: the file would be {len(data) / 2**20:.1f} MB, over the "
-                              f"{MAX_BYTES / 2**20:.0f} MB that load_model accepts.")
-    return data
+    try:
+        _check_archive(buffer.getvalue())
+    except CheckpointError as exc:
+        raise CheckpointError(f"cannot save: {exc}") from None
+    return buffer.getvalue()
 
 
 def save_model_file(path: str | os.PathLike, model: nn.Module, config: ModelConfig, class_names: Sequence[str],
@@ -110,6 +133,7 @@ def save_model_file(path: str | os.PathLike, model: nn.Module, config: ModelConf
 # --- loading -----------------------------------------------------------------------------
 
 
+# Messages quote a file's values with reprlib.repr: long strings and lists and deep nesting are cut to a few items.
 def _check_archive(data: bytes) -> None:
     """Refuse, before unpickling anything, what torch.save cannot have written or is too big."""
     if len(data) == 0:
@@ -117,16 +141,24 @@ def _check_archive(data: bytes) -> None:
     if len(data) > MAX_BYTES:
         raise CheckpointError(f"this file is {len(data) / 2**20:.1f} MB, larger than any NN Lab model "
                               f"(limit {MAX_BYTES / 2**20:.0f} MB).")
-    if not data.startswith(ZIP_MAGIC):
+    # Counted before any zip reader runs: each entry it reads costs memory, and a forged directory could hold millions.
+    if not data.startswith(ZIP_MAGIC) or data.count(ZIP_ENTRY) > MAX_ENTRIES:
         raise CheckpointError("this is not an NN Lab model file; choose a .pt file saved by NN Lab.")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             entries = archive.infolist()
-    except zipfile.BadZipFile:
+    except Exception:  # zipfile raises BadZipFile, ValueError, OSError, ... for forged or damaged archives
         raise CheckpointError("this model file is truncated or damaged; download or save it again.") from None
+    names = [e.filename for e in entries]
+    folder = names[0].split("/")[0] + "/" if names else ""  # torch's reader looks up every record in this folder
+    pickled = [e.file_size for e in entries if e.filename == f"{folder}data.pkl"]
     # torch.save stores entries uncompressed; a compressed one could expand far past MAX_BYTES.
-    if any(e.compress_type != zipfile.ZIP_STORED for e in entries) or sum(e.file_size for e in entries) > MAX_BYTES:
+    if (any(e.compress_type != zipfile.ZIP_STORED for e in entries) or sum(e.file_size for e in entries) > MAX_BYTES
+            or len(set(names)) != len(names) or not all(n.startswith(folder) for n in names) or len(pickled) != 1):
         raise CheckpointError("this is not an NN Lab model file; choose a .pt file saved by NN Lab.")
+    if pickled[0] > MAX_PICKLE_BYTES:
+        raise CheckpointError(f"this file's config, names and extras take {pickled[0] / 1024:.0f} KB, more than the "
+                              f"{MAX_PICKLE_BYTES // 1024} KB an NN Lab model file may hold.")
 
 
 def _unpickle(data: bytes) -> object:
@@ -154,8 +186,26 @@ def _config_field(name: str, value: object) -> object:
     else:
         ok = isinstance(value, type(default)) and not isinstance(value, bool)
     if not ok:
-        raise CheckpointError(f"the model config field {name!r} should be like {default!r}, got {value!r}.")
+        raise CheckpointError(f"the model config field {name!r} should be like {default!r}, got {reprlib.repr(value)}.")
     return value
+
+
+def _check_limits(config: ModelConfig) -> None:
+    """Refuse a config outside what NN Lab builds, whichever kind it is: input shapes, classes, layers, width."""
+    shape = tuple(config.input_shape)
+    if shape not in INPUT_SHAPES:
+        raise CheckpointError(f"the model takes inputs of shape {reprlib.repr(shape)}, but NN Lab models take "
+                              f"2-D points {POINT_SHAPE} or 28x28 images {IMAGE_SHAPE}.")
+    if not 2 <= config.n_classes <= MAX_CLASSES:
+        raise CheckpointError(f"the model's n_classes is {reprlib.repr(config.n_classes)}; NN Lab models have 2 to "
+                              f"{MAX_CLASSES} classes.")
+    hidden = tuple(config.hidden)
+    if len(hidden) > MAX_HIDDEN_LAYERS or not all(1 <= units <= MAX_UNITS for units in hidden):
+        raise CheckpointError(f"the model has hidden layers {reprlib.repr(list(hidden))}; NN Lab builds at most "
+                              f"{MAX_HIDDEN_LAYERS} of 1 to {MAX_UNITS} units each.")
+    if not WIDTHS[0] <= config.width <= WIDTHS[1]:
+        raise CheckpointError(f"the model has CNN width {reprlib.repr(config.width)}; NN Lab builds widths "
+                              f"{WIDTHS[0]} to {WIDTHS[1]}.")
 
 
 def _config_from(fields: object) -> ModelConfig:
@@ -166,46 +216,63 @@ def _config_from(fields: object) -> ModelConfig:
     try:
         config = ModelConfig(**fields)
     except TypeError:
-        unknown = sorted(map(str, set(fields) - set(CONFIG_FIELDS)))
-        raise CheckpointError(f"the model config has unknown fields {unknown}; was it saved by a different "
-                              "program?") from None
+        unknown = sorted(str(name)[:40] for name in set(fields) - set(CONFIG_FIELDS))
+        raise CheckpointError(f"the model config has unknown fields {reprlib.repr(unknown)}; was it saved by a "
+                              "different program?") from None
     missing = sorted(set(CONFIG_FIELDS) - set(fields))
     if missing:
         raise CheckpointError(f"the model config lacks the fields {missing}.")
     config = dataclasses.replace(config, **{name: _config_field(name, v) for name, v in fields.items()})
+    _check_limits(config)
     try:
         validate_model_config(config)
     except ModelError as exc:
-        raise CheckpointError(f"the saved model config is invalid: {exc}") from None
+        raise CheckpointError(f"the saved model config is invalid: {str(exc)[:200]}") from None
     return config
 
 
-def _check_state_dict(state: object, model: nn.Module, kind: str) -> None:
-    """Refuse weights whose names, shapes or types do not fit `model`, before any is copied into it."""
+def _expected_state(config: ModelConfig) -> dict[str, torch.Tensor]:
+    """The names, shapes and dtypes of the weights `config` builds, from a model on the meta device (no memory)."""
+    with torch.device("meta"):
+        return build_model(config).state_dict()
+
+
+def _check_state_dict(state: object, expected: Mapping[str, torch.Tensor], kind: str) -> None:
+    """Refuse weights whose names, shapes, types or count do not fit `expected`, before any is copied anywhere."""
     if not isinstance(state, dict):
         raise CheckpointError(f"the weights should be a dict of tensors, got {type(state).__name__}.")
-    expected = model.state_dict()
     missing, unexpected = [k for k in expected if k not in state], [k for k in state if k not in expected]
     if missing or unexpected:
         raise CheckpointError(f"the weights do not fit a {kind} with this config: missing "
-                              f"{missing[:3] or 'none'}, unexpected {unexpected[:3] or 'none'}.")
+                              f"{reprlib.repr(missing) if missing else 'none'}, unexpected "
+                              f"{reprlib.repr(unexpected) if unexpected else 'none'}.")
     for key, want in expected.items():
         got = state[key]
-        if not isinstance(got, torch.Tensor) or got.layout != torch.strided or got.dtype != want.dtype:
-            what = f"{got.dtype} {got.layout}" if isinstance(got, torch.Tensor) else type(got).__name__
+        # Nested tensors report a strided layout but no shape; meta tensors hold no numbers to copy.
+        if (type(got) not in PLAIN_TENSORS or got.is_nested or got.layout != torch.strided
+                or got.device.type != "cpu" or got.dtype != want.dtype):
+            what = (f"{got.dtype} {got.layout} on {got.device.type}{' (nested)' if got.is_nested else ''}"
+                    if isinstance(got, torch.Tensor) else type(got).__name__)
             raise CheckpointError(f"the weight {key!r} should be a dense {want.dtype} tensor, got {what}.")
         if got.shape != want.shape:
             raise CheckpointError(f"the weight {key!r} does not fit the config: expected shape "
                                   f"{tuple(want.shape)}, got {tuple(got.shape)}.")
+    # torch.save writes a tensor's whole storage: a right-shaped view can carry far more numbers than it shows.
+    stored = sum(state[key].untyped_storage().nbytes() // want.element_size() for key, want in expected.items())
+    count = sum(want.numel() for want in expected.values())
+    if stored != count:
+        raise CheckpointError(f"the weights hold {stored:,} numbers, but a {kind} with this config has {count:,} "
+                              "parameters.")
 
 
 def _header(payload: object) -> dict:
     """The payload dict after its format and version are checked."""
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or not isinstance(payload.get("format"), str) or payload["format"] != FORMAT:
         raise CheckpointError("this is a PyTorch file but not an NN Lab model file; choose a .pt file saved by "
                               "NN Lab.")
-    if payload.get("version") != VERSION:
-        raise CheckpointError(f"this model file has version {payload.get('version')!r}, but this NN Lab reads "
+    version = payload.get("version")
+    if type(version) is not int or version != VERSION:
+        raise CheckpointError(f"this model file has version {reprlib.repr(version)}, but this NN Lab reads "
                               f"version {VERSION} only.")
     return payload
 
@@ -217,14 +284,15 @@ def load_model(data: bytes) -> LoadedModel:
     names = payload.get("class_names")
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise CheckpointError("the class names in this model file should be a list of strings.")
-    _check_class_names(names)
     if len(names) != config.n_classes:
         raise CheckpointError(f"this model file names {len(names)} classes but its model has {config.n_classes}.")
+    _check_class_names(names)
     extra = payload.get("extra", {})
     if not isinstance(extra, dict):
         raise CheckpointError(f"the extra metadata should be a dict, got {type(extra).__name__}.")
-    state, model = payload.get("state_dict"), build_model(config)
-    _check_state_dict(state, model, config.kind)
+    state = payload.get("state_dict")
+    _check_state_dict(state, _expected_state(config), config.kind)
+    model = build_model(config)  # only now, with every tensor known to fit, is real memory spent
     model.load_state_dict(state)
     return LoadedModel(model.eval(), config, tuple(names), extra)
 

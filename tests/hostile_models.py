@@ -7,6 +7,8 @@ import os
 import pathlib
 import pickle
 import shlex
+import warnings
+import zipfile
 
 import torch
 
@@ -51,3 +53,38 @@ def unpickle_unsafely(data: bytes, kind: str) -> None:
         pickle.loads(data)
     else:
         torch.load(io.BytesIO(data), weights_only=False)
+
+
+# --- files that run no code but ask for too much: valid pickles and zips, hostile contents -------------------------
+
+
+def resaved(data: bytes, **changes: object) -> bytes:
+    """The model file `data` with some top-level entries replaced and saved again (None removes an entry)."""
+    payload = torch.load(io.BytesIO(data), weights_only=True)
+    payload.update(changes)
+    buffer = io.BytesIO()
+    torch.save({k: v for k, v in payload.items() if v is not None}, buffer)
+    return buffer.getvalue()
+
+
+def with_config(data: bytes, **fields: object) -> bytes:
+    """The model file `data` whose config has `fields` changed: small tensors, a config asking for anything."""
+    config = torch.load(io.BytesIO(data), weights_only=True)["config"]
+    return resaved(data, config={**config, **fields})
+
+
+def raw_zip(entries: list[tuple[str, bytes]]) -> bytes:
+    """A stored (uncompressed) zip holding `entries` in order, duplicate names included, as a forger writes one."""
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about duplicate names; writing them is the point
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, content in entries:
+                archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def rezipped(data: bytes, *, extra: list[tuple[str, bytes]] = ()) -> bytes:
+    """The torch.save zip `data` rewritten entry by entry, with `extra` entries after its own."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return raw_zip([(e.filename, archive.read(e)) for e in archive.infolist()] + list(extra))
