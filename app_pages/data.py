@@ -12,7 +12,6 @@ from app_pages.common.session import get_lab, locked, session, shown
 from app_pages.common.ui import end_page, friendly_errors, load_dataset, nearest
 from core import plots
 from core.config import OWN_POINTS, POINT_DATASETS, DataConfig
-from core.data.mnist import resolve_data_dir
 from core.data.pixels import to_pixels
 
 SUBSET_SIZES = (500, 1000, 2000, 4000, 8000, 20000, 50000)
@@ -91,8 +90,8 @@ else:
         data = load_dataset(config)
 if data is None:
     if name == "mnist":
-        st.caption(f"Data folder: `{resolve_data_dir().resolve()}` (set NNLAB_DATA_DIR to change it). "
-                   "Meanwhile, the offline *Digits* dataset works everywhere.")
+        st.caption("MNIST goes in the server's data folder: an admin puts the files there or sets NNLAB_DATA_DIR "
+                   "to a folder that holds them. Meanwhile, the offline *Digits* dataset works everywhere.")
     end_page()
 if config != lab.data_config:
     lab.set_data(config, data)

@@ -144,6 +144,7 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (not for the README)")
     p.add_argument("--json", action="store_true")
+    sub.add_parser("db", help="upgrade the history database: db upgrade [--url URL]", add_help=False)
     return parser
 
 
@@ -288,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     command = next((a for a in argv if not a.startswith("-")), None)
+    if command == "db":  # its own parser (core.history.cli): no torch, no engine settings
+        from core.history.cli import db_command
+
+        return db_command(argv[argv.index("db") + 1:])
     args = build_parser(sweep_options=command == "sweep").parse_args(argv)
     try:
         if args.command == "train":

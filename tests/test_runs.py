@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import threading
 from dataclasses import replace
 from datetime import timedelta
 from io import StringIO
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -195,7 +201,7 @@ def test_errors_never_show_the_database_url(circles) -> None:
     writer.submit("s" * 22, ended_runs(circles, [replace(QUICK, epochs=1)])[0])
     assert writer.wait(30)
     message = writer.error("s" * 22)
-    assert message and "Cannot open" in message and SECRET not in message
+    assert message and "Cannot connect" in message and SECRET not in message
     assert writer.error("s" * 22) is None  # shown once
 
 
@@ -225,6 +231,97 @@ def test_a_burst_of_auto_runs_measures_only_the_last_waiting_one(engine, circles
     assert writer.wait(30) and writer.error(sid) is None
     assert measured == [0.1, 0.3]  # 0.01 and 0.03 were superseded by 0.1; the Train run is always kept
     assert sorted(r.origin for r in list_runs(engine, sid)) == ["auto", "train"]
+
+
+def quick_run(lr: float, origin: str = "train") -> EndedRun:
+    """An ended run that needs no training: the tests below replace describe_run with `fake_describe`."""
+    return EndedRun(Settings(train=TrainConfig(lr=lr)), origin, data=None, result=None, model=None)  # type: ignore[arg-type]
+
+
+def fake_describe(ended: EndedRun) -> RunRecord:
+    return record(ended.settings.train.lr)
+
+
+def test_a_full_queue_drops_waiting_auto_runs_first_then_the_oldest(engine, monkeypatch) -> None:
+    monkeypatch.setattr("core.history.writer.describe_run", fake_describe)
+    sid, writer = session(), RunWriter(lambda: engine, max_queued=3)
+    with writer._ready:  # the worker takes nothing until all six wait, as when the database is slow
+        for lr, origin in [(0.1, "train"), (0.2, "auto"), (0.3, "train"), (0.4, "auto"), (0.5, "train"),
+                           (0.6, "train")]:
+            writer.submit(sid, quick_run(lr, origin))
+        assert writer.dropped == 3  # 0.2 (auto), then 0.4 (auto), then 0.1 (the oldest, no auto left)
+    assert writer.wait(30)
+    assert sorted(r.record.settings["lr"] for r in list_runs(engine, sid)) == ["0.3", "0.5", "0.6"]
+    assert writer.error(sid) == "The server was too busy to keep this run in the history."
+    with pytest.raises(ValueError, match="max_queued must be at least 1"):
+        RunWriter(lambda: engine, max_queued=0)
+
+
+def test_close_saves_what_waits_and_drops_what_comes_later(engine, monkeypatch) -> None:
+    monkeypatch.setattr("core.history.writer.describe_run", fake_describe)
+    sid, writer = session(), RunWriter(lambda: engine)
+    for lr in (0.1, 0.2):
+        writer.submit(sid, quick_run(lr))
+    assert writer.close(30) and len(list_runs(engine, sid)) == 2 and writer.dropped == 0
+    writer.submit(sid, quick_run(0.3))
+    assert writer.dropped == 1 and len(list_runs(engine, sid)) == 2 and "too busy" in (writer.error(sid) or "")
+    writer._thread.join(5)  # the worker ends once closed and idle
+    assert not writer._thread.is_alive()
+
+
+SHUTDOWN_SCRIPT = textwrap.dedent("""
+    import signal, sys, threading, time
+    import core.history.writer as run_writer
+    from core.config import Settings, TrainConfig
+    from core.history.db import open_engine
+    from core.history.runs import RunRecord
+
+    def slow_describe(ended):  # each save takes a while: runs are still queued when the process is told to end
+        time.sleep(0.2)
+        return RunRecord({"lr": str(ended.settings.train.lr)}, "completed")
+
+    url, mode = sys.argv[1], sys.argv[2]
+    run_writer.describe_run = slow_describe
+    engine = open_engine(url)
+    if mode == "own-handler":
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(3))
+    made = []
+    maker = threading.Thread(target=lambda: made.append(run_writer.RunWriter(lambda: engine)))
+    maker.start() if mode == "thread" else maker.run()
+    maker.join() if mode == "thread" else None
+    for i in range(5):
+        made[0].submit("s1", run_writer.EndedRun(Settings(train=TrainConfig(lr=i + 1)), "train", None, None, None))
+    print("queued", signal.getsignal(signal.SIGTERM) is signal.SIG_DFL, flush=True)
+    if mode != "thread":
+        time.sleep(60)
+""")
+
+
+def test_runs_still_queued_are_saved_on_sigterm_or_exit(tmp_path) -> None:
+    """SIGTERM (the default handler, or one the program set before, which still runs after) or a normal exit
+    with the writer made off the main thread, where no signal handler can be set: every queued run is saved."""
+    root = Path(__file__).resolve().parents[1]
+    script = tmp_path / "shutdown.py"
+    script.write_text(SHUTDOWN_SCRIPT)
+    modes = {"default": -signal.SIGTERM, "own-handler": 3, "thread": 0}  # mode -> exit status
+    urls = {mode: f"sqlite:///{tmp_path / mode}.sqlite3" for mode in modes}
+    children = {mode: subprocess.Popen([sys.executable, str(script), urls[mode], mode], cwd=root, text=True,
+                                       stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(root)})
+                for mode in modes}  # side by side: each spends seconds importing torch
+    try:
+        for mode, child in children.items():
+            # Off the main thread, SIGTERM is left alone (the atexit hook saves the runs).
+            assert child.stdout.readline().split() == ["queued", str(mode == "thread")]
+            if mode != "thread":
+                child.send_signal(signal.SIGTERM)
+        assert {mode: child.wait(60) for mode, child in children.items()} == modes
+    finally:
+        for child in children.values():
+            child.kill()
+            child.stdout.close()
+    for mode, url in urls.items():
+        saved = sorted(r.record.settings["lr"] for r in list_runs(open_engine(url), "s1"))
+        assert saved == ["1", "2", "3", "4", "5"], mode
 
 
 def test_differences_labels_and_exports(engine) -> None:

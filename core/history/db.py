@@ -1,5 +1,6 @@
 """The database behind run history and class boards: SQLite in a state folder by default, PostgreSQL when
-NNLAB_DATABASE_URL is set. One schema, created on start, with a version row so later changes can migrate.
+NNLAB_DATABASE_URL is set. The models here are the schema; core.history.migrations brings a database to them
+(once, under a lock) when an engine is opened, or beforehand with `python -m core db upgrade`.
 
 Errors never quote the database URL: it may hold a password.
 """
@@ -26,15 +27,17 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    make_url,
     select,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # the head revision of core.history.migrations ("0002")
 URL_ENV = "NNLAB_DATABASE_URL"
 STATE_DIR_ENV = "NNLAB_STATE_DIR"
 DEFAULT_STATE_DIR = "runs"  # beside the app, not the data folder (which may be read-only)
+CONNECT_TIMEOUT_S = 5  # PostgreSQL: an unreachable server fails this fast (a connect_timeout in the URL wins)
 
 
 class StorageError(RuntimeError):
@@ -51,7 +54,8 @@ class Base(DeclarativeBase):
 
 
 class SchemaVersion(Base):
-    """One row: the schema version this database was created or last migrated to."""
+    """One row: the schema version this database was created or last migrated to (read by apps from before
+    Alembic, which refuse a newer one; Alembic's own alembic_version table drives the migrations)."""
 
     __tablename__ = "nnlab_schema"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -64,7 +68,7 @@ class RunRow(Base):
 
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    session: Mapped[str] = mapped_column(String(64), index=True)  # the session's store token, never a person
+    session: Mapped[str] = mapped_column(String(64))  # the session's store token, never a person
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
     origin: Mapped[str] = mapped_column(String(16))  # train, play, auto, sweep
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -106,6 +110,7 @@ class EntryRow(Base):
     removed: Mapped[bool] = mapped_column(Boolean, default=False)  # kept, emptied, so the rate limit still counts it
 
 
+Index("ix_runs_session_created", RunRow.session, RunRow.created)  # a session's runs, newest first
 Index("ix_entries_rank", EntryRow.board, EntryRow.validation_accuracy)
 
 
@@ -126,28 +131,40 @@ def _sqlite_pragmas(connection: object, _record: object) -> None:
     cursor.close()
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for `url` with the schema created and its version recorded. Raises StorageError."""
-    try:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            if url.startswith("postgresql://"):  # the driver installed with the app
-                url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-            engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
-        Base.metadata.create_all(engine)
-        with Session(engine) as session, session.begin():
-            row = session.get(SchemaVersion, 1)
-            if row is None:
-                session.add(SchemaVersion(id=1, version=SCHEMA_VERSION))
-            elif row.version > SCHEMA_VERSION:
-                raise StorageError(f"The database holds schema version {row.version}, newer than this app's "
-                                   f"{SCHEMA_VERSION}: update NN Lab.")
+def _engine(url: str) -> Engine:
+    """An engine for `url` (nothing connects yet): SQLite with its pragmas, PostgreSQL with a connect timeout."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    except (SQLAlchemyError, OSError, ValueError, ImportError) as exc:
-        where = "the database at NNLAB_DATABASE_URL" if "sqlite" not in url else "the SQLite file in NNLAB_STATE_DIR"
+    if url.startswith("postgresql://"):  # the driver installed with the app
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    parsed = make_url(url)
+    timeout = {"connect_timeout": CONNECT_TIMEOUT_S} if parsed.get_backend_name() == "postgresql" else {}
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                         connect_args={} if "connect_timeout" in parsed.query else timeout)
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for `url` with the database at this app's schema (created or migrated). Raises StorageError."""
+    from core.history.migrations import MigrationError, upgrade  # Alembic loads only when a database opens
+
+    where = "the SQLite file in NNLAB_STATE_DIR" if url.startswith("sqlite") else "the database at NNLAB_DATABASE_URL"
+    engine = None
+    try:
+        engine = _engine(url)
+        upgrade(engine, Base.metadata)
+        return engine
+    except (MigrationError, SQLAlchemyError, OSError, ValueError, ImportError) as exc:
+        if engine is not None:
+            engine.dispose()
+        if isinstance(exc, MigrationError):
+            raise StorageError(str(exc)) from None
+        if isinstance(exc, OperationalError):
+            wait = "" if url.startswith("sqlite") else f", waited at most {CONNECT_TIMEOUT_S} s"
+            raise StorageError(f"Cannot connect to {where} (OperationalError{wait}): check that it is running, "
+                               "reachable and writable, and that its user may log in.") from None
         raise StorageError(f"Cannot open {where} ({type(exc).__name__}): check that it is reachable and "
                            "writable.") from None
 

@@ -2,12 +2,18 @@
 
 The Lab (and a sweep) hand over an `EndedRun`; `describe_run` measures it (metrics per split, the 2-D
 boundary) and `RunWriter` saves it with core.history.runs.record_run, so training never waits for the database.
+Its queue is bounded, and what is still queued when the process ends (normally or on SIGTERM) is saved first.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
+import os
+import signal
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,6 +30,8 @@ from core.history.runs import Retention, RunError, RunRecord, finite, history_re
 from core.models import predict_proba
 from core.training.result import TrainResult
 
+MAX_QUEUED = 64  # runs waiting to be saved; past this, waiting auto runs are dropped first, then the oldest
+SHUTDOWN_FLUSH_S = 10.0  # at exit or SIGTERM, how long every writer together may take to save what waits
 BOUNDARY_RESOLUTION = 40  # cells a side: 1,600 probabilities per class, rounded, about 10 KB a run
 EVAL_LIMIT = 10_000  # samples measured per split for the record (MNIST's training split is cut to its first 10,000)
 
@@ -80,22 +88,43 @@ def describe_run(ended: EndedRun) -> RunRecord:
 class RunWriter:
     """Saves ended runs on one background thread, so that training never waits for the database.
 
-    A failure is kept per session (`error`) for the page to show once; the run itself is then lost.
+    A failure is kept per session (`error`) for the page to show once; the run itself is then lost. At most
+    `max_queued` runs wait: past that, the oldest waiting auto run is dropped (a later one replaces it in the
+    history anyway), else the oldest waiting run; `dropped` counts them. Every writer is flushed at exit.
     """
 
-    def __init__(self, engine: Callable[[], Engine], retention: Retention | None = None) -> None:
-        self._engine, self._retention = engine, retention
+    def __init__(self, engine: Callable[[], Engine], retention: Retention | None = None, *,
+                 max_queued: int = MAX_QUEUED) -> None:
+        if max_queued < 1:
+            raise ValueError(f"max_queued must be at least 1. Got {max_queued} instead.")
+        self._engine, self._retention, self._max_queued = engine, retention, max_queued
         self._jobs: list[tuple[str, EndedRun]] = []
         self._busy = 0
+        self._dropped = 0
+        self._closed = False
         self._errors: dict[str, str] = {}
         self._ready = threading.Condition()
         self._thread: threading.Thread | None = None
+        _register(self)
+
+    @property
+    def dropped(self) -> int:
+        """How many runs were dropped unsaved: queued past `max_queued`, or submitted after `close`."""
+        with self._ready:
+            return self._dropped
 
     def submit(self, session: str, ended: EndedRun) -> None:
         """Queue `ended` to be saved under `session`; returns at once."""
         with self._ready:
+            if self._closed:
+                self._drop(session, ended)
+                return
             self._jobs.append((session, ended))
             self._busy += 1
+            if len(self._jobs) > self._max_queued:
+                autos = [i for i, (_, job) in enumerate(self._jobs) if job.origin == "auto"]
+                self._drop(*self._jobs.pop(autos[0] if autos else 0))
+                self._busy -= 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="nnlab-runs", daemon=True)
                 self._thread.start()
@@ -106,15 +135,32 @@ class RunWriter:
         with self._ready:
             return self._ready.wait_for(lambda: self._busy == 0, timeout)
 
+    flush = wait
+
+    def close(self, timeout: float = SHUTDOWN_FLUSH_S) -> bool:
+        """Save what waits (for at most `timeout` seconds) and stop: later runs are dropped. True when all saved."""
+        with self._ready:
+            self._closed = True
+            saved = self._ready.wait_for(lambda: self._busy == 0, timeout)
+            self._ready.notify_all()  # the worker sees `_closed` with nothing left and ends
+            return saved
+
     def error(self, session: str) -> str | None:
         """The last failure saving one of `session`'s runs, once (it is forgotten when read)."""
         with self._ready:
             return self._errors.pop(session, None)
 
+    def _drop(self, session: str, ended: EndedRun) -> None:
+        self._dropped += 1
+        if ended.origin != "auto":  # an auto run is replaced by the next one: not worth a message
+            self._errors[session] = "The server was too busy to keep this run in the history."
+
     def _work(self) -> None:
         while True:
             with self._ready:
-                self._ready.wait_for(lambda: self._jobs)
+                self._ready.wait_for(lambda: self._jobs or self._closed)
+                if not self._jobs:
+                    return
                 session, ended = self._jobs.pop(0)
                 superseded = ended.origin == "auto" and any(
                     later.origin == "auto" and who == session for who, later in self._jobs)
@@ -135,3 +181,42 @@ class RunWriter:
     def _fail(self, session: str, message: str) -> None:
         with self._ready:
             self._errors[session] = message
+
+
+_WRITERS: weakref.WeakSet[RunWriter] = weakref.WeakSet()
+_HOOKS = {"atexit": False, "sigterm": False}
+_HOOKS_LOCK = threading.Lock()
+
+
+def flush_all(timeout: float = SHUTDOWN_FLUSH_S) -> bool:
+    """Save what every writer of this process still holds, within `timeout` seconds in all; True when all saved."""
+    deadline = time.monotonic() + timeout
+    return all([writer.flush(max(0.0, deadline - time.monotonic())) for writer in list(_WRITERS)])
+
+
+def _on_sigterm(previous: object) -> Callable[[int, object], None]:
+    """A SIGTERM handler that saves the queued runs, then does what `previous` (the handler it replaces) did."""
+
+    def handler(signum: int, frame: object) -> None:
+        flush_all()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:  # the default: end the process as the signal would have
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    return handler
+
+
+def _register(writer: RunWriter) -> None:
+    """Flush `writer` at exit; the first writer made on the main thread also hooks SIGTERM (Python lets only the
+    main thread set handlers; under Streamlit pages run on other threads, and its own SIGTERM handler ends the
+    server normally, so the atexit hook covers it)."""
+    with _HOOKS_LOCK:
+        _WRITERS.add(writer)
+        if not _HOOKS["atexit"]:
+            atexit.register(flush_all)
+            _HOOKS["atexit"] = True
+        if not _HOOKS["sigterm"] and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm(signal.getsignal(signal.SIGTERM)))
+            _HOOKS["sigterm"] = True
