@@ -7,7 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from app_pages.common.session import get_lab, locked, shown
-from app_pages.common.training import forget_training_widgets, show_run, training_controls
+from app_pages.common.training import forget_training_widgets, pending_run_note, show_run, training_controls
 from app_pages.common.ui import count, friendly_errors, percent, require
 from app_pages.common.widgets import architecture_controls
 from app_pages.train_replay import replay_view, rewind
@@ -53,6 +53,8 @@ with right, friendly_errors("Training could not start"):
     # A moved slider trains at once (auto); Train and New weights always start a run.
     lab.apply(replace(lab.settings, train=config),
               train="always" if action in ("start", "new_weights") else "auto" if auto and action is None else "never")
+    if lab.needs_retrain and not lab.training:  # auto-train trains only what fits the page's own budget
+        pending_run_note(lab, auto=auto)
     if action == "sanity":
         check = lab.sanity_check()
         acc = check.history[-1].train_acc if check.history else 0.0
@@ -83,7 +85,9 @@ def live() -> None:
     """Redraw the running (or last) job twice a second; rerun the whole page once it ends."""
     progress = lab.poll()
     if progress is not None and progress.state == "waiting":  # nothing to chart yet: keep these reruns light
-        st.progress(0.0, text="Waiting for a free training slot: other sessions are training. It starts by itself.")
+        place = f" (number {progress.queue_position} in line)" if progress.queue_position else ""
+        st.progress(0.0, text=f"Waiting for a free training slot{place}: other sessions are training. "
+                              "It starts by itself.")
         return
     if progress is not None and not progress.done:
         st.progress(progress.fraction, text=f"Epoch {min(len(progress.history) + 1, progress.epochs)} of "

@@ -21,6 +21,7 @@ from core.config import (
     ModelConfig,
     RunOptions,
     TrainConfig,
+    validate_train_config,
 )
 
 if TYPE_CHECKING:  # torch, scikit-learn and the engine load only when a command needs them: --help stays quick
@@ -46,6 +47,16 @@ def _hidden(text: str) -> tuple[int, ...]:
     if not units:
         raise argparse.ArgumentTypeError("--hidden needs at least one layer, like 8 or 16,16.")
     return units
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"--max-seconds takes a positive number of seconds. Got {text!r}.")
+    return value
 
 
 def _features(text: str) -> tuple[str, ...]:
@@ -124,6 +135,8 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and print its metrics")
     _add_train_args(p)
     p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
+    p.add_argument("--max-seconds", type=_positive_seconds, default=None,
+                   help="stop the run after this many seconds, keeping what it learned (status time_limit)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("sweep", help="train a grid of runs over one or two settings and print each run")
     _add_train_args(p)
@@ -169,7 +182,7 @@ def _from_url(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfi
     from core.data.make import make_dataset
     from core.url.state import decode_url
 
-    decoded = decode_url(args.from_url)
+    decoded = decode_url(args.from_url, limited=False)  # your own machine: the dashboard's limits do not apply
     for problem in decoded.problems:
         print(f"python -m core: ignored in the link: {problem}", file=sys.stderr)
     settings = decoded.settings
@@ -228,17 +241,27 @@ def _train(args: argparse.Namespace) -> dict:
     from core.checkpoint import save_model_file
     from core.models import build_model
     from core.sweep.grid import split_metrics
-    from core.training.train import train_model
+    from core.training.budget import estimate
+    from core.training.jobs import TrainingJob
 
     data_cfg, data, model_cfg, train_cfg = _settings(args)
     options = _options(args, data, model_cfg)
+    validate_train_config(train_cfg)  # a bad setting is refused before any estimate is printed
+    cost = estimate(model_cfg, train_cfg, len(data.y_train), len(data.y_val) if data.has_validation else 0)
+    if not args.json:
+        print(f"Estimated cost: {cost.describe()} at one thread"
+              + (f"; stopped after {args.max_seconds:g} s if longer." if args.max_seconds else "."), file=sys.stderr)
     model = build_model(model_cfg, seed=train_cfg.init_seed)
-    result = train_model(model, data, train_cfg, options)
+    progress = TrainingJob(model, data, train_cfg, options, slots=None, time_limit=args.max_seconds).run()
+    if progress.state == "failed":
+        raise ValueError(f"training failed: {progress.error}")
+    result = progress.result
     metrics = split_metrics(model, data)
     if args.save:
         save_model_file(args.save, model, model_cfg, data.class_names,
                         extra={"dataset": data.name, "test_accuracy": metrics["test"]["accuracy"]})
     return {**_report(data_cfg, data, model_cfg, train_cfg, options, result, metrics),
+            "estimate": {"seconds": round(cost.seconds, 3), "steps": cost.steps},
             "saved_to": str(args.save) if args.save else None}
 
 

@@ -7,6 +7,7 @@ hashable, pickleable, usable as cache keys. Imports nothing from the project; ev
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 # Activation names: core.models maps each to its torch module (tested to match).
@@ -251,3 +252,42 @@ def shaped(model: ModelConfig, data: DataConfig) -> ModelConfig:
     input_shape, n_classes = data_shape(data)
     return replace(model, input_shape=input_shape, n_classes=n_classes)
 
+
+
+# --- the dashboard's limits: one table for the page's controls, links, the board and model files ----------------
+# (low, high) of every setting a control, a link or a file can set on the shared server. The engine's validators
+# above allow more (the command line may train 2,000 epochs on its owner's machine); the dashboard clamps to these
+# and says so. Settings with no control yet keep their validator's range.
+DASHBOARD_LIMITS: dict[type, dict[str, tuple[float, float]]] = {
+    DataConfig: {"n_samples": (100, 5000), "noise": (0.0, 0.5), "factor": (0.1, 0.9), "test_fraction": (0.05, 0.5),
+                 "val_fraction": (0.0, 0.5), "seed": (0, 10_000), "train_size": (500, 60_000)},
+    ModelConfig: {"dropout": (0.0, 0.5), "width": (4, 64)},
+    TrainConfig: {"lr": (1e-5, 10.0), "batch_size": (0, 512), "epochs": (1, 300), "weight_decay": (0.0, 0.1),
+                  "l1": (0.0, 0.1), "patience": (0, 20), "seed": (0, 10_000), "init_seed": (0, 10_000),
+                  "momentum": (0.0, 0.99)},
+}
+UNIT_LIMITS = (1, MAX_UNITS)  # every hidden layer's units
+LAYER_LIMITS = (1, MAX_HIDDEN_LAYERS)
+LIMIT_UNITS = {"epochs": "epochs", "n_samples": "points", "train_size": "images", "patience": "epochs"}
+
+
+def _clamped(config, notes: list[str], label: Callable[[type, str], str]):
+    """`config` with each limited field moved inside its range; a note for each field that moved."""
+    changes = {}
+    for name, (low, high) in DASHBOARD_LIMITS[type(config)].items():
+        value = getattr(config, name)
+        if value is None or low <= value <= high:
+            continue
+        changes[name] = type(value)(min(max(value, low), high))
+        unit = LIMIT_UNITS.get(name, "")
+        notes.append(f"{label(type(config), name)}={value:g} limited to {changes[name]:g}{' ' + unit if unit else ''}.")
+    return replace(config, **changes) if changes else config
+
+
+def within_limits(settings: Settings, *, label: Callable[[type, str], str] = lambda cls, name: name
+                  ) -> tuple[Settings, tuple[str, ...]]:
+    """`settings` inside the dashboard's limits, and one plain line for every value that had to move (each
+    setting named by `label(config class, field)`, e.g. its URL name)."""
+    notes: list[str] = []
+    data, model, train = (_clamped(c, notes, label) for c in (settings.data, settings.model, settings.train))
+    return replace(settings, data=data, model=model, train=train), tuple(notes)

@@ -24,13 +24,13 @@ from core.evaluate import Metrics, evaluate_model
 from core.history.writer import EndedRun
 from core.models import build_model, predict_proba
 from core.sweep.job import SweepJob
+from core.training.budget import Budget, RunCost, estimate
 from core.training.jobs import JobProgress, TrainingJob
 from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
 from core.training.result import TrainResult
-from core.training.train import overfit_one_batch, steps_per_epoch, train_model
+from core.training.train import overfit_one_batch, train_model
 
 TRAIN_WHEN = ("never", "auto", "always")  # Lab.apply's `train`
-INLINE_STEPS = 2500  # 2-D runs up to this many optimizer steps train inline (well under a second)
 KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
 SNAPSHOTS = 100  # a 2-D run keeps a boundary every epoch (every few past this many epochs) for the replay
 SNAPSHOT_RESOLUTION = 40  # cells a side: sent once per frame, so kept small
@@ -68,6 +68,7 @@ class Lab:
     handwriting: Handwriting = field(default_factory=Handwriting)  # the digits the user drew and kept (bounded)
     board_id: str | None = None  # the class board this session looks at (never its teacher key)
     loader: Callable[[DataConfig], Dataset] = make_dataset  # the dashboard passes its shared, cached loader
+    budget: Budget = field(default_factory=Budget.from_env)  # the server's limits on one run
     _evaluation: Evaluation | None = None
     _started: tuple[Settings, str] | None = None  # the last run's settings and origin ("train" or "auto")
     _told: JobProgress | None = None  # the job's final progress, once on_run_end has been told of it
@@ -110,7 +111,7 @@ class Lab:
         notice = self.set_model_config(settings.model)
         if notice is None:
             self.train_config = settings.train
-        if train == "always" or (train == "auto" and not self.data.is_image and self.needs_retrain):
+        if train == "always" or (train == "auto" and self.needs_retrain and self.runs_inline(self.train_config)):
             self.train(auto=train == "auto")
         return notice
 
@@ -204,11 +205,16 @@ class Lab:
         return TrainingJob(model, data, train_config, options, snapshot_every=every,
                            snapshot_resolution=SNAPSHOT_RESOLUTION, **kw)
 
-    def runs_inline(self, train_config: TrainConfig) -> bool:
-        """True for a run short enough to train in the page's own thread (a small 2-D run)."""
+    def cost(self, train_config: TrainConfig | None = None) -> RunCost:
+        """The estimated cost of a run with `train_config` (by default the current one) on the current data."""
         data = self.require_data()
-        steps = train_config.epochs * steps_per_epoch(len(data.y_train), train_config.batch_size)
-        return not data.is_image and steps <= INLINE_STEPS
+        n_val = len(data.y_val) if data.has_validation else 0
+        return estimate(self.model_config, train_config or self.train_config, len(data.y_train), n_val)
+
+    def runs_inline(self, train_config: TrainConfig) -> bool:
+        """True for a run short enough to train in the page's own thread (a small 2-D run, within the inline
+        budget); auto-train runs only these."""
+        return not self.require_data().is_image and self.budget.band(self.cost(train_config)) == "inline"
 
     def train(self, train_config: TrainConfig | None = None, *, auto: bool = False,
               wait: bool = False) -> TrainResult | None:
@@ -219,11 +225,14 @@ class Lab:
         `auto` (a slider moved) lets a 2-D run stop once its training loss has settled. Raises LabError when the
         run failed.
         """
+        config = train_config or self.train_config or TrainConfig()
+        cost = self.cost(config)
+        self.budget.check(cost, config)  # over the server's per-run ceiling: refused before anything changes
         if self.training:
             self.stop()
-        config = train_config or self.train_config or TrainConfig()
-        inline = self.runs_inline(config)
+        inline = not self.data.is_image and self.budget.band(cost) == "inline"
         job = self.job = self._job(config, auto=auto, inline=inline)
+        job.time_limit = self.budget.time_limit(cost)
         if not (inline or wait):
             job.start()
             return None

@@ -149,7 +149,7 @@ def test_a_waiting_interactive_run_goes_before_the_next_sweep_cell() -> None:
     time.sleep(0.15)  # the sweep was waiting first
     interactive = threading.Thread(target=take, args=("interactive", False))
     interactive.start()
-    wait_until(lambda: slots._waiting == 1, what="the interactive run to wait")
+    wait_until(lambda: slots.waiting == 1, what="the interactive run to wait")
     slots.release()
     sweep_cell.join(5), interactive.join(5)
     assert order == ["interactive", "sweep"]

@@ -65,6 +65,19 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
                    l1=l1, schedule=schedule, patience=patience, seed=int(seed))
 
 
+def pending_run_note(lab: Lab, *, auto: bool) -> None:
+    """What the next run would cost when the settings changed but nothing trained: over the server's per-run
+    limit (what to lower), or, with auto-train on, too long to train on every move (press Train)."""
+    try:
+        lab.budget.check(lab.cost(), lab.train_config)
+    except ValueError as exc:
+        st.warning(str(exc), icon=":material/hourglass_disabled:")
+        return
+    if auto:
+        st.info(f"This run would take {lab.cost().describe()}: too long to train on every move. Press **Train** "
+                "to start it.", icon=":material/hourglass_top:")
+
+
 def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
     """Cards, the boundary (2-D) and the curves of a running or finished run."""
     data = lab.data
@@ -81,6 +94,8 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
                   f"{_duration(last.seconds)} an epoch")
     if result is not None and result.failed_to_learn:
         st.warning(result.message, icon=":material/warning:")
+    elif result is not None and result.status == "time_limit":
+        st.warning(result.message, icon=":material/timer_off:")
     elif result is not None and result.status in ("early_stopped", "stopped", "converged"):
         st.info(result.message, icon=":material/info:")
     if not data.is_image:

@@ -21,55 +21,57 @@ JOB_STATES = ("waiting", "running", "finished", "failed")
 
 
 class JobSlots:
-    """At most `capacity` jobs train at once; the others wait (and say so) for a free slot."""
+    """At most `capacity` jobs train at once; the others wait in line (first come, first served) and can say
+    where they stand."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be at least 1. Got {capacity} instead.")
         self.capacity = capacity
-        self._semaphore = threading.BoundedSemaphore(capacity)
-        self._lock = threading.Lock()
+        self._ready = threading.Condition()
         self._running = 0
-        self._waiting = 0  # interactive runs waiting for a slot: low-priority work lets them go first
+        self._line: list[object] = []  # interactive runs waiting, in order: low-priority work lets them go first
 
-    def acquire(self, should_give_up, *, low_priority: bool = False) -> bool:
-        """Block until a slot is free (True) or `should_give_up()` turns true (False).
+    def acquire(self, should_give_up: Callable[[], bool], *, low_priority: bool = False,
+                on_wait: Callable[[int], None] | None = None) -> bool:
+        """Block until a slot is free (True) or `should_give_up()` turns true (False); `on_wait(position)` hears
+        the place in line (1: next) whenever it changes.
 
         `low_priority` (a sweep's next cell) takes a slot only while no interactive run is waiting for one.
         """
-        if low_priority:
-            return self._acquire_low(should_give_up)
-        with self._lock:
-            self._waiting += 1
-        try:
-            while not self._semaphore.acquire(timeout=0.05):
-                if should_give_up():
-                    return False
-        finally:
-            with self._lock:
-                self._waiting -= 1
-        with self._lock:
-            self._running += 1
-        return True
-
-    def _acquire_low(self, should_give_up) -> bool:
-        while True:
-            with self._lock:  # checked and taken together: a run that starts waiting after this goes next
-                if not self._waiting and self._semaphore.acquire(blocking=False):
-                    self._running += 1
-                    return True
-            if should_give_up():
-                return False
-            time.sleep(0.05)
+        ticket, told = object(), 0
+        with self._ready:
+            if not low_priority:
+                self._line.append(ticket)
+            try:
+                while True:
+                    ahead = self._line.index(ticket) if not low_priority else len(self._line)
+                    if self._running + ahead < self.capacity:
+                        self._running += 1
+                        return True
+                    if on_wait is not None and ahead + 1 != told:
+                        told = ahead + 1
+                        on_wait(told)
+                    if should_give_up():
+                        return False
+                    self._ready.wait(0.05)
+            finally:
+                if ticket in self._line:
+                    self._line.remove(ticket)
+                    self._ready.notify_all()
 
     def release(self) -> None:
-        with self._lock:
+        with self._ready:
             self._running -= 1
-        self._semaphore.release()
+            self._ready.notify_all()
 
     @property
     def running(self) -> int:
         return self._running
+
+    @property
+    def waiting(self) -> int:
+        return len(self._line)
 
 
 def server_capacity(cores: int | None = None) -> tuple[int, int]:
@@ -114,6 +116,7 @@ class JobProgress:
     error: str | None = None
     started_at: float = 0.0
     steps_per_epoch: int = 0
+    queue_position: int = 0  # while waiting: 1 = next in line for a slot
 
     @property
     def fraction(self) -> float:
@@ -146,10 +149,12 @@ class TrainingJob:
     snapshot_every: int = 0
     snapshot_resolution: int = 60
     slots: JobSlots | None = field(default_factory=lambda: SHARED_SLOTS)
+    time_limit: float | None = None  # seconds of training after which the run stops, keeping what it learned
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._began, self._timed_out = time.perf_counter(), False
         self._thread: threading.Thread | None = None
         per_epoch = steps_per_epoch(len(self.data.y_train), self.config.batch_size)
         # The weights each epoch and the gradient flow: small 2-D models only (see core.training.recorder).
@@ -185,13 +190,28 @@ class TrainingJob:
         self._update(state="running")
         if self._states is not None:
             self._states.record(0, self.model)  # the starting weights: the replay's first frame
-        return {"on_epoch": self._on_epoch, "on_step": self._on_step, "should_stop": self._stop.is_set}
+        self._began = time.perf_counter()
+        return {"on_epoch": self._on_epoch, "on_step": self._on_step, "should_stop": self._should_stop}
+
+    def _should_stop(self) -> bool:
+        """Asked between optimizer steps: a Stop, or the run's time limit reached."""
+        if self._stop.is_set():
+            return True
+        if self.time_limit is not None and time.perf_counter() - self._began > self.time_limit:
+            self._timed_out = True
+            return True
+        return False
 
     def finish(self, result: TrainResult | None = None, error: BaseException | None = None) -> JobProgress:
         """End the job with `train_model`'s result (a 2-D run gets its snapshots), or as failed with `error`."""
         if error is not None:
             self._update(state="failed", error=f"{type(error).__name__}: {error}")
         else:
+            if self._timed_out and result.status == "stopped":
+                result = replace(result, status="time_limit", message=(
+                    f"Stopped at the time limit ({self.time_limit:.0f} s on this server) after "
+                    f"{len(result.history):,} epochs; the model keeps what it learned. Lower the epochs or the "
+                    "network's size for a run that finishes."))
             self._update(state="finished", result=self._with_snapshots(result))
         return self.progress()
 
@@ -206,7 +226,8 @@ class TrainingJob:
 
     def run(self) -> JobProgress:
         """Train in the calling thread (waiting for a slot first, if any); return the final progress."""
-        if self.slots is not None and not self.slots.acquire(self._stop.is_set):
+        if self.slots is not None and not self.slots.acquire(
+                self._stop.is_set, on_wait=lambda place: self._update(queue_position=place)):
             self._update(state="finished", result=TrainResult((), "stopped", "Stopped before it started.", 0, 0.0))
             return self.progress()
         try:

@@ -15,7 +15,7 @@ from core.boundary import Snapshot
 if TYPE_CHECKING:
     from core.training.recorder import EpochState, GradientFlow
 
-STATUSES = ("completed", "converged", "early_stopped", "stopped", "diverged", "stalled", "not_learning")
+STATUSES = ("completed", "converged", "early_stopped", "stopped", "time_limit", "diverged", "stalled", "not_learning")
 TROUBLE = ("diverged", "stalled", "not_learning")  # runs that failed to learn; the message says what to change
 
 

@@ -28,6 +28,7 @@ from core.config import (
     validate_config,
     validate_model_config,
     validate_train_config,
+    within_limits,
 )
 from core.training.presets import preset
 from core.url.points import MAX_POINTS_CHARS, POINTS_PARAM, points_param, split_error, with_link_points
@@ -228,11 +229,12 @@ def _with_points(base: Settings, text: str | None, presets: Presets, *, quiet: b
 
 
 def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, pages: Sequence[str] = PAGE_NAMES,
-           controls: Collection[str] = CONTROLS) -> Decoded:
+           controls: Collection[str] = CONTROLS, limited: bool = True) -> Decoded:
     """Settings from query parameters (text, or lists of text per name); never raises on what they hold.
 
     Starts from the preset of the link's data and model, applies every valid value (each config's own
-    validator decides), and lists each ignored value once in `problems`, as short plain text.
+    validator decides), and lists each ignored value once in `problems`, as short plain text. `limited` (the
+    dashboard) then keeps every value inside the dashboard's limits, hidden control or not, and says so.
     """
     problems: list[str] = []
     flat = {k: v for k, v in flatten(params, problems, long_values={POINTS_PARAM: MAX_POINTS_CHARS}).items()
@@ -258,7 +260,11 @@ def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, 
         data = _apply(base.data, parsed[0], [])  # any value it refuses was reported above
     model = _apply(shaped(base.model, data), parsed[1], problems)
     train = _apply(base.train, parsed[2], problems)
-    return Decoded(Settings(data, model, train, page), classroom, token, tidy(problems))
+    settings = Settings(data, model, train, page)
+    if limited:  # never silently: each value moved is said, as an ignored one is
+        settings, notes = within_limits(settings, label=lambda cls, name: URL_NAMES[cls][name])
+        problems += notes
+    return Decoded(settings, classroom, token, tidy(problems))
 
 
 def decode_url(url: str, **kwargs: typing.Any) -> Decoded:

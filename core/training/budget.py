@@ -1,0 +1,142 @@
+"""What a run will cost before it starts, and the server's budget for it.
+
+A run's cost is estimated from its shape alone: the model's multiply-adds per sample (counted on torch's `meta`
+device, so nothing is allocated), the samples it will see, and a fixed cost per optimizer step. The constants are
+measured on a 2-core server at one torch thread and err on the slow side. Three bands follow from the estimate:
+inline (trained in the page's own thread, the only band auto-train uses), a job (a worker in the server's job
+slots) and refused (above the per-run ceiling, with the setting to lower and by how much). Every run, inline or
+not, also gets a wall-clock limit, so an estimate that was wrong still ends.
+
+May import core.config, core.models and core.training.train; the Lab and the command line use it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+from torch import nn
+
+from core.config import ModelConfig, TrainConfig
+from core.models import build_model
+from core.training.train import steps_per_epoch
+
+STEP_SECONDS = 4e-4  # an optimizer step's fixed cost (PyTorch's per-call overhead, the loop, the callbacks)
+DENSE_MACS_PER_SECOND = 1.5e10  # multiply-adds a second in Linear layers, at one thread (measured: ~2-5e10)
+CONV_COST = 3.0  # a convolution's multiply-add costs about this many dense ones (im2col, small channels)
+TRAIN_PASSES = 3  # forward, and backward for the inputs and the weights
+INLINE_ENV, MAX_RUN_ENV = "NNLAB_INLINE_SECONDS", "NNLAB_MAX_RUN_SECONDS"
+DEFAULT_INLINE_S = 0.5  # trained in the page's thread, and by auto-train, up to this estimate
+DEFAULT_MAX_RUN_S = 600.0  # the longest run one person may start on the shared server (the presets fit)
+TIME_LIMIT_SLACK = 3.0  # a run may take this many times its estimate (at least MIN_TIME_LIMIT_S) before it ends
+MIN_TIME_LIMIT_S = 5.0
+
+
+class BudgetError(ValueError):
+    """A run over the server's per-run ceiling; the message says which setting to lower and by how much."""
+
+
+@dataclass(frozen=True)
+class RunCost:
+    """A run's estimated work and time, before it starts."""
+
+    macs_per_sample: int  # forward multiply-adds for one sample (convolutions weighted by CONV_COST)
+    steps: int
+    samples: int  # training samples seen over all epochs
+    seconds: float
+
+    def describe(self) -> str:
+        """'about 12 s (4,300 steps)' for a person."""
+        return f"about {_duration(self.seconds)} ({self.steps:,} steps)"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The server's limits on one run's estimated seconds (from the environment, with defaults for 2 cores)."""
+
+    inline_s: float = DEFAULT_INLINE_S
+    max_run_s: float = DEFAULT_MAX_RUN_S
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Budget:
+        """$NNLAB_INLINE_SECONDS and $NNLAB_MAX_RUN_SECONDS; a value that is not a positive number is refused."""
+        env = os.environ if environ is None else environ
+        return cls(_seconds(env, INLINE_ENV, DEFAULT_INLINE_S), _seconds(env, MAX_RUN_ENV, DEFAULT_MAX_RUN_S))
+
+    def band(self, cost: RunCost) -> str:
+        """"inline", "job" or "refused"."""
+        if cost.seconds <= self.inline_s:
+            return "inline"
+        return "job" if cost.seconds <= self.max_run_s else "refused"
+
+    def check(self, cost: RunCost, config: TrainConfig) -> None:
+        """Raise BudgetError, saying what to lower, when `cost` is over the per-run ceiling."""
+        if cost.seconds <= self.max_run_s:
+            return
+        factor = cost.seconds / self.max_run_s
+        epochs = max(1, math.floor(config.epochs / factor))
+        fewer = (f"lower the epochs from {config.epochs:,} to {epochs:,}" if config.epochs > 1 and epochs > 1 else
+                 "use a smaller network or fewer points")
+        raise BudgetError(f"This run would take {cost.describe()}, over this server's limit of "
+                          f"{_duration(self.max_run_s)} a run: {fewer}, or use a smaller network "
+                          f"(about {factor:.0f}x less work in all).")
+
+    def time_limit(self, cost: RunCost) -> float:
+        """Seconds after which a run with this estimate is stopped (kept as learned so far)."""
+        return min(max(TIME_LIMIT_SLACK * cost.seconds, MIN_TIME_LIMIT_S), TIME_LIMIT_SLACK * self.max_run_s)
+
+
+@lru_cache(maxsize=256)
+def macs_per_sample(config: ModelConfig) -> int:
+    """Forward multiply-adds of one sample through the model `config` builds, convolutions weighted by CONV_COST;
+    counted on the meta device (no memory, no arithmetic)."""
+    total = 0.0
+
+    def count(module: nn.Module, _inputs, output) -> None:
+        nonlocal total
+        if isinstance(module, nn.Linear):
+            total += module.in_features * module.out_features
+        elif isinstance(module, nn.Conv2d):
+            per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
+            total += CONV_COST * output[0].numel() * per_output
+
+    with torch.device("meta"):
+        model = build_model(config)
+        hooks = [m.register_forward_hook(count) for m in model.modules()]
+        model(torch.zeros(1, *config.input_shape))
+    for hook in hooks:
+        hook.remove()
+    return int(total)
+
+
+def estimate(model: ModelConfig, train: TrainConfig, n_train: int, n_val: int = 0) -> RunCost:
+    """The estimated cost of training `model` with `train` on `n_train` samples (validating on `n_val` each epoch)."""
+    macs = macs_per_sample(model)
+    steps = train.epochs * steps_per_epoch(n_train, train.batch_size)
+    samples = train.epochs * n_train
+    work = TRAIN_PASSES * macs * samples + macs * train.epochs * n_val
+    return RunCost(macs, steps, samples, steps * STEP_SECONDS + work / DENSE_MACS_PER_SECOND)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or math.isinf(value):
+        raise ValueError(f"{name} must be a positive number of seconds. Got {text!r} instead.")
+    return value
+
+
+def _duration(seconds: float) -> str:
+    """0.4 -> '0.4 s'; 95 -> '1.6 min'; 7200 -> '2.0 h'."""
+    if seconds < 60:
+        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"
