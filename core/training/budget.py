@@ -79,11 +79,11 @@ class Budget:
             return
         factor = cost.seconds / self.max_run_s
         epochs = max(1, math.floor(config.epochs / factor))
-        fewer = (f"lower the epochs from {config.epochs:,} to {epochs:,}" if config.epochs > 1 and epochs > 1 else
-                 "use a smaller network or fewer points")
+        what = (f"lower the epochs from {config.epochs:,} to {epochs:,}, or use a smaller network or fewer points"
+                if config.epochs > 1 and epochs > 1 else
+                f"use a smaller network or fewer points (about {math.ceil(factor)}x less work)")
         raise BudgetError(f"This run would take {cost.describe()}, over this server's limit of "
-                          f"{_duration(self.max_run_s)} a run: {fewer}, or use a smaller network "
-                          f"(about {factor:.0f}x less work in all).")
+                          f"{_duration(self.max_run_s)} a run: {what}.")
 
     def time_limit(self, cost: RunCost) -> float:
         """Seconds after which a run with this estimate is stopped (kept as learned so far)."""
