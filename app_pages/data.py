@@ -11,9 +11,10 @@ from app_pages import data_draw as draw
 from app_pages.common.session import get_lab, locked, session, shown
 from app_pages.common.ui import end_page, friendly_errors, load_dataset, nearest
 from core import plots
-from core.config import OWN_POINTS, POINT_DATASETS, DataConfig
+from core.config import DASHBOARD_LIMITS, OWN_POINTS, POINT_DATASETS, DataConfig
 from core.data.pixels import to_pixels
 
+LIMITS = DASHBOARD_LIMITS[DataConfig]  # the same ranges a link is held to
 SUBSET_SIZES = (500, 1000, 2000, 4000, 8000, 20000, 50000)
 
 LABELS = {
@@ -42,9 +43,9 @@ name = st.selectbox("Dataset", list(LABELS), format_func=LABELS.get, key="data.n
 # Drawing needs a wider left column: its tools and buttons must fit beside the sidebar on a 1024-px screen.
 left, right = st.columns([1, 1.6] if name == OWN_POINTS else [1, 2.4], gap="large")
 with left:
-    seed = st.number_input("Seed", 0, 10_000, current.seed, key="data.seed",
+    seed = st.number_input("Seed", *LIMITS["seed"], current.seed, key="data.seed",
                            disabled=locked("dseed")) if shown("dseed") else current.seed
-    test_fraction = st.slider("Test fraction", 0.1, 0.5, current.test_fraction, 0.05, key="data.test",
+    test_fraction = st.slider("Test fraction", *LIMITS["test_fraction"], current.test_fraction, 0.05, key="data.test",
                               disabled=locked("test")) if shown("test") else current.test_fraction
     if name in ("mnist", "digits"):
         config = DataConfig(name=name, seed=seed, test_fraction=test_fraction, val_fraction=current.val_fraction)
@@ -66,13 +67,14 @@ with left:
         config, data, missing = draw.drawn_data(DataConfig(seed=seed, test_fraction=test_fraction,
                                                            val_fraction=current.val_fraction), lab)
     else:
-        n_samples = st.slider("Samples", 100, 5000, current.n_samples, 50, key="data.n",
+        n_samples = st.slider("Samples", *LIMITS["n_samples"], current.n_samples, 50, key="data.n",
                               disabled=locked("n")) if shown("n") else current.n_samples
-        noise = st.slider("Noise", 0.0, 0.5, current.noise, 0.01, key="data.noise",
+        noise = st.slider("Noise", *LIMITS["noise"], current.noise, 0.01, key="data.noise",
                           disabled=locked("noise")) if shown("noise") else current.noise
         factor, n_classes = current.factor, current.n_classes
         if name == "circles" and shown("factor"):
-            factor = st.slider("Inner/outer radius (factor)", 0.1, 0.9, current.factor, 0.05, key="data.factor",
+            factor = st.slider("Inner/outer radius (factor)", *LIMITS["factor"], current.factor, 0.05,
+                               key="data.factor",
                                disabled=locked("factor"))
         if name in ("blobs", "spiral") and shown("classes"):
             top = 6 if name == "blobs" else 3

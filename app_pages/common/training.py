@@ -9,7 +9,7 @@ import streamlit as st
 from app_pages.common.session import locked, shown
 from app_pages.common.ui import accuracy_card, count, nearest
 from core import plots
-from core.config import OPTIMIZERS, SCHEDULES, TrainConfig
+from core.config import DASHBOARD_LIMITS, OPTIMIZERS, SCHEDULES, TrainConfig
 from core.evaluate import majority_baseline
 from core.lab import Lab
 from core.training.presets import LEARNING_RATES
@@ -18,6 +18,7 @@ BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256, 512, 0]  # 0 = the whole training 
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
 TRAIN_KEYS = ("train.lr", "train.opt", "train.batch", "train.epochs", "train.wd", "train.l1", "train.schedule",
               "train.patience", "train.seed")
+LIMITS = DASHBOARD_LIMITS[TrainConfig]  # the same ranges a link is held to
 OPTIMIZER_LABELS = {"sgd": "SGD (momentum 0.9)", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
 
 
@@ -41,7 +42,7 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
     batch = st.select_slider("Batch size", BATCH_SIZES, value=nearest(BATCH_SIZES, config.batch_size),
                              format_func=lambda b: "all" if b == 0 else str(b), key="train.batch",
                              disabled=off("bs")) if shown("bs") else config.batch_size
-    epochs = st.slider("Epochs", 1, 300, min(config.epochs, 300), key="train.epochs",
+    epochs = st.slider("Epochs", *LIMITS["epochs"], min(config.epochs, LIMITS["epochs"][1]), key="train.epochs",
                        disabled=off("ep")) if shown("ep") else config.epochs
     with st.expander("More settings"):
         weight_decay = st.select_slider(
@@ -55,11 +56,12 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
                               ) if shown("l1") else config.l1
         schedule = st.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(config.schedule),
                                 key="train.schedule", disabled=off("sched")) if shown("sched") else config.schedule
-        patience = st.slider("Early stopping patience (0 = off)", 0, 20, config.patience, key="train.patience",
+        patience = st.slider("Early stopping patience (0 = off)", *LIMITS["patience"], config.patience,
+                             key="train.patience",
                              disabled=off("pat"), help="Stops when the validation loss has not improved for this "
                                                        "many epochs, and keeps the best epoch's weights."
                              ) if shown("pat") else config.patience
-        seed = st.number_input("Shuffle seed", 0, 10_000, config.seed, key="train.seed",
+        seed = st.number_input("Shuffle seed", *LIMITS["seed"], config.seed, key="train.seed",
                                disabled=off("seed")) if shown("seed") else config.seed
     return replace(config, lr=lr, optimizer=optimizer, batch_size=batch, epochs=epochs, weight_decay=weight_decay,
                    l1=l1, schedule=schedule, patience=patience, seed=int(seed))
