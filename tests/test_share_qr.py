@@ -63,3 +63,15 @@ def test_a_link_too_long_for_a_readable_code_gets_no_qr() -> None:
     assert segno.make(link, error="l", micro=False).version > QR_MAX_VERSION
     assert link_qr(link) is None
     assert link_qr(PAGE + "?pts=" + "A" * 4_000) is None
+
+
+def test_links_use_the_public_address_or_warn_that_students_cannot_reach_localhost() -> None:
+    from app_pages.common.share import public_url
+
+    url, warning = public_url("http://localhost:8501/train", {})
+    assert url == "http://localhost:8501/train" and "NNLAB_PUBLIC_URL" in warning and "localhost" in warning
+    assert public_url("http://127.0.0.1:8501/", {})[1] is not None
+    url, warning = public_url("http://localhost:8501/train", {"NNLAB_PUBLIC_URL": "https://lab.example.org/nn/"})
+    assert (url, warning) == ("https://lab.example.org/nn/train", None)
+    assert public_url("http://class-server:8501/board", {}) == ("http://class-server:8501/board", None)
+    assert public_url("http://x:1/", {"NNLAB_PUBLIC_URL": "nn-lab.local:8501"})[0] == "http://nn-lab.local:8501/"

@@ -4,6 +4,7 @@ of which controls to hide or lock and which pages to show."""
 from __future__ import annotations
 
 import io
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 import segno
@@ -32,6 +33,29 @@ QR_MAX_VERSION = 27  # 125 modules a side (a 200-point link): denser codes are m
 QR_MODULE_PX = 3  # shown at least this many screen pixels a module
 QR_TOO_LONG = ("This link is too long for a QR code a phone can read reliably (your own points make it long): "
                "share the link itself, by chat, mail or your learning platform.")
+
+
+PUBLIC_URL_ENV = "NNLAB_PUBLIC_URL"  # the address students' devices use, e.g. http://<this server's name>:8501/
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+LOCAL_WARNING = ("This link uses {host}, which only this computer can open: students' phones and laptops cannot "
+                 "reach it. Set NNLAB_PUBLIC_URL to this server's address on the class network (for example "
+                 "http://<this computer's name or address>:8501/) and restart NN Lab.")
+
+
+def public_url(page_url: str, environ: dict[str, str] | None = None) -> tuple[str, str | None]:
+    """(The page's address as students should get it, a warning when they cannot reach it.)
+
+    NNLAB_PUBLIC_URL, when set, replaces the scheme, host and port the teacher's browser used (a proxy or a
+    server reached as localhost); the page's path stays. Without it, a localhost address comes with a warning.
+    """
+    env = os.environ if environ is None else environ
+    parts, public = urlsplit(page_url), env.get(PUBLIC_URL_ENV, "").strip()
+    if public:
+        base = urlsplit(public if "://" in public else f"http://{public}")
+        prefix = base.path.rstrip("/")
+        parts = parts._replace(scheme=base.scheme, netloc=base.netloc, path=prefix + (parts.path or "/"))
+    host = parts.hostname or ""
+    return urlunsplit(parts), LOCAL_WARNING.format(host=host) if host in LOCAL_HOSTS else None
 
 
 def qr_png(text: str) -> bytes:
@@ -102,8 +126,11 @@ def share_dialog(settings: Settings, page_url: str) -> None:
     """The link, its QR code and the classroom ticks (the link follows the ticks as they change)."""
     top = st.container()
     room = _ticks(classroom())
+    page_url, unreachable = public_url(page_url)
     link = f"{link_page(page_url, room.pages)}?{share_query(settings, classroom=room)}"
     with top:
+        if unreachable:
+            st.warning(unreachable, icon=":material/wifi_off:")
         st.caption("Project this link or its QR code, never your own address bar: that holds your session. "
                    "Students get these settings and their own copy to play with.")
         st.code(link, language=None, wrap_lines=True)
