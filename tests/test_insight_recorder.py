@@ -88,3 +88,18 @@ def test_a_slot_task_waits_for_a_free_slot_and_reports_its_result_or_error() -> 
     failing = SlotTask(lambda: 1 / 0, slots=slots).start()
     wait_until(lambda: failing.done, timeout=10, what="the failing task to end")
     assert failing.state == "failed" and "ZeroDivisionError" in failing.error and slots.running == 0
+
+
+def test_kept_weights_stay_within_their_byte_budget_and_evenly_spaced() -> None:
+    from types import SimpleNamespace
+
+    model = build_model(ModelConfig(kind="mlp", hidden=(64,)))
+    one = sum(p.numel() * 4 for p in model.state_dict().values())
+    recorder = StateRecorder(every=1, epochs=40, max_bytes=10 * one)  # room for 10 copies
+    recorder.record(0, model)
+    for epoch in range(1, 41):
+        recorder(SimpleNamespace(epoch=epoch), model)
+    epochs = [s.epoch for s in recorder.states]
+    assert recorder.nbytes <= 10 * one and epochs[0] == 0 and epochs[-1] == 40
+    gaps = {b - a for a, b in zip(epochs[:-2], epochs[1:-1])}
+    assert len(gaps) == 1 and len(epochs) >= 5, epochs  # evenly spaced, and not thinned past need

@@ -53,13 +53,18 @@ def _sum_abs(tensors: list[torch.Tensor]) -> np.ndarray:
         return torch.stack(torch._foreach_norm(tensors, 1)).numpy(force=True).astype(float)
 
 
-class StateRecorder:
-    """An `on_epoch` callback keeping a copy of the weights every `every` epochs and after the last one."""
+SNAPSHOT_BYTES = 64 * 1024 * 1024  # a run's kept weights at most: a 6 x 1024 network keeps 3 epochs, a small one all
 
-    def __init__(self, *, every: int, epochs: int) -> None:
+
+class StateRecorder:
+    """An `on_epoch` callback keeping a copy of the weights every `every` epochs and after the last one, within
+    `max_bytes`: past it every other kept epoch is dropped (the first and the last stay) and `every` doubles, so
+    the epochs kept stay evenly spaced."""
+
+    def __init__(self, *, every: int, epochs: int, max_bytes: int = SNAPSHOT_BYTES) -> None:
         if every < 1:
             raise ValueError(f"every must be at least 1 epoch. Got {every} instead.")
-        self.every, self.epochs = every, epochs
+        self.every, self.epochs, self.max_bytes = every, epochs, max_bytes
         self.states: list[EpochState] = []
 
     def __call__(self, stats, model: nn.Module) -> None:
@@ -67,11 +72,19 @@ class StateRecorder:
             self.record(stats.epoch, model)
 
     def record(self, epoch: int, model: nn.Module) -> None:
-        """Keep the weights after `epoch` (once per epoch)."""
+        """Keep the weights after `epoch` (once per epoch), thinning the kept ones when over the byte budget."""
         if self.states and self.states[-1].epoch == epoch:
             return
         state = {name: t.numpy(force=True).copy() for name, t in model.state_dict().items()}
         self.states.append(EpochState(epoch, state))
+        while self.nbytes > self.max_bytes and len(self.states) > 2:
+            thinned = self.states[:-1:2] + [self.states[-1]]
+            self.states, self.every = thinned, self.every * 2
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of every kept copy."""
+        return sum(a.nbytes for s in self.states for a in s.state.values())
 
 
 def model_at(model: nn.Module, state: EpochState) -> nn.Module:
