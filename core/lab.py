@@ -22,6 +22,7 @@ from core.data.make import make_dataset
 from core.data.pixels import to_pixels
 from core.evaluate import Metrics, evaluate_model
 from core.history.writer import EndedRun
+from core.insight.cache import InsightCache
 from core.models import build_model, predict_proba
 from core.sweep.job import SweepJob
 from core.training.budget import Budget, RunCost, estimate
@@ -69,6 +70,7 @@ class Lab:
     board_id: str | None = None  # the class board this session looks at (never its teacher key)
     loader: Callable[[DataConfig], Dataset] = make_dataset  # the dashboard passes its shared, cached loader
     budget: Budget = field(default_factory=Budget.from_env)  # the server's limits on one run
+    insight: InsightCache = field(default_factory=InsightCache)  # the Inside views' values for the current model
     _evaluation: Evaluation | None = None
     _started: tuple[Settings, str] | None = None  # the last run's settings and origin ("train" or "auto")
     _told: JobProgress | None = None  # the job's final progress, once on_run_end has been told of it

@@ -141,7 +141,8 @@ def test_digit_weights_and_projector_with_an_mlp() -> None:
     assert any("Feature maps belong to convolutional networks" in i.value for i in at.info)
     at.button(key="inside.tsne").click().run()  # t-SNE waits for the button, then runs in a job slot
     no_errors(at)
-    task = at.session_state["inside.cache"]["values"][("tsne",)]
+    lab = at.session_state[SESSION].lab
+    task = lab.insight.peek(lab.model, ("tsne",))  # kept with the Lab, counted against the session store
     wait_until(lambda: task.done, timeout=60, what="t-SNE to finish")
     assert task.state == "finished", task.error
     at.run()

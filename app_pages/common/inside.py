@@ -10,6 +10,7 @@ from collections.abc import Callable
 import numpy as np
 import streamlit as st
 
+from app_pages.common.session import session
 from app_pages.common.ui import PAGES
 from core import plots
 from core.boundary import grid_box
@@ -23,7 +24,6 @@ from core.training.jobs import SlotTask
 from core.training.recorder import model_at
 
 SENT = "predict.sent"  # (name, PNG bytes) of a test digit opened on the Predict page from the projector
-CACHE = "inside.cache"  # {"model": the model the values belong to, "values": {name: value}}
 UNIT = "inside.unit"  # the selectbox of the unit drawn large ("Hidden 1 · unit 3")
 CLICKED = "inside.clicked"  # (layer, unit) of the small map just clicked, for the next run to select
 MAPS_KEY = "inside.maps"
@@ -35,14 +35,10 @@ MAX_EMBEDDED = 2000  # test digits in the projector
 
 
 def per_model(model: object, name: tuple, compute: Callable[[], object], *, in_slot: bool = True) -> object:
-    """`compute()` once per model and name in this session, in one of the server's inspection slots (unless
-    `in_slot` is False: for what costs nothing); a new model drops the old one's values."""
-    cache = st.session_state.get(CACHE)
-    if cache is None or cache["model"] is not model:
-        cache = st.session_state[CACHE] = {"model": model, "values": {}}
-    if name not in cache["values"]:
-        cache["values"][name] = _in_slot(compute) if in_slot else compute()
-    return cache["values"][name]
+    """`compute()` once per model and name in this session (kept with its Lab, bounded in bytes), in one of the
+    server's inspection slots (unless `in_slot` is False: for what costs nothing); a new model drops the old
+    one's values."""
+    return session().lab.insight.get(model, name, (lambda: _in_slot(compute)) if in_slot else compute)
 
 
 def _in_slot(compute: Callable[[], object]) -> object:
@@ -204,8 +200,7 @@ def _start_tsne(model: object, X: np.ndarray) -> None:
 
 def _tsne_task(lab: Lab, X: np.ndarray) -> SlotTask | None:
     """The t-SNE task of this model, or None with a button that starts one in the shared job slots."""
-    cache = st.session_state.get(CACHE, {})
-    task = cache["values"].get(("tsne",)) if cache.get("model") is lab.model else None
+    task = lab.insight.peek(lab.model, ("tsne",))
     if task is None:
         st.button("Compute t-SNE (slower, often clearer clusters)", key="inside.tsne", on_click=_start_tsne,
                   args=(lab.model, X))
