@@ -14,7 +14,7 @@ from app_pages.predict_canvas import drawing_view, handwriting_view, prediction_
 from core import plots
 from core.checkpoint import CheckpointError
 from core.data.drawn import PointAxis, from_units, point_axes
-from core.lab import LabError
+from core.lab import MAX_IMAGES, LabError
 
 IMAGE_TYPES = ["png", "jpg", "jpeg", "bmp", "gif", "webp"]
 
@@ -94,7 +94,10 @@ sources = [(f.name, f.getvalue()) for f in files or []] + ([("camera photo", pho
 sources += [st.session_state[SENT]] if SENT in st.session_state else []  # a test digit opened from Inside
 if not sources:
     st.info("Upload one or more images of a single digit (png, jpg, bmp, gif, webp).")
-for i, (name, raw) in enumerate(sources):
+if len(sources) > MAX_IMAGES:
+    st.warning(f"{len(sources)} images: the first {MAX_IMAGES} are shown. Remove some to see the others.",
+               icon=":material/filter_none:")
+for i, (name, raw) in enumerate(sources[:MAX_IMAGES]):
     st.divider()
     st.text(f"File: {name}")  # plain text: a file name is never rendered as Markdown or HTML
     prediction_view(lab, raw, key=str(i))

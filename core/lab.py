@@ -6,6 +6,8 @@ widgets, call these methods and draw what they return. Tests drive it directly.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -32,6 +34,8 @@ from core.training.result import TrainResult
 from core.training.train import overfit_one_batch, train_model
 
 TRAIN_WHEN = ("never", "auto", "always")  # Lab.apply's `train`
+MAX_PREPARED = 32  # prepared uploads kept per session (a page shows at most MAX_IMAGES at once)
+MAX_IMAGES = 24  # images predicted per page run; more are named, not prepared
 KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
 SNAPSHOTS = 100  # a 2-D run keeps a boundary every epoch (every few past this many epochs) for the replay
 SNAPSHOT_RESOLUTION = 40  # cells a side: sent once per frame, so kept small
@@ -71,6 +75,7 @@ class Lab:
     loader: Callable[[DataConfig], Dataset] = make_dataset  # the dashboard passes its shared, cached loader
     budget: Budget = field(default_factory=Budget.from_env)  # the server's limits on one run
     insight: InsightCache = field(default_factory=InsightCache)  # the Inside views' values for the current model
+    _prepared: OrderedDict[str, PreparedImage] = field(default_factory=OrderedDict)  # uploads by digest (bounded)
     _evaluation: Evaluation | None = None
     _started: tuple[Settings, str] | None = None  # the last run's settings and origin ("train" or "auto")
     _told: JobProgress | None = None  # the job's final progress, once on_run_end has been told of it
@@ -323,7 +328,11 @@ class Lab:
         model = self.require_model()
         if not self.model_config.takes_images:
             raise LabError("The current model was trained on 2-D points: train one on MNIST or digits first.")
-        prepared = prepare_image(raw)
+        digest = hashlib.sha256(raw).hexdigest()  # each upload is prepared once, however often the page reruns
+        prepared = self._prepared.pop(digest, None) or prepare_image(raw)
+        self._prepared[digest] = prepared
+        while len(self._prepared) > MAX_PREPARED:
+            self._prepared.popitem(last=False)
         return prepared, predict_proba(model, prepared.model_input)[0]
 
     # --- files ---------------------------------------------------------------------------

@@ -168,3 +168,30 @@ def test_train_decides_inline_or_worker(lab: Lab, digits) -> None:
     assert images.training
     images.stop()
     assert job.progress().done
+
+
+def test_an_upload_is_prepared_once_however_often_the_page_asks(digits, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    import core.lab
+
+    lab = Lab()
+    lab.set_data(DataConfig(name="digits"), digits)
+    lab.train(TrainConfig(epochs=1), wait=True)
+    prepared = []
+    original = core.lab.prepare_image
+    monkeypatch.setattr(core.lab, "prepare_image", lambda raw: prepared.append(1) or original(raw))
+    pictures = []
+    for shade in range(core.lab.MAX_PREPARED + 3):
+        out = io.BytesIO()
+        Image.fromarray(np.full((28, 28), shade * 7, np.uint8)).save(out, format="PNG")
+        pictures.append(out.getvalue())
+    for _ in range(3):  # three reruns of the same page
+        lab.predict_image(pictures[0])
+    assert len(prepared) == 1
+    for raw in pictures:
+        lab.predict_image(raw)
+    assert len(lab._prepared) == core.lab.MAX_PREPARED  # bounded: the oldest go
