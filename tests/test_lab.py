@@ -187,7 +187,9 @@ def test_an_upload_is_prepared_once_however_often_the_page_asks(digits, monkeypa
     pictures = []
     for shade in range(core.lab.MAX_PREPARED + 3):
         out = io.BytesIO()
-        Image.fromarray(np.full((28, 28), shade * 7, np.uint8)).save(out, format="PNG")
+        picture = np.full((40, 40), 255, np.uint8)
+        picture[5 + shade % 7:25 + shade % 7, 8 + shade // 7:14 + shade // 7] = 0  # a dark stroke, moved each time
+        Image.fromarray(picture).save(out, format="PNG")
         pictures.append(out.getvalue())
     for _ in range(3):  # three reruns of the same page
         lab.predict_image(pictures[0])
