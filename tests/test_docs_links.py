@@ -63,3 +63,29 @@ def test_relative_links_resolve(page: Path) -> None:
         elif anchor and file.suffix == ".md" and anchor not in anchors(file):
             broken.append(f"{target}: no heading in {file.name} gives #{anchor}")
     assert not broken, f"{page.relative_to(ROOT)}: broken links\n" + "\n".join(broken)
+
+
+def code_map_paths(text: str) -> list[str]:
+    """The files and folders the README's code map names, as paths from the root (indentation nests them)."""
+    block = text.split("## Code map", 1)[1].split("```text", 1)[1].split("```", 1)[0]
+    found, parents = [], {}
+    for line in block.splitlines():
+        entry = line.split("#", 1)[0].rstrip()
+        if not entry.strip():
+            continue
+        depth = (len(entry) - len(entry.lstrip())) // 2
+        names = [name.strip() for name in entry.strip().split(",")]
+        prefix = "".join(parents[d] for d in range(depth))
+        found += [prefix + name for name in names]
+        if names[-1].endswith("/"):
+            parents[depth] = names[-1]
+    return found
+
+
+def test_the_code_map_matches_the_tree() -> None:
+    paths = code_map_paths((ROOT / "README.md").read_text())
+    assert "core/config.py" in paths and "app_pages/common/" in paths and len(paths) >= 15
+    missing = [p for p in paths if not (ROOT / p).exists()]
+    assert missing == [], f"the README's code map names paths that do not exist: {missing}"
+    packages = {f"core/{p.name}/" for p in (ROOT / "core").iterdir() if (p / "__init__.py").is_file()}
+    assert packages <= set(paths), f"core packages missing from the code map: {sorted(packages - set(paths))}"
