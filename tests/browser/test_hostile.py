@@ -1,0 +1,73 @@
+"""A crafted link cannot take the server away from the class (issue 18): while one browser holds it, a second
+browser's slider still redraws at once, the health check answers, and a third browser's run starts."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from urllib.parse import urlencode
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.helpers import (
+    WAIT_MS,
+    chart_fingerprint,
+    record_latency,
+    screenshot,
+    wait_for_app,
+    wait_for_new_chart,
+)
+
+CRAFTED = {"data": "spiral", "n": "5000", "hidden": "1024,1024,1024,1024,1024,1024", "ep": "2500", "bs": "0",
+           "opt": "sgd", "lr": "0.00001", "hide": "ep"}
+BOUNDARY = "Decision boundary after epoch"
+SLIDER_CEILING_S = 3.0
+HEALTH_CEILING_S = 1.0
+RUN_START_CEILING_S = 10.0
+
+
+def open_page(browser: Browser, url: str) -> Page:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.goto(url)
+    wait_for_app(page)
+    return page
+
+
+def test_a_crafted_link_leaves_the_server_to_everyone_else(browser: Browser, app_url: str) -> None:
+    mischief = open_page(browser, f"{app_url}/train?{urlencode(CRAFTED)}")
+    try:
+        notice = mischief.locator(".st-key-session_notice")
+        expect(notice).to_contain_text("ep=2500 limited to 300 epochs")  # said, not silently changed
+        expect(mischief.get_by_text("over this server's limit").first).to_be_visible()  # nothing trained
+        mischief.get_by_role("button", name="Train", exact=True).click()
+        expect(mischief.get_by_text("lower the epochs from 300").first).to_be_visible()
+        screenshot(mischief, "hostile-crafted-link")
+
+        student = open_page(browser, f"{app_url}/train")
+        thumb = student.get_by_role("slider", name="Units per hidden layer")
+        old = chart_fingerprint(student, BOUNDARY)
+        thumb.focus()
+        start = time.perf_counter()
+        student.keyboard.press("ArrowRight")
+        wait_for_new_chart(student, BOUNDARY, old)
+        slider_s = time.perf_counter() - start
+
+        start = time.perf_counter()
+        with urllib.request.urlopen(f"{app_url}/_stcore/health", timeout=5) as response:
+            assert response.status == 200
+        health_s = time.perf_counter() - start
+
+        digits = open_page(browser, f"{app_url}/train?data=digits&model=mlp&ep=3")
+        start = time.perf_counter()
+        digits.get_by_role("button", name="Train", exact=True).click()
+        expect(digits.get_by_text("Epoch 1 of 3").first).to_be_visible(timeout=int(RUN_START_CEILING_S * 1000))
+        run_start_s = time.perf_counter() - start
+        record_latency(hostile_link_slider_s=round(slider_s, 3), hostile_link_health_s=round(health_s, 3),
+                       hostile_link_run_start_s=round(run_start_s, 3))
+        assert slider_s <= SLIDER_CEILING_S and health_s <= HEALTH_CEILING_S and run_start_s <= RUN_START_CEILING_S
+        for page in (student, digits):
+            page.context.close()
+    finally:
+        mischief.context.close()
