@@ -72,6 +72,8 @@ class Lab:
     sweep: SweepJob | None = None  # the last sweep, running or done: kept with the lab, so a reload finds it
     handwriting: Handwriting = field(default_factory=Handwriting)  # the digits the user drew and kept (bounded)
     board_id: str | None = None  # the class board this session looks at (never its teacher key)
+    lesson: str | None = None  # the guided lesson open in this session (core.lessons), by id
+    lessons_done: frozenset[str] = frozenset()  # the lessons whose check this session's runs have passed
     loader: Callable[[DataConfig], Dataset] = make_dataset  # the dashboard passes its shared, cached loader
     budget: Budget = field(default_factory=Budget.from_env)  # the server's limits on one run
     insight: InsightCache = field(default_factory=InsightCache)  # the Inside views' values for the current model
@@ -328,12 +330,18 @@ class Lab:
         model = self.require_model()
         if not self.model_config.takes_images:
             raise LabError("The current model was trained on 2-D points: train one on MNIST or digits first.")
-        digest = hashlib.sha256(raw).hexdigest()  # each upload is prepared once, however often the page reruns
+        prepared = self.prepare(raw)
+        return prepared, predict_proba(model, prepared.model_input)[0]
+
+    def prepare(self, raw: bytes) -> PreparedImage:
+        """Uploaded image bytes prepared as the models take them, once per upload however often the page reruns
+        (kept by digest, at most MAX_PREPARED)."""
+        digest = hashlib.sha256(raw).hexdigest()
         prepared = self._prepared.pop(digest, None) or prepare_image(raw)
         self._prepared[digest] = prepared
         while len(self._prepared) > MAX_PREPARED:
             self._prepared.popitem(last=False)
-        return prepared, predict_proba(model, prepared.model_input)[0]
+        return prepared
 
     # --- files ---------------------------------------------------------------------------
 

@@ -1,0 +1,89 @@
+"""Every byte a session holds is counted (issue 18): a session filled with a 6 x 1024 run's kept weights, 20
+epochs of neuron maps and 10 uploads weighs, by the store's measure, what the process grew by."""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import io
+import resource
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.config import MAX_HIDDEN_LAYERS, MAX_UNITS, DataConfig, ModelConfig, Settings, TrainConfig
+from core.history.memsize import approx_nbytes
+from core.insight.cache import INSIGHT_BYTES
+from core.insight.maps import neuron_maps
+from core.lab import Lab
+from core.training.budget import Budget
+from core.training.recorder import SNAPSHOT_BYTES, model_at
+
+TOLERANCE = 0.25
+
+
+def rss_bytes() -> int:
+    """This process's live resident memory (Linux /proc), after a collection and after glibc has handed back the
+    heap memory it keeps from freed blocks (else memory freed by evicted maps would look held)."""
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def uploads(n: int) -> list[bytes]:
+    pictures = []
+    for k in range(n):
+        picture = np.full((200, 200), 255, np.uint8)
+        picture[40 + k:160 + k, 80 + 2 * k:110 + 2 * k] = 0
+        out = io.BytesIO()
+        Image.fromarray(picture).save(out, format="PNG")
+        pictures.append(out.getvalue())
+    return pictures
+
+
+def test_the_store_counts_what_a_full_session_holds() -> None:
+    lab = Lab(budget=Budget(max_run_s=3600))
+    lab.apply(Settings(DataConfig(name="circles", n_samples=300), ModelConfig(hidden=(MAX_UNITS,) * MAX_HIDDEN_LAYERS),
+                       TrainConfig(epochs=12, batch_size=0, lr=1e-3)))
+    images = uploads(10)
+    warm = Lab()  # the first run and maps of a process import and set up more of torch: not the session's bytes
+    warm.apply(Settings(DataConfig(name="circles", n_samples=100), ModelConfig(hidden=(4,)), TrainConfig(epochs=2)))
+    warm.train(wait=True)
+    neuron_maps(warm.model, X=warm.data.X_train, resolution=8)
+    warm.prepare(uploads(1)[0])
+    del warm
+    before = rss_bytes()
+    lab.train(wait=True)
+    states = lab.result.states
+    for epoch in range(20):  # the Inside page's maps for 20 replay epochs (kept within its budget)
+        state = states[epoch % len(states)]
+        lab.insight.get(lab.model, ("maps", epoch), lambda s=state: neuron_maps(
+            model_at(lab.model, s), X=lab.data.X_train, resolution=40))
+    for raw in images:
+        lab.prepare(raw)
+    grown = rss_bytes() - before
+    counted = approx_nbytes(lab, skip=(lab.data,))  # as the session store weighs a Lab
+    assert counted > 80 * 2**20, "the session holds the run's weights, its kept epochs and the maps"
+    print(f"session counted {counted / 2**20:.0f} MB, process grew {grown / 2**20:.0f} MB")
+    assert abs(counted - grown) <= TOLERANCE * grown, (counted / 2**20, grown / 2**20)
+    assert lab.insight.nbytes <= INSIGHT_BYTES and sum(a.nbytes for s in states for a in s.state.values()) <= (
+        SNAPSHOT_BYTES)
+    assert len(lab._prepared) == 10
+
+
+def test_a_session_over_the_cap_is_refused_by_the_store() -> None:
+    from core.history.store import SessionStore, StoreError, StoreLimits
+
+    lab = Lab()
+    lab.apply(Settings(DataConfig(name="circles", n_samples=300), ModelConfig(hidden=(256, 256)),
+                       TrainConfig(epochs=5, batch_size=0)))
+    lab.train(wait=True)
+    size = approx_nbytes(lab, skip=(lab.data,))
+    store = SessionStore(replace(StoreLimits(), max_mb=max(1, size // 2**20 // 2)),
+                         size_of=lambda value: approx_nbytes(value, skip=(value.data,)))
+    with pytest.raises(StoreError, match="more than the store's whole cap"):
+        store.put(lab)
+    assert len(store) == 0
