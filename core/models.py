@@ -1,4 +1,9 @@
-"""Models: logistic regression / MLP / CNNs from one frozen config; every model returns logits."""
+"""Models: logistic regression / MLP / CNNs from one frozen config; every model returns logits.
+
+Everything random in a model draws from a generator of its own: the initial weights from one seeded by the
+build's seed, dropout masks from the one its run hands over. Torch's process-wide RNG is never read nor
+changed, so builds and runs on other threads cannot shift each other's numbers.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +46,62 @@ FEATURES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "sinx": lambda x, y: torch.sin(x),
     "siny": lambda x, y: torch.sin(y),
 }
+# How initial weights are drawn, kept with each run. 1 (before #18): torch's layer defaults from the process-wide
+# RNG, seeded under a fork, so a build on another thread at the same time could shift them. 2: the same
+# distributions in the same order from a generator of the build's own (`init_weights`); on the CPU a lone
+# build gets the very values scheme 1 gave.
+INIT_SCHEME = 2
+
+
+class Dropout(nn.Module):
+    """Dropout whose masks come from `generator`, not torch's process-wide RNG: the same seed, the same masks.
+
+    Training: each value is zeroed with probability p and the rest scaled by 1/(1-p); eval: the identity.
+    A run hands its generator over with `use_dropout_generator`; until then masks come from one seeded 0.
+    No weights and no buffers, so a model's state_dict keys are those of torch's nn.Dropout.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = float(p)
+        self.generator = torch.Generator().manual_seed(0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x with a fresh mask applied (training) or unchanged (eval, or p = 0)."""
+        if not self.training or self.p == 0:
+            return x
+        # Drawn on the generator's device (the trainer gives one on the model's device, so no copy then).
+        keep = torch.empty(x.shape, dtype=x.dtype, device=self.generator.device)
+        keep.bernoulli_(1.0 - self.p, generator=self.generator).div_(1.0 - self.p)  # mask scaled first, as torch's
+        return x * keep.to(x.device)
+
+    def extra_repr(self) -> str:
+        """The drop probability, for print(model)."""
+        return f"p={self.p}"
+
+
+def use_dropout_generator(model: nn.Module, generator: torch.Generator) -> None:
+    """Let every dropout layer of `model` draw its masks from `generator` (one stream, in forward order)."""
+    for layer in model.modules():
+        if isinstance(layer, Dropout):
+            layer.generator = generator
+
+
+def init_weights(model: nn.Module, generator: torch.Generator) -> None:
+    """Every Linear and Conv2d layer, in order, drawn from `generator` with PyTorch's default distributions:
+    weights kaiming-uniform with a = sqrt(5), biases uniform in ±1/sqrt(fan_in)."""
+    done: set[int] = set()
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear | nn.Conv2d):
+            nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+            if layer.bias is not None:
+                fan_in = math.prod(layer.weight.shape[1:])  # inputs (Linear) or in_channels x kernel (Conv2d)
+                bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+                nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+            done |= {id(p) for p in layer.parameters()}
+    missed = [name for name, p in model.named_parameters() if id(p) not in done]
+    if missed:  # a new kind of layer must get its initialiser here, or its weights would be left as garbage
+        raise ModelError(f"init_weights has no initialiser for {', '.join(missed)}; add one for its layer.")
 
 
 class InputFeatures(nn.Module):
@@ -73,7 +134,7 @@ def _mlp(config: ModelConfig, hidden: tuple[int, ...]) -> nn.Sequential:
     for units in hidden:
         layers += [nn.Linear(width, units), ACTIVATIONS[config.activation]()]
         if config.dropout > 0:
-            layers.append(nn.Dropout(config.dropout))
+            layers.append(Dropout(config.dropout))
         width = units
     layers.append(nn.Linear(width, config.n_classes))
     return nn.Sequential(*layers)
@@ -85,7 +146,7 @@ def _small_cnn(config: ModelConfig) -> nn.Sequential:
         nn.Conv2d(1, w, 3, padding=1), act(), nn.MaxPool2d(2),  # (B, 1, 28, 28) -> (B, w, 14, 14)
         nn.Conv2d(w, 2 * w, 3, padding=1), act(), nn.MaxPool2d(2),  # -> (B, 2w, 7, 7)
         nn.Flatten(),  # -> (B, 2w * 49)
-        nn.Dropout(config.dropout), nn.Linear(2 * w * 7 * 7, 128), act(),
+        Dropout(config.dropout), nn.Linear(2 * w * 7 * 7, 128), act(),
         nn.Linear(128, config.n_classes),
     )
 
@@ -96,20 +157,27 @@ def _lenet(config: ModelConfig) -> nn.Sequential:
         nn.Conv2d(1, 6, 5, padding=2), act(), nn.AvgPool2d(2),  # (B, 1, 28, 28) -> (B, 6, 14, 14)
         nn.Conv2d(6, 16, 5), act(), nn.AvgPool2d(2),  # -> (B, 16, 10, 10) -> (B, 16, 5, 5)
         nn.Flatten(),  # -> (B, 400)
-        nn.Linear(16 * 5 * 5, 120), act(), nn.Dropout(config.dropout),
+        nn.Linear(16 * 5 * 5, 120), act(), Dropout(config.dropout),
         nn.Linear(120, 84), act(),
         nn.Linear(84, config.n_classes),
     )
 
 
 def build_model(config: ModelConfig, *, seed: int = 0) -> nn.Module:
-    """Build the network `config` describes, its initial weights fixed by `seed`."""
+    """Build the network `config` describes on the CPU, its initial weights fixed by `seed` (INIT_SCHEME); inside a
+    `torch.device("meta")` block, only its shapes (core.training.budget counts the work so)."""
     validate_model_config(config)
     builders = {"logreg": lambda c: _mlp(c, ()),  # logistic regression: an MLP with no hidden layer
                 "mlp": lambda c: _mlp(c, tuple(c.hidden)), "cnn": _small_cnn, "lenet": _lenet}
-    with torch.random.fork_rng(devices=[]):  # seed the init without touching the global RNG
-        torch.manual_seed(seed)
-        return builders[config.kind](config)
+    # Layers built on the meta device allocate nothing and skip torch's own init, which would draw from (and
+    # advance) the process-wide RNG; the device context is per thread, so other threads are not affected.
+    with torch.device("meta"):
+        model = builders[config.kind](config)
+    if torch.get_default_device().type == "meta":
+        return model
+    model.to_empty(device="cpu")
+    init_weights(model, torch.Generator().manual_seed(seed))
+    return model
 
 
 @contextmanager

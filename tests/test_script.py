@@ -17,6 +17,8 @@ from core.data.make import make_dataset
 from core.data.points import points_dataset
 from core.export.script import ScriptInputs, export_script
 from core.lab import Lab
+from core.models import build_model
+from core.training.train import train_model
 
 
 def run_script(text: str, folder: Path) -> tuple[float, str]:
@@ -42,6 +44,18 @@ def test_the_script_reproduces_the_circles_test_accuracy(tmp_path: Path) -> None
                                    tmp_path)
     assert abs(accuracy - app) <= 0.01, (accuracy, app)
     assert f"{len(lab.data.y_train):,} training, {len(lab.data.y_val):,} validation" in printed
+
+
+def test_the_script_draws_its_weights_batches_and_dropout_as_the_dashboard_does(tmp_path: Path) -> None:
+    # Three different seeds and dropout on: any draw made differently would move the validation curve.
+    config = DataConfig(name="moons", n_samples=300, noise=0.2, seed=3)
+    data = make_dataset(config)
+    model = ModelConfig(kind="mlp", hidden=(16, 16), dropout=0.3)
+    train = TrainConfig(optimizer="adam", lr=0.01, batch_size=16, epochs=10, seed=5, init_seed=2)
+    history = train_model(build_model(model, seed=train.init_seed), data, train).history
+    _, printed = run_script(export_script(ScriptInputs(config, model, train, data.class_names)), tmp_path)
+    losses = [float(v) for v in re.findall(r"validation loss ([0-9.]+)", printed)]  # every epoch, to 4 places
+    assert losses == pytest.approx([e.val_loss for e in history], abs=2e-4)
 
 
 def test_class_names_cannot_become_code(tmp_path: Path) -> None:

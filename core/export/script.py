@@ -3,7 +3,9 @@
 It needs only torch, torchvision, scikit-learn and numpy, reads top to bottom like a tutorial, and its
 comments say which part of the dashboard each step matches. Every value written into it (numbers, names,
 paths, your own points) goes through `repr`, so nothing a user typed can become code. The script's text
-lives in `core.export.templates`; this module chooses the pieces and fills them in.
+lives in `core.export.templates` and `core.export.model_templates`; this module chooses the pieces and fills
+them in. Its random draws are the dashboard's (core.models, core.training.train), so the same seeds give the
+same starting weights, batch order and dropout masks.
 """
 
 from __future__ import annotations
@@ -13,19 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.config import POINT_DATASETS, DataConfig, ModelConfig, TrainConfig
-from core.export.templates import (
-    CONV_LAYERS,
-    CONV_MODEL,
-    CSV_DATA,
-    DENSE_MODEL,
-    FEATURE_LAYER,
-    HEADER,
-    MNIST_DATA,
-    POINTS,
-    POINTS_DATA,
-    POINTS_WHAT,
-    TRAINING,
-)
+from core.export.model_templates import CONV_LAYERS, CONV_MODEL, DENSE_MODEL, DRAWS, FEATURE_LAYER
+from core.export.templates import CSV_DATA, HEADER, MNIST_DATA, POINTS, POINTS_DATA, POINTS_WHAT, TRAINING
 from core.models import ACTIVATIONS
 
 SUPPORTED = (*POINT_DATASETS, "mnist", "csv")
@@ -73,20 +64,21 @@ def _data_section(inputs: ScriptInputs) -> str:
 
 
 def _model_section(model: ModelConfig) -> str:
-    """The script's `build_model()`: the CNN or LeNet layers, or dense layers after a flatten or the input features."""
+    """The script's dropout, `init_weights()` and `build_model()`: the CNN or LeNet layers, or dense layers after a
+    flatten or the input features."""
     activation = ACTIVATIONS[model.activation].__name__  # e.g. "ReLU", "Identity" for linear
     if model.kind in CONV_LAYERS:
         what, layers = CONV_LAYERS[model.kind]
-        return CONV_MODEL.format(activation=activation, dropout=_literal(model.dropout), what=what,
-                                 layers=layers.format(w=int(model.width), w2=2 * int(model.width)))
+        return DRAWS + CONV_MODEL.format(activation=activation, dropout=_literal(model.dropout), what=what,
+                                         layers=layers.format(w=int(model.width), w2=2 * int(model.width)))
     hidden = tuple(int(u) for u in model.hidden) if model.kind == "mlp" else ()
     if model.takes_images:
         first_layer, first_module, width = "", "nn.Flatten()", "28 * 28"  # (B, 1, 28, 28) -> (B, 784)
     else:
         first_layer = FEATURE_LAYER.format(features=_literal(tuple(model.features)))
         first_module, width = "InputFeatures()", "len(FEATURES)"
-    return DENSE_MODEL.format(hidden=_literal(hidden), activation=activation, dropout=_literal(model.dropout),
-                              first_layer=first_layer, first_module=first_module, width=width)
+    return DRAWS + DENSE_MODEL.format(hidden=_literal(hidden), activation=activation, dropout=_literal(model.dropout),
+                                      first_layer=first_layer, first_module=first_module, width=width)
 
 
 def export_script(inputs: ScriptInputs, *, filename: str = "nnlab_run.py") -> str:
@@ -98,7 +90,8 @@ def export_script(inputs: ScriptInputs, *, filename: str = "nnlab_run.py") -> st
         raise ValueError("A script needs the names of at least two classes.")
     title = f"{model.kind} on {data.name}"
     header = HEADER.format(title=title.replace('"', "'"), filename=filename.replace('"', "'"),
-                           class_names=_literal(tuple(str(n) for n in inputs.class_names)), seed=_literal(train.seed),
+                           class_names=_literal(tuple(str(n) for n in inputs.class_names)),
+                           data_seed=_literal(data.seed), seed=_literal(train.seed),
                            init_seed=_literal(train.init_seed), test_fraction=_literal(data.test_fraction),
                            val_fraction=_literal(data.val_fraction))
     training = TRAINING.format(optimizer=_literal(train.optimizer), lr=_literal(train.lr),

@@ -1,4 +1,5 @@
-"""The exported script's text, in pieces: the header, one data section per kind of data, the model, the loop.
+"""The exported script's text, in pieces: the header, one data section per kind of data, the loop (the model's
+pieces are in `core.export.model_templates`).
 
 `core.export.script.export_script` fills the `{...}` slots with Python literals (`repr` of plain values only) and
 joins the pieces; nothing here runs. Braces that the script itself needs are doubled (`{{`, `}}`).
@@ -10,6 +11,8 @@ Run it with `python {filename}`; it prints the accuracy on the test split, as th
 Needs torch, torchvision, scikit-learn and numpy.
 """
 
+import math
+
 import numpy as np
 import torch
 from sklearn import datasets
@@ -17,7 +20,8 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 CLASS_NAMES = {class_names}
-SEED = {seed}  # the data split, the shuffle order and dropout ("Shuffle seed" on the Train page)
+DATA_SEED = {data_seed}  # the generated points and the splits ("Seed" on the Data page)
+SEED = {seed}  # the shuffle order and dropout ("Shuffle seed" on the Train page)
 INIT_SEED = {init_seed}  # the starting weights ("New weights" draws another)
 TEST_FRACTION = {test_fraction}
 VAL_FRACTION = {val_fraction}  # held out from the training part: curves and early stopping use it
@@ -25,23 +29,26 @@ VAL_FRACTION = {val_fraction}  # held out from the training part: curves and ear
 
 def split(X, y):
     """Train / validation / test, stratified, as on the Data page."""
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_FRACTION, stratify=y, random_state=SEED)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_FRACTION, stratify=y,
+                                                        random_state=DATA_SEED)
     if VAL_FRACTION == 0:
         return X_train, y_train, X_train[:0], y_train[:0], X_test, y_test
     X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, test_size=VAL_FRACTION, stratify=y_train,
-                                                      random_state=SEED)
+                                                      random_state=DATA_SEED)
     return X_train, y_train, X_val, y_val, X_test, y_test
 '''
 
 POINTS = {
-    "circles": "X, y = datasets.make_circles(n_samples=N, noise=NOISE, factor={factor}, random_state=SEED)",
-    "moons": "X, y = datasets.make_moons(n_samples=N, noise=NOISE, random_state=SEED)",
+    "circles": "X, y = datasets.make_circles(n_samples=N, noise=NOISE, factor={factor}, random_state=DATA_SEED)",
+    "moons": "X, y = datasets.make_moons(n_samples=N, noise=NOISE, random_state=DATA_SEED)",
     "blobs": ("X, y = datasets.make_blobs(n_samples=N, centers={n_classes}, cluster_std=0.5 + 4 * NOISE, "
-              "random_state=SEED)\n    X = (X - X.mean(axis=0)) / X.std(axis=0)  # every dataset on a similar scale"),
-    "xor": ("rng = np.random.default_rng(SEED)\n    X = rng.uniform(-1.0, 1.0, size=(N, 2))\n"
+              "random_state=DATA_SEED)\n"
+              "    X = (X - X.mean(axis=0)) / X.std(axis=0)  # every dataset on a similar scale"),
+    "xor": ("rng = np.random.default_rng(DATA_SEED)\n    X = rng.uniform(-1.0, 1.0, size=(N, 2))\n"
             "    X += np.sign(X) * 0.05  # off the axes, so the quadrants stay apart before noise\n"
             "    y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)\n    X = X + rng.normal(scale=NOISE, size=X.shape)"),
-    "spiral": ("rng = np.random.default_rng(SEED)\n    arms = {n_classes}\n    per_arm = np.full(arms, N // arms)\n"
+    "spiral": ("rng = np.random.default_rng(DATA_SEED)\n"
+               "    arms = {n_classes}\n    per_arm = np.full(arms, N // arms)\n"
                "    per_arm[: N % arms] += 1\n    parts, labels = [], []\n"
                "    for arm, count in enumerate(per_arm):\n"
                "        t = np.sqrt(rng.uniform(0.0, 1.0, count)) * 2.5 * np.pi + 0.3\n"
@@ -49,7 +56,8 @@ POINTS = {
                "        pts = np.stack([r * np.cos(angle), r * np.sin(angle)], axis=1)\n"
                "        parts.append(pts + rng.normal(scale=NOISE * 0.5, size=pts.shape))\n"
                "        labels.append(np.full(count, arm))\n    X, y = np.concatenate(parts), np.concatenate(labels)"),
-    "gaussians": ("rng = np.random.default_rng(SEED)\n    half = N // 2\n    X = np.concatenate([rng.normal(-1.0, "
+    "gaussians": ("rng = np.random.default_rng(DATA_SEED)\n    half = N // 2\n"
+                  "    X = np.concatenate([rng.normal(-1.0, "
                   "0.5 + 2 * NOISE, (half, 2)), rng.normal(1.0, 0.5 + 2 * NOISE, (N - half, 2))])\n"
                   "    y = np.repeat([0, 1], [half, N - half])"),
 }
@@ -118,85 +126,18 @@ def load_data():
         X_test, y_test = images, labels
     else:
         X_train, X_test, y_train, y_test = train_test_split(images, labels, test_size=TEST_FRACTION, stratify=labels,
-                                                            random_state=SEED)
+                                                            random_state=DATA_SEED)
     X_val, y_val = X_train[:0], y_train[:0]
     if VAL_FRACTION:
         X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, test_size=VAL_FRACTION, stratify=y_train,
-                                                          random_state=SEED)
+                                                          random_state=DATA_SEED)
     if TRAIN_SIZE is not None and TRAIN_SIZE < len(y_train):
         X_train, _, y_train, _ = train_test_split(X_train, y_train, train_size=TRAIN_SIZE, stratify=y_train,
-                                                  random_state=SEED)
+                                                  random_state=DATA_SEED)
     norm = lambda a: ((a.astype(np.float32)[:, None] / 255.0 - 0.1307) / 0.3081)  # noqa: E731  (n, 1, 28, 28)
     as_int = lambda a: a.astype(np.int64)  # noqa: E731
     return norm(X_train), as_int(y_train), norm(X_val), as_int(y_val), norm(X_test), as_int(y_test)
 '''
-
-DENSE_MODEL = '''
-
-# --- the model (Model page) -----------------------------------------------------------------------------
-
-HIDDEN = {hidden}  # units per hidden layer; () is logistic regression
-ACTIVATION = nn.{activation}
-DROPOUT = {dropout}
-{first_layer}
-
-def build_model():
-    """Dense layers, each followed by the activation; the last layer gives one score (logit) per class."""
-    torch.manual_seed(INIT_SEED)  # the same starting weights as in the dashboard
-    layers, width = [{first_module}], {width}
-    for units in HIDDEN:
-        layers += [nn.Linear(width, units), ACTIVATION()]
-        if DROPOUT > 0:
-            layers.append(nn.Dropout(DROPOUT))
-        width = units
-    layers.append(nn.Linear(width, len(CLASS_NAMES)))
-    return nn.Sequential(*layers)
-'''
-
-FEATURE_LAYER = '''FEATURES = {features}  # the input features (Model page): x, y, x², y², x·y, sin x, sin y
-
-
-class InputFeatures(nn.Module):
-    """A fixed first layer with no weights: raw (x, y) -> the chosen features."""
-
-    FUNCTIONS = {{"x": lambda x, y: x, "y": lambda x, y: y, "xx": lambda x, y: x * x, "yy": lambda x, y: y * y,
-                 "xy": lambda x, y: x * y, "sinx": lambda x, y: torch.sin(x), "siny": lambda x, y: torch.sin(y)}}
-
-    def forward(self, X):
-        if FEATURES == ("x", "y"):
-            return X
-        return torch.stack([self.FUNCTIONS[name](X[:, 0], X[:, 1]) for name in FEATURES], dim=1)
-'''
-
-CONV_MODEL = '''
-
-# --- the model (Model page) -----------------------------------------------------------------------------
-
-ACTIVATION = nn.{activation}
-DROPOUT = {dropout}
-
-
-def build_model():
-    """{what}"""
-    torch.manual_seed(INIT_SEED)  # the same starting weights as in the dashboard
-    act = ACTIVATION
-    return nn.Sequential(
-{layers}
-    )
-'''
-
-CONV_LAYERS = {
-    "cnn": ("A small CNN: two 3x3 convolutions with pooling, then a dense layer of 128.",
-            "        nn.Conv2d(1, {w}, 3, padding=1), act(), nn.MaxPool2d(2),  # (B, 1, 28, 28) -> (B, {w}, 14, 14)\n"
-            "        nn.Conv2d({w}, {w2}, 3, padding=1), act(), nn.MaxPool2d(2),  # -> (B, {w2}, 7, 7)\n"
-            "        nn.Flatten(), nn.Dropout(DROPOUT), nn.Linear({w2} * 7 * 7, 128), act(),\n"
-            "        nn.Linear(128, len(CLASS_NAMES)),"),
-    "lenet": ("LeNet-5: two 5x5 convolutions with average pooling, then dense layers of 120 and 84.",
-              "        nn.Conv2d(1, 6, 5, padding=2), act(), nn.AvgPool2d(2),  # (B, 1, 28, 28) -> (B, 6, 14, 14)\n"
-              "        nn.Conv2d(6, 16, 5), act(), nn.AvgPool2d(2),  # -> (B, 16, 5, 5)\n"
-              "        nn.Flatten(), nn.Linear(16 * 5 * 5, 120), act(), nn.Dropout(DROPOUT),\n"
-              "        nn.Linear(120, 84), act(), nn.Linear(84, len(CLASS_NAMES)),"),
-}
 
 TRAINING = '''
 
@@ -246,8 +187,11 @@ def train(model, X, y, X_val, y_val):
     batch = n if BATCH_SIZE == 0 else min(BATCH_SIZE, n)
     optimizer = make_optimizer(model)
     schedule = make_schedule(optimizer, EPOCHS * -(-n // batch))
-    shuffle = torch.Generator().manual_seed(SEED)
-    torch.manual_seed(SEED)  # dropout masks
+    shuffle = torch.Generator().manual_seed(SEED)  # the run's own generators, both seeded SEED: the batch order
+    masks = torch.Generator().manual_seed(SEED)  # and the dropout masks
+    for layer in model.modules():
+        if isinstance(layer, Dropout):
+            layer.generator = masks
     best_loss, best_state, since_best = float("inf"), None, 0
     model.train()
     for epoch in range(1, EPOCHS + 1):

@@ -1,10 +1,11 @@
 """Run history: each finished run of a session kept in the database (core.history.db), read back, compared, exported.
 
 A run is kept as plain data: its settings in the query-string form of core.url.state (so `run_settings`
-re-opens it through `decode`), one record per epoch, metrics per split, its status and duration, and for
-2-D data its final boundary on a 40 x 40 grid. Retention lives in `Retention` (env NNLAB_MAX_RUNS, default
-200 runs per session; NNLAB_RUN_DAYS, default 7 days) and is applied on every write; an automatic run (a
-slider moved) replaces the session's previous unpinned automatic run, so the history does not flood.
+re-opens it through `decode`) with the init scheme its weights were drawn with, one record per epoch, metrics
+per split, its status and duration, and for 2-D data its final boundary on a 40 x 40 grid. Retention lives in
+`Retention` (env NNLAB_MAX_RUNS, default 200 runs per session; NNLAB_RUN_DAYS, default 7 days) and is applied on
+every write; an automatic run (a slider moved) replaces the session's previous unpinned automatic run, so the
+history does not flood.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from core.boundary import BoundaryGrid
 from core.config import OWN_POINTS, Settings
 from core.data.drawn import MAX_IN_LINK
 from core.history.db import RunRow, now, transaction
+from core.models import INIT_SCHEME
 from core.url.points import POINTS_PARAM
 from core.url.state import SETTING_NAMES, decode, encode, url_fields
 from core.url.text import format_value
@@ -33,6 +35,8 @@ ORIGINS = ("train", "play", "auto", "sweep")  # what started a run: a button, th
 SPLITS = ("train", "validation", "test")
 MAX_RUNS_ENV, DAYS_ENV = "NNLAB_MAX_RUNS", "NNLAB_RUN_DAYS"
 TABLE_COLUMNS = ("id", "created", "origin", "status", "pinned", "seconds", "epochs")
+# Beside the settings, no link carries it: core.models.INIT_SCHEME of the run. Older rows lack it (scheme 1).
+INIT_SCHEME_KEY = "init_scheme"
 
 
 class RunError(ValueError):
@@ -72,7 +76,7 @@ class Retention:
 class RunRecord:
     """What is saved of one run: JSON-ready values only, so it reads back equal."""
 
-    settings: dict[str, str]  # every setting, by its URL name (core.url.state)
+    settings: dict[str, str]  # every setting, by its URL name (core.url.state), and INIT_SCHEME_KEY
     status: str
     seconds: float = 0.0
     history: tuple[dict[str, float | int | None], ...] = ()  # per epoch: the fields of core.training.train.EpochStats
@@ -109,17 +113,18 @@ def settings_params(settings: Settings) -> dict[str, str]:
     """Every data, model and training setting by its URL name: `decode` reads it back (see `run_settings`).
 
     Your own points go too when a link can hold them (pts=, at most MAX_IN_LINK); a larger set is not kept.
+    The init scheme of today's builds goes under INIT_SCHEME_KEY.
     """
     params = {key: format_value(tp, getattr(config, name))
               for config in (settings.data, settings.model, settings.train)
               for name, key, tp in url_fields(type(config))}
     points = encode(settings).get(POINTS_PARAM)
-    return params | ({POINTS_PARAM: points} if points else {})
+    return params | ({POINTS_PARAM: points} if points else {}) | {INIT_SCHEME_KEY: str(INIT_SCHEME)}
 
 
 def run_settings(run: Run) -> Settings:
     """The settings a run was trained with, ready for the Lab; RunError when its data cannot be rebuilt."""
-    saved = run.record.settings
+    saved = {key: value for key, value in run.record.settings.items() if key != INIT_SCHEME_KEY}  # not a setting
     decoded = decode(saved)
     settings = decoded.settings
     if saved.get("data") == OWN_POINTS and POINTS_PARAM not in saved:

@@ -20,7 +20,7 @@ from torch import nn
 
 from core.config import RunOptions, TrainConfig, TrainError, validate_train_config
 from core.data.dataset import Dataset
-from core.models import eval_mode
+from core.models import eval_mode, use_dropout_generator
 from core.training.diagnose import Outcome, chance_loss, diagnose, divergence_message
 from core.training.result import EpochStats, TrainResult
 
@@ -116,13 +116,17 @@ class _Loop:
         self.optimizer = make_optimizer(self.model, self.config)
         total = self.config.epochs * steps_per_epoch(n, self.config.batch_size)
         self.scheduler = make_scheduler(self.optimizer, self.config, total)
+        # The run's own generators, both seeded by `config.seed`: the shuffle order (on the CPU, so the order is
+        # the same on any device) and the dropout masks (on the model's device). Never the process-wide RNG.
         self.generator = torch.Generator().manual_seed(self.config.seed)
+        device = next(self.model.parameters()).device
+        use_dropout_generator(self.model, torch.Generator(device=device).manual_seed(self.config.seed))
 
     def epoch(self, number: int) -> tuple[float, float, int]:
         """One pass over shuffled training data: (mean loss, accuracy, samples seen)."""
         order = torch.randperm(len(self.y), generator=self.generator).to(self.X.device)
         X_epoch, y_epoch = self.X[order], self.y[order]  # one shuffled copy; batches are views into it
-        loss_sum, correct, seen = torch.zeros(()), torch.zeros(()), 0
+        loss_sum, correct, seen = torch.zeros(()), torch.zeros((), device=self.X.device), 0
         for start in range(0, len(self.y), self.batch):
             if self.should_stop is not None and self.should_stop():
                 self.status, self.message = "stopped", f"Stopped by the user during epoch {number}."
@@ -233,21 +237,19 @@ def _run_epochs(loop: _Loop, stopper: _EarlyStopping, X_val: torch.Tensor, y_val
                 on_epoch: OnEpoch | None) -> list[EpochStats]:
     """Epoch after epoch, validating each, until the last one or a reason to end early."""
     history: list[EpochStats] = []
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(loop.config.seed)  # dropout masks, reproducible per run
-        for number in range(1, loop.config.epochs + 1):
-            epoch_start, lr_now = time.perf_counter(), loop.optimizer.param_groups[0]["lr"]
-            train_loss, train_acc, seen = loop.epoch(number)
-            if seen == 0:
-                break
-            val_loss, val_acc = evaluate_loss(loop.model, X_val, y_val)
-            stats = EpochStats(number, train_loss, train_acc, val_loss, val_acc, lr_now,
-                               time.perf_counter() - epoch_start, loop.step)
-            history.append(stats)
-            if on_epoch is not None and loop.status != "diverged":
-                on_epoch(stats, loop.model)
-            if _should_end(loop, stopper, history, chance):
-                break
+    for number in range(1, loop.config.epochs + 1):
+        epoch_start, lr_now = time.perf_counter(), loop.optimizer.param_groups[0]["lr"]
+        train_loss, train_acc, seen = loop.epoch(number)
+        if seen == 0:
+            break
+        val_loss, val_acc = evaluate_loss(loop.model, X_val, y_val)
+        stats = EpochStats(number, train_loss, train_acc, val_loss, val_acc, lr_now,
+                           time.perf_counter() - epoch_start, loop.step)
+        history.append(stats)
+        if on_epoch is not None and loop.status != "diverged":
+            on_epoch(stats, loop.model)
+        if _should_end(loop, stopper, history, chance):
+            break
     return history
 
 
