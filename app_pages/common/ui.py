@@ -10,7 +10,7 @@ from typing import NoReturn
 
 import streamlit as st
 
-from core.config import DataConfig
+from core.config import IMAGE_DATASETS, DataConfig
 from core.data.dataset import Dataset
 from core.data.make import make_dataset
 from core.evaluate import accuracy_interval
@@ -51,10 +51,26 @@ def end_page(*, bare: bool = False) -> NoReturn:
     raise PageEnded(bare=bare)
 
 
+def shared_dataset(config: DataConfig) -> bool:
+    """True for data every session may share from one cached copy: any 2-D set (a few KB), or digits with the
+    split and seed a preset or the Data page's controls give. Other image variants (a link's own seed or
+    fractions: a new 30-200 MB copy each) are made for their session alone and count against its memory."""
+    if config.name not in IMAGE_DATASETS:
+        return True
+    base = DataConfig(name=config.name)
+    return (config.seed, config.test_fraction, config.val_fraction) == (base.seed, base.test_fraction,
+                                                                       base.val_fraction)
+
+
 @st.cache_resource(show_spinner="Loading the dataset…", max_entries=16)
-def load_dataset(config: DataConfig) -> Dataset:
-    """make_dataset, cached read-only and shared between sessions (datasets are never mutated)."""
+def _shared(config: DataConfig) -> Dataset:
     return make_dataset(config)
+
+
+def load_dataset(config: DataConfig) -> Dataset:
+    """make_dataset: shared between sessions, cached read-only, for common data (datasets are never mutated);
+    made afresh for a session's own image variant, which then counts against that session (`shared_dataset`)."""
+    return _shared(config) if shared_dataset(config) else make_dataset(config)
 
 
 def require(ok: bool, message: str, page: str, label: str) -> None:

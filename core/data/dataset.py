@@ -1,16 +1,18 @@
 """What a dataset is: the names on offer, `DataConfig` (what to make), `Dataset` (what was made), `DataError`.
 
-The generators (`core.data.points`) and the digit loaders (`core.data.mnist`) build on these; `core.data.make.make_dataset`
-is the front door that picks between them.
+The generators (`core.data.points`) and the digit loaders (`core.data.mnist`) build on these;
+`core.data.make.make_dataset` is the front door that picks between them.
 """
 
 from __future__ import annotations
 
-from core.config import POINT_DATASETS, IMAGE_DATASETS, DATASETS, OWN_POINTS, DataError, DataConfig, check_range, validate_config
-
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+
+from core.config import (
+    DataError,
+)
 
 
 @dataclass(frozen=True, eq=False)

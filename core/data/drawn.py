@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.checkpoint import CLASS_NAME
-from core.data.csvfile import MAX_CLASSES, MAX_ROWS, PointSet
-from core.data.points import MIN_PER_CLASS
 from core.config import OWN_POINTS, DataConfig
+from core.data.csvfile import MAX_CLASSES, MAX_ROWS, PointSet
 from core.data.dataset import Dataset
+from core.data.points import MIN_PER_CLASS
 
 Points = tuple[tuple[float, float, int], ...]
 Units = tuple[np.ndarray, np.ndarray] | None  # Dataset.units: (mean, std) per axis; None for generated data

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image, ImageColor
 from torch import nn
 
-from core.evaluate import Metrics, evaluate_model
 from core.data.pixels import normalize_pixels
+from core.evaluate import Metrics, evaluate_model
 
 MAX_DIGITS = 100  # a set this size is scored in milliseconds and holds ~300 KB of pixels
 FRAME = (28, 28)  # the prepared digit, as the model sees it (before normalisation)

@@ -1,35 +1,15 @@
 """Datasets: generated 2-D point clouds, your own points and handwritten digits, as in-memory numpy arrays.
 
 `make_dataset(DataConfig)` is the front door. The types live in `core.data.dataset`, the point clouds and the
-three-way split in `core.data.points`, the digit loaders in `core.data.mnist`; their public names are re-exported here.
+three-way split in `core.data.points`, the digit loaders in `core.data.mnist`.
 """
 
 from __future__ import annotations
 
-from core.config import DATASETS, IMAGE_DATASETS, OWN_POINTS, POINT_DATASETS, DataConfig, DataError, validate_config
+from core.config import OWN_POINTS, POINT_DATASETS, DataConfig, validate_config
 from core.data.dataset import Dataset
-from core.data.mnist import (
-    DATA_DIR_ENV,
-    DIGIT_NAMES,
-    MNIST_TEST_FILES,
-    MNIST_TRAIN_FILES,
-    full_mnist,
-    load_mnist,
-    load_offline_digits,
-    make_digits,
-    read_idx,
-    resolve_data_dir,
-)
-from core.data.points import (
-    MIN_PER_CLASS,
-    carve_validation,
-    check_class_counts,
-    make_points,
-    own_points,
-    points_dataset,
-    split_points,
-)
-
+from core.data.mnist import full_mnist, load_mnist, make_digits
+from core.data.points import make_points, own_points
 
 # The full-MNIST loader make_dataset uses (torchvision); a test without network swaps it for one that finds none.
 _mnist_full = full_mnist

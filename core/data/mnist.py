@@ -97,12 +97,12 @@ def read_idx(path: Path) -> np.ndarray:
     """Read an IDX file (optionally gzipped) of unsigned bytes into a numpy array."""
     raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
-        raise DataError(f"{path} is not an IDX file of unsigned bytes.")
+        raise DataError(f"{path.name} is not an IDX file of unsigned bytes.")
     ndim = raw[3]
     shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
-        raise DataError(f"{path} is truncated: expected {int(np.prod(shape))} values, found {data.size}.")
+        raise DataError(f"{path.name} is truncated: expected {int(np.prod(shape))} values, found {data.size}.")
     return data.reshape(shape)
 
 
@@ -126,22 +126,22 @@ def load_mnist(config: DataConfig, *, full: FullMnist = full_mnist) -> Dataset:
     found = full(folder, config.download)
     if found is not None:
         arrays, origin = found
-        source = f"MNIST: 60,000 training and 10,000 test digits from {folder}."
+        source = "MNIST: 60,000 training and 10,000 test digits from the data folder."
         return _image_dataset(*arrays, config, name="mnist", source=source, origin=origin)
     images, labels = (_find_idx(folder, stem) for stem in MNIST_TEST_FILES)
     if images is None or labels is None:
         names = ", ".join(f"{s}.gz" for s in MNIST_TRAIN_FILES + MNIST_TEST_FILES)
         raise DataError(
-            f"MNIST could not be downloaded and was not found in {folder.resolve()}. "
-            f"Put the four MNIST files ({names}) in that folder (or only the two t10k files "
-            f"for a smaller real set), set {DATA_DIR_ENV} to the folder that holds them, "
+            "MNIST could not be downloaded and is not in the data folder. "
+            f"Put the four MNIST files ({names}) there (or only the two t10k files "
+            f"for a smaller real set), set {DATA_DIR_ENV} (or --data-dir) to the folder that holds them, "
             "or pick the offline 'digits' dataset."
         )
     X, y = read_idx(images), read_idx(labels)
     if X.shape[1:] != (28, 28) or len(X) != len(y):
-        raise DataError(f"{images} and {labels} do not hold matching 28x28 images and labels.")
+        raise DataError(f"{images.name} and {labels.name} do not hold matching 28x28 images and labels.")
     source = (
-        f"Real MNIST: the official 10,000-image test set from {folder}, split "
+        "Real MNIST: the official 10,000-image test set from the data folder, split "
         f"{1 - config.test_fraction:.0%}/{config.test_fraction:.0%} (stratified) into training "
         "and test parts; the 60,000 training images were not available."
     )
