@@ -218,3 +218,49 @@ def test_train_page_replays_a_run_from_its_starting_weights_one_step_at_a_time()
     at.button(key="train.step").click().run()
     assert chart_titles(at)[0].startswith(f"Epoch 2 of {epochs}")
     assert at.session_state[SESSION].lab.result.history[0].epoch == 1  # replaying trains nothing
+
+
+def linked(name: str, params: dict[str, str]) -> AppTest:
+    """The app opened from a link with these query parameters, switched to one page."""
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.query_params.update(params)
+    return at.switch_page(f"app_pages/{name}.py")
+
+
+@pytest.mark.parametrize("name", ["model", "train"])
+def test_a_link_keeps_each_hidden_layers_own_width(name: str) -> None:
+    at = linked(name, {"data": "circles", "hidden": "16,4"}).run()
+    no_errors(at)
+    prefix = "model" if name == "model" else "train.arch"
+    assert at.session_state[SESSION].lab.model_config.hidden == (16, 4)  # not flattened to 16-16 by the sliders
+    assert at.slider(key=f"{prefix}.layers").value == 2
+    assert [m.value for m in at.markdown if m.value.startswith("Layer ")] == ["Layer 1 · **16** units",
+                                                                              "Layer 2 · **4** units"]
+    at.select_slider(key=f"{prefix}.units").set_value(8).run()
+    assert at.session_state[SESSION].lab.model_config.hidden == (8, 8)  # the units slider sets every layer
+
+
+def test_plus_and_minus_set_each_layers_width_and_the_layers_slider_keeps_them() -> None:
+    at = page("train", ready_lab(train=False)).run()
+    lab = at.session_state[SESSION].lab
+    assert lab.model_config.hidden == (16, 16)
+    for _ in range(4):  # 16 -> 12 -> 8 -> 6 -> 4
+        at.button(key="train.arch.less1").click().run()
+    at.button(key="train.arch.more0").click().run()  # 16 -> 24
+    no_errors(at)
+    assert lab.model_config.hidden == (24, 4) and lab.result is not None  # auto-train followed the buttons
+    assert lab.result.history and lab.model is not None
+    at.slider(key="train.arch.layers").set_value(3).run()
+    assert lab.model_config.hidden == (24, 4, 4)  # a new layer copies the last one's width
+    at.slider(key="train.arch.layers").set_value(1).run()
+    assert lab.model_config.hidden == (24,)
+    assert at.button(key="train.arch.more0").disabled is False
+    at.select_slider(key="train.arch.units").set_value(1).run()
+    assert lab.model_config.hidden == (1,) and at.button(key="train.arch.less0").disabled
+
+
+def test_a_locked_width_cannot_be_changed_by_the_buttons() -> None:
+    at = linked("model", {"data": "circles", "hidden": "16,4", "lock": "hidden"}).run()
+    no_errors(at)
+    assert all(at.button(key=f"model.{side}{i}").disabled for side in ("less", "more") for i in (0, 1))
+    assert at.slider(key="model.layers").disabled and at.select_slider(key="model.units").disabled

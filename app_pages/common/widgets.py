@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app_pages.common.session import locked, shown
+from app_pages.common.session import get_lab, locked, shown
 from app_pages.common.ui import nearest
-from core.config import FEATURE_LABELS, MAX_HIDDEN_LAYERS, ModelConfig
+from core.config import FEATURE_LABELS, LAYER_LIMITS, ModelConfig
 from core.models import ACTIVATIONS, FEATURES
 
 KIND_LABELS = {"logreg": "Logistic regression", "mlp": "MLP (dense layers)", "cnn": "Small CNN",
@@ -22,13 +22,9 @@ def architecture_controls(config: ModelConfig, *, prefix: str, images: bool) -> 
     kind = config.kind if not shown("model") else st.radio(  # a teacher's link can hide or lock each control
         "Model", kinds, format_func=KIND_LABELS.get, horizontal=True, key=f"{prefix}.kind",
         index=kinds.index(config.kind) if config.kind in kinds else 1, disabled=locked("model"))
-    hidden, width = config.hidden, config.width
+    width = config.width
     if kind == "mlp" and shown("hidden"):
-        layers = st.slider("Hidden layers", 1, MAX_HIDDEN_LAYERS, len(config.hidden), key=f"{prefix}.layers",
-                           disabled=locked("hidden"))
-        units = st.select_slider("Units per hidden layer", UNIT_STEPS, value=nearest(UNIT_STEPS, config.hidden[0]),
-                                 key=f"{prefix}.units", disabled=locked("hidden"))
-        hidden = (units,) * layers
+        hidden_controls(config.hidden, prefix=prefix)
     if kind == "cnn" and shown("width"):
         width = st.select_slider("CNN width (channels)", [4, 8, 16, 32, 64], value=min(max(config.width, 4), 64),
                                  key=f"{prefix}.width", disabled=locked("width"))
@@ -41,8 +37,60 @@ def architecture_controls(config: ModelConfig, *, prefix: str, images: bool) -> 
     if kind != "logreg" and images and shown("drop"):
         dropout = st.slider("Dropout", 0.0, 0.5, config.dropout, 0.05, key=f"{prefix}.dropout", disabled=locked("drop"))
     features = config.features if images or not shown("feat") else feature_controls(config, prefix=prefix)
-    return replace(config, kind=kind, hidden=hidden, width=width, activation=activation, dropout=dropout,
+    return replace(config, kind=kind, width=width, activation=activation, dropout=dropout,
                    features=features)
+
+
+def hidden_controls(hidden: tuple[int, ...], *, prefix: str) -> None:
+    """Hidden layers Playground-style: how many, one width for all, and − / + on each layer's own width.
+
+    Each control's callback changes the lab's widths before the page is drawn, so a width set here, by a link or
+    by the command line is never flattened; the sliders are set from the lab's widths on every run.
+    """
+    off = locked("hidden")
+    st.session_state[f"{prefix}.layers"] = len(hidden)
+    st.session_state[f"{prefix}.units"] = nearest(UNIT_STEPS, hidden[0])
+    st.slider("Hidden layers", *LAYER_LIMITS, key=f"{prefix}.layers", disabled=off, on_change=_reshape,
+              args=("layers", f"{prefix}.layers"), help="A new layer starts as wide as the last one.")
+    st.select_slider("Units per hidden layer", UNIT_STEPS, key=f"{prefix}.units", disabled=off, on_change=_reshape,
+                     args=("units", f"{prefix}.units"), help="Sets every hidden layer to this width; − and + "
+                                                             "below change one layer.")
+    for layer, units in enumerate(hidden):
+        label, less, more = st.columns([3, 1, 1], gap="small", vertical_alignment="center")
+        label.markdown(f"Layer {layer + 1} · **{units:,}** {'unit' if units == 1 else 'units'}")
+        less.button("−", key=f"{prefix}.less{layer}", on_click=_reshape, args=("less", "", layer), width="stretch",
+                    disabled=off or units <= UNIT_STEPS[0], help=f"Layer {layer + 1}: fewer units")
+        more.button(r"\+", key=f"{prefix}.more{layer}", on_click=_reshape, args=("more", "", layer),
+                    width="stretch", disabled=off or units >= UNIT_STEPS[-1], help=f"Layer {layer + 1}: more units")
+
+
+def step_units(units: int, direction: int) -> int:
+    """The next width in UNIT_STEPS above (direction 1) or below (-1) `units`; the end one at either end."""
+    if direction > 0:
+        return next((s for s in UNIT_STEPS if s > units), UNIT_STEPS[-1])
+    return next((s for s in reversed(UNIT_STEPS) if s < units), UNIT_STEPS[0])
+
+
+def widths(hidden: tuple[int, ...], action: str, value: int) -> tuple[int, ...]:
+    """`hidden` after one control: "layers" (a count: new layers copy the last width, removal drops the last),
+    "units" (every layer this wide), "less" / "more" (layer `value` one step narrower or wider)."""
+    if action == "layers":
+        return hidden[:value] + hidden[-1:] * (value - len(hidden))
+    if action == "units":
+        return (value,) * len(hidden)
+    if action not in ("less", "more"):
+        raise ValueError(f"action must be layers, units, less or more. Got {action!r} instead.")
+    changed = list(hidden)
+    changed[value] = step_units(changed[value], 1 if action == "more" else -1)
+    return tuple(changed)
+
+
+def _reshape(action: str, key: str, layer: int = 0) -> None:
+    """A width control's callback: the lab's hidden widths as the control asks (a slider's value is under `key`)."""
+    lab = get_lab()
+    value = layer if action in ("less", "more") else int(st.session_state[key])
+    model = replace(lab.model_config, hidden=widths(lab.model_config.hidden, action, value))
+    lab.apply(replace(lab.settings, model=model))
 
 
 def feature_controls(config: ModelConfig, *, prefix: str) -> tuple[str, ...]:
