@@ -47,8 +47,12 @@ with left:
                            disabled=locked("dseed")) if shown("dseed") else current.seed
     test_fraction = st.slider("Test fraction", *LIMITS["test_fraction"], current.test_fraction, 0.05, key="data.test",
                               disabled=locked("test")) if shown("test") else current.test_fraction
+    val_fraction = st.slider(
+        "Validation share", *LIMITS["val_fraction"], current.val_fraction, 0.05, key="data.val", disabled=locked("val"),
+        help="The share of the training part held out to draw the validation curve and to stop early; 0 trains on "
+             "all of it, with no validation curve.") if shown("val") else current.val_fraction
     if name in ("mnist", "digits"):
-        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction, val_fraction=current.val_fraction)
+        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction, val_fraction=val_fraction)
         try:
             available = len(load_dataset(config).y_train)  # cached: the subset below is cut from it
         except ValueError:
@@ -65,7 +69,7 @@ with left:
     elif name == OWN_POINTS:
         draw.controls(session().generated or DataConfig())
         config, data, missing = draw.drawn_data(DataConfig(seed=seed, test_fraction=test_fraction,
-                                                           val_fraction=current.val_fraction), lab)
+                                                           val_fraction=val_fraction), lab)
     else:
         n_samples = st.slider("Samples", *LIMITS["n_samples"], current.n_samples, 50, key="data.n",
                               disabled=locked("n")) if shown("n") else current.n_samples
@@ -81,7 +85,7 @@ with left:
             n_classes = st.slider("Classes" if name == "blobs" else "Arms", 2, top, min(max(current.n_classes, 2), top),
                                   key=f"data.classes.{name}", disabled=locked("classes"))
         config = DataConfig(name=name, n_samples=n_samples, noise=noise, factor=factor, n_classes=n_classes,
-                            seed=seed, test_fraction=test_fraction, val_fraction=current.val_fraction)
+                            seed=seed, test_fraction=test_fraction, val_fraction=val_fraction)
         session().generated = config
 
 if name == OWN_POINTS:

@@ -264,3 +264,35 @@ def test_a_locked_width_cannot_be_changed_by_the_buttons() -> None:
     no_errors(at)
     assert all(at.button(key=f"model.{side}{i}").disabled for side in ("less", "more") for i in (0, 1))
     assert at.slider(key="model.layers").disabled and at.select_slider(key="model.units").disabled
+
+
+def test_momentum_shows_for_sgd_and_rmsprop_and_trains_with_the_value_set() -> None:
+    at = page("train", ready_lab(train=False)).run()
+    assert "train.mom" not in [s.key for s in at.slider]  # Adam keeps its own averages: no momentum
+    at.selectbox(key="train.opt").set_value("sgd").run()
+    slider = at.slider(key="train.mom")
+    assert (slider.min, slider.max, slider.value) == (0.0, 0.99, 0.9)  # the limits table's range
+    slider.set_value(0.5).run()
+    no_errors(at)
+    lab = at.session_state[SESSION].lab
+    assert lab.train_config.momentum == 0.5 and lab.result is not None
+    at.selectbox(key="train.opt").set_value("rmsprop").run()
+    assert at.slider(key="train.mom").value == 0.5 and lab.train_config.momentum == 0.5
+
+
+def test_validation_share_moves_points_from_validation_to_training() -> None:
+    at = page("data").run()
+    lab = at.session_state[SESSION].lab
+    slider = at.slider(key="data.val")
+    assert (slider.min, slider.max, slider.value) == (0.0, 0.5, 0.15)
+    before = (len(lab.data.y_train), len(lab.data.y_val))
+    slider.set_value(0.3).run()
+    no_errors(at)
+    assert lab.data_config.val_fraction == 0.3 and len(lab.data.y_val) > before[1]
+    assert len(lab.data.y_train) + len(lab.data.y_val) == sum(before)  # the test split is untouched
+    at.slider(key="data.val").set_value(0.0).run()
+    no_errors(at)
+    assert len(lab.data.y_val) == 0 and len(lab.data.y_train) == sum(before)
+    at.switch_page("app_pages/train.py").run()  # no validation split: training still runs and shows its curve
+    no_errors(at)
+    assert lab.result is not None and lab.model is not None

@@ -16,10 +16,11 @@ from core.training.presets import LEARNING_RATES
 
 BATCH_SIZES = [1, 4, 8, 16, 32, 64, 128, 256, 512, 0]  # 0 = the whole training set
 WEIGHT_DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
-TRAIN_KEYS = ("train.lr", "train.opt", "train.batch", "train.epochs", "train.wd", "train.l1", "train.schedule",
-              "train.patience", "train.seed")
+TRAIN_KEYS = ("train.lr", "train.opt", "train.mom", "train.batch", "train.epochs", "train.wd", "train.l1",
+              "train.schedule", "train.patience", "train.seed")
 LIMITS = DASHBOARD_LIMITS[TrainConfig]  # the same ranges a link is held to
-OPTIMIZER_LABELS = {"sgd": "SGD (momentum 0.9)", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
+OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
+WITH_MOMENTUM = ("sgd", "rmsprop")  # Adam and AdamW keep their own running averages instead
 
 
 def forget_training_widgets() -> None:
@@ -39,6 +40,11 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
     optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(config.optimizer), key="train.opt",
                              format_func=OPTIMIZER_LABELS.get,
                              disabled=off("opt")) if shown("opt") else config.optimizer
+    momentum = st.slider("Momentum", *LIMITS["momentum"], min(config.momentum, LIMITS["momentum"][1]), 0.01,
+                         key="train.mom", disabled=off("mom"),
+                         help="How much of the last step each step keeps: 0 is plain gradient descent; 0.9 rolls "
+                              "through small bumps and narrow valleys faster."
+                         ) if shown("mom") and optimizer in WITH_MOMENTUM else config.momentum
     batch = st.select_slider("Batch size", BATCH_SIZES, value=nearest(BATCH_SIZES, config.batch_size),
                              format_func=lambda b: "all" if b == 0 else str(b), key="train.batch",
                              disabled=off("bs")) if shown("bs") else config.batch_size
@@ -63,8 +69,8 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
                              ) if shown("pat") else config.patience
         seed = st.number_input("Shuffle seed", *LIMITS["seed"], config.seed, key="train.seed",
                                disabled=off("seed")) if shown("seed") else config.seed
-    return replace(config, lr=lr, optimizer=optimizer, batch_size=batch, epochs=epochs, weight_decay=weight_decay,
-                   l1=l1, schedule=schedule, patience=patience, seed=int(seed))
+    return replace(config, lr=lr, optimizer=optimizer, momentum=momentum, batch_size=batch, epochs=epochs,
+                   weight_decay=weight_decay, l1=l1, schedule=schedule, patience=patience, seed=int(seed))
 
 
 def pending_run_note(lab: Lab, *, auto: bool) -> None:
