@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import session
+from app_pages.common import session, tab_secret
 from app_pages.common.share import share_dialog
 from app_pages.common.ui import PAGES, PageEnded, session_summary
 
 st.set_page_config(page_title="NN Lab", page_icon="app_pages/common/icon.png", layout="wide")  # local: no font CDN
 
-lab = session.begin()  # from the URL on a session's first run: its token's Lab, or the link's settings
+lab = session.begin()  # None until the browser tab has reported its secret; then its token's Lab, or the link's
 PAGE_ICONS = {"home": "home", "data": "scatter_plot", "model": "account_tree", "inside": "visibility",
               "train": "model_training", "evaluate": "fact_check", "predict": "draw", "runs": "history",
               "sweep": "grid_view", "board": "leaderboard"}
@@ -18,6 +18,8 @@ shown = [name for name in PAGES if name in (session.classroom().pages or PAGES)]
 page = st.navigation([st.Page(PAGES[name], title=name.title(), icon=f":material/{PAGE_ICONS[name]}:",
                               default=name == shown[0], visibility="visible" if name in shown else "hidden")
                       for name in PAGES])  # every page kept, so the pages' own links to each other still work
+if lab is None:
+    tab_secret.wait()  # a light first run: "Loading…" until the tab says who it is (ends the run)
 
 
 def draw_summary() -> None:
@@ -48,6 +50,8 @@ def sidebar_summary() -> None:
                 "Share", key="session.share", icon=":material/share:", disabled=session.locked("share"),
                 help="A link and QR code of this setup."):
             share_dialog(settings, st.context.url or "http://localhost:8501/")
+        st.button("End my session", key="session.end", on_click=session.end_session, icon=":material/logout:",
+                  help="On a shared computer: stop and forget this tab's work here, and start afresh.")
 
 
 session.notice()

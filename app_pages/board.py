@@ -1,6 +1,6 @@
 """Board page: a teacher starts a class board on fixed data; students submit runs with a nickname; ranked by
 validation accuracy, live. `?board=<id>` is the students' link, `&present=1` the projector's, `&key=` the
-teacher's."""
+teacher's (it works once: the tab that opens it becomes the teacher)."""
 
 from __future__ import annotations
 
@@ -44,18 +44,15 @@ if present:  # the projector: the name, the table and how to join; no controls
 
 st.title("Board")
 st.subheader(literal(shown.name + (" · closed: no more runs" if shown.closed else "")))
+teacher = ui.teacher_token(db, shown.id)  # this tab's, once a key from the link is exchanged; None: a student
 ui.messages()
-key = ui.teacher_key(shown.id)
-teacher = key is not None and board.is_teacher(db, shown.id, key)
-if key is not None and not teacher:
-    st.warning("The teacher key from this link is not this board's: showing the student view.",
-               icon=":material/key_off:")
-if teacher:
+if teacher is not None:
     with st.expander("Teacher: links", expanded=True, icon=":material/school:"):
-        ui.links_panel(shown, key)
-    ui.close_button(db, shown, key)
+        ui.links_panel(db, shown)
+    ui.close_button(db, shown, teacher)
 else:
     ui.use_board_data(lab, shown)
     ui.submit_form(lab, db, shown)
     ui.own_entries(db, shown)
-ui.live_table(db, shown.id, key=key if teacher else None)
+ui.live_table(db, shown.id, key=teacher)
+ui.new_link_dialog()

@@ -1,8 +1,10 @@
 """The Board page's parts: reading its link, the teacher's links and controls, submitting, the live table.
 
 Nicknames are shown only as plain text (st.dataframe cells, st.text, select-box options), never as Markdown;
-the teacher's board name goes through ui.literal (every markup character escaped). The teacher's key moves
-from the address bar into the session on arrival, so a projected browser never shows it.
+the teacher's board name goes through ui.literal (every markup character escaped). A teacher link's key leaves
+the address bar on arrival and works once: it is exchanged for this browser tab (core.history.board_keys), which
+is the teacher from then on, across reloads; the same key opened again is refused. A new teacher link is shown
+once, in its own dialog, never beside the projected QR code.
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ from urllib.parse import urlsplit, urlunsplit
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app_pages.common import tab_secret
 from app_pages.common.share import qr_png
 from app_pages.common.ui import end_page, percent
-from core.history import board
+from core.history import board, board_keys
 from core.history.board import Board, BoardError
 from core.history.db import StorageError, shared_engine
 from core.lab import Lab
 from core.url.state import BOARD_PARAM, KEY_PARAM, PAGE_NAMES, PRESENT_PARAM, decode, to_query
 
-KEYS = "board.keys"  # board id -> the teacher's key, for this session only
-NEW = "board.new"  # the board id whose teacher link has not been dismissed yet
+PENDING_KEY = "board.pending_key"  # (board id, key) from a teacher link, until the page exchanges it
+NEW_LINK = "board.link_to_show"  # a teacher link just made, to show once in its dialog
 RECEIPTS = "board.receipts"  # board id -> [(entry id, removal token)]: this session's own entries
 APPLIED = "board.applied"  # the board whose data was last set for this session
 MESSAGE = "board.message"  # (kind, text): what the last button did, shown once
@@ -45,8 +47,8 @@ def engine() -> Engine:
 def arrival(lab: Lab) -> tuple[str | None, bool]:
     """The board this session looks at and whether it is the present view; a hostile link gets a plain notice.
 
-    The board id is kept on the lab (so a reload on any page finds the board again); the teacher's key only
-    in this browser session, never in the address bar or the server-side store.
+    The board id is kept on the lab (so a reload on any page finds the board again); a teacher key only until
+    the page exchanges it (`teacher_token`), never in the address bar or the server-side store.
     """
     params = st.query_params
     raw, present = params.get(BOARD_PARAM), params.get(PRESENT_PARAM)
@@ -56,10 +58,10 @@ def arrival(lab: Lab) -> tuple[str | None, bool]:
         st.warning("This link's board id is not valid: ask for the link again.", icon=":material/link_off:")
         del st.query_params[BOARD_PARAM]
     board_id = lab.board_id
-    if KEY_PARAM in params:  # into the session, out of the address bar
+    if KEY_PARAM in params:  # out of the address bar, exchanged (or refused) by the board's page
         key = params.get(KEY_PARAM) or ""
-        if board_id is not None and key:  # checked against the board's hash, then kept or refused
-            st.session_state.setdefault(KEYS, {})[board_id] = key[:MAX_KEY_CHARS]
+        if board_id is not None and key:
+            st.session_state[PENDING_KEY] = (board_id, key[:MAX_KEY_CHARS])
         del st.query_params[KEY_PARAM]
     if present is not None and present != "1":
         st.warning("present= takes 1 (the projector view); showing the usual board.", icon=":material/info:")
@@ -69,9 +71,22 @@ def arrival(lab: Lab) -> tuple[str | None, bool]:
     return board_id, present == "1"
 
 
-def teacher_key(board_id: str) -> str | None:
-    """The teacher's key this session holds for the board, if any."""
-    return st.session_state.get(KEYS, {}).get(board_id)
+def teacher_token(db: Engine, board_id: str) -> str | None:
+    """This tab's teacher token for the board (a key from its link exchanged first), or None: a student."""
+    secret, pending = tab_secret.current(), st.session_state.pop(PENDING_KEY, None)
+    if secret is None:
+        return None
+    try:
+        teacher = board_keys.is_teacher_tab(db, board_id, secret)
+        if not teacher and pending is not None and pending[0] == board_id:
+            board_keys.claim_key(db, board_id, pending[1], secret)
+            teacher = True
+            _say("success", "This browser tab is now the board's teacher. Before closing it, make a new teacher "
+                            "link (Teacher: links) if you will need the teacher view elsewhere.")
+    except (BoardError, StorageError) as exc:
+        _say("warning", str(exc))
+        return None
+    return board_keys.tab_token(board_id, secret) if teacher else None
 
 
 def board_link(page_url: str, board_id: str, *, key: str | None = None, present: bool = False) -> str:
@@ -97,20 +112,52 @@ def messages() -> None:
     kind, text = st.session_state.pop(MESSAGE, (None, ""))
     if kind == "error":
         st.error(text, icon=":material/error:")
+    elif kind == "warning":
+        st.warning(text, icon=":material/key_off:")
     elif kind == "success":
         st.success(text, icon=":material/check:")
 
 
 def _start(lab: Lab, db: Engine) -> None:
+    """Create the board, make this tab its teacher at once, and make the teacher link to show once."""
+    secret = tab_secret.current() or ""
     try:
-        board_id, key = board.create_board(db, st.session_state.get("board.name", ""), lab.data_config)
+        board_id, key = board.create_board(db, st.session_state.get("board.name", ""), lab.data_config,
+                                           owner=tab_owner(), address=st.context.ip_address)
+        board_keys.claim_key(db, board_id, key, secret)
+        link = board_link(page_url(), board_id, key=board_keys.new_key(db, board_id, secret))
     except (BoardError, StorageError) as exc:
         _say("error", str(exc))
         return
-    st.session_state.setdefault(KEYS, {})[board_id] = key
     lab.board_id = board_id
-    st.session_state.update({NEW: board_id, APPLIED: board_id})
+    st.session_state.update({NEW_LINK: link, APPLIED: board_id})
     st.query_params[BOARD_PARAM] = board_id
+
+
+def _new_link(db: Engine, board_id: str) -> None:
+    try:
+        key = board_keys.new_key(db, board_id, tab_secret.current() or "")
+    except (BoardError, StorageError) as exc:
+        _say("error", str(exc))
+        return
+    st.session_state[NEW_LINK] = board_link(page_url(), board_id, key=key)
+
+
+@st.dialog("Your teacher link", width="large")
+def _link_dialog(link: str) -> None:
+    st.warning("Keep it now (bookmark it, or copy it with the button at the top right of the box): it is shown "
+               "only this once. It works once: the browser tab that opens it becomes the board's teacher, and "
+               "this one stops being it. Students must never see it.", icon=":material/key:")
+    st.code(link, language=None, wrap_lines=True)
+    if st.button("I have kept it", key="board.kept"):
+        st.rerun()
+
+
+def new_link_dialog() -> None:
+    """A teacher link just made, shown once in its own dialog (away from the projected QR code)."""
+    link = st.session_state.pop(NEW_LINK, None)
+    if link is not None:
+        _link_dialog(link)
 
 
 def start_form(lab: Lab, db: Engine) -> None:
@@ -125,21 +172,18 @@ def start_form(lab: Lab, db: Engine) -> None:
               args=(lab, db))
 
 
-def links_panel(shown: Board, key: str) -> None:
-    """The student link and its QR code; the teacher's own link once, until dismissed."""
+def links_panel(db: Engine, shown: Board) -> None:
+    """The student link and its QR code, the projector's link, and a button for a new teacher link."""
     student = board_link(page_url(), shown.id)
-    if st.session_state.get(NEW) == shown.id:
-        with st.container(border=True):
-            st.warning("Your teacher link: keep it (bookmark it). It is shown only now, it alone removes "
-                       "entries and closes the board, and students must never see it.", icon=":material/key:")
-            st.code(board_link(page_url(), shown.id, key=key), language=None, wrap_lines=True)
-            st.button("I have kept it", key="board.kept", on_click=st.session_state.pop, args=(NEW, None))
     left, right = st.columns([2, 1], vertical_alignment="center")
     left.markdown("**Student link** (project it, or the QR code):")
     left.code(student, language=None, wrap_lines=True)
     left.markdown("**Projector view** (no controls):")
     left.code(board_link(page_url(), shown.id, present=True), language=None, wrap_lines=True)
     right.image(qr_png(student), caption="Scan to join the board", width=240)
+    left.button("New teacher link", key="board.new_link", icon=":material/key:", on_click=_new_link,
+                args=(db, shown.id), help="A link that makes the browser tab opening it this board's teacher, "
+                                          "once: for another computer, or to come back after closing this tab.")
 
 
 def _act(action: Callable[..., None], *args: object) -> None:
@@ -194,15 +238,15 @@ def use_board_data(lab: Lab, shown: Board) -> None:
               args=(lab, shown))
 
 
-def session_id() -> str:
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx is not None else "no-session"
+def tab_owner() -> str:
+    """Who submits or starts a board, for the board's limits: this tab (its secret's hash), opaque."""
+    return tab_secret.owner_hash() or ""
 
 
 def _submit(lab: Lab, db: Engine, board_id: str) -> None:
     try:
-        receipt = board.submit(db, board_id, st.session_state.get("board.nickname", ""), session_id(),
-                               board.run_from_lab(lab))
+        receipt = board.submit(db, board_id, st.session_state.get("board.nickname", ""), tab_owner(),
+                               board.run_from_lab(lab), address=st.context.ip_address)
     except (BoardError, StorageError) as exc:
         _say("error", str(exc))
         return

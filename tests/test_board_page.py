@@ -1,19 +1,22 @@
-"""The Board page under AppTest: a teacher starts a board, a student submits, the projector view, hostile input."""
+"""The Board page under AppTest: a teacher starts a board, a student submits, the projector view, hostile input,
+and a teacher key that works once (each AppTest is a browser tab: its secret is set in its session state)."""
 
 from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from app_pages.board_panels import KEYS, board_link
+from app_pages.board_panels import board_link
 from app_pages.common.session import SESSION
+from app_pages.common.tab_secret import APPTEST_SECRET, TEST_SECRET
 from app_pages.common.ui import literal
 from core.config import DataConfig, ModelConfig, TrainConfig
-from core.history import board
+from core.history import board, board_keys
 from core.history.db import URL_ENV, open_engine
 
 TIMEOUT = 60
@@ -30,10 +33,29 @@ def db(tmp_path, monkeypatch) -> Iterator[Engine]:
     engine.dispose()
 
 
-def board_page(params: dict[str, str] | None = None) -> AppTest:
+TAB_A, TAB_B, TAB_C = ("A" * 43, "B" * 43, "C" * 43)  # three browser tabs' secrets
+
+
+def board_page(params: dict[str, str] | None = None, *, tab: str | None = None) -> AppTest:
+    """The Board page opened from a link, in the browser tab whose secret is `tab` (default: the shared test tab)."""
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.query_params.update(params or {})
+    if tab is not None:
+        at.session_state[TEST_SECRET] = tab
     return at.switch_page("app_pages/board.py")
+
+
+def teacher_links(at: AppTest) -> list[str]:
+    """The teacher links on screen (in the dialog that shows one once)."""
+    return [c.value for c in at.code if "key=" in c.value]
+
+
+def key_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["key"][0]
+
+
+def is_teacher_view(at: AppTest) -> bool:
+    return any(b.label == "Close the board" for b in at.button)
 
 
 def no_errors(at: AppTest) -> None:
@@ -53,20 +75,22 @@ def test_a_teacher_starts_a_board_and_gets_two_links(db: Engine) -> None:
     at.text_input(key="board.name").input("Period 3")
     at.button(key="board.start").click().run()
     no_errors(at)
-    (board_id,) = at.session_state[KEYS]
-    key = at.session_state[KEYS][board_id]
-    assert board.is_teacher(db, board_id, key)
+    board_id = at.session_state[SESSION].lab.board_id
+    assert board_keys.is_teacher_tab(db, board_id, APPTEST_SECRET), "the tab that started it is the teacher"
     assert board.get_board(db, board_id).data == at.session_state[SESSION].lab.data_config
     assert at.query_params["board"] in (board_id, [board_id]) and "key" not in at.query_params
     codes = [c.value for c in at.code]
     student = next(c for c in codes if "present" not in c and "key=" not in c)
+    (teacher,) = teacher_links(at)  # in its own dialog, shown once
+    key = key_of(teacher)
     assert f"board={board_id}" in student and key not in student
-    assert any(f"key={key}" in c for c in codes), "the teacher link is shown once"
-    assert not any(key in c for c in codes if "key=" not in c)
-    assert any(b.label == "Close the board" for b in at.button)
+    assert not any(key in c for c in codes if c != teacher)
+    assert is_teacher_view(at)
     at.button(key="board.kept").click().run()
-    assert not any("key=" in c.value for c in at.code), "shown once: gone once the teacher has kept it"
-    assert any(f"board={board_id}" in c.value for c in at.code)
+    assert not teacher_links(at), "shown once: gone once the teacher has kept it"
+    assert any(f"board={board_id}" in c.value for c in at.code) and is_teacher_view(at)
+    at.run()
+    assert not teacher_links(at)
 
 
 def test_a_student_gets_the_boards_data_and_submits_with_a_hostile_nickname(db: Engine) -> None:
@@ -102,10 +126,10 @@ def test_the_present_view_has_the_table_and_no_controls(db: Engine) -> None:
 def test_the_teacher_removes_an_entry_and_a_guessed_key_cannot(db: Engine) -> None:
     board_id, key = board.create_board(db, "class", DATA)
     board.submit(db, board_id, "ada", "s1", board.BoardRun(DATA, ModelConfig(), TrainConfig(), 0.9, 0.8))
-    for wrong in ("A" * 22, "<b>x</b>", key[:-1]):
+    for wrong in ("A" * 22, "<b>x</b>", key[:-1], key + "A" * 22):
         guessed = board_page({"board": board_id, "key": wrong}).run()
         no_errors(guessed)
-        assert any("not this board's" in w.value for w in guessed.warning)
+        assert [w.value for w in guessed.warning] == [board_keys.KEY_USED]
         assert not any(b.label in ("Remove entry", "Close the board") for b in guessed.button)
     at = board_page({"board": board_id, "key": key}).run()
     no_errors(at)
@@ -155,7 +179,37 @@ def test_the_teacher_key_stays_out_of_the_lab_and_the_address_bar(db: Engine) ->
     at = board_page().run()
     at.text_input(key="board.name").input("Period 3")
     at.button(key="board.start").click().run()
-    (board_id, key), = at.session_state[KEYS].items()
-    lab = at.session_state[SESSION].lab
-    assert lab.board_id == board_id and key.encode() not in pickle.dumps(lab)  # the store keeps the Lab
+    (link,) = teacher_links(at)
+    key, lab = key_of(link), at.session_state[SESSION].lab
+    assert lab.board_id and key.encode() not in pickle.dumps(lab)  # the store keeps the Lab
     assert all(key not in str(value) for value in at.query_params.values())
+    at.button(key="board.kept").click().run()
+    assert key not in repr({k: at.session_state[k] for k in at.session_state}), "shown once, then kept nowhere"
+
+
+def test_a_teacher_key_works_once_and_the_teacher_can_make_a_new_link(db: Engine) -> None:
+    board_id, key = board.create_board(db, "Period 3", DATA)
+    teacher = board_page({"board": board_id, "key": key}, tab=TAB_A).run()
+    no_errors(teacher)
+    assert is_teacher_view(teacher) and "key" not in teacher.query_params
+    assert any("now the board's teacher" in s.value for s in teacher.success)
+    again = board_page({"board": board_id, "key": key}, tab=TAB_B).run()  # the key from history, a log, a screen
+    no_errors(again)
+    assert [w.value for w in again.warning] == [board_keys.KEY_USED]
+    assert not is_teacher_view(again) and again.button(key="board.submit")
+    reloaded = board_page({"board": board_id}, tab=TAB_A).run()  # the teacher's own tab, reloaded: no key needed
+    assert is_teacher_view(reloaded) and not reloaded.warning
+    reloaded.button(key="board.new_link").click().run()
+    (link,) = teacher_links(reloaded)
+    elsewhere = board_page({"board": board_id, "key": key_of(link)}, tab=TAB_C).run()  # e.g. another computer
+    assert is_teacher_view(elsewhere)
+    assert board_keys.is_teacher_tab(db, board_id, TAB_C) and not board_keys.is_teacher_tab(db, board_id, TAB_A)
+    assert not is_teacher_view(board_page({"board": board_id}, tab=TAB_A).run()), "the role moved with the link"
+    used = board_page({"board": board_id, "key": key_of(link)}, tab=TAB_B).run()
+    assert [w.value for w in used.warning] == [board_keys.KEY_USED] and not is_teacher_view(used)
+
+
+def test_a_student_cannot_make_a_teacher_link(db: Engine) -> None:
+    board_id, _ = board.create_board(db, "Period 3", DATA)
+    with pytest.raises(board.BoardError, match="Only the board's teacher"):
+        board_keys.new_key(db, board_id, TAB_B)

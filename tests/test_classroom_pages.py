@@ -1,4 +1,5 @@
-"""The classroom under AppTest: settings in the URL, the session store, hostile links, hidden and locked controls."""
+"""The classroom under AppTest: settings in the URL, the session store, hostile links, hidden and locked controls.
+Every AppTest is the same browser tab unless it sets st.session_state[TEST_SECRET] (see tab_secret.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_pages.common.session import NOTICE_TITLE, SESSION, copy_lab, lab_nbytes, session_store
+from app_pages.common.session import NOTICE_TITLE, SESSION, session_store
+from app_pages.common.session_store import copy_lab, lab_nbytes
 from app_pages.common.share import link_page
+from app_pages.common.tab_secret import TEST_SECRET
 from app_pages.common.ui import load_dataset
 from core.config import DataConfig
 from core.history.memsize import approx_nbytes
@@ -112,18 +115,33 @@ def test_the_url_mirrors_the_settings_and_follows_a_slider() -> None:
     assert param(at, "noise") == "0.3"
 
 
-def test_a_second_browser_on_a_live_token_gets_a_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = app({"data": "xor"}).run()
+def test_another_browser_on_a_live_token_gets_a_fresh_lab_from_the_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = app({"data": "xor", "hidden": "4"}).run()
     token, lab = first.session_state[SESSION].token, first.session_state[SESSION].lab
     monkeypatch.setattr("app_pages.common.session._session_id", lambda: "another browser")  # AppTest has one id
+    second = app({key: param(first, key) for key in first.query_params})  # the whole address bar, s= and all
+    second.session_state[TEST_SECRET] = "another browser's tab secret"
+    second.run()
+    no_errors(second)
+    fresh = second.session_state[SESSION].lab
+    assert second.session_state[SESSION].token != token and param(second, "s") == second.session_state[SESSION].token
+    assert fresh is not lab and fresh.model is not lab.model and fresh.data_config == lab.data_config
+    assert fresh.model_config.hidden == (4,)  # built from the link's settings, as a share link would be
+    assert any("belongs to another browser tab" in m.value for m in second.main.markdown)
+    assert session_store().get(token).value is lab  # the first session's Lab is untouched
+
+
+def test_the_same_tab_open_twice_gets_a_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = app({"data": "xor"}).run()
+    token, lab = first.session_state[SESSION].token, first.session_state[SESSION].lab
+    monkeypatch.setattr("app_pages.common.session._session_id", lambda: "a duplicated tab")  # same sessionStorage
     second = app({"s": token}).run()
     no_errors(second)
     twin = second.session_state[SESSION].lab
-    assert second.session_state[SESSION].token != token and param(second, "s") == second.session_state[SESSION].token
-    assert twin is not lab and twin.data_config == lab.data_config
+    assert second.session_state[SESSION].token != token and twin is not lab
     assert twin.evaluation().test.accuracy == lab.evaluation().test.accuracy
     assert any("your own copy" in m.value for m in second.main.markdown)
-    assert session_store().get(token).value is lab  # the first session's Lab is untouched
+    assert session_store().get(token).value is lab
     result = twin.result
     second.switch_page("app_pages/train.py").run()
     assert second.session_state[SESSION].lab.result is result, "the Train page keeps the found model, no auto-train"

@@ -1,10 +1,13 @@
-"""The session store: tokens, time limit, LRU eviction under the memory cap, forks and threads."""
+"""The session store: tokens, time limit, LRU eviction under the memory cap, owners (browser tabs), the reaper,
+forks and threads."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import sys
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +20,10 @@ from core.data.dataset import Dataset
 from core.data.make import make_dataset
 from core.history.memsize import approx_nbytes
 from core.history.store import (
+    ENDED,
     EVICTED,
     EXPIRED,
+    FOREIGN,
     FORKED,
     FOUND,
     MB,
@@ -248,36 +253,168 @@ def test_a_fork_is_independent_of_the_original() -> None:
     np.testing.assert_array_equal(original.data.X_train, X)
 
 
-def test_a_second_live_owner_gets_a_fork_and_the_first_keeps_its_entry() -> None:
+TAB, OTHER_TAB = (hashlib.sha256(name.encode()).hexdigest() for name in ("tab", "other tab"))  # secrets' hashes
+
+
+def test_the_same_tab_open_twice_gets_a_fork_and_the_first_keeps_its_entry() -> None:
     alive = {"A", "B"}
     store, _ = store_of(is_owner_alive=lambda owner: owner in alive)
-    token = store.put({"w": np.ones(3)})
-    assert store.claim(token, "A").status == FOUND
-    assert store.claim(token, "A").token == token  # a rerun of the same browser session
-    second = store.claim(token, "B")
-    assert second.status == FORKED and second.token != token
+    token = store.put({"w": np.ones(3)}, secret_hash=TAB)
+    assert store.claim(token, "A", TAB).status == FOUND
+    assert store.claim(token, "A", TAB).token == token  # a rerun of the same browser session
+    second = store.claim(token, "B", TAB)  # the tab duplicated: the same sessionStorage
+    assert second.status == FORKED and second.token != token and second.mine
     second.value["w"][:] = 0
     assert store.get(token).value["w"].tolist() == [1, 1, 1]
-    assert store.claim(second.token, "B").status == FOUND  # the fork is B's own
+    assert store.claim(second.token, "B", TAB).status == FOUND  # the fork is the same tab's, B's own
     alive.discard("A")  # A's tab was reloaded: its old browser session is gone
-    assert store.claim(token, "C").status == FOUND
+    assert store.claim(token, "C", TAB).status == FOUND
 
 
-def test_release_frees_a_token_for_the_next_owner() -> None:
+def test_another_tab_gets_nothing_of_a_token_and_the_entry_is_untouched() -> None:
+    alive = {"A"}
+    store, _ = store_of(is_owner_alive=lambda owner: owner in alive)
+    value = {"w": np.ones(3)}
+    token = store.put(value, owner="A", secret_hash=TAB)
+    for owner in ("A", "B"):
+        for secret_hash in (OTHER_TAB, None, TAB.upper(), ""):
+            found = store.claim(token, owner, secret_hash)
+            assert (found.status, found.value, found.found, found.mine) == (FOREIGN, None, False, False)
+            assert "another browser tab" in found.message
+    alive.clear()  # even once the owner's browser has gone: never handed over
+    assert store.claim(token, "B", OTHER_TAB).status == FOREIGN
+    assert store.get(token).value is value and len(store) == 1
+    with pytest.raises(StoreError, match="another browser tab"):
+        store.put({"w": np.zeros(3)}, token, owner="B", secret_hash=OTHER_TAB)
+    assert store.get(token).value is value
+    assert store.claim(token, "C", TAB).value is value  # the same tab, reloaded
+
+
+def test_a_token_without_a_tab_is_nobodys() -> None:
     store, _ = store_of()
-    token = store.put(blob(1), owner="A")
-    store.release(token, "B")  # not B's to release
-    assert store.claim(token, "B").status == FORKED
-    store.release(token, "A")
-    assert store.claim(token, "B").status == FOUND
-
-
-def test_claiming_a_gone_token_says_why() -> None:
-    store, clock = store_of(ttl_min=1)
     token = store.put(blob(1))
+    assert store.claim(token, "A", TAB).status == FOREIGN and store.claim(token, "A", None).status == FOREIGN
+
+
+def test_release_frees_a_token_for_the_next_browser_session_of_the_tab() -> None:
+    store, _ = store_of()
+    token = store.put(blob(1), owner="A", secret_hash=TAB)
+    store.release(token, "B")  # not B's to release
+    assert store.claim(token, "B", TAB).status == FORKED
+    store.release(token, "A")
+    assert store.claim(token, "B", TAB).status == FOUND
+
+
+def test_claiming_a_gone_token_says_why_and_whose_it_was() -> None:
+    store, clock = store_of(ttl_min=1, max_mb=1.0)
+    expired = store.put(blob(1), secret_hash=TAB)
     clock.advance(5)
-    assert store.claim(token, "A").status == EXPIRED
-    assert store.fork(token).status == EXPIRED
+    mine = store.claim(expired, "A", TAB)
+    assert (mine.status, mine.mine, mine.value) == (EXPIRED, True, None)
+    assert store.fork(expired).status == EXPIRED
+    theirs = store.claim(expired, "B", OTHER_TAB)  # a stranger learns nothing of what happened to it
+    assert (theirs.status, theirs.mine) == (FOREIGN, False)
+    evicted = store.put(blob(600), secret_hash=TAB)
+    store.put(blob(600), secret_hash=OTHER_TAB)
+    assert store.claim(evicted, "A", TAB).mine and store.claim(evicted, "A", TAB).status == EVICTED
+    assert store.claim(evicted, "B", OTHER_TAB).status == FOREIGN
+    unknown = store.claim(new_token(), "A", TAB)
+    assert (unknown.status, unknown.mine) == (UNKNOWN, False)
+
+
+def test_a_tab_ends_its_own_session_and_nobody_can_open_it_again() -> None:
+    store, _ = store_of()
+    value = {"w": np.ones(3)}
+    token = store.put(value, owner="A", secret_hash=TAB)
+    assert store.drop(token, OTHER_TAB) is None and store.get(token).value is value  # not theirs to end
+    assert store.drop(token, TAB) is value
+    assert token not in store and store.nbytes == 0
+    for secret_hash in (TAB, OTHER_TAB):
+        found = store.claim(token, "B", secret_hash)
+        assert (found.status, found.mine) == (ENDED, False) and "ended in its browser tab" in found.message
+
+
+# --- the reaper ----------------------------------------------------------------------------------
+
+
+def reaped_store(**limits) -> tuple[SessionStore, FakeClock, set[str], list]:
+    """A store whose owners are alive while in the returned set; `on_end` appends to the returned list."""
+    clock, alive, ended = FakeClock(), set(), []
+    store = SessionStore(StoreLimits(**limits), clock=clock, is_owner_alive=lambda owner: owner in alive,
+                         on_end=ended.append)
+    return store, clock, alive, ended
+
+
+def test_the_reaper_stops_a_session_gone_past_the_grace_period() -> None:
+    store, clock, alive, ended = reaped_store(grace_s=120)
+    value = {"w": np.ones(3)}
+    token = store.put(value, owner="A", secret_hash=TAB)
+    alive.add("A")
+    assert store.reap() == 0
+    alive.clear()  # the tab was closed
+    assert store.reap() == 0  # first seen gone: the grace period starts
+    clock.now += 119
+    assert store.reap() == 0 and not ended
+    clock.now += 2
+    assert store.reap() == 1 and ended == [value]
+    assert store.get(token).value is value, "released, not forgotten: the same tab reopened finds it"
+    clock.now += 500
+    assert store.reap() == 0 and ended == [value], "told once"
+    assert store.claim(token, "B", TAB).status == FOUND
+
+
+def test_a_reconnect_or_reload_within_the_grace_period_keeps_the_work_going() -> None:
+    store, clock, alive, ended = reaped_store(grace_s=120)
+    token = store.put(blob(1), owner="A", secret_hash=TAB)
+    store.reap()
+    clock.now += 100
+    alive.add("A")  # the same browser session reconnected
+    store.reap()
+    alive.clear()
+    store.reap()
+    clock.now += 100  # 200 s since first gone, but only 100 s since the reconnect
+    assert store.reap() == 0
+    assert store.claim(token, "B", TAB).status == FOUND  # a reload: B is the tab's new browser session
+    alive.add("B")
+    clock.now += 1000
+    assert store.reap() == 0 and not ended
+
+
+def test_expired_and_evicted_sessions_are_stopped_by_the_reaper() -> None:
+    store, clock, _, ended = reaped_store(max_mb=1.0, ttl_min=1)
+    store.start_reaper()  # it looks every 5 s on its own; this test looks by hand before then
+    try:
+        first, second = {"first": blob(600)}, {"second": blob(600)}
+        store.put(first, secret_hash=TAB)
+        store.put(second, secret_hash=OTHER_TAB)  # evicts `first`
+        assert store.reap() == 1 and ended == [first]
+        clock.advance(2)  # `second` expires
+        assert store.reap() == 1 and ended == [first, second]
+        assert store.reap() == 0 and len(store) == 0
+    finally:
+        store.stop_reaper()
+
+
+def test_the_reaper_thread_runs_on_its_own_and_survives_a_failing_stop() -> None:
+    calls: list[object] = []
+
+    def on_end(value: object) -> None:
+        calls.append(value)
+        raise RuntimeError("cannot stop this one")
+
+    store = SessionStore(StoreLimits(grace_s=0.2), is_owner_alive=lambda owner: False, on_end=on_end)
+    store.put("first", owner="A", secret_hash=TAB)
+    store.put("second", owner="B", secret_hash=TAB)
+    store.start_reaper()
+    store.start_reaper()  # once per store: a second call starts nothing
+    try:
+        deadline = time.monotonic() + 10
+        while len(calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(calls) == ["first", "second"]
+        assert [t.name for t in threading.enumerate()].count("nnlab-reaper") >= 1
+    finally:
+        store.stop_reaper()
 
 
 # --- threads -----------------------------------------------------------------------------------
@@ -333,8 +470,10 @@ def test_concurrent_eviction_keeps_the_books_straight() -> None:
 
 
 def test_limits_come_from_the_environment() -> None:
-    limits = StoreLimits.from_env({"NNLAB_STORE_MB": "256", "NNLAB_STORE_TTL_MIN": "30"})
-    assert (limits.max_mb, limits.ttl_s, limits.max_bytes) == (256, 1800, 256 * MB)
+    limits = StoreLimits.from_env({"NNLAB_STORE_MB": "256", "NNLAB_STORE_TTL_MIN": "30", "NNLAB_SESSION_GRACE_S": "3"})
+    assert (limits.max_mb, limits.ttl_s, limits.max_bytes, limits.grace_s) == (256, 1800, 256 * MB, 3)
+    assert 0.1 <= limits.reap_every_s <= 1 and StoreLimits().reap_every_s == 5
+    assert StoreLimits().grace_s == 120, "Streamlit's own server.disconnectedSessionTTL"
     assert StoreLimits.from_env({}) == StoreLimits()
     store = SessionStore.from_env({"NNLAB_STORE_TTL_MIN": "45"})
     assert store.limits.ttl_min == 45
@@ -342,7 +481,8 @@ def test_limits_come_from_the_environment() -> None:
 
 @pytest.mark.parametrize("var, text", [("NNLAB_STORE_MB", "lots"), ("NNLAB_STORE_MB", "-5"),
                                        ("NNLAB_STORE_MB", "inf"), ("NNLAB_STORE_TTL_MIN", "0"),
-                                       ("NNLAB_STORE_TTL_MIN", "nan")])
+                                       ("NNLAB_STORE_TTL_MIN", "nan"), ("NNLAB_SESSION_GRACE_S", "soon"),
+                                       ("NNLAB_SESSION_GRACE_S", "-1")])
 def test_bad_limits_in_the_environment_say_what_to_set(var: str, text: str) -> None:
     with pytest.raises(StoreError, match=f"{var} must be a positive number, for example {var}="):
         StoreLimits.from_env({var: text})
@@ -355,3 +495,5 @@ def test_limits_out_of_range_are_refused() -> None:
         StoreLimits(ttl_min=-1)
     with pytest.raises(StoreError, match="memory cap"):
         StoreLimits(max_mb=float("inf"))
+    with pytest.raises(StoreError, match="grace period"):
+        StoreLimits(grace_s=0)

@@ -2,27 +2,32 @@
 pages find their state: `st.session_state[SESSION]` holds a `Session`, and nothing else in session state holds
 settings (widgets keep their own values under their page's prefix).
 
-On a session's first run the URL decides what it starts with: a live session token (`s=`) finds its Lab in the
-store (a second browser on the same token gets its own copy, under a new token); otherwise the link's settings
-build a new Lab. Every run then writes the settings, the classroom and the token back (Streamlit clears the query
-on a page change). A teacher's `hide=` and `lock=` are read here by the widgets (`shown`, `locked`); locked values
-are put back to the link's after every run. Every run a Lab ends is handed to a background writer (the history).
+A session belongs to its browser tab: nothing is opened until the tab has reported its secret (tab_secret.py,
+one light run on arrival). Then the URL decides what the session starts with: a session token (`s=`) finds its
+Lab in the store only for the tab that made it (a reload, Back or Forward); any other tab, browser or person gets
+a new Lab from the link's settings, never a copy of another's work or its run history. Every run then writes the
+settings, the classroom and the token back (Streamlit clears the query on a page change). The store's reaper stops
+the work of a session whose browser has been gone for the grace period; "End my session" forgets the session
+and the tab's secret at once. A teacher's `hide=` and `lock=` are read here by the widgets (`shown`, `locked`);
+locked values are put back to the link's after every run. Every run a Lab ends is handed to a background writer
+(the history).
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import streamlit as st
-from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from app_pages.common import tab_secret
+from app_pages.common.session_store import session_store, stop_work
 from app_pages.common.ui import literal, load_dataset
 from core.config import DataConfig, Settings
 from core.history.db import StorageError, shared_engine
+from core.history.owners import made_by, record_owner
 from core.history.runs import Run, list_runs, move_runs
-from core.history.store import FORKED, SessionStore, StoreError, approx_nbytes
+from core.history.store import FORKED, UNKNOWN, StoreError
 from core.history.writer import EndedRun, RunWriter
 from core.lab import Lab
 from core.sweep.grid import MAX_VALUES
@@ -45,7 +50,7 @@ from core.url.text import is_token
 SESSION = "session"  # st.session_state[SESSION]: this browser session's Session
 WIDGET_PREFIXES = ("data.", "model.", "train.")  # the settings widgets' keys (each page's prefix)
 NOTICE_TITLE = "Some of this link could not be used and was ignored:"
-FORK_NOTE = "This link's session is open in another browser, so this is your own copy: changes here stay here."
+FORK_NOTE = "This session is open in another tab of this browser too, so this is your own copy: changes here stay here."
 MAX_PENDING = 8 + MAX_VALUES**2  # runs held before the first token: a first run's few, and a whole sweep's cells
 WAIT_S = 3.0  # the Runs page waits this long for runs still being saved
 
@@ -56,43 +61,19 @@ class Session:
 
     lab: Lab
     token: str | None = None  # the store token, in the address bar as s=
+    owner: str | None = None  # the sha256 of this browser tab's secret: the store gives the Lab to it alone
     classroom: Classroom = field(default_factory=Classroom)  # what the link hid, locked and showed
     link: Settings | None = None  # the shared link's settings, for "Back to the link's setup"
     locked: Settings | None = None  # the URL's settings on arrival: locked values are always in it
     problems: tuple[str, ...] = ()  # for the notice: what the link held that could not be used
     gone: str | None = None  # why the token's Lab was not found (expired, evicted, unknown), or that it is a copy
-    arrived: str | None = None  # the token the session arrived with, until its runs are adopted
+    arrived: str | None = None  # this tab's own forgotten token it arrived with, until its runs are adopted
     kept: tuple = ()  # what the store last measured: (model, result, data, ...) identities
     pending: list[EndedRun] = field(default_factory=list)  # runs that ended before the session had a token
     warned: bool = False  # the history's failure has been shown once
+    recorded: str | None = None  # the token whose tab was last recorded in the history database (see _submit)
     generated: DataConfig | None = None  # the Data page: the last generated 2-D data, for "Start from …"
     synced: DataConfig | None = None  # the Data page: the lab's data the drawn draft last matched
-
-
-def copy_lab(lab: Lab) -> Lab:
-    """A deep copy for a fork: the shared dataset is not copied, a running job or sweep (threads, locks) is left
-    out."""
-    memo = {id(lab.data): lab.data, id(lab.job): None, id(lab.sweep): None}
-    return copy.deepcopy(lab, memo)
-
-
-def lab_nbytes(lab: Lab) -> int:
-    """A Lab's bytes, not counting its dataset (cached and shared by every session that uses it)."""
-    return approx_nbytes(lab, skip=(lab.data,) if lab.data is not None else ())
-
-
-def _alive(session_id: str) -> bool:
-    """Whether a browser session is still connected (without a server, as under AppTest: assume it is)."""
-    try:
-        return Runtime.instance().is_active_session(session_id)
-    except RuntimeError:
-        return True
-
-
-@st.cache_resource
-def session_store() -> SessionStore:
-    """The one store of this server process; its limits come from NNLAB_STORE_MB and NNLAB_STORE_TTL_MIN."""
-    return SessionStore.from_env(size_of=lab_nbytes, copier=copy_lab, is_owner_alive=_alive)
 
 
 @st.cache_resource
@@ -140,33 +121,49 @@ def get_lab() -> Lab:
     return here.lab
 
 
-def _open(decoded: Decoded, problems: list[str]) -> Session:
-    """The session: the token's Lab (or a fork of it), else a Lab built from the link's settings."""
-    store, owner, gone = session_store(), _session_id(), None
+def _open(decoded: Decoded, problems: list[str], owner: str) -> Session:
+    """The session: the token's Lab if it is this tab's (or a copy, if the tab is open twice), else a Lab built
+    from the link's settings (whoever made the token: another tab gets nothing of it)."""
+    gone = arrived = None
     if decoded.token is not None:
-        found = store.claim(decoded.token, owner)
+        found = session_store().claim(decoded.token, _session_id(), owner)
         if found.found:
-            return Session(found.value, token=found.token, gone=FORK_NOTE if found.status == FORKED else None)
-        gone = found.message  # never adopt the old token: a fresh one is issued when the Lab is kept
+            return Session(found.value, token=found.token, owner=owner,
+                           gone=FORK_NOTE if found.status == FORKED else None)
+        gone = found.message  # the old token is never reused: a fresh one is issued when the Lab is kept
+        mine = found.mine or (found.status == UNKNOWN and _made_here(decoded.token, owner))
+        arrived = decoded.token if mine else None  # this tab's own forgotten session: its history follows
     try:
-        return new_session(decoded.settings, gone=gone)
+        return new_session(decoded.settings, gone=gone, owner=owner, arrived=arrived)
     except ValueError as exc:
         problems.append(f"data={decoded.settings.data.name} cannot be used on this server: {exc}")
-        return new_session(gone=gone)
+        return new_session(gone=gone, owner=owner, arrived=arrived)
 
 
-def begin() -> Lab:
-    """This session's Lab: opened from the URL on the first run; on every run, locked values put back and the
-    URL written before the page runs."""
+def _made_here(token: str, owner: str) -> bool:
+    """Whether the history database records this tab as the maker of `token` (from before a restart, or from
+    another server); False when it cannot be read."""
+    try:
+        return made_by(shared_engine(), token, owner)
+    except StorageError:
+        return False
+
+
+def begin() -> Lab | None:
+    """This session's Lab: opened from the URL on the first run once the tab has said who it is (None before:
+    the caller ends the run); on every run, locked values put back and the URL written before the page runs."""
+    secret = tab_secret.secret()
+    if secret is None:
+        return None
     if SESSION not in st.session_state:
         params = _query()
         decoded = decode(params)
         problems = list(decoded.problems)
-        here = _open(decoded, problems)
-        has_settings = here.token is None and any(key != TOKEN_PARAM for key in params)  # a reload is no link
+        here = _open(decoded, problems, tab_secret.hash_secret(secret))
+        # a reload is no link, nor one with only a page's own parameters (?lesson=, ?board=)
+        has_settings = here.token is None and any(key not in (TOKEN_PARAM, *OWN_PARAMS) for key in params)
         here.classroom, here.problems, here.locked = decoded.classroom, tuple(problems), decoded.settings
         here.link = decoded.settings if has_settings else None
-        here.arrived = st.query_params.get(TOKEN_PARAM)  # before the URL gets this session's own token
         st.session_state[SESSION] = here
     here = session()
     enforce_locks(here)
@@ -192,7 +189,7 @@ def _keep(here: Session) -> None:
     if here.token is not None and here.kept == kept and store.get(here.token).value is lab:
         return
     try:
-        here.token = store.put(lab, here.token, owner=_session_id())
+        here.token = store.put(lab, here.token, owner=_session_id(), secret_hash=here.owner)
         here.kept = kept
     except StoreError as exc:  # larger than the whole cap: works now, but not kept across a reload
         here.token, here.gone = None, str(exc)
@@ -217,7 +214,10 @@ def _write_url(here: Session) -> None:
 
 
 def classroom() -> Classroom:
-    """The hidden and locked controls and the pages this session's link asked for."""
+    """The hidden and locked controls and the pages this session's link asked for (the link's own while the tab
+    has not reported yet, and no session is open)."""
+    if SESSION not in st.session_state:
+        return decode(_query()).classroom
     return session().classroom
 
 
@@ -229,6 +229,14 @@ def shown(name: str) -> bool:
 def locked(name: str) -> bool:
     """True when the link locks the control `name`: draw it with disabled=True."""
     return name in classroom().lock
+
+
+def use_classroom(room: Classroom, settings: Settings | None = None) -> None:
+    """Hide and lock the controls `room` names (a lesson's, from the Lessons page), their locked values those of
+    `settings`; the empty Classroom() shows and frees them all again. The pages the link shows stay as they were."""
+    here = session()
+    here.classroom = Classroom(room.hide, room.lock, here.classroom.pages)
+    here.locked = settings if settings is not None else here.locked
 
 
 def enforce_locks(here: Session) -> None:
@@ -258,6 +266,20 @@ def back_to_link() -> None:
         here.lab.apply(here.link, train="auto")
     except ValueError as exc:
         here.problems = (f"The link's setup cannot be loaded: {exc}",)
+
+
+def end_session() -> None:
+    """"End my session" (a button's callback, for a shared computer): this session's work stopped, its store
+    entry dropped, this tab's secret replaced, and a fresh default session on the next run."""
+    here = st.session_state.get(SESSION)
+    if here is not None:
+        stop_work(here.lab)
+        if here.token is not None and here.owner is not None:
+            session_store().drop(here.token, here.owner)
+    tab_secret.forget()
+    for key in [k for k in st.session_state if k not in tab_secret.KEEP]:
+        del st.session_state[key]
+    st.query_params.clear()
 
 
 def _retrain() -> None:
@@ -299,12 +321,25 @@ def keep(ended: EndedRun) -> None:
     if here.token is None:
         here.pending = [*here.pending[1 - MAX_PENDING:], ended]
         return
+    _submit(here, ended)
+
+
+def _submit(here: Session, ended: EndedRun) -> None:
+    """Hand `ended` to the history writer under the session's token; before a token's first run, the database
+    records which tab made the token (once: a database that fails is not asked again for it)."""
+    if here.recorded != here.token and here.owner is not None:
+        here.recorded = here.token
+        try:
+            record_owner(shared_engine(), here.token, here.owner)
+        except StorageError:
+            pass  # the history is unreachable: the toast says so when the run is saved
     run_writer().submit(here.token, ended)
 
 
 def _adopt(here: Session) -> None:
-    """A link whose session the server has forgotten (expired, evicted, restarted) keeps its run history:
-    the old token's runs move to the new token. A live old token is another browser's: its runs stay there."""
+    """This tab's own session that the server has forgotten (expired, evicted) keeps its run history: the old
+    token's runs move to the new token. Another tab's token never gets here (`arrived` is only set for the tab's
+    own)."""
     old, here.arrived = here.arrived, None
     if is_token(old) and old != here.token and old not in session_store():
         try:
@@ -325,7 +360,7 @@ def _flush(here: Session) -> None:
         _adopt(here)
     pending, here.pending = here.pending, []
     for ended in pending:
-        run_writer().submit(here.token, ended)
+        _submit(here, ended)
     error = run_writer().error(here.token)
     if error and not here.warned:
         here.warned = True

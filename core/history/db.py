@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-SCHEMA_VERSION = 2  # the head revision of core.history.migrations ("0002")
+SCHEMA_VERSION = 3  # the head revision of core.history.migrations ("0003")
 URL_ENV = "NNLAB_DATABASE_URL"
 STATE_DIR_ENV = "NNLAB_STATE_DIR"
 DEFAULT_STATE_DIR = "runs"  # beside the app, not the data folder (which may be read-only)
@@ -108,6 +108,16 @@ class EntryRow(Base):
     test_accuracy: Mapped[float] = mapped_column(Float)
     settings: Mapped[dict] = mapped_column(JSON)  # the run's model and training settings (query-string form)
     removed: Mapped[bool] = mapped_column(Boolean, default=False)  # kept, emptied, so the rate limit still counts it
+
+
+class SessionOwnerRow(Base):
+    """Which browser tab made a session token: the sha256 of the tab's secret (never the secret), so that any
+    server, or this one after a restart, can tell whether a tab may take the token's run history."""
+
+    __tablename__ = "session_owners"
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
 
 
 Index("ix_runs_session_created", RunRow.session, RunRow.created)  # a session's runs, newest first

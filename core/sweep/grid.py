@@ -9,6 +9,7 @@ The best cell is chosen by validation accuracy, never by test.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -226,9 +227,11 @@ def split_metrics(model: nn.Module, data: Dataset) -> dict[str, dict]:
     return {part: evaluate_model(model, *data.split(part), data.class_names).summary(majority) for part in splits}
 
 
-def run_cell(cell: SweepCell, data: Dataset, options: RunOptions) -> CellResult:
-    """Train one cell exactly as a single run with its settings would be trained."""
+def run_cell(cell: SweepCell, data: Dataset, options: RunOptions,
+             should_stop: Callable[[], bool] | None = None) -> CellResult:
+    """Train one cell exactly as a single run with its settings would be trained (stopped as a run is, between
+    two steps, once `should_stop()`)."""
     model = build_model(cell.model, seed=cell.train.init_seed)
-    result = train_model(model, data, cell.train, options)
+    result = train_model(model, data, cell.train, options, should_stop=should_stop)
     return CellResult(cell, result, split_metrics(model, data), model)
 

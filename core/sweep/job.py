@@ -1,4 +1,5 @@
-"""A sweep on a worker thread that a page can poll and stop (Stop ends it after the cell that is running).
+"""A sweep on a worker thread that a page can poll and stop (Stop, from the page or the session store's reaper,
+reaches the running cell as it reaches a run: between two steps; the cell cut short is left out).
 
 Each finished cell is also an `EndedRun` for the run history, held until the page takes it (`take_ended`):
 the worker thread has no browser session, so the page's own run hands them to the history, exactly as it
@@ -34,7 +35,7 @@ class SweepProgress:
 
 
 class SweepJob:
-    """A sweep on a daemon thread: poll `progress()`, `stop()` ends it after the cell that is running."""
+    """A sweep on a daemon thread: poll `progress()`; `stop()` ends it, the running cell included."""
 
     def __init__(self, spec: SweepSpec, data: Dataset, *, backend: Backend | None = None,
                  options: RunOptions | None = None, on_cell: Callable[[CellResult], None] | None = None) -> None:
@@ -71,7 +72,7 @@ class SweepJob:
             self._progress = replace(self._progress, **update)
 
     def stop(self) -> None:
-        """Start no further cell; the running one finishes."""
+        """Stop the running cell between two steps (it is left out) and start no further one."""
         self._stop.set()
 
     def join(self, timeout: float | None = None) -> SweepProgress:

@@ -30,17 +30,21 @@ class LocalBackend:
 
     def results(self, cells: Sequence[SweepCell], data: Dataset, options: RunOptions,
                 should_stop: Callable[[], bool]) -> Iterator[CellResult]:
-        """Each cell's result in grid order, until `should_stop()` (checked between cells)."""
+        """Each cell's result in grid order, until `should_stop()` (which also stops the running cell, as it stops a
+        run; a cell cut short is left out)."""
         for cell in cells:
             if should_stop():
                 return
             if self.slots is not None and not self.slots.acquire(should_stop, low_priority=True):
                 return
             try:
-                yield run_cell(cell, data, options)
+                done = run_cell(cell, data, options, should_stop)
             finally:
                 if self.slots is not None:
                     self.slots.release()
+            if done.result.status == "stopped":
+                return
+            yield done
 
 
 def default_backend(slots: JobSlots | None = SHARED_SLOTS) -> Backend:

@@ -272,15 +272,21 @@ class SlotTask:
         self.state, self.result, self.error = "waiting", None, None
         self._started: float | None = None
         self._ended: float | None = None
+        self._stop = threading.Event()
 
     def start(self) -> SlotTask:
         """Run on a daemon thread (after waiting for a slot) and return at once."""
         threading.Thread(target=self._run, name="nnlab-task", daemon=True).start()
         return self
 
+    def stop(self) -> None:
+        """Give up waiting for a slot (its session has gone); a computation already running ends on its own."""
+        self._stop.set()
+
     def _run(self) -> None:
-        if self.slots is not None:
-            self.slots.acquire(lambda: False)
+        if self.slots is not None and not self.slots.acquire(self._stop.is_set):
+            self.error, self.state, self._ended = "Stopped before it started.", "failed", time.time()
+            return
         self._started, self.state = time.time(), "running"
         try:
             self.result = self.work()

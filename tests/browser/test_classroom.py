@@ -1,7 +1,8 @@
-"""Classroom-ready in real Chromium: remembered on reload, shared by link (and QR code), hidden and locked controls.
+"""Classroom-ready in real Chromium: remembered on reload, shared by link (and QR code), hidden and locked controls,
+and a session that belongs to its browser tab.
 
 The share link is read from the Share dialog itself, as a teacher would copy it, and opened in a fresh
-browser context, as a student would.
+browser context, as a student would. The tab's secret is read from its sessionStorage, as tab_secret.js keeps it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from tests.browser.helpers import WAIT_MS, act, assert_no_exception, go_to, scre
 from tests.browser.test_journey import TRAIN_MS, choose, metric, train_button
 
 DIALOG = '[data-testid="stDialog"]'
+SIDEBAR = '[data-testid="stSidebar"]'
+TAB_SECRET_JS = "() => sessionStorage.getItem('nnlab.tab.secret')"
 MISTAKES = re.compile(r"Mistakes on the test split: ([\d,]+) of ([\d,]+) points?")
 
 
@@ -113,14 +116,14 @@ def test_a_share_link_reproduces_the_setup_and_obeys_hide_and_lock(page: Page, b
     finally:
         student.context.close()
 
-    copy = open_fresh(browser, page.url)  # the teacher's own address bar, token and all, in another browser
+    other = open_fresh(browser, page.url)  # the teacher's own address bar, token and all, in another browser
     try:
-        expect(copy.locator(".st-key-session_notice")).to_contain_text("your own copy")
-        assert token_of(copy) not in (None, token_of(page)), "a second browser on a live token gets a fork"
-        go_to(copy, "Evaluate")
-        assert evaluate_accuracy(copy) == teacher
+        expect(other.locator(".st-key-session_notice")).to_contain_text("belongs to another browser tab")
+        assert token_of(other) not in (None, token_of(page)), "another browser gets a session of its own"
+        go_to(other, "Evaluate")
+        assert evaluate_accuracy(other) == teacher, "built from the URL's settings, as a share link would be"
     finally:
-        copy.context.close()
+        other.context.close()
 
 
 def test_a_hostile_link_shows_the_notice_and_the_page_works(browser: Browser, app_url: str) -> None:
@@ -137,3 +140,47 @@ def test_a_hostile_link_shows_the_notice_and_the_page_works(browser: Browser, ap
         expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained")
     finally:
         page.context.close()
+
+
+def test_a_tab_keeps_its_session_on_reload_and_nothing_else_gets_it(page: Page, browser: Browser) -> None:
+    go_to(page, "Data")
+    choose(page, "Dataset", "Moons")
+    expect(page.locator(SIDEBAR)).to_contain_text("Data · moons")
+    token, secret = token_of(page), page.evaluate(TAB_SECRET_JS)
+    assert token and secret and len(secret) == 43 and secret not in page.url, "the secret never goes in a URL"
+    expect(page.locator(".st-key-tab-secret")).to_be_hidden()
+
+    page.reload()
+    wait_for_app(page)
+    expect(page.locator(SIDEBAR)).to_contain_text("Data · moons")
+    assert_no_exception(page, "reload")
+    assert token_of(page) == token and page.evaluate(TAB_SECRET_JS) == secret, "a reload finds its own session"
+    expect(page.locator(".st-key-session_notice")).to_have_count(0)
+
+    new_tab = page.context.new_page()  # the same browser, another tab: its own sessionStorage
+    try:
+        new_tab.goto(page.url)
+        wait_for_app(new_tab)
+        expect(new_tab.locator(".st-key-session_notice")).to_contain_text("belongs to another browser tab")
+        assert token_of(new_tab) not in (None, token) and new_tab.evaluate(TAB_SECRET_JS) not in (None, secret)
+        expect(new_tab.locator(SIDEBAR)).to_contain_text("Data · moons")  # the URL's settings, nothing else
+    finally:
+        new_tab.close()
+    other = open_fresh(browser, page.url)  # another browser on the same URL, s= and all
+    try:
+        expect(other.locator(".st-key-session_notice")).to_contain_text("belongs to another browser tab")
+        assert token_of(other) not in (None, token) and other.evaluate(TAB_SECRET_JS) != secret
+    finally:
+        other.context.close()
+    assert token_of(page) == token
+
+    ended_url = page.url
+    act(page, page.locator(SIDEBAR).get_by_role("button", name="End my session").click)  # a shared computer
+    expect(page.locator(SIDEBAR)).to_contain_text("Data · circles", timeout=WAIT_MS)
+    assert_no_exception(page, "end-my-session")
+    fresh = token_of(page)
+    assert fresh not in (None, token) and page.evaluate(TAB_SECRET_JS) not in (None, secret)
+    page.goto(ended_url)  # the next person opens the ended session's URL in the same tab
+    wait_for_app(page)
+    expect(page.locator(".st-key-session_notice")).to_contain_text("ended in its browser tab")
+    assert token_of(page) not in (None, token, fresh)

@@ -1,0 +1,65 @@
+"""The server's one session store (core.history.store) as the pages use it: Labs weighed without their shared
+datasets, copied without their running jobs, and a reaper that stops the work of a session whose browser tab has
+gone for the grace period ($NNLAB_SESSION_GRACE_S, by default Streamlit's own 120-s reconnect window), or whose
+entry expired or was evicted: its training job, its sweep's cells and a t-SNE still waiting for a slot."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+
+import streamlit as st
+from streamlit.runtime import Runtime
+
+from core.history.store import SessionStore, approx_nbytes
+from core.lab import Lab
+
+TSNE = ("tsne",)  # the Inside page's t-SNE task, kept with the Lab's other looks inside (lab.insight)
+
+
+def copy_lab(lab: Lab) -> Lab:
+    """A deep copy for a fork: the shared dataset is not copied, a running job or sweep (threads, locks) is left
+    out."""
+    memo = {id(lab.data): lab.data, id(lab.job): None, id(lab.sweep): None}
+    return copy.deepcopy(lab, memo)
+
+
+def lab_nbytes(lab: Lab) -> int:
+    """A Lab's bytes, not counting its dataset (cached and shared by every session that uses it)."""
+    return approx_nbytes(lab, skip=(lab.data,) if lab.data is not None else ())
+
+
+def is_alive(session_id: str) -> bool:
+    """Whether a browser session is still connected (without a server, as under AppTest: assume it is)."""
+    try:
+        return bool(Runtime.instance().is_active_session(session_id))
+    except RuntimeError:
+        return True
+
+
+def stop_work(lab: Lab) -> None:
+    """Stop what a session left running: its training job and its sweep's cells (each between two steps), and its
+    t-SNE if it still waits for a slot (one already computing cannot be interrupted, and ends on its own)."""
+    if lab.job is not None:
+        lab.job.stop()
+    if lab.sweep is not None:
+        lab.sweep.stop()
+    task = lab.insight.peek(lab.model, TSNE) if lab.model is not None else None
+    if task is not None:
+        task.stop()
+
+
+def new_store(environ: Mapping[str, str] | None = None, *,
+              is_owner_alive: Callable[[str], bool] = is_alive) -> SessionStore:
+    """A store with its limits from the environment (NNLAB_STORE_MB, NNLAB_STORE_TTL_MIN, NNLAB_SESSION_GRACE_S)
+    and its reaper running."""
+    store = SessionStore.from_env(environ, size_of=lab_nbytes, copier=copy_lab, is_owner_alive=is_owner_alive,
+                                  on_end=stop_work)
+    store.start_reaper()
+    return store
+
+
+@st.cache_resource
+def session_store() -> SessionStore:
+    """The one store of this server process (and its one reaper thread)."""
+    return new_store()
