@@ -19,6 +19,7 @@ from core.models import (
     count_parameters,
     input_names,
     layer_sizes,
+    linear_biases,
     linear_weights,
     summary_table,
 )
@@ -50,14 +51,16 @@ with right:
     st.metric("Trainable parameters", f"{count_parameters(model):,}")
     if config.kind in ("logreg", "mlp"):
         weights = linear_weights(lab.model) if lab.model is not None else None
-        st.plotly_chart(plots.network_figure(layer_sizes(config), weights, class_names=lab.class_names,
+        biases = linear_biases(lab.model) if lab.model is not None else None
+        st.plotly_chart(plots.network_figure(layer_sizes(config), weights, biases=biases, class_names=lab.class_names,
                                              input_names=input_names(config)), key="model.network")
         if weights is None:
             st.caption("Train the model to see its weights: blue edges are positive, orange negative.")
         else:
             small = sum(int((np.abs(w) < plots.SMALL_WEIGHT).sum()) for w in weights)
             st.caption(f"{small:,} of {sum(w.size for w in weights):,} weights below {plots.SMALL_WEIGHT:g} "
-                       "(drawn faded): an L1 penalty (Train page, More settings) pushes unneeded weights there.")
+                       "(drawn faded): an L1 penalty (Train page, More settings) pushes unneeded weights there. "
+                       "Point at an edge to read its weight, or at a unit to read its bias.")
     st.dataframe(summary_table(model, config.input_shape), hide_index=True, width="stretch")
     if config.kind != "logreg":
         curves = activation_curves()

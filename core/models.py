@@ -240,6 +240,12 @@ def linear_weights(model: nn.Module) -> list[np.ndarray]:
     return [m.weight.detach().cpu().numpy().copy() for m in model.modules() if isinstance(m, nn.Linear)]
 
 
+def linear_biases(model: nn.Module) -> list[np.ndarray]:
+    """Bias vectors (out,) of the model's Linear layers, in order (zeros for a layer without one)."""
+    return [m.bias.detach().cpu().numpy().copy() if m.bias is not None else np.zeros(m.out_features, np.float32)
+            for m in model.modules() if isinstance(m, nn.Linear)]
+
+
 def layer_sizes(config: ModelConfig) -> list[int]:
     """Units per layer of a dense model, input (the features of 2-D data) to output (for drawing the network)."""
     hidden = list(config.hidden) if config.kind == "mlp" else []

@@ -296,3 +296,17 @@ def test_validation_share_moves_points_from_validation_to_training() -> None:
     at.switch_page("app_pages/train.py").run()  # no validation split: training still runs and shows its curve
     no_errors(at)
     assert lab.result is not None and lab.model is not None
+
+
+def test_model_page_drawing_tells_the_trained_weights_and_biases_on_hover() -> None:
+    at = page("model", ready_lab()).run()
+    no_errors(at)
+    spec = next(s for s in (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+                if any(t.get("name") == "units" for t in s["data"]))
+    hover = next(t for t in spec["data"] if t.get("name") == "weight values")
+    model = at.session_state[SESSION].lab.model
+    first = next(m for m in model.modules() if isinstance(m, torch.nn.Linear))
+    told = " ".join(hover["hovertext"])
+    assert f"input: x → hidden 1: unit 1<br>weight = {first.weight[0, 0].item():.4g}" in told
+    units = next(t for t in spec["data"] if t.get("name") == "units")
+    assert f"hidden 1: unit 1<br>bias = {first.bias[0].item():.4g}" in units["hovertext"]

@@ -30,6 +30,7 @@ from core.plots import (
     steps_figure,
 )
 from core.plots.images import MAX_STEP_SIDE
+from core.plots.network import HOVER_NAME
 from core.plots.points import PROBE_NAME
 from core.plots.style import NEUTRAL, check_names
 from core.training.result import EpochStats
@@ -518,7 +519,7 @@ def _edges(fig) -> list[tuple[object, tuple[str, str]]]:
     label = {(x, y): text for x, y, text in zip(nodes.x, nodes.y, nodes.customdata)}
     edges = []
     for trace in fig.data:
-        if trace is nodes:
+        if trace is nodes or trace.name == HOVER_NAME:
             continue
         xs, ys = list(trace.x), list(trace.y)
         assert len(xs) % 3 == 0 and xs[2::3] == [None] * (len(xs) // 3)  # (start, end, break) triples
@@ -580,6 +581,40 @@ def test_network_summarises_a_large_layer_keeping_its_first_and_last_units() -> 
     for trace, (src, dst) in edges:
         if src.startswith("input"):  # the drawn edges carry the weights of the units they join
             assert trace.name == ("positive weight" if signs[_unit(dst), _unit(src)] > 0 else "negative weight")
+
+
+def test_network_tells_each_drawn_weight_at_its_edges_midpoint_and_each_bias_at_its_unit() -> None:
+    rng = np.random.default_rng(13)
+    weights = [rng.normal(size=(4, 3)), rng.normal(size=(2, 4))]
+    biases = [rng.normal(size=4), rng.normal(size=2)]
+    fig = network_figure([3, 4, 2], weights, biases=biases, class_names=("cat", "dog"))
+    nodes, hover = _named(fig, "units"), _named(fig, HOVER_NAME)
+    assert hover.marker.color == "rgba(0,0,0,0)" and "%{hovertext}" in hover.hovertemplate  # invisible, hoverable
+    at = {(x, y): name for x, y, name in zip(nodes.x, nodes.y, nodes.customdata)}
+    found = {edge: (x, y, value) for x, y, text in zip(hover.x, hover.y, hover.hovertext)
+             for edge, value in _hover_edges(text)}
+    assert len(found) == 3 * 4 + 4 * 2  # every edge once, even where two cross at one midpoint
+    for (src, dst), (x, y, value) in found.items():
+        (xa, ya), (xb, yb) = (next(p for p, n in at.items() if n == name) for name in (src, dst))
+        assert (x, y) == pytest.approx(((xa + xb) / 2, (ya + yb) / 2))  # the midpoint of the edge it tells
+        w = weights[0 if src.startswith("input") else 1]
+        assert value == pytest.approx(w[_class_or_unit(dst), _unit(src)], rel=1e-3)  # shown to 4 digits
+    hovers = dict(zip(nodes.customdata, nodes.hovertext))
+    assert hovers["hidden 1: unit 3"].endswith(f"bias = {biases[0][2]:.4g}")
+    assert hovers["output: dog"].endswith(f"bias = {biases[1][1]:.4g}") and "bias" not in hovers["input: unit 1"]
+    assert not any(t.name == HOVER_NAME for t in network_figure([3, 4, 2]).data)  # untrained: nothing to tell
+
+
+def _hover_edges(text: str) -> list[tuple[tuple[str, str], float]]:
+    """'input: x → hidden 1: unit 2<br>weight = 0.5<br>...' -> [(('input: x', 'hidden 1: unit 2'), 0.5), ...]."""
+    parts = text.split("<br>")
+    return [(tuple(parts[k].split(" → ")), float(parts[k + 1].removeprefix("weight = ")))
+            for k in range(0, len(parts), 2)]
+
+
+def _class_or_unit(name: str) -> int:
+    """'hidden 1: unit 3' -> 2; 'output: dog' -> 1 (of cat, dog)."""
+    return ("cat", "dog").index(name.split(": ")[1]) if name.startswith("output") else _unit(name)
 
 
 def test_network_rejects_bad_arguments() -> None:

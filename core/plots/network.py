@@ -12,6 +12,7 @@ from core.plots.style import BLUE, INK, NEUTRAL, ORANGE, class_color, equal_aspe
 
 WEIGHT_BINS = 4  # edges are grouped by sign x this many magnitude bands: at most 8 edge traces
 SMALL_WEIGHT = 0.01  # edges with |w| below this are drawn faded (an L1 penalty drives many there)
+HOVER_NAME = "weight values"  # the invisible markers at the edges' midpoints that tell each weight on hover
 
 
 def _shown_units(size: int, max_nodes: int) -> tuple[np.ndarray, int | None]:
@@ -115,12 +116,15 @@ def _input_labels(sizes: list[int], input_names: Sequence[str]) -> list[str]:
 
 
 def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray] | None = None, *,
-                   max_nodes: int = 16, class_names: Sequence[str] = (), input_names: Sequence[str] = (),
-                   layer_notes: Sequence[str] = (), title: str = "The network") -> go.Figure:
+                   biases: Sequence[np.ndarray] | None = None, max_nodes: int = 16, class_names: Sequence[str] = (),
+                   input_names: Sequence[str] = (), layer_notes: Sequence[str] = (),
+                   title: str = "The network") -> go.Figure:
     """Units as columns of circles (input to output), every drawn edge coloured by its weight's sign.
 
-    input_names label the input column (the chosen features of 2-D data: "x²", "sin x", ...); layer_notes,
-    one per column ("" for none), go under the column's heading (e.g. "2 dead").
+    With weights, an invisible marker at each drawn edge's midpoint (trace HOVER_NAME) tells its weight on hover:
+    Plotly lines report hover only at their ends. biases (one vector per layer after the input) go in the units'
+    hover. input_names label the input column (the chosen features of 2-D data: "x²", "sin x", ...);
+    layer_notes, one per column ("" for none), go under the column's heading (e.g. "2 dead").
     """
     sizes = [int(s) for s in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
@@ -131,12 +135,16 @@ def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray] | N
         raise ValueError(f"layer_notes needs one note per layer ({len(sizes)}). Got {len(layer_notes)}.")
     labels = _input_labels(sizes, input_names)
     matrices = _check_weights(sizes, weights) if weights is not None else None
+    vectors = _check_biases(sizes, biases) if biases is not None else None
     shown = [_shown_units(size, max_nodes) for size in sizes]
     ys = [_column_y(len(units), gap) for units, gap in shown]
     drawn = None if matrices is None else [m[np.ix_(shown[i + 1][0], shown[i][0])] for i, m in enumerate(matrices)]
+    names = _unit_names(sizes, shown, class_names, labels)
     fig = new_figure(title, height=int(min(max(300, 140 + 24 * max(len(y) for y in ys)), 620)))
     fig.add_traces(edge_traces(list(range(len(sizes))), ys, drawn))
-    fig.add_trace(_node_trace(sizes, shown, ys, class_names, labels))
+    if drawn is not None:
+        fig.add_trace(_weight_hover_trace(ys, drawn, names))
+    fig.add_trace(_node_trace(sizes, shown, ys, names, labels, vectors))
     names = [_layer_name(i, len(sizes)) for i in range(len(sizes))]
     names[0] = "Features" if len(input_names) else names[0]
     _add_headings(fig, names, sizes, shown, ys, list(layer_notes) or [""] * len(sizes))
@@ -161,32 +169,70 @@ def _add_headings(fig: go.Figure, names: list[str], sizes: list[int], shown: lis
                                font=dict(size=11, color=INK))
 
 
+def _unit_names(sizes: list[int], shown: list[tuple[np.ndarray, int | None]], class_names: Sequence[str],
+                input_labels: list[str]) -> list[list[str]]:
+    """Each drawn unit's name, column by column: "input: x", "hidden 1: unit 3", "output: cat"."""
+    last, names = len(sizes) - 1, []
+    for i, (units, _) in enumerate(shown):
+        column = []
+        for unit in units.tolist():
+            if i == last:
+                column.append(f"output: {class_names[unit] if unit < len(class_names) else f'class {unit}'}")
+            else:
+                label = input_labels[unit] if i == 0 and input_labels else f"unit {unit + 1}"
+                column.append(f"{_layer_name(i, len(sizes)).lower()}: {label}")
+        names.append(column)
+    return names
+
+
+def _check_biases(sizes: list[int], biases: Sequence[np.ndarray]) -> list[np.ndarray]:
+    expected = [(size,) for size in sizes[1:]]
+    got = [tuple(np.shape(b)) for b in biases]
+    if got != expected:
+        raise ValueError(f"biases must be one vector per layer after the input, shapes {expected}. Got {got}.")
+    return [np.asarray(b, dtype=float) for b in biases]
+
+
+def _weight_hover_trace(ys: list[np.ndarray], drawn: list[np.ndarray], names: list[list[str]]) -> go.Scatter:
+    """Invisible markers at the drawn edges' midpoints, each telling its edge's weight on hover.
+
+    Edges that cross at their common midpoint share one marker that lists each of them.
+    """
+    texts: dict[tuple[float, float], list[str]] = {}
+    for i, w in enumerate(drawn):  # w: (units drawn in column i+1, units drawn in column i)
+        for dst, src in np.ndindex(w.shape):
+            at = (i + 0.5, round(float(ys[i][src] + ys[i + 1][dst]) / 2, 6))
+            texts.setdefault(at, []).append(f"{names[i][src]} → {names[i + 1][dst]}<br>weight = {w[dst, src]:.4g}")
+    points = list(texts)
+    return go.Scatter(
+        x=[x for x, _ in points], y=[y for _, y in points], mode="markers", name=HOVER_NAME, showlegend=False,
+        marker=dict(size=10, color="rgba(0,0,0,0)"), hovertext=["<br>".join(texts[p]) for p in points],
+        hovertemplate="%{hovertext}<extra></extra>",
+    )
+
+
 def _node_trace(sizes: list[int], shown: list[tuple[np.ndarray, int | None]], ys: list[np.ndarray],
-                class_names: Sequence[str], input_labels: list[str]) -> go.Scatter:
-    """Every drawn unit in one trace: inputs light grey, hidden white, outputs in their class colour."""
+                names: list[list[str]], input_labels: list[str], biases: list[np.ndarray] | None) -> go.Scatter:
+    """Every drawn unit in one trace: inputs light grey, hidden white, outputs in their class colour; a unit's
+    hover names it (customdata) and, given biases, tells its bias."""
     last = len(sizes) - 1
     xs, yy, fill, hover, text = [], [], [], [], []
     for i, ((units, _), y) in enumerate(zip(shown, ys)):
-        for unit, pos in zip(units.tolist(), y.tolist()):
+        for k, (unit, pos) in enumerate(zip(units.tolist(), y.tolist())):
+            name = names[i][k]
             xs.append(i)
             yy.append(pos)
-            if i == last:
-                name = str(class_names[unit]) if unit < len(class_names) else f"class {unit}"
-                fill.append(class_color(unit))
-                hover.append(f"output: {name}")
-                text.append(name)
-            else:
-                named = i == 0 and bool(input_labels)
-                label = input_labels[unit] if named else f"unit {unit + 1}"
-                fill.append("#e9edf1" if i == 0 else "white")
-                hover.append(f"{_layer_name(i, len(sizes)).lower()}: {label}")
-                text.append(label if named else "")
+            fill.append(class_color(unit) if i == last else "#e9edf1" if i == 0 else "white")
+            text.append(name.split(": ", 1)[1] if i == last or (i == 0 and input_labels) else "")
+            bias = f"<br>bias = {biases[i - 1][unit]:.4g}" if biases is not None and i > 0 else ""
+            hover.append(name + bias)
     size = max(8, min(20, int(320 / max(len(y) for y in ys))))
     return go.Scatter(
         x=xs, y=yy, mode="markers+text", text=text, textposition=["middle left" if x == 0 else "middle right"
                                                                     for x in xs],
-        marker=dict(size=size, color=fill, line=dict(color=INK, width=1.2)), customdata=hover, name="units",
-        hovertemplate="%{customdata}<extra></extra>", showlegend=False, cliponaxis=False,
+        marker=dict(size=size, color=fill, line=dict(color=INK, width=1.2)), customdata=[n for c in names for n in c],
+        hovertext=hover, name="units", hovertemplate="%{hovertext}<extra></extra>", showlegend=False,
+        cliponaxis=False,
     )
 
 
