@@ -87,3 +87,16 @@ def test_a_session_over_the_cap_is_refused_by_the_store() -> None:
     with pytest.raises(StoreError, match="more than the store's whole cap"):
         store.put(lab)
     assert len(store) == 0
+
+
+def test_an_image_variant_a_link_asks_for_counts_against_its_session() -> None:
+    from app_pages.common.session_store import lab_nbytes
+    from app_pages.common.ui import shared_dataset
+
+    assert shared_dataset(DataConfig(name="digits")) and shared_dataset(DataConfig(name="circles", seed=7))
+    assert not shared_dataset(DataConfig(name="mnist", seed=123456789, test_fraction=0.05, val_fraction=0.5))
+    common, variant = Lab(), Lab()
+    common.apply(Settings(DataConfig(name="digits"), ModelConfig(), TrainConfig()))
+    variant.apply(Settings(DataConfig(name="digits", seed=99), ModelConfig(), TrainConfig()))
+    data_bytes = sum(a.nbytes for a in (variant.data.X_train, variant.data.X_test, variant.data.X_val))
+    assert lab_nbytes(variant) - lab_nbytes(common) >= data_bytes

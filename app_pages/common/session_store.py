@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 import streamlit as st
 from streamlit.runtime import Runtime
 
+from app_pages.common.ui import shared_dataset
 from core.history.store import SessionStore, approx_nbytes
 from core.lab import Lab
 
@@ -25,8 +26,10 @@ def copy_lab(lab: Lab) -> Lab:
 
 
 def lab_nbytes(lab: Lab) -> int:
-    """A Lab's bytes, not counting its dataset (cached and shared by every session that uses it)."""
-    return approx_nbytes(lab, skip=(lab.data,) if lab.data is not None else ())
+    """A Lab's bytes, not counting a dataset the sessions share from one cached copy; an image variant made for
+    this session alone (a link's own seed or fractions) counts."""
+    shared = lab.data is not None and shared_dataset(lab.data_config)
+    return approx_nbytes(lab, skip=(lab.data,) if shared else ())
 
 
 def is_alive(session_id: str) -> bool:
