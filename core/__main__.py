@@ -12,8 +12,12 @@ from typing import TYPE_CHECKING
 
 from core.config import (
     ACTIVATION_NAMES,
+    AUGMENTATIONS,
     DATASETS,
+    DEVICES,
     FEATURE_LABELS,
+    HEADS,
+    LOSSES,
     MODEL_KINDS,
     OPTIMIZERS,
     SCHEDULES,
@@ -21,6 +25,8 @@ from core.config import (
     ModelConfig,
     RunOptions,
     TrainConfig,
+    TrainError,
+    augment_strengths,
     validate_train_config,
 )
 
@@ -68,6 +74,16 @@ def _features(text: str) -> tuple[str, ...]:
     return tuple(name for name in FEATURES if name in names)  # the model's canonical order
 
 
+def _augment(text: str) -> tuple[str, ...]:
+    """'shift,rotate=15' -> ("shift", "rotate15"): each augmentation alone (its default strength) or with one."""
+    chosen = tuple(part.strip().replace("=", "") for part in text.split(",") if part.strip())
+    try:
+        augment_strengths(chosen)
+    except TrainError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return chosen
+
+
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     """Data options default to DataConfig's; model and training options left out follow the chosen model's preset."""
     d = DataConfig()
@@ -81,6 +97,8 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--test-fraction", type=float, default=d.test_fraction)
     g.add_argument("--val-fraction", type=float, default=d.val_fraction,
                    help=f"share of the training part held out for validation (default {d.val_fraction})")
+    g.add_argument("--label-noise", type=float, default=d.label_noise,
+                   help="share of the training labels flipped to a wrong class, 0-0.5 (validation and test stay clean)")
     g.add_argument("--train-size", type=int, default=None, help="train on a stratified subset of N images")
     g.add_argument("--data-dir", default=None, help="MNIST folder (default $NNLAB_DATA_DIR or ./data)")
     g.add_argument("--no-download", action="store_true", help="never try to download MNIST")
@@ -92,6 +110,7 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--width", type=int, help="CNN channels in the first layer")
     g.add_argument("--features", type=_features,
                    help=f"2-D data: the input features, any of {','.join(FEATURES)} (default x,y)")
+    g.add_argument("--head", choices=HEADS, help="two classes: sigmoid is one output unit trained with BCE")
     g = p.add_argument_group("training (defaults: the preset of the chosen model)")
     g.add_argument("--optimizer", choices=OPTIMIZERS)
     g.add_argument("--lr", type=float)
@@ -102,6 +121,10 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--l1", type=float, help="L1 penalty rate on the weights")
     g.add_argument("--schedule", choices=SCHEDULES)
     g.add_argument("--patience", type=int, help="early stopping on the validation loss; 0 = off")
+    g.add_argument("--loss", choices=LOSSES, help="cross_entropy (default) or mse (mean squared error)")
+    g.add_argument("--augment", type=_augment, help=f"digits: any of {','.join(AUGMENTATIONS)}, each with an optional "
+                   "strength (shift=2 pixels, rotate=10 degrees, scale=10 percent), e.g. shift,rotate=15")
+    g.add_argument("--device", choices=DEVICES, default="auto", help="auto (default): CUDA for digits when present")
     g.add_argument("--seed", type=int, default=0, help="data split, shuffle order and dropout")
     g.add_argument("--init-seed", type=int, help="starting weights (default: --seed)")
     g.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: every core)")
@@ -120,10 +143,10 @@ def configs_from_args(args: argparse.Namespace, data: Dataset) -> tuple[ModelCon
 
     base = preset(data.is_image, args.model)
     model_cfg = replace(base.model, kind=args.model, input_shape=data.input_shape, n_classes=data.n_classes,
-                        **_given(args, ("hidden", "activation", "dropout", "width", "features")))
+                        **_given(args, ("hidden", "activation", "dropout", "width", "features", "head")))
     train_cfg = replace(base.train, seed=args.seed, init_seed=args.seed if args.init_seed is None else args.init_seed,
                         **_given(args, ("optimizer", "lr", "momentum", "batch_size", "epochs", "weight_decay", "l1",
-                                        "schedule", "patience")))
+                                        "schedule", "patience", "loss", "augment")))
     return model_cfg, train_cfg
 
 
@@ -158,12 +181,16 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (not for the README)")
     p.add_argument("--json", action="store_true")
     sub.add_parser("db", help="upgrade the history database: db upgrade [--url URL]", add_help=False)
+    p = sub.add_parser("lessons", help="list the guided lessons; --check runs each one's start and solution")
+    p.add_argument("--check", action="store_true", help="the solution must pass the check and the start fail it")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
 def _points_from_csv(args: argparse.Namespace) -> Dataset:
     """--dataset csv --csv FILE: the file's points, split and standardised like any other 2-D data."""
     from core.data.csvfile import read_points_csv
+    from core.data.noise import with_label_noise
     from core.data.points import points_dataset
 
     if args.csv is None:
@@ -173,8 +200,9 @@ def _points_from_csv(args: argparse.Namespace) -> Dataset:
     except OSError as exc:
         raise ValueError(f"cannot read {args.csv}: {exc.strerror}.") from None
     points = read_points_csv(raw)
-    return points_dataset(points.X, points.y, points.class_names, test_fraction=args.test_fraction,
+    data = points_dataset(points.X, points.y, points.class_names, test_fraction=args.test_fraction,
                           val_fraction=args.val_fraction, seed=args.seed, source=f"Your points from {args.csv}.")
+    return with_label_noise(data, args.label_noise, args.seed)
 
 
 def _from_url(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfig, TrainConfig]:
@@ -202,8 +230,8 @@ def _settings(args: argparse.Namespace) -> tuple[DataConfig, Dataset, ModelConfi
         raise ValueError("--patience watches the validation loss: it needs --val-fraction above 0.")
     data_cfg = DataConfig(name=args.dataset, n_samples=args.n_samples, noise=args.noise, factor=args.factor,
                           n_classes=args.classes, test_fraction=args.test_fraction, val_fraction=args.val_fraction,
-                          seed=args.seed, train_size=args.train_size, data_dir=args.data_dir,
-                          download=not args.no_download)
+                          seed=args.seed, label_noise=args.label_noise, train_size=args.train_size,
+                          data_dir=args.data_dir, download=not args.no_download)
     data = _points_from_csv(args) if args.dataset == "csv" else make_dataset(data_cfg)
     return (data_cfg, data, *configs_from_args(args, data))
 
@@ -217,10 +245,13 @@ def _export_script(args: argparse.Namespace) -> str:
 
 
 def _options(args: argparse.Namespace, data: Dataset, model_cfg: ModelConfig) -> RunOptions:
+    """How to run: threads, memory format, the preset's rate and the device (refused here when it is absent)."""
+    from core.models import resolve_device
     from core.training.presets import preset
 
+    resolve_device(args.device, images=data.is_image)
     return RunOptions(threads=args.threads, channels_last=not args.no_channels_last,
-                      reference_lr=preset(data.is_image, model_cfg.kind).train.lr)
+                      reference_lr=preset(data.is_image, model_cfg.kind).train.lr, device=args.device)
 
 
 def _report(data_cfg: DataConfig, data: Dataset, model_cfg: ModelConfig, train_cfg: TrainConfig,
@@ -337,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
             for row in _predict(args):
                 print(json.dumps(row) if args.json else
                       f"{row['image']}: " + (row.get("error") or f"{row['label']} ({row['confidence']:.0%})"))
+        elif args.command == "lessons":
+            from core.lessons.cli import lessons_command
+
+            return lessons_command(check=args.check, as_json=args.json)
         else:
             from core.bench.report import format_table, run_bench
 

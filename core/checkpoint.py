@@ -2,11 +2,12 @@
 
 A file is a zip written by torch.save holding only plain types and tensors:
 {"format": "nnlab-model", "version": 1, "config": {...}, "class_names": [...], "state_dict": {...},
-"extra": {...}}. Loading checks, in this order and each before the next costs anything: the file's size and zip
-entries (before unpickling), then the data through torch's weights-only unpickler (which refuses any other object),
-then the config against the shapes and limits NN Lab builds, then every tensor's name, shape, type and the
-parameter count against the model the config describes, built on torch's meta device; only then is the real model
-built. Every refusal is a CheckpointError with one line saying why.
+"extra": {...}}; the config's head ("softmax", or "sigmoid": one output unit) decides the last layer's shape.
+Loading checks, in this order and each before the next costs anything: the file's size and zip entries (before
+unpickling), then the data through torch's weights-only unpickler (which refuses any other object), then the config
+against the shapes and limits NN Lab builds, then every tensor's name, shape, type and the parameter count against
+the model the config describes, built on torch's meta device; only then is the real model built. Every refusal is a
+CheckpointError with one line saying why.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from torch import nn
 
 from core.config import (
     DEFAULT_FEATURES,
+    HEADS,
     IMAGE_SHAPE,
     MAX_HIDDEN_LAYERS,
     MAX_UNITS,
@@ -55,7 +57,7 @@ CLASS_NAME = re.compile(r"[\w .,()\-]{1,40}")  # what NN Lab's datasets use ("7"
 CONFIG_FIELDS = {f.name: f.default for f in dataclasses.fields(ModelConfig)}
 TEXT_TUPLES = ("features",)  # config tuples of names; every other config tuple holds ints
 # Fields added after version 1 files were first written: a file without one gets the default.
-LATER_FIELDS = {"features": DEFAULT_FEATURES}
+LATER_FIELDS = {"features": DEFAULT_FEATURES, "head": "softmax"}
 
 
 class CheckpointError(ValueError):
@@ -206,6 +208,9 @@ def _check_limits(config: ModelConfig) -> None:
     if not WIDTHS[0] <= config.width <= WIDTHS[1]:
         raise CheckpointError(f"the model has CNN width {reprlib.repr(config.width)}; NN Lab builds widths "
                               f"{WIDTHS[0]} to {WIDTHS[1]}.")
+    if config.head not in HEADS or (config.head == "sigmoid" and config.n_classes != 2):
+        raise CheckpointError(f"the model's head is {reprlib.repr(config.head)} with {config.n_classes} classes; "
+                              f"NN Lab builds {' or '.join(HEADS)} heads, sigmoid for 2 classes only.")
 
 
 def _config_from(fields: object) -> ModelConfig:

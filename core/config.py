@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 # Activation names: core.models maps each to its torch module (tested to match).
-ACTIVATION_NAMES = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "selu", "gelu", "linear")
+ACTIVATION_NAMES = ("relu", "leaky_relu", "tanh", "sigmoid", "softplus", "selu", "gelu", "silu", "elu", "sine",
+                    "linear")
 
 POINT_DATASETS = ("circles", "moons", "blobs", "xor", "spiral", "gaussians")
 
@@ -41,6 +42,7 @@ class DataConfig:
     test_fraction: float = 0.2
     val_fraction: float = 0.15  # share of the training part held out for validation (curves, early stopping)
     seed: int = 0
+    label_noise: float = 0.0  # share of the TRAINING labels flipped to another class (seeded); val and test stay clean
     train_size: int | None = None  # images: stratified subset of the training part, after validation is taken
     data_dir: str | None = None  # MNIST folder; None -> $NNLAB_DATA_DIR or ./data
     download: bool = True
@@ -63,6 +65,7 @@ def validate_config(config: DataConfig) -> None:
         raise DataError(f"Unknown dataset {config.name!r}; choose one of {', '.join(DATASETS)}.")
     check_range("test_fraction", config.test_fraction, 0.05, 0.5)
     check_range("val_fraction", config.val_fraction, 0.0, 0.5)
+    check_range("label_noise", config.label_noise, 0.0, 0.5)
     if config.name in POINT_DATASETS:
         check_range("n_samples", config.n_samples, 100, 5000)
         check_range("noise", config.noise, 0.0, 0.5)
@@ -107,6 +110,10 @@ FEATURE_LABELS = {"x": "x", "y": "y", "xx": "x²", "yy": "y²", "xy": "x·y", "s
 DEFAULT_FEATURES = ("x", "y")
 
 
+# The output: one logit per class and softmax, or (two classes only) one logit z and the sigmoid, trained with BCE.
+HEADS = ("softmax", "sigmoid")
+
+
 class ModelError(ValueError):
     """A model configuration (or a saved model) that cannot be built; the message says why."""
 
@@ -123,6 +130,7 @@ class ModelConfig:
     input_shape: tuple[int, ...] = (2,)
     n_classes: int = 2
     features: tuple[str, ...] = DEFAULT_FEATURES  # 2-D data only: what the fixed first layer computes from (x, y)
+    head: str = "softmax"  # "sigmoid": two classes only, one output unit
 
     @property
     def takes_images(self) -> bool:
@@ -140,6 +148,11 @@ def validate_model_config(config: ModelConfig) -> None:
         raise ModelError(f"dropout must be between 0 and 0.5. Got {config.dropout} instead.")
     if config.n_classes < 2:
         raise ModelError(f"A classifier needs at least 2 classes. Got {config.n_classes} instead.")
+    if config.head not in HEADS:
+        raise ModelError(f"Unknown head {config.head!r}; choose one of {', '.join(HEADS)}.")
+    if config.head == "sigmoid" and config.n_classes != 2:
+        raise ModelError(f"A sigmoid head gives one probability, so it is for 2 classes; this data has "
+                         f"{config.n_classes}. Use head=softmax.")
     if config.kind == "mlp":
         if not 1 <= len(config.hidden) <= MAX_HIDDEN_LAYERS:
             raise ModelError(f"An MLP needs 1 to {MAX_HIDDEN_LAYERS} hidden layers. Got {len(config.hidden)}.")
@@ -173,6 +186,20 @@ def validate_features(config: ModelConfig) -> None:
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 
 
+LOSSES = ("cross_entropy", "mse")  # mse: mean squared error between the probabilities and the one-hot labels
+
+
+# Augmentation of digit images (training batches only): name -> (default strength, (low, high), unit). A choice is
+# the name alone (its default strength) or the name and a strength, e.g. "rotate15".
+AUGMENTATIONS: dict[str, tuple[float, tuple[float, float], str]] = {
+    "shift": (2.0, (0.5, 6.0), "pixels"), "rotate": (10.0, (1.0, 45.0), "degrees"),
+    "scale": (10.0, (1.0, 30.0), "percent"),
+}
+
+
+DEVICES = ("auto", "cpu", "cuda")  # auto: CUDA for digit images when there is a GPU (and $NNLAB_DEVICE allows)
+
+
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 
 
@@ -195,6 +222,8 @@ class TrainConfig:
     patience: int = 0  # early stopping on validation loss; 0 turns it off
     seed: int = 0  # the shuffle order and dropout masks
     init_seed: int = 0  # the starting weights: "Reset" keeps them, "New weights" draws another
+    loss: str = "cross_entropy"
+    augment: tuple[str, ...] = ()  # digits only: e.g. ("shift", "rotate15"); see AUGMENTATIONS
 
 
 @dataclass(frozen=True)
@@ -206,6 +235,7 @@ class RunOptions:
     step_every: int = 50  # call on_step every N optimizer steps
     reference_lr: float | None = None  # the preset's rate for this model: a far smaller one is named as a cause
     settle: bool = False  # stop once the training loss has settled (auto-train): status "converged"
+    device: str = "auto"  # one of DEVICES
 
 
 def validate_train_config(config: TrainConfig) -> None:
@@ -221,10 +251,31 @@ def validate_train_config(config: TrainConfig) -> None:
         (0 <= config.l1 <= 1, f"the L1 rate must be between 0 and 1. Got {config.l1}."),
         (0 <= config.momentum < 1, f"momentum must be in [0, 1). Got {config.momentum}."),
         (config.patience >= 0, f"patience must be 0 (off) or more. Got {config.patience}."),
+        (config.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}. Got {config.loss!r}."),
     ]
     for ok, message in checks:
         if not ok:
             raise TrainError(message)
+    augment_strengths(config.augment)
+
+
+def augment_strengths(augment: tuple[str, ...]) -> dict[str, float]:
+    """{"shift": 2.0, ...} for the chosen augmentations ("shift", "rotate15", ...); TrainError for a bad one."""
+    out: dict[str, float] = {}
+    for item in augment:
+        name = next((n for n in AUGMENTATIONS if str(item).startswith(n)), None)
+        default, (low, high), unit = AUGMENTATIONS.get(name, (0.0, (0.0, 0.0), ""))
+        try:
+            strength = float(item[len(name):]) if name and item != name else default
+        except ValueError:
+            name = None
+        if name is None or name in out:
+            raise TrainError(f"augment takes each of {', '.join(AUGMENTATIONS)} at most once, alone or with a "
+                             f"strength (e.g. rotate15). Got {list(augment)[:5]}.")
+        if not low <= strength <= high:
+            raise TrainError(f"{name} strength must be between {low:g} and {high:g} {unit}. Got {strength:g}.")
+        out[name] = strength
+    return out
 
 
 
@@ -247,10 +298,15 @@ def data_shape(config: DataConfig) -> tuple[tuple[int, ...], int]:
     return POINT_SHAPE, config.n_classes if config.name in ("blobs", "spiral") else 2
 
 
+def reshaped(model: ModelConfig, input_shape: tuple[int, ...], n_classes: int) -> ModelConfig:
+    """`model` for these inputs and classes; a sigmoid head falls back to softmax past two classes."""
+    head = model.head if n_classes == 2 else "softmax"
+    return replace(model, input_shape=tuple(input_shape), n_classes=n_classes, head=head)
+
+
 def shaped(model: ModelConfig, data: DataConfig) -> ModelConfig:
     """`model` fitted to the inputs and classes of `data`."""
-    input_shape, n_classes = data_shape(data)
-    return replace(model, input_shape=input_shape, n_classes=n_classes)
+    return reshaped(model, *data_shape(data))
 
 
 
@@ -260,7 +316,8 @@ def shaped(model: ModelConfig, data: DataConfig) -> ModelConfig:
 # and says so. Settings with no control yet keep their validator's range.
 DASHBOARD_LIMITS: dict[type, dict[str, tuple[float, float]]] = {
     DataConfig: {"n_samples": (100, 5000), "noise": (0.0, 0.5), "factor": (0.1, 0.9), "test_fraction": (0.05, 0.5),
-                 "val_fraction": (0.0, 0.5), "seed": (0, 10_000), "train_size": (500, 60_000)},
+                 "val_fraction": (0.0, 0.5), "seed": (0, 10_000), "train_size": (500, 60_000),
+                 "label_noise": (0.0, 0.5)},
     ModelConfig: {"dropout": (0.0, 0.5), "width": (4, 64)},
     TrainConfig: {"lr": (1e-5, 10.0), "batch_size": (0, 512), "epochs": (1, 300), "weight_decay": (0.0, 0.1),
                   "l1": (0.0, 0.1), "patience": (0, 20), "seed": (0, 10_000), "init_seed": (0, 10_000),

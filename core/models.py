@@ -8,6 +8,7 @@ changed, so builds and runs on other threads cannot shift each other's numbers.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -18,13 +19,25 @@ from torch import nn
 
 from core.config import (
     DEFAULT_FEATURES,
+    DEVICES,
     FEATURE_LABELS,
     POINT_SHAPE,
     ModelConfig,
     ModelError,
+    TrainError,
     validate_features,
     validate_model_config,
 )
+
+
+class Sine(nn.Module):
+    """sin(x) as an activation (SIREN-style periodic units)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Elementwise sine."""
+        return torch.sin(x)
+
+
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -34,6 +47,9 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "softplus": nn.Softplus,
     "selu": nn.SELU,
     "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "elu": nn.ELU,
+    "sine": Sine,
     "linear": nn.Identity,
 }
 # Input features of 2-D models: a fixed first layer computing these from the raw (x, y), in the chosen order.
@@ -51,6 +67,24 @@ FEATURES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 # distributions in the same order from a generator of the build's own (`init_weights`); on the CPU a lone
 # build gets the very values scheme 1 gave.
 INIT_SCHEME = 2
+DEVICE_ENV = "NNLAB_DEVICE"  # what device "auto" means on this machine (cpu keeps a GPU free); tests set it to cpu
+
+
+class SigmoidHead(nn.Module):
+    """The sigmoid head's last step: one logit z (B, 1) -> the pair (0, z) (B, 2), no weights.
+
+    softmax((0, z)) = (1 - sigmoid(z), sigmoid(z)) and cross-entropy on it equals BCE on z, so everything that reads
+    two logits (probabilities, boundaries, metrics) reads this model unchanged; `output_logits` gives z itself.
+    """
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, 1) -> (B, 2)."""
+        return torch.cat([torch.zeros_like(z), z], dim=1)
+
+
+def has_sigmoid_head(model: nn.Module) -> bool:
+    """True when `model` ends in one logit and a sigmoid (ModelConfig.head "sigmoid")."""
+    return isinstance(model, nn.Sequential) and isinstance(model[-1], SigmoidHead)
 
 
 class Dropout(nn.Module):
@@ -136,8 +170,14 @@ def _mlp(config: ModelConfig, hidden: tuple[int, ...]) -> nn.Sequential:
         if config.dropout > 0:
             layers.append(Dropout(config.dropout))
         width = units
-    layers.append(nn.Linear(width, config.n_classes))
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers, *_output(config, width))
+
+
+def _output(config: ModelConfig, width: int) -> list[nn.Module]:
+    """The last layer: one logit per class (softmax), or one logit and the SigmoidHead."""
+    if config.head == "sigmoid":
+        return [nn.Linear(width, 1), SigmoidHead()]
+    return [nn.Linear(width, config.n_classes)]
 
 
 def _small_cnn(config: ModelConfig) -> nn.Sequential:
@@ -147,7 +187,7 @@ def _small_cnn(config: ModelConfig) -> nn.Sequential:
         nn.Conv2d(w, 2 * w, 3, padding=1), act(), nn.MaxPool2d(2),  # -> (B, 2w, 7, 7)
         nn.Flatten(),  # -> (B, 2w * 49)
         Dropout(config.dropout), nn.Linear(2 * w * 7 * 7, 128), act(),
-        nn.Linear(128, config.n_classes),
+        *_output(config, 128),
     )
 
 
@@ -159,7 +199,7 @@ def _lenet(config: ModelConfig) -> nn.Sequential:
         nn.Flatten(),  # -> (B, 400)
         nn.Linear(16 * 5 * 5, 120), act(), Dropout(config.dropout),
         nn.Linear(120, 84), act(),
-        nn.Linear(84, config.n_classes),
+        *_output(config, 84),
     )
 
 
@@ -205,14 +245,39 @@ def predict_proba(model: nn.Module, X: np.ndarray, *, batch_size: int = 8192) ->
     return np.concatenate(out)
 
 
+def output_logits(model: nn.Module, X: np.ndarray) -> np.ndarray:
+    """The last layer's raw outputs for inputs X: (n, n_classes) logits, or (n, 1) with a sigmoid head (z)."""
+    device = next(model.parameters()).device
+    with eval_mode(model):
+        out = model(torch.as_tensor(np.asarray(X), dtype=torch.float32, device=device)).cpu().numpy()
+    return out[:, 1:] if has_sigmoid_head(model) else out
+
+
 def model_output_size(model: nn.Module) -> int:
-    """Number of classes the model predicts (out_features of its last Linear layer)."""
-    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
+    """Number of classes the model predicts (out_features of its last Linear layer; 2 with a sigmoid head)."""
+    return 2 if has_sigmoid_head(model) else [m for m in model.modules() if isinstance(m, nn.Linear)][-1].out_features
 
 
-def default_device() -> torch.device:
-    """CUDA when present, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def default_device(*, images: bool = True) -> torch.device:
+    """What device "auto" trains on: $NNLAB_DEVICE when set; else CUDA, when present, for image models (a 2-D
+    model's tiny batches run faster on the CPU than they launch on a GPU); else the CPU."""
+    wanted = os.environ.get(DEVICE_ENV, "").strip().lower()
+    if wanted and wanted != "auto":
+        return resolve_device(wanted, images=images)
+    return torch.device("cuda" if images and torch.cuda.is_available() else "cpu")
+
+
+def resolve_device(name: str, *, images: bool) -> torch.device:
+    """The torch device for RunOptions.device ("auto", "cpu" or "cuda"); TrainError when CUDA is asked for and
+    absent."""
+    if name not in DEVICES:
+        raise TrainError(f"device must be one of {', '.join(DEVICES)}. Got {str(name)[:20]!r}.")
+    if name == "auto":
+        return default_device(images=images)
+    if name == "cuda" and not torch.cuda.is_available():
+        why = "no GPU was found" if torch.version.cuda else "this torch was built without CUDA"
+        raise TrainError(f"device cuda was asked for, but CUDA is not available here ({why}); use cpu or auto.")
+    return torch.device(name)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -250,7 +315,7 @@ def layer_sizes(config: ModelConfig) -> list[int]:
     """Units per layer of a dense model, input (the features of 2-D data) to output (for drawing the network)."""
     hidden = list(config.hidden) if config.kind == "mlp" else []
     inputs = len(config.features) if tuple(config.input_shape) == POINT_SHAPE else math.prod(config.input_shape)
-    return [inputs, *hidden, config.n_classes]
+    return [inputs, *hidden, 1 if config.head == "sigmoid" else config.n_classes]
 
 
 def input_names(config: ModelConfig) -> list[str]:

@@ -40,6 +40,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Run history and boards written by the tests (the app servers included) go to a throwaway folder, never
     to the checkout's ./runs."""
     os.environ["NNLAB_STATE_DIR"] = tempfile.mkdtemp(prefix="nnlab-test-state-")
+    # Runs on device "auto" train on the CPU, GPU or not, unless NNLAB_TEST_DEVICE=cuda asks for the GPU
+    # (.ci/gpu-check.sh; docs/testing.md).
+    os.environ["NNLAB_DEVICE"] = os.environ.get("NNLAB_TEST_DEVICE", "cpu")
 
 
 POSTGRES_URL_ENV = "NNLAB_TEST_POSTGRES_URL"  # set by .ci/postgres.sh (a throwaway local cluster)

@@ -52,7 +52,7 @@ def forge(**changes: object) -> bytes:
 
 def config_dict(**changes: object) -> dict:
     return {"kind": "mlp", "hidden": [4], "activation": "relu", "dropout": 0.0, "width": 32,
-            "input_shape": [2], "n_classes": 2, "features": ["x", "y"], **changes}
+            "input_shape": [2], "n_classes": 2, "features": ["x", "y"], "head": "softmax", **changes}
 
 
 @pytest.mark.parametrize(("config", "names"), [

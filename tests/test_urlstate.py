@@ -138,18 +138,24 @@ def test_random_valid_settings_round_trip() -> None:
     while checked < 150:
         data = DataConfig(name=rng.choice(DATASETS), n_samples=rng.randrange(50, 5001), noise=rng.random() / 2,
                           factor=rng.uniform(0.1, 0.9), n_classes=rng.randrange(2, 4), seed=rng.randrange(10**6),
-                          test_fraction=rng.choice([0.05, 0.2, 0.5]), val_fraction=rng.choice([0.0, 0.15, 0.3]))
+                          test_fraction=rng.choice([0.05, 0.2, 0.5]), val_fraction=rng.choice([0.0, 0.15, 0.3]),
+                          label_noise=rng.choice([0.0, 0.05, 0.5]))
         model = ModelConfig(kind=rng.choice(["mlp", "logreg", "cnn"]), activation=rng.choice(list(ACTIVATIONS)),
                             hidden=tuple(rng.randrange(1, 65) for _ in range(rng.randrange(1, 4))),
                             dropout=rng.choice([0.0, 0.1, 0.25]), width=rng.randrange(4, 129),
-                            features=tuple(rng.sample(list(FEATURES), rng.randrange(1, 4))))
+                            features=tuple(rng.sample(list(FEATURES), rng.randrange(1, 4))),
+                            head=rng.choice(["softmax", "sigmoid"]))
         train = TrainConfig(optimizer=rng.choice(OPTIMIZERS), lr=10 ** rng.uniform(-5, 1), epochs=rng.randrange(1, 300),
                             batch_size=rng.choice([0, 1, 32, 500]), schedule=rng.choice(SCHEDULES),
-                            weight_decay=rng.choice([0.0, 1e-4, 0.5]), init_seed=rng.randrange(10**6))
-        settings = settings_of(data, model, train, page=rng.choice(PAGE_NAMES))
+                            weight_decay=rng.choice([0.0, 1e-4, 0.5]), init_seed=rng.randrange(10**6),
+                            loss=rng.choice(["cross_entropy", "mse"]),
+                            augment=rng.choice([(), ("shift",), ("rotate15", "scale", "shift0.5")]))
+        settings = settings_of(data, replace(model, head="softmax"), train, page=rng.choice(PAGE_NAMES))
+        settings = replace(settings, model=replace(settings.model, head=model.head))  # sigmoid: 2 classes only
         if any(_invalid(c) for c in (settings.data, settings.model, settings.train)):
             continue
-        assert round_trip(settings).settings == settings
+        # The command line's reading (no dashboard limits): seeds up to 10**6 come back as they went
+        assert decode_url("?" + share_query(settings), limited=False).settings == settings
         checked += 1
 
 

@@ -35,6 +35,7 @@ class Dataset:
     X_val: np.ndarray | None = None  # None or empty: no validation split (val_fraction 0)
     y_val: np.ndarray | None = None
     units: tuple[np.ndarray, np.ndarray] | None = None  # your own points: (mean, std) undoing the standardisation
+    y_train_clean: np.ndarray | None = None  # label noise: the true training labels (y_train holds the flipped ones)
 
     @property
     def has_validation(self) -> bool:
@@ -50,6 +51,11 @@ class Dataset:
         if y is None:
             raise DataError("This dataset has no validation split (val_fraction 0).")
         return X, y
+
+    @property
+    def n_flipped(self) -> int:
+        """How many training labels label noise flipped (0 without it)."""
+        return 0 if self.y_train_clean is None else int((self.y_train_clean != self.y_train).sum())
 
     @property
     def n_classes(self) -> int:

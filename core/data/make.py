@@ -9,6 +9,7 @@ from __future__ import annotations
 from core.config import OWN_POINTS, POINT_DATASETS, DataConfig, validate_config
 from core.data.dataset import Dataset
 from core.data.mnist import full_mnist, load_mnist, make_digits
+from core.data.noise import with_label_noise
 from core.data.points import make_points, own_points
 
 # The full-MNIST loader make_dataset uses (torchvision); a test without network swaps it for one that finds none.
@@ -16,12 +17,14 @@ _mnist_full = full_mnist
 
 
 def make_dataset(config: DataConfig = DataConfig()) -> Dataset:  # noqa: B008 - a frozen dataclass
-    """Build the dataset that `config` describes."""
+    """Build the dataset that `config` describes (label noise, if any, flips training labels only)."""
     validate_config(config)
     if config.name == OWN_POINTS:
-        return own_points(config)
-    if config.name in POINT_DATASETS:
-        return make_points(config)
-    if config.name == "digits":
-        return make_digits(config)
-    return load_mnist(config, full=_mnist_full)
+        data = own_points(config)
+    elif config.name in POINT_DATASETS:
+        data = make_points(config)
+    elif config.name == "digits":
+        data = make_digits(config)
+    else:
+        data = load_mnist(config, full=_mnist_full)
+    return with_label_noise(data, config.label_noise, config.seed)

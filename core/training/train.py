@@ -20,8 +20,10 @@ from torch import nn
 
 from core.config import RunOptions, TrainConfig, TrainError, validate_train_config
 from core.data.dataset import Dataset
-from core.models import eval_mode, use_dropout_generator
-from core.training.diagnose import Outcome, chance_loss, diagnose, divergence_message
+from core.models import eval_mode, has_sigmoid_head, resolve_device, use_dropout_generator
+from core.training.augment import Augmenter
+from core.training.diagnose import Outcome, diagnose, divergence_message
+from core.training.losses import chance_loss_of, per_sample_loss
 from core.training.result import EpochStats, TrainResult
 
 EVAL_BATCH = 8192
@@ -63,16 +65,17 @@ OnEpoch = Callable[[EpochStats, nn.Module], None]
 OnStep = Callable[[int, float, nn.Module], None]
 
 
-def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) over tensors X, y, in inference mode."""
+def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
+                  loss: str = "cross_entropy") -> tuple[float, float]:
+    """(mean loss, accuracy) over tensors X, y, in inference mode; the loss is TrainConfig.loss for the model's head."""
     if len(y) == 0:
         return float("nan"), float("nan")
-    loss_sum, correct = 0.0, 0
+    loss_sum, correct, sigmoid = 0.0, 0, has_sigmoid_head(model)
     with eval_mode(model):
         for start in range(0, len(y), EVAL_BATCH):
             logits = model(X[start: start + EVAL_BATCH])
             target = y[start: start + EVAL_BATCH]
-            loss_sum += nn.functional.cross_entropy(logits, target, reduction="sum").item()
+            loss_sum += per_sample_loss(logits, target, loss=loss, sigmoid=sigmoid).sum().item()
             correct += (logits.argmax(1) == target).sum().item()
     return loss_sum / len(y), correct / len(y)
 
@@ -121,6 +124,8 @@ class _Loop:
         self.generator = torch.Generator().manual_seed(self.config.seed)
         device = next(self.model.parameters()).device
         use_dropout_generator(self.model, torch.Generator(device=device).manual_seed(self.config.seed))
+        self.sigmoid = has_sigmoid_head(self.model)
+        self.augmenter = Augmenter(self.config.augment, self.config.seed) if self.config.augment else None
 
     def epoch(self, number: int) -> tuple[float, float, int]:
         """One pass over shuffled training data: (mean loss, accuracy, samples seen)."""
@@ -145,8 +150,10 @@ class _Loop:
         return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1), seen
 
     def _step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, float]:
+        if self.augmenter is not None:
+            xb = self.augmenter(xb)
         logits = self.model(xb)
-        loss = nn.functional.cross_entropy(logits, yb)
+        loss = per_sample_loss(logits, yb, loss=self.config.loss, sigmoid=self.sigmoid).mean()
         data_loss = loss.item()
         if self.config.l1:
             loss = loss + self.config.l1 * l1_penalty(self.model)
@@ -208,7 +215,11 @@ def _prepare(model: nn.Module, data: Dataset, config: TrainConfig, options: RunO
         if options.threads < 1:
             raise TrainError(f"threads must be at least 1. Got {options.threads}.")
         torch.set_num_threads(options.threads)
-    device = next(model.parameters()).device
+    if config.augment and not data.is_image:
+        raise TrainError("Augmentation (shift, rotate, scale) moves the pixels of digit images; 2-D points have "
+                         "none to move: turn it off.")
+    device = resolve_device(options.device, images=data.is_image)
+    model.to(device)
     memory_format = torch.channels_last if options.channels_last and data.is_image else torch.contiguous_format
     model.to(memory_format=memory_format)
 
@@ -242,7 +253,7 @@ def _run_epochs(loop: _Loop, stopper: _EarlyStopping, X_val: torch.Tensor, y_val
         train_loss, train_acc, seen = loop.epoch(number)
         if seen == 0:
             break
-        val_loss, val_acc = evaluate_loss(loop.model, X_val, y_val)
+        val_loss, val_acc = evaluate_loss(loop.model, X_val, y_val, loss=loop.config.loss)
         stats = EpochStats(number, train_loss, train_acc, val_loss, val_acc, lr_now,
                            time.perf_counter() - epoch_start, loop.step)
         history.append(stats)
@@ -261,7 +272,7 @@ def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], init
         loop.model.load_state_dict(stopper.best_state)
         judged = history[:stopper.best_epoch]
     X, y = loop.X, loop.y
-    final_loss, final_acc = evaluate_loss(loop.model, X[:PROBE_SIZE], y[:PROBE_SIZE])
+    final_loss, final_acc = evaluate_loss(loop.model, X[:PROBE_SIZE], y[:PROBE_SIZE], loss=loop.config.loss)
     loop.model.to(memory_format=torch.contiguous_format)
     probe = min(PROBE_SIZE, len(y))
     config, options = loop.config, loop.options
@@ -281,14 +292,15 @@ def train_model(model: nn.Module, data: Dataset,
     much faster than a per-sample DataLoader. Validation scores every epoch; test is not used.
     """
     X, y, X_val, y_val = _prepare(model, data, config, options)
-    initial_loss = evaluate_loss(model, X[:PROBE_SIZE], y[:PROBE_SIZE])[0]
-    chance = chance_loss(data.y_train)
+    initial_loss = evaluate_loss(model, X[:PROBE_SIZE], y[:PROBE_SIZE], loss=config.loss)[0]
+    chance = chance_loss_of(config.loss, data.y_train)
     loop = _Loop(model, config, options, X, y, on_step, should_stop)
     stopper = _EarlyStopping(config.patience)
     started = time.perf_counter()
     model.train()
     history = _run_epochs(loop, stopper, X_val, y_val, chance, on_epoch)
     outcome = _judge(loop, stopper, history, initial_loss, chance)
+    model.to("cpu")  # trained on any device, handed back on the CPU, where the views and files expect it
     return TrainResult(tuple(history), outcome.status, outcome.message, loop.step, time.perf_counter() - started,
                        (), stopper.best_epoch, loop.exploded)
 
@@ -302,5 +314,5 @@ def overfit_one_batch(model: nn.Module, data: Dataset, *, batch_size: int = 16, 
     if len(np.unique(data.y_train[:k])) < 2:  # the first rows may share a class; take a spread instead
         idx = np.argsort(data.y_train, kind="stable")[np.linspace(0, len(data.y_train) - 1, k).astype(int)]
     X, y = data.X_train[idx], data.y_train[idx]
-    one = replace(data, X_train=X, y_train=y, X_val=X, y_val=y, X_test=X, y_test=y)
+    one = replace(data, X_train=X, y_train=y, X_val=X, y_val=y, X_test=X, y_test=y, y_train_clean=None)
     return train_model(model, one, TrainConfig(optimizer="adam", lr=lr, batch_size=0, epochs=steps))

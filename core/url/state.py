@@ -45,12 +45,13 @@ from core.url.text import (
 # Short URL name of every setting that travels, per config class.
 URL_NAMES: dict[type, dict[str, str]] = {
     DataConfig: {"name": "data", "n_samples": "n", "noise": "noise", "factor": "factor", "n_classes": "classes",
-                 "test_fraction": "test", "val_fraction": "val", "seed": "dseed", "train_size": "subset"},
+                 "test_fraction": "test", "val_fraction": "val", "seed": "dseed", "train_size": "subset",
+                 "label_noise": "ln"},
     ModelConfig: {"kind": "model", "hidden": "hidden", "activation": "act", "dropout": "drop", "width": "width",
-                  "features": "feat"},
+                  "features": "feat", "head": "head"},
     TrainConfig: {"optimizer": "opt", "lr": "lr", "momentum": "mom", "batch_size": "bs", "epochs": "ep",
                   "weight_decay": "wd", "l1": "l1", "schedule": "sched", "patience": "pat", "seed": "seed",
-                  "init_seed": "init"},
+                  "init_seed": "init", "loss": "loss", "augment": "aug"},
 }
 # Fields that must never travel in a link, and why.
 NEVER_IN_URL: dict[type, dict[str, str]] = {
@@ -64,11 +65,12 @@ VALIDATORS: dict[type, Callable[[typing.Any], None]] = {
 TOKEN_PARAM = "s"  # the session token: in the address bar, never in a share link
 PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM = "page", "hide", "lock", "pages"
 BOARD_PARAM, KEY_PARAM, PRESENT_PARAM = "board", "key", "present"  # the Board page reads these itself
-OWN_PARAMS = (BOARD_PARAM, KEY_PARAM, PRESENT_PARAM)  # kept in the URL for a page, never settings
+LESSON_PARAM = "lesson"  # the Lessons page reads it: ?lesson=ID opens one lesson
+OWN_PARAMS = (BOARD_PARAM, KEY_PARAM, PRESENT_PARAM, LESSON_PARAM)  # kept in the URL for a page, never settings
 PRIMARY = (URL_NAMES[DataConfig]["name"], URL_NAMES[ModelConfig]["kind"])  # always written; they pick the preset
 RESERVED = (TOKEN_PARAM, PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM, POINTS_PARAM, *OWN_PARAMS)
 # The pages, as in app_pages/common/ui.PAGES (tested).
-PAGE_NAMES = ("home", "data", "model", "inside", "train", "evaluate", "predict", "runs", "sweep", "board")
+PAGE_NAMES = ("home", "lessons", "data", "model", "inside", "train", "evaluate", "predict", "runs", "sweep", "board")
 SETTING_NAMES = tuple(name for names in URL_NAMES.values() for name in names.values())
 UI_CONTROLS = ("play", "speed", "auto", "new_weights", "sanity", "share")  # controls that are not settings
 CONTROLS = SETTING_NAMES + UI_CONTROLS  # what hide= and lock= may name
