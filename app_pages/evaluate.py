@@ -7,6 +7,7 @@ import streamlit as st
 
 from app_pages.common.session import get_lab
 from app_pages.common.ui import accuracy_card, count, percent, require
+from app_pages.common.widgets import boundary_toggles
 from core import plots
 from core.evaluate import Metrics, class_curves, confused_pairs, majority_class, misclassified, train_test_gap
 from core.export.files import history_csv, predictions_csv, run_script
@@ -105,8 +106,9 @@ if data.is_image:
 else:
     mask = np.zeros(len(data.y_test), dtype=bool)
     mask[wrong["index"].to_numpy()] = True
+    discretize, _ = boundary_toggles("evaluate", test_points=False)  # the test points are this chart's points
     st.plotly_chart(plots.boundary_figure(lab.boundary(), data.X_test, data.y_test, data.class_names,
-                                          misclassified=mask, units=data.units,
+                                          misclassified=mask, units=data.units, discretize=discretize,
                                           title="Test points on the boundary (✕ = wrong)"),
                     key="evaluate.boundary")
 st.caption(f"Always guessing the largest class ({data.class_names[majority]}) would score "

@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages.common.inside import SENT
 from app_pages.common.session import get_lab
 from app_pages.common.ui import IMAGE_UPLOAD_MB, MODEL_UPLOAD_MB, end_page, literal, require
+from app_pages.common.widgets import boundary_toggles
 from app_pages.predict_canvas import drawing_view, handwriting_view, prediction_view
 from core import plots
 from core.checkpoint import CheckpointError
@@ -73,9 +74,11 @@ if tuple(lab.model_config.input_shape) == (2,):
     point = np.array([[point_input(column, name, axis) for column, name, axis in zip(st.columns(2), "xy", axes)]])
     proba = lab.predict_points(from_units(point, units))[0]
     names = lab.class_names
+    discretize, test_points = boundary_toggles("predict")
     chart, bars = st.columns([3, 2])
     chart.plotly_chart(plots.boundary_figure(lab.boundary(), from_units(point, units), np.array([proba.argmax()]),
-                                             names, probe_grid=PROBE_GRID, units=units,
+                                             names, probe_grid=PROBE_GRID, units=units, discretize=discretize,
+                                             X_test=lab.data.X_test if test_points else None, y_test=lab.data.y_test,
                                              title="Your point on the boundary"),
                        key=BOUNDARY_KEY, on_select=partial(move_point_to_click, axes), selection_mode="points")
     bars.plotly_chart(plots.probability_figure(proba, names), key="predict.point_proba")

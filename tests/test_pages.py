@@ -310,3 +310,35 @@ def test_model_page_drawing_tells_the_trained_weights_and_biases_on_hover() -> N
     assert f"input: x → hidden 1: unit 1<br>weight = {first.weight[0, 0].item():.4g}" in told
     units = next(t for t in spec["data"] if t.get("name") == "units")
     assert f"hidden 1: unit 1<br>bias = {first.bias[0].item():.4g}" in units["hovertext"]
+
+
+def boundary_spec(at: AppTest, title: str) -> dict:
+    """The figure of the page's chart whose title starts with `title`, as sent to the browser."""
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    return next(s for s in specs if s["layout"].get("title", {}).get("text", "").replace("<b>", "").startswith(title))
+
+
+@pytest.mark.parametrize("name, title", [("train", "Decision boundary after epoch"),
+                                         ("predict", "Your point on the boundary")])
+def test_boundary_views_discretize_and_show_the_test_points_on_request(name: str, title: str) -> None:
+    at = page(name, ready_lab()).run()
+    no_errors(at)
+    heat = next(t for t in boundary_spec(at, title)["data"] if t["type"] == "heatmap")
+    assert "customdata" not in heat and not any("· test" in t.get("name", "") for t in boundary_spec(at, title)["data"])
+    at.toggle(key=f"{name}.discretize").set_value(True).run()
+    at.toggle(key=f"{name}.test_points").set_value(True).run()
+    no_errors(at)
+    spec = boundary_spec(at, title)
+    heat = next(t for t in spec["data"] if t["type"] == "heatmap")
+    assert set(np.unique(decoded(heat["z"]))) <= {0.0, 1.0} and "customdata" in heat  # the decision only
+    data = at.session_state[SESSION].lab.data
+    rings = [t for t in spec["data"] if t.get("name", "").endswith(" · test")]
+    assert sorted(len(decoded(t["x"])) for t in rings) == sorted(np.bincount(data.y_test).tolist())
+
+
+def test_evaluate_boundary_discretizes_on_request() -> None:
+    at = page("evaluate", ready_lab()).run()
+    at.toggle(key="evaluate.discretize").set_value(True).run()
+    no_errors(at)
+    heat = next(t for t in boundary_spec(at, "Test points on the boundary")["data"] if t["type"] == "heatmap")
+    assert set(np.unique(decoded(heat["z"]))) <= {0.0, 1.0}

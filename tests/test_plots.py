@@ -170,6 +170,43 @@ def test_boundary_points_and_misclassified_marks_are_exactly_the_given_ones(blob
     assert not [t for t in plain.data if t.name and t.name.startswith("misclassified")]
 
 
+def test_boundary_discretized_colours_only_the_decision_and_still_tells_the_probability(circles) -> None:
+    model = build_model(ModelConfig(hidden=(6,), n_classes=2), seed=3)
+    grid = boundary_grid(model, circles.X_all, resolution=24)
+    p1 = grid.proba[..., 1]
+    assert 0 < (p1 >= 0.5).mean() < 1  # both sides of the line are on the plane
+    [heat] = [t for t in boundary_figure(grid, discretize=True).data if t.type == "heatmap"]
+    np.testing.assert_array_equal(heat.z, p1 >= 0.5)  # 0 or 1: each side in its class's full colour
+    np.testing.assert_allclose(np.asarray(heat.customdata, dtype=float), p1, atol=1e-6)
+    assert "customdata" in heat.hovertemplate and heat.showscale is False and heat.zsmooth is False
+    [line] = [t for t in boundary_figure(grid, discretize=True).data if t.type == "contour"]
+    np.testing.assert_array_equal(line.z, p1)  # the line stays where P = 0.5
+    proba = np.random.default_rng(5).dirichlet(np.ones(3), size=(6, 7))
+    [multi] = [t for t in boundary_figure(BoundaryGrid(np.arange(7.0), np.arange(6.0), proba), discretize=True).data
+               if t.type == "heatmap"]
+    z = np.asarray(multi.z, dtype=float)
+    np.testing.assert_array_equal(np.floor(z), proba.argmax(axis=2))
+    np.testing.assert_allclose(z - np.floor(z), 0.99, atol=1e-6)  # every cell at full strength, ties or not
+
+
+def test_boundary_test_points_are_an_optional_trace_of_rings_per_class(circles) -> None:
+    model = build_model(ModelConfig(hidden=(6,), n_classes=2), seed=3)
+    grid = boundary_grid(model, circles.X_all, resolution=12)
+    names = circles.class_names
+    plain = boundary_figure(grid, circles.X_train, circles.y_train, names)
+    fig = boundary_figure(grid, circles.X_train, circles.y_train, names, X_test=circles.X_test,
+                          y_test=circles.y_test)
+    assert len(fig.data) == len(plain.data) + 2 and not any("test" in (t.name or "") for t in plain.data)
+    for c, name in enumerate(names):
+        rings = _named(fig, f"{name} · test")
+        np.testing.assert_array_equal(rings.x, circles.X_test[circles.y_test == c, 0])
+        np.testing.assert_array_equal(rings.y, circles.X_test[circles.y_test == c, 1])
+        assert rings.marker.color == "white" and rings.marker.line.color == class_color(c)  # hollow, class-edged
+        np.testing.assert_array_equal(_named(fig, name).x, circles.X_train[circles.y_train == c, 0])
+    with pytest.raises(ValueError, match="X_test has 3 points"):
+        boundary_figure(grid, X_test=np.zeros((3, 2)), y_test=np.zeros(2))
+
+
 def test_boundary_axes_cover_the_whole_grid() -> None:
     xs, ys = np.linspace(-3.0, 1.0, 9), np.linspace(2.0, 5.0, 4)  # cells 0.5 wide, 1.0 tall
     grid = BoundaryGrid(xs, ys, np.full((4, 9, 2), 0.5))

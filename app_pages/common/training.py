@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages.common.session import locked, shown
 from app_pages.common.ui import accuracy_card, count, nearest
+from app_pages.common.widgets import boundary_toggles
 from core import plots
 from core.config import DASHBOARD_LIMITS, OPTIMIZERS, SCHEDULES, TrainConfig
 from core.evaluate import majority_baseline
@@ -108,8 +109,10 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
         st.info(result.message, icon=":material/info:")
     if not data.is_image:
         if snapshot is not None:
+            discretize, test_points = boundary_toggles("train")
             st.plotly_chart(plots.boundary_figure(snapshot.grid, data.X_train, data.y_train, data.class_names,
-                                                  units=data.units,
+                                                  X_test=data.X_test if test_points else None, y_test=data.y_test,
+                                                  discretize=discretize, units=data.units,
                                                   title=f"Decision boundary after epoch {snapshot.epoch}"),
                             key=f"{key}.boundary")
         elif result is not None and result.diverged:

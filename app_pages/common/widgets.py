@@ -104,3 +104,15 @@ def feature_controls(config: ModelConfig, *, prefix: str) -> tuple[str, ...]:
                  icon=":material/error:")
         return config.features
     return tuple(name for name in FEATURES if name in chosen)  # the canonical order, whatever the click order
+
+
+def boundary_toggles(prefix: str, *, test_points: bool = True) -> tuple[bool, bool]:
+    """Playground's two switches over a boundary view: (discretize the output, show the test points)."""
+    left, right = st.columns(2)
+    discretize = left.toggle("Discretize output", key=f"{prefix}.discretize",
+                             help="Colour only the decision, each class's region in full, instead of the model's "
+                                  "confidence fading towards the boundary.")
+    shown_test = test_points and right.toggle("Show test points", key=f"{prefix}.test_points",
+                                              help="The held-out test points as rings: does the boundary that fits "
+                                                   "the training points fit them too?")
+    return discretize, shown_test

@@ -120,8 +120,10 @@ def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray 
     return fig
 
 
-def _two_class_layers(grid: BoundaryGrid, names: list[str], fmt: str = ".2f") -> list[go.Heatmap | go.Contour]:
-    """P(class 1) on a diverging map, and the P = 0.5 line where the decision flips."""
+def _two_class_layers(grid: BoundaryGrid, names: list[str], fmt: str = ".2f", *,
+                      discretize: bool = False) -> list[go.Heatmap | go.Contour]:
+    """P(class 1) on a diverging map (or, discretized, each side of 0.5 in its class's full colour), and the
+    P = 0.5 line where the decision flips."""
     p1 = grid.proba[..., 1]  # (r, r)
     label = f"P({names[1]})"
     heat = go.Heatmap(
@@ -129,6 +131,10 @@ def _two_class_layers(grid: BoundaryGrid, names: list[str], fmt: str = ".2f") ->
         colorbar=dict(title=dict(text=label, side="right"), tickformat=".0%", thickness=12, len=0.7, x=1.02),
         hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>{label} = %{{z:.0%}}<extra></extra>",
     )
+    if discretize:  # the colour says only the decision; the hover still tells the probability
+        heat.update(z=(p1 >= 0.5).astype(np.float32), customdata=p1.astype(np.float32), zsmooth=False,
+                    showscale=False, hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>{label} = "
+                                                   "%{customdata:.0%}<extra></extra>")
     line = go.Contour(
         x=grid.xs, y=grid.ys, z=p1, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
         line=dict(color=INK, width=2), showscale=False, hoverinfo="skip", name="P = 0.5", showlegend=False,
@@ -136,12 +142,13 @@ def _two_class_layers(grid: BoundaryGrid, names: list[str], fmt: str = ".2f") ->
     return [heat, line]
 
 
-def _multi_class_layer(grid: BoundaryGrid, fmt: str = ".2f") -> go.Heatmap:
-    """Each cell in its predicted class's colour, stronger the more confident the model is."""
+def _multi_class_layer(grid: BoundaryGrid, fmt: str = ".2f", *, discretize: bool = False) -> go.Heatmap:
+    """Each cell in its predicted class's colour, stronger the more confident the model is (discretized: all
+    at full strength)."""
     proba = grid.proba
     n = proba.shape[2]
     confidence = proba.max(axis=2)  # (r, r), from 1/n (a tie) to 1
-    certainty = np.clip((confidence - 1 / n) / (1 - 1 / n), 0, 1)
+    certainty = np.ones_like(confidence) if discretize else np.clip((confidence - 1 / n) / (1 - 1 / n), 0, 1)
     # One number per cell: integer part = class, fraction = certainty; a colour scale with one
     # faint-to-strong band per class turns it into colour in the browser, with no RGB image to ship.
     z = (grid.predicted + 0.01 + 0.98 * certainty).astype(np.float32)
@@ -194,9 +201,12 @@ def _data_traces(X: np.ndarray, y: np.ndarray, names: list[str], misclassified: 
 
 def boundary_figure(grid: BoundaryGrid, X: np.ndarray | None = None, y: np.ndarray | None = None,
                     class_names: Sequence[str] = (), *, misclassified: np.ndarray | None = None,
+                    X_test: np.ndarray | None = None, y_test: np.ndarray | None = None, discretize: bool = False,
                     probe_grid: int = 0, units: Units = None, title: str = "Decision boundary") -> go.Figure:
     """The model's class probabilities over the plane, with points (and their mistakes) on top.
 
+    X_test, y_test add held-out points as rings ("<class> · test" traces). `discretize` colours only the decision
+    (each class's region in full), as Playground's "Discretize output"; the hover still tells the probability.
     probe_grid > 1 adds an invisible probe_grid x probe_grid lattice of clickable points (last trace,
     named PROBE_NAME), so a chart that reports point selections can tell where the user clicked.
     `units` (Dataset.units, for your own points) draws the standardised grid and X in the user's own units.
@@ -208,11 +218,19 @@ def boundary_figure(grid: BoundaryGrid, X: np.ndarray | None = None, y: np.ndarr
     n_classes = grid.proba.shape[2]
     names = check_names(class_names, n_classes, "grid.proba") if len(class_names) else [
         f"class {c}" for c in range(n_classes)]
-    traces: list = _two_class_layers(grid, names, fmt) if n_classes == 2 else [_multi_class_layer(grid, fmt)]
+    traces: list = _two_class_layers(grid, names, fmt, discretize=discretize) if n_classes == 2 else [
+        _multi_class_layer(grid, fmt, discretize=discretize)]
     if X is not None and y is not None:
         X, y = _check_points(X, y, "X")
         _check_labels(y, n_classes, "y", source=f"the grid's {n_classes} classes cover")
         traces += _data_traces(to_units(X, units), y, names, misclassified, fmt)
+    if X_test is not None and y_test is not None:
+        X_test, y_test = _check_points(X_test, y_test, "X_test")
+        _check_labels(y_test, n_classes, "y_test", source=f"the grid's {n_classes} classes cover")
+        X_test = to_units(X_test, units)
+        traces += [_points_trace(X_test[y_test == c], f"{name} · test", class_color(c), hollow=True, group=name,
+                                 gl=len(X_test) > WEBGL_ABOVE, fmt=fmt) for c, name in enumerate(names)
+                   if np.any(y_test == c)]
     if probe_grid:
         for trace in traces:  # a click selects one probe point: keep everything else at full strength
             if isinstance(trace, go.Scatter | go.Scattergl):
