@@ -11,13 +11,14 @@ from app_pages.common.ui import PAGES, PageEnded, session_summary
 st.set_page_config(page_title="NN Lab", page_icon="app_pages/common/icon.png", layout="wide")  # local: no font CDN
 
 lab = session.begin()  # None until the browser tab has reported its secret; then its token's Lab, or the link's
-PAGE_ICONS = {"home": "home", "data": "scatter_plot", "model": "account_tree", "inside": "visibility",
-              "train": "model_training", "evaluate": "fact_check", "predict": "draw", "runs": "history",
-              "sweep": "grid_view", "board": "leaderboard"}
+PAGE_ICONS = {"home": "home", "lessons": "school", "data": "scatter_plot", "model": "account_tree",
+              "inside": "visibility", "train": "model_training", "evaluate": "fact_check", "predict": "draw",
+              "runs": "history", "sweep": "grid_view", "board": "leaderboard"}
 shown = [name for name in PAGES if name in (session.classroom().pages or PAGES)]  # a teacher's pages=
 page = st.navigation([st.Page(PAGES[name], title=name.title(), icon=f":material/{PAGE_ICONS[name]}:",
                               default=name == shown[0], visibility="visible" if name in shown else "hidden")
-                      for name in PAGES])  # every page kept, so the pages' own links to each other still work
+                      for name in PAGES],  # every page kept, so the pages' own links to each other still work
+                     position="hidden" if st.query_params.get("present") == "1" else "sidebar")  # a projector: none
 if lab is None:
     tab_secret.wait()  # a light first run: "Loading…" until the tab says who it is (ends the run)
 

@@ -36,7 +36,7 @@ except (BoardError, StorageError) as exc:
 
 if present:  # the projector: the name, the table and how to join; no controls
     st.title(literal(shown.name + (" (closed)" if shown.closed else "")))  # the teacher's text, escaped
-    table, join = st.columns([4, 1])
+    table, join = st.columns([3, 2])  # a code large enough to scan from the back of the room
     with table:
         ui.live_table(db, shown.id, big=True)
     join.image(qr_png(ui.board_link(ui.page_url(), shown.id)), caption="Scan to join", width="stretch")

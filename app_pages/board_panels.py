@@ -17,7 +17,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from app_pages.common import tab_secret
-from app_pages.common.share import qr_png
+from app_pages.common.share import public_url, qr_png
 from app_pages.common.ui import end_page, percent
 from core.history import board, board_keys
 from core.history.board import Board, BoardError
@@ -99,7 +99,8 @@ def board_link(page_url: str, board_id: str, *, key: str | None = None, present:
 
 
 def page_url() -> str:
-    return st.context.url or "http://localhost:8501/"
+    """This page's address as students should get it (NNLAB_PUBLIC_URL when set; see common.share)."""
+    return public_url(st.context.url or "http://localhost:8501/")[0]
 
 
 def _say(kind: str, text: str) -> None:
@@ -175,6 +176,9 @@ def start_form(lab: Lab, db: Engine) -> None:
 def links_panel(db: Engine, shown: Board) -> None:
     """The student link and its QR code, the projector's link, and a button for a new teacher link."""
     student = board_link(page_url(), shown.id)
+    unreachable = public_url(st.context.url)[1] if st.context.url else None  # unknown address: nothing to say
+    if unreachable:
+        st.warning(unreachable, icon=":material/wifi_off:")
     left, right = st.columns([2, 1], vertical_alignment="center")
     left.markdown("**Student link** (project it, or the QR code):")
     left.code(student, language=None, wrap_lines=True)

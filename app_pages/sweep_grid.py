@@ -22,7 +22,8 @@ from core.training.presets import preset
 OPEN = "sweep.open"  # the index of the cell a click asked to open
 NONE = "none"
 STARTING_VALUES = {"lr": (0.001, 0.01, 0.1), "units": (2, 8, 32), "layers": (1, 2, 3), "batch": (16, 64, 0),
-                   "activation": ("relu", "tanh", "sigmoid"), "weight_decay": (0.0, 1e-3, 1e-1)}
+                   "activation": ("relu", "tanh", "sigmoid"), "weight_decay": (0.0, 1e-3, 1e-1),
+                   "loss": ("cross_entropy", "mse"), "head": ("softmax", "sigmoid")}
 
 
 def _value_label(value: object) -> str:
@@ -41,7 +42,8 @@ def _values_picker(name: str, key: str) -> tuple:
 
 def axis_pickers(lab: Lab) -> list[Axis]:
     """One or two settings and their values; units and layers are offered for an MLP only."""
-    names = [n for n in SETTINGS if lab.model_config.kind == "mlp" or n not in MLP_ONLY]
+    names = [n for n in SETTINGS if (lab.model_config.kind == "mlp" or n not in MLP_ONLY)
+             and (n != "head" or lab.model_config.n_classes == 2)]  # a sigmoid head is for two classes
     label = {n: SETTINGS[n].label for n in names} | {NONE: "nothing else"}
     first = st.selectbox("Vary", names, key="sweep.first", format_func=label.get)
     axes = [Axis(first, _values_picker(first, "sweep.first"))]
@@ -68,6 +70,8 @@ def start_sweep(lab: Lab, axes: list[Axis]) -> SweepJob:
     data = lab.require_data()
     spec = SweepSpec(lab.data_config, lab.model_config, lab.train_config, tuple(axes))
     options = RunOptions(threads=lab.threads, reference_lr=preset(data.is_image, lab.model_config.kind).train.lr)
+    if lab.sweep is not None:  # one sweep per session: a new one stops the old (its finished cells are kept)
+        lab.sweep.stop()
     keep_sweep_runs()  # the previous sweep's last cells, before its handle is replaced
     lab.sweep = SweepJob(spec, data, options=options).start()
     return lab.sweep

@@ -51,6 +51,8 @@ SESSION = "session"  # st.session_state[SESSION]: this browser session's Session
 WIDGET_PREFIXES = ("data.", "model.", "train.")  # the settings widgets' keys (each page's prefix)
 NOTICE_TITLE = "Some of this link could not be used and was ignored:"
 FORK_NOTE = "This session is open in another tab of this browser too, so this is your own copy: changes here stay here."
+RESTARTED_NOTE = ("This server restarted, or your browser was moved to another server, so the model you trained is "
+                  "gone. Your run history is kept: it is on the Runs page.")
 MAX_PENDING = 8 + MAX_VALUES**2  # runs held before the first token: a first run's few, and a whole sweep's cells
 WAIT_S = 3.0  # the Runs page waits this long for runs still being saved
 
@@ -133,6 +135,7 @@ def _open(decoded: Decoded, problems: list[str], owner: str) -> Session:
         gone = found.message  # the old token is never reused: a fresh one is issued when the Lab is kept
         mine = found.mine or (found.status == UNKNOWN and _made_here(decoded.token, owner))
         arrived = decoded.token if mine else None  # this tab's own forgotten session: its history follows
+        gone = RESTARTED_NOTE if mine and found.status == UNKNOWN else gone  # not this server's: it restarted
     try:
         return new_session(decoded.settings, gone=gone, owner=owner, arrived=arrived)
     except ValueError as exc:
@@ -166,6 +169,8 @@ def begin() -> Lab | None:
         here.link = decoded.settings if has_settings else None
         st.session_state[SESSION] = here
     here = session()
+    if here.owner is None:  # a Session made before its tab reported (a test's prepared Lab) belongs to this tab
+        here.owner = tab_secret.hash_secret(secret)
     enforce_locks(here)
     lab = get_lab()
     _keep(here)  # the token and the URL now, before the page, so the page can already use them
