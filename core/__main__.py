@@ -240,7 +240,7 @@ def _export_script(args: argparse.Namespace) -> str:
     from core.export.files import run_script
 
     data_cfg, data, model_cfg, train_cfg = _settings(args)
-    args.out.write_text(run_script(data_cfg, data, model_cfg, train_cfg, filename=args.out.name))
+    args.out.write_text(run_script(data_cfg, data, model_cfg, train_cfg, filename=args.out.name, device=args.device))
     return f"Wrote {args.out}: run it with `python {args.out}` (it prints the test accuracy)."
 
 

@@ -264,3 +264,50 @@ def train_test_gap(train: Metrics, test: Metrics) -> dict[str, float]:
         raise ValueError(f"train and test metrics must cover the same classes. Got {list(train.class_names)} "
                          f"and {list(test.class_names)}.")
     return {name: float(getattr(test, name) - getattr(train, name)) for name in HEADLINE}
+
+
+@dataclass(frozen=True, eq=False)
+class LogitChain:
+    """One input's way to its label: the logits, the probabilities (softmax, or the sigmoid of one logit z), the
+    label (the most probable class)."""
+
+    logits: np.ndarray  # (n_classes,) with a softmax head; (1,) = z with a sigmoid head
+    proba: np.ndarray  # (n_classes,)
+    label: int
+    class_names: tuple[str, ...]
+
+    @property
+    def head(self) -> str:
+        return "sigmoid" if len(self.logits) == 1 else "softmax"
+
+    def table(self) -> pd.DataFrame:
+        """One row per class: its logit (with a sigmoid head z sits on the second class's row), its probability
+        and whether it is the label."""
+        logits = np.array([np.nan, self.logits[0]]) if self.head == "sigmoid" else self.logits
+        return pd.DataFrame({"class": list(self.class_names), "logit": logits.astype(float),
+                             "probability": self.proba.astype(float),
+                             "label": [k == self.label for k in range(len(self.class_names))]})
+
+    def formula(self) -> str:
+        """The step from logits to probabilities, with this input's numbers, in one line of plain text."""
+        names, p = self.class_names, self.proba
+        if self.head == "sigmoid":
+            z = float(self.logits[0])
+            return (f"sigmoid: p({names[1]}) = 1 / (1 + e^(-z)) = 1 / (1 + e^({-z:.3g})) = {p[1]:.3f}, "
+                    f"p({names[0]}) = 1 - {p[1]:.3f} = {p[0]:.3f}; the label is {names[self.label]} "
+                    f"(z {'>' if z > 0 else '<='} 0).")
+        return (f"softmax: p(k) = e^(z_k) / (sum of e^(z_j) over the {len(names)} classes); the label is the "
+                f"class with the largest logit, {names[self.label]} (p = {p[self.label]:.3f}).")
+
+
+def logit_chain(logits: np.ndarray, class_names: Sequence[str]) -> LogitChain:
+    """The chain for one input's logits: (n_classes,) for softmax, (1,) for a sigmoid head."""
+    names, z = _check_class_names(class_names), np.asarray(logits, dtype=np.float64).ravel()
+    if len(z) == 1 and len(names) == 2:
+        p1 = 1.0 / (1.0 + np.exp(-z[0]))
+        return LogitChain(_read_only(z), _read_only(np.array([1.0 - p1, p1])), int(z[0] > 0), names)
+    if len(z) != len(names):
+        raise ValueError(f"logits must hold one value per class ({len(names)}), or one for a sigmoid head with "
+                         f"two classes. Got {len(z)}.")
+    e = np.exp(z - z.max())  # shifted by the largest: the same softmax, without overflow
+    return LogitChain(_read_only(z), _read_only(e / e.sum()), int(z.argmax()), names)

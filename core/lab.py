@@ -16,19 +16,20 @@ from torch import nn
 
 from core.boundary import BoundaryGrid, boundary_grid, grid_box
 from core.checkpoint import LoadedModel, load_model, save_model
-from core.config import DataConfig, ModelConfig, RunOptions, Settings, TrainConfig
+from core.config import DataConfig, ModelConfig, RunOptions, Settings, TrainConfig, reshaped
 from core.data.dataset import Dataset
 from core.data.handwriting import Handwriting
 from core.data.images import PreparedImage, prepare_image
 from core.data.make import make_dataset
 from core.data.pixels import to_pixels
-from core.evaluate import Metrics, evaluate_model
+from core.evaluate import LogitChain, Metrics, evaluate_model, logit_chain
 from core.history.writer import EndedRun
 from core.insight.cache import InsightCache
-from core.models import build_model, predict_proba
+from core.models import build_model, output_logits, predict_proba
 from core.sweep.job import SweepJob
 from core.training.budget import Budget, RunCost, estimate
 from core.training.jobs import JobProgress, TrainingJob
+from core.training.losses import loss_label
 from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
 from core.training.result import TrainResult
 from core.training.train import overfit_one_batch, train_model
@@ -52,6 +53,7 @@ class Evaluation:
     train: Metrics
     validation: Metrics | None  # None when the data has no validation split
     test: Metrics
+    train_true: Metrics | None = None  # label noise: the training points scored against their true labels
 
 
 @dataclass(eq=False)
@@ -66,6 +68,7 @@ class Lab:
     result: TrainResult | None = None
     job: TrainingJob | None = None
     threads: int | None = None  # torch threads for this lab's runs (the dashboard caps them); None: leave as is
+    device: str = "auto"  # RunOptions.device of this lab's runs: auto, cpu or cuda
     default_data: bool = False  # the data is the untouched default of a new session
     on_run_end: Callable[[EndedRun], None] | None = None  # told once about every run that ends (the run history)
     from_file: bool = False  # the current model was uploaded, not trained here (it cannot go on a class board)
@@ -148,7 +151,7 @@ class Lab:
         if kind_changed or self.model_config is None:
             self.model_config, self.train_config = default_model_config(data), default_train_config(data)
         elif changed_shape:
-            self.model_config = replace(self.model_config, input_shape=data.input_shape, n_classes=data.n_classes)
+            self.model_config = reshaped(self.model_config, data.input_shape, data.n_classes)
         self.forget_model()
 
     def set_model_config(self, config: ModelConfig) -> str | None:
@@ -207,7 +210,7 @@ class Lab:
         self.model, self.result, self._evaluation, self._told, self.from_file = None, None, None, None, False
         self._started = (Settings(self.data_config, self.model_config, train_config), "auto" if auto else "train")
         reference = preset(data.is_image, self.model_config.kind).train.lr
-        options = RunOptions(threads=self.threads, reference_lr=reference, settle=auto)
+        options = RunOptions(threads=self.threads, reference_lr=reference, settle=auto, device=self.device)
         every = 0 if data.is_image else -(-train_config.epochs // SNAPSHOTS)
         model = build_model(self.model_config, seed=train_config.init_seed)
         kw = {"slots": None} if inline else {}
@@ -302,8 +305,10 @@ class Lab:
         if self._evaluation is None:
             names = data.class_names
             validation = (evaluate_model(model, data.X_val, data.y_val, names) if data.has_validation else None)
+            train_true = None if data.y_train_clean is None else evaluate_model(model, data.X_train,
+                                                                                  data.y_train_clean, names)
             self._evaluation = Evaluation(evaluate_model(model, data.X_train, data.y_train, names), validation,
-                                          evaluate_model(model, data.X_test, data.y_test, names))
+                                          evaluate_model(model, data.X_test, data.y_test, names), train_true)
         return self._evaluation
 
     def boundary(self, resolution: int = 120) -> BoundaryGrid:
@@ -312,6 +317,20 @@ class Lab:
         if data.is_image:
             raise LabError("Decision boundaries are drawn for 2-D datasets only.")
         return boundary_grid(model, box=grid_box(data.X_all), resolution=resolution)
+
+    @property
+    def loss_label(self) -> str:
+        """The loss the current settings train with, in words: 'cross-entropy', 'binary cross-entropy', ..."""
+        return loss_label((self.train_config or TrainConfig()).loss, head=(self.model_config or ModelConfig()).head)
+
+    def logits(self, inputs: np.ndarray) -> np.ndarray:
+        """The current model's logits for a batch of inputs: (n, n_classes), or (n, 1) = z with a sigmoid head."""
+        return output_logits(self.require_model(), np.asarray(inputs, dtype=np.float32))
+
+    def logit_chain(self, one_input: np.ndarray) -> LogitChain:
+        """Logits -> probabilities -> label, with the numbers, for one input (a 2-D point or a prepared image)."""
+        shape = tuple(self.model_config.input_shape) if self.model_config is not None else (-1,)
+        return logit_chain(self.logits(np.asarray(one_input).reshape(1, *shape))[0], self.class_names)
 
     def predict_points(self, points: np.ndarray) -> np.ndarray:
         """Class probabilities for 2-D points (n, 2)."""

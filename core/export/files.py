@@ -82,7 +82,7 @@ def predictions_csv(metrics: Metrics) -> bytes:
 
 
 def run_script(data_config: DataConfig, data: Dataset, model_config: ModelConfig, train_config: TrainConfig, *,
-               filename: str = "nnlab_run.py") -> str:
+               filename: str = "nnlab_run.py", device: str = "auto") -> str:
     """The standalone script for a run on `data`; your own points go into it in their own units.
 
     Raises ValueError for data a script cannot reproduce (the message names what it can).
@@ -92,5 +92,5 @@ def run_script(data_config: DataConfig, data: Dataset, model_config: ModelConfig
         mean, std = data.units
         X = np.concatenate([data.X_train, data.X_val, data.X_test]) * std + mean
         points = (X, np.concatenate([data.y_train, data.y_val, data.y_test]))
-    inputs = ScriptInputs(data_config, model_config, train_config, data.class_names, points)
+    inputs = ScriptInputs(data_config, model_config, train_config, data.class_names, points, device)
     return export_script(inputs, filename=filename)

@@ -14,8 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config import POINT_DATASETS, DataConfig, ModelConfig, TrainConfig
-from core.export.model_templates import CONV_LAYERS, CONV_MODEL, DENSE_MODEL, DRAWS, FEATURE_LAYER
+from core.config import DEVICES, POINT_DATASETS, DataConfig, ModelConfig, TrainConfig, augment_strengths
+from core.export.model_templates import (
+    AUGMENT,
+    CONV_LAYERS,
+    CONV_MODEL,
+    DENSE_MODEL,
+    DRAWS,
+    FEATURE_LAYER,
+    HEAD_AND_LOSS,
+    NO_AUGMENT,
+    SINE,
+)
 from core.export.templates import CSV_DATA, HEADER, MNIST_DATA, POINTS, POINTS_DATA, POINTS_WHAT, TRAINING
 from core.models import ACTIVATIONS
 
@@ -31,6 +41,7 @@ class ScriptInputs:
     train: TrainConfig
     class_names: tuple[str, ...]
     points: tuple[np.ndarray, np.ndarray] | None = None
+    device: str = "auto"  # RunOptions.device of the run: auto trains digits on a GPU when there is one
 
 
 def _plain(value: object) -> object:
@@ -66,10 +77,12 @@ def _data_section(inputs: ScriptInputs) -> str:
 def _model_section(model: ModelConfig) -> str:
     """The script's dropout, `init_weights()` and `build_model()`: the CNN or LeNet layers, or dense layers after a
     flatten or the input features."""
-    activation = ACTIVATIONS[model.activation].__name__  # e.g. "ReLU", "Identity" for linear
+    sine = model.activation == "sine"  # torch has no sine module: the script defines one
+    activation = "Sine" if sine else f"nn.{ACTIVATIONS[model.activation].__name__}"  # e.g. nn.ReLU, nn.Identity
+    draws = DRAWS + (SINE if sine else "")
     if model.kind in CONV_LAYERS:
         what, layers = CONV_LAYERS[model.kind]
-        return DRAWS + CONV_MODEL.format(activation=activation, dropout=_literal(model.dropout), what=what,
+        return draws + CONV_MODEL.format(activation=activation, dropout=_literal(model.dropout), what=what,
                                          layers=layers.format(w=int(model.width), w2=2 * int(model.width)))
     hidden = tuple(int(u) for u in model.hidden) if model.kind == "mlp" else ()
     if model.takes_images:
@@ -77,8 +90,23 @@ def _model_section(model: ModelConfig) -> str:
     else:
         first_layer = FEATURE_LAYER.format(features=_literal(tuple(model.features)))
         first_module, width = "InputFeatures()", "len(FEATURES)"
-    return DRAWS + DENSE_MODEL.format(hidden=_literal(hidden), activation=activation, dropout=_literal(model.dropout),
+    return draws + DENSE_MODEL.format(hidden=_literal(hidden), activation=activation, dropout=_literal(model.dropout),
                                       first_layer=first_layer, first_module=first_module, width=width)
+
+
+def _device(inputs: ScriptInputs) -> str:
+    """The script's DEVICE: the run's device; "auto" picks CUDA when present for digits, the CPU for points."""
+    if inputs.device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}. Got {str(inputs.device)[:20]!r}.")
+    if inputs.device == "auto":
+        return '"cuda" if torch.cuda.is_available() else "cpu"' if inputs.model.takes_images else '"cpu"'
+    return _literal(inputs.device)
+
+
+def _augment_section(train: TrainConfig) -> str:
+    """The script's AUGMENT and its `augment()`, or an empty AUGMENT."""
+    strengths = augment_strengths(train.augment)
+    return AUGMENT.format(strengths=repr({k: float(v) for k, v in strengths.items()})) if strengths else NO_AUGMENT
 
 
 def export_script(inputs: ScriptInputs, *, filename: str = "nnlab_run.py") -> str:
@@ -93,10 +121,12 @@ def export_script(inputs: ScriptInputs, *, filename: str = "nnlab_run.py") -> st
                            class_names=_literal(tuple(str(n) for n in inputs.class_names)),
                            data_seed=_literal(data.seed), seed=_literal(train.seed),
                            init_seed=_literal(train.init_seed), test_fraction=_literal(data.test_fraction),
-                           val_fraction=_literal(data.val_fraction))
+                           val_fraction=_literal(data.val_fraction), label_noise=_literal(data.label_noise),
+                           device=_device(inputs))
     training = TRAINING.format(optimizer=_literal(train.optimizer), lr=_literal(train.lr),
                                momentum=_literal(train.momentum), batch_size=_literal(train.batch_size),
                                epochs=_literal(train.epochs), weight_decay=_literal(train.weight_decay),
                                l1=_literal(train.l1), schedule=_literal(train.schedule),
                                patience=_literal(train.patience))
-    return header + _data_section(inputs) + _model_section(model) + training
+    head = HEAD_AND_LOSS.format(head=_literal(model.head), loss=_literal(train.loss))
+    return header + _data_section(inputs) + head + _model_section(model) + _augment_section(train) + training

@@ -25,6 +25,8 @@ SEED = {seed}  # the shuffle order and dropout ("Shuffle seed" on the Train page
 INIT_SEED = {init_seed}  # the starting weights ("New weights" draws another)
 TEST_FRACTION = {test_fraction}
 VAL_FRACTION = {val_fraction}  # held out from the training part: curves and early stopping use it
+LABEL_NOISE = {label_noise}  # the share of the training labels flipped to a wrong class on purpose (Data page)
+DEVICE = {device}  # where the model trains ("Device" on the Train page)
 
 
 def split(X, y):
@@ -36,6 +38,18 @@ def split(X, y):
     X_train, X_val, y_train, y_val = train_test_split(X_train, y_train, test_size=VAL_FRACTION, stratify=y_train,
                                                       random_state=DATA_SEED)
     return X_train, y_train, X_val, y_val, X_test, y_test
+
+
+def flip_labels(y):
+    """Label noise: LABEL_NOISE of the training labels, chosen at random, moved to another class at random."""
+    count = round(LABEL_NOISE * len(y))
+    if count == 0:
+        return y
+    rng = np.random.default_rng([DATA_SEED, 19])  # a stream of its own, seeded from the data seed
+    chosen = rng.choice(len(y), size=count, replace=False)
+    y = y.copy()
+    y[chosen] = (y[chosen] + rng.integers(1, len(CLASS_NAMES), size=count)) % len(CLASS_NAMES)
+    return y
 '''
 
 POINTS = {
@@ -169,14 +183,14 @@ def make_schedule(optimizer, total_steps):
 
 
 def evaluate(model, X, y):
-    """(mean cross-entropy, accuracy) with dropout off and no gradients."""
+    """(mean loss, accuracy) with dropout off and no gradients."""
     if len(y) == 0:
         return float("nan"), float("nan")
     model.eval()
     with torch.no_grad():
-        logits = model(X)
-        loss = nn.functional.cross_entropy(logits, y).item()
-        accuracy = (logits.argmax(1) == y).float().mean().item()
+        out = model(X)
+        loss = loss_of(out, y).item()
+        accuracy = (predict(out) == y).float().mean().item()
     model.train()
     return loss, accuracy
 
@@ -188,17 +202,18 @@ def train(model, X, y, X_val, y_val):
     optimizer = make_optimizer(model)
     schedule = make_schedule(optimizer, EPOCHS * -(-n // batch))
     shuffle = torch.Generator().manual_seed(SEED)  # the run's own generators, both seeded SEED: the batch order
-    masks = torch.Generator().manual_seed(SEED)  # and the dropout masks
+    masks = torch.Generator(device=DEVICE).manual_seed(SEED)  # and the dropout masks
     for layer in model.modules():
         if isinstance(layer, Dropout):
             layer.generator = masks
     best_loss, best_state, since_best = float("inf"), None, 0
     model.train()
     for epoch in range(1, EPOCHS + 1):
-        order = torch.randperm(n, generator=shuffle)
+        order = torch.randperm(n, generator=shuffle).to(DEVICE)
         X_epoch, y_epoch = X[order], y[order]
         for start in range(0, n, batch):
-            loss = nn.functional.cross_entropy(model(X_epoch[start: start + batch]), y_epoch[start: start + batch])
+            xb = X_epoch[start: start + batch]
+            loss = loss_of(model(augment(xb) if AUGMENT else xb), y_epoch[start: start + batch])
             if L1:  # the L1 penalty: rate x the sum of |w| over the weights (not the biases)
                 loss = loss + L1 * sum(p.abs().sum() for name, p in model.named_parameters() if name.endswith("weight"))
             optimizer.zero_grad(set_to_none=True)
@@ -222,9 +237,12 @@ def train(model, X, y, X_val, y_val):
 
 
 if __name__ == "__main__":
-    X_train, y_train, X_val, y_val, X_test, y_test = (torch.as_tensor(a) for a in load_data())
+    X_train, y_train, X_val, y_val, X_test, y_test = load_data()
+    y_train = flip_labels(y_train)  # label noise: the training labels only; validation and test stay true
+    X_train, y_train, X_val, y_val, X_test, y_test = (torch.as_tensor(a).to(DEVICE) for a in (
+        X_train, y_train, X_val, y_val, X_test, y_test))
     print(f"{{len(y_train):,}} training, {{len(y_val):,}} validation and {{len(y_test):,}} test points")
-    model = build_model()
+    model = build_model().to(DEVICE)
     train(model, X_train, y_train, X_val, y_val)
     _, accuracy = evaluate(model, X_test, y_test)  # the test split, used once, at the end (Evaluate page)
     print(f"test accuracy: {{accuracy:.4f}} on {{len(y_test):,}} points")

@@ -22,30 +22,37 @@ def _series(history: Sequence[EpochStats], field: str) -> np.ndarray:
     return np.array([getattr(stats, field) for stats in history], dtype=float)
 
 
-def _panel_layout(shown: list[str], gap: float = 0.16) -> dict:
+def _titles(loss: str) -> dict[str, str]:
+    """Each metric's panel title, the loss named: 'Loss (mean squared error)'."""
+    return {name: f"Loss ({loss})" if name == "loss" else METRICS[name][0] for name in METRICS}
+
+
+def _panel_layout(shown: list[str], loss: str, gap: float = 0.16) -> dict:
     """Side-by-side axes, one pair per metric, each titled: what make_subplots builds, at a fraction of its cost
     (this figure is redrawn on every slider move)."""
     width = (1 - gap * (len(shown) - 1)) / len(shown)
     layout: dict = {"annotations": []}
+    titles = _titles(loss)
     for i, name in enumerate(shown):
         suffix = "" if i == 0 else str(i + 1)
         left = i * (width + gap)
         yaxis = dict(tickformat=".0%", range=[0, 1.02]) if name == "accuracy" else dict(rangemode="tozero")
         layout[f"xaxis{suffix}"] = dict(domain=[left, left + width], anchor=f"y{suffix}", title_text="Epoch")
-        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", title_text=METRICS[name][0], **yaxis)
-        layout["annotations"].append(dict(text=METRICS[name][0], x=left + width / 2, y=1.0, xref="paper",
+        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", title_text=titles[name], **yaxis)
+        layout["annotations"].append(dict(text=titles[name], x=left + width / 2, y=1.0, xref="paper",
                                           yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
                                           font=dict(size=16)))
     return layout
 
 
-def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None,
-                  title: str = "Learning curves") -> go.Figure:
-    """Train vs validation per epoch: loss and accuracy side by side, or only `metric`."""
+def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None, title: str = "Learning curves",
+                  loss: str = "cross-entropy") -> go.Figure:
+    """Train vs validation per epoch: loss and accuracy side by side, or only `metric`; `loss` names the loss the run
+    trained with ("mean squared error", ...) on its panel."""
     if metric is not None and metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)} (or None for both). Got {metric!r}.")
     shown = [metric] if metric else list(METRICS)
-    layout = {**house_layout(title, height=360), **_panel_layout(shown)}
+    layout = {**house_layout(title, height=360), **_panel_layout(shown, loss)}
     # On the title's line, at the right: the default spot above the plot would cover the subplot titles.
     layout["legend"] = dict(orientation="h", yref="container", y=0.98, yanchor="top", x=1, xanchor="right")
     epochs = _series(history, "epoch").astype(int)

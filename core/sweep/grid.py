@@ -16,6 +16,8 @@ import numpy as np
 from torch import nn
 
 from core.config import (
+    HEADS,
+    LOSSES,
     MAX_HIDDEN_LAYERS,
     DataConfig,
     ModelConfig,
@@ -55,6 +57,8 @@ SETTINGS: dict[str, Setting] = {
     "batch": Setting("Batch size (0 = all)", int, (8, 16, 32, 64, 128, 256, 0)),
     "activation": Setting("Activation", str, tuple(ACTIVATIONS)),
     "weight_decay": Setting("Weight decay", float, (0.0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1)),
+    "loss": Setting("Loss", str, LOSSES),
+    "head": Setting("Output head (2 classes)", str, HEADS),
 }
 MLP_ONLY = ("units", "layers")
 
@@ -69,6 +73,8 @@ def apply_setting(name: str, value: object, model: ModelConfig, train: TrainConf
         return model, replace(train, weight_decay=float(value))
     if name == "activation":
         return replace(model, activation=str(value)), train
+    if name in ("loss", "head"):  # the loss is a training setting, the head a model's
+        return (model, replace(train, loss=str(value))) if name == "loss" else (replace(model, head=str(value)), train)
     if name == "units":
         return replace(model, hidden=(int(value),) * len(model.hidden)), train
     if name == "layers":
