@@ -21,6 +21,7 @@ MODEL_UPLOAD_MB = 30  # the largest network the sliders build (6 x 1024 units on
 MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # all ASCII punctuation: CommonMark lets each be escaped
 PAGES = {
     "home": "app_pages/home.py",
+    "lessons": "app_pages/lessons.py",
     "data": "app_pages/data.py",
     "model": "app_pages/model.py",
     "inside": "app_pages/inside.py",

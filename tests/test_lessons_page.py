@@ -1,0 +1,112 @@
+"""The Lessons page under AppTest: the list with progress, a lesson opened from its link, the learner's run
+checked after every training ("Got it"), a digit lesson trained with the Train button, and a reload."""
+
+from __future__ import annotations
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from app_pages.common.session import SESSION
+from core.lessons import find_lesson, load_lessons
+
+TIMEOUT = 60
+
+
+def lesson_page(lesson_id: str | None = None, **params: str) -> AppTest:
+    """The app on the Lessons page, opened with ?lesson=ID (and any other parameters)."""
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    if lesson_id is not None:
+        at.query_params["lesson"] = lesson_id
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.switch_page("app_pages/lessons.py").run()
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def got_it(at: AppTest) -> bool:
+    return any("Got it" in s.value for s in at.success)
+
+
+def test_the_list_shows_every_lesson_and_no_progress_yet() -> None:
+    at = lesson_page()
+    no_errors(at)
+    assert at.title[0].value == "Lessons"
+    assert len([b for b in at.button if str(b.key).startswith("lessons.open.")]) == len(load_lessons())
+    assert f"0 of {len(load_lessons())} lessons done" in at.get("progress")[0].proto.text
+
+
+def test_a_lesson_link_opens_it_and_a_moved_slider_gets_it_done() -> None:
+    at = lesson_page("hidden-units")
+    no_errors(at)
+    lesson = find_lesson("hidden-units")
+    lab = at.session_state[SESSION].lab
+    assert at.title[0].value == lesson.title and lab.lesson == lesson.id
+    assert lab.settings == lesson.settings("start"), "the page trains exactly the start that --check measured"
+    assert any("Not yet" in w.value for w in at.warning) and not got_it(at)
+    assert at.selectbox(key="train.arch.activation").disabled, "the lesson locks the activation"
+    assert not at.get("button_group"), "and hides the input features"
+    at.select_slider(key="train.arch.units").set_value(2).run()
+    assert any("Hint:" in c.value for c in at.caption), "a failed run of the learner's own brings a hint"
+    at.select_slider(key="train.arch.units").set_value(3).run()
+    no_errors(at)
+    assert got_it(at)
+    assert any("What just happened" in m.value for m in at.markdown)
+    assert at.session_state[SESSION].lab.lessons_done == {"hidden-units"}
+    at.button(key="lessons.restart").click().run()
+    assert at.session_state[SESSION].lab.settings == lesson.settings("start") and not got_it(at)
+    assert at.session_state[SESSION].lab.lessons_done == {"hidden-units"}, "starting again keeps the progress"
+    at.button(key="lessons.next").click().run()
+    assert at.session_state[SESSION].lab.lesson == "depth"
+    at.button(key="lessons.back").click().run()
+    assert at.title[0].value == "Lessons"
+    assert f"1 of {len(load_lessons())} lessons done" in at.get("progress")[0].proto.text
+    assert not at.session_state[SESSION].classroom.lock, "leaving the lesson frees its controls"
+
+
+def test_progress_survives_a_reload() -> None:
+    at = lesson_page("hidden-units")
+    at.select_slider(key="train.arch.units").set_value(3).run()
+    assert got_it(at)
+    token = at.query_params["s"]
+    again = lesson_page(**{key: at.query_params[key] for key in at.query_params})  # the same address
+    no_errors(again)
+    assert "s" in again.query_params and again.query_params["s"] == token, "the same tab finds its session"
+    assert again.session_state[SESSION].lab.lessons_done == {"hidden-units"}
+    assert got_it(again), "the run that passed is still there"
+
+
+def test_a_digit_lesson_trains_with_the_train_button() -> None:
+    at = lesson_page("confusion-matrix")
+    no_errors(at)
+    assert any("Press **Train**" in i.value for i in at.info)
+    at.slider(key="train.epochs").set_value(5).run()
+    at.button(key="lessons.train").click().run()
+    deadline = time.monotonic() + TIMEOUT
+    while at.session_state[SESSION].lab.training and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at.run()
+    no_errors(at)
+    assert got_it(at), [w.value for w in at.warning]
+
+
+def test_an_unknown_lesson_says_so_and_shows_the_list() -> None:
+    at = lesson_page("no-such-lesson")
+    assert at.error and "There is no lesson 'no-such-lesson'" in at.error[0].value
+    assert at.title[0].value == "Lessons"
+
+
+def test_every_lesson_opens_on_its_start() -> None:
+    at = lesson_page()
+    for lesson in load_lessons():
+        at.query_params["lesson"] = lesson.id
+        at.run()
+        no_errors(at)
+        lab = at.session_state[SESSION].lab
+        assert lab.lesson == lesson.id and at.title[0].value == lesson.title
+        assert lab.settings == lesson.settings("start"), f"{lesson.id}: the page's controls keep the start as it is"
+        assert not got_it(at), f"{lesson.id}: the start must not pass"
