@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages import data_draw as draw
+from app_pages.common.choices import label_noise_control
 from app_pages.common.session import get_lab, locked, session, shown
 from app_pages.common.ui import end_page, friendly_errors, load_dataset, nearest
 from core import plots
@@ -51,8 +52,10 @@ with left:
         "Validation share", *LIMITS["val_fraction"], current.val_fraction, 0.05, key="data.val", disabled=locked("val"),
         help="The share of the training part held out to draw the validation curve and to stop early; 0 trains on "
              "all of it, with no validation curve.") if shown("val") else current.val_fraction
+    label_noise = label_noise_control(current)  # #19: a share of the training labels flipped
     if name in ("mnist", "digits"):
-        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction, val_fraction=val_fraction)
+        config = DataConfig(name=name, seed=seed, test_fraction=test_fraction, val_fraction=val_fraction,
+                            label_noise=label_noise)
         try:
             available = len(load_dataset(config).y_train)  # cached: the subset below is cut from it
         except ValueError:
@@ -69,7 +72,7 @@ with left:
     elif name == OWN_POINTS:
         draw.controls(session().generated or DataConfig())
         config, data, missing = draw.drawn_data(DataConfig(seed=seed, test_fraction=test_fraction,
-                                                           val_fraction=val_fraction), lab)
+                                                           val_fraction=val_fraction, label_noise=label_noise), lab)
     else:
         n_samples = st.slider("Samples", *LIMITS["n_samples"], current.n_samples, 50, key="data.n",
                               disabled=locked("n")) if shown("n") else current.n_samples
@@ -85,7 +88,7 @@ with left:
             n_classes = st.slider("Classes" if name == "blobs" else "Arms", 2, top, min(max(current.n_classes, 2), top),
                                   key=f"data.classes.{name}", disabled=locked("classes"))
         config = DataConfig(name=name, n_samples=n_samples, noise=noise, factor=factor, n_classes=n_classes,
-                            seed=seed, test_fraction=test_fraction, val_fraction=val_fraction)
+                            seed=seed, test_fraction=test_fraction, val_fraction=val_fraction, label_noise=label_noise)
         session().generated = config
 
 if name == OWN_POINTS:

@@ -26,7 +26,7 @@ def take_it_home(lab: Lab, test: Metrics) -> None:
         files.append(("Training history, epoch by epoch (CSV)", lambda: history_csv(lab.result.history),
                       "training_history.csv", "text/csv", "history"))
     try:
-        script = run_script(lab.data_config, lab.data, lab.model_config, lab.train_config)
+        script = run_script(lab.data_config, lab.data, lab.model_config, lab.train_config, device=lab.device)
         files.append(("PyTorch script that reproduces this run (.py)", script.encode(), "nnlab_run.py",
                       "text/x-python", "script"))
     except ValueError as exc:
@@ -56,9 +56,14 @@ cards = st.columns(4)
 accuracy_card(cards[0], "Test accuracy", test.accuracy, test.n_samples, baseline=test.baseline(majority))
 if validation is not None:
     accuracy_card(cards[1], "Validation", validation.accuracy, validation.n_samples)
-accuracy_card(cards[2], "Train", train.accuracy, train.n_samples)
+accuracy_card(cards[2], "Train (its labels)" if data.n_flipped else "Train", train.accuracy, train.n_samples)
 cards[3].metric("Macro F1 · test", f"{test.f1_macro:.3f}",
                 help="The mean over classes of the F1 score: a class the model neglects pulls it down.")
+if data.n_flipped:  # label noise: train is scored against the labels the model was given, flipped ones included
+    st.info(f"Label noise: {count(data.n_flipped, 'training label')} of {len(data.y_train):,} were flipped to a wrong "
+            f"class on purpose. **Train** scores the model against the labels it was trained on; against the true "
+            f"labels it gets {percent(evaluation.train_true.accuracy)}. Validation and test labels were not touched.",
+            icon=":material/shuffle:")
 gap = -train_test_gap(train, test)["accuracy"]  # how far test accuracy falls below train
 if gap > OVERFIT_GAP:
     st.info(f"Test accuracy is {100 * gap:.1f} points below train accuracy: the model has partly memorised its "

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
+from app_pages.common.choices import head_control
 from app_pages.common.session import get_lab
 from app_pages.common.training import forget_training_widgets
 from app_pages.common.ui import friendly_errors, require
@@ -38,7 +39,7 @@ require(lab.data is not None, "Pick a dataset first: the network's input and out
 data = lab.data
 left, right = st.columns([1, 2.4], gap="large")
 with left:
-    config = architecture_controls(lab.model_config, prefix="model", images=data.is_image)
+    config = head_control(architecture_controls(lab.model_config, prefix="model", images=data.is_image))
     with friendly_errors("This network cannot be built"):
         notice = lab.apply(replace(lab.settings, model=config))
         if notice:
@@ -52,7 +53,8 @@ with right:
     if config.kind in ("logreg", "mlp"):
         weights = linear_weights(lab.model) if lab.model is not None else None
         biases = linear_biases(lab.model) if lab.model is not None else None
-        st.plotly_chart(plots.network_figure(layer_sizes(config), weights, biases=biases, class_names=lab.class_names,
+        outputs = [f"z → σ → p({lab.class_names[1]})"] if config.head == "sigmoid" else lab.class_names
+        st.plotly_chart(plots.network_figure(layer_sizes(config), weights, biases=biases, class_names=outputs,
                                              input_names=input_names(config)), key="model.network")
         if weights is None:
             st.caption("Train the model to see its weights: blue edges are positive, orange negative.")

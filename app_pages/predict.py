@@ -11,7 +11,7 @@ from app_pages.common.inside import SENT
 from app_pages.common.session import get_lab
 from app_pages.common.ui import IMAGE_UPLOAD_MB, MODEL_UPLOAD_MB, end_page, literal, require
 from app_pages.common.widgets import boundary_toggles
-from app_pages.predict_canvas import drawing_view, handwriting_view, prediction_view
+from app_pages.predict_canvas import chain_view, drawing_view, handwriting_view, prediction_view
 from core import plots
 from core.checkpoint import CheckpointError
 from core.data.drawn import PointAxis, from_units, point_axes
@@ -82,6 +82,7 @@ if tuple(lab.model_config.input_shape) == (2,):
                                              title="Your point on the boundary"),
                        key=BOUNDARY_KEY, on_select=partial(move_point_to_click, axes), selection_mode="points")
     bars.plotly_chart(plots.probability_figure(proba, names), key="predict.point_proba")
+    chain_view(bars, lab.logit_chain(from_units(point, units)), key="point")
     end_page()
 
 st.subheader("Draw a digit")

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from plotly.graph_objects import Figure
     from streamlit.delta_generator import DeltaGenerator
 
+    from core.evaluate import LogitChain
+
 CLEARS = "predict.canvas_clears"  # how often the pad was cleared: part of its key, so a clear remounts it
 WHITE_INK = "predict.white_ink"  # the toggle: white ink on black (as MNIST) or black ink on white
 LABEL = "predict.true_label"
@@ -53,6 +55,16 @@ def drawing_pad() -> bytes | None:
         return None
 
 
+def chain_view(where: DeltaGenerator, chain: LogitChain, *, key: str) -> None:
+    """Logits -> softmax (or sigmoid) probabilities -> label for one input, with its numbers, in an expander."""
+    with where.expander(f"From logits to a label ({chain.head})", icon=":material/functions:"):
+        st.dataframe(chain.table(), hide_index=True, key=f"predict.chain.{key}", column_config={
+            "logit": st.column_config.NumberColumn("logit", format="%.3f"),
+            "probability": st.column_config.ProgressColumn("probability", format="%.3f", min_value=0, max_value=1),
+            "label": st.column_config.CheckboxColumn("label")})
+        st.caption(literal(chain.formula()))
+
+
 def prediction_view(lab: Lab, raw: bytes, *, key: str, steps: DeltaGenerator | None = None,
                     bars: DeltaGenerator | None = None, title: str = "Class probabilities",
                     follow_guess: bool = False) -> PreparedImage | None:
@@ -72,6 +84,7 @@ def prediction_view(lab: Lab, raw: bytes, *, key: str, steps: DeltaGenerator | N
     bars.metric("Prediction", literal(lab.class_names[best]))  # first: the answer shows before the pictures
     bars.caption(f"{proba[best]:.1%} probability")
     bars.plotly_chart(plots.probability_figure(proba, lab.class_names, title=title), key=f"predict.proba.{key}")
+    chain_view(bars, lab.logit_chain(prepared.model_input), key=key)
     steps.plotly_chart(plots.steps_figure(prepared.steps), key=f"predict.steps.{key}")
     st.markdown(f"**Why it said {literal(lab.class_names[best])}**")
     attribution_view(lab, prepared, proba, raw, key=f"predict.why.{key}" + (f".{best}" if follow_guess else ""))

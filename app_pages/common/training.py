@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import streamlit as st
 
-from app_pages.common.session import locked, shown
+from app_pages.common.choices import augment_control, device_control, loss_control
+from app_pages.common.session import get_lab, locked, shown
 from app_pages.common.ui import accuracy_card, count, nearest
 from app_pages.common.widgets import boundary_toggles
 from core import plots
@@ -70,8 +71,12 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
                              ) if shown("pat") else config.patience
         seed = st.number_input("Shuffle seed", *LIMITS["seed"], config.seed, key="train.seed",
                                disabled=off("seed")) if shown("seed") else config.seed
+        lab = get_lab()  # #19: the loss, augmentation (digits) and the device (app_pages.common.choices)
+        loss, augment = loss_control(config), augment_control(config, images=lab.data is not None and lab.data.is_image)
+        device_control(lab)
     return replace(config, lr=lr, optimizer=optimizer, momentum=momentum, batch_size=batch, epochs=epochs,
-                   weight_decay=weight_decay, l1=l1, schedule=schedule, patience=patience, seed=int(seed))
+                   weight_decay=weight_decay, l1=l1, schedule=schedule, patience=patience, seed=int(seed), loss=loss,
+                   augment=augment)
 
 
 def pending_run_note(lab: Lab, *, auto: bool) -> None:
@@ -97,8 +102,8 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
             accuracy_card(a, "Validation accuracy", last.val_acc, len(data.y_val),
                           baseline=majority_baseline(data.y_train, data.y_val))
         b.metric("Validation loss", _loss(last.val_loss),
-                 help="Cross-entropy on the validation split. The training loss is averaged over the epoch's "
-                      "batches.")
+                 help=f"The {lab.loss_label} on the validation split. The training loss is averaged over the "
+                      "epoch's batches.")
         b.caption(f"train {_loss(last.train_loss)} · epoch {last.epoch:,} · {count(last.steps, 'step')} · "
                   f"{_duration(last.seconds)} an epoch")
     if result is not None and result.failed_to_learn:
@@ -118,7 +123,7 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
         elif result is not None and result.diverged:
             st.plotly_chart(plots.placeholder_figure(
                 "No boundary: the weights blew up", "Lower the learning rate and train again."), key=f"{key}.none")
-    st.plotly_chart(plots.curves_figure(history), key=f"{key}.curves")
+    st.plotly_chart(plots.curves_figure(history, loss=lab.loss_label), key=f"{key}.curves")
 
 
 def _duration(seconds: float) -> str:

@@ -15,6 +15,7 @@ from core.data.dataset import Dataset
 from core.data.make import make_dataset
 from core.evaluate import accuracy_interval
 from core.lab import Lab
+from core.models import resolve_device
 
 IMAGE_UPLOAD_MB = 10  # the engine refuses larger images anyway (core.data.images.MAX_BYTES)
 MODEL_UPLOAD_MB = 30  # the largest network the sliders build (6 x 1024 units on MNIST) saves to ~25 MB
@@ -124,6 +125,7 @@ def session_summary(lab: Lab) -> list[str]:
     if config is not None:
         shape = "-".join(str(u) for u in config.hidden) if config.kind == "mlp" else ""
         lines.append(f"**Model** · {config.kind} {shape}".strip())
+    lines.append(f"**Device** · {device_summary(lab)}")
     progress = lab.poll()
     if lab.training:
         running = progress.state == "running"
@@ -135,6 +137,15 @@ def session_summary(lab: Lab) -> list[str]:
     else:
         lines.append("**Trained** · not yet")
     return lines
+
+
+def device_summary(lab: Lab) -> str:
+    """'auto (CPU)', 'CPU' or 'CUDA': where this session's runs train."""
+    try:
+        where = resolve_device(lab.device, images=lab.data is not None and lab.data.is_image).type.upper()
+    except ValueError:  # CUDA chosen on a machine without it
+        where = "unavailable"
+    return f"auto ({where})" if lab.device == "auto" else where
 
 
 def literal(text: object) -> str:

@@ -175,9 +175,10 @@ def from_units(X: np.ndarray, units: Units) -> np.ndarray:
 
 
 def drawn_config(points: Points, class_names: tuple[str, ...], base: DataConfig) -> DataConfig:
-    """The DataConfig of a drawn set, keeping `base`'s seed and split fractions."""
+    """The DataConfig of a drawn set, keeping `base`'s seed, split fractions and label noise."""
     return DataConfig(name=OWN_POINTS, seed=base.seed, test_fraction=base.test_fraction,
-                      val_fraction=base.val_fraction, points=tuple(points), class_names=tuple(class_names))
+                      val_fraction=base.val_fraction, label_noise=base.label_noise, points=tuple(points),
+                      class_names=tuple(class_names))
 
 
 def per_class_needed(test_fraction: float, val_fraction: float) -> int:
