@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from app_pages.common.choices import label_noise_control
 from app_pages.common.session import get_lab, locked, shown
 from app_pages.common.training import forget_training_widgets, pending_run_note, show_run, training_controls
 from app_pages.common.ui import count, friendly_errors, literal
@@ -23,13 +24,17 @@ def _request(action: str) -> None:
 
 
 def _data_controls(config):
-    """Samples and noise of 2-D points, where the lesson leaves them to the learner."""
-    n_samples = st.slider("Samples", 100, 5000, config.n_samples, 50, key="data.lesson_n", disabled=locked("n"),
-                          help="How many points are generated (a fifth is kept for the test).") \
-        if shown("n") else config.n_samples
-    noise = st.slider("Noise", 0.0, 0.5, float(config.noise), 0.01, key="data.lesson_noise",
-                      disabled=locked("noise")) if shown("noise") else config.noise
-    return replace(config, n_samples=n_samples, noise=noise)
+    """Samples, noise and label noise of 2-D points, where the lesson leaves them to the learner."""
+    if not any(shown(name) for name in ("n", "noise", "ln")):
+        return config
+    with st.expander("Data"):
+        n_samples = st.slider("Samples", 100, 5000, config.n_samples, 50, key="data.lesson_n", disabled=locked("n"),
+                              help="How many points are generated (a fifth is kept for the test).") \
+            if shown("n") else config.n_samples
+        noise = st.slider("Noise", 0.0, 0.5, float(config.noise), 0.01, key="data.lesson_noise",
+                          disabled=locked("noise")) if shown("noise") else config.noise
+        label_noise = label_noise_control(config)
+    return replace(config, n_samples=n_samples, noise=noise, label_noise=label_noise)
 
 
 def controls(lesson: Lesson) -> None:

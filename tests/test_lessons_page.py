@@ -110,3 +110,12 @@ def test_every_lesson_opens_on_its_start() -> None:
         assert lab.lesson == lesson.id and at.title[0].value == lesson.title
         assert lab.settings == lesson.settings("start"), f"{lesson.id}: the page's controls keep the start as it is"
         assert not got_it(at), f"{lesson.id}: the start must not pass"
+
+
+def test_a_lesson_moves_a_data_control_too() -> None:
+    at = lesson_page("label-noise")
+    assert not got_it(at) and not [s for s in at.slider if s.key == "data.lesson_n"], "the lesson hides Samples"
+    at.slider(key="data.ln").set_value(0.2).run()
+    no_errors(at)
+    assert at.session_state[SESSION].lab.data_config.label_noise == 0.2
+    assert got_it(at), [w.value for w in at.warning]

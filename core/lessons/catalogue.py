@@ -27,7 +27,7 @@ TEXT_FIELDS = ("id", "title", "concept", "start", "solution", "explanation", "ta
 FIELDS = (*TEXT_FIELDS, "hints")
 # The controls the Lessons page draws for a learner to move (by URL name); "init" is its "New weights" button.
 PAGE_CONTROLS = ("model", "hidden", "width", "act", "drop", "feat", "lr", "opt", "bs", "ep", "wd", "l1", "sched",
-                 "pat", "seed", "init", "n", "noise")
+                 "pat", "seed", "init", "n", "noise", "ln")
 SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 
 
