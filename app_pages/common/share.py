@@ -16,10 +16,11 @@ from core.url.state import PAGE_NAMES, Classroom, share_query
 
 CONTROL_GROUPS = {  # URL name -> label, for the controls a student sees
     "Data": {"data": "Dataset", "n": "Samples", "noise": "Noise", "factor": "Radius factor",
-             "classes": "Classes", "test": "Test fraction", "dseed": "Data seed", "subset": "Training images"},
+             "classes": "Classes", "test": "Test fraction", "val": "Validation share", "dseed": "Data seed",
+             "subset": "Training images"},
     "Model": {"model": "Model", "hidden": "Layers, units", "width": "CNN width", "act": "Activation",
               "drop": "Dropout", "feat": "Input features"},
-    "Training": {"lr": "Learning rate", "opt": "Optimizer", "bs": "Batch size", "ep": "Epochs",
+    "Training": {"lr": "Learning rate", "opt": "Optimizer", "mom": "Momentum", "bs": "Batch size", "ep": "Epochs",
                  "wd": "Weight decay", "l1": "L1 penalty", "sched": "LR schedule", "pat": "Early stopping",
                  "seed": "Shuffle seed"},
     "Buttons": {"auto": "Auto-train", "new_weights": "New weights", "sanity": "Sanity check",
