@@ -257,3 +257,8 @@ def test_the_command_line_help_still_loads_no_torch() -> None:
             "with contextlib.redirect_stdout(io.StringIO()) as out, contextlib.suppress(SystemExit):\n"
             "    main(['--help'])\nassert 'lessons' in out.getvalue()\nassert 'torch' not in sys.modules\n")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=60)
+
+
+def test_the_teachers_guide_lists_every_lesson() -> None:
+    teaching = (ROOT / "docs" / "teaching.md").read_text()
+    assert [lesson.id for lesson in load_lessons() if f"`{lesson.id}`" not in teaching] == []
