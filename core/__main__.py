@@ -179,6 +179,7 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (not for the README)")
+    p.add_argument("--device", choices=DEVICES, default="auto", help="train every row there (cuda: the GPU)")
     p.add_argument("--json", action="store_true")
     sub.add_parser("db", help="upgrade the history database: db upgrade [--url URL]", add_help=False)
     p = sub.add_parser("lessons", help="list the guided lessons; --check runs each one's start and solution")
@@ -374,8 +375,12 @@ def main(argv: list[str] | None = None) -> int:
             return lessons_command(check=args.check, as_json=args.json)
         else:
             from core.bench.report import format_table, run_bench
+            from core.models import DEVICE_ENV, resolve_device
 
-            rows = run_bench(args.data_dir, threads=args.threads, quick=args.quick)
+            resolve_device(args.device, images=True)  # CUDA asked for and absent: one line, before any work
+            if args.device != "auto":  # every run of the benchmark that says "auto" trains there
+                os.environ[DEVICE_ENV] = args.device
+            rows = run_bench(args.data_dir, threads=args.threads, quick=args.quick, device=args.device)
             print(json.dumps([asdict(r) for r in rows]) if args.json else format_table(rows))
     except ValueError as exc:  # DataError, ModelError, TrainError, CheckpointError, ...
         print(f"python -m core {args.command}: error: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from core.bench.augment import bench_augmentation
 from core.bench.race import TextbookMNIST, race
 from core.bench.timing import (
     time_attribution,
@@ -210,8 +211,10 @@ def _median_ms(fn: Callable[[], object], *, repeats: int) -> float:
     return 1000 * statistics.median(times)
 
 
-def run_bench(data_dir: str | None = None, *, threads: int | None = None, quick: bool = False) -> list[BenchRow]:
-    """Every benchmark; MNIST parts use the real files when present, else the offline digits."""
+def run_bench(data_dir: str | None = None, *, threads: int | None = None, quick: bool = False,
+              device: str = "auto") -> list[BenchRow]:
+    """Every benchmark; MNIST parts use the real files when present, else the offline digits. `device` is where the
+    augmentation rows train (the other rows follow "auto", which $NNLAB_DEVICE sets)."""
     if threads is not None:
         torch.set_num_threads(threads)
     rows = [*bench_circles(), *bench_inside(quick=quick)]
@@ -227,7 +230,8 @@ def run_bench(data_dir: str | None = None, *, threads: int | None = None, quick:
     race_rows = [] if quick else bench_race(digits)
     return [*rows, data_note, *bench_throughput(digits, epochs=1 if quick else 5, seeds=seeds), *race_rows,
             *bench_mlp_preset(digits, epochs=1 if quick else 5, seeds=seeds),
-            *bench_cnn(digits, epochs=1 if quick else 3)]
+            *bench_cnn(digits, epochs=1 if quick else 3),
+            *(BenchRow(**row) for row in bench_augmentation(digits, quick=quick, device=device))]
 
 
 def format_table(rows: list[BenchRow]) -> str:
