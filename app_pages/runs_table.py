@@ -53,7 +53,7 @@ def open_run(lab: Lab, run: Run) -> str:
         return f"Run {run.label} is the current model already."
     forget_widgets()
     lab.apply(settings)
-    lab.train(auto=run.origin == "auto")  # the same seeds: an automatic run settles as it did
+    lab.train(auto=run.origin == "auto")  # the same seeds and ceiling: it stops where it did
     return (f"Run {run.label}'s settings are current again. Its model is not kept with the history, so it is "
             "being retrained with the same settings and seeds" + (" on the Train page." if lab.training else "."))
 

@@ -90,8 +90,10 @@ def live() -> None:
                               "It starts by itself.")
         return
     if progress is not None and not progress.done:
-        st.progress(progress.fraction, text=f"Epoch {min(len(progress.history) + 1, progress.epochs)} of "
-                                            f"{progress.epochs} · {count(progress.steps, 'step')}")
+        ceiling = f"{'at most ' if lab.train_config.patience else ''}{progress.epochs:,}"
+        steps = count(progress.steps, "step") if progress.steps else "first steps"
+        st.progress(progress.fraction, text=f"Epoch {min(len(progress.history) + 1, progress.epochs):,} of "
+                                            f"{ceiling} · {steps}")
         show_run(lab, progress.history, progress.snapshot, None, key="live")
         return
     if running:  # it has just finished: redraw the page so the buttons and the sidebar follow

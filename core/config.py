@@ -215,11 +215,11 @@ class TrainConfig:
     lr: float = 0.03
     momentum: float = 0.9  # sgd and rmsprop
     batch_size: int = 32
-    epochs: int = 50
+    epochs: int = 50  # the ceiling: with patience the stopping rule may end the run sooner
     weight_decay: float = 0.0  # L2 for sgd/adam/rmsprop; decoupled decay for adamw
     l1: float = 0.0  # L1 penalty on the weights, added to the loss
     schedule: str = "none"
-    patience: int = 0  # early stopping on validation loss; 0 turns it off
+    patience: int = 0  # the stopping rule (core.training.stopping): epochs without progress; 0 turns it off
     seed: int = 0  # the shuffle order and dropout masks
     init_seed: int = 0  # the starting weights: "Reset" keeps them, "New weights" draws another
     loss: str = "cross_entropy"
@@ -234,7 +234,6 @@ class RunOptions:
     channels_last: bool = True  # images only: NHWC memory format, ~1.3-1.8x faster CNNs (see bench)
     step_every: int = 50  # call on_step every N optimizer steps
     reference_lr: float | None = None  # the preset's rate for this model: a far smaller one is named as a cause
-    settle: bool = False  # stop once the training loss has settled (auto-train): status "converged"
     device: str = "auto"  # one of DEVICES
 
 
@@ -319,7 +318,7 @@ DASHBOARD_LIMITS: dict[type, dict[str, tuple[float, float]]] = {
                  "val_fraction": (0.0, 0.5), "seed": (0, 10_000), "train_size": (500, 60_000),
                  "label_noise": (0.0, 0.5)},
     ModelConfig: {"dropout": (0.0, 0.5), "width": (4, 64)},
-    TrainConfig: {"lr": (1e-5, 10.0), "batch_size": (0, 512), "epochs": (1, 300), "weight_decay": (0.0, 0.1),
+    TrainConfig: {"lr": (1e-5, 10.0), "batch_size": (0, 512), "epochs": (1, 3000), "weight_decay": (0.0, 0.1),
                   "l1": (0.0, 0.1), "patience": (0, 20), "seed": (0, 10_000), "init_seed": (0, 10_000),
                   "momentum": (0.0, 0.99)},
 }

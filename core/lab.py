@@ -38,7 +38,7 @@ TRAIN_WHEN = ("never", "auto", "always")  # Lab.apply's `train`
 MAX_PREPARED = 32  # prepared uploads kept per session (a page shows at most MAX_IMAGES at once)
 MAX_IMAGES = 24  # images predicted per page run; more are named, not prepared
 KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
-SNAPSHOTS = 100  # a 2-D run keeps a boundary every epoch (every few past this many epochs) for the replay
+AUTO_MIN_EPOCHS = 100  # auto-train runs a 2-D network only when this many epochs (or its whole ceiling) fit inline
 SNAPSHOT_RESOLUTION = 40  # cells a side: sent once per frame, so kept small
 
 
@@ -112,9 +112,9 @@ class Lab:
         """Make `settings` current: new data is loaded (raises ValueError before changing anything when it cannot
         be), a new architecture forgets the model, the training settings are kept for the next run.
 
-        `train`: "never"; "auto", a 2-D run trains (settling) when the settings differ from the last run's; or
-        "always", a run starts now as the Train button starts one. Returns a line when a new kind of model moved
-        the training settings to its preset (then `settings.train` is not used).
+        `train`: "never"; "auto", a 2-D run trains (up to what fits the inline budget) when the settings differ from
+        the last run's; or "always", a run starts now as the Train button starts one. Returns a line when a new kind
+        of model moved the training settings to its preset (then `settings.train` is not used).
         """
         if train not in TRAIN_WHEN:
             raise ValueError(f"train must be one of {', '.join(TRAIN_WHEN)}. Got {train!r} instead.")
@@ -210,11 +210,12 @@ class Lab:
         self.model, self.result, self._evaluation, self._told, self.from_file = None, None, None, None, False
         self._started = (Settings(self.data_config, self.model_config, train_config), "auto" if auto else "train")
         reference = preset(data.is_image, self.model_config.kind).train.lr
-        options = RunOptions(threads=self.threads, reference_lr=reference, settle=auto, device=self.device)
-        every = 0 if data.is_image else -(-train_config.epochs // SNAPSHOTS)
+        options = RunOptions(threads=self.threads, reference_lr=reference, device=self.device)
+        every = 0 if data.is_image else 1  # every epoch, thinned evenly past MAX_STATES (core.training.recorder)
         model = build_model(self.model_config, seed=train_config.init_seed)
         kw = {"slots": None} if inline else {}
-        return TrainingJob(model, data, train_config, options, snapshot_every=every,
+        run_config = self.auto_config(train_config) if auto else train_config
+        return TrainingJob(model, data, run_config, options, snapshot_every=every,
                            snapshot_resolution=SNAPSHOT_RESOLUTION, **kw)
 
     def cost(self, train_config: TrainConfig | None = None) -> RunCost:
@@ -223,10 +224,17 @@ class Lab:
         n_val = len(data.y_val) if data.has_validation else 0
         return estimate(self.model_config, train_config or self.train_config, len(data.y_train), n_val)
 
+    def auto_config(self, train_config: TrainConfig) -> TrainConfig:
+        """`train_config` with its epoch ceiling lowered to what fits the inline budget: a slider move's run."""
+        per_epoch = self.cost(replace(train_config, epochs=1)).seconds
+        return replace(train_config, epochs=max(1, min(train_config.epochs, int(self.budget.inline_s / per_epoch))))
+
     def runs_inline(self, train_config: TrainConfig) -> bool:
-        """True for a run short enough to train in the page's own thread (a small 2-D run, within the inline
-        budget); auto-train runs only these."""
-        return not self.require_data().is_image and self.budget.band(self.cost(train_config)) == "inline"
+        """True for a 2-D run that auto-train may start: at least AUTO_MIN_EPOCHS of it (or its whole ceiling) fit
+        the inline budget, to be trained in the page's own thread up to what fits."""
+        if self.require_data().is_image:
+            return False
+        return self.auto_config(train_config).epochs >= min(train_config.epochs, AUTO_MIN_EPOCHS)
 
     def train(self, train_config: TrainConfig | None = None, *, auto: bool = False,
               wait: bool = False) -> TrainResult | None:
@@ -234,14 +242,14 @@ class Lab:
 
         A short 2-D run trains in this thread; a longer one on a worker in the server's job slots (poll with
         `poll()`), or in this thread when `wait`. Returns the result when the run ended within the call, else None.
-        `auto` (a slider moved) lets a 2-D run stop once its training loss has settled. Raises LabError when the
-        run failed.
+        Every run ends by the stopping rule (core.training.stopping) at the latest at its epoch ceiling; `auto` (a
+        slider moved) lowers the ceiling to what fits the inline budget. Raises LabError when the run failed.
         """
         config = train_config or self.train_config or TrainConfig()
-        cost = self.cost(config)
-        self.budget.check(cost, config)  # over the server's per-run ceiling: refused before anything changes
+        self.budget.check(self.cost(config), config)  # over the server's per-run ceiling: refused before anything
         if self.training:
             self.stop()
+        cost = self.cost(self.auto_config(config) if auto else config)  # a slider move trains what fits inline
         inline = not self.data.is_image and self.budget.band(cost) == "inline"
         job = self.job = self._job(config, auto=auto, inline=inline)
         job.time_limit = self.budget.time_limit(cost)

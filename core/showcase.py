@@ -36,7 +36,7 @@ _run: ExampleRun | None = None
 
 def example_run() -> ExampleRun:
     """A fresh session's Train page: the default dataset and network, trained as a slider move trains them
-    (until the training loss has settled), and its replay. Made on the first call only; concurrent first
+    (until its validation loss has stopped improving), and its replay. Made on the first call only; concurrent first
     calls wait for that one run instead of each training their own."""
     global _run
     with _lock:

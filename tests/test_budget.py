@@ -28,7 +28,7 @@ from core.url.state import URL_NAMES, decode
 
 CIRCLES = DataConfig(name="circles", n_samples=200, noise=0.05)
 HUGE = ModelConfig(kind="mlp", hidden=(MAX_UNITS,) * MAX_HIDDEN_LAYERS)  # the sliders' largest network
-CRAFTED = {"data": "spiral", "n": "5000", "hidden": "1024,1024,1024,1024,1024,1024", "ep": "2500", "bs": "0",
+CRAFTED = {"data": "spiral", "n": "5000", "hidden": "1024,1024,1024,1024,1024,1024", "ep": "9000", "bs": "0",
            "opt": "sgd", "lr": "0.00001"}
 
 
@@ -156,7 +156,7 @@ def test_a_link_at_each_limit_is_kept_and_beyond_it_is_limited_with_a_notice(cls
 
 def test_the_crafted_link_is_limited_and_its_run_refused_up_front() -> None:
     decoded = decode({**CRAFTED, "hide": "ep"})
-    assert decoded.settings.train.epochs == 300 and "ep=2500 limited to 300 epochs." in decoded.problems
+    assert decoded.settings.train.epochs == 3000 and "ep=9000 limited to 3000 epochs." in decoded.problems
     lab = Lab(budget=Budget())
     lab.apply(decoded.settings)
     with pytest.raises(BudgetError, match="lower the epochs"):
@@ -170,7 +170,7 @@ def test_the_command_line_keeps_what_a_link_asks_for() -> None:
 
 def test_within_limits_names_each_setting_it_moved() -> None:
     settings, notes = within_limits(Settings(DataConfig(n_samples=9000), ModelConfig(width=128),
-                                             TrainConfig(epochs=400, lr=0.1)))
-    assert (settings.data.n_samples, settings.model.width, settings.train.epochs) == (5000, 64, 300)
+                                             TrainConfig(epochs=4000, lr=0.1)))
+    assert (settings.data.n_samples, settings.model.width, settings.train.epochs) == (5000, 64, 3000)
     assert notes == ("n_samples=9000 limited to 5000 points.", "width=128 limited to 64.",
-                     "epochs=400 limited to 300 epochs.")
+                     "epochs=4000 limited to 3000 epochs.")

@@ -50,8 +50,10 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
     batch = st.select_slider("Batch size", BATCH_SIZES, value=nearest(BATCH_SIZES, config.batch_size),
                              format_func=lambda b: "all" if b == 0 else str(b), key="train.batch",
                              disabled=off("bs")) if shown("bs") else config.batch_size
-    epochs = st.slider("Epochs", *LIMITS["epochs"], min(config.epochs, LIMITS["epochs"][1]), key="train.epochs",
-                       disabled=off("ep")) if shown("ep") else config.epochs
+    epochs = st.slider("Epochs, at most", *LIMITS["epochs"], min(config.epochs, LIMITS["epochs"][1]),
+                       key="train.epochs", disabled=off("ep"),
+                       help="The ceiling: with the stopping rule on (More settings: patience), a run ends sooner, "
+                            "once its validation loss has stopped improving.") if shown("ep") else config.epochs
     with st.expander("More settings"):
         weight_decay = st.select_slider(
             "Weight decay (L2)", WEIGHT_DECAYS, value=nearest(WEIGHT_DECAYS, config.weight_decay),
@@ -64,11 +66,11 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
                               ) if shown("l1") else config.l1
         schedule = st.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(config.schedule),
                                 key="train.schedule", disabled=off("sched")) if shown("sched") else config.schedule
-        patience = st.slider("Early stopping patience (0 = off)", *LIMITS["patience"], config.patience,
-                             key="train.patience",
-                             disabled=off("pat"), help="Stops when the validation loss has not improved for this "
-                                                       "many epochs, and keeps the best epoch's weights."
-                             ) if shown("pat") else config.patience
+        patience = st.slider("Stop when it stops improving: patience (0 = off)", *LIMITS["patience"],
+                             config.patience, key="train.patience", disabled=off("pat"),
+                             help="A run stops after this many epochs without a new low of the validation loss "
+                                  "(longer on a long run) and keeps the best epoch's weights. 0: it trains up to "
+                                  "the epoch ceiling and keeps the last weights.") if shown("pat") else config.patience
         seed = st.number_input("Shuffle seed", *LIMITS["seed"], config.seed, key="train.seed",
                                disabled=off("seed")) if shown("seed") else config.seed
         lab = get_lab()  # #19: the loss, augmentation (digits) and the device (app_pages.common.choices)
@@ -104,13 +106,13 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
         b.metric("Validation loss", _loss(last.val_loss),
                  help=f"The {lab.loss_label} on the validation split. The training loss is averaged over the "
                       "epoch's batches.")
-        b.caption(f"train {_loss(last.train_loss)} · epoch {last.epoch:,} · {count(last.steps, 'step')} · "
-                  f"{_duration(last.seconds)} an epoch")
+        b.caption(f"train {_loss(last.train_loss)} (epoch mean) · epoch {last.epoch:,} · "
+                  f"{count(last.steps, 'step')} · {_duration(last.seconds)} an epoch")
     if result is not None and result.failed_to_learn:
         st.warning(result.message, icon=":material/warning:")
     elif result is not None and result.status == "time_limit":
         st.warning(result.message, icon=":material/timer_off:")
-    elif result is not None and result.status in ("early_stopped", "stopped", "converged"):
+    elif result is not None and result.status in ("early_stopped", "stopped", "converged", "still_improving"):
         st.info(result.message, icon=":material/info:")
     if not data.is_image:
         if snapshot is not None:

@@ -129,7 +129,8 @@ def session_summary(lab: Lab) -> list[str]:
     progress = lab.poll()
     if lab.training:
         running = progress.state == "running"
-        lines.append(f"**Training** · epoch {min(len(progress.history) + 1, progress.epochs)} of {progress.epochs}"
+        lines.append(f"**Training** · epoch {min(len(progress.history) + 1, progress.epochs):,}, up to "
+                     f"{progress.epochs:,}"
                      if running else "**Training** · waiting for a free slot")
     elif lab.result is not None:
         status = lab.result.status.replace("_", " ")

@@ -28,6 +28,7 @@ from core.export.model_templates import (
 )
 from core.export.templates import CSV_DATA, HEADER, MNIST_DATA, POINTS, POINTS_DATA, POINTS_WHAT, TRAINING
 from core.models import ACTIVATIONS
+from core.training import stopping
 
 SUPPORTED = (*POINT_DATASETS, "mnist", "csv")
 
@@ -127,6 +128,8 @@ def export_script(inputs: ScriptInputs, *, filename: str = "nnlab_run.py") -> st
                                momentum=_literal(train.momentum), batch_size=_literal(train.batch_size),
                                epochs=_literal(train.epochs), weight_decay=_literal(train.weight_decay),
                                l1=_literal(train.l1), schedule=_literal(train.schedule),
-                               patience=_literal(train.patience))
+                               patience=_literal(train.patience), min_drop=_literal(stopping.MIN_DROP),
+                               search_drop=_literal(stopping.SEARCH_DROP), learned=_literal(stopping.LEARNED),
+                               patience_share=_literal(stopping.PATIENCE_SHARE))
     head = HEAD_AND_LOSS.format(head=_literal(model.head), loss=_literal(train.loss))
     return header + _data_section(inputs) + head + _model_section(model) + _augment_section(train) + training

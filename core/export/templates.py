@@ -160,6 +160,10 @@ TRAINING = '''
 OPTIMIZER, LR, MOMENTUM = {optimizer}, {lr}, {momentum}
 BATCH_SIZE = {batch_size}  # 0: the whole training split at once
 EPOCHS, WEIGHT_DECAY, L1, SCHEDULE, PATIENCE = {epochs}, {weight_decay}, {l1}, {schedule}, {patience}
+# The stopping rule (PATIENCE 0: none, train all EPOCHS). A new low of the validation loss counts when it beats the
+# last by MIN_DROP x the chance loss; the run stops after PATIENCE epochs without one (or two fifths of the epochs
+# the last one took, if longer). Until the loss is under LEARNED x chance, the training loss's new lows count too.
+MIN_DROP, SEARCH_DROP, LEARNED, PATIENCE_SHARE = {min_drop}, {search_drop}, {learned}, {patience_share}
 
 
 def make_optimizer(model):
@@ -195,8 +199,40 @@ def evaluate(model, X, y):
     return loss, accuracy
 
 
+def chance_loss(y):
+    """The loss of always answering the class frequencies p: -sum p log p (mse: (1 - sum p^2) / classes)."""
+    p = torch.bincount(y).double() / len(y)
+    if LOSS == "mse":
+        return float((1 - (p * p).sum()) / len(p))
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
+
+
+class Stopping:
+    """Fed each epoch's losses: keeps the best weights, says when the run has stopped improving."""
+
+    def __init__(self, chance):
+        self.chance, self.best_loss, self.best_state = chance, float("inf"), None
+        self.mark, self.search_mark, self.progress_epoch, self.learned = float("inf"), float("inf"), 0, False
+
+    def update(self, model, epoch, train_loss, val_loss):
+        loss = train_loss if math.isnan(val_loss) else val_loss  # no validation split: the training loss
+        if loss < self.best_loss:
+            self.best_loss, self.best_state = loss, {{k: v.detach().clone() for k, v in model.state_dict().items()}}
+        progress = loss < self.mark - MIN_DROP * self.chance
+        if progress:
+            self.mark = loss
+        self.learned = self.learned or loss < LEARNED * self.chance
+        if train_loss < self.search_mark - SEARCH_DROP * self.chance:
+            self.search_mark = train_loss
+            progress = progress or not self.learned
+        if progress:
+            self.progress_epoch = epoch
+        return epoch - self.progress_epoch >= max(PATIENCE, int(self.progress_epoch * PATIENCE_SHARE))
+
+
 def train(model, X, y, X_val, y_val):
-    """Shuffled batches every epoch; the validation split draws the curves and decides early stopping."""
+    """Shuffled batches every epoch; the validation split draws the curves and decides when to stop."""
     n = len(y)
     batch = n if BATCH_SIZE == 0 else min(BATCH_SIZE, n)
     optimizer = make_optimizer(model)
@@ -206,14 +242,16 @@ def train(model, X, y, X_val, y_val):
     for layer in model.modules():
         if isinstance(layer, Dropout):
             layer.generator = masks
-    best_loss, best_state, since_best = float("inf"), None, 0
+    stopping = Stopping(chance_loss(y))
     model.train()
     for epoch in range(1, EPOCHS + 1):
         order = torch.randperm(n, generator=shuffle).to(DEVICE)
         X_epoch, y_epoch = X[order], y[order]
+        loss_sum = 0.0
         for start in range(0, n, batch):
             xb = X_epoch[start: start + batch]
             loss = loss_of(model(augment(xb) if AUGMENT else xb), y_epoch[start: start + batch])
+            loss_sum += loss.item() * len(xb)  # the epoch's training loss, as the dashboard's curve shows it
             if L1:  # the L1 penalty: rate x the sum of |w| over the weights (not the biases)
                 loss = loss + L1 * sum(p.abs().sum() for name, p in model.named_parameters() if name.endswith("weight"))
             optimizer.zero_grad(set_to_none=True)
@@ -224,16 +262,11 @@ def train(model, X, y, X_val, y_val):
         val_loss, val_acc = evaluate(model, X_val, y_val)
         if epoch == 1 or epoch == EPOCHS or epoch % max(1, EPOCHS // 10) == 0:
             print(f"epoch {{epoch}}: validation loss {{val_loss:.4f}}, validation accuracy {{val_acc:.2%}}")
-        if PATIENCE:  # early stopping: keep the weights of the epoch with the lowest validation loss
-            if val_loss < best_loss - 1e-4:
-                best_loss, best_state, since_best = val_loss, {{k: v.clone() for k, v in model.state_dict().items()}}, 0
-            else:
-                since_best += 1
-                if since_best >= PATIENCE:
-                    print(f"stopped early at epoch {{epoch}}")
-                    break
-    if best_state is not None:
-        model.load_state_dict(best_state)
+        if PATIENCE and stopping.update(model, epoch, loss_sum / n, val_loss):
+            print(f"stopped at epoch {{epoch}}: the loss has stopped improving")
+            break
+    if stopping.best_state is not None:  # the weights of the epoch with the lowest validation loss
+        model.load_state_dict(stopping.best_state)
 
 
 if __name__ == "__main__":

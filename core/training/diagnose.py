@@ -91,10 +91,11 @@ def _stalled(history: tuple[EpochStats, ...], chance: float) -> bool:
 
 def _not_learning(outcome: Outcome, baseline: float) -> bool:
     """Accuracy no better than the majority guess (within 2 points, or within its 95% interval on this many
-    points), or a loss that never left its starting value."""
+    points), or a loss that never left its starting value or the chance loss (what knowing nothing scores)."""
     loss = outcome.final_loss
     flat = (len(outcome.history) > 1 and math.isfinite(outcome.initial_loss)
-            and abs(loss - outcome.initial_loss) <= FLAT_LOSS * outcome.initial_loss)
+            and (abs(loss - outcome.initial_loss) <= FLAT_LOSS * outcome.initial_loss
+                 or loss >= (1 - FLAT_LOSS) * outcome.chance))
     low, _ = accuracy_interval(outcome.final_acc, max(outcome.n_probe, 1))
     return outcome.final_acc <= baseline + BASELINE_MARGIN or low <= baseline or flat
 

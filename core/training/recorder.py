@@ -54,17 +54,21 @@ def _sum_abs(tensors: list[torch.Tensor]) -> np.ndarray:
 
 
 SNAPSHOT_BYTES = 64 * 1024 * 1024  # a run's kept weights at most: a 6 x 1024 network keeps 3 epochs, a small one all
+MAX_STATES = 128  # copies kept at most: a run that stops itself is not known to be long or short in advance
 
 
 class StateRecorder:
     """An `on_epoch` callback keeping a copy of the weights every `every` epochs and after the last one, within
-    `max_bytes`: past it every other kept epoch is dropped (the first and the last stay) and `every` doubles, so
-    the epochs kept stay evenly spaced."""
+    `max_bytes` and `max_states`: past either every other kept epoch is dropped (the first and the last stay) and
+    `every` doubles, so the epochs kept stay evenly spaced."""
 
-    def __init__(self, *, every: int, epochs: int, max_bytes: int = SNAPSHOT_BYTES) -> None:
+    def __init__(self, *, every: int, epochs: int, max_bytes: int = SNAPSHOT_BYTES,
+                 max_states: int = MAX_STATES) -> None:
         if every < 1:
             raise ValueError(f"every must be at least 1 epoch. Got {every} instead.")
-        self.every, self.epochs, self.max_bytes = every, epochs, max_bytes
+        if max_states < 3:
+            raise ValueError(f"max_states must be at least 3 (first, one between, last). Got {max_states} instead.")
+        self.every, self.epochs, self.max_bytes, self.max_states = every, epochs, max_bytes, max_states
         self.states: list[EpochState] = []
 
     def __call__(self, stats, model: nn.Module) -> None:
@@ -77,7 +81,7 @@ class StateRecorder:
             return
         state = {name: t.numpy(force=True).copy() for name, t in model.state_dict().items()}
         self.states.append(EpochState(epoch, state))
-        while self.nbytes > self.max_bytes and len(self.states) > 2:
+        while (self.nbytes > self.max_bytes or len(self.states) > self.max_states) and len(self.states) > 2:
             thinned = self.states[:-1:2] + [self.states[-1]]
             self.states, self.every = thinned, self.every * 2
 

@@ -15,7 +15,10 @@ from core.boundary import Snapshot
 if TYPE_CHECKING:
     from core.training.recorder import EpochState, GradientFlow
 
-STATUSES = ("completed", "converged", "early_stopped", "stopped", "time_limit", "diverged", "stalled", "not_learning")
+# How a run ended. converged / early_stopped: the stopping rule ended it (the loss stopped improving / rose again);
+# still_improving: it reached its epoch ceiling with the loss still falling; completed: the ceiling, rule off.
+STATUSES = ("completed", "converged", "early_stopped", "still_improving", "stopped", "time_limit", "diverged",
+            "stalled", "not_learning")
 TROUBLE = ("diverged", "stalled", "not_learning")  # runs that failed to learn; the message says what to change
 
 

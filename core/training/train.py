@@ -1,6 +1,7 @@
 """Training: one fast in-memory loop that reports through callbacks and returns its history as data.
 
-Per-epoch curves and early stopping use the validation split; the test split is never touched here.
+Per-epoch curves and the stopping rule (core.training.stopping) use the validation split; the test split is never
+touched here.
 The settings are in `core.config`, the results in `core.training.result`; the optimizer, schedule and L1
 penalty a `TrainConfig` names are built here. How a run ended (and why, in
 words a beginner can act on) is decided in `core.training.diagnose`.
@@ -8,7 +9,6 @@ words a beginner can act on) is decided in `core.training.diagnose`.
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable
@@ -25,9 +25,12 @@ from core.training.augment import Augmenter
 from core.training.diagnose import Outcome, diagnose, divergence_message
 from core.training.losses import chance_loss_of, per_sample_loss
 from core.training.result import EpochStats, TrainResult
+from core.training.stopping import StoppingRule as _EarlyStopping  # the name core.sweep.batched imports
+from core.training.stopping import ceiling_message
 
 EVAL_BATCH = 8192
 PROBE_SIZE = 1024  # training points used to measure the loss before the first step
+KEEPS_BEST = ("completed", "converged", "early_stopped", "still_improving")  # end with the best epoch's weights
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -145,7 +148,7 @@ class _Loop:
             loss_sum += loss_value * len(yb)
             correct += (logits.argmax(1) == yb).sum()
             seen += len(yb)
-            if self.on_step is not None and self.step % self.options.step_every == 0:
+            if self.on_step is not None and _reports(self.step, self.options.step_every):
                 self.on_step(self.step, loss_value, self.model)
         return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1), seen
 
@@ -167,48 +170,16 @@ class _Loop:
         return logits.detach(), data_loss
 
 
-@dataclass(eq=False)
-class _EarlyStopping:
-    """Keeps the weights of the epoch with the lowest validation loss; says when patience has run out."""
-
-    patience: int
-    best_loss: float = math.inf
-    best_epoch: int | None = None
-    best_state: dict | None = None
-    since_best: int = 0
-
-    def update(self, model: nn.Module, stats: EpochStats) -> bool:
-        """Record this epoch; True when the run should stop."""
-        if not self.patience:
-            return False
-        if stats.val_loss < self.best_loss - 1e-4:
-            self.best_loss, self.best_epoch, self.since_best = stats.val_loss, stats.epoch, 0
-            self.best_state = copy.deepcopy(model.state_dict())
-            return False
-        self.since_best += 1
-        return self.since_best >= self.patience
-
-    def message(self, epoch: int) -> str:
-        return (f"Stopped early at epoch {epoch}: the validation loss had not improved for {self.patience} "
-                f"epochs. Kept the weights from epoch {self.best_epoch}.")
-
-
-def _settled(history: list[EpochStats], chance: float, window: int = 10) -> bool:
-    """True once the model has learned something (loss well below chance) and the loss has stopped moving:
-    over the last `window` epochs it changed by less than 0.005 + 1% of its value."""
-    if len(history) <= window:
-        return False
-    old, new = history[-window - 1].train_loss, history[-1].train_loss
-    return new < 0.9 * chance and abs(old - new) <= 0.005 + 0.01 * old
+def _reports(step: int, every: int) -> bool:
+    """Whether step `step` is reported: every `every` steps, and at steps 1, 2, 4, 8, ... before that, so a slow
+    first epoch shows its progress at once."""
+    return step % every == 0 or (step < every and step & (step - 1) == 0)
 
 
 def _prepare(model: nn.Module, data: Dataset, config: TrainConfig, options: RunOptions):
     """Check the inputs; move the data into tensors in the model's memory format."""
     validate_train_config(config)
     check_data(data)
-    if config.patience and not data.has_validation:
-        raise TrainError("Early stopping watches the validation loss, but this dataset has no validation split: "
-                         "set a validation share above 0, or turn early stopping off (patience 0).")
     if options.step_every < 1:
         raise TrainError(f"step_every must be at least 1. Got {options.step_every}.")
     if options.threads is not None:
@@ -231,16 +202,16 @@ def _prepare(model: nn.Module, data: Dataset, config: TrainConfig, options: RunO
 
 
 def _should_end(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], chance: float) -> bool:
-    """After an epoch: True, with the run's status and message set, when the run ends here."""
+    """After an epoch: True, with the run's status and message set, when the run ends here (core.training.stopping:
+    stopped improving, or at the ceiling while still improving)."""
     if loop.status != "completed":  # stopped by the user, or diverged
         return True
     number = history[-1].epoch
-    if stopper.update(loop.model, history[-1]):
-        loop.status, loop.message = "early_stopped", stopper.message(number)
+    if stopper.update(loop.model, history[-1], chance):
+        loop.status, loop.message = stopper.ending(number, chance)
         return True
-    if loop.options.settle and _settled(history, chance):
-        loop.status, loop.message = "converged", f"Converged after {number} epochs: the training loss settled."
-        return True
+    if number >= loop.config.epochs and stopper.improving(number):
+        loop.status, loop.message = "still_improving", ceiling_message(number)
     return False
 
 
@@ -268,7 +239,7 @@ def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], init
            chance: float) -> Outcome:
     """Keep the best epoch's weights (early stopping), restore the usual memory format, and diagnose the run."""
     judged = history  # the run is judged by the weights it keeps
-    if stopper.best_state is not None and loop.status in ("completed", "early_stopped"):
+    if stopper.best_state is not None and loop.status in KEEPS_BEST:
         loop.model.load_state_dict(stopper.best_state)
         judged = history[:stopper.best_epoch]
     X, y = loop.X, loop.y

@@ -18,7 +18,7 @@ from tests.browser.helpers import (
     wait_for_new_chart,
 )
 
-CRAFTED = {"data": "spiral", "n": "5000", "hidden": "1024,1024,1024,1024,1024,1024", "ep": "2500", "bs": "0",
+CRAFTED = {"data": "spiral", "n": "5000", "hidden": "1024,1024,1024,1024,1024,1024", "ep": "9000", "bs": "0",
            "opt": "sgd", "lr": "0.00001", "hide": "ep"}
 BOUNDARY = "Decision boundary after epoch"
 SLIDER_CEILING_S = 3.0
@@ -39,10 +39,10 @@ def test_a_crafted_link_leaves_the_server_to_everyone_else(browser: Browser, app
     mischief = open_page(browser, f"{app_url}/train?{urlencode(CRAFTED)}")
     try:
         notice = mischief.locator(".st-key-session_notice")
-        expect(notice).to_contain_text("ep=2500 limited to 300 epochs")  # said, not silently changed
+        expect(notice).to_contain_text("ep=9000 limited to 3000 epochs")  # said, not silently changed
         expect(mischief.get_by_text("over this server's limit").first).to_be_visible()  # nothing trained
         mischief.get_by_role("button", name="Train", exact=True).click()
-        expect(mischief.get_by_text("lower the epochs from 300").first).to_be_visible()
+        expect(mischief.get_by_text("lower the epochs from 3,000").first).to_be_visible()
         screenshot(mischief, "hostile-crafted-link")
 
         student = open_page(browser, f"{app_url}/train")
