@@ -293,3 +293,12 @@ def test_the_scripts_augmentation_draws_the_warps_the_engine_draws() -> None:
     engine = Augmenter(train.augment, seed=train.seed)
     for _ in range(2):  # two batches: the streams stay in step
         torch.testing.assert_close(namespace["augment"](images), engine(images), atol=1e-5, rtol=0)
+
+
+def test_a_link_asking_to_augment_points_says_it_was_ignored() -> None:
+    from core.url.state import decode_url
+
+    decoded = decode_url("data=circles&ln=0.2&head=sigmoid&loss=mse&aug=shift,rotate15")
+    assert decoded.settings.train.augment == () and decoded.settings.data.label_noise == 0.2
+    assert decoded.problems == ("aug=shift,rotate15 ignored: augmentation is for digit images.",)
+    assert (decoded.settings.model.head, decoded.settings.train.loss) == ("sigmoid", "mse")

@@ -262,6 +262,10 @@ def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, 
         data = _apply(base.data, parsed[0], [])  # any value it refuses was reported above
     model = _apply(shaped(base.model, data), parsed[1], problems)
     train = _apply(base.train, parsed[2], problems)
+    if train.augment and data.name not in IMAGE_DATASETS:  # it warps images: 2-D points have none
+        problems.append(f"aug={show(format_value(tuple[str, ...], train.augment))} ignored: augmentation is for "
+                        "digit images.")
+        train = replace(train, augment=())
     settings = Settings(data, model, train, page)
     if limited:  # never silently: each value moved is said, as an ignored one is
         settings, notes = within_limits(settings, label=lambda cls, name: URL_NAMES[cls][name])
