@@ -51,8 +51,8 @@ SESSION = "session"  # st.session_state[SESSION]: this browser session's Session
 WIDGET_PREFIXES = ("data.", "model.", "train.")  # the settings widgets' keys (each page's prefix)
 NOTICE_TITLE = "Some of this link could not be used and was ignored:"
 FORK_NOTE = "This session is open in another tab of this browser too, so this is your own copy: changes here stay here."
-RESTARTED_NOTE = ("This server restarted, or your browser was moved to another server, so the model you trained is "
-                  "gone. Your run history is kept: it is on the Runs page.")
+RESTARTED_NOTE = ("Your session is not known to the server: this server restarted, or your browser was moved to "
+                  "another one, so the model you trained is gone. Your run history is kept: it is on the Runs page.")
 MAX_PENDING = 8 + MAX_VALUES**2  # runs held before the first token: a first run's few, and a whole sweep's cells
 WAIT_S = 3.0  # the Runs page waits this long for runs still being saved
 
