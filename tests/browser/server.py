@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import ROOT
 
 HEALTH_TIMEOUT_S = 60.0
+WARM_UP_S = 90.0  # serve.py's warm-up, before the server answers (about 10 s; far longer on a busy machine)
 HEALTH_POLL_S = 0.25
 
 
@@ -27,9 +28,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S
-    for _ in range(int(HEALTH_TIMEOUT_S / HEALTH_POLL_S) + 1):
+def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = HEALTH_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / HEALTH_POLL_S) + 1):
         if server.poll() is not None:
             pytest.fail(f"Streamlit exited with code {server.returncode} before it was healthy; see {log}")
         try:
@@ -41,12 +42,14 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path) -> None:
         if time.monotonic() > deadline:
             break
         time.sleep(HEALTH_POLL_S)
-    pytest.fail(f"Streamlit was not healthy at {url} after {HEALTH_TIMEOUT_S:.0f} s; see {log}")
+    pytest.fail(f"Streamlit was not healthy at {url} after {timeout:.0f} s; see {log}")
 
 
 @contextmanager
-def serve_app(log_path: Path, mnist: Path | None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A Streamlit server for app.py on a free local port: (its URL, its process), stopped on exit."""
+def serve_app(log_path: Path, mnist: Path | None, *, warm: bool = False) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A Streamlit server for app.py on a free local port: (its URL, its process), stopped on exit. `warm`: started
+    as `make run` starts it, through serve.py (healthy only once the engine is imported and Home's example
+    trained)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -56,12 +59,13 @@ def serve_app(log_path: Path, mnist: Path | None) -> Iterator[tuple[str, subproc
     python = str(venv_python) if venv_python.is_file() else sys.executable
     # As `make run` starts it (so .streamlit/config.toml applies, file watcher included), plus only what a
     # test needs: no browser to open, this machine only, a free port.
-    command = [python, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-               "127.0.0.1", "--server.port", str(port)]
+    launcher = ["serve.py"] if warm else ["-m", "streamlit", "run", "app.py"]
+    command = [python, *launcher, "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port",
+               str(port)]
     with open(log_path, "w") as log:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_healthy(url, server, log_path)
+            _wait_healthy(url, server, log_path, HEALTH_TIMEOUT_S + (WARM_UP_S if warm else 0.0))
             yield url, server
         finally:
             server.terminate()
