@@ -28,6 +28,7 @@ from core.insight.cache import InsightCache
 from core.models import build_model, output_logits, predict_proba
 from core.sweep.job import SweepJob
 from core.training.budget import Budget, RunCost, estimate
+from core.training.coach import Advice, Score, Verdict, advise, compare, score
 from core.training.jobs import JobProgress, TrainingJob
 from core.training.losses import loss_label
 from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
@@ -85,6 +86,8 @@ class Lab:
     _started: tuple[Settings, str] | None = None  # the last run's settings and origin ("train" or "auto")
     _told: JobProgress | None = None  # the job's final progress, once on_run_end has been told of it
     _loaded_names: tuple[str, ...] = ()
+    _scores: tuple[tuple[DataConfig, Score | None], ...] = ()  # the last two runs' validation scores, for the coach
+    _coaching: tuple[TrainResult, tuple[Advice | None, Verdict | None]] | None = None  # the coach's word, per result
 
     def __getstate__(self) -> dict:
         """Copies and pickles leave out the hooks (the run history, the loader): the session sets its own."""
@@ -278,12 +281,28 @@ class Lab:
             self.result = progress.result
             trained = progress.history and not progress.result.diverged
             self.model = self.job.model if trained else None
+            n_val = len(self.job.data.y_val) if self.job.data.has_validation else 0
+            self._scores = (*self._scores[-1:], (self.data_config, score(progress.result, n_val)))
         if progress.done and self._told is not progress:
             self._told = progress
             if self.on_run_end is not None and self._started is not None:
                 settings, origin = self._started
                 self.on_run_end(EndedRun(settings, origin, self.job.data, progress.result, self.model))
         return progress
+
+    def coach(self) -> tuple[Advice | None, Verdict | None]:
+        """The coach on the current run (core.training.coach): one diagnosis with the settings that fix it (trained
+        only if the page applies them), and how this run compares with the one before on the same data."""
+        if self.result is None or self.from_file or self._started is None or self.training:
+            return None, None
+        if self._coaching is None or self._coaching[0] is not self.result:
+            data = self.require_data()
+            reference = preset(data.is_image, self.model_config.kind).train.lr
+            advice = advise(self._started[0], self.result, self.model, data.X_train, reference_lr=reference)
+            (before_data, before), (after_data, after) = ((None, None), *self._scores)[-2:]
+            verdict = compare(before, after) if before and after and before_data == after_data else None
+            self._coaching = (self.result, (advice, verdict))
+        return self._coaching[1]
 
     @property
     def trained_settings(self) -> Settings | None:

@@ -1,0 +1,299 @@
+"""The coach: after a run, one short diagnosis read from the run's own numbers, and the one change that should fix it.
+
+`advise` looks at the history (train and validation curves), the gradient-flow record, the kept model's ReLU
+units and the settings, and names the first of: diverged > vanishing gradients (sigmoid) > too few units >
+dead units > a noisy learning rate > overfitting > too slow > underfitting (still falling: more epochs; flat:
+more units or features). A healthy run gets nothing. The fix is a `Settings` to train next; the coach never
+trains: the page runs it when the learner clicks. `compare` then says whether it helped: "helped" only when the
+change in validation accuracy is larger than the 95% interval of the difference, else "within the noise".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.config import MAX_UNITS, Settings
+from core.evaluate import accuracy_interval
+from core.models import eval_mode
+from core.training.presets import LEARNING_RATES
+from core.training.result import TrainResult
+
+LOW_TRAIN_ACC = 0.9  # training accuracy below this share of what its labels allow: underfitting
+GAP = 0.10  # train - validation accuracy: overfitting
+LOSS_RATIO = 3.0  # or a validation loss this many times the training loss, while it rises
+RISE = 1.2  # the validation loss ended this many times above its lowest, well before the end: it is rising
+NOISY = 0.2  # mean epoch-to-epoch change of the validation loss, relative to its level, over the last epochs
+FLAT = 0.02  # the training loss fell less than this share over the last fifth of the run: flat
+SLOW_LR = 10  # a rate this many times below the model's usual one makes a run "too slow"
+DEAD = 0.5  # half the ReLU units or more output 0 for every training point (in a run that failed to learn)
+VANISHED = 0.01  # the first layer's mean gradient below 1% of the last layer's
+TINY = 4  # a network with this few hidden units or fewer
+PROBE = 512  # training points the dead-unit count looks at
+
+
+@dataclass(frozen=True)
+class Advice:
+    """One diagnosis: which rule, what the numbers say, and the fix (settings to train next, with a button label)."""
+
+    rule: str
+    message: str
+    fix_label: str
+    fix: Settings
+
+
+@dataclass(frozen=True)
+class Score:
+    """A run's validation accuracy on n points, with its 95% interval."""
+
+    accuracy: float
+    n: int
+
+    @property
+    def half_width(self) -> float:
+        low, high = accuracy_interval(self.accuracy, self.n)
+        return (high - low) / 2
+
+    def describe(self) -> str:
+        """'84% ± 4'."""
+        return f"{100 * self.accuracy:.0f}% ± {100 * self.half_width:.0f}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Two runs' validation accuracies compared: helped (better beyond the noise), hurt, or within the noise."""
+
+    before: Score
+    after: Score
+    outcome: str  # "helped", "hurt" or "within the noise"
+
+    def describe(self, what: str = "the change") -> str:
+        """'validation 84% ± 4 → 93% ± 3: it helped'."""
+        said = {"helped": "it helped", "hurt": "it made it worse",
+                "within the noise": "within the noise: the difference is smaller than the intervals allow"}
+        return f"{what[0].upper()}{what[1:]}: validation {self.before.describe()} → {self.after.describe()}, " \
+               f"{said[self.outcome]}."
+
+
+def score(result: TrainResult, n_val: int) -> Score | None:
+    """The validation accuracy of the weights a run kept (its best epoch, else its last); None without one."""
+    if not result.history or n_val < 1 or result.diverged:
+        return None
+    kept = result.history[(result.best_epoch or len(result.history)) - 1]
+    return None if math.isnan(kept.val_acc) else Score(kept.val_acc, n_val)
+
+
+def compare(before: Score, after: Score) -> Verdict:
+    """"helped"/"hurt" when the change is larger than the 95% interval of the difference (the two intervals'
+    half-widths combined), else "within the noise"."""
+    change, noise = after.accuracy - before.accuracy, math.hypot(before.half_width, after.half_width)
+    outcome = "helped" if change > noise else "hurt" if change < -noise else "within the noise"
+    return Verdict(before, after, outcome)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the rules read: the settings, the curves and a few measurements of the kept model."""
+
+    settings: Settings
+    result: TrainResult
+    train_loss: np.ndarray
+    val_loss: np.ndarray
+    kept: int  # index of the kept epoch
+    dead: float  # share of ReLU units dead (NaN without ReLUs)
+    reference_lr: float
+    images: bool
+
+    @property
+    def train_acc(self) -> float:
+        return self.result.history[self.kept].train_acc
+
+    @property
+    def underfits(self) -> bool:
+        """Training accuracy below LOW_TRAIN_ACC of what its labels allow (flipped labels cannot be learned)."""
+        return self.train_acc < LOW_TRAIN_ACC * (1 - self.settings.data.label_noise)
+
+    @property
+    def gap(self) -> float:
+        return self.train_acc - self.result.history[self.kept].val_acc
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    def tail(self, values: np.ndarray) -> np.ndarray:
+        """The last fifth of the run (at least 10 epochs)."""
+        return values[-max(10, len(values) // 5):]
+
+
+def _dead_share(model: nn.Module, X: np.ndarray) -> float:
+    """Share of ReLU units (a conv channel counts as one unit) that output 0 for every one of the points X."""
+    outputs: list[torch.Tensor] = []
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.detach())) for m in relus]
+    try:
+        with eval_mode(model):
+            model(torch.as_tensor(X, device=next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not outputs:
+        return math.nan
+    alive = [(o.transpose(0, 1).reshape(o.shape[1], -1) > 0).any(1) for o in outputs]  # (units,) per layer
+    return float(1 - torch.cat(alive).float().mean())
+
+
+def _rate(lr: float, factor: float) -> float:
+    """The slider's learning rate nearest lr x factor."""
+    return min(LEARNING_RATES, key=lambda r: abs(math.log(r) - math.log(lr * factor)))
+
+
+def _train(run: _Run, **changes) -> Settings:
+    return replace(run.settings, train=replace(run.settings.train, **changes))
+
+
+def _model(run: _Run, **changes) -> Settings:
+    return replace(run.settings, model=replace(run.settings.model, **changes))
+
+
+def _diverged(run: _Run) -> Advice | None:
+    if not run.result.diverged:
+        return None
+    lr = _rate(run.settings.train.lr, 0.1)
+    return Advice("diverged", f"Diverged: the loss blew up at step {run.result.steps:,}, so every step overshot. "
+                              f"A 10× smaller learning rate takes smaller steps.", f"Learning rate {lr:g}",
+                  _train(run, lr=lr))
+
+
+def _vanishing(run: _Run) -> Advice | None:
+    flow = run.result.gradients
+    if run.settings.model.activation != "sigmoid" or flow is None or len(flow.layers) < 3:
+        return None
+    first = float(flow.ratio()[0])
+    if first >= VANISHED:
+        return None
+    return Advice("vanishing", f"Vanishing gradients: the first layer's gradients are {100 * first:.2g}% of the last "
+                               "layer's. Each sigmoid passes back at most a quarter of its gradient, so the first "
+                               "layers barely learn. ReLU passes it back whole.", "Use ReLU",
+                  _model(run, activation="relu"))
+
+
+def _capacity(run: _Run, *, tiny_only: bool) -> Advice | None:
+    model = run.settings.model
+    tiny = model.kind == "logreg" or model.activation == "linear" or sum(model.hidden) <= TINY
+    if not run.underfits or (tiny_only and not tiny) or not _flat(run):
+        return None
+    why = (f"Underfitting: the training loss is flat at {run.train_loss[-1]:.3f} with training accuracy "
+           f"{run.train_acc:.0%}: the network cannot draw the shape the classes need.")
+    if (model.kind == "logreg" or model.activation == "linear") and not run.images:
+        features = tuple(dict.fromkeys((*model.features, "xx", "yy")))
+        if features != tuple(model.features):
+            return Advice("underfitting", f"{why} Give it x² and y² as inputs.", "Add x² and y²",
+                          _model(run, features=features))
+    if model.kind != "mlp":
+        return None
+    hidden = tuple(min(MAX_UNITS, max(8, 4 * u)) for u in model.hidden)
+    return Advice("underfitting", f"{why} More units per layer can bend the boundary more.",
+                  f"Hidden layers of {'-'.join(map(str, hidden))} units", _model(run, hidden=hidden))
+
+
+def _dead(run: _Run) -> Advice | None:
+    if not run.dead >= DEAD or not run.result.failed_to_learn:
+        return None
+    return Advice("dead_units", f"Dead units: {run.dead:.0%} of the ReLU units output 0 for every training point, "
+                                "so no gradient reaches them and they never recover. Leaky ReLU keeps a small slope "
+                                "below 0.", "Use leaky ReLU", _model(run, activation="leaky_relu"))
+
+
+def _noisy(run: _Run) -> Advice | None:
+    tail = run.tail(run.val_loss)
+    if len(tail) < 3 or run.result.failed_to_learn:
+        return None
+    jumps = float(np.mean(np.abs(np.diff(tail))) / max(float(np.mean(tail)), 1e-9))
+    if jumps < NOISY:
+        return None
+    lr = _rate(run.settings.train.lr, 1 / 3)
+    return Advice("noisy_lr", f"A noisy learning rate: over the last {len(tail)} epochs the validation loss jumped by "
+                              f"{jumps:.0%} of its level from one epoch to the next. The steps are too big to settle "
+                              "into the minimum.", f"Learning rate {lr:g} (3× smaller)", _train(run, lr=lr))
+
+
+def _overfitting(run: _Run) -> Advice | None:
+    low = int(np.argmin(run.val_loss))
+    rise = run.val_loss[-1] - run.val_loss[low]
+    rising = rise >= (RISE - 1) * max(run.val_loss[low], run.val_loss[0] / 4) and low < 0.8 * run.epochs
+    last = run.result.history[-1]
+    gap_at = run.gap if run.result.best_epoch is not None else last.train_acc - last.val_acc  # of the kept weights
+    apart = gap_at >= GAP or run.val_loss[-1] >= LOSS_RATIO * max(run.train_loss[-1], 1e-9)
+    if not rising or not apart:
+        return None
+    apart_by = (f"training accuracy is {100 * gap_at:.0f} points above validation" if gap_at >= GAP else
+                f"the validation loss is {run.val_loss[-1] / max(run.train_loss[-1], 1e-9):.0f}× the training loss")
+    what = (f"Overfitting: the validation loss has risen since epoch {low + 1:,} ({run.val_loss[low]:.3f} → "
+            f"{run.val_loss[-1]:.3f}) while the training loss kept falling ({run.train_loss[-1]:.3f}); "
+            f"{apart_by}: the network learns its training points by heart.")
+    train, model = run.settings.train, run.settings.model
+    if not train.patience:
+        return Advice("overfitting", f"{what} Early stopping keeps the weights from before it started (more data or "
+                                     "weight decay help too).", "Turn on early stopping", _train(run, patience=10))
+    if run.images and model.dropout == 0:
+        return Advice("overfitting", f"{what} Dropout makes it learn features that do not rely on single pixels.",
+                      "Dropout 0.3", _model(run, dropout=0.3))
+    if train.weight_decay < 1e-3:
+        return Advice("overfitting", f"{what} Weight decay keeps the weights small, so the boundary stays smooth "
+                                     "(more data helps too).", "Weight decay 0.001", _train(run, weight_decay=1e-3))
+    return None
+
+
+def _slow(run: _Run) -> Advice | None:
+    lr = run.settings.train.lr
+    if lr * SLOW_LR > run.reference_lr or not run.underfits:
+        return None
+    faster = _rate(lr, 10)
+    return Advice("too_slow", f"Too slow: after {run.epochs:,} epochs the training loss is {run.train_loss[-1]:.3f} "
+                              f"(from {run.train_loss[0]:.3f}); the learning rate {lr:g} is far below this model's "
+                              f"usual {run.reference_lr:g}.", f"Learning rate {faster:g} (10× larger)",
+                  _train(run, lr=faster))
+
+
+def _more_epochs(run: _Run) -> Advice | None:
+    train = run.settings.train
+    falling = run.result.status == "still_improving" or not _flat(run)
+    if not run.underfits or not falling or run.result.best_epoch not in (None, run.epochs):
+        return None
+    epochs = min(3000, 2 * train.epochs if run.images else max(4 * train.epochs, 1000))
+    return Advice("underfitting", f"Underfitting: training accuracy is {run.train_acc:.0%} and the loss was still "
+                                  f"falling at epoch {run.epochs:,}: the run ended before it had learned.",
+                  f"Train up to {epochs:,} epochs", _train(run, epochs=epochs, patience=train.patience or 10))
+
+
+def _flat(run: _Run) -> bool:
+    tail = run.tail(run.train_loss)
+    return bool(tail[0] - tail[-1] <= FLAT * abs(tail[0]))
+
+
+RULES: tuple[Callable[[_Run], Advice | None], ...] = (
+    _diverged, _vanishing, lambda run: _capacity(run, tiny_only=True), _dead, _noisy, _overfitting, _slow,
+    _more_epochs, lambda run: _capacity(run, tiny_only=False))
+
+
+def advise(settings: Settings, result: TrainResult, model: nn.Module | None, X_train: np.ndarray, *,
+           reference_lr: float) -> Advice | None:
+    """The first rule that fits this run, with its fix; None for a healthy run (or one with nothing to read)."""
+    history = result.history
+    if len(history) < 2 or result.status == "stopped":
+        return None
+    dead = _dead_share(model, np.asarray(X_train[:PROBE], dtype=np.float32)) if model is not None else math.nan
+    kept = (result.best_epoch or len(history)) - 1
+    run = _Run(settings, result, np.array([e.train_loss for e in history]), np.array([e.val_loss for e in history]),
+               kept, dead, reference_lr, settings.model.takes_images)
+    for rule in RULES:
+        advice = rule(run)
+        if advice is not None and advice.fix != settings:
+            return advice
+    return None

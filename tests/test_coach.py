@@ -1,0 +1,143 @@
+"""The coach: every rule on a constructed history and on a real run that triggers it, silence on a healthy circles
+run, the one-click fixes that help beyond the noise, and "within the noise" for two runs that differ by less."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from core.config import DataConfig, ModelConfig, Settings, TrainConfig
+from core.data.make import make_dataset
+from core.lab import Lab
+from core.training.coach import Score, advise, compare, score
+from core.training.recorder import GradientFlow
+from core.training.result import EpochStats, TrainResult
+from core.url.state import decode
+
+X = np.zeros((8, 2), dtype=np.float32)
+SETTINGS = Settings(DataConfig(), ModelConfig(hidden=(16, 16)), TrainConfig(lr=0.03, epochs=100))
+
+
+def history(train_loss, val_loss, train_acc, val_acc) -> tuple[EpochStats, ...]:
+    """Per-epoch records from four sequences (a number stays the same for 50 epochs, or the others' length)."""
+    n = max(len(v) if np.ndim(v) else 50 for v in (train_loss, val_loss, train_acc, val_acc))
+    cols = [np.broadcast_to(np.asarray(v, dtype=float), (n,)) for v in (train_loss, val_loss, train_acc, val_acc)]
+    tl, vl, ta, va = cols
+    return tuple(EpochStats(e + 1, float(tl[e]), float(ta[e]), float(vl[e]), float(va[e]), 0.03, 0.0, e + 1)
+                 for e in range(n))
+
+
+def built(train_loss, val_loss, train_acc, val_acc, status: str = "completed", **kw) -> TrainResult:
+    h = history(train_loss, val_loss, train_acc, val_acc)
+    return TrainResult(h, status, "", len(h), 0.0, **kw)
+
+
+def rule_of(result: TrainResult, settings: Settings = SETTINGS, model: nn.Module | None = None) -> str | None:
+    advice = advise(settings, result, model, X, reference_lr=0.03)
+    return advice.rule if advice else None
+
+
+E = np.arange(100)
+HEALTHY = built(0.7 * np.exp(-E / 10) + 0.01, 0.7 * np.exp(-E / 10) + 0.02, 1.0, 0.98)
+
+
+def test_the_rules_on_constructed_histories() -> None:
+    assert rule_of(HEALTHY) is None
+    falling = 0.7 - 0.004 * E
+    assert rule_of(built(falling, falling, 0.7, 0.7, "still_improving")) == "underfitting"
+    assert rule_of(built(0.6, 0.6, 0.6, 0.6)) == "underfitting"  # flat: more units
+    overfit = built(0.5 * np.exp(-E / 20), 0.2 + 0.002 * np.abs(E - 30), 1.0, 0.85)
+    assert rule_of(overfit) == "overfitting"
+    advice = advise(SETTINGS, overfit, None, X, reference_lr=0.03)
+    assert advice.fix.train.patience == 10 and "has risen since epoch 31" in advice.message
+    digits = replace(SETTINGS, model=ModelConfig(kind="cnn", input_shape=(1, 28, 28), n_classes=10),
+                     train=TrainConfig(patience=5))
+    assert advise(digits, overfit, None, X, reference_lr=0.03).fix.model.dropout == 0.3
+    noisy = built(0.7 * np.exp(-E / 10), 0.1 + 0.08 * (E % 2), 0.95, 0.9)
+    assert rule_of(noisy) == "noisy_lr"
+    assert advise(SETTINGS, noisy, None, X, reference_lr=0.03).fix.train.lr == 0.01  # 3x smaller
+    slow = replace(SETTINGS, train=replace(SETTINGS.train, lr=1e-4))
+    assert rule_of(built(0.69 - 0.0001 * E, 0.69, 0.6, 0.6), slow) == "too_slow"
+    assert rule_of(built([0.7, 50.0], [0.7, np.nan], [0.5] * 2, [0.5] * 2, "diverged")) == "diverged"
+
+
+def test_dead_units_and_vanishing_gradients_on_constructed_runs() -> None:
+    dead = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    with torch.no_grad():
+        dead[0].weight.zero_()
+        dead[0].bias.fill_(-1.0)  # every unit outputs 0 for every point
+    flat = built(0.69, 0.69, 0.5, 0.5, "not_learning")
+    assert rule_of(flat, model=dead) == "dead_units"
+    flow = GradientFlow(("1", "2", "3"), np.arange(1, 4), np.ones((3, 3)), np.array([[1e-5, 1e-3, 1.0]] * 3))
+    sigmoid = replace(SETTINGS, model=replace(SETTINGS.model, activation="sigmoid", hidden=(8, 8)))
+    assert rule_of(replace(flat, gradients=flow), sigmoid) == "vanishing"
+    assert rule_of(replace(flat, gradients=flow), sigmoid, None) == "vanishing"
+    assert rule_of(replace(HEALTHY, gradients=flow)) is None  # ReLU: the rule is for sigmoid
+
+
+def test_within_the_noise_and_helped() -> None:
+    assert compare(Score(0.90, 60), Score(0.92, 60)).outcome == "within the noise"
+    verdict = compare(Score(0.70, 200), Score(0.93, 200))
+    assert verdict.outcome == "helped" and "70% ± 6 → 93% ± 4" in verdict.describe("the fix")
+    assert compare(Score(0.95, 500), Score(0.80, 500)).outcome == "hurt"
+
+
+def lab_after(link: str) -> Lab:
+    """A lab that trained what the link says (as the Train button would)."""
+    lab = Lab(threads=1)
+    lab.apply(decode(dict(part.split("=") for part in link.split("&"))).settings)
+    lab.train(wait=True)
+    return lab
+
+
+def fixed(lab: Lab) -> tuple[str, str]:
+    """Apply the coach's advice (what its button does) and train; (the rule it named, the verdict)."""
+    advice, _ = lab.coach()
+    lab.apply(advice.fix, train="always")
+    if lab.training:
+        lab.job.join()
+        lab.poll()
+    _, verdict = lab.coach()
+    return advice.rule, verdict.outcome
+
+
+def test_silent_on_a_healthy_circles_run() -> None:
+    lab = Lab(threads=1)
+    lab.set_data(DataConfig(), make_dataset(DataConfig()), default=True)
+    lab.apply(lab.settings, train="auto")
+    assert lab.coach() == (None, None)
+    lab.train(wait=True)  # the Train button: the same run, compared with the one before
+    advice, verdict = lab.coach()
+    assert advice is None and verdict.outcome == "within the noise"
+
+
+@pytest.mark.parametrize(("link", "rule"), [
+    ("data=spiral&hidden=8,8&act=tanh&ep=300&pat=0", "overfitting"),  # the validation loss rises from ~epoch 170
+    ("data=circles&lr=0.3&bs=32&ep=100&pat=0", "noisy_lr"),
+    ("data=moons&lr=0.0001&ep=100&pat=0", "too_slow"),
+    ("data=moons&opt=sgd&lr=10&ep=100&pat=0", "diverged"),
+    ("data=circles&hidden=8,8&lr=0.3&ep=100&pat=0", "dead_units"),
+    ("data=circles&hidden=8,8,8,8,8,8&act=sigmoid&ep=100&pat=0", "vanishing"),
+], ids=["overfitting spiral", "noisy rate", "too slow", "diverged", "dead units", "vanishing gradients"])
+def test_each_rule_fires_on_its_real_run(link: str, rule: str) -> None:
+    advice, _ = lab_after(link).coach()
+    assert advice is not None and advice.rule == rule, advice
+
+
+@pytest.mark.parametrize("link", [
+    "data=circles&n=400&noise=0.1&ln=0.3&val=0.5&hidden=64,64,64&ep=300&pat=0",  # overfitting flipped labels
+    "data=moons&ep=10",  # underfitting: stopped while the loss still fell
+    "data=circles&hidden=1&ep=100&pat=0",  # underfitting: one unit cannot draw a ring
+], ids=["overfitting", "underfitting epochs", "underfitting units"])
+def test_the_one_click_fix_helps_beyond_the_noise(link: str) -> None:
+    rule, outcome = fixed(lab_after(link))
+    assert rule in ("overfitting", "underfitting") and outcome == "helped"
+
+
+def test_the_coach_reads_the_kept_weights_score() -> None:
+    result = built([0.5, 0.4, 0.3], [0.5, 0.3, 0.6], [0.9] * 3, [0.7, 0.9, 0.8], best_epoch=2)
+    assert score(result, 50) == Score(0.9, 50) and score(result, 0) is None
