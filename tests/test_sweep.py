@@ -1,4 +1,5 @@
-"""Sweeps: the grid a spec makes, each cell equal to its run alone, best by validation, slots, CLI and Ray."""
+"""Sweeps: the grid a spec makes, each cell equal to its run alone (batched or not), best by validation, slots, CLI
+and Ray."""
 
 from __future__ import annotations
 
@@ -122,11 +123,18 @@ def test_the_best_cell_is_never_chosen_by_test_accuracy(swept: SweepResult) -> N
 
 
 def test_stop_ends_the_sweep_after_the_running_cell(data: Dataset) -> None:
-    seen: list[CellResult] = []
-    result = run_sweep(spec(Axis("lr", (0.01, 0.1, 0.3))), data, options=OPTIONS, on_cell=seen.append,
+    seen: list[CellResult] = []  # three architectures: one after another
+    result = run_sweep(spec(Axis("units", (2, 4, 8))), data, options=OPTIONS, on_cell=seen.append,
                        should_stop=lambda: len(seen) >= 1)
     assert len(result.cells) == 1 and result.stopped
     assert result.cells[0] is seen[0]
+
+
+def test_stop_during_a_batch_leaves_out_its_cells_cut_short(data: Dataset) -> None:
+    calls = iter(range(10**6))  # one architecture: the three cells train together, stopped in their 5th step
+    result = run_sweep(spec(Axis("lr", (0.01, 0.1, 0.3))), data, options=OPTIONS,
+                       should_stop=lambda: next(calls) >= 5)
+    assert result.stopped and result.cells == ()
 
 
 def test_a_sweep_needs_a_validation_split() -> None:

@@ -1,5 +1,7 @@
-"""Running a sweep: each cell trained as an ordinary run, on a backend (local job slots, or Ray when
-$NNLAB_RAY_ADDRESS is set), results handed back as they finish."""
+"""Running a sweep: each cell trained as an ordinary run would be, on a backend (local job slots, or Ray when
+$NNLAB_RAY_ADDRESS is set), results handed back as they finish. Locally, cells that share one 2-D MLP train
+together as one batched model (core.sweep.batched: the same numbers, in about the time of one or two runs);
+cells of different architectures still run one after another."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Protocol
 
 from core.config import RunOptions
 from core.data.dataset import Dataset
+from core.sweep.batched import batches, run_batch
 from core.sweep.grid import RAY_ADDRESS_ENV, CellResult, SweepCell, SweepError, SweepResult, SweepSpec, run_cell
 from core.sweep.ray_backend import RayBackend
 from core.training.jobs import SHARED_SLOTS, JobSlots
@@ -24,27 +27,32 @@ class Backend(Protocol):
 
 @dataclass(frozen=True)
 class LocalBackend:
-    """Cells one by one in this process; with `slots`, each waits for a slot behind every interactive run."""
+    """Cells in this process, one batch (or one unbatchable cell) at a time; with `slots`, each batch waits for a
+    slot behind every interactive run."""
 
     slots: JobSlots | None = None
 
     def results(self, cells: Sequence[SweepCell], data: Dataset, options: RunOptions,
                 should_stop: Callable[[], bool]) -> Iterator[CellResult]:
-        """Each cell's result in grid order, until `should_stop()` (which also stops the running cell, as it stops a
-        run; a cell cut short is left out)."""
-        for cell in cells:
+        """Each cell's result, a batch at a time in the order of their first cells, until `should_stop()` (which
+        also stops the running cells, as it stops a run; a cell cut short is left out)."""
+        for group in batches(cells):
             if should_stop():
                 return
             if self.slots is not None and not self.slots.acquire(should_stop, low_priority=True):
                 return
             try:
-                done = run_cell(cell, data, options, should_stop)
+                if len(group) > 1:
+                    done = run_batch(group, data, options, should_stop)
+                else:
+                    done = [run_cell(group[0], data, options, should_stop)]
             finally:
                 if self.slots is not None:
                     self.slots.release()
-            if done.result.status == "stopped":
+            finished = [cell for cell in done if cell.result.status != "stopped"]
+            yield from finished
+            if len(finished) < len(group):
                 return
-            yield done
 
 
 def default_backend(slots: JobSlots | None = SHARED_SLOTS) -> Backend:
