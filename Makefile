@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 DATA_DIR ?=
 
-.PHONY: run dev test test-fast test-browser test-load bench lint clean
+.PHONY: run dev test test-fast test-browser test-load test-capacity bench lint clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,27 +14,33 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# Warm: serve.py imports the engine and trains the Home page's example before the server answers.
 run: $(BIN)/.installed
-	$(if $(DATA_DIR),NNLAB_DATA_DIR=$(DATA_DIR)) $(BIN)/streamlit run app.py --server.port $(PORT)
+	$(if $(DATA_DIR),NNLAB_DATA_DIR=$(DATA_DIR)) $(BIN)/python serve.py --server.port $(PORT)
 
 # For changing the code: reload on save (the file watcher is off in .streamlit/config.toml for serving).
 dev: $(BIN)/.installed
 	$(if $(DATA_DIR),NNLAB_DATA_DIR=$(DATA_DIR)) $(BIN)/streamlit run app.py --server.port $(PORT) \
 		--server.fileWatcherType auto --server.runOnSave true
 
-# The whole suite: engine, pages (AppTest), the real-browser journey and the load test.
+# The whole suite: engine, pages (AppTest), the real-browser journey, the load test and the short protocol-level
+# class; not the full capacity run (make test-capacity).
 test: $(BIN)/.installed
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not capacity"
 
 test-fast: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not browser and not load"
+	$(BIN)/python -m pytest -m "not browser and not load and not capacity"
 
 test-browser: $(BIN)/.installed
 	$(BIN)/python -m pytest -m "browser and not load"
 
 test-load: $(BIN)/.installed
 	$(BIN)/python -m pytest -m load
+
+# A class of 10, 30, 60 and 100 students on fresh servers, two minutes each (about 12 minutes): the knee.
+test-capacity: $(BIN)/.installed
+	$(BIN)/python -m pytest -m capacity
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m core bench $(if $(DATA_DIR),--data-dir $(DATA_DIR))

@@ -3,6 +3,11 @@
 The Lab (and a sweep) hand over an `EndedRun`; `describe_run` measures it (metrics per split, the 2-D
 boundary) and `RunWriter` saves it with core.history.runs.record_run, so training never waits for the database.
 Its queue is bounded, and what is still queued when the process ends (normally or on SIGTERM) is saved first.
+
+What a slider move costs the server counts here: an auto run (a moved slider) waits AUTO_DELAY_S before it is
+measured, so a student's next move replaces it unmeasured; the validation figures are the run's own (its last
+kept epoch), and the other splits are scored with one forward pass each and numpy, not scikit-learn's validated
+metrics (whose argument checks cost more than the arithmetic on these small arrays).
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import accuracy_score, log_loss
 from sqlalchemy import Engine
 from torch import nn
 
@@ -34,6 +38,8 @@ MAX_QUEUED = 64  # runs waiting to be saved; past this, waiting auto runs are dr
 SHUTDOWN_FLUSH_S = 10.0  # at exit or SIGTERM, how long every writer together may take to save what waits
 BOUNDARY_RESOLUTION = 40  # cells a side: 1,600 probabilities per class, rounded, about 10 KB a run
 EVAL_LIMIT = 10_000  # samples measured per split for the record (MNIST's training split is cut to its first 10,000)
+AUTO_DELAY_S = 10.0  # an auto run waits this long to be measured: the session's next move usually replaces it
+KEPT = ("completed", "converged", "early_stopped")  # statuses whose last history entry scores the weights kept
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,8 +54,33 @@ class EndedRun:
     sweep: str | None = None
 
 
-def split_metrics(model: nn.Module, data: Dataset) -> dict[str, dict[str, float | int | None]]:
-    """Accuracy, cross-entropy and sample count of `model` on each split (at most EVAL_LIMIT samples each)."""
+def scores(proba: np.ndarray, y: np.ndarray) -> dict[str, float | int | None]:
+    """Accuracy, cross-entropy (as scikit-learn's log_loss: probabilities clipped at float64's eps) and count."""
+    proba = proba.astype(np.float64)
+    proba /= proba.sum(axis=1, keepdims=True)  # float32 softmax rows sum to 1 only nearly
+    picked = np.clip(proba[np.arange(len(y)), y], np.finfo(np.float64).eps, 1.0)
+    return {"accuracy": finite(float(np.mean(proba.argmax(axis=1) == y))),
+            "loss": finite(float(-np.log(picked).mean())), "n": len(y)}
+
+
+def run_validation(ended: EndedRun) -> dict[str, float | int | None] | None:
+    """The validation figures the run measured on the weights it kept (its last history entry), when it measured
+    cross-entropy on the whole split; None when they must be measured again."""
+    result, data = ended.result, ended.data
+    if result is None or not result.history or result.status not in KEPT:
+        return None
+    if ended.settings.train.loss != "cross_entropy":  # the history scored another loss
+        return None
+    last = result.history[-1]
+    if not (np.isfinite(last.val_loss) and np.isfinite(last.val_acc)) or not 0 < len(data.y_val) <= EVAL_LIMIT:
+        return None
+    return {"accuracy": finite(last.val_acc), "loss": finite(last.val_loss), "n": len(data.y_val)}
+
+
+def split_metrics(model: nn.Module, data: Dataset,
+                  validation: dict[str, float | int | None] | None = None) -> dict[str, dict[str, float | int | None]]:
+    """Accuracy, cross-entropy and sample count of `model` on each split (at most EVAL_LIMIT samples each);
+    `validation`: that split's figures as the run already measured them."""
     splits = (("train", data.X_train, data.y_train), ("validation", data.X_val, data.y_val),
               ("test", data.X_test, data.y_test))
     out = {}
@@ -57,10 +88,7 @@ def split_metrics(model: nn.Module, data: Dataset) -> dict[str, dict[str, float 
         X, y = X[:EVAL_LIMIT], np.asarray(y[:EVAL_LIMIT])
         if len(y) == 0:
             continue
-        proba = predict_proba(model, X).astype(np.float64)
-        proba /= proba.sum(axis=1, keepdims=True)  # float32 softmax rows sum to 1 only nearly
-        out[split] = {"accuracy": finite(accuracy_score(y, proba.argmax(axis=1))),
-                      "loss": finite(log_loss(y, proba, labels=list(range(proba.shape[1])))), "n": len(y)}
+        out[split] = validation if split == "validation" and validation else scores(predict_proba(model, X), y)
     return out
 
 
@@ -81,7 +109,7 @@ def describe_run(ended: EndedRun) -> RunRecord:
         settings=settings_params(ended.settings), status=result.status if result else "failed",
         seconds=(finite(result.seconds, 4) or 0.0) if result else 0.0,
         history=history_records(result.history) if result else (),
-        metrics=split_metrics(model, ended.data) if trained else {},
+        metrics=split_metrics(model, ended.data, run_validation(ended)) if trained else {},
         boundary=boundary_record(model, ended.data) if trained and not ended.data.is_image else None)
 
 
@@ -90,17 +118,21 @@ class RunWriter:
 
     A failure is kept per session (`error`) for the page to show once; the run itself is then lost. At most
     `max_queued` runs wait: past that, the oldest waiting auto run is dropped (a later one replaces it in the
-    history anyway), else the oldest waiting run; `dropped` counts them. Every writer is flushed at exit.
+    history anyway), else the oldest waiting run; `dropped` counts them. An auto run waits `auto_delay` seconds
+    first, and is skipped when a later auto run of its session arrives meanwhile; `wait` and `close` save what
+    waits at once. Every writer is flushed at exit.
     """
 
     def __init__(self, engine: Callable[[], Engine], retention: Retention | None = None, *,
-                 max_queued: int = MAX_QUEUED) -> None:
+                 max_queued: int = MAX_QUEUED, auto_delay: float = AUTO_DELAY_S) -> None:
         if max_queued < 1:
             raise ValueError(f"max_queued must be at least 1. Got {max_queued} instead.")
         self._engine, self._retention, self._max_queued = engine, retention, max_queued
-        self._jobs: list[tuple[str, EndedRun]] = []
+        self._auto_delay = auto_delay
+        self._jobs: list[tuple[str, EndedRun, float]] = []  # (session, run, when it may be saved)
         self._busy = 0
         self._dropped = 0
+        self._hurry = 0  # callers of wait() and close() now waiting: delayed runs are saved at once
         self._closed = False
         self._errors: dict[str, str] = {}
         self._ready = threading.Condition()
@@ -119,11 +151,12 @@ class RunWriter:
             if self._closed:
                 self._drop(session, ended)
                 return
-            self._jobs.append((session, ended))
+            delay = self._auto_delay if ended.origin == "auto" else 0.0
+            self._jobs.append((session, ended, time.monotonic() + delay))
             self._busy += 1
             if len(self._jobs) > self._max_queued:
-                autos = [i for i, (_, job) in enumerate(self._jobs) if job.origin == "auto"]
-                self._drop(*self._jobs.pop(autos[0] if autos else 0))
+                autos = [i for i, (_, job, _) in enumerate(self._jobs) if job.origin == "auto"]
+                self._drop(*self._jobs.pop(autos[0] if autos else 0)[:2])
                 self._busy -= 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._work, name="nnlab-runs", daemon=True)
@@ -131,9 +164,15 @@ class RunWriter:
             self._ready.notify_all()
 
     def wait(self, timeout: float = 5.0) -> bool:
-        """Block until every submitted run is saved (or has failed); False when `timeout` seconds pass first."""
+        """Block until every submitted run is saved (or has failed), delayed ones at once; False when `timeout`
+        seconds pass first."""
         with self._ready:
-            return self._ready.wait_for(lambda: self._busy == 0, timeout)
+            self._hurry += 1
+            self._ready.notify_all()
+            try:
+                return self._ready.wait_for(lambda: self._busy == 0, timeout)
+            finally:
+                self._hurry -= 1
 
     flush = wait
 
@@ -141,6 +180,7 @@ class RunWriter:
         """Save what waits (for at most `timeout` seconds) and stop: later runs are dropped. True when all saved."""
         with self._ready:
             self._closed = True
+            self._ready.notify_all()
             saved = self._ready.wait_for(lambda: self._busy == 0, timeout)
             self._ready.notify_all()  # the worker sees `_closed` with nothing left and ends
             return saved
@@ -155,20 +195,34 @@ class RunWriter:
         if ended.origin != "auto":  # an auto run is replaced by the next one: not worth a message
             self._errors[session] = "The server was too busy to keep this run in the history."
 
+    def _replaced(self, index: int) -> bool:
+        """Whether the waiting job at `index` is an auto run that a later auto run of its session replaces."""
+        session, ended, _ = self._jobs[index]
+        return ended.origin == "auto" and any(
+            later.origin == "auto" and who == session for who, later, _ in self._jobs[index + 1:])
+
+    def _take(self) -> tuple[str, EndedRun, bool] | None:
+        """The next job that may be saved now, and whether it is replaced (waiting for one); None once closed."""
+        with self._ready:
+            while True:
+                now, hurry = time.monotonic(), self._hurry > 0 or self._closed
+                ready = [i for i, (_, _, due) in enumerate(self._jobs) if hurry or due <= now or self._replaced(i)]
+                if ready:
+                    session, ended, _ = self._jobs[ready[0]]
+                    replaced = self._replaced(ready[0])
+                    del self._jobs[ready[0]]
+                    return session, ended, replaced
+                if self._closed:
+                    return None
+                self._ready.wait(min((due for _, _, due in self._jobs), default=now + 60.0) - now)
+
     def _work(self) -> None:
-        while True:
-            with self._ready:
-                self._ready.wait_for(lambda: self._jobs or self._closed)
-                if not self._jobs:
-                    return
-                session, ended = self._jobs.pop(0)
-                superseded = ended.origin == "auto" and any(
-                    later.origin == "auto" and who == session for who, later in self._jobs)
+        while (job := self._take()) is not None:
+            session, ended, replaced = job
             try:
-                if superseded:  # a later auto run of this session replaces it in the history anyway
-                    continue
-                record_run(self._engine(), session, describe_run(ended), origin=ended.origin, sweep=ended.sweep,
-                           retention=self._retention)
+                if not replaced:  # a later auto run of this session replaces it in the history anyway
+                    record_run(self._engine(), session, describe_run(ended), origin=ended.origin, sweep=ended.sweep,
+                               retention=self._retention)
             except (StorageError, RunError) as exc:
                 self._fail(session, str(exc))
             except Exception as exc:  # a run that cannot be measured must not stop the writer for everyone

@@ -1,4 +1,7 @@
-"""2-D point clouds and the decision boundary under them."""
+"""2-D point clouds and the decision boundary under them.
+
+The traces are plain dicts and each figure is validated once (style.figure): the boundary and its points are
+redrawn on every slider move, and building them from go.* objects validated every part several times over."""
 
 from __future__ import annotations
 
@@ -17,8 +20,8 @@ from core.plots.style import (
     check_names,
     class_color,
     class_rgb,
-    equal_aspect,
-    new_figure,
+    figure,
+    house_layout,
     rgb_string,
     tint,
 )
@@ -57,14 +60,13 @@ def grid_in_units(grid: BoundaryGrid, units: Units) -> BoundaryGrid:
 
 
 def _points_trace(X: np.ndarray, name: str, color: str, *, gl: bool, hollow: bool = False,
-                  group: str | None = None, fmt: str = ".2f") -> go.Scatter | go.Scattergl:
-    """One class's points: filled circles, or white-filled rings for held-out points."""
+                  group: str | None = None, fmt: str = ".2f") -> dict:
+    """One class's points (a scatter trace dict): filled circles, or white-filled rings for held-out points."""
     marker = dict(size=7, color="white" if hollow else color, line=dict(width=1.6 if hollow else 0.8,
                   color=color if hollow else "white"))
-    return (go.Scattergl if gl else go.Scatter)(
-        x=X[:, 0], y=X[:, 1], mode="markers", name=name, legendgroup=group, marker=marker,
-        hovertemplate=f"<b>{name}</b><br>x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<extra></extra>",
-    )
+    return dict(type="scattergl" if gl else "scatter", x=X[:, 0], y=X[:, 1], mode="markers", name=name,
+                legendgroup=group, marker=marker,
+                hovertemplate=f"<b>{name}</b><br>x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<extra></extra>")
 
 
 def _check_points(X: np.ndarray, y: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,12 +92,18 @@ def _default_names(class_names: Sequence[str], *labels: np.ndarray) -> list[str]
     return [f"class {c}" for c in range(max(top + 1, 2))]
 
 
-def _point_axes(fig: go.Figure, x_range: list[float] | None = None, y_range: list[float] | None = None,
-                units: Units = None) -> None:
-    fig.update_xaxes(title_text="x", range=x_range, zeroline=False)
-    fig.update_yaxes(title_text="y", range=y_range, zeroline=False)
-    equal_aspect(fig)
-    fig.update_yaxes(scaleratio=aspect_ratio(units))
+def _point_axes(x_range: list[float] | None = None, y_range: list[float] | None = None, units: Units = None,
+                **both: object) -> dict:
+    """The layout of the plane's axes: titled x and y, one unit as long on both (in your units: the model's
+    view), `both` set on each axis."""
+    xaxis = dict(title=dict(text="x"), zeroline=False, constrain="domain", **both)
+    yaxis = dict(title=dict(text="y"), zeroline=False, constrain="domain", scaleanchor="x",
+                 scaleratio=aspect_ratio(units), **both)
+    if x_range is not None:
+        xaxis["range"] = x_range
+    if y_range is not None:
+        yaxis["range"] = y_range
+    return {"xaxis": xaxis, "yaxis": yaxis}
 
 
 def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray | None = None,
@@ -114,20 +122,17 @@ def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray 
         _points_trace(X[y == c], f"{name} · {split}", class_color(c), gl=gl, hollow=split == "test", group=name)
         for c, name in enumerate(names) for split, X, y in splits if np.any(y == c)
     ]
-    fig = new_figure(title)
-    fig.add_traces(traces)
-    _point_axes(fig)
-    return fig
+    return figure(traces, {**house_layout(title), **_point_axes()})
 
 
 def _two_class_layers(grid: BoundaryGrid, names: list[str], fmt: str = ".2f", *,
-                      discretize: bool = False) -> list[go.Heatmap | go.Contour]:
+                      discretize: bool = False) -> list[dict]:
     """P(class 1) on a diverging map (or, discretized, each side of 0.5 in its class's full colour), and the
-    P = 0.5 line where the decision flips."""
+    P = 0.5 line where the decision flips: a heatmap and a contour trace dict."""
     p1 = grid.proba[..., 1]  # (r, r)
     label = f"P({names[1]})"
-    heat = go.Heatmap(
-        x=grid.xs, y=grid.ys, z=p1, zmin=0, zmax=1, zsmooth=SMOOTH, colorscale=DIVERGING, name=label,
+    heat = dict(
+        type="heatmap", x=grid.xs, y=grid.ys, z=p1, zmin=0, zmax=1, zsmooth=SMOOTH, colorscale=DIVERGING, name=label,
         colorbar=dict(title=dict(text=label, side="right"), tickformat=".0%", thickness=12, len=0.7, x=1.02),
         hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>{label} = %{{z:.0%}}<extra></extra>",
     )
@@ -135,16 +140,16 @@ def _two_class_layers(grid: BoundaryGrid, names: list[str], fmt: str = ".2f", *,
         heat.update(z=(p1 >= 0.5).astype(np.float32), customdata=p1.astype(np.float32), zsmooth=False,
                     showscale=False, hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>{label} = "
                                                    "%{customdata:.0%}<extra></extra>")
-    line = go.Contour(
-        x=grid.xs, y=grid.ys, z=p1, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
+    line = dict(
+        type="contour", x=grid.xs, y=grid.ys, z=p1, contours=dict(start=0.5, end=0.5, size=1, coloring="none"),
         line=dict(color=INK, width=2), showscale=False, hoverinfo="skip", name="P = 0.5", showlegend=False,
     )
     return [heat, line]
 
 
-def _multi_class_layer(grid: BoundaryGrid, fmt: str = ".2f", *, discretize: bool = False) -> go.Heatmap:
+def _multi_class_layer(grid: BoundaryGrid, fmt: str = ".2f", *, discretize: bool = False) -> dict:
     """Each cell in its predicted class's colour, stronger the more confident the model is (discretized: all
-    at full strength)."""
+    at full strength): a heatmap trace dict."""
     proba = grid.proba
     n = proba.shape[2]
     confidence = proba.max(axis=2)  # (r, r), from 1/n (a tie) to 1
@@ -156,9 +161,9 @@ def _multi_class_layer(grid: BoundaryGrid, fmt: str = ".2f", *, discretize: bool
     scale = []
     for c in range(n):
         scale += [[c / n, rgb_string(tint(rgb[c], WEAKEST))], [(c + 1) / n, rgb_string(tint(rgb[c], STRONGEST))]]
-    return go.Heatmap(
-        x=grid.xs, y=grid.ys, z=z, zmin=0, zmax=n, colorscale=scale, showscale=False, name="predicted class",
-        customdata=confidence.astype(np.float32),
+    return dict(
+        type="heatmap", x=grid.xs, y=grid.ys, z=z, zmin=0, zmax=n, colorscale=scale, showscale=False,
+        name="predicted class", customdata=confidence.astype(np.float32),
         hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>confidence %{{customdata:.0%}}<extra></extra>",
     )
 
@@ -169,13 +174,13 @@ def _check_grid(grid: BoundaryGrid) -> None:
         raise ValueError(f"grid.proba must have shape {expected + ('n_classes >= 2',)}. Got {shape} instead.")
 
 
-def _probe_trace(grid: BoundaryGrid, side: int, fmt: str) -> go.Scatter:
+def _probe_trace(grid: BoundaryGrid, side: int, fmt: str) -> dict:
     """An invisible side x side lattice over the grid: a click anywhere selects the lattice point under it."""
     xs = np.linspace(grid.xs[0], grid.xs[-1], side)
     ys = np.linspace(grid.ys[0], grid.ys[-1], side)
     gx, gy = np.meshgrid(xs, ys)
-    return go.Scatter(
-        x=gx.ravel(), y=gy.ravel(), mode="markers", name=PROBE_NAME, showlegend=False,
+    return dict(
+        type="scatter", x=gx.ravel(), y=gy.ravel(), mode="markers", name=PROBE_NAME, showlegend=False,
         marker=dict(size=9, color="rgba(0,0,0,0)"), unselected=dict(marker=dict(opacity=0)),
         hovertemplate=f"click to try x = %{{x:{fmt}}}, y = %{{y:{fmt}}}<extra></extra>",
     )
@@ -191,8 +196,9 @@ def _data_traces(X: np.ndarray, y: np.ndarray, names: list[str], misclassified: 
         wrong = np.asarray(misclassified, dtype=bool)
         if wrong.shape != y.shape:
             raise ValueError(f"misclassified must be a mask of shape {y.shape}. Got {wrong.shape} instead.")
-        traces.append((go.Scattergl if gl else go.Scatter)(
-            x=X[wrong, 0], y=X[wrong, 1], mode="markers", name=f"misclassified ({int(wrong.sum())})",
+        traces.append(dict(
+            type="scattergl" if gl else "scatter", x=X[wrong, 0], y=X[wrong, 1], mode="markers",
+            name=f"misclassified ({int(wrong.sum())})",
             marker=dict(symbol="x-thin", size=11, line=dict(width=2.5, color=WRONG)),
             hovertemplate=f"<b>misclassified</b><br>x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<extra></extra>",
         ))
@@ -233,15 +239,11 @@ def boundary_figure(grid: BoundaryGrid, X: np.ndarray | None = None, y: np.ndarr
                    if np.any(y_test == c)]
     if probe_grid:
         for trace in traces:  # a click selects one probe point: keep everything else at full strength
-            if isinstance(trace, go.Scatter | go.Scattergl):
-                trace.unselected = dict(marker=dict(opacity=1))
+            if trace["type"] in ("scatter", "scattergl"):
+                trace["unselected"] = dict(marker=dict(opacity=1))
         traces.append(_probe_trace(grid, probe_grid, fmt))
-    fig = new_figure(title)
-    fig.add_traces(traces)
     dx = (grid.xs[-1] - grid.xs[0]) / max(len(grid.xs) - 1, 1) / 2  # cells are centred on xs, ys
     dy = (grid.ys[-1] - grid.ys[0]) / max(len(grid.ys) - 1, 1) / 2
-    _point_axes(fig, [float(grid.xs[0] - dx), float(grid.xs[-1] + dx)],
-                [float(grid.ys[0] - dy), float(grid.ys[-1] + dy)], units)
-    fig.update_xaxes(showgrid=False)
-    fig.update_yaxes(showgrid=False)
-    return fig
+    axes = _point_axes([float(grid.xs[0] - dx), float(grid.xs[-1] + dx)],
+                       [float(grid.ys[0] - dy), float(grid.ys[-1] + dy)], units, showgrid=False)
+    return figure(traces, {**house_layout(title), **axes})

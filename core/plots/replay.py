@@ -38,7 +38,7 @@ def _layers(snapshot: Snapshot, names: list[str]) -> list:
     if len(names) > 2:
         layer = _multi_class_layer(snapshot.grid)  # z = class + certainty, from 0 to n: the scale's stops are shares
         n = len(names)
-        layer.update(z=np.round(np.asarray(layer.z) * 255 / n).astype(np.uint8), zmin=0, zmax=255,
+        layer.update(z=np.round(np.asarray(layer["z"]) * 255 / n).astype(np.uint8), zmin=0, zmax=255,
                      customdata=None, hoverinfo="skip", hovertemplate=None)
         return [layer]
     heat, line = _two_class_layers(snapshot.grid, names)
@@ -65,7 +65,7 @@ def _curves(history: Sequence[EpochStats], epoch: int) -> list[go.Scatter]:
 
 def _frame(snapshot: Snapshot, history: Sequence[EpochStats], names: list[str]) -> go.Frame:
     """Only what changes: the grid's values and the curves' points (a frame's traces update the figure's)."""
-    layers = [type(layer)(z=layer.z) for layer in _layers(snapshot, names)]
+    layers = [dict(type=layer["type"], z=layer["z"]) for layer in _layers(snapshot, names)]
     x, train, val = _loss_series(history, snapshot.epoch)
     return go.Frame(name=str(snapshot.epoch), data=[*layers, go.Scatter(x=x, y=train), go.Scatter(x=x, y=val)],
                     layout=dict(title_text=f"<b>{headline(snapshot.epoch, history)}</b>"))  # as house_layout
@@ -118,7 +118,7 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
     grid = grid_in_units(snapshots[0].grid, units)  # every snapshot shares the box; frames change only z
     layers = _layers(snapshots[start], names)
     for trace in layers:
-        fig.add_trace(trace.update(x=grid.xs, y=grid.ys), row=1, col=1)
+        fig.add_trace({**trace, "x": grid.xs, "y": grid.ys}, row=1, col=1)
     X = to_units(X, units)
     points = [_points_trace(X[y == c], name, class_color(c), gl=False, fmt=coordinate_format(units))
               for c, name in enumerate(names) if np.any(y == c)]

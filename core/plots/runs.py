@@ -73,8 +73,7 @@ def runs_boundaries_figure(grids: Sequence[BoundaryGrid], names: Sequence[str], 
         layers = _two_class_layers(grid, [f"class {c}" for c in range(n_classes)]) if n_classes == 2 else [
             _multi_class_layer(grid)]
         for layer in layers:
-            layer.showscale = False
-            fig.add_trace(layer, row=i // cols + 1, col=i % cols + 1)
+            fig.add_trace({**layer, "showscale": False}, row=i // cols + 1, col=i % cols + 1)
     fig.update_layout(**house_layout(title, height=60 + 260 * rows))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)

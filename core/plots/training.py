@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.style import BLUE, HINT_FONT, ORANGE, house_layout
+from core.plots.style import BLUE, HINT_FONT, ORANGE, figure, house_layout
 
 if TYPE_CHECKING:
     from core.training.result import EpochStats
@@ -29,7 +29,7 @@ def _titles(loss: str) -> dict[str, str]:
 
 def _panel_layout(shown: list[str], loss: str, gap: float = 0.16) -> dict:
     """Side-by-side axes, one pair per metric, each titled: what make_subplots builds, at a fraction of its cost
-    (this figure is redrawn on every slider move)."""
+    (this figure is redrawn on every slider move, so it is also built from dicts and validated once)."""
     width = (1 - gap * (len(shown) - 1)) / len(shown)
     layout: dict = {"annotations": []}
     titles = _titles(loss)
@@ -61,13 +61,14 @@ def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None, t
         suffix = "" if i == 0 else str(i + 1)
         number = ".1%" if name == "accuracy" else ".4f"
         for (split, color, dash), field in zip(SPLITS, METRICS[name][1:]):
-            traces.append(go.Scatter(
-                x=epochs, y=_series(history, field), mode="lines+markers" if len(epochs) < 30 else "lines",
-                name=split, legendgroup=split, showlegend=i == 0, line=dict(color=color, width=2.2, dash=dash),
-                marker=dict(size=5), xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+            traces.append(dict(
+                type="scatter", x=epochs, y=_series(history, field),
+                mode="lines+markers" if len(epochs) < 30 else "lines", name=split, legendgroup=split,
+                showlegend=i == 0, line=dict(color=color, width=2.2, dash=dash), marker=dict(size=5),
+                xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                 hovertemplate=f"{split}<br>epoch %{{x}}<br>{name} %{{y:{number}}}<extra></extra>"))
     if not history:  # one hint in the middle of each (empty) panel, clear of the axis titles
         layout["annotations"] += [dict(text="After the first epoch", x=0.5, y=0.5, xref=f"x{s} domain",
                                        yref=f"y{s} domain", showarrow=False, font=HINT_FONT)
                                   for s in ("", "2")[: len(shown)]]
-    return go.Figure(data=traces, layout=layout)
+    return figure(traces, layout)

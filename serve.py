@@ -1,0 +1,40 @@
+"""Start the dashboard warm: `python serve.py [streamlit run options]`, as `make run` does.
+
+`streamlit run` runs nothing before the first session, so the first visit after a start imported torch, Plotly,
+scikit-learn and the pages and trained the Home page's example: about 13 s, usually for the teacher checking the
+room. Here that work is done first, in this process, and Streamlit is started after it: the server's health check
+answers only once it is warm, and the first visitor waits no longer than the next.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def warm_up() -> float:
+    """Import what every page needs, open the run history and train the Home page's example; seconds taken."""
+    start = time.perf_counter()
+    import app_pages.common.inside  # noqa: F401 - the pages' shared modules, and through them torch and Plotly
+    import app_pages.common.session  # noqa: F401
+    import app_pages.common.training  # noqa: F401
+    from core.history.db import shared_engine
+    from core.showcase import example_run
+
+    shared_engine()  # the history database opened (and migrated) once, as the first session would
+    example_run()  # kept for the process: the Home page only sends its figure
+    return time.perf_counter() - start
+
+
+def main(options: list[str]) -> None:
+    """Warm up, then hand over to Streamlit's own command line: `streamlit run app.py *options`."""
+    seconds = warm_up()
+    print(f"NN Lab: warmed up in {seconds:.1f} s; starting the server.", file=sys.stderr, flush=True)
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", "app.py", *options]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

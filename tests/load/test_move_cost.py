@@ -1,0 +1,90 @@
+"""What a slider move costs the server, against a fixed reference measured in the same test run.
+
+The reference is the command line's default circles run at `--epochs 100 --patience 0` on one thread (as the
+dashboard's own runs are capped on this 2-core machine): the same configs and training job as `python -m core train`
+builds, run here and timed in CPU seconds of its thread, so that a busy machine slows both sides alike; its length
+does not move when the default stopping rule does. A move is the units slider on Train (circles, auto-train), timed
+from the server process's CPU over MOVES moves, including the run history's deferred save of the last one.
+Target: 0.7x the reference; the test asserts a ceiling at 3x and records the ratio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from core.__main__ import build_parser, configs_from_args
+from core.config import DataConfig, RunOptions
+from core.data.make import make_dataset
+from core.history.writer import AUTO_DELAY_S
+from core.models import build_model
+from core.training.jobs import TrainingJob
+from core.training.presets import preset
+from tests.browser.helpers import record_latency
+from tests.browser.server import serve_app
+from tests.load.client import Tab
+from tests.load.crowd import model_line
+from tests.load.measure import cpu_seconds, run_in_thread
+
+MOVES = 10
+WARM_MOVES = 3
+GAP_S = 0.3  # between a move's end and the next: a quick student
+IDLE_S = 3.0  # the idle server's own CPU (Streamlit polls its config files) is measured over this long
+CEILING = 3.0
+TARGET = 0.7
+UNITS = ("8", "16", "24", "32")
+
+
+def reference_cpu_seconds() -> float:
+    """CPU seconds of the CLI's default circles run at 100 epochs, early stopping off, one thread (best of 3)."""
+    args = build_parser(sweep_options=False).parse_args(
+        ["train", "--epochs", "100", "--patience", "0", "--threads", "1"])
+    data = make_dataset(DataConfig())  # the CLI's data options default to DataConfig's
+    model_config, train_config = configs_from_args(args, data)
+    options = RunOptions(threads=1, reference_lr=preset(data.is_image, model_config.kind).train.lr)
+    times = []
+    for _ in range(1 + 3):  # the first run pays for torch's first calls
+        model = build_model(model_config, seed=train_config.init_seed)
+        start = time.thread_time()
+        progress = TrainingJob(model, data, train_config, options, slots=None).run()
+        times.append(time.thread_time() - start)
+        assert len(progress.result.history) == 100, "the reference must run its 100 epochs"
+    return min(times[1:])
+
+
+async def move_units(tab: Tab, units: str) -> None:
+    """Set the units slider and wait until a run has finished with it."""
+    sent = await tab.send({"train.arch.units": tab.widget("train.arch.units").options.index(units)})
+    await tab.wait_for(lambda: tab.finished_since(sent) and model_line(units, 2) in tab.sidebar(), 60, "move done")
+
+
+async def cpu_per_move(url: str, pid: int) -> tuple[float, float]:
+    """(server CPU seconds per move, the idle server's CPU share) on a fresh Train page."""
+    tab = Tab(url, name="mover")
+    await tab.open("train")
+    for i in range(WARM_MOVES):  # imports, caches and the first figures are paid once, not per move
+        await move_units(tab, UNITS[i % len(UNITS)])
+    await asyncio.sleep(AUTO_DELAY_S + 1)  # the warm-up's deferred history save is done
+    idle_before, start = cpu_seconds(pid), time.monotonic()
+    await asyncio.sleep(IDLE_S)
+    idle_share = (cpu_seconds(pid) - idle_before) / (time.monotonic() - start)
+    before = cpu_seconds(pid)
+    for i in range(MOVES):
+        await move_units(tab, UNITS[(i + WARM_MOVES) % len(UNITS)])
+        await asyncio.sleep(GAP_S)
+    await asyncio.sleep(AUTO_DELAY_S + 1)  # the last move's run is saved to the history: counted too
+    used = cpu_seconds(pid) - before - idle_share * (AUTO_DELAY_S + 1)
+    await tab.close()
+    return used / MOVES, idle_share
+
+
+def test_a_units_move_costs_the_server_less_than_the_reference_run(artifacts, machine_speed) -> None:
+    with serve_app(artifacts / "streamlit-move-cost.log", None, warm=True) as (url, server):
+        per_move, idle_share = run_in_thread(cpu_per_move(url, server.pid), 300)
+    reference = reference_cpu_seconds()
+    ratio = per_move / reference
+    record_latency(move_cost=dict(server_cpu_ms_per_move=round(1000 * per_move, 1),
+                                  reference_run_ms=round(1000 * reference, 1), ratio=round(ratio, 2),
+                                  target_ratio=TARGET, idle_server_cpu_share=round(idle_share, 4), moves=MOVES))
+    assert ratio <= CEILING, (f"a units move cost the server {1000 * per_move:.0f} ms of CPU, {ratio:.1f}x the "
+                              f"reference run's {1000 * reference:.0f} ms (ceiling {CEILING}x, target {TARGET}x)")
