@@ -125,5 +125,6 @@ with right:
         st.plotly_chart(plots.class_histogram_figure(data.y_train, data.class_names), key="data.hist")
     elif name != OWN_POINTS:
         st.plotly_chart(plots.scatter_figure(data.X_train, data.y_train, data.X_test, data.y_test,
-                                             data.class_names), key="data.scatter")
+                                             data.class_names, X_val=data.X_val, y_val=data.y_val),
+                        key="data.scatter")
 st.page_link("app_pages/model.py", label="Next: shape the network", icon=":material/arrow_forward:")

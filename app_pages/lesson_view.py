@@ -9,8 +9,14 @@ import streamlit as st
 
 from app_pages.common.choices import label_noise_control
 from app_pages.common.session import get_lab, locked, shown
-from app_pages.common.training import forget_training_widgets, pending_run_note, show_run, training_controls
-from app_pages.common.ui import count, friendly_errors, literal
+from app_pages.common.training import (
+    forget_training_widgets,
+    pending_run_note,
+    progress_text,
+    show_run,
+    training_controls,
+)
+from app_pages.common.ui import friendly_errors, literal
 from app_pages.common.widgets import architecture_controls
 from core.lessons import Lesson, goal, judge
 
@@ -103,8 +109,7 @@ def run_view() -> None:
         st.caption(st.session_state.pop(NOTICE))
     progress = lab.poll()
     if lab.training and progress is not None:
-        epoch = min(len(progress.history) + 1, progress.epochs)
-        st.progress(progress.fraction, text=f"Epoch {epoch} of {progress.epochs} · {count(progress.steps, 'step')}")
+        st.progress(progress.fraction, text=progress_text(lab, progress))
         return
     result = lab.result
     if result is not None and not lab.needs_retrain:

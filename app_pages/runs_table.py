@@ -39,9 +39,11 @@ def styled(frame: pd.DataFrame, keys: tuple[str, ...]) -> object:
 
 
 def column_config() -> dict:
-    """Accuracies as percentages, losses and seconds to a few digits."""
-    config = {f"{s} accuracy": st.column_config.NumberColumn(format="percent") for s in SPLITS}
-    config.update({f"{s} loss": st.column_config.NumberColumn(format="%.4f") for s in SPLITS})
+    """Accuracies as percentages, losses and seconds to a few digits, each metric saying when it was measured."""
+    measured = ("Measured once after the run, on the weights it kept. The Train page's \"train … (epoch mean)\" "
+                "is another figure: the mean over the last epoch's batches while the weights still moved.")
+    config = {f"{s} accuracy": st.column_config.NumberColumn(format="percent", help=measured) for s in SPLITS}
+    config.update({f"{s} loss": st.column_config.NumberColumn(format="%.4f", help=measured) for s in SPLITS})
     config["seconds"] = st.column_config.NumberColumn(format="%.2f s")
     return config
 

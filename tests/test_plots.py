@@ -78,6 +78,15 @@ def test_scatter_draws_train_points_filled_and_test_points_as_white_rings(blobs)
         assert test.marker.color == "white" and test.marker.line.color == class_color(c)
 
 
+def test_scatter_shows_the_validation_points_as_diamonds(circles) -> None:
+    d = circles
+    assert len(d.y_val)  # the fixture has a validation split
+    fig = scatter_figure(d.X_train, d.y_train, d.X_test, d.y_test, d.class_names, X_val=d.X_val, y_val=d.y_val)
+    val = [t for t in fig.data if t.name.endswith(" · validation")]
+    assert sum(len(t.x) for t in val) == len(d.y_val) and {t.marker.symbol for t in val} == {"diamond"}
+    assert sum(len(t.x) for t in fig.data) == len(d.y_train) + len(d.y_val) + len(d.y_test)
+
+
 def test_scatter_names_default_to_class_numbers() -> None:
     X = np.arange(8, dtype=float).reshape(4, 2)
     fig = scatter_figure(X, np.array([0, 1, 2, 1]))

@@ -339,6 +339,18 @@ def test_differences_labels_and_exports(engine) -> None:
     assert [e["settings"]["lr"] for e in exported] == ["0.03", "0.3"] and exported[0]["history"][0]["epoch"] == 1
 
 
+def test_a_full_batch_reads_all_not_bs_0(engine) -> None:
+    sid = session()
+    for bs in ("0", "32"):
+        rec = record()
+        record_run(engine, sid, RunRecord({**rec.settings, "bs": bs}, rec.status, rec.seconds, rec.history,
+                                          rec.metrics))
+    runs = list_runs(engine, sid)[::-1]
+    assert [difference_label(r, ["bs"]) for r in runs] == ["bs all", "bs 32"]
+    assert comparison_title(runs, ["bs"]) == "bs all vs 32"
+    assert list(runs_frame(runs)["bs"]) == ["all", "32"]
+
+
 def test_the_overlay_has_one_colour_per_run_and_names_what_differs() -> None:
     epochs = np.arange(1, 4, dtype=float)
     arrays = {"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1.2 / epochs, "train_acc": epochs / 4,
@@ -349,6 +361,14 @@ def test_the_overlay_has_one_colour_per_run_and_names_what_differs() -> None:
     assert len({t.line.color for t in fig.data}) == 2 and {t.line.dash for t in fig.data} == {"solid", "dash"}
     with pytest.raises(ValueError, match="val_acc"):
         runs_curves_figure([("#1", {k: v for k, v in arrays.items() if k != "val_acc"})])
+
+
+def test_a_run_stopped_after_one_epoch_is_drawn_as_a_point() -> None:
+    one = {key: np.array([0.5]) for key in ("epoch", "train_loss", "val_loss", "train_acc", "val_acc")}
+    long = {key: np.linspace(0.1, 1, 60) for key in one}
+    fig = runs_curves_figure([("#1 · ep 1", one), ("#2", long)])
+    assert {t.mode for t in fig.data if t.name == "#1 · ep 1"} == {"lines+markers"}  # visible without a line
+    assert {t.mode for t in fig.data if t.name == "#2"} == {"lines"}
 
 
 def test_boundaries_are_small_multiples_one_panel_per_run(engine, circles) -> None:

@@ -94,6 +94,14 @@ def pending_run_note(lab: Lab, *, auto: bool) -> None:
                 "to start it.", icon=":material/hourglass_top:")
 
 
+def progress_text(lab: Lab, progress) -> str:
+    """'Epoch 3 of at most 1,000 · 120 steps' for a running job ('first steps' before the first is done: an MNIST
+    CNN takes a few seconds to reach it)."""
+    ceiling = f"{'at most ' if lab.train_config.patience else ''}{progress.epochs:,}"
+    steps = count(progress.steps, "step") if progress.steps else "first steps"
+    return f"Epoch {min(len(progress.history) + 1, progress.epochs):,} of {ceiling} · {steps}"
+
+
 def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
     """Cards, the boundary (2-D) and the curves of a running or finished run."""
     data = lab.data

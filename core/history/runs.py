@@ -246,16 +246,22 @@ def differing_settings(runs: Sequence[Run]) -> tuple[str, ...]:
     return tuple(key for key in SETTING_NAMES if len({run.record.settings.get(key) for run in runs}) > 1)
 
 
+def shown_setting(run: Run, key: str) -> str:
+    """A run's value of one setting as people read it: a full batch (bs 0 in links) is "all"."""
+    value = run.record.settings.get(key, "?")
+    return "all" if key == "bs" and value in ("0", 0) else str(value)
+
+
 def difference_label(run: Run, keys: Sequence[str]) -> str:
     """'lr 0.03, hidden 8,8': a run's values of the settings that differ (its id when none differ)."""
-    return ", ".join(f"{key} {run.record.settings.get(key, '?')}" for key in keys) or run.label
+    return ", ".join(f"{key} {shown_setting(run, key)}" for key in keys) or run.label
 
 
 def comparison_title(runs: Sequence[Run], keys: Sequence[str]) -> str:
     """'lr 0.03 vs 0.3': what differs between the runs, each setting's distinct values in run order."""
     parts = []
     for key in keys:
-        values = list(dict.fromkeys(run.record.settings.get(key, "?") for run in runs))
+        values = list(dict.fromkeys(shown_setting(run, key) for run in runs))
         parts.append(f"{key} {' vs '.join(values)}")
     return "; ".join(parts) or "same settings"
 
@@ -270,7 +276,7 @@ def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
         for split in SPLITS:
             for name in ("accuracy", "loss"):
                 row[f"{split} {name}"] = rec.metrics.get(split, {}).get(name)
-        row.update({key: rec.settings.get(key) for key in SETTING_NAMES})
+        row.update({key: shown_setting(run, key) if key in rec.settings else None for key in SETTING_NAMES})
         rows.append(row)
     columns = [*TABLE_COLUMNS, *(f"{s} {m}" for s in SPLITS for m in ("accuracy", "loss")), *SETTING_NAMES]
     return pd.DataFrame(rows, columns=columns)

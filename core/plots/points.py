@@ -108,10 +108,14 @@ def _point_axes(x_range: list[float] | None = None, y_range: list[float] | None 
 
 def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray | None = None,
                    y_test: np.ndarray | None = None, class_names: Sequence[str] = (), *,
+                   X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
                    title: str = "The data") -> go.Figure:
-    """2-D points coloured by class: training points filled, test points as rings."""
+    """2-D points coloured by class: training points filled, validation points as filled diamonds, test points
+    as rings."""
     X_train, y_train = _check_points(X_train, y_train, "X_train")
     splits = [("train", X_train, y_train)]
+    if X_val is not None and y_val is not None and len(y_val):
+        splits.append(("validation", *_check_points(X_val, y_val, "X_val")))
     if X_test is not None and y_test is not None:
         splits.append(("test", *_check_points(X_test, y_test, "X_test")))
     names = _default_names(class_names, *(y for _, _, y in splits))
@@ -122,6 +126,9 @@ def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray 
         _points_trace(X[y == c], f"{name} · {split}", class_color(c), gl=gl, hollow=split == "test", group=name)
         for c, name in enumerate(names) for split, X, y in splits if np.any(y == c)
     ]
+    for trace in traces:
+        if trace["name"].endswith(" · validation"):
+            trace["marker"]["symbol"] = "diamond"
     return figure(traces, {**house_layout(title), **_point_axes()})
 
 

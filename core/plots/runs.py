@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 PANELS = (("loss", "Loss (cross-entropy)", ""), ("accuracy", "Accuracy", ".0%"))
 SPLIT_DASH = (("train", "solid"), ("val", "dash"))  # history keys: train_loss, val_loss, train_acc, val_acc
 COLUMNS = 4  # boundaries per row
+MARKED = 30  # runs with fewer epochs than this get a marker per epoch: a run stopped after 1 epoch is one point
 
 
 def run_color(index: int) -> str:
@@ -41,7 +42,8 @@ def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *
             for split, dash in SPLIT_DASH:
                 key = f"{split}_{'acc' if metric == 'accuracy' else 'loss'}"
                 fig.add_trace(go.Scatter(
-                    x=arrays["epoch"], y=arrays[key], mode="lines", name=name, legendgroup=name,
+                    x=arrays["epoch"], y=arrays[key], mode="lines+markers" if len(arrays["epoch"]) < MARKED
+                    else "lines", marker=dict(size=6), name=name, legendgroup=name,
                     showlegend=col == 1 and split == "train", line=dict(color=run_color(i), width=2.2, dash=dash),
                     hovertemplate=f"{name}<br>{split} {metric} %{{y:{number or '.4f'}}}<br>epoch %{{x}}<extra></extra>",
                 ), row=1, col=col)
