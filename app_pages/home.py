@@ -1,33 +1,55 @@
-"""Home page: what NN Lab is and where to start."""
+"""Home page: the way in. The example run to play, the first lesson one click away, every lesson with this
+session's progress, and the pages for exploring on your own."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.common.session import get_lab
+from app_pages.common.ui import PAGES
+from core.lessons import LessonError, load_lessons, progress
 from core.showcase import example_caption, example_figure
+from core.url.state import LESSON_PARAM
+
+CARD_PX = 200  # a step card's width: the cards wrap onto a second row on a narrow screen instead of being cut
+STEPS = [  # (page, label, what it holds, icon)
+    ("data", "1 · Data", "Circles, moons, XOR, spirals… or real MNIST digits.", ":material/scatter_plot:"),
+    ("model", "2 · Model", "Layers, units and activation, drawn as a network.", ":material/account_tree:"),
+    ("train", "3 · Train", "Learning rate, optimizer, batch size: live curves.", ":material/model_training:"),
+    ("evaluate", "4 · Evaluate", "Accuracy, F1, confusion matrix, the mistakes.", ":material/fact_check:"),
+    ("predict", "5 · Predict", "Upload a digit or click a point.", ":material/draw:"),
+]
 
 st.title("NN Lab")
-st.markdown(
-    "Watch a neural network learn to tell classes apart. Pick a dataset, shape the network with "
-    "sliders, train it and see the decision boundary form; then look at what it gets wrong and "
-    "give it your own handwriting."
-)
+st.markdown("Watch a neural network learn to tell classes apart. Each lesson sets up a network with a problem, "
+            "says what to look for, and checks your own run when you have trained it.")
+try:
+    lessons = load_lessons()
+except LessonError as exc:  # a lesson file that cannot be used: the rest of Home still works
+    lessons = ()
+    st.error(f"The lessons cannot be loaded: {exc}", icon=":material/error:")
+if lessons and st.button(f"Start the first lesson: {lessons[0].title}", key="home.first_lesson", type="primary",
+                         icon=":material/school:"):
+    st.switch_page(PAGES["lessons"], query_params={LESSON_PARAM: lessons[0].id})
 st.plotly_chart(example_figure(), key="home.example")
 st.caption(example_caption())
-steps = [
-    ("app_pages/data.py", "1 · Data", "Circles, moons, XOR, spirals… or real MNIST digits.", ":material/scatter_plot:"),
-    ("app_pages/model.py", "2 · Model", "Layers, units and activation, drawn as a network.", ":material/account_tree:"),
-    ("app_pages/train.py", "3 · Train", "Learning rate, optimizer, batch size: live curves.",
-     ":material/model_training:"),
-    ("app_pages/evaluate.py", "4 · Evaluate", "Accuracy, F1, confusion matrix, the mistakes.", ":material/fact_check:"),
-    ("app_pages/predict.py", "5 · Predict", "Upload a digit or click a point.", ":material/draw:"),
-]
-for column, (page, label, text, icon) in zip(st.columns(len(steps)), steps):
-    with column.container(border=True):
-        st.page_link(page, label=label, icon=icon)
-        st.caption(text)
+if lessons:
+    done, total = progress(get_lab(), lessons)
+    st.subheader("Lessons")
+    st.progress(done / total, text=f"{done} of {total} lessons done")
+    with st.container(horizontal=True, gap="small"):
+        for lesson in lessons:
+            finished = lesson.id in get_lab().lessons_done
+            st.page_link(PAGES["lessons"], label=f"{lesson.order} · {lesson.title}", query_params={
+                LESSON_PARAM: lesson.id}, icon=":material/check_circle:" if finished else None, help=lesson.concept)
+st.subheader("Or explore on your own")
+with st.container(horizontal=True, gap="small"):
+    for page, label, text, icon in STEPS:
+        with st.container(border=True, width=CARD_PX):
+            st.page_link(PAGES[page], label=label, icon=icon)
+            st.caption(text)
 st.markdown(
-    "**New here?** Start with *Circles* and an MLP: on the Train page, move the *units* slider from 1 to 16 "
-    "and watch the boundary go from a straight line to a ring. Then set the learning rate to 10 and see "
-    "what divergence looks like."
+    "**New here without a lesson?** Start with *Circles* and an MLP: on the Train page, move the *units* slider "
+    "from 1 to 16 and watch the boundary go from a straight line to a ring. Then set the learning rate to 10 and "
+    "see what divergence looks like."
 )

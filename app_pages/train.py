@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from app_pages.coach_panel import coach_panel
 from app_pages.common.session import get_lab, locked, shown
 from app_pages.common.training import forget_training_widgets, pending_run_note, show_run, training_controls
 from app_pages.common.ui import count, friendly_errors, percent, require
@@ -111,3 +112,4 @@ def live() -> None:
 
 with right:
     live()
+    coach_panel(lab)  # after the run: its diagnosis, the one-click fix, and whether the fix helped
