@@ -17,6 +17,15 @@ from tests.load.measure import class_figures, cpu_seconds, import_torch_s, peak_
 CLASS_TIMEOUT_S = 900.0
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/load as `load` (the full capacity run also carries `capacity`, which `make
+    test` leaves out)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.load)
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from core.__main__ import build_parser, configs_from_args
-from core.config import DataConfig, RunOptions
-from core.data.make import make_dataset
+from core.__main__ import _settings as cli_settings
+from core.__main__ import build_parser
+from core.config import RunOptions
 from core.history.writer import AUTO_DELAY_S
 from core.models import build_model
 from core.training.jobs import TrainingJob
@@ -38,9 +38,8 @@ UNITS = ("8", "16", "24", "32")
 def reference_cpu_seconds() -> float:
     """CPU seconds of the CLI's default circles run at 100 epochs, early stopping off, one thread (best of 3)."""
     args = build_parser(sweep_options=False).parse_args(
-        ["train", "--epochs", "100", "--patience", "0", "--threads", "1"])
-    data = make_dataset(DataConfig())  # the CLI's data options default to DataConfig's
-    model_config, train_config = configs_from_args(args, data)
+        ["train", "--dataset", "circles", "--epochs", "100", "--patience", "0", "--threads", "1"])
+    _data_config, data, model_config, train_config = cli_settings(args)  # what `python -m core train` builds
     options = RunOptions(threads=1, reference_lr=preset(data.is_image, model_config.kind).train.lr)
     times = []
     for _ in range(1 + 3):  # the first run pays for torch's first calls
