@@ -63,7 +63,8 @@ with right:
             st.caption(f"{small:,} of {sum(w.size for w in weights):,} weights below {plots.SMALL_WEIGHT:g} "
                        "(drawn faded): an L1 penalty (Train page, More settings) pushes unneeded weights there. "
                        "Point at an edge to read its weight, or at a unit to read its bias.")
-    st.dataframe(summary_table(model, config.input_shape), hide_index=True, width="stretch")
+    # Every layer shown: the default height stops at ten rows, and a CNN has more.
+    st.dataframe(summary_table(model, config.input_shape), hide_index=True, width="stretch", height="content")
     if config.kind != "logreg":
         curves = activation_curves()
         st.plotly_chart(plots.activation_figure(list(curves), config.activation, np.linspace(-4, 4, 161), curves),

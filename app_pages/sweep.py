@@ -36,12 +36,10 @@ network = " ".join([model.kind, *(["-".join(map(str, model.hidden))] if model.ki
 st.caption(f"Every run starts from the current settings ({lab.data.name} · {network} · "
            f"{describe(lab.train_config)}) with the same seeds, and changes only what you vary here. The best run "
            "is the one with the highest **validation** accuracy: the test split stays for the final check.")
-left, right = st.columns([1, 2.4], gap="large")
-with left:
-    axes = axis_pickers(lab)
+axes = axis_pickers(lab)
 
 action = st.session_state.pop(REQUEST, None)
-with right, friendly_errors("The sweep could not start"):
+with friendly_errors("The sweep could not start"):
     if action == "stop" and current_job(lab) is not None:
         current_job(lab).stop()
     elif action == "start":
@@ -49,13 +47,14 @@ with right, friendly_errors("The sweep could not start"):
 job = current_job(lab)
 running = job is not None and not job.progress().done
 
-with left:  # drawn after the actions above, so they show whether a sweep is going now
-    runs = math.prod(len(axis.values) for axis in axes)
-    st.button(f"Run {count(runs, 'run')}", type="primary", disabled=running or not runs, key="sweep.run",
-              on_click=request, args=("start",), icon=":material/grid_view:", width="stretch")
-    st.button("Stop", disabled=not running, key="sweep.stop", on_click=request, args=("stop",), width="stretch",
-              help="Ends the sweep once the run in progress has finished.")
-    st.caption("Sweep runs wait behind anyone's interactive training, so a big grid never blocks the class.")
+# Drawn after the actions above, so they show whether a sweep is going now.
+run_col, stop_col, note_col = st.columns([1, 1, 2], vertical_alignment="center")
+runs = math.prod(len(axis.values) for axis in axes)
+run_col.button(f"Run {count(runs, 'run')}", type="primary", disabled=running or not runs, key="sweep.run",
+               on_click=request, args=("start",), icon=":material/grid_view:", width="stretch")
+stop_col.button("Stop", disabled=not running, key="sweep.stop", on_click=request, args=("stop",), width="stretch",
+                help="Ends the sweep once the run in progress has finished.")
+note_col.caption("Sweep runs wait behind anyone's interactive training, so a big grid never blocks the class.")
 
 
 @st.fragment(run_every=0.5 if running else None)
@@ -95,11 +94,10 @@ def results() -> None:
     st.dataframe(cells_table(result), hide_index=True, key="sweep.table")
 
 
-with right:
-    if job is None:
-        st.info("Pick one or two settings and their values, then press **Run**.", icon=":material/info:")
-    else:
-        live()
-        if job.progress().done:
-            with friendly_errors("This run cannot be opened"):
-                results()
+if job is None:
+    st.info("Pick one or two settings and their values, then press **Run**.", icon=":material/info:")
+else:
+    live()
+    if job.progress().done:
+        with friendly_errors("This run cannot be opened"):
+            results()

@@ -41,17 +41,24 @@ def _values_picker(name: str, key: str) -> tuple:
 
 
 def axis_pickers(lab: Lab) -> list[Axis]:
-    """One or two settings and their values; units and layers are offered for an MLP only."""
+    """One or two settings and their values, side by side; units and layers are offered for an MLP only.
+
+    Side by side across the page, not stacked in a side column: there, at 1024 px, the value chips were cut
+    to "0.…".
+    """
     names = [n for n in SETTINGS if (lab.model_config.kind == "mlp" or n not in MLP_ONLY)
              and (n != "head" or lab.model_config.n_classes == 2)]  # a sigmoid head is for two classes
     label = {n: SETTINGS[n].label for n in names} | {NONE: "nothing else"}
-    first = st.selectbox("Vary", names, key="sweep.first", format_func=label.get)
-    axes = [Axis(first, _values_picker(first, "sweep.first"))]
+    first_col, second_col = st.columns(2, gap="large")
+    with first_col:
+        first = st.selectbox("Vary", names, key="sweep.first", format_func=label.get)
+        axes = [Axis(first, _values_picker(first, "sweep.first"))]
     others = [NONE] + [n for n in names if n != first]
     start = "units" if "units" in others else NONE
-    second = st.selectbox("and", others, index=others.index(start), key="sweep.second", format_func=label.get)
-    if second != NONE:
-        axes.append(Axis(second, _values_picker(second, "sweep.second")))
+    with second_col:
+        second = st.selectbox("and", others, index=others.index(start), key="sweep.second", format_func=label.get)
+        if second != NONE:
+            axes.append(Axis(second, _values_picker(second, "sweep.second")))
     return axes
 
 

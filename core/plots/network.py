@@ -13,6 +13,8 @@ from core.plots.style import BLUE, INK, NEUTRAL, ORANGE, class_color, equal_aspe
 WEIGHT_BINS = 4  # edges are grouped by sign x this many magnitude bands: at most 8 edge traces
 SMALL_WEIGHT = 0.01  # edges with |w| below this are drawn faded (an L1 penalty drives many there)
 HOVER_NAME = "weight values"  # the invisible markers at the edges' midpoints that tell each weight on hover
+HEADING_LINE_PX = 16  # one line of a column heading (12-px text)
+STAGGER_AFTER = 4  # more columns than this: every other heading one step higher, so neighbours never touch
 
 
 def _shown_units(size: int, max_nodes: int) -> tuple[np.ndarray, int | None]:
@@ -147,26 +149,34 @@ def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray] | N
     fig.add_trace(_node_trace(sizes, shown, ys, names, labels, vectors))
     names = [_layer_name(i, len(sizes)) for i in range(len(sizes))]
     names[0] = "Features" if len(input_names) else names[0]
-    _add_headings(fig, names, sizes, shown, ys, list(layer_notes) or [""] * len(sizes))
+    headroom = _add_headings(fig, names, sizes, shown, ys, list(layer_notes) or [""] * len(sizes))
     hide_axes(fig)
     fig.update_xaxes(range=[-0.7, len(sizes) - 0.3])
-    fig.update_yaxes(range=[float(min(y.min() for y in ys)) - 1.4, max(float(y.max()) for y in ys) + 1.4])
+    fig.update_yaxes(range=[float(min(y.min() for y in ys)) - 1.4, max(float(y.max()) for y in ys) + 0.7])
+    # The title on top, the column headings in the margin under it, the legend below the drawing: at 1024 px the
+    # legend above the plot wrapped onto the title.
+    fig.update_layout(margin=dict(t=44 + headroom, b=64),
+                      legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0))
     return fig
 
 
+
 def _add_headings(fig: go.Figure, names: list[str], sizes: list[int], shown: list[tuple[np.ndarray, int | None]],
-                  ys: list[np.ndarray], notes: list[str]) -> None:
-    """Each column's name, size and note above it; a '⋮' and the full count where units were left out."""
-    top = max(float(y.max()) for y in ys)
+                  ys: list[np.ndarray], notes: list[str]) -> int:
+    """Each column's name, size and note just above the drawing; a '⋮' and the full count where units were left
+    out. Returns the height (px) the headings take above the plot area."""
+    lines = 3 if any(notes) else 2  # the name and the size on lines of their own: a narrow column fits them
+    stagger = lines * HEADING_LINE_PX if len(names) > STAGGER_AFTER else 0
     for i, (name, size, (_, gap), note) in enumerate(zip(names, sizes, shown, notes)):
         small = f"<br><span style='font-size:11px'>{note}</span>" if note else ""
-        fig.add_annotation(x=i, y=top + 0.55, yanchor="bottom", text=f"<b>{name}</b> ({size:,}){small}",
-                           showarrow=False)
+        fig.add_annotation(x=i, y=1, yref="paper", yanchor="bottom", yshift=stagger if i % 2 else 0,
+                           text=f"<b>{name}</b><br>({size:,}){small}", showarrow=False, font=dict(size=12))
         if gap is not None:
             fig.add_annotation(x=i, y=(ys[i][gap - 1] + ys[i][gap]) / 2, text="⋮", showarrow=False,
                                font=dict(size=18, color=INK), bgcolor="white")
             fig.add_annotation(x=i, y=float(ys[i].min()) - 0.9, text=f"… {size:,} units", showarrow=False,
                                font=dict(size=11, color=INK))
+    return lines * HEADING_LINE_PX + stagger
 
 
 def _unit_names(sizes: list[int], shown: list[tuple[np.ndarray, int | None]], class_names: Sequence[str],
@@ -253,6 +263,8 @@ def activation_figure(names: Sequence[str], selected: str, x: np.ndarray, curves
             line=dict(color=BLUE if bold else NEUTRAL, width=3.5 if bold else 1.3),
             hovertemplate=f"{name}(%{{x:.2f}}) = %{{y:.3f}}<extra></extra>",
         ))
+    # One name a line beside the plot: a dozen names across a narrow column wrapped onto the title and the axis.
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02))
     fig.update_xaxes(title_text="input", zeroline=True, zerolinecolor="#c7ccd1")
     fig.update_yaxes(title_text="output", zeroline=True, zerolinecolor="#c7ccd1")
     equal_aspect(fig)

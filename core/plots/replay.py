@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 PLAY, PAUSE = "▶ Play", "❚❚ Pause"
 SPEEDS = (1, 2, 4, 8, 16)  # epochs a second a teacher can choose
+# Pixel layout, the same at every width: the boundary above the loss (side by side, a 1024-px screen left the
+# boundary 120 px wide), then under the loss's x axis the buttons, then the slider on a row of its own.
+HEIGHT, TOP, BOTTOM = 800, 96, 190  # px: the figure, the title and legend above the plots, the controls below
+PLOTS = HEIGHT - TOP - BOTTOM  # px of the plot area, both rows and the gap between them
+BUTTONS_AT, SLIDER_AT = 56, 98  # px below the plot area: the buttons' top, the slider's top
 
 
 def _layers(snapshot: Snapshot, names: list[str]) -> list:
@@ -89,10 +94,10 @@ def _controls(snapshots: Sequence[Snapshot], start: int, frame_ms: int) -> dict:
                dict(label=PAUSE, method="animate", args=[[None], {**still, "frame": {"duration": 0, "redraw": False}}])]
     steps = [dict(method="animate", label=str(s.epoch), args=[[str(s.epoch)], still]) for s in snapshots]
     return dict(
-        # Below the x axes' titles: buttons on the left, the frame slider beside them.
-        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, xanchor="left", y=-0.3,
-                          yanchor="top", pad=dict(t=0, r=8), buttons=buttons)],
-        sliders=[dict(active=start, steps=steps, x=0.3, len=0.7, y=-0.22, yanchor="top",
+        # Below the loss's x-axis title: the buttons, then the frame slider with its "Epoch N" under them.
+        updatemenus=[dict(type="buttons", direction="left", showactive=False, x=0, xanchor="left",
+                          y=-BUTTONS_AT / PLOTS, yanchor="top", pad=dict(t=0, r=8), buttons=buttons)],
+        sliders=[dict(active=start, steps=steps, x=0, len=1, y=-SLIDER_AT / PLOTS, yanchor="top",
                       currentvalue=dict(prefix="Epoch ", font=dict(size=13)), pad=dict(t=8))],
     )
 
@@ -100,7 +105,7 @@ def _controls(snapshots: Sequence[Snapshot], start: int, frame_ms: int) -> dict:
 def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], X: np.ndarray, y: np.ndarray,
                   class_names: Sequence[str] = (), *, start: int | None = None, frame_ms: int = 125,
                   units: Units = None) -> go.Figure:
-    """The boundary (left) and the loss (right) at each snapshot, as frames with Play, Pause and a slider.
+    """The boundary (top) and the loss (below) at each snapshot, as frames with Play, Pause and a slider.
 
     `start` is the frame shown first (default: the last); `frame_ms` the time a frame stays on screen;
     `units` (Dataset.units) puts the plane's axes and points in your own points' units.
@@ -114,7 +119,7 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
         raise ValueError(f"frame_ms must be at least 1. Got {frame_ms}.")
     X, y = _check_points(X, y, "X")
     names = check_names(class_names, snapshots[0].grid.proba.shape[2], "the snapshots' grids")
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.58, 0.42], horizontal_spacing=0.12)
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=64 / PLOTS)
     grid = grid_in_units(snapshots[0].grid, units)  # every snapshot shares the box; frames change only z
     layers = _layers(snapshots[start], names)
     for trace in layers:
@@ -125,22 +130,24 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
     for trace in points:
         fig.add_trace(trace, row=1, col=1)
     for trace in _curves(history, snapshots[start].epoch):
-        fig.add_trace(trace, row=1, col=2)
+        fig.add_trace(trace, row=2, col=1)
     moving = [*range(len(layers)), len(layers) + len(points), len(layers) + len(points) + 1]
     frames = [_frame(s, history, names) for s in snapshots]
     for frame in frames:
         frame.traces = moving
     fig.frames = frames
-    fig.update_layout(house_layout(headline(snapshots[start].epoch, history), height=540), **_controls(
+    fig.update_layout(house_layout(headline(snapshots[start].epoch, history), height=HEIGHT), **_controls(
         snapshots, start, frame_ms))
     # The epoch counter (the title) on top, the legend on its own line under it, the controls at the bottom.
-    fig.update_layout(margin=dict(t=96, b=150), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    fig.update_xaxes(range=[float(grid.xs[0]), float(grid.xs[-1])], title_text="x", showgrid=False, row=1, col=1)
+    fig.update_layout(margin=dict(t=TOP, b=BOTTOM), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    # constrain="domain": the square boundary keeps its own box, centred, however wide the column.
+    fig.update_xaxes(range=[float(grid.xs[0]), float(grid.xs[-1])], title_text="x", showgrid=False,
+                     constrain="domain", row=1, col=1)
     fig.update_yaxes(range=[float(grid.ys[0]), float(grid.ys[-1])], title_text="y", showgrid=False, scaleanchor="x",
-                     scaleratio=aspect_ratio(units), row=1, col=1)
+                     scaleratio=aspect_ratio(units), constrain="domain", row=1, col=1)
     finite = [v for s in history for v in (s.train_loss, s.val_loss) if np.isfinite(v)]
     top = 1.05 * max(finite) if finite else 1.0
     last = max(1, history[-1].epoch if history else 1)
-    fig.update_xaxes(range=[0, last], title_text="Epoch", row=1, col=2)
-    fig.update_yaxes(range=[0, top], title_text="Loss (cross-entropy)", row=1, col=2)
+    fig.update_xaxes(range=[0, last], title_text="Epoch", row=2, col=1)
+    fig.update_yaxes(range=[0, top], title_text="Loss (cross-entropy)", row=2, col=1)
     return fig
