@@ -178,3 +178,12 @@ def test_pages_talk_to_few_core_modules() -> None:
     for page in PAGES.values():
         used = {m for m in project_imports(ROOT / page, modules) if m.startswith("core")}
         assert len(used) <= MAX_CORE_MODULES_PER_PAGE, (page, sorted(used))
+
+
+def test_test_modules_have_distinct_names() -> None:
+    # pytest imports test files by basename (rootdir-relative, no __init__ in tests/): two test_x.py in different
+    # folders stop the whole collection, which a run of one folder does not show.
+    names: dict[str, list[str]] = {}
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
+    assert not {name: paths for name, paths in names.items() if len(paths) > 1}
