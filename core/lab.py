@@ -116,16 +116,20 @@ class Lab:
         be), a new architecture forgets the model, the training settings are kept for the next run.
 
         `train`: "never"; "auto", a 2-D run trains (up to what fits the inline budget) when the settings differ from
-        the last run's; or "always", a run starts now as the Train button starts one. Returns a line when a new kind
-        of model moved the training settings to its preset (then `settings.train` is not used).
+        the last run's; or "always", a run starts now as the Train button starts one.
+
+        Training settings that differ from the current ones (a link, a run reopened, a lesson) are used as given. When
+        they are the current ones carried over and a new kind of model is chosen (the Model page), those still at the
+        old kind's preset move to the new kind's, and a line saying so is returned.
         """
         if train not in TRAIN_WHEN:
             raise ValueError(f"train must be one of {', '.join(TRAIN_WHEN)}. Got {train!r} instead.")
+        carried = settings.train == self.train_config
         if settings.data != self.data_config or self.data is None:
             self.set_data(settings.data, self.loader(settings.data), default=settings.data == DataConfig())
         notice = self.set_model_config(settings.model)
-        if notice is None:
-            self.train_config = settings.train
+        if notice is None or not carried:
+            self.train_config, notice = settings.train, None
         if train == "always" or (train == "auto" and self.needs_retrain and self.runs_inline(self.train_config)):
             self.train(auto=train == "auto")
         return notice

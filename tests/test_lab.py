@@ -148,6 +148,20 @@ def test_a_new_model_kind_moves_untouched_settings_to_its_preset(digits) -> None
     assert lab.set_model_config(ModelConfig(kind="cnn", width=16)) is None  # same kind: nothing moves
 
 
+def test_settings_given_with_a_new_model_kind_are_used_as_given(digits) -> None:
+    # a link, a reopened run or a lesson naming a CNN with its own training settings: none moves to the preset
+    lab = Lab(loader=lambda config: digits)
+    lab.set_data(DataConfig(name="digits"), digits)
+    mlp, cnn = PRESETS["images", "mlp"].train, PRESETS["images", "cnn"].train
+    given = replace(mlp, epochs=2)  # the MLP preset's rate and batch, chosen for this CNN
+    notice = lab.apply(replace(lab.settings, model=ModelConfig(kind="cnn"), train=given))
+    assert notice is None and lab.train_config == given and lab.model_config.kind == "cnn"
+    # the Model page carries the current settings over: those at the old kind's preset move, and it says so
+    lab.apply(replace(lab.settings, model=ModelConfig(kind="mlp"), train=mlp))
+    notice = lab.apply(replace(lab.settings, model=ModelConfig(kind="cnn")))
+    assert notice is not None and lab.train_config == cnn
+
+
 def test_reset_keeps_the_starting_weights_and_new_weights_changes_them(lab: Lab) -> None:
     config = TrainConfig(epochs=1, batch_size=0)
     first = lab.train(config, wait=True).history[0].train_loss

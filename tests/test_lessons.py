@@ -23,7 +23,6 @@ from core.lessons.checks import AllOf, AnyOf, Comparison, describe, evaluate, to
 from core.lessons.cli import check_all
 from core.lessons.facts import MEASURES, RunFacts, facts_of
 from core.lessons.runner import cached_loader, check_lesson
-from core.lessons.tutor import apply_settings
 from tests.conftest import ROOT
 
 LESSON = """
@@ -153,7 +152,7 @@ def test_no_measurement_reads_the_test_split() -> None:
 @pytest.fixture(scope="module")
 def circles_lab() -> Lab:
     lab = Lab(loader=cached_loader())
-    apply_settings(lab, find_lesson("hidden-units").settings("solution"))
+    lab.apply(find_lesson("hidden-units").settings("solution"), train="auto")
     return lab
 
 
@@ -225,7 +224,7 @@ def test_a_lesson_in_a_lab_is_judged_and_progress_outlives_a_copy() -> None:
     assert lab.lesson == "hidden-units" and lab.settings == lesson.settings("start")
     first = judge(lab, lesson)
     assert first is not None and not first.passed and lab.lessons_done == frozenset()
-    apply_settings(lab, lesson.settings("solution"))
+    lab.apply(lesson.settings("solution"), train="auto")
     second = judge(lab, lesson)
     assert second.passed and "hidden units 3" in second.readings
     assert progress(lab, load_lessons()) == (1, len(load_lessons()))
@@ -236,7 +235,7 @@ def test_a_lesson_in_a_lab_is_judged_and_progress_outlives_a_copy() -> None:
 def test_a_new_lesson_drops_the_last_model_so_an_old_run_never_counts() -> None:
     lab = Lab(loader=cached_loader())
     open_lesson(lab, find_lesson("hidden-units"))
-    apply_settings(lab, find_lesson("hidden-units").settings("solution"))
+    lab.apply(find_lesson("hidden-units").settings("solution"), train="auto")
     digits = find_lesson("confusion-matrix")
     open_lesson(lab, digits)
     assert lab.model is None and lab.result is None and judge(lab, digits) is None, "digits wait for Train"

@@ -20,7 +20,6 @@ from core.lab import Lab
 from core.lessons.catalogue import Lesson
 from core.lessons.checks import Verdict, evaluate, too_close
 from core.lessons.facts import RunFacts, facts_of
-from core.lessons.tutor import apply_settings
 from core.training.jobs import RUN_THREADS
 
 Loader = Callable[[DataConfig], Dataset]
@@ -49,7 +48,7 @@ def cached_loader() -> Loader:
 def run_settings(lesson: Lesson, which: str, *, loader: Loader) -> RunFacts:
     """Train the lesson's start or solution ("start" or "solution") in a fresh Lab, as the page would."""
     lab = Lab(threads=RUN_THREADS, loader=loader)
-    apply_settings(lab, lesson.settings(which))
+    lab.apply(lesson.settings(which), train="auto")
     if lab.needs_retrain:
         lab.train(wait=True)
     facts = facts_of(lab)

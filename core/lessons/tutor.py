@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.config import Settings
 from core.lab import Lab
 from core.lessons.catalogue import Lesson
 from core.lessons.checks import Verdict, describe, evaluate
@@ -24,19 +23,12 @@ class Attempt:
     verdict: Verdict
 
 
-def apply_settings(lab: Lab, settings: Settings, *, train: str = "auto") -> None:
-    """`lab.apply(settings)`, keeping the link's own training settings also when it names a new kind of model (the
-    Lab moves them to that kind's preset on the first apply)."""
-    lab.apply(settings, train="never")  # a new kind of model: the training settings move to its preset ...
-    lab.apply(settings, train=train)  # ... and this second call puts the link's own back
-
-
 def open_lesson(lab: Lab, lesson: Lesson) -> None:
     """Make `lesson` the open one: its starting setup, trained at once when a 2-D run fits the page's budget. The
     previous model is dropped, so only runs made in this lesson are judged."""
     lab.stop()
     lab.forget_model()
-    apply_settings(lab, lesson.settings("start"))
+    lab.apply(lesson.settings("start"), train="auto")
     lab.lesson = lesson.id
 
 
