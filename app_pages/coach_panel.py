@@ -9,33 +9,41 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.common.session import classroom, get_lab, session
-from app_pages.common.training import forget_training_widgets
-from app_pages.common.ui import literal
+from app_pages.common.training import WEIGHT_DECAYS
+from app_pages.common.ui import literal, nearest
+from core.config import Settings
 from core.lab import Lab
-from core.training.coach import Advice
+from core.training.coach import Advice, Verdict
+from core.training.presets import LEARNING_RATES
 from core.url.state import apply_locks
 
 FIXED = "coach.fixed"  # (the fix's button label, hash of the settings it trained): the run a click started
 PROBLEM = "coach.problem"  # why the fix could not train, shown once
-ARCH_PREFIX = "train.arch."  # the Train page's architecture widgets (drawn again from the lab after a fix)
 
 
-def _forget_settings_widgets() -> None:
-    """The Train page's settings widgets start again from the lab's settings; its toggles keep their state."""
-    forget_training_widgets()
-    for key in [k for k in st.session_state if str(k).startswith(ARCH_PREFIX)]:
-        del st.session_state[key]
+def _widget_values(fix: Settings, *, points: bool) -> dict[str, object]:
+    """The Train page's widgets a fix can move, each at the fix's value. Set through the session state, so the
+    browser shows them too (a widget whose key is only dropped keeps showing its old value there)."""
+    train, model = fix.train, fix.model
+    values: dict[str, object] = {"train.lr": nearest(LEARNING_RATES, train.lr), "train.epochs": train.epochs,
+                                 "train.patience": train.patience,
+                                 "train.wd": nearest(WEIGHT_DECAYS, train.weight_decay)}
+    if points:  # the architecture's widgets are on the Train page for 2-D points only (hidden layers follow the lab)
+        values.update({"train.arch.activation": model.activation, "train.arch.features": list(model.features)})
+    return values
 
 
 def apply_fix(advice: Advice) -> None:
     """The fix button's callback: the advice's settings made current and trained now (the click is the consent)."""
     lab = get_lab()
-    _forget_settings_widgets()
     try:
         lab.apply(advice.fix, train="always")
     except ValueError as exc:  # over the run budget, data that cannot load, a failed run: said in one line
         st.session_state[PROBLEM] = str(exc)
         return
+    finally:  # the controls show the settings now current, whether or not the run could start
+        if lab.settings is not None and lab.data is not None:
+            st.session_state.update(_widget_values(lab.settings, points=not lab.data.is_image))
     st.session_state[FIXED] = (advice.fix_label, hash(advice.fix))
 
 
@@ -53,7 +61,7 @@ def _fix_run_label(lab: Lab) -> str | None:
 
 def _diagnosis(advice: Advice) -> None:
     """The diagnosis in a few sentences and the one button that fixes it."""
-    st.warning(literal(advice.message), icon=":material/lightbulb:")
+    st.markdown(f":material/lightbulb: {literal(advice.message)}")  # plain text: the run's own warnings come first
     if _locked_by_link(advice):
         st.caption("The link you opened locks the setting this fix changes, so it cannot be applied here.")
         return
@@ -62,8 +70,27 @@ def _diagnosis(advice: Advice) -> None:
                                                     "says whether it helped, beyond the noise or not.")
 
 
+def _fix_verdict(fix: str, verdict: Verdict | None) -> None:
+    """Whether the fix's run did better than the run it fixed, beyond the noise or not."""
+    if verdict is None:
+        st.info(literal(f"The fix “{fix}” trained, but its run has no validation accuracy to compare."))
+        return
+    show = st.success if verdict.outcome == "helped" else st.info
+    show(literal(verdict.describe(f"the fix “{fix}”")), icon=":material/compare_arrows:")
+
+
+def _quiet_line(verdict: Verdict | None) -> str:
+    """A healthy run's one line: nothing to fix, and how it compares with the run before."""
+    line = "Coach: nothing to fix in this run."
+    if verdict is not None:
+        line += (f" Against the run before: validation {verdict.before.describe()} → {verdict.after.describe()}, "
+                 f"{verdict.outcome}.")
+    return literal(line)
+
+
 def coach_panel(lab: Lab) -> None:
     """The coach on the last finished run; nothing while a run goes on, before any run or for an uploaded model."""
+    lab.poll()  # a run a worker has just finished becomes the lab's
     problem = st.session_state.pop(PROBLEM, None)
     if problem:
         st.error(f"The fix could not train: {problem}", icon=":material/error:")
@@ -74,17 +101,15 @@ def coach_panel(lab: Lab) -> None:
     except (ValueError, RuntimeError) as exc:  # a model that cannot read its own data: say so, never a traceback
         st.caption(f"The coach cannot read this run: {exc}")
         return
+    fix = _fix_run_label(lab)
+    if advice is None and fix is None:
+        st.caption(f":material/school: {_quiet_line(verdict)}")
+        return
     with st.container(border=True, key="coach"):
         st.markdown("**:material/school: Coach**")
-        fix = _fix_run_label(lab)
-        if fix is not None and verdict is not None:
-            show = st.success if verdict.outcome == "helped" else st.info
-            show(literal(verdict.describe(f"the fix “{fix}”")), icon=":material/compare_arrows:")
-        elif fix is not None:
-            st.info(literal(f"The fix “{fix}” trained, but its run has no validation accuracy to compare."))
-        elif verdict is not None:
-            st.caption(literal(verdict.describe("compared with the run before")))
+        if fix is not None:
+            _fix_verdict(fix, verdict)
         if advice is None:
-            st.caption("Nothing to fix in this run: it learned what these settings allow.")
+            st.caption("Nothing more to fix in this run.")
         else:
             _diagnosis(advice)

@@ -11,7 +11,7 @@ from core.lessons import LessonError, load_lessons, progress
 from core.showcase import example_caption, example_figure
 from core.url.state import LESSON_PARAM
 
-CARD_PX = 200  # a step card's width: the cards wrap onto a second row on a narrow screen instead of being cut
+CARD_PX = 180  # a step card's width: the cards wrap onto a second row on a narrow screen instead of being cut
 STEPS = [  # (page, label, what it holds, icon)
     ("data", "1 · Data", "Circles, moons, XOR, spirals… or real MNIST digits.", ":material/scatter_plot:"),
     ("model", "2 · Model", "Layers, units and activation, drawn as a network.", ":material/account_tree:"),
@@ -28,18 +28,22 @@ try:
 except LessonError as exc:  # a lesson file that cannot be used: the rest of Home still works
     lessons = ()
     st.error(f"The lessons cannot be loaded: {exc}", icon=":material/error:")
-if lessons and st.button(f"Start the first lesson: {lessons[0].title}", key="home.first_lesson", type="primary",
-                         icon=":material/school:"):
-    st.switch_page(PAGES["lessons"], query_params={LESSON_PARAM: lessons[0].id})
+if lessons:
+    with st.container(border=True):  # a link, like every way between pages here (st.switch_page loses the tab)
+        st.page_link(PAGES["lessons"], label=f"Start the first lesson: {lessons[0].title}", icon=":material/school:",
+                     query_params={LESSON_PARAM: lessons[0].id})
+        st.caption(f"{len(lessons)} short lessons, from “{lessons[0].title}” to “{lessons[-1].title}”. Each one "
+                   "checks your own run after every training.")
 st.plotly_chart(example_figure(), key="home.example")
 st.caption(example_caption())
 if lessons:
-    done, total = progress(get_lab(), lessons)
+    lab = get_lab()
+    done, total = progress(lab, lessons)
     st.subheader("Lessons")
     st.progress(done / total, text=f"{done} of {total} lessons done")
     with st.container(horizontal=True, gap="small"):
         for lesson in lessons:
-            finished = lesson.id in get_lab().lessons_done
+            finished = lesson.id in lab.lessons_done
             st.page_link(PAGES["lessons"], label=f"{lesson.order} · {lesson.title}", query_params={
                 LESSON_PARAM: lesson.id}, icon=":material/check_circle:" if finished else None, help=lesson.concept)
 st.subheader("Or explore on your own")

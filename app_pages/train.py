@@ -111,5 +111,5 @@ def live() -> None:
 
 
 with right:
+    coach_panel(lab)  # the last run's diagnosis, its one-click fix, and whether the fix helped
     live()
-    coach_panel(lab)  # after the run: its diagnosis, the one-click fix, and whether the fix helped

@@ -31,14 +31,23 @@ def no_errors(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def coach_box(node):
+    """The coach's bordered box on the page (its container's key is "coach"), or None."""
+    if str(getattr(getattr(node, "proto", None), "id", "")).endswith("-coach"):
+        return node
+    return next((box for child in getattr(node, "children", {}).values() if (box := coach_box(child))), None)
+
+
 def diagnosis(at: AppTest) -> str:
     """The coach's diagnosis on the page ('' without one)."""
-    return " ".join(w.value for w in at.warning if w.icon == ":material/lightbulb:")
+    box = coach_box(at.main)
+    return " ".join(m.value for m in box.markdown if ":material/lightbulb:" in m.value) if box else ""
 
 
 def verdict(at: AppTest) -> str:
     """The coach's verdict on a fix's run ('' without one)."""
-    return " ".join(e.value for e in [*at.success, *at.info] if e.icon == ":material/compare_arrows:")
+    box = coach_box(at.main)
+    return " ".join(e.value for e in [*box.success, *box.info] if e.icon == ":material/compare_arrows:") if box else ""
 
 
 def fix_button(at: AppTest):
@@ -67,7 +76,8 @@ def test_the_diagnosis_and_its_one_click_fix(link: str, words: str, outcomes: tu
     assert lab.trained_settings != trained, "the click applied the fix and trained it"
     said = verdict(at)
     assert "validation" in said and any(outcome in said for outcome in outcomes), said
-    assert at.slider(key="train.epochs").value == lab.train_config.epochs, "the controls show the fix's settings"
+    epochs = at.slider(key="train.epochs")
+    assert epochs.value == lab.train_config.epochs and epochs.proto.set_value, "the browser shows the fix's settings"
 
 
 def test_a_fix_over_the_servers_budget_says_so_in_one_line() -> None:
@@ -83,7 +93,7 @@ def test_a_fix_over_the_servers_budget_says_so_in_one_line() -> None:
 def test_a_healthy_circles_run_gets_nothing_to_fix() -> None:
     at = train_page("data=circles")
     assert not diagnosis(at) and fix_button(at) is None
-    assert any("Nothing to fix" in c.value for c in at.caption)
+    assert any("nothing to fix" in c.value for c in at.caption)
 
 
 def test_no_coach_before_a_run_nor_for_an_uploaded_model() -> None:
@@ -99,17 +109,25 @@ def test_no_coach_before_a_run_nor_for_an_uploaded_model() -> None:
     at.run()
     no_errors(at)
     assert not diagnosis(at) and fix_button(at) is None
-    assert not any("Nothing to fix" in c.value for c in at.caption)
+    assert not any("nothing to fix" in c.value for c in at.caption)
 
 
 def test_home_starts_the_first_lesson_and_lists_them_all() -> None:
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT).run()
     no_errors(at)
-    lessons = load_lessons()
+    lessons, links = load_lessons(), {link.proto.label: link.proto for link in at.get("page_link")}
     assert any(f"0 of {len(lessons)} lessons done" in p.proto.text for p in at.get("progress"))
-    links = [link.proto.label for link in at.get("page_link")]
     assert all(any(lesson.title in label for label in links) for lesson in lessons), links
-    at.button(key="home.first_lesson").click().run()
+    start = links[f"Start the first lesson: {lessons[0].title}"]
+    assert start.page == "lessons" and start.query_string == f"lesson={lessons[0].id}"
+    for key, value in parse_qsl(start.query_string):  # what following the link does in a browser
+        at.query_params[key] = value
+    at.switch_page("app_pages/lessons.py").run()
     no_errors(at)
-    first = lessons[0]
-    assert at.title[0].value == first.title and at.session_state[SESSION].lab.lesson == first.id
+    assert at.title[0].value == lessons[0].title and at.session_state[SESSION].lab.lesson == lessons[0].id
+    at.session_state[SESSION].lab.lessons_done = frozenset({lessons[0].id})  # as a passed check records it
+    at.switch_page("app_pages/home.py").run()
+    no_errors(at)
+    assert any(f"1 of {len(lessons)} lessons done" in p.proto.text for p in at.get("progress"))
+    ticked = [link.proto.label for link in at.get("page_link") if link.proto.icon == ":material/check_circle:"]
+    assert ticked == [f"1 · {lessons[0].title}"]
