@@ -90,6 +90,12 @@ def test_a_fix_over_the_servers_budget_says_so_in_one_line() -> None:
     assert lab.result is not None and not verdict(at)
 
 
+def test_a_fix_that_a_teachers_link_locks_is_named_but_not_offered() -> None:
+    at = train_page("data=moons&ep=10&lock=ep")
+    assert "Underfitting" in diagnosis(at) and fix_button(at) is None
+    assert any("locks the setting this fix changes" in c.value for c in at.caption)
+
+
 def test_a_healthy_circles_run_gets_nothing_to_fix() -> None:
     at = train_page("data=circles")
     assert not diagnosis(at) and fix_button(at) is None
