@@ -8,7 +8,13 @@ import streamlit as st
 
 from app_pages.coach_panel import coach_panel
 from app_pages.common.session import get_lab, locked, shown
-from app_pages.common.training import forget_training_widgets, pending_run_note, show_run, training_controls
+from app_pages.common.training import (
+    forget_training_widgets,
+    pending_run_note,
+    progress_text,
+    show_run,
+    training_controls,
+)
 from app_pages.common.ui import count, friendly_errors, percent, require
 from app_pages.common.widgets import architecture_controls
 from app_pages.train_replay import replay_view, rewind
@@ -91,10 +97,7 @@ def live() -> None:
                               "It starts by itself.")
         return
     if progress is not None and not progress.done:
-        ceiling = f"{'at most ' if lab.train_config.patience else ''}{progress.epochs:,}"
-        steps = count(progress.steps, "step") if progress.steps else "first steps"
-        st.progress(progress.fraction, text=f"Epoch {min(len(progress.history) + 1, progress.epochs):,} of "
-                                            f"{ceiling} · {steps}")
+        st.progress(progress.fraction, text=progress_text(lab, progress))
         show_run(lab, progress.history, progress.snapshot, None, key="live")
         return
     if running:  # it has just finished: redraw the page so the buttons and the sidebar follow
