@@ -56,12 +56,13 @@ def hidden_controls(hidden: tuple[int, ...], *, prefix: str) -> None:
                      args=("units", f"{prefix}.units"), help="Sets every hidden layer to this width; − and + "
                                                              "below change one layer.")
     for layer, units in enumerate(hidden):
-        label, less, more = st.columns([3, 1, 1], gap="small", vertical_alignment="center")
-        label.markdown(f"Layer {layer + 1} · **{units:,}** {'unit' if units == 1 else 'units'}")
-        less.button("−", key=f"{prefix}.less{layer}", on_click=_reshape, args=("less", "", layer), width="stretch",
-                    disabled=off or units <= UNIT_STEPS[0], help=f"Layer {layer + 1}: fewer units")
-        more.button(r"\+", key=f"{prefix}.more{layer}", on_click=_reshape, args=("more", "", layer),
-                    width="stretch", disabled=off or units >= UNIT_STEPS[-1], help=f"Layer {layer + 1}: more units")
+        # A row that wraps: in a narrow column (1024 px) − and + go under the label instead of being squeezed blank.
+        with st.container(horizontal=True, vertical_alignment="center", gap="small"):
+            st.markdown(f"Layer {layer + 1} · **{units:,}** {'unit' if units == 1 else 'units'}", width="content")
+            st.button("−", key=f"{prefix}.less{layer}", on_click=_reshape, args=("less", "", layer), width="content",
+                      disabled=off or units <= UNIT_STEPS[0], help=f"Layer {layer + 1}: fewer units")
+            st.button(r"\+", key=f"{prefix}.more{layer}", on_click=_reshape, args=("more", "", layer),
+                      width="content", disabled=off or units >= UNIT_STEPS[-1], help=f"Layer {layer + 1}: more units")
 
 
 def step_units(units: int, direction: int) -> int:

@@ -38,7 +38,9 @@ def _panel_layout(shown: list[str], loss: str, gap: float = 0.16) -> dict:
         left = i * (width + gap)
         yaxis = dict(tickformat=".0%", range=[0, 1.02]) if name == "accuracy" else dict(rangemode="tozero")
         layout[f"xaxis{suffix}"] = dict(domain=[left, left + width], anchor=f"y{suffix}", title_text="Epoch")
-        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", title_text=titles[name], **yaxis)
+        # No y-axis title: the panel's title names it, and in a narrow column (1024 px) the second panel's axis
+        # title fell on the first panel's plot.
+        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", **yaxis)
         layout["annotations"].append(dict(text=titles[name], x=left + width / 2, y=1.0, xref="paper",
                                           yref="paper", xanchor="center", yanchor="bottom", showarrow=False,
                                           font=dict(size=16)))

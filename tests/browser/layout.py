@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page
 
+from tests.browser.helpers import WAIT_MS
+
+SETTLE_MS = 500  # after the charts are drawn: components and charts take their final size
 SMALL_TABLE_ROWS = 30  # a table this short shows every row; longer ones may scroll
 
 LAYOUT_JS = """(limits) => {
@@ -147,3 +150,17 @@ LAYOUT_JS = """(limits) => {
 def layout_problems(page: Page) -> list[str]:
     """What is cut short or drawn over something else on the page shown now (see the module's list)."""
     return page.evaluate(LAYOUT_JS, {"rows": SMALL_TABLE_ROWS})
+
+
+# The page's own heading is shown and every visible chart has drawn: before that, a page still "Loading…"
+# (Home while its example trains) has nothing to check and would pass.
+READY_JS = """() => !!document.querySelector('[data-testid="stMain"] h1') &&
+  Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]')).filter(el => el.checkVisibility())
+    .every(el => el.querySelector('.main-svg'))"""
+
+
+def settled_layout_problems(page: Page) -> list[str]:
+    """layout_problems once the page has its heading and its visible charts are drawn."""
+    page.wait_for_function(READY_JS, timeout=WAIT_MS)
+    page.wait_for_timeout(SETTLE_MS)
+    return layout_problems(page)

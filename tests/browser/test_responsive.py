@@ -25,10 +25,11 @@ from tests.browser.helpers import (
     screenshot,
     wait_for_app,
 )
+from tests.browser.layout import settled_layout_problems
 from tests.browser.server import serve_app
 from tests.browser.test_journey import TRAIN_MS, choose, train_button
 
-PAGES = ("Home", "Data", "Model", "Inside", "Train", "Evaluate", "Predict", "Runs", "Sweep", "Board")
+PAGES = ("Home", "Lessons", "Data", "Model", "Inside", "Train", "Evaluate", "Predict", "Runs", "Sweep", "Board")
 SIZES = ((1024, 768), (1366, 768), (1920, 1080))
 NAV_TITLES = list(PAGES)
 CANVAS = "canvas.upper-canvas"  # the Predict page's drawing pad (Fabric.js)
@@ -38,61 +39,6 @@ ARRIVAL_CEILING_S = 9.0  # 3x the 3-s target: this machine is shared, so the tes
 IDLE_CPU_LIMIT = 0.05  # of one core, over IDLE_SECONDS with one tab open on Home
 IDLE_SECONDS = 10.0
 STOP_CEILING_S = 3.0  # 3x the 1-s target, measured click to an enabled Train button
-
-LAYOUT_JS = """() => {
-  const problems = [];
-  const shown = el => { const r = el.getBoundingClientRect();
-                        return r.width > 0 && r.height > 0 && el.innerText.trim() !== ''; };
-  const items = Array.from(document.querySelectorAll(
-    '[data-testid="stMain"] button, [data-testid="stMetric"], [data-testid="stWidgetLabel"], ' +
-    '[data-testid="stSidebarNav"] a, [data-testid="stCaptionContainer"]')).filter(shown);
-  for (const el of items) {
-    for (const node of [el, ...el.querySelectorAll('*')]) {
-      const cs = getComputedStyle(node);
-      const clips = cs.overflowX === 'hidden' || cs.overflowX === 'clip' || cs.textOverflow === 'ellipsis';
-      if (clips && node.scrollWidth > node.clientWidth + 1) {
-        problems.push('truncated: ' + el.innerText.trim().slice(0, 50));
-        break;
-      }
-    }
-  }
-  // Pictures, pads and charts (some components draw in a shadow root) must stay inside their column.
-  const deep = (root, out = []) => {
-    out.push(...root.querySelectorAll('iframe, canvas, .js-plotly-plot, img'));
-    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) deep(el.shadowRoot, out);
-    return out;
-  };
-  const holder = el => {
-    for (let n = el.parentElement || el.getRootNode().host; n; n = n.parentElement || n.getRootNode().host) {
-      if (n.matches('[data-testid="stColumn"], [data-testid="stMainBlockContainer"]')) return n;
-    }
-    return null;
-  };
-  const main = document.querySelector('[data-testid="stMain"]');
-  for (const el of main ? deep(main) : []) {
-    const box = holder(el), r = el.getBoundingClientRect();
-    const edge = box && box.getBoundingClientRect().right;
-    if (edge && r.width > 0 && r.right > edge + 1)
-      problems.push('cut off by ' + Math.round(r.right - edge) + ' px: ' + el.tagName.toLowerCase() + ' ' +
-                    String(el.title || el.className || '').slice(0, 40));
-  }
-  for (const group of document.querySelectorAll('[data-testid="stMain"] [data-testid="stButtonGroup"]')) {
-    if (group.scrollWidth > group.clientWidth + 1) problems.push('options cut off: ' + group.innerText.slice(0, 50));
-  }
-  const boxes = items.filter(el => el.matches('button, [data-testid="stMetric"]'))
-    .map(el => [el, el.getBoundingClientRect()]);
-  for (let i = 0; i < boxes.length; i++) {
-    for (let j = i + 1; j < boxes.length; j++) {
-      const [a, ra] = boxes[i], [b, rb] = boxes[j];
-      if (a.contains(b) || b.contains(a)) continue;
-      const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
-      const h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
-      if (w > 2 && h > 2) problems.push('overlap: ' + a.innerText.trim().slice(0, 30) + ' / ' +
-                                        b.innerText.trim().slice(0, 30));
-    }
-  }
-  return problems;
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -187,15 +133,14 @@ def test_stop_ends_a_cnn_run_at_once(browser: Browser, fresh_server: tuple[str, 
 
 @pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 def test_every_page_fits_the_screen(browser: Browser, fresh_server: tuple[str, int], width: int, height: int) -> None:
-    """No truncated button, metric or label, and no overlapping buttons or metrics, on any page."""
+    """No text cut short or drawn over another (page links, chips, chart controls included), on any page."""
     url, _ = fresh_server
     page = open_page(browser, url, width=width, height=height, wait=True)
     found = {}
     for title in PAGES:
         if title != "Home":
             go_to(page, title)
-        page.wait_for_timeout(500)  # charts and metrics take their final size
-        problems = page.evaluate(LAYOUT_JS)
+        problems = settled_layout_problems(page)
         if problems:
             found[title] = problems
         if width == 1024:
@@ -205,12 +150,11 @@ def test_every_page_fits_the_screen(browser: Browser, fresh_server: tuple[str, i
 
 
 def layout_at_every_size(page: Page, name: str) -> dict[str, list[str]]:
-    """LAYOUT_JS's problems on the page shown now, at each of SIZES (the same session, resized)."""
+    """The layout problems of the page shown now, at each of SIZES (the same session, resized)."""
     found = {}
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(500)  # components and charts take their new size
-        problems = page.evaluate(LAYOUT_JS)
+        problems = settled_layout_problems(page)
         if problems:
             found[f"{name} at {width}×{height}"] = problems
         if width == 1024:
@@ -238,6 +182,24 @@ def test_draw_mode_evaluate_and_the_canvas_fit_the_screen(browser: Browser, fres
     go_to(page, "Predict")
     expect(page.locator(CANVAS).first).to_be_visible()
     found |= layout_at_every_size(page, "predict-canvas")
+    page.context.close()
+    assert not found, found
+
+
+def test_the_replay_and_a_cnn_fit_the_screen(browser: Browser, fresh_server: tuple[str, int]) -> None:
+    """The Train page with the replay on (its chart's own Play, Pause and slider) and a CNN's layer table."""
+    url, _ = fresh_server
+    page = open_page(browser, f"{url}/train", wait=True)
+    act(page, page.get_by_text("Watch it learn (replay)").click)
+    page.locator("g.updatemenu-button").filter(has_text="Pause").wait_for()
+    found = layout_at_every_size(page, "train-replay")
+    page.set_viewport_size({"width": 1400, "height": 900})
+    go_to(page, "Data")
+    choose(page, "Dataset", "Digits (offline, 8×8 scaled up)")
+    go_to(page, "Model")
+    act(page, page.get_by_text("Small CNN", exact=True).click)
+    expect(page.locator('[data-testid="stDataFrame"]')).to_be_visible()
+    found |= layout_at_every_size(page, "model-cnn")
     page.context.close()
     assert not found, found
 
