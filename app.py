@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import session, tab_secret
+from app_pages.common import session, sidebar, tab_secret
 from app_pages.common.share import share_dialog
-from app_pages.common.ui import PAGES, PageEnded, session_summary
+from app_pages.common.ui import PAGES, PageEnded
 
 st.set_page_config(page_title="NN Lab", page_icon="app_pages/common/icon.png", layout="wide")  # local: no font CDN
 
@@ -23,26 +23,11 @@ if lab is None:
     tab_secret.wait()  # a light first run: "Loading…" until the tab says who it is (ends the run)
 
 
-def draw_summary() -> None:
-    """This session's dataset, model and training state."""
-    st.caption("CURRENT SESSION")
-    for line in session_summary(lab):
-        st.markdown(line)
-
-
 def sidebar_summary() -> None:
-    """The summary in the sidebar, after the page (which may have changed it); redrawn every second while a
-    run goes on, whichever page is open."""
-    training = lab.training
-
-    @st.fragment(run_every=1.0 if training else None)
-    def live_summary() -> None:
-        draw_summary()  # first: should the rerun below be dropped under load, the sidebar still shows the end
-        if training and not lab.training:  # the run has ended: one full rerun stops the polling
-            st.rerun()
-
+    """The summary in the sidebar (polled while a run goes on, see app_pages/common/sidebar.py), after the page
+    (which may have changed it), then the session's buttons."""
+    sidebar.summary(lab)
     with st.sidebar:
-        live_summary()
         link, settings = session.session().link, lab.settings
         if link is not None and settings is not None and settings != link:
             st.button("Back to the link's setup", key="session.back", on_click=session.back_to_link,
