@@ -91,7 +91,7 @@ def results() -> None:
                   args=(best.cell.index,))
     if result.cells:
         sweep_chart(result, key="sweep.heatmap", clickable=True)
-    st.dataframe(cells_table(result), hide_index=True, key="sweep.table")
+    st.dataframe(cells_table(result), hide_index=True, key="sweep.table", height="content")  # ≤ 36 rows, all shown
 
 
 if job is None:

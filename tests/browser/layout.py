@@ -19,7 +19,7 @@ from playwright.sync_api import Page
 from tests.browser.helpers import WAIT_MS
 
 SETTLE_MS = 500  # after the charts are drawn: components and charts take their final size
-SMALL_TABLE_ROWS = 30  # a table this short shows every row; longer ones may scroll
+SMALL_TABLE_ROWS = 20  # a table this short shows every row; longer ones (the Runs table) may scroll
 
 LAYOUT_JS = """(limits) => {
   const problems = [];
