@@ -30,7 +30,8 @@ from core.insight.digits import IG_STEPS
 from core.insight.slots import InspectionSlots, inspection_capacity
 from core.models import build_model
 from core.training.presets import CNN_MODEL, CNN_TRAIN, IMAGES_MODEL, IMAGES_TRAIN, POINTS_MODEL, POINTS_TRAIN, describe
-from core.training.train import evaluate_loss, train_model
+from core.training.scoring import evaluate_loss
+from core.training.train import train_model
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ Each parameter of the architecture is held for all cells at once, stacked as (ce
 its own leaf parameters, views of its row of the stack. The layers run on the stack with batched matrix products,
 the cells' losses are summed and differentiated with respect to the stack, so each cell's leaves get exactly its
 own gradient; one optimizer holds a param group per cell with its learning rate and weight decay (stepped by
-core.sweep.fused). Each cell shuffles with its own generator, ends on its own (diverged, early stopping, settled)
+core.training.fused). Each cell shuffles with its own generator, ends on its own (diverged, early stopping, settled)
 and then leaves the batch. Every cell's numbers are its solo run's (core.training.train), to the last bit on the
 CPU: a product too small for bmm's per-matrix GEMM (MIN_GEMM) is done cell by cell, as bmm would round it otherwise.
 
@@ -22,24 +22,25 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 from torch import nn
 
-from core.config import RunOptions, TrainConfig, validate_train_config
+from core.config import DEFAULT_FEATURES, RunOptions, TrainConfig, validate_train_config
 from core.data.dataset import Dataset
-from core.models import ACTIVATIONS, build_model, has_sigmoid_head
-from core.sweep.fused import GroupStep
+from core.models import ACTIVATIONS, InputFeatures, build_model, has_sigmoid_head
 from core.sweep.grid import CellResult, SweepCell, SweepError, split_metrics
 from core.training.diagnose import divergence_message
+from core.training.fused import FusedStep
 from core.training.losses import chance_loss_of, per_sample_loss
 from core.training.result import EpochStats, TrainResult
+from core.training.scoring import evaluate_loss
 from core.training.train import (
     PROBE_SIZE,
     _EarlyStopping,
     _judge,
     _prepare,
     _should_end,
-    evaluate_loss,
     make_optimizer,
     make_scheduler,
     steps_per_epoch,
@@ -99,11 +100,17 @@ class _Cell:
 
 
 def _linear(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(C, B, in) x (C, out, in) + (C, out) -> (C, B, out): bmm where it runs a solo run's GEMM, else cell by cell."""
-    cells, rows, width = h.shape
+    """(C, B, in) x (C, out, in) + (C, 1, out) -> (C, B, out): bmm where it runs a solo run's GEMM, else cell by
+    cell."""
+    _, rows, width = h.shape
     if rows * width * w.shape[1] >= MIN_GEMM:
-        return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-    return torch.stack([F.linear(h[c], w[c], b[c]) for c in range(cells)])
+        return torch.baddbmm(b, h, w.transpose(1, 2))
+    return torch.stack(list(map(F.linear, h.unbind(), w.unbind(), b.squeeze(1).unbind())))
+
+
+def _identity(layer: nn.Module) -> bool:
+    """True for the input features of plain (x, y), which pass the points through."""
+    return isinstance(layer, InputFeatures) and layer.names == DEFAULT_FEATURES
 
 
 def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int):
@@ -116,7 +123,7 @@ def _scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, total_step
 
 def _l1(params: list[torch.Tensor]) -> torch.Tensor:
     """(C,) sum of |w| over each cell's weight matrices (biases left alone), as core.training.train.l1_penalty."""
-    return sum(p.abs().sum((1, 2)) for p in params if p.dim() == 3)
+    return sum(w.abs().sum((1, 2)) for w in params[::2])  # (weight, bias) a layer
 
 
 class _Batch:
@@ -128,29 +135,34 @@ class _Batch:
             validate_train_config(cell.train)
         models = [build_model(cell.model, seed=cell.train.init_seed) for cell in cells]
         self.X, self.y, self.X_val, self.y_val = _prepare(models[0], data, first, options)
-        self.layers, self.sigmoid = list(models[0].to(self.X.device)), has_sigmoid_head(models[0])
-        self.loss, self.chance = first.loss, chance_loss_of(first.loss, data.y_train)
-        # (C, ...) per parameter: what autograd differentiates; each model's parameters view their row of it, and
-        # their gradients are rows of `grads`, so the optimizer reads what the batch writes there.
-        self.stacked = [torch.stack([p.detach().to(self.X.device) for p in same]).requires_grad_()
-                        for same in zip(*(m.parameters() for m in models))]
+        self.layers = [layer for layer in models[0].to(self.X.device) if not _identity(layer)]
+        self.sigmoid, self.loss = has_sigmoid_head(models[0]), first.loss
+        self.chance = chance_loss_of(first.loss, data.y_train)
+        # (C, ...) per parameter, biases (C, 1, out) as they add to a (C, B, out) product: what autograd
+        # differentiates; each model's parameters view their row of it, and their gradients are rows of `grads`,
+        # so the optimizer reads what the batch writes there.
+        stacked = [torch.stack([p.detach().to(self.X.device) for p in same])
+                   for same in zip(*(m.parameters() for m in models))]
+        self.stacked = [(s.unsqueeze(1) if s.dim() == 2 else s).requires_grad_() for s in stacked]
         self.grads = [torch.zeros_like(s) for s in self.stacked]
+        for stacked, grad in zip(self.stacked, self.grads):
+            stacked.grad = grad
         for row, model in enumerate(models):
             for p, stacked, grad in zip(model.parameters(), self.stacked, self.grads):
-                p.data, p.grad = stacked[row].detach(), grad[row]
+                p.data, p.grad = stacked[row].detach().view(p.shape), grad[row].view(p.shape)
         self.cells = [self._cell(row, cell, model, options) for row, (cell, model) in enumerate(zip(cells, models))]
         self.active = list(self.cells)
         self.optimizer = make_optimizer(models[0], first)  # the first cell's group, then one group per cell
         for cell in self.cells[1:]:
             self.optimizer.add_param_group({"params": list(cell.model.parameters()), "lr": cell.config.lr,
                                             "weight_decay": cell.config.weight_decay})
-        self.step_groups = GroupStep(self.optimizer)
+        self.step_groups = FusedStep(self.optimizer)
         n = len(self.y)
         self.batch = n if first.batch_size == 0 else min(first.batch_size, n)
         self.scheduler = _scheduler(self.optimizer, first, first.epochs * steps_per_epoch(n, first.batch_size))
 
     def _cell(self, row: int, cell: SweepCell, model: nn.Module, options: RunOptions) -> _Cell:
-        initial = evaluate_loss(model, self.X[:PROBE_SIZE], self.y[:PROBE_SIZE], loss=self.loss)[0]
+        initial = evaluate_loss(model, self.X[:PROBE_SIZE], self.y[:PROBE_SIZE], loss=self.loss, switch_mode=False)[0]
         return _Cell(cell, row, model, self.X, self.y, options, _EarlyStopping(cell.train.patience), initial,
                      torch.Generator().manual_seed(cell.train.seed))
 
@@ -173,7 +185,7 @@ class _Batch:
                 h = layer(h.flatten(0, 1)).unflatten(0, h.shape[:2])
         return h
 
-    def step(self, cells: list[_Cell], xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, list[float]]:
+    def step(self, cells: list[_Cell], xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         """One optimizer step of `cells` on their batches (C, B, 2), (C, B): (logits, each cell's data loss)."""
         params, index = self.params(cells)
         logits = self.forward(params, xb)
@@ -184,19 +196,21 @@ class _Batch:
         rates = [c.config.l1 for c in cells]
         if any(rates):
             total = total + (torch.tensor(rates, device=total.device) * _l1(params)).sum()
-        for buffer, grad in zip(self.grads, torch.autograd.grad(total, params)):
-            buffer.copy_(grad) if index is None else buffer.index_copy_(0, index, grad)
+        torch._foreach_zero_(self.grads)  # the stack's .grad: the step's gradients add to zeros (left-out rows too)
+        total.backward()
         self.step_groups([c.row for c in cells])
         if self.scheduler is not None:
             self.scheduler.step()
-        return logits.detach(), losses.tolist()
+        return logits.detach(), losses.detach().numpy()
 
     def epoch(self, number: int, should_stop: Callable[[], bool]) -> bool:
         """One pass of every active cell over its own shuffle; False when the user stopped the sweep."""
         cells, device = self.active, self.X.device
         orders = torch.stack([torch.randperm(len(self.y), generator=c.generator) for c in cells]).to(device)
         X_epoch, y_epoch = self.X[orders], self.y[orders]  # (C, n, 2), (C, n): each cell's shuffled copy
-        loss_sum, correct, seen = torch.zeros(len(cells), device=device), torch.zeros(len(cells), device=device), 0
+        # Each cell's loss summed in float32 step by step, as its run sums it (in numpy: no tensor op a step); the
+        # batches' logits kept with the cells that took the step, and scored once at the end of the epoch.
+        loss_sum, outputs, seen = np.zeros(len(cells), np.float32), [], 0
         stepping = list(range(len(cells)))  # the cells not ended in this epoch
         for start in range(0, len(self.y), self.batch):
             if should_stop():
@@ -204,33 +218,35 @@ class _Batch:
             pick = slice(None) if len(stepping) == len(cells) else torch.tensor(stepping, device=device)
             xb, yb = X_epoch[pick, start: start + self.batch], y_epoch[pick, start: start + self.batch]
             logits, losses = self.step([cells[i] for i in stepping], xb, yb)
-            for i, loss in zip(stepping, losses):
+            for i, loss in zip(stepping, losses.tolist()):
                 if _diverged(cells[i], number, loss):
-                    cells[i].epoch_end = (loss, float(correct[i]) / max(seen, 1), seen + yb.shape[1])
-            loss_sum[pick] += torch.tensor(losses, device=device) * yb.shape[1]
-            correct[pick] += (logits.argmax(2) == yb).sum(1)
+                    cells[i].epoch_end = (loss, _correct(outputs, y_epoch, [i])[0] / max(seen, 1), seen + yb.shape[1])
+            loss_sum[pick if len(stepping) == len(cells) else stepping] += np.float32(yb.shape[1]) * losses
+            outputs.append((stepping, logits))
             seen += yb.shape[1]
             stepping = [i for i in stepping if cells[i].status == "completed"]
             if not stepping:
                 break
+        correct = _correct(outputs, y_epoch, range(len(cells)))
         for i, cell in enumerate(cells):
-            cell.epoch_end = cell.epoch_end or (float(loss_sum[i]) / max(seen, 1), float(correct[i]) / max(seen, 1),
-                                                seen)
+            cell.epoch_end = cell.epoch_end or (float(loss_sum[i]) / max(seen, 1), correct[i] / max(seen, 1), seen)
         return True
 
     def validate(self, number: int, rates: list[float], epoch_start: float, started: float) -> None:
         """Each active cell's record of the epoch, with the validation split; the cells that end here leave."""
-        n_val = len(self.y_val)
+        n_val, cells = len(self.y_val), self.active
         if n_val:
             with torch.no_grad():
-                params, _ = self.params(self.active)
-                logits = self.forward(params, self.X_val.expand(len(self.active), *self.X_val.shape))
+                params, _ = self.params(cells)
+                logits = self.forward(params, self.X_val.expand(len(cells), *self.X_val.shape))
+                losses = per_sample_loss(logits.flatten(0, 1), self.y_val.repeat(len(cells)), loss=self.loss,
+                                         sigmoid=self.sigmoid).view(len(cells), n_val)
+                right = (logits.argmax(2) == self.y_val).sum(1).tolist()
         seconds = time.perf_counter() - epoch_start
-        for i, (cell, rate) in enumerate(zip(self.active, rates)):
+        for i, (cell, rate) in enumerate(zip(cells, rates)):
             val_loss = val_acc = math.nan
-            if n_val:  # as core.training.train.evaluate_loss scores a run
-                val_loss = per_sample_loss(logits[i], self.y_val, loss=self.loss, sigmoid=self.sigmoid).sum().item()
-                val_loss, val_acc = val_loss / n_val, (logits[i].argmax(1) == self.y_val).sum().item() / n_val
+            if n_val:  # as core.training.scoring.evaluate_loss scores a run: each cell's own sum
+                val_loss, val_acc = losses[i].sum().item() / n_val, right[i] / n_val
             train_loss, train_acc, _ = cell.epoch_end
             cell.history.append(EpochStats(number, train_loss, train_acc, val_loss, val_acc, rate, seconds, cell.step))
             cell.epoch_end = None
@@ -244,6 +260,21 @@ class _Batch:
         cell.seconds = time.perf_counter() - started
         for p in cell.model.parameters():
             p.grad = None
+
+
+def _correct(outputs: list[tuple[list[int], torch.Tensor]], y_epoch: torch.Tensor, cells: Sequence[int]) -> list[int]:
+    """How many points each of `cells` classified right in the epoch's steps so far; `outputs` holds each step's
+    stepping cells and their logits (a cell that stops stepping never steps again in the epoch)."""
+    if not outputs:
+        return [0] * len(cells)
+    if all(len(stepping) == len(y_epoch) for stepping, _ in outputs):  # every cell took every step
+        logits = torch.cat([step for _, step in outputs], 1)
+        return (logits.argmax(2) == y_epoch[:, :logits.shape[1]]).sum(1)[list(cells)].tolist()
+    counts = []
+    for i in cells:
+        logits = torch.cat([step[stepping.index(i)] for stepping, step in outputs if i in stepping])
+        counts.append(int((logits.argmax(1) == y_epoch[i, :len(logits)]).sum()))
+    return counts
 
 
 def _diverged(cell: _Cell, number: int, loss: float) -> bool:

@@ -70,6 +70,7 @@ class StateRecorder:
             raise ValueError(f"max_states must be at least 3 (first, one between, last). Got {max_states} instead.")
         self.every, self.epochs, self.max_bytes, self.max_states = every, epochs, max_bytes, max_states
         self.states: list[EpochState] = []
+        self.nbytes = 0  # the bytes of every kept copy, kept up to date rather than summed again each epoch
 
     def __call__(self, stats, model: nn.Module) -> None:
         if stats.epoch % self.every == 0 or stats.epoch == self.epochs:
@@ -81,14 +82,16 @@ class StateRecorder:
             return
         state = {name: t.numpy(force=True).copy() for name, t in model.state_dict().items()}
         self.states.append(EpochState(epoch, state))
+        self.nbytes += _state_bytes(self.states[-1])
         while (self.nbytes > self.max_bytes or len(self.states) > self.max_states) and len(self.states) > 2:
             thinned = self.states[:-1:2] + [self.states[-1]]
             self.states, self.every = thinned, self.every * 2
+            self.nbytes = sum(_state_bytes(s) for s in self.states)
 
-    @property
-    def nbytes(self) -> int:
-        """The bytes of every kept copy."""
-        return sum(a.nbytes for s in self.states for a in s.state.values())
+
+def _state_bytes(state: EpochState) -> int:
+    """The bytes of one kept copy of the weights."""
+    return sum(a.nbytes for a in state.state.values())
 
 
 def model_at(model: nn.Module, state: EpochState) -> nn.Module:
@@ -115,12 +118,16 @@ class GradientRecorder:
         self._weights: list[np.ndarray] = []
         self._gradients: list[np.ndarray] = []
 
-    def _sample(self, model: nn.Module) -> None:
+    def _find(self, model: nn.Module) -> None:
+        """The weighted layers, named, on the first sample."""
         if self._sums is None:
             self._modules = _weighted(model)
             self._layers = tuple(_layer_name(k, m) for k, m in enumerate(self._modules, start=1))
             self._sizes = np.array([m.weight.numel() for m in self._modules], dtype=float)
             self._sums = np.zeros(len(self._modules))
+
+    def _sample(self, model: nn.Module) -> None:
+        self._find(model)
         grads = [m.weight.grad for m in self._modules]
         if any(g is None for g in grads):
             return
@@ -131,12 +138,18 @@ class GradientRecorder:
         self._sample(model)
 
     def on_epoch(self, stats, model: nn.Module) -> None:
-        self._sample(model)
-        if not self._count:
+        self._find(model)
+        grads, weights = [m.weight.grad for m in self._modules], [m.weight for m in self._modules]
+        has_grads = all(g is not None for g in grads)
+        if not has_grads and not self._count:
             return
-        weights = _sum_abs([m.weight for m in self._modules]) / self._sizes
+        # The epoch's last gradients and the weights in one call (this runs every epoch, so its cost counts).
+        sums = _sum_abs(grads + weights if has_grads else weights) / np.tile(self._sizes, 1 + has_grads)
+        if has_grads:
+            self._sums += sums[:len(grads)]
+            self._count += 1
         self._epochs.append(stats.epoch)
-        self._weights.append(weights)
+        self._weights.append(sums[-len(weights):])
         self._gradients.append(self._sums / self._count)
         self._sums, self._count = np.zeros(len(self._layers)), 0
 
