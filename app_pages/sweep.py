@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages.common.session import get_lab, keep_sweep_runs
 from app_pages.common.ui import count, friendly_errors, percent, require
+from app_pages.seed_spread import seed_spread_section
 from app_pages.sweep_grid import (
     ask_to_open,
     axis_pickers,
@@ -101,3 +102,4 @@ else:
     if job.progress().done:
         with friendly_errors("This run cannot be opened"):
             results()
+seed_spread_section(lab)
