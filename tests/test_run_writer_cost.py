@@ -94,3 +94,17 @@ def test_wait_saves_a_waiting_auto_run_at_once(engine, circles) -> None:
     (ended,) = ended_runs(circles, [replace(QUICK, epochs=2)], auto=True)
     writer.submit(sid, ended)
     assert writer.wait(30) and [r.origin for r in list_runs(engine, sid)] == ["auto"]
+
+
+def test_a_delayed_auto_run_keeps_its_place_before_a_later_train_run(engine, circles) -> None:
+    sid, writer = "u" * 22, RunWriter(lambda: engine, auto_delay=1.0)
+    (auto,) = ended_runs(circles, [replace(QUICK, epochs=2, lr=0.01)], auto=True)
+    (pressed,) = ended_runs(circles, [replace(QUICK, epochs=2, lr=0.02)])  # ended after the auto run
+    writer.submit(sid, auto)
+    writer.submit(sid, pressed)  # saved at once, while the auto run still waits
+    deadline = time.monotonic() + 20
+    while len(list_runs(engine, sid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    newest_first = list_runs(engine, sid)
+    assert [r.record.settings["lr"] for r in newest_first] == ["0.02", "0.01"]  # run order, not save order
+    assert [r.created for r in newest_first] == [pressed.ended, auto.ended]

@@ -150,19 +150,21 @@ def _check_session(session: str) -> None:
 
 
 def record_run(engine: Engine, session: str, record: RunRecord, *, origin: str = "train", sweep: str | None = None,
-               retention: Retention | None = None) -> int:
+               retention: Retention | None = None, created: datetime | None = None) -> int:
     """Save one finished run and return its id; prunes the session's history in the same transaction.
 
     An `origin="auto"` run replaces the session's earlier unpinned automatic runs. `sweep` names the sweep
-    a run belongs to. Raises RunError for bad arguments and core.history.db.StorageError when the database fails.
+    a run belongs to; `created`, when the run ended (by default now: a run saved later, as the writer saves
+    an auto run, keeps its place in the history). Raises RunError for bad arguments and
+    core.history.db.StorageError when the database fails.
     """
     _check_session(session)
     if origin not in ORIGINS:
         raise RunError(f"origin must be one of {', '.join(ORIGINS)}. Got {origin!r} instead.")
     retention = retention or Retention.from_env()
-    row = RunRow(session=session, created=now(), origin=origin, pinned=False, sweep=sweep, status=record.status,
-                 seconds=float(record.seconds), settings=dict(record.settings), history=list(record.history),
-                 metrics=dict(record.metrics), boundary=record.boundary)
+    row = RunRow(session=session, created=created or now(), origin=origin, pinned=False, sweep=sweep,
+                 status=record.status, seconds=float(record.seconds), settings=dict(record.settings),
+                 history=list(record.history), metrics=dict(record.metrics), boundary=record.boundary)
     with transaction(engine) as db:
         db.add(row)  # the write comes first: on SQLite it takes the write lock before any read (no upgrade race)
         db.flush()

@@ -20,7 +20,8 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Engine
@@ -29,7 +30,7 @@ from torch import nn
 from core.boundary import boundary_grid, grid_box
 from core.config import Settings
 from core.data.dataset import Dataset
-from core.history.db import StorageError
+from core.history.db import StorageError, now
 from core.history.runs import Retention, RunError, RunRecord, finite, history_records, record_run, settings_params
 from core.models import predict_proba
 from core.training.result import TrainResult
@@ -52,6 +53,7 @@ class EndedRun:
     result: TrainResult | None  # None when the run failed
     model: nn.Module | None  # None when it failed or diverged
     sweep: str | None = None
+    ended: datetime = field(default_factory=now)  # its place in the history, however late it is saved
 
 
 def scores(proba: np.ndarray, y: np.ndarray) -> dict[str, float | int | None]:
@@ -222,7 +224,7 @@ class RunWriter:
             try:
                 if not replaced:  # a later auto run of this session replaces it in the history anyway
                     record_run(self._engine(), session, describe_run(ended), origin=ended.origin, sweep=ended.sweep,
-                               retention=self._retention)
+                               retention=self._retention, created=ended.ended)
             except (StorageError, RunError) as exc:
                 self._fail(session, str(exc))
             except Exception as exc:  # a run that cannot be measured must not stop the writer for everyone
