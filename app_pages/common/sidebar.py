@@ -1,20 +1,16 @@
 """The sidebar's summary of the session (dataset, model, training state), redrawn every second while a run goes on.
 
-The polling fragment exists only while a run goes on; once it has ended, the summary is drawn without a fragment.
-Why: a tab keeps ticking a fragment's timer until it hears of the full run that stopped it. On a busy server the
-event loop delivers a finished run's messages late, so a late tick can reach the server after the script thread has
-finished that run. Streamlit drops a tick whose fragment that run did not register ("The fragment with id ... does
-not exist anymore"), but a fragment registered again under the same id, merely without `run_every`, passes that
-check: the finished ScriptRunner cannot take the rerun, a new one is started, and the session ignores every message
-of the old runner not yet delivered (streamlit/runtime/app_session.py, `sender is not self._scriptrunner`). The
-sidebar, drawn last, and the run's script_finished were lost with them: the page showed the run's end while the
-sidebar still said "Training" and no timer was left to correct it.
+The summary polls through app_pages/common/polling.py, whose polling fragment does not outlive the run: a polling
+fragment drawn again under the same id by the full run that ends the polling once let a late tick of its timer
+start a new ScriptRunner, and Streamlit dropped that full run's undelivered messages; the sidebar, drawn last,
+stayed at "Training" with no timer left (see polling.py).
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.common.polling import polled
 from app_pages.common.ui import session_summary
 from core.lab import Lab
 
@@ -22,25 +18,16 @@ EVERY_S = 1.0  # how often the summary follows a run
 
 
 def summary(lab: Lab) -> None:
-    """The summary in the sidebar: polled by a fragment while `lab` trains, plain otherwise."""
+    """The summary in the sidebar: polled while `lab` trains; once the run has ended, one full rerun redraws the
+    page and the sidebar (without the polling fragment)."""
+    training = lab.training
+
+    def body() -> None:
+        st.caption("CURRENT SESSION")
+        for line in session_summary(lab):  # first: the end shows here even before the full rerun has drawn it
+            st.markdown(line)
+        if training and not lab.training:
+            st.rerun()
+
     with st.sidebar:
-        if lab.training:
-            _polled(lab)
-        else:
-            _draw(lab)
-
-
-def _draw(lab: Lab) -> None:
-    """The caption and one Markdown line per fact."""
-    st.caption("CURRENT SESSION")
-    for line in session_summary(lab):
-        st.markdown(line)
-
-
-@st.fragment(run_every=EVERY_S)
-def _polled(lab: Lab) -> None:
-    """The summary every EVERY_S seconds; once the run has ended, one full rerun redraws the page and the sidebar
-    without this fragment (so its late ticks are dropped)."""
-    _draw(lab)  # first: the end shows here even before the full rerun has drawn it
-    if not lab.training:
-        st.rerun()
+        polled(body, every=EVERY_S if training else None)
