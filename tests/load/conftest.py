@@ -18,11 +18,11 @@ CLASS_TIMEOUT_S = 900.0
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test under tests/load as `load` (the full capacity run also carries `capacity`, which `make
-    test` leaves out)."""
+    """Mark every test under tests/load as `load`, except the full capacity run (marker `capacity`, left out of
+    `make test` and `make test-load`)."""
     here = Path(__file__).parent
     for item in items:
-        if here in item.path.parents:
+        if here in item.path.parents and item.get_closest_marker("capacity") is None:
             item.add_marker(pytest.mark.load)
 
 
