@@ -18,6 +18,7 @@ BOUNDARY = "Decision boundary after epoch"
 def choose(page: Page, label: str, option: str) -> None:
     """Pick `option` in the selectbox labelled `label`."""
     box = page.get_by_role("combobox", name=label, exact=True)
+    box.evaluate("e => e.scrollIntoView({block: 'center'})")  # at the window's lower edge its list does not open
     box.click()
     act(page, page.get_by_role("option", name=option, exact=True).click)
     expect(box).to_have_value(option)
