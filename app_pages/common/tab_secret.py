@@ -57,9 +57,11 @@ def secret() -> str | None:
     result = _tab(key=KEY, data=data, on_secret_change=_ignore, height="content")
     value = st.session_state.get(TEST_SECRET, APPTEST_SECRET) if _under_apptest() else _reported(result.get("secret"))
     if value is None:
-        st.session_state.pop(ACCEPTED, None)
-    else:
-        st.session_state[ACCEPTED] = value
+        # st.switch_page reruns without the widgets' states, so the component's report is gone; the tab, told it
+        # is known (data.have), sends nothing again. This Streamlit session is that same tab (one connection), so
+        # the secret it accepted stands; forget() drops it when the tab is to make a new one.
+        return st.session_state.get(ACCEPTED)
+    st.session_state[ACCEPTED] = value
     return value
 
 
