@@ -13,6 +13,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from core.bench.augment import bench_augmentation
+from core.bench.engine import bench_engine
 from core.bench.race import TextbookMNIST, race
 from core.bench.timing import (
     time_attribution,
@@ -218,7 +219,7 @@ def run_bench(data_dir: str | None = None, *, threads: int | None = None, quick:
     augmentation rows train (the other rows follow "auto", which $NNLAB_DEVICE sets)."""
     if threads is not None:
         torch.set_num_threads(threads)
-    rows = [*bench_circles(), *bench_inside(quick=quick)]
+    rows = [*bench_circles(), *(BenchRow(**row) for row in bench_engine(quick=quick)), *bench_inside(quick=quick)]
     try:
         digits = make_dataset(DataConfig(name="mnist", data_dir=data_dir, download=False))
     except ValueError:
