@@ -8,6 +8,7 @@ from dataclasses import replace
 import streamlit as st
 
 from app_pages.common.choices import label_noise_control
+from app_pages.common.polling import polled
 from app_pages.common.session import get_lab, locked, shown
 from app_pages.common.training import (
     forget_training_widgets,
@@ -120,10 +121,9 @@ def run_view() -> None:
 def live(running: bool) -> None:
     """The run view, redrawn twice a second while a worker trains it; the whole page runs again once it ends, so
     that the check follows."""
-    @st.fragment(run_every=0.5 if running else None)
     def _live() -> None:
         if running and not get_lab().training:
             st.rerun()
         run_view()
 
-    _live()
+    polled(_live, every=0.5 if running else None)  # two fragments: see app_pages.common.polling

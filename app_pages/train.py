@@ -7,6 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from app_pages.coach_panel import coach_panel
+from app_pages.common.polling import polled
 from app_pages.common.session import get_lab, locked, shown
 from app_pages.common.training import (
     forget_training_widgets,
@@ -87,9 +88,9 @@ with left:  # drawn after the actions above, so they show whether a run is going
                   args=("sanity",), width="stretch", help="Overfit one batch: a healthy model memorises 16 examples.")
 
 
-@st.fragment(run_every=0.5 if running else None)
 def live() -> None:
-    """Redraw the running (or last) job twice a second; rerun the whole page once it ends."""
+    """The running (or last) job, redrawn twice a second in a polling fragment (app_pages.common.polling); the
+    whole page runs again once it ends."""
     progress = lab.poll()
     if progress is not None and progress.state == "waiting":  # nothing to chart yet: keep these reruns light
         place = f" (number {progress.queue_position} in line)" if progress.queue_position else ""
@@ -115,4 +116,4 @@ def live() -> None:
 
 with right:
     coach_panel(lab)  # the last run's diagnosis, its one-click fix, and whether the fix helped
-    live()
+    polled(live, every=0.5 if running else None)
