@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.common.polling import polled
 from app_pages.common.ui import friendly_errors, percent
 from core.config import RunOptions
 from core.lab import Lab
 from core.plots.seeds import seed_spread_figure
 from core.sweep.seeds import SEEDS, SeedSpread, SeedSpreadJob
-
-JOB = "seeds.job"  # this section's own key: the spread's job (its result is a few small arrays)
 
 
 def seed_spread_section(lab: Lab) -> None:
@@ -19,15 +18,15 @@ def seed_spread_section(lab: Lab) -> None:
     st.subheader("Is a difference real? Train with other seeds")
     st.caption(f"Trains the current settings {SEEDS} times, changing only the seeds (shuffle order and starting "
                "weights; the data split stays). 2-D networks train together as one batched model.")
-    job: SeedSpreadJob | None = st.session_state.get(JOB)
+    job = lab.seeds  # kept with the Lab in the session store, so a reload finds it
     if st.button(f"Train {SEEDS} seeds", key="seeds.train", disabled=(job is not None and not job.done)
                  or lab.settings is None, icon=":material/stacked_line_chart:"):
         with friendly_errors("The seed spread could not start"):
-            job = SeedSpreadJob(lab.settings, lab.require_data(), options=RunOptions(threads=lab.threads)).start()
-            st.session_state[JOB] = job
+            job = lab.seeds = SeedSpreadJob(lab.settings, lab.require_data(),
+                                            options=RunOptions(threads=lab.threads)).start()
     if job is not None:
         running = not job.done
-        st.fragment(run_every=0.5 if running else None)(_progress)(job, lab, running)
+        polled(lambda: _progress(job, lab, running), every=0.5 if running else None)  # app_pages.common.polling
 
 
 def _progress(job: SeedSpreadJob, lab: Lab, running: bool) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from app_pages.common.session import SESSION
 from core.config import DataConfig, ModelConfig, RunOptions, Settings, TrainConfig
 from core.data.make import make_dataset
 from core.evaluate import accuracy_interval
@@ -96,7 +97,7 @@ def test_the_sweep_page_trains_five_seeds_and_shows_the_band() -> None:
     no_errors(at)
     at.button(key="seeds.train").click().run()
     no_errors(at)
-    job = at.session_state["seeds.job"]
+    job = at.session_state[SESSION].lab.seeds  # kept with the Lab (the session store), not in session_state
     wait_until(lambda: job.done, timeout=60, what="the five seeds")
     at.run()
     no_errors(at)

@@ -19,9 +19,9 @@ TSNE = ("tsne",)  # the Inside page's t-SNE task, kept with the Lab's other look
 
 
 def copy_lab(lab: Lab) -> Lab:
-    """A deep copy for a fork: the shared dataset is not copied, a running job or sweep (threads, locks) is left
-    out."""
-    memo = {id(lab.data): lab.data, id(lab.job): None, id(lab.sweep): None}
+    """A deep copy for a fork: the shared dataset is not copied, a running job, sweep or seed spread (threads,
+    locks) is left out."""
+    memo = {id(lab.data): lab.data, id(lab.job): None, id(lab.sweep): None, id(lab.seeds): None}
     return copy.deepcopy(lab, memo)
 
 
@@ -41,12 +41,15 @@ def is_alive(session_id: str) -> bool:
 
 
 def stop_work(lab: Lab) -> None:
-    """Stop what a session left running: its training job and its sweep's cells (each between two steps), and its
-    t-SNE if it still waits for a slot (one already computing cannot be interrupted, and ends on its own)."""
+    """Stop what a session left running: its training job, its sweep's cells and its seed spread (each between two
+    steps), and its t-SNE if it still waits for a slot (one already computing cannot be interrupted, and ends on
+    its own)."""
     if lab.job is not None:
         lab.job.stop()
     if lab.sweep is not None:
         lab.sweep.stop()
+    if lab.seeds is not None:
+        lab.seeds.stop()
     task = lab.insight.peek(lab.model, TSNE) if lab.model is not None else None
     if task is not None:
         task.stop()
