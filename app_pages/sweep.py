@@ -6,6 +6,7 @@ import math
 
 import streamlit as st
 
+from app_pages.common.polling import polled
 from app_pages.common.session import get_lab, keep_sweep_runs
 from app_pages.common.ui import count, friendly_errors, percent, require
 from app_pages.seed_spread import seed_spread_section
@@ -58,9 +59,9 @@ stop_col.button("Stop", disabled=not running, key="sweep.stop", on_click=request
 note_col.caption("Sweep runs wait behind anyone's interactive training, so a big grid never blocks the class.")
 
 
-@st.fragment(run_every=0.5 if running else None)
 def live() -> None:
-    """Poll the running sweep twice a second: a progress bar and the grid so far; rerun the page when it ends."""
+    """Polled twice a second while the sweep runs (app_pages.common.polling): a progress bar and the grid so far;
+    rerun the page when it ends."""
     keep_sweep_runs()  # each finished cell into the run history as it comes
     progress = job.progress()
     if progress.done:
@@ -98,7 +99,7 @@ def results() -> None:
 if job is None:
     st.info("Pick one or two settings and their values, then press **Run**.", icon=":material/info:")
 else:
-    live()
+    polled(live, every=0.5 if running else None)
     if job.progress().done:
         with friendly_errors("This run cannot be opened"):
             results()
