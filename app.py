@@ -18,7 +18,9 @@ shown = [name for name in PAGES if name in (session.classroom().pages or PAGES)]
 page = st.navigation([st.Page(PAGES[name], title=name.title(), icon=f":material/{PAGE_ICONS[name]}:",
                               default=name == shown[0], visibility="visible" if name in shown else "hidden")
                       for name in PAGES],  # every page kept, so the pages' own links to each other still work
-                     position="hidden" if st.query_params.get("present") == "1" else "sidebar")  # a projector: none
+                     # none on a projector (present=1), and none before the tab has reported its secret: the
+                     # report's rerun names the page shown, and would undo a page link clicked in that gap
+                     position="hidden" if st.query_params.get("present") == "1" or lab is None else "sidebar")
 if lab is None:
     tab_secret.wait()  # a light first run: "Loading…" until the tab says who it is (ends the run)
 

@@ -233,7 +233,7 @@ def test_network_names_its_features_and_notes_each_layer() -> None:
     assert [t for t in nodes.text if t][:3] == ["x", "x²", "sin y"]
     assert "input: x²" in nodes.customdata
     texts = annotations(fig)
-    assert any(t.startswith("<b>Features</b> (3)") for t in texts) and any("1 dead" in t for t in texts)
+    assert any(t.startswith("<b>Features</b><br>(3)") for t in texts) and any("1 dead" in t for t in texts)
     with pytest.raises(ValueError, match="input_names must name each of the 3 inputs. Got 2"):
         network_figure([3, 2], input_names=["x", "y"])
     with pytest.raises(ValueError, match="one note per layer"):
