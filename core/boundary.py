@@ -78,6 +78,11 @@ class RunSnapshots(Sequence):
     def __len__(self) -> int:
         return len(self._states)
 
+    @property
+    def drawn(self) -> int:
+        """How many of the boundaries have been computed so far (what this object holds grows with it)."""
+        return len(self._grids)
+
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]

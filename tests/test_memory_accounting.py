@@ -100,3 +100,19 @@ def test_an_image_variant_a_link_asks_for_counts_against_its_session() -> None:
     variant.apply(Settings(DataConfig(name="digits", seed=99), ModelConfig(), TrainConfig()))
     data_bytes = sum(a.nbytes for a in (variant.data.X_train, variant.data.X_test, variant.data.X_val))
     assert lab_nbytes(variant) - lab_nbytes(common) >= data_bytes
+
+
+def test_a_run_result_weighed_once_still_counts_what_its_replay_draws_later() -> None:
+    from app_pages.common.session_store import lab_nbytes
+
+    lab = Lab(threads=1)
+    lab.apply(Settings(DataConfig(name="circles"), ModelConfig(hidden=(8,)), TrainConfig(epochs=30, patience=0)),
+              train="always")
+    whole = approx_nbytes(lab, skip=(lab.data,))  # circles is shared between sessions: its data is not counted
+    assert lab_nbytes(lab) == whole and lab_nbytes(lab) == whole  # the second time from the memo, the same
+    snapshots = lab.result.snapshots
+    before = snapshots.drawn
+    _ = snapshots[: len(snapshots) // 2]  # the replay draws half the boundaries
+    assert snapshots.drawn > before
+    grown = approx_nbytes(lab, skip=(lab.data,))
+    assert grown > whole and lab_nbytes(lab) == grown

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_curve, roc_auc_score, roc_curve
 
@@ -32,9 +33,39 @@ from core.plots import (
 from core.plots.images import MAX_STEP_SIDE
 from core.plots.network import HOVER_NAME
 from core.plots.points import PROBE_NAME
+from core.plots import points as points_module
+from core.plots import style
+from core.plots import training as training_module
 from core.plots.style import NEUTRAL, check_names
 from core.training.result import EpochStats
 from tests.image_corpus import draw_digit, png_bytes
+
+
+@pytest.fixture(autouse=True)
+def validated(monkeypatch) -> list[go.Figure]:
+    """Every figure that style.figure builds without Plotly's validation, validated here as it is built: a property
+    Plotly does not know, or a value of the wrong kind, fails the test that drew it. Returns the figures built."""
+    built: list[go.Figure] = []
+
+    def checked(traces, layout) -> go.Figure:
+        fig = style.figure(traces, layout)
+        go.Figure(fig.to_dict())  # the validation the page no longer pays for (ValueError on a bad property)
+        built.append(fig)
+        return fig
+
+    for module in (points_module, training_module):
+        monkeypatch.setattr(module, "figure", checked)
+    return built
+
+
+def test_figures_built_unvalidated_are_validated_by_these_tests(validated, circles) -> None:
+    grid = boundary_grid(build_model(ModelConfig(hidden=(4,), n_classes=2), seed=0), circles.X_all, resolution=16)
+    boundary_figure(grid, circles.X_train, circles.y_train, circles.class_names)
+    curves_figure(_history(3))
+    assert len(validated) == 2  # both hot figures went through the check
+    bad = style.figure([{"type": "scatter", "x": [0], "colour": "red"}], {})  # taken as it is, without complaint
+    with pytest.raises(ValueError, match="colour"):
+        go.Figure(bad.to_dict())
 
 
 def _named(fig, name: str):

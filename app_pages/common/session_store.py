@@ -6,6 +6,7 @@ entry expired or was evicted: its training job, its sweep's cells and a t-SNE st
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable, Mapping
 
 import streamlit as st
@@ -14,6 +15,7 @@ from streamlit.runtime import Runtime
 from app_pages.common.ui import shared_dataset
 from core.history.store import SessionStore, approx_nbytes
 from core.lab import Lab
+from core.training.result import TrainResult
 
 TSNE = ("tsne",)  # the Inside page's t-SNE task, kept with the Lab's other looks inside (lab.insight)
 
@@ -27,9 +29,27 @@ def copy_lab(lab: Lab) -> Lab:
 
 def lab_nbytes(lab: Lab) -> int:
     """A Lab's bytes, not counting a dataset the sessions share from one cached copy; an image variant made for
-    this session alone (a link's own seed or fractions) counts."""
+    this session alone (a link's own seed or fractions) counts.
+
+    The run's result, which holds most of them (a copy of the weights per epoch), is weighed once per result and
+    per number of boundaries drawn from it (`_result_nbytes`): the store weighs the Lab after every page run, and
+    walking the result again was ~6 ms of each slider move.
+    """
     shared = lab.data is not None and shared_dataset(lab.data_config)
-    return approx_nbytes(lab, skip=(lab.data,) if shared else ())
+    skip = ((lab.data,) if shared else ()) + ((lab.result,) if lab.result is not None else ())
+    return approx_nbytes(lab, skip=skip) + (_result_nbytes(lab.result) if lab.result is not None else 0)
+
+
+_RESULT_BYTES: weakref.WeakKeyDictionary[TrainResult, tuple[int, int]] = weakref.WeakKeyDictionary()
+
+
+def _result_nbytes(result: TrainResult) -> int:
+    """approx_nbytes of a (frozen) run result, kept until its replay draws another boundary."""
+    drawn = getattr(result.snapshots, "drawn", 0)  # a RunSnapshots grows as its boundaries are drawn
+    known = _RESULT_BYTES.get(result)
+    if known is None or known[0] != drawn:
+        known = _RESULT_BYTES[result] = (drawn, approx_nbytes(result))
+    return known[1]
 
 
 def is_alive(session_id: str) -> bool:

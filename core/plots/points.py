@@ -1,7 +1,7 @@
 """2-D point clouds and the decision boundary under them.
 
-The traces are plain dicts and each figure is validated once (style.figure): the boundary and its points are
-redrawn on every slider move, and building them from go.* objects validated every part several times over."""
+The traces are plain dicts, built into a figure without Plotly's validation (style.figure; the tests validate
+them): the boundary and its points are redrawn on every slider move."""
 
 from __future__ import annotations
 
