@@ -13,6 +13,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
+from functools import cache
 from urllib.parse import parse_qsl, quote, urlencode
 
 from core.config import (
@@ -105,10 +106,12 @@ def preset_settings(data_name: str, model_kind: str = "mlp") -> Settings:
     return Settings(data, shaped(chosen.model, data), chosen.train)
 
 
-def url_fields(cls: type) -> list[tuple[str, str, typing.Any]]:
-    """(field, URL name, type) of each field of `cls` that travels in a link, in URL_NAMES order."""
+@cache
+def url_fields(cls: type) -> tuple[tuple[str, str, typing.Any], ...]:
+    """(field, URL name, type) of each field of `cls` that travels in a link, in URL_NAMES order; worked out once
+    per class (typing.get_type_hints took a tenth of a second of each page run that read a link)."""
     hints, present = typing.get_type_hints(cls), {f.name for f in fields(cls)}
-    return [(name, key, hints[name]) for name, key in URL_NAMES[cls].items() if name in present]
+    return tuple((name, key, hints[name]) for name, key in URL_NAMES[cls].items() if name in present)
 
 
 # --- settings -> query ------------------------------------------------------------------
