@@ -29,13 +29,13 @@ from core.plots import (
     roc_figure,
     scatter_figure,
     steps_figure,
+    style,
 )
+from core.plots import points as points_module
+from core.plots import training as training_module
 from core.plots.images import MAX_STEP_SIDE
 from core.plots.network import HOVER_NAME
 from core.plots.points import PROBE_NAME
-from core.plots import points as points_module
-from core.plots import style
-from core.plots import training as training_module
 from core.plots.style import NEUTRAL, check_names
 from core.training.result import EpochStats
 from tests.image_corpus import draw_digit, png_bytes
