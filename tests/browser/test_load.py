@@ -8,9 +8,7 @@ contacted, every wait has a time limit and every loop a count limit. Figures go 
 from __future__ import annotations
 
 import asyncio
-import re
 import statistics
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from tests.browser.helpers import (
 )
 from tests.browser.server import serve_app
 from tests.browser.test_journey import BOUNDARY, mnist_digit_png
+from tests.load.measure import peak_rss_mb, run_in_thread
 
 pytestmark = pytest.mark.load
 
@@ -352,32 +351,6 @@ async def alone_then_crowd(url: str, server_pid: int, digit: bytes, health: Heal
             await browser.close()
 
 
-def run_in_thread(coroutine) -> object:
-    """asyncio.run on a thread of its own: the sync Playwright of the other browser tests owns this one's loop."""
-    outcome: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = asyncio.run(coroutine)
-        except BaseException as exc:  # re-raised in the test's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name="nnlab-load", daemon=True)  # a timed-out run cannot hang pytest
-    thread.start()
-    thread.join(LOAD_TIMEOUT_S + 120)
-    if thread.is_alive():
-        pytest.fail(f"the load test did not finish within {LOAD_TIMEOUT_S + 120} s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The process's peak resident memory (VmHWM), in MiB."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
-
-
 def p95(values: list[float]) -> float:
     return float(np.percentile(values, 95))
 
@@ -393,7 +366,7 @@ def test_eight_sessions_at_once(artifacts: Path, mnist_available: Path | None) -
     health = HealthLog()
     with serve_app(artifacts / "streamlit-load-server.log", mnist_available) as (url, server):
         started = time.perf_counter()
-        alone, crowd = run_in_thread(alone_then_crowd(url, server.pid, digit, health))
+        alone, crowd = run_in_thread(alone_then_crowd(url, server.pid, digit, health), LOAD_TIMEOUT_S + 120)
         total_s = time.perf_counter() - started
         peak_mb = peak_rss_mb(server.pid)
 
