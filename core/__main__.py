@@ -159,7 +159,8 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     _add_train_args(p)
     p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
     p.add_argument("--max-seconds", type=_positive_seconds, default=None,
-                   help="stop the run after this many seconds, keeping what it learned (status time_limit)")
+                   help="stop the run after this many seconds of computing (its thread's CPU time), keeping what it "
+                        "learned (status time_limit)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("sweep", help="train a grid of runs over one or two settings and print each run")
     _add_train_args(p)

@@ -4,6 +4,7 @@ controls and command line that reach them."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 
 import pytest
@@ -114,12 +115,44 @@ def test_a_run_over_the_ceiling_is_refused_before_anything_changes() -> None:
     assert (lab.model, lab.result) == before and not lab.training
 
 
-def test_a_run_past_its_time_limit_stops_keeps_what_it_learned_and_says_why(circles) -> None:
+@pytest.fixture
+def warm(circles) -> None:
+    """One short run first: the process's first optimizer imports torch._dynamo (~2 s of CPU on this machine),
+    which would otherwise eat a short test limit before the first step."""
+    TrainingJob(build_model(ModelConfig(hidden=(8,))), circles, TrainConfig(epochs=1), slots=None).run()
+
+
+def test_a_run_past_its_time_limit_stops_keeps_what_it_learned_and_says_why(circles, warm) -> None:
     model = build_model(ModelConfig(hidden=(8,)))
     job = TrainingJob(model, circles, TrainConfig(epochs=10_000, batch_size=1), slots=None, time_limit=0.3)
     progress = job.run()
     assert progress.result.status == "time_limit" and progress.result.history
     assert "time limit" in progress.result.message and "Lower the epochs" in progress.result.message
+
+
+class Sleepy(nn.Module):
+    """A tiny network whose every forward pass waits 20 ms without computing: a run starved of the cores."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        time.sleep(0.02)
+        return self.layer(x)
+
+
+def test_the_time_limit_counts_computing_not_waiting_for_a_core(circles, warm) -> None:
+    """On a busy server a run waits for the cores; that wait is not its cost, so it does not end the run (the old
+    wall-clock limit stopped this one after 0.3 s, in its first epoch). The clock still ends it at 4x the limit."""
+    config = TrainConfig(epochs=2, batch_size=len(circles.y_train) // 8)  # 16 steps, ~0.4 s of sleep
+    progress = TrainingJob(Sleepy(), circles, config, slots=None, time_limit=0.3).run()
+    assert progress.result.status != "time_limit" and len(progress.result.history) == 2, progress.result.message
+    assert progress.result.seconds > 0.3  # it slept past the limit
+    forever = TrainingJob(Sleepy(), circles, replace(config, epochs=10_000), slots=None, time_limit=0.1)
+    started = time.perf_counter()
+    assert forever.run().result.status == "time_limit"
+    assert time.perf_counter() - started < 2.0
 
 
 def test_every_lab_run_gets_a_time_limit_from_its_estimate() -> None:

@@ -5,7 +5,8 @@ device, so nothing is allocated), the samples it will see, and a fixed cost per 
 measured on a 2-core server at one torch thread and err on the slow side. Three bands follow from the estimate:
 inline (trained in the page's own thread, the only band auto-train uses), a job (a worker in the server's job
 slots) and refused (above the per-run ceiling, with the setting to lower and by how much). Every run, inline or
-not, also gets a wall-clock limit, so an estimate that was wrong still ends.
+not, also gets a time limit (its training thread's CPU seconds, see core.training.jobs), so an estimate that was
+wrong still ends.
 
 May import core.config, core.models and core.training.train; the Lab and the command line use it.
 """
@@ -86,7 +87,7 @@ class Budget:
                           f"{_duration(self.max_run_s)} a run: {what}.")
 
     def time_limit(self, cost: RunCost) -> float:
-        """Seconds after which a run with this estimate is stopped (kept as learned so far)."""
+        """CPU seconds after which a run with this estimate is stopped (kept as learned so far)."""
         return min(max(TIME_LIMIT_SLACK * cost.seconds, MIN_TIME_LIMIT_S), TIME_LIMIT_SLACK * self.max_run_s)
 
 

@@ -18,6 +18,10 @@ from core.training.result import EpochStats, TrainResult
 from core.training.train import steps_per_epoch, train_model
 
 JOB_STATES = ("waiting", "running", "finished", "failed")
+# A run's time limit counts the CPU seconds of the thread that trains it, so a busy server (a class training at
+# once, each run waiting its turn for a core) does not cut runs short; a run whose wall-clock time passes this
+# many times its limit ends anyway.
+WALL_SLACK = 4.0
 
 
 class JobSlots:
@@ -149,12 +153,12 @@ class TrainingJob:
     snapshot_every: int = 0
     snapshot_resolution: int = 60
     slots: JobSlots | None = field(default_factory=lambda: SHARED_SLOTS)
-    time_limit: float | None = None  # seconds of training after which the run stops, keeping what it learned
+    time_limit: float | None = None  # CPU seconds of training after which the run stops, keeping what it learned
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._began, self._timed_out = time.perf_counter(), False
+        self._began, self._began_cpu, self._timed_out = time.perf_counter(), time.thread_time(), False
         self._thread: threading.Thread | None = None
         per_epoch = steps_per_epoch(len(self.data.y_train), self.config.batch_size)
         # The weights each epoch and the gradient flow: small 2-D models only (see core.training.recorder).
@@ -190,14 +194,15 @@ class TrainingJob:
         self._update(state="running")
         if self._states is not None:
             self._states.record(0, self.model)  # the starting weights: the replay's first frame
-        self._began = time.perf_counter()
+        self._began, self._began_cpu = time.perf_counter(), time.thread_time()  # in the thread that trains
         return {"on_epoch": self._on_epoch, "on_step": self._on_step, "should_stop": self._should_stop}
 
     def _should_stop(self) -> bool:
-        """Asked between optimizer steps: a Stop, or the run's time limit reached."""
+        """Asked between optimizer steps (in the training thread): a Stop, or the run's time limit reached."""
         if self._stop.is_set():
             return True
-        if self.time_limit is not None and time.perf_counter() - self._began > self.time_limit:
+        if self.time_limit is not None and (time.thread_time() - self._began_cpu > self.time_limit
+                                            or time.perf_counter() - self._began > WALL_SLACK * self.time_limit):
             self._timed_out = True
             return True
         return False
@@ -209,7 +214,7 @@ class TrainingJob:
         else:
             if self._timed_out and result.status == "stopped":
                 result = replace(result, status="time_limit", message=(
-                    f"Stopped at the time limit ({self.time_limit:.0f} s on this server) after "
+                    f"Stopped at the time limit ({self.time_limit:.0f} s of computing on this server) after "
                     f"{len(result.history):,} epochs; the model keeps what it learned. Lower the epochs or the "
                     "network's size for a run that finishes."))
             self._update(state="finished", result=self._with_snapshots(result))

@@ -19,11 +19,13 @@ from tests.browser.helpers import (
     LATENCY,
     WAIT_MS,
     is_local,
+    record_latency,
     require_chromium,
-    wait_for_app,
+    wait_for_session,
 )
 from tests.browser.server import serve_app
 from tests.conftest import mnist_dir
+from tests.load.measure import slow_day_factor, speed_gauge_s
 
 ROOT = ARTIFACTS.parent
 VIEWPORT = {"width": 1400, "height": 900}
@@ -101,10 +103,19 @@ def page(browser: Browser, app_url: str, artifacts: Path) -> Iterator[Page]:
     page = context.new_page()
     try:
         page.goto(app_url)
-        wait_for_app(page)
+        wait_for_session(page)
         yield page
     finally:
         context.close()
+
+
+@pytest.fixture
+def slow_day(request: pytest.FixtureRequest) -> float:
+    """How many times slower than the quiet day this machine is at the start of the test (at least 1; see
+    tests.load.measure), recorded per test in latency.json: a timing ceiling is stretched by it."""
+    factor = slow_day_factor(speed_gauge_s())
+    record_latency(slow_day_factor={**LATENCY.get("slow_day_factor", {}), request.node.name: factor})
+    return factor
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -123,6 +123,15 @@ def wait_for_app(page: Page, *, after: dict | None = None, timeout_ms: int = WAI
     page.wait_for_timeout(settle_ms)
 
 
+def wait_for_session(page: Page, *, timeout_ms: int = WAIT_MS) -> None:
+    """After arriving: wait until the tab has reported its secret and its session is open (the sidebar's summary is
+    drawn, and the address bar holds the session's token), then until the app is idle. The first run only says
+    "Loading…" and ends idle, so wait_for_app alone can return before the session's own run has begun."""
+    wait_for_app(page, timeout_ms=timeout_ms)
+    page.locator('[data-testid="stSidebar"]').get_by_text("CURRENT SESSION").wait_for(timeout=timeout_ms)
+    wait_for_app(page, timeout_ms=timeout_ms)
+
+
 def act(page: Page, action: Callable[[], object], *, timeout_ms: int = WAIT_MS) -> None:
     """Do `action()` (a click, a key press) and wait for the rerun it causes to finish."""
     mark = run_mark(page)

@@ -89,8 +89,8 @@ def shot_of_the_pad(page: Page) -> Path:
     return path
 
 
-def test_a_seven_drawn_with_the_mouse_is_a_seven_and_joins_my_handwriting(page: Page,
-                                                                           mnist_available: Path | None) -> None:
+def test_a_seven_drawn_with_the_mouse_is_a_seven_and_joins_my_handwriting(page: Page, mnist_available: Path | None,
+                                                                           slow_day: float) -> None:
     if mnist_available is None:
         pytest.skip("real MNIST files not found in ../shared/data/mnist (set NNLAB_TEST_MNIST_DIR)")
     train_mnist(page)
@@ -100,7 +100,7 @@ def test_a_seven_drawn_with_the_mouse_is_a_seven_and_joins_my_handwriting(page: 
     elapsed = [stroke_to_prediction(page, BAR), stroke_to_prediction(page, DIAGONAL)]
     record_latency(canvas_stroke_to_prediction_ms=elapsed, canvas_stroke_to_prediction_ms_max=max(elapsed))
     print(f"stroke end -> redrawn probabilities: {elapsed} ms")
-    assert max(elapsed) <= STROKE_CEILING_MS, f"stroke end -> prediction took {elapsed} ms"
+    assert max(elapsed) <= STROKE_CEILING_MS * slow_day, f"stroke end -> prediction took {elapsed} ms ({slow_day=})"
     assert metric_value(page, "Prediction") == "7", "a 7 drawn with the mouse (bar, then diagonal)"
     assert wait_for_chart(page, "", title="Why it said 7"), "no attribution map for the drawing"
     screenshot(page, "predict-canvas-page")

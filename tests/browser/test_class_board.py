@@ -8,7 +8,7 @@ import secrets
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.helpers import WAIT_MS, act, assert_no_exception, go_to, screenshot, wait_for_app
+from tests.browser.helpers import WAIT_MS, act, assert_no_exception, go_to, screenshot, wait_for_app, wait_for_session
 from tests.browser.test_classroom import open_fresh
 from tests.browser.test_journey import TRAIN_MS, train_button
 
@@ -35,7 +35,7 @@ def submit_as(page: Page, nickname: str, *, reload: bool = False) -> None:
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained", timeout=TRAIN_MS)
     if reload:
         page.reload()
-        wait_for_app(page)
+        wait_for_session(page)
     go_to(page, "Board")
     page.get_by_label("Nickname").fill(nickname)
     act(page, page.get_by_role("button", name="Submit my run").click)

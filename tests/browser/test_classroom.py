@@ -18,7 +18,7 @@ from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import WAIT_MS, act, assert_no_exception, go_to, screenshot, wait_for_app
+from tests.browser.helpers import WAIT_MS, act, assert_no_exception, go_to, screenshot, wait_for_session
 from tests.browser.test_journey import TRAIN_MS, choose, metric, train_button
 
 DIALOG = '[data-testid="stDialog"]'
@@ -47,7 +47,7 @@ def open_fresh(browser: Browser, url: str) -> Page:
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto(url)
-    wait_for_app(page)
+    wait_for_session(page)
     return page
 
 
@@ -68,7 +68,7 @@ def test_a_reload_keeps_the_mnist_model(page: Page, mnist_available: Path | None
     before, f1_before, token = evaluate_accuracy(page), metric(page, "Macro F1").inner_text(), token_of(page)
     assert token and "data=mnist" in page.url, page.url
     page.reload()
-    wait_for_app(page)
+    wait_for_session(page)
     assert_no_exception(page, "evaluate-after-reload")
     assert evaluate_accuracy(page) == before
     assert metric(page, "Macro F1").inner_text() == f1_before
@@ -151,7 +151,7 @@ def test_a_tab_keeps_its_session_on_reload_and_nothing_else_gets_it(page: Page, 
     expect(page.locator(".st-key-tab-secret")).to_be_hidden()
 
     page.reload()
-    wait_for_app(page)
+    wait_for_session(page)
     expect(page.locator(SIDEBAR)).to_contain_text("Data · moons")
     assert_no_exception(page, "reload")
     assert token_of(page) == token and page.evaluate(TAB_SECRET_JS) == secret, "a reload finds its own session"
@@ -160,7 +160,7 @@ def test_a_tab_keeps_its_session_on_reload_and_nothing_else_gets_it(page: Page, 
     new_tab = page.context.new_page()  # the same browser, another tab: its own sessionStorage
     try:
         new_tab.goto(page.url)
-        wait_for_app(new_tab)
+        wait_for_session(new_tab)
         expect(new_tab.locator(".st-key-session_notice")).to_contain_text("belongs to another browser tab")
         assert token_of(new_tab) not in (None, token) and new_tab.evaluate(TAB_SECRET_JS) not in (None, secret)
         expect(new_tab.locator(SIDEBAR)).to_contain_text("Data · moons")  # the URL's settings, nothing else
@@ -181,6 +181,6 @@ def test_a_tab_keeps_its_session_on_reload_and_nothing_else_gets_it(page: Page, 
     fresh = token_of(page)
     assert fresh not in (None, token) and page.evaluate(TAB_SECRET_JS) not in (None, secret)
     page.goto(ended_url)  # the next person opens the ended session's URL in the same tab
-    wait_for_app(page)
+    wait_for_session(page)
     expect(page.locator(".st-key-session_notice")).to_contain_text("ended in its browser tab")
     assert token_of(page) not in (None, token, fresh)

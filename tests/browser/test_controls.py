@@ -7,7 +7,15 @@ from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser.helpers import WAIT_MS, act, assert_no_exception, chart_point, go_to, screenshot, wait_for_app
+from tests.browser.helpers import (
+    WAIT_MS,
+    act,
+    assert_no_exception,
+    chart_point,
+    go_to,
+    screenshot,
+    wait_for_session,
+)
 from tests.browser.test_classroom import DIALOG, open_fresh
 
 SIDEBAR = '[data-testid="stSidebar"]'
@@ -40,7 +48,7 @@ def test_a_16_4_network_set_with_plus_and_minus_survives_a_reload_and_a_share_li
     assert parse_qs(urlsplit(page.url).query)["hidden"] == ["16,4"], page.url
 
     page.reload()
-    wait_for_app(page)
+    wait_for_session(page)
     assert_no_exception(page, "train-widths-reloaded")
     expect_widths(page, "train.arch", (16, 4))
 

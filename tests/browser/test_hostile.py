@@ -15,8 +15,8 @@ from tests.browser.helpers import (
     chart_fingerprint,
     record_latency,
     screenshot,
-    wait_for_app,
     wait_for_new_chart,
+    wait_for_session,
 )
 
 CRAFTED = {"data": "spiral", "n": "5000", "hidden": "1024,1024,1024,1024,1024,1024", "ep": "9000", "bs": "0",
@@ -32,11 +32,11 @@ def open_page(browser: Browser, url: str) -> Page:
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.goto(url)
-    wait_for_app(page)
+    wait_for_session(page)
     return page
 
 
-def test_a_crafted_link_leaves_the_server_to_everyone_else(browser: Browser, app_url: str) -> None:
+def test_a_crafted_link_leaves_the_server_to_everyone_else(browser: Browser, app_url: str, slow_day: float) -> None:
     mischief = open_page(browser, f"{app_url}/train?{urlencode(CRAFTED)}")
     try:
         notice = mischief.locator(".st-key-session_notice")
@@ -63,12 +63,14 @@ def test_a_crafted_link_leaves_the_server_to_everyone_else(browser: Browser, app
         digits = open_page(browser, f"{app_url}/train?data=digits&model=mlp&ep=3")
         start = time.perf_counter()
         digits.get_by_role("button", name="Train", exact=True).click()
-        started = digits.get_by_text(re.compile(r"Epoch 1 of (at most )?3 ")).first
-        expect(started).to_be_visible(timeout=int(RUN_START_CEILING_S * 1000))
+        # Its first epoch's progress, or (a run quicker than the page's poll) its end in the sidebar.
+        started = digits.get_by_text(re.compile(r"Epoch 1 of (at most )?3 |completed, 3 epochs")).first
+        expect(started).to_be_visible(timeout=int(RUN_START_CEILING_S * slow_day * 1000))
         run_start_s = time.perf_counter() - start
         record_latency(hostile_link_slider_s=round(slider_s, 3), hostile_link_health_s=round(health_s, 3),
                        hostile_link_run_start_s=round(run_start_s, 3))
-        assert slider_s <= SLIDER_CEILING_S and health_s <= HEALTH_CEILING_S and run_start_s <= RUN_START_CEILING_S
+        assert slider_s <= SLIDER_CEILING_S * slow_day and health_s <= HEALTH_CEILING_S * slow_day, slow_day
+        assert run_start_s <= RUN_START_CEILING_S * slow_day, (run_start_s, slow_day)
         for page in (student, digits):
             page.context.close()
     finally:

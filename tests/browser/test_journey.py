@@ -125,7 +125,7 @@ def move_units_slider(page: Page) -> list[float]:
     return elapsed
 
 
-def test_circles_units_slider_redraws_the_boundary(page: Page, server_pid: int) -> None:
+def test_circles_units_slider_redraws_the_boundary(page: Page, server_pid: int, slow_day: float) -> None:
     """Home -> Data (circles) -> Model -> Train: the boundary follows the units slider -> Evaluate -> Predict."""
     assert_no_exception(page, "home")
     expect(page.get_by_role("heading", name="NN Lab", exact=True)).to_be_visible()
@@ -147,10 +147,11 @@ def test_circles_units_slider_redraws_the_boundary(page: Page, server_pid: int) 
     record_latency(slider_to_boundary_ms_median=median, slider_to_boundary_ms_all=elapsed,
                    slider_server_cpu_ms_per_move=round(cpu_per_move, 1))
     print(f"slider -> redrawn boundary: median {median:.0f} ms over {elapsed}; server CPU {cpu_per_move:.0f} ms/move")
-    # Ceilings at 3x the targets (300 ms median, 600 ms p95, 80 ms of server CPU): noise cannot fail CI, a
-    # real regression can.
-    assert median <= 900 and worst <= 1800, f"slider -> boundary took {elapsed} ms"
-    assert cpu_per_move <= 240, f"the server spent {cpu_per_move:.0f} ms of CPU per slider move"
+    # Ceilings at 3x the targets (300 ms median, 600 ms p95, 80 ms of server CPU), stretched on a slow day by
+    # `slow_day` (the machine's speed against the day the targets were met): noise cannot fail CI, a real
+    # regression can.
+    assert median <= 900 * slow_day and worst <= 1800 * slow_day, f"slider -> boundary took {elapsed} ms ({slow_day=})"
+    assert cpu_per_move <= 240 * slow_day, f"the server spent {cpu_per_move:.0f} ms of CPU a slider move ({slow_day=})"
     expect(metric(page, "Validation accuracy")).to_be_visible()
     accuracy = float(metric_value(page, "Validation accuracy").rstrip("%"))
     assert 70 <= accuracy <= 100, f"an MLP of 24 units should separate circles; validation accuracy {accuracy}%"
@@ -163,7 +164,7 @@ def test_circles_units_slider_redraws_the_boundary(page: Page, server_pid: int) 
     screenshot(page, "evaluate-circles")
     switches["Predict"] = timed_go_to(page, "Predict")
     record_latency(page_switch_ms=switches, page_switch_ms_max=max(switches.values()))
-    assert max(switches.values()) <= 3000, f"page switches took {switches} ms (target 1 s)"
+    assert max(switches.values()) <= 3000 * slow_day, f"page switches took {switches} ms (target 1 s; {slow_day=})"
     assert wait_for_chart(page, "bar"), f"no probability bars for the typed point on the Predict page: {charts(page)}"
     click_on_the_boundary(page)
     screenshot(page, "predict-circles")

@@ -13,8 +13,8 @@ from tests.browser.helpers import (
     assert_no_exception,
     go_to,
     screenshot,
-    wait_for_app,
     wait_for_chart,
+    wait_for_session,
 )
 from tests.browser.test_journey import choose
 
@@ -74,7 +74,7 @@ def test_three_lessons_done_by_hand_and_kept_across_a_reload(page: Page) -> None
     expect(page.get_by_text(done_text(3))).to_be_visible()
 
     page.reload()
-    wait_for_app(page)
+    wait_for_session(page)
     assert_no_exception(page, "lessons-after-reload")
     expect(page.get_by_text(done_text(3))).to_be_visible(timeout=WAIT_MS)
     for lesson_id in ("hidden-units", "non-linearity", "feature-engineering"):

@@ -25,7 +25,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.browser.helpers import ARTIFACTS, WAIT_MS, act, assert_no_exception, go_to, record_latency, wait_for_app
+from tests.browser.helpers import (
+    ARTIFACTS,
+    WAIT_MS,
+    act,
+    assert_no_exception,
+    go_to,
+    record_latency,
+    wait_for_app,
+    wait_for_session,
+)
 from tests.browser.test_class_board import TABLE, board_links, submit_as
 from tests.browser.test_journey import TRAIN_MS, train_button
 from tests.conftest import POSTGRES_URL_ENV, ROOT
@@ -129,7 +138,7 @@ def open_on(browser: Browser, replicas: Replicas, server: str, url: str | None =
     context.add_cookies([{"name": COOKIE, "value": server, "url": replicas.url}])
     page = context.new_page()
     page.goto(url or replicas.url)
-    wait_for_app(page)
+    wait_for_session(page)
     return page
 
 
@@ -189,7 +198,7 @@ def test_a_reload_stays_on_its_server_and_a_stopped_server_leaves_the_history(br
         assert token, f"no session token in {page.url}"
 
         page.reload()
-        wait_for_app(page)
+        wait_for_session(page)
         expect(page.locator(SIDEBAR)).to_contain_text("Trained", timeout=WAIT_MS)
         assert token_of(page) == token and server_of(page) == "a", "a reload keeps its server and its Lab"
         expect(page.get_by_text("not known to the server")).to_have_count(0)
@@ -203,7 +212,7 @@ def test_a_reload_stays_on_its_server_and_a_stopped_server_leaves_the_history(br
         # An idle page stays as it was until it runs again on b with its address (s=): here, a reload. (A page link
         # would start afresh, since Streamlit drops the query on a page change; a fragment's widget does nothing.)
         page.reload()
-        wait_for_app(page)
+        wait_for_session(page)
         expect(page.get_by_text(re.compile(RESTARTED, re.IGNORECASE))).to_be_visible()
         record_latency(replicas_stop_to_notice_s=round(time.monotonic() - started, 1))
         new_token = token_of(page)

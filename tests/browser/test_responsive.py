@@ -23,7 +23,7 @@ from tests.browser.helpers import (
     go_to,
     record_latency,
     screenshot,
-    wait_for_app,
+    wait_for_session,
 )
 from tests.browser.layout import settled_layout_problems
 from tests.browser.server import serve_app
@@ -55,7 +55,7 @@ def open_page(browser: Browser, url: str, *, width: int = 1400, height: int = 90
     page = context.new_page()
     if wait:
         page.goto(url)
-        wait_for_app(page)
+        wait_for_session(page)
     return page
 
 
@@ -68,7 +68,8 @@ def arrive(browser: Browser, url: str) -> tuple[float, Page]:
     return time.perf_counter() - start, page
 
 
-def test_a_direct_link_on_a_fresh_server_is_routed_and_alive(browser: Browser, fresh_server: tuple[str, int]) -> None:
+def test_a_direct_link_on_a_fresh_server_is_routed_and_alive(browser: Browser, fresh_server: tuple[str, int],
+                                                             slow_day: float) -> None:
     """The first request a fresh server gets is /train: the real navigation, and a boundary with no click."""
     url, _ = fresh_server
     first_s, page = arrive(browser, f"{url}/train")
@@ -87,7 +88,7 @@ def test_a_direct_link_on_a_fresh_server_is_routed_and_alive(browser: Browser, f
     median = statistics.median(times)
     record_latency(arrival_first_request_s=round(first_s, 3), arrival_train_boundary_s_median=median,
                    arrival_train_boundary_s_all=times)
-    assert median <= ARRIVAL_CEILING_S, f"boundary on /train after {times} s (target 3 s)"
+    assert median <= ARRIVAL_CEILING_S * slow_day, f"boundary on /train after {times} s (target 3 s; {slow_day=})"
 
 
 def test_an_idle_tab_leaves_the_server_idle(browser: Browser, fresh_server: tuple[str, int]) -> None:
@@ -102,7 +103,7 @@ def test_an_idle_tab_leaves_the_server_idle(browser: Browser, fresh_server: tupl
     assert share <= IDLE_CPU_LIMIT, f"the server used {share:.1%} of a core with one idle tab (limit 5%)"
 
 
-def test_stop_ends_a_cnn_run_at_once(browser: Browser, fresh_server: tuple[str, int]) -> None:
+def test_stop_ends_a_cnn_run_at_once(browser: Browser, fresh_server: tuple[str, int], slow_day: float) -> None:
     """Stop is enabled from the moment a run starts, and ends it within the ceiling."""
     url, _ = fresh_server
     page = open_page(browser, url, wait=True)
@@ -130,7 +131,7 @@ def test_stop_ends_a_cnn_run_at_once(browser: Browser, fresh_server: tuple[str, 
     record_latency(stop_click_to_train_enabled_ms=round(1000 * seconds))
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained · stopped")
     page.context.close()
-    assert seconds <= STOP_CEILING_S, f"Stop took {seconds:.2f} s to end the run (target 1 s)"
+    assert seconds <= STOP_CEILING_S * slow_day, f"Stop took {seconds:.2f} s to end the run (target 1 s; {slow_day=})"
 
 
 @pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])

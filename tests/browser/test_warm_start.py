@@ -24,7 +24,7 @@ def local_only(route: Route) -> None:
     route.continue_() if is_local(route.request.url) else route.abort()
 
 
-def test_the_first_visit_after_a_start_is_served_warm(browser: Browser, artifacts: Path) -> None:
+def test_the_first_visit_after_a_start_is_served_warm(browser: Browser, artifacts: Path, slow_day: float) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.route("**/*", local_only)
     page = context.new_page()
@@ -38,4 +38,5 @@ def test_the_first_visit_after_a_start_is_served_warm(browser: Browser, artifact
     finally:
         context.close()
     record_latency(warm_start_first_visit_boundary_s=round(first_s, 2), warm_start_target_s=TARGET_S)
-    assert first_s <= CEILING_S, f"the first visit drew Home's boundary {first_s:.1f} s after the health check"
+    assert first_s <= CEILING_S * slow_day, (f"the first visit drew Home's boundary {first_s:.1f} s after the health "
+                                             f"check ({slow_day=})")
