@@ -211,3 +211,42 @@ def test_an_upload_is_prepared_once_however_often_the_page_asks(digits, monkeypa
     for raw in pictures:
         lab.predict_image(raw)
     assert len(lab._prepared) == core.lab.MAX_PREPARED  # bounded: the oldest go
+
+
+def test_a_run_that_ends_after_the_lab_moved_on_leaves_the_new_job(lab: Lab, digits, monkeypatch) -> None:
+    """Under load Streamlit can start a session's next script run while the last one still trains inline in the
+    page's thread (CI, 5 December 2026). The next run switched to MNIST and queued a run; the old run, ending,
+    dropped that queued job, and the student's MNIST run never ended."""
+    import threading
+
+    import core.lab as lab_module
+
+    inside, go, real = threading.Event(), threading.Event(), lab_module.train_model
+
+    def slow_train_model(*args, **kwargs):
+        inside.set()
+        go.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lab_module, "train_model", slow_train_model)
+    old_run = threading.Thread(target=lambda: lab.train(TrainConfig(epochs=5, batch_size=0)))  # inline
+    old_run.start()
+    assert inside.wait(30)
+    monkeypatch.setattr(lab_module, "train_model", real)
+    lab.set_data(DataConfig(name="digits"), digits)  # the next script run: other data, a run on a worker
+    lab.train(TrainConfig(epochs=1000, batch_size=8))
+    queued = lab.job
+    go.set()
+    old_run.join(30)
+    try:
+        assert lab.job is queued and lab.training and lab.result is None
+    finally:
+        lab.stop()
+
+
+def test_a_new_architecture_stops_the_run_it_drops(lab: Lab) -> None:
+    lab.train(TrainConfig(epochs=10_000, batch_size=8))
+    job = lab.job
+    lab.set_model_config(ModelConfig(kind="mlp", hidden=(5,)))
+    assert lab.job is None
+    wait_until(lambda: job.progress().done, what="the dropped run to stop")  # it kept a job slot before
