@@ -395,6 +395,53 @@ def test_expired_and_evicted_sessions_are_stopped_by_the_reaper() -> None:
         store.stop_reaper()
 
 
+def test_an_evicted_session_whose_tab_is_still_open_keeps_its_run() -> None:
+    """CI, 5 December 2026: 30 students filled the store, and the reaper stopped two MNIST runs waiting for a slot
+    because their entries were evicted, though their tabs were open and still showed the Lab."""
+    store, _, alive, ended = reaped_store(max_mb=1.0)
+    store.start_reaper()  # it looks every 5 s on its own; this test looks by hand before then
+    try:
+        waiting, other = {"waiting": blob(600)}, {"other": blob(600)}
+        alive.update({"A", "B"})
+        token = store.put(waiting, owner="A", secret_hash=TAB)
+        store.put(other, owner="B", secret_hash=OTHER_TAB)  # evicts `waiting`: A's tab still holds it
+        assert store.get(token).status == EVICTED
+        assert store.reap() == 0 and store.reap() == 0 and ended == []
+        store.put(waiting, token, owner="A", secret_hash=TAB)  # A's next page run keeps it again (evicting B's)
+        alive.discard("B")  # and B's tab has gone: its evicted entry's work is stopped
+        assert store.reap() == 1 and ended == [other]
+        assert store.reap() == 0
+    finally:
+        store.stop_reaper()
+
+
+def test_an_evicted_session_whose_tab_then_closes_is_stopped() -> None:
+    store, _, alive, ended = reaped_store(max_mb=1.0)
+    store.start_reaper()
+    try:
+        first = {"first": blob(600)}
+        alive.update({"A", "B"})
+        store.put(first, owner="A", secret_hash=TAB)
+        store.put({"second": blob(600)}, owner="B", secret_hash=OTHER_TAB)
+        assert store.reap() == 0
+        alive.discard("A")
+        assert store.reap() == 1 and ended == [first]
+    finally:
+        store.stop_reaper()
+
+
+def test_memory_pressure_evicts_sessions_no_open_tab_holds_first() -> None:
+    store, _, alive, _ = reaped_store(max_mb=1.0)
+    alive.update({"A", "C"})
+    held = store.put(blob(300), owner="A", secret_hash=TAB)  # the least recently used, but its tab is open
+    released = store.put(blob(300), owner="B", secret_hash=TAB)
+    store.release(released, "B")
+    newest = store.put(blob(300), owner="C", secret_hash=TAB)
+    store.put(blob(300), owner="C", secret_hash=TAB)
+    assert store.get(released).status == EVICTED
+    assert store.get(held).found and store.get(newest).found
+
+
 def test_the_reaper_thread_runs_on_its_own_and_survives_a_failing_stop() -> None:
     calls: list[object] = []
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hmac
+import logging
 import math
 import os
 import threading
@@ -24,6 +25,8 @@ from typing import Any
 
 from core.history.memsize import approx_nbytes
 from core.url.text import is_token, new_token
+
+log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 MB_ENV = "NNLAB_STORE_MB"
@@ -163,7 +166,9 @@ class SessionStore:
         self._on_end = on_end
         self._entries: OrderedDict[str, _Entry] = OrderedDict()  # least recently used first
         self._gone: OrderedDict[str, tuple[str, str | None]] = OrderedDict()  # token -> (why, secret hash)
-        self._ended: list[Any] = []  # values dropped since the reaper last looked (only while it runs)
+        # values dropped (only while the reaper runs) whose work the reaper has not stopped yet, each with the
+        # browser session that held it then (None once nobody did)
+        self._ended: list[tuple[Any, str | None]] = []
         self._bytes = 0
         self._lock = threading.RLock()
         self._reaper: threading.Thread | None = None
@@ -309,7 +314,20 @@ class SessionStore:
                 elif now - entry.orphaned >= self.limits.grace_s:
                     entry.owner, entry.orphaned = None, None
                     ended.append(entry.value)
-            ended, self._ended = self._ended + ended, []
+            dropped, self._ended = self._ended, []
+            kept = {id(entry.value) for entry in self._entries.values()}
+        # A dropped entry whose tab is still connected is still that tab's Lab: its page holds it and puts it back on
+        # its next run, so its work goes on. It is looked at again until it is back or its tab has gone.
+        waiting = []
+        for value, owner in dropped:
+            if id(value) in kept:
+                continue
+            if owner is not None and self._is_owner_alive(owner):
+                waiting.append((value, owner))
+            else:
+                ended.append(value)
+        with self._lock:
+            self._ended[:0] = waiting
         for value in ended:
             self._end(value)
         return len(ended)
@@ -356,20 +374,27 @@ class SessionStore:
             self._drop(token, EXPIRED)
 
     def _make_room(self, *, keep: str) -> None:
-        """Evict least recently used entries (never `keep`) until the total fits under the cap."""
+        """Evict entries (never `keep`) until the total fits under the cap: first those no connected tab holds
+        (released, or seen gone by the reaper), whose memory is then freed; then the least recently used."""
         self._expire()
-        for token in list(self._entries):
+        if self._bytes <= self.limits.max_bytes:
+            return
+        held = {token for token, entry in self._entries.items() if entry.owner and entry.orphaned is None}
+        for token in [t for t in self._entries if t not in held] + [t for t in self._entries if t in held]:
             if self._bytes <= self.limits.max_bytes:
                 break
             if token != keep:
+                nbytes = self._entries[token].nbytes
                 self._drop(token, EVICTED)
+                log.warning("The session store is full (%g MB): a session of %.1f MB was evicted; raise %s to "
+                            "keep more sessions across reloads.", self.limits.max_mb, nbytes / MB, MB_ENV)
 
     def _drop(self, token: str, reason: str) -> None:
         entry = self._entries.pop(token)
         self._bytes -= entry.nbytes
         self._forget(token, reason, entry.secret_hash)
         if self._reaper is not None and self._on_end is not None:
-            self._ended.append(entry.value)
+            self._ended.append((entry.value, entry.owner if reason != ENDED else None))
 
     def _forget(self, token: str, reason: str, secret_hash: str | None) -> None:
         """Remember why `token` went and whose it was (not once ended: its tab gave it up), keeping only the most
