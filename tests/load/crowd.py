@@ -159,7 +159,9 @@ async def train_mnist(tab: Tab, student: Student) -> None:
     while (state := training_state(tab)) != "done":
         now = time.monotonic()
         if now - clicked > TRAIN_TIMEOUT_S:
-            raise TimeoutError(f"{tab.name}: MNIST not trained after {TRAIN_TIMEOUT_S:g} s ({tab.sidebar()!r})")
+            page = " | ".join(tab.text().splitlines())
+            raise TimeoutError(f"{tab.name}: MNIST not trained after {TRAIN_TIMEOUT_S:g} s, {state} "
+                               f"({tab.sidebar()!r}; the page ends {page!r})")
         if state != "waiting" and student.slot_wait_s is None and tab.finished_since(clicked, full=False):
             student.slot_wait_s = now - clicked
         stale_since = (stale_since or now) if state == "stale" else None
