@@ -8,16 +8,15 @@ import time
 import urllib.request
 from urllib.parse import urlencode
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.helpers import (
-    WAIT_MS,
     chart_fingerprint,
     record_latency,
     screenshot,
     wait_for_new_chart,
-    wait_for_session,
 )
+from tests.browser.test_classroom import open_fresh
 
 CRAFTED = {"data": "spiral", "n": "5000", "hidden": "1024,1024,1024,1024,1024,1024", "ep": "9000", "bs": "0",
            "opt": "sgd", "lr": "0.00001", "hide": "ep"}
@@ -27,17 +26,8 @@ HEALTH_CEILING_S = 1.0
 RUN_START_CEILING_S = 10.0
 
 
-def open_page(browser: Browser, url: str) -> Page:
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    page.goto(url)
-    wait_for_session(page)
-    return page
-
-
 def test_a_crafted_link_leaves_the_server_to_everyone_else(browser: Browser, app_url: str, slow_day: float) -> None:
-    mischief = open_page(browser, f"{app_url}/train?{urlencode(CRAFTED)}")
+    mischief = open_fresh(browser, f"{app_url}/train?{urlencode(CRAFTED)}")
     try:
         notice = mischief.locator(".st-key-session_notice")
         expect(notice).to_contain_text("ep=9000 limited to 3000 epochs")  # said, not silently changed
@@ -46,7 +36,7 @@ def test_a_crafted_link_leaves_the_server_to_everyone_else(browser: Browser, app
         expect(mischief.get_by_text("lower the epochs from 3,000").first).to_be_visible()
         screenshot(mischief, "hostile-crafted-link")
 
-        student = open_page(browser, f"{app_url}/train")
+        student = open_fresh(browser, f"{app_url}/train")
         thumb = student.get_by_role("slider", name="Units per hidden layer")
         old = chart_fingerprint(student, BOUNDARY)
         thumb.focus()
@@ -60,7 +50,7 @@ def test_a_crafted_link_leaves_the_server_to_everyone_else(browser: Browser, app
             assert response.status == 200
         health_s = time.perf_counter() - start
 
-        digits = open_page(browser, f"{app_url}/train?data=digits&model=mlp&ep=3")
+        digits = open_fresh(browser, f"{app_url}/train?data=digits&model=mlp&ep=3")
         start = time.perf_counter()
         digits.get_by_role("button", name="Train", exact=True).click()
         # Its first epoch's progress, or (a run quicker than the page's poll) its end in the sidebar.
