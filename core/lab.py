@@ -30,7 +30,7 @@ from core.sweep.job import SweepJob
 from core.sweep.seeds import SeedSpreadJob
 from core.training.budget import Budget, RunCost, estimate
 from core.training.coach import Advice, Score, Verdict, advise, compare, score
-from core.training.jobs import JobProgress, TrainingJob
+from core.training.jobs import INLINE_LANE, JobProgress, TrainingJob
 from core.training.losses import loss_label
 from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
 from core.training.result import TrainResult
@@ -190,7 +190,7 @@ class Lab:
         if self.job is not None:
             self.job.stop()
         self.model, self.result, self.job, self._evaluation, self._told = None, None, None, None, None
-        self.from_file = False
+        self.from_file, self._coaching = False, None  # the coach's word held the dropped run's result alive
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -268,9 +268,10 @@ class Lab:
         if not (inline or wait):
             job.start()
             return None
-        if inline:  # the run itself, right here: the page's thread trains (a few tens of ms)
+        if inline:  # the run itself, right here: the page's thread trains (a few tens of ms), one page at a time
             try:
-                progress = job.finish(train_model(job.model, job.data, job.config, job.options, **job.begin()))
+                with INLINE_LANE:
+                    progress = job.finish(train_model(job.model, job.data, job.config, job.options, **job.begin()))
             except Exception as exc:  # as a worker would, the job ends in a state the page can explain
                 progress = job.finish(error=exc)
         else:

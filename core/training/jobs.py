@@ -104,6 +104,11 @@ MAX_JOBS_ENV = "NNLAB_MAX_JOBS"
 RUN_THREADS, MAX_JOBS = server_capacity()
 # One process-wide pool: the web server's sessions share the machine's cores fairly; the rest wait their turn.
 SHARED_SLOTS = JobSlots(max_jobs_setting(MAX_JOBS))
+# The short 2-D runs that pages train in their own thread (core.lab: a slider move with auto-train) go one at a time.
+# They are Python-bound and the server's threads share one interpreter lock, so many at once only take turns,
+# slowly: in the 30-student class test (tests/load) the median move took 3.1 s with every page training at once
+# and 0.8 s in this one lane, and the worker slots' MNIST runs 33 s against 2.2 s (5 December 2026).
+INLINE_LANE = threading.Lock()
 
 
 @dataclass(frozen=True)
