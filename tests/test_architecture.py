@@ -187,3 +187,46 @@ def test_test_modules_have_distinct_names() -> None:
     for path in (ROOT / "tests").rglob("test_*.py"):
         names.setdefault(path.name, []).append(str(path.relative_to(ROOT)))
     assert not {name: paths for name, paths in names.items() if len(paths) > 1}
+
+
+# --- the warm start imports what the pages would import late (issue 22) ---------------------------------------
+
+# Imported inside a function on purpose and left cold by serve.py, with the reason.
+COLD_ON_PURPOSE = {
+    "ray": "the optional sweep backend: not installed by default",
+    "tests": "the benchmark's test corpus, present in a checkout only",
+    "streamlit_drawable_canvas": "importing it outside a running app raises",
+}
+
+
+def late_imports(path: Path) -> set[str]:
+    """Modules (dotted, third-party) that a file imports inside a function."""
+    names = set()
+    for function in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for node in ast.walk(function):
+            if isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+    return {name for name in names if name.split(".")[0] not in PROJECT_DIRS + ("__future__",)}
+
+
+def test_the_warm_start_imports_what_pages_import_late() -> None:
+    """A module first imported during a visit holds the interpreter lock while it loads (captum: 1.7 s), and every
+    other student's slider move waits for it; serve.py imports them before the server answers."""
+    warmed = late_imports(ROOT / "serve.py")
+    late = {name: path.relative_to(ROOT) for path in [ROOT / "app.py", *(ROOT / "core").rglob("*.py"),
+                                                      *(ROOT / "app_pages").rglob("*.py")]
+            for name in late_imports(path)}
+    cold = {name: str(path) for name, path in late.items()
+            if name.split(".")[0] not in COLD_ON_PURPOSE
+            and not any(name == w or name.startswith(w + ".") for w in warmed)}
+    assert not cold, f"imported late by a page but not warmed by serve.py: {cold}"
+
+
+def test_the_late_import_scanner_sees_function_level_imports(tmp_path: Path) -> None:
+    sample = tmp_path / "x.py"
+    sample.write_text("import numpy\n\ndef f():\n    from captum.attr import Saliency\n    import core.lab\n")
+    assert late_imports(sample) == {"captum.attr"}

@@ -53,10 +53,10 @@ def image_grid_figure(images: np.ndarray, titles: Sequence[str], *, columns: int
     fig = new_figure(title, height=int(canvas.shape[0] * scale) + top + 8,
                      margin=dict(l=8, r=8, t=top, b=8), showlegend=False)
     fig.add_trace(go.Heatmap(z=canvas, colorscale=GRAYS, zmin=0, zmax=1, showscale=False, hoverinfo="skip"))
-    for k, caption in enumerate(titles):
-        row, col = divmod(k, columns)
-        fig.add_annotation(x=col * (w + GAP) + (w - 1) / 2, y=row * (CAPTION + h) + CAPTION - 1.5, text=str(caption),
-                           showarrow=False, yanchor="bottom", font=dict(size=11, color=INK))
+    captions = [dict(x=(k % columns) * (w + GAP) + (w - 1) / 2, y=(k // columns) * (CAPTION + h) + CAPTION - 1.5,
+                     text=str(caption), showarrow=False, yanchor="bottom", font=dict(size=11, color=INK))
+                for k, caption in enumerate(titles)]
+    fig.update_layout(annotations=captions)  # at once: one add_annotation each checked every earlier one again
     hide_axes(fig)
     fig.update_xaxes(range=[-0.5, canvas.shape[1] - 0.5])
     fig.update_yaxes(range=[canvas.shape[0] - 0.5, -0.5])  # row 0 at the top, as images are stored
