@@ -15,14 +15,15 @@ import time
 def warm_up() -> float:
     """Import what every page needs, open the run history and train the Home page's example; seconds taken."""
     start = time.perf_counter()
-    # The pages' shared modules, and through them torch and Plotly. Then what core imports only on first use
-    # (Inside's and Predict's attributions: captum and matplotlib, 1.7 s; the first MNIST load: torchvision, 1.2 s):
-    # a visit that imports them holds the interpreter lock meanwhile, and every other student's slider move waits.
+    # What core imports only on first use (Inside's and Predict's attributions: captum and matplotlib, 1.7 s; the
+    # first MNIST load: torchvision, 1.2 s): a visit that imported them held the interpreter lock meanwhile, and
+    # every other student's slider move waited. Then the pages' shared modules, and through them torch and Plotly.
+    import captum.attr  # noqa: F401
+    import torchvision.datasets  # noqa: F401
+
     import app_pages.common.inside  # noqa: F401
     import app_pages.common.session  # noqa: F401
     import app_pages.common.training  # noqa: F401
-    import captum.attr  # noqa: F401
-    import torchvision.datasets  # noqa: F401
     from core.history.db import shared_engine
     from core.lessons import load_lessons
     from core.showcase import example_run
