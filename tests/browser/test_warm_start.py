@@ -2,7 +2,9 @@
 the Home page's example boundary is drawn within 3 s of the server's first healthy health check.
 
 The browser is started before the server, so its own start-up is not timed; the clock starts when
-/_stcore/health first answers (serve_app returns then) and stops when the replay's boundary is drawn.
+/_stcore/health first answers (serve_app returns then) and stops when the replay's boundary is drawn. The next
+visitor, in a new browser context, is timed the same way: what the two share is the browser's own work (loading
+and running Streamlit's and Plotly's JavaScript), what the first adds is what the server did not warm.
 """
 
 from __future__ import annotations
@@ -24,19 +26,27 @@ def local_only(route: Route) -> None:
     route.continue_() if is_local(route.request.url) else route.abort()
 
 
-def test_the_first_visit_after_a_start_is_served_warm(browser: Browser, artifacts: Path, slow_day: float) -> None:
+def boundary_drawn_s(browser: Browser, url: str, name: str) -> float:
+    """Seconds from now until Home's boundary is drawn in a new browser context (a cold cache, as a new visitor)."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     context.route("**/*", local_only)
     page = context.new_page()
     try:
-        with serve_app(artifacts / "streamlit-warm-start.log", None, warm=True) as (url, _server):
-            healthy = time.perf_counter()
-            page.goto(url)
-            page.locator(BOUNDARY).first.wait_for(timeout=WAIT_MS)
-            first_s = time.perf_counter() - healthy
-            assert_no_exception(page, "warm-first-visit")
+        start = time.perf_counter()
+        page.goto(url)
+        page.locator(BOUNDARY).first.wait_for(timeout=WAIT_MS)
+        seconds = time.perf_counter() - start
+        assert_no_exception(page, name)
     finally:
         context.close()
-    record_latency(warm_start_first_visit_boundary_s=round(first_s, 2), warm_start_target_s=TARGET_S)
+    return seconds
+
+
+def test_the_first_visit_after_a_start_is_served_warm(browser: Browser, artifacts: Path, slow_day: float) -> None:
+    with serve_app(artifacts / "streamlit-warm-start.log", None, warm=True) as (url, _server):
+        first_s = boundary_drawn_s(browser, url, "warm-first-visit")  # serve_app returned at the first health
+        next_s = boundary_drawn_s(browser, url, "warm-next-visit")  # the same for the visitor after it
+    record_latency(warm_start_first_visit_boundary_s=round(first_s, 2),
+                   warm_start_next_visit_boundary_s=round(next_s, 2), warm_start_target_s=TARGET_S)
     assert first_s <= CEILING_S * slow_day, (f"the first visit drew Home's boundary {first_s:.1f} s after the health "
                                              f"check ({slow_day=})")
