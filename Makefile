@@ -38,7 +38,7 @@ test-browser: $(BIN)/.installed
 test-load: $(BIN)/.installed
 	$(BIN)/python -m pytest -m load
 
-# A class of 10, 30, 60 and 100 students on fresh servers, two minutes each (about 12 minutes): the knee.
+# A class of 10, 30, 60 and 100 students on fresh servers, two minutes each (about 10 minutes): the knee.
 test-capacity: $(BIN)/.installed
 	$(BIN)/python -m pytest -m capacity
 
