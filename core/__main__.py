@@ -260,8 +260,9 @@ def _report(data_cfg: DataConfig, data: Dataset, model_cfg: ModelConfig, train_c
             options: RunOptions, result: TrainResult, metrics: dict) -> dict:
     """One run as `train --json` prints it."""
     return {
-        "config": {"data": asdict(data_cfg), "model": asdict(model_cfg), "train": asdict(train_cfg),
-                   "run": asdict(options)},
+        # n_classes as the data has it: the setting itself only applies to blobs and spiral (circles said 3)
+        "config": {"data": {**asdict(data_cfg), "n_classes": data.n_classes}, "model": asdict(model_cfg),
+                   "train": asdict(train_cfg), "run": asdict(options)},
         "data_source": data.source,
         "status": result.status, "diverged": result.diverged, "message": result.message,
         "steps": result.steps, "seconds": round(result.seconds, 4), "best_epoch": result.best_epoch,

@@ -26,6 +26,7 @@ def test_train_json_has_config_metrics_history(capsys) -> None:
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["config"]["model"]["hidden"] == [8, 8] and report["config"]["train"]["lr"] == 0.03
+    assert report["config"]["data"]["n_classes"] == report["config"]["model"]["n_classes"] == 2  # not the blobs' 3
     assert report["status"] == "still_improving" and report["diverged"] is False  # a 15-epoch ceiling
     assert len(report["history"]) == 15 and report["steps"] == report["history"][-1]["steps"]
     assert report["metrics"]["test"]["accuracy"] > 0.8
