@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import weakref
 from dataclasses import replace
 
@@ -276,7 +277,7 @@ def test_inline_runs_of_many_sessions_train_one_at_a_time(circles, monkeypatch) 
             state["now"] += 1
             state["most"] = max(state["most"], state["now"])
         try:
-            threading.Event().wait(0.05)  # long enough for the other sessions' runs to arrive
+            time.sleep(0.05)  # long enough for the other sessions' runs to arrive
             return real(*args, **kwargs)
         finally:
             with lock:
