@@ -181,6 +181,8 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (not for the README)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="train every row there (cuda: the GPU)")
+    p.add_argument("--startup", action="store_true",
+                   help="time the command line's own start-up instead (fresh interpreters, about a minute)")
     p.add_argument("--json", action="store_true")
     sub.add_parser("db", help="upgrade the history database: db upgrade [--url URL]", add_help=False)
     p = sub.add_parser("lessons", help="list the guided lessons; --check runs each one's start and solution")
@@ -375,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
             from core.lessons.cli import lessons_command
 
             return lessons_command(check=args.check, as_json=args.json)
+        elif args.startup:  # bench --startup
+            from core.bench.report import format_table
+            from core.bench.startup import startup_rows, time_commands
+
+            rows = startup_rows(time_commands())
+            print(json.dumps([asdict(r) for r in rows]) if args.json else format_table(rows))
         else:
             from core.bench.report import format_table, run_bench
             from core.models import DEVICE_ENV, resolve_device

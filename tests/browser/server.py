@@ -47,11 +47,12 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float 
 
 @contextmanager
 def serve_app(log_path: Path, mnist: Path | None, *, warm: bool = False, lag_file: Path | None = None,
-              env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+              env: dict[str, str] | None = None, script: Path | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """A Streamlit server for app.py on a free local port: (its URL, its process), stopped on exit. `warm`: started
     as `make run` starts it, through serve.py (healthy only once the engine is imported and Home's example
     trained); `lag_file`: with an event loop that handles each script run's messages as late as that file says
-    (tests/load/lagging_server.py); `env`: more environment variables."""
+    (tests/load/lagging_server.py); `env`: more environment variables; `script`: another Streamlit script served
+    instead of app.py, with the project's settings (.streamlit/config.toml)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
@@ -62,7 +63,7 @@ def serve_app(log_path: Path, mnist: Path | None, *, warm: bool = False, lag_fil
     # As `make run` starts it (so .streamlit/config.toml applies, file watcher included), plus only what a
     # test needs: no browser to open, this machine only, a free port.
     launcher = (["serve.py"] if warm else ["-m", "tests.load.lagging_server", str(lag_file)] if lag_file is not None
-                else ["-m", "streamlit", "run", "app.py"])
+                else ["-m", "streamlit", "run", str(script or "app.py")])
     command = [python, *launcher, "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port",
                str(port)]
     with open(log_path, "w") as log:
