@@ -127,7 +127,9 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", choices=DEVICES, default="auto", help="auto (default): CUDA for digits when present")
     g.add_argument("--seed", type=int, default=0, help="data split, shuffle order and dropout")
     g.add_argument("--init-seed", type=int, help="starting weights (default: --seed)")
-    g.add_argument("--threads", type=int, default=os.cpu_count(), help="torch threads (default: every core)")
+    g.add_argument("--threads", type=int, default=None,
+                   help="torch threads (default: 1 for 2-D points, which more threads only slow down; every core "
+                        "for digits)")
     g.add_argument("--no-channels-last", action="store_true", help="CNNs: keep the NCHW memory format")
     p.add_argument("--from-url", default=None, help="a share link (or its query): run exactly what it shows")
 
@@ -254,7 +256,8 @@ def _options(args: argparse.Namespace, data: Dataset, model_cfg: ModelConfig) ->
     from core.training.presets import preset
 
     resolve_device(args.device, images=data.is_image)
-    return RunOptions(threads=args.threads, channels_last=not args.no_channels_last,
+    threads = args.threads if args.threads is not None else (os.cpu_count() or 1) if data.is_image else 1
+    return RunOptions(threads=threads, channels_last=not args.no_channels_last,
                       reference_lr=preset(data.is_image, model_cfg.kind).train.lr, device=args.device)
 
 
