@@ -184,7 +184,7 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a smaller, faster run (not for the README)")
     p.add_argument("--device", choices=DEVICES, default="auto", help="train every row there (cuda: the GPU)")
     p.add_argument("--startup", action="store_true",
-                   help="time the command line's own start-up instead (fresh interpreters, about a minute)")
+                   help="time the command line's own start-up instead (fresh interpreters, about 1.5 minutes)")
     p.add_argument("--json", action="store_true")
     sub.add_parser("db", help="upgrade the history database: db upgrade [--url URL]", add_help=False)
     p = sub.add_parser("lessons", help="list the guided lessons; --check runs each one's start and solution")
