@@ -256,7 +256,9 @@ def _options(args: argparse.Namespace, data: Dataset, model_cfg: ModelConfig) ->
     from core.training.presets import preset
 
     resolve_device(args.device, images=data.is_image)
-    threads = args.threads if args.threads is not None else (os.cpu_count() or 1) if data.is_image else 1
+    threads = args.threads
+    if threads is None:  # a 2-D step is too small to share between threads: more only wait on each other
+        threads = (os.cpu_count() or 1) if data.is_image else 1
     return RunOptions(threads=threads, channels_last=not args.no_channels_last,
                       reference_lr=preset(data.is_image, model_cfg.kind).train.lr, device=args.device)
 

@@ -9,22 +9,21 @@ import sys
 
 import pytest
 
-import core.bench.startup as startup
 from core.__main__ import main
-from core.bench.startup import FLOOR_MODULES, ROOT, startup_rows, time_commands
+from core.bench import startup
 
 
 def test_each_command_is_timed_once_a_round_and_a_failure_says_which() -> None:
-    times = time_commands((("pass", ("-c", "pass")), ("sys", ("-c", "import sys"))), repeats=2)
+    times = startup.time_commands((("pass", ("-c", "pass")), ("sys", ("-c", "import sys"))), repeats=2)
     assert set(times) == {"pass", "sys"} and all(len(v) == 2 and all(t > 0 for t in v) for v in times.values())
     with pytest.raises(RuntimeError, match="boom"):
-        time_commands((("bad", ("-c", "raise SystemExit('boom')")),), repeats=1)
+        startup.time_commands((("bad", ("-c", "raise SystemExit('boom')")),), repeats=1)
     with pytest.raises(ValueError, match="at least 1"):
-        time_commands(repeats=0)
+        startup.time_commands(repeats=0)
 
 
 def test_the_rows_compare_medians_with_the_targets() -> None:
-    rows = startup_rows({"torch": [1.0, 1.2, 5.0], "floor": [3.0, 3.1, 9.0], "help": [0.1, 0.1, 2.0],
+    rows = startup.startup_rows({"torch": [1.0, 1.2, 5.0], "floor": [3.0, 3.1, 9.0], "help": [0.1, 0.1, 2.0],
                          "circles": [3.4, 3.6, 9.0]})
     by_name = {row.name: row for row in rows}
     help_row = by_name["`python -m core --help`"]
@@ -50,7 +49,7 @@ def test_a_circles_run_imports_everything_the_floor_imports() -> None:
     overstated and the project's own part understated."""
     code = ("import sys\nfrom core.__main__ import main\n"
             "main(['train', '--dataset', 'circles', '--epochs', '2', '--threads', '1', '--json'])\n"
-            f"print([m for m in {list(FLOOR_MODULES)!r} if m not in sys.modules])")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+            f"print([m for m in {list(startup.FLOOR_MODULES)!r} if m not in sys.modules])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=startup.ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]", f"not imported by the run: {done.stdout.splitlines()[-1]}"

@@ -33,16 +33,17 @@ BEYOND_TORCH_TARGET_S = 2.0
 REPEATS = 7
 
 
-def time_commands(commands: Sequence[tuple[str, Sequence[str]]] = COMMANDS, *, repeats: int = REPEATS,
-                  python: str = sys.executable) -> dict[str, list[float]]:
-    """Wall-clock seconds of each command (`python *args` in the project's folder), `repeats` rounds in turn."""
+def time_commands(commands: Sequence[tuple[str, Sequence[str]]] = COMMANDS, *,
+                  repeats: int = REPEATS) -> dict[str, list[float]]:
+    """Wall-clock seconds of each command (`python *args` in the project's folder, this interpreter), `repeats`
+    rounds in turn."""
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1. Got {repeats} instead.")
     times: dict[str, list[float]] = {name: [] for name, _ in commands}
     for _ in range(repeats):
         for name, args in commands:
             start = time.perf_counter()
-            done = subprocess.run([python, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            done = subprocess.run([sys.executable, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   text=True, timeout=600)
             if done.returncode != 0:
                 raise RuntimeError(f"`python {' '.join(args)}` failed (exit {done.returncode}): {done.stderr[-500:]}")

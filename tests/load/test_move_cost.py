@@ -37,6 +37,7 @@ IDLE_S = 3.0  # the idle server's own CPU (Streamlit polls its config files) is 
 CEILING = 3.0
 TARGET = 0.7
 UNITS = ("8", "16", "24", "32")
+SEQUENCE = tuple(UNITS[i % len(UNITS)] for i in range(WARM_MOVES + MOVES))  # the warm-up's moves, then the timed
 
 
 def reference_cpu_seconds() -> float:
@@ -62,9 +63,8 @@ def training_cpu_seconds_per_move() -> float:
     lab, data = Lab(threads=1), DataConfig()
     lab.set_data(data, make_dataset(data))
     times = []
-    for i in range(WARM_MOVES + MOVES):
-        units = int(UNITS[i % len(UNITS)])
-        model = replace(lab.model_config, hidden=(units,) * len(lab.model_config.hidden))
+    for units in SEQUENCE:
+        model = replace(lab.model_config, hidden=(int(units),) * len(lab.model_config.hidden))
         start = time.thread_time()
         lab.apply(Settings(data, model, lab.train_config), train="auto")
         times.append(time.thread_time() - start)
@@ -82,15 +82,15 @@ async def cpu_per_move(url: str, pid: int) -> tuple[float, float]:
     """(server CPU seconds per move, the idle server's CPU share) on a fresh Train page."""
     tab = Tab(url, name="mover")
     await tab.open("train")
-    for i in range(WARM_MOVES):  # imports, caches and the first figures are paid once, not per move
-        await move_units(tab, UNITS[i % len(UNITS)])
+    for units in SEQUENCE[:WARM_MOVES]:  # imports, caches and the first figures are paid once, not per move
+        await move_units(tab, units)
     await asyncio.sleep(AUTO_DELAY_S + 1)  # the warm-up's deferred history save is done
     idle_before, start = cpu_seconds(pid), time.monotonic()
     await asyncio.sleep(IDLE_S)
     idle_share = (cpu_seconds(pid) - idle_before) / (time.monotonic() - start)
     before = cpu_seconds(pid)
-    for i in range(MOVES):
-        await move_units(tab, UNITS[(i + WARM_MOVES) % len(UNITS)])
+    for units in SEQUENCE[WARM_MOVES:]:
+        await move_units(tab, units)
         await asyncio.sleep(GAP_S)
     await asyncio.sleep(AUTO_DELAY_S + 1)  # the last move's run is saved to the history: counted too
     used = cpu_seconds(pid) - before - idle_share * (AUTO_DELAY_S + 1)
