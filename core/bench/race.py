@@ -2,9 +2,14 @@
 
 Each contender trains the same 784-128-10 ReLU network on the same training split, over the same
 small grid of batch sizes and learning rates, and the clock stops when the validation accuracy first
-reaches the target. Only training time counts; the per-epoch validation check is not timed. The test
-accuracy at that moment is reported beside it. The best grid point of each is then run three times
-and the median is reported.
+reaches the target; the test accuracy at that moment is reported beside it. The engine's per-epoch
+validation pass is part of its loop, so it stays on its clock; the others' check is not timed.
+scikit-learn's BLAS gets the same threads as torch.
+
+The engine and scikit-learn run every grid point with `repeats` seeds, and their best point counts by its
+median: on one seed a contender can sit right at the 95% line (1,140 of 1,200 validation digits) and reach
+it in one run but not the next, which once made scikit-learn's fast point look unreachable. The textbook
+loop, 8x slower, picks its point on seed 0 and repeats only that one.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import torch
 from PIL import Image
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
 from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import transforms
@@ -32,6 +38,7 @@ from core.training.train import train_model
 
 GRID = ((32, 1e-3), (32, 3e-3), (128, 3e-3), (128, 1e-2))  # (batch size, learning rate)
 CONTENDERS = ("engine", "textbook", "sklearn")
+EVERY_POINT = ("engine", "sklearn")  # every grid point by its median over the seeds
 MLP = ModelConfig(kind="mlp", hidden=(128,), input_shape=(1, 28, 28), n_classes=10)
 
 
@@ -106,7 +113,7 @@ def _epochs_sklearn(data: Dataset, batch: int, lr: float, seed: int, epochs: int
                         learning_rate_init=lr, random_state=seed, shuffle=True)
     classes = np.arange(data.n_classes)
     for _ in range(epochs):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), threadpool_limits(torch.get_num_threads(), user_api="blas"):
             warnings.simplefilter("ignore", ConvergenceWarning)
             clf.partial_fit(flat, data.y_train, classes=classes)  # one pass over the shuffled training data
         yield lambda X, c=clf: c.predict_proba(X.reshape(len(X), -1))
@@ -137,13 +144,17 @@ def time_to_target(contender: str, data: Dataset, batch: int, lr: float, *, seed
 
 def race(data: Dataset, *, grid: tuple[tuple[int, float], ...] = GRID, repeats: int = 3,
          target: float = 0.95, max_epochs: int = 10) -> dict[str, RaceResult]:
-    """Each contender's best grid point, as the median of `repeats` runs (seeds 0..repeats-1)."""
+    """Each contender's best grid point, as the median of `repeats` runs (seeds 0..repeats-1): for EVERY_POINT,
+    the point with the best median; for the textbook loop, the point that was best on seed 0."""
+    def median(contender: str, batch: int, lr: float, seeds: range) -> RaceResult:
+        runs = sorted((time_to_target(contender, data, batch, lr, seed=s, target=target, max_epochs=max_epochs)
+                       for s in seeds), key=lambda r: r.seconds)
+        return runs[len(runs) // 2]
+
     best: dict[str, RaceResult] = {}
     for contender in CONTENDERS:
-        tried = [time_to_target(contender, data, b, lr, target=target, max_epochs=max_epochs) for b, lr in grid]
-        winner = min(tried, key=lambda r: r.seconds)
-        runs = [winner] + [time_to_target(contender, data, winner.batch_size, winner.lr, seed=s, target=target,
-                                          max_epochs=max_epochs) for s in range(1, repeats)]
-        runs.sort(key=lambda r: r.seconds)
-        best[contender] = runs[len(runs) // 2]
+        seeds = range(repeats) if contender in EVERY_POINT else range(1)
+        winner = min((median(contender, b, lr, seeds) for b, lr in grid), key=lambda r: r.seconds)
+        best[contender] = winner if contender in EVERY_POINT else median(contender, winner.batch_size, winner.lr,
+                                                                          range(repeats))
     return best
