@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages.common import session, sidebar, tab_secret
 from app_pages.common.share import share_dialog
 from app_pages.common.ui import PAGES, PageEnded
+from app_pages.home_top import home_top
 
 st.set_page_config(page_title="NN Lab", page_icon="app_pages/common/icon.png", layout="wide")  # local: no font CDN
 
@@ -15,13 +16,15 @@ PAGE_ICONS = {"home": "home", "lessons": "school", "data": "scatter_plot", "mode
               "inside": "visibility", "train": "model_training", "evaluate": "fact_check", "predict": "draw",
               "runs": "history", "sweep": "grid_view", "board": "leaderboard"}
 shown = [name for name in PAGES if name in (session.classroom().pages or PAGES)]  # a teacher's pages=
-page = st.navigation([st.Page(PAGES[name], title=name.title(), icon=f":material/{PAGE_ICONS[name]}:",
-                              default=name == shown[0], visibility="visible" if name in shown else "hidden")
-                      for name in PAGES],  # every page kept, so the pages' own links to each other still work
+pages = {name: st.Page(PAGES[name], title=name.title(), icon=f":material/{PAGE_ICONS[name]}:",
+                       default=name == shown[0], visibility="visible" if name in shown else "hidden") for name in PAGES}
+page = st.navigation(list(pages.values()),  # every page kept, so the pages' own links to each other still work
                      # none on a projector (present=1), and none before the tab has reported its secret: the
                      # report's rerun names the page shown, and would undo a page link clicked in that gap
                      position="hidden" if st.query_params.get("present") == "1" or lab is None else "sidebar")
 if lab is None:
+    if page is pages["home"]:  # Home's top needs no session: on screen while the tab reports (tab_secret.js)
+        home_top(waiting=True)
     tab_secret.wait()  # a light first run: "Loading…" until the tab says who it is (ends the run)
 
 

@@ -7,8 +7,8 @@ import streamlit as st
 
 from app_pages.common.session import get_lab
 from app_pages.common.ui import PAGES
-from core.lessons import LessonError, load_lessons, progress
-from core.showcase import example_caption, example_figure
+from app_pages.home_top import home_top
+from core.lessons import progress
 from core.url.state import LESSON_PARAM
 
 CARD_PX = 180  # a step card's width: the cards wrap onto a second row on a narrow screen instead of being cut
@@ -20,22 +20,7 @@ STEPS = [  # (page, label, what it holds, icon)
     ("predict", "5 · Predict", "Upload a digit or click a point.", ":material/draw:"),
 ]
 
-st.title("NN Lab")
-st.markdown("Watch a neural network learn to tell classes apart. Each lesson sets up a network with a problem, "
-            "says what to look for, and checks your own run when you have trained it.")
-try:
-    lessons = load_lessons()
-except LessonError as exc:  # a lesson file that cannot be used: the rest of Home still works
-    lessons = ()
-    st.error(f"The lessons cannot be loaded: {exc}", icon=":material/error:")
-if lessons:
-    with st.container(border=True):  # a link, like every way between pages here (st.switch_page loses the tab)
-        st.page_link(PAGES["lessons"], label=f"Start the first lesson: {lessons[0].title}", icon=":material/school:",
-                     query_params={LESSON_PARAM: lessons[0].id})
-        st.caption(f"{len(lessons)} short lessons, from “{lessons[0].title}” to “{lessons[-1].title}”. Each one "
-                   "checks your own run after every training.")
-st.plotly_chart(example_figure(), key="home.example")
-st.caption(example_caption())
+lessons = home_top()
 if lessons:
     lab = get_lab()
     done, total = progress(lab, lessons)

@@ -217,9 +217,10 @@ def test_the_same_tab_duplicated_gets_its_own_copy(server: Server) -> None:
 def test_nothing_is_opened_before_the_tab_has_reported(server: Server) -> None:
     at, url, _ = victim(server)
     waiting = server.open(url, tab=None, as_session="arriving")
-    assert [c.value for c in waiting.main.caption] == ["Loading…"]
+    assert [c.value for c in waiting.main.caption][-1] == "Loading…"
     assert SESSION not in waiting.session_state and len(server.store) == 1
-    assert not waiting.main.markdown and not waiting.sidebar.button
+    assert [t.value for t in waiting.title] == ["NN Lab"], "Home's top, which needs no session, is all that is drawn"
+    assert not waiting.main.subheader and not waiting.sidebar.button and not waiting.sidebar.markdown
     assert server.store.get(url["s"]).value is here(at).lab
 
 
