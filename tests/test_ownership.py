@@ -221,6 +221,7 @@ def test_nothing_is_opened_before_the_tab_has_reported(server: Server) -> None:
     assert SESSION not in waiting.session_state and len(server.store) == 1
     assert [t.value for t in waiting.title] == ["NN Lab"], "Home's top, which needs no session, is all that is drawn"
     assert not waiting.main.subheader and not waiting.sidebar.button and not waiting.sidebar.markdown
+    assert [link.proto.disabled for link in waiting.get("page_link")] == [True], "no page change before the report"
     assert server.store.get(url["s"]).value is here(at).lab
 
 
