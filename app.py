@@ -24,6 +24,7 @@ page = st.navigation(list(pages.values()),  # every page kept, so the pages' own
                      position="hidden" if st.query_params.get("present") == "1" or lab is None else "sidebar")
 if lab is None:
     if page is pages["home"]:  # Home's top needs no session: on screen while the tab reports (tab_secret.js)
+        st.sidebar.caption("Loading…")  # the sidebar there from the start: the page does not shift when it fills
         home_top(waiting=True)
     tab_secret.wait()  # a light first run: "Loading…" until the tab says who it is (ends the run)
 
