@@ -34,6 +34,7 @@ from core.training.jobs import INLINE_LANE, JobProgress, TrainingJob
 from core.training.losses import loss_label
 from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
 from core.training.result import TrainResult
+from core.training.shared_runs import SHARED_RUNS, load_weights, run_key
 from core.training.train import overfit_one_batch, train_model
 
 TRAIN_WHEN = ("never", "auto", "always")  # Lab.apply's `train`
@@ -82,6 +83,7 @@ class Lab:
     lessons_done: frozenset[str] = frozenset()  # the lessons whose check this session's runs have passed
     loader: Callable[[DataConfig], Dataset] = make_dataset  # the dashboard passes its shared, cached loader
     budget: Budget = field(default_factory=Budget.from_env)  # the server's limits on one run
+    share_runs: bool = True  # a slider move's run is shared with the server's sessions (core.training.shared_runs)
     insight: InsightCache = field(default_factory=InsightCache)  # the Inside views' values for the current model
     _prepared: OrderedDict[str, PreparedImage] = field(default_factory=OrderedDict)  # uploads by digest (bounded)
     _evaluation: Evaluation | None = None
@@ -269,11 +271,7 @@ class Lab:
             job.start()
             return None
         if inline:  # the run itself, right here: the page's thread trains (a few tens of ms), one page at a time
-            try:
-                with INLINE_LANE:
-                    progress = job.finish(train_model(job.model, job.data, job.config, job.options, **job.begin()))
-            except Exception as exc:  # as a worker would, the job ends in a state the page can explain
-                progress = job.finish(error=exc)
+            progress = self._train_inline(job)
         else:
             progress = job.run()
         if self.job is not job:
@@ -286,6 +284,26 @@ class Lab:
         if progress.state == "failed":
             raise LabError(f"Training failed: {progress.error}")
         return self.result
+
+    def _train_inline(self, job: TrainingJob) -> JobProgress:
+        """Train `job` in this thread, in the inline lane; or adopt the same run, when this server's sessions have
+        trained it before (core.training.shared_runs), also while this one waited for the lane."""
+        key = run_key(self.data_config, job.data, self.model_config, job.config, job.options,
+                      (job.snapshot_every, job.snapshot_resolution)) if self.share_runs else None
+        shared = SHARED_RUNS.get(key)
+        try:
+            if shared is None:
+                with INLINE_LANE:
+                    shared = SHARED_RUNS.get(key, counted=False)
+                    if shared is None:
+                        progress = job.finish(train_model(job.model, job.data, job.config, job.options,
+                                                          **job.begin()))
+                        SHARED_RUNS.put(key, progress.result, job.model)
+                        return progress
+            load_weights(job.model, shared)
+            return job.adopt(shared.result)
+        except Exception as exc:  # as a worker would, the job ends in a state the page can explain
+            return job.finish(error=exc)
 
     def poll(self) -> JobProgress | None:
         """The running or last job's progress; a finished job's model becomes the lab's model."""

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from core.config import DataConfig
 from core.data.dataset import Dataset
 from core.data.make import make_dataset
+from core.training.shared_runs import SHARED_RUNS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
@@ -77,6 +78,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def _one_thread() -> None:
     # Tiny models train faster on one thread, and tests then behave the same on any machine.
     torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_runs_between_tests() -> None:
+    # Each test starts with no run shared from an earlier one (core.training.shared_runs), as a new server does.
+    SHARED_RUNS.clear()
 
 
 @pytest.fixture(scope="session")

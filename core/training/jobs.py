@@ -231,8 +231,20 @@ class TrainingJob:
         if result.history and not result.diverged:  # a run that ended early still shows where it got to
             self._states.record(result.history[-1].epoch, self.model)
         states = tuple(self._states.states) if not result.diverged else ()  # NaN weights draw nothing
-        snapshots = RunSnapshots(self.model, states, self._box, resolution=self.snapshot_resolution)
-        return replace(result, snapshots=snapshots, states=states, gradients=self._gradients.result())
+        return self._drawn(replace(result, states=states, gradients=self._gradients.result()))
+
+    def _drawn(self, result: TrainResult) -> TrainResult:
+        """`result` with the boundaries of its kept weights, drawn on demand from this job's model."""
+        if self._states is None:
+            return result
+        return replace(result, snapshots=RunSnapshots(self.model, result.states, self._box,
+                                                      resolution=self.snapshot_resolution))
+
+    def adopt(self, result: TrainResult) -> JobProgress:
+        """End the job with the same run trained before (core.training.shared_runs), its final weights already
+        loaded into this job's model: what training would have given, without the training."""
+        self._update(state="finished", history=result.history, steps=result.steps, result=self._drawn(result))
+        return self.progress()
 
     def run(self) -> JobProgress:
         """Train in the calling thread (waiting for a slot first, if any); return the final progress."""

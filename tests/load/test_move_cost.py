@@ -5,8 +5,10 @@ dashboard's own runs are capped on this 2-core machine): the same configs and tr
 builds, run here and timed in CPU seconds of its thread, so that a busy machine slows both sides alike; its length
 does not move when the default stopping rule does. A move is the units slider on Train (circles, auto-train), timed
 from the server process's CPU over MOVES moves, including the run history's deferred save of the last one.
-Target: 0.7x the reference; the test asserts a ceiling at 3x and records the ratio. Beside it, the moves' own runs
-trained in this process as the page trains them: what a move costs before the page draws anything.
+Target: 0.7x the reference for a move to a setting no session has trained (the server shares no runs); the test
+asserts a ceiling at 3x and records the ratio. Beside it, the same moves on a server that shares its runs
+(core.training.shared_runs), every setting trained once before; and the fresh moves' own runs trained in this process
+as the page trains them: what a move costs before the page draws anything.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from core.lab import Lab
 from core.models import build_model
 from core.training.jobs import TrainingJob
 from core.training.presets import preset
+from core.training.shared_runs import SHARED_RUNS_ENV
 from tests.browser.helpers import record_latency
 from tests.browser.server import serve_app
 from tests.load.client import Tab
@@ -60,7 +63,7 @@ def training_cpu_seconds_per_move() -> float:
     """CPU seconds a units move's own run takes, trained here as the page trains it (Lab.apply with auto-train,
     one thread, the Train page's default circles data), over the test's sequence of moves: the part of a move
     that no work on the page can take off."""
-    lab, data = Lab(threads=1), DataConfig()
+    lab, data = Lab(threads=1, share_runs=False), DataConfig()
     lab.set_data(data, make_dataset(data))
     times = []
     for units in SEQUENCE:
@@ -78,11 +81,12 @@ async def move_units(tab: Tab, units: str) -> None:
     await tab.wait_for(lambda: tab.finished_since(sent) and model_line(units, 2) in tab.sidebar(), 60, "move done")
 
 
-async def cpu_per_move(url: str, pid: int) -> tuple[float, float]:
-    """(server CPU seconds per move, the idle server's CPU share) on a fresh Train page."""
+async def cpu_per_move(url: str, pid: int, warm_up: tuple[str, ...]) -> tuple[float, float]:
+    """(server CPU seconds per move, the idle server's CPU share) on a fresh Train page: the moves of `warm_up`,
+    then the timed ones."""
     tab = Tab(url, name="mover")
     await tab.open("train")
-    for units in SEQUENCE[:WARM_MOVES]:  # imports, caches and the first figures are paid once, not per move
+    for units in warm_up:  # imports, caches and the first figures are paid once, not per move
         await move_units(tab, units)
     await asyncio.sleep(AUTO_DELAY_S + 1)  # the warm-up's deferred history save is done
     idle_before, start = cpu_seconds(pid), time.monotonic()
@@ -98,15 +102,28 @@ async def cpu_per_move(url: str, pid: int) -> tuple[float, float]:
     return used / MOVES, idle_share
 
 
+def server_cpu_per_move(artifacts, *, shared: bool) -> tuple[float, float]:
+    """`cpu_per_move` on a fresh warm server. `shared`: it shares runs, and the warm-up has trained every setting
+    the timed moves ask for; otherwise it shares none, and every move trains."""
+    name, env = ("shared", {}) if shared else ("fresh", {SHARED_RUNS_ENV: "0"})
+    warm_up = UNITS if shared else SEQUENCE[:WARM_MOVES]
+    with serve_app(artifacts / f"streamlit-move-cost-{name}.log", None, warm=True, env=env) as (url, server):
+        return run_in_thread(cpu_per_move(url, server.pid, warm_up), 300)
+
+
 def test_a_units_move_costs_the_server_less_than_the_reference_run(artifacts, machine_speed) -> None:
-    with serve_app(artifacts / "streamlit-move-cost.log", None, warm=True) as (url, server):
-        per_move, idle_share = run_in_thread(cpu_per_move(url, server.pid), 300)
+    per_move, idle_share = server_cpu_per_move(artifacts, shared=False)
+    shared_move, _ = server_cpu_per_move(artifacts, shared=True)
     reference, training = reference_cpu_seconds(), training_cpu_seconds_per_move()
     ratio = per_move / reference
     record_latency(move_cost=dict(server_cpu_ms_per_move=round(1000 * per_move, 1),
                                   reference_run_ms=round(1000 * reference, 1), ratio=round(ratio, 2),
                                   target_ratio=TARGET, idle_server_cpu_share=round(idle_share, 4), moves=MOVES,
                                   training_ms_per_move=round(1000 * training, 1),
-                                  training_ratio=round(training / reference, 2)))
+                                  training_ratio=round(training / reference, 2),
+                                  shared_server_cpu_ms_per_move=round(1000 * shared_move, 1),
+                                  shared_ratio=round(shared_move / reference, 2)))
     assert ratio <= CEILING, (f"a units move cost the server {1000 * per_move:.0f} ms of CPU, {ratio:.1f}x the "
                               f"reference run's {1000 * reference:.0f} ms (ceiling {CEILING}x, target {TARGET}x)")
+    assert shared_move < per_move, (f"a move to a setting trained before cost {1000 * shared_move:.0f} ms, not less "
+                                    f"than one that trains ({1000 * per_move:.0f} ms): the server did not share it")

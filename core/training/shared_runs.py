@@ -1,0 +1,135 @@
+"""Finished slider-move runs, shared by every session of one server: a setting trained once is not trained again.
+
+A class works through the same lesson, so thirty students move the same sliders to the same places on the same
+data. A run is a pure function of what it trains on and how (its own seeded generators, never the process-wide
+one; tests/test_reproducible.py), so the second student to ask for a setting gets the first one's run, weights and
+records identical to what training again would give, without the training. Only the short 2-D runs a page trains in
+its own thread (core.lab, a slider move) are shared, and only on the generated datasets: nobody's own points are
+kept here. What is handed out is a copy: each session loads the weights into its own model.
+
+Bounded by $NNLAB_SHARED_RUNS runs (0 turns sharing off) and MAX_BYTES, least recently used first out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.config import OWN_POINTS, DataConfig, ModelConfig, RunOptions, TrainConfig
+from core.data.dataset import Dataset
+from core.training.result import TrainResult
+
+SHARED_RUNS_ENV = "NNLAB_SHARED_RUNS"
+DEFAULT_RUNS = 256  # a lesson's settings on a few datasets; a small 2-D run with its records is ~50-200 kB
+MAX_BYTES = 128 * 1024 * 1024  # all kept runs together at most; one run over a quarter of it is not kept
+KEPT = ("completed", "converged", "early_stopped", "still_improving", "diverged", "stalled", "not_learning")
+
+
+@dataclass(frozen=True)
+class SharedRun:
+    """A finished run as kept: its result (without the boundary drawer, which holds a model) and final weights."""
+
+    result: TrainResult
+    weights: dict[str, np.ndarray]
+    nbytes: int
+
+
+def data_digest(data: Dataset) -> str:
+    """A digest of what training reads from `data`: the training and validation points and labels."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (data.X_train, data.y_train, data.X_val, data.y_val):
+        a = np.ascontiguousarray(array if array is not None else np.zeros(0))
+        digest.update(f"{a.dtype}{a.shape}".encode())
+        digest.update(a.data)
+    return digest.hexdigest()
+
+
+def run_key(config: DataConfig, data: Dataset, model: ModelConfig, train: TrainConfig, options: RunOptions,
+            records: tuple[int, int]) -> tuple | None:
+    """What decides a run's outcome, as a key; None for data that is someone's own (never shared)."""
+    if config.name == OWN_POINTS or data.is_image:
+        return None
+    return data_digest(data), model, train, options, records
+
+
+def _result_bytes(result: TrainResult, weights: Mapping[str, np.ndarray]) -> int:
+    arrays = [*weights.values(), *(a for state in result.states for a in state.state.values())]
+    if result.gradients is not None:
+        arrays += [result.gradients.weights, result.gradients.gradients, result.gradients.epochs]
+    return sum(a.nbytes for a in arrays) + 200 * len(result.history)
+
+
+class SharedRuns:
+    """A thread-safe, bounded store of finished runs by `run_key`, least recently used out first."""
+
+    def __init__(self, capacity: int, max_bytes: int = MAX_BYTES) -> None:
+        if capacity < 0:
+            raise ValueError(f"capacity must be 0 or more runs. Got {capacity} instead.")
+        self.capacity, self.max_bytes = capacity, max_bytes
+        self._runs: OrderedDict[tuple, SharedRun] = OrderedDict()
+        self._lock = threading.Lock()
+        self.nbytes = self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def get(self, key: tuple | None, *, counted: bool = True) -> SharedRun | None:
+        """The run kept under `key`, or None; `counted` adds the look-up to the hits or the misses."""
+        if key is None or not self.capacity:
+            return None
+        with self._lock:
+            run = self._runs.get(key)
+            if run is not None:
+                self._runs.move_to_end(key)
+            if counted:
+                self.hits, self.misses = self.hits + (run is not None), self.misses + (run is None)
+            return run
+
+    def put(self, key: tuple | None, result: TrainResult, model: nn.Module) -> None:
+        """Keep a finished run (one that the user or the time limit stopped is not the setting's run)."""
+        if key is None or not self.capacity or result.status not in KEPT:
+            return
+        weights = {name: t.detach().cpu().numpy().copy() for name, t in model.state_dict().items()}
+        kept = SharedRun(replace(result, snapshots=()), weights, _result_bytes(result, weights))
+        if kept.nbytes > self.max_bytes // 4:
+            return
+        with self._lock:
+            old = self._runs.pop(key, None)
+            self.nbytes -= old.nbytes if old is not None else 0
+            self._runs[key] = kept
+            self.nbytes += kept.nbytes
+            while len(self._runs) > self.capacity or self.nbytes > self.max_bytes:
+                self.nbytes -= self._runs.popitem(last=False)[1].nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._runs.clear()
+            self.nbytes = self.hits = self.misses = 0
+
+
+def load_weights(model: nn.Module, run: SharedRun) -> None:
+    """Copy the run's final weights into `model` (the session's own)."""
+    with torch.no_grad():
+        model.load_state_dict({name: torch.from_numpy(w.copy()) for name, w in run.weights.items()})
+
+
+def shared_runs_setting(environ: Mapping[str, str] | None = None) -> int:
+    """Runs kept: $NNLAB_SHARED_RUNS when set (0 turns sharing off), else DEFAULT_RUNS."""
+    text = (os.environ if environ is None else environ).get(SHARED_RUNS_ENV, "").strip()
+    if not text:
+        return DEFAULT_RUNS
+    if not text.isdigit():
+        raise ValueError(f"{SHARED_RUNS_ENV} must be a whole number of runs (0 turns sharing off). "
+                         f"Got {text!r} instead.")
+    return int(text)
+
+
+SHARED_RUNS = SharedRuns(shared_runs_setting())

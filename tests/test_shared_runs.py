@@ -1,0 +1,161 @@
+"""Runs shared by a server's sessions (core.training.shared_runs): the second session to make a slider move gets the
+first one's run without training, identical to training it again; its model is its own; nobody's own points and no
+run cut short are shared; the store stays within its bounds."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+import core.lab as lab_module
+from core.config import OWN_POINTS, DataConfig, RunOptions, Settings, TrainConfig
+from core.data.make import make_dataset
+from core.lab import Lab
+from core.training.result import TrainResult
+from core.training.shared_runs import SHARED_RUNS, SharedRuns, run_key, shared_runs_setting
+
+DATA = DataConfig(name="circles", n_samples=200, noise=0.05, seed=0)
+
+
+def new_lab(data: DataConfig = DATA, **kw) -> Lab:
+    lab = Lab(threads=1, **kw)
+    lab.set_data(data, make_dataset(data))
+    return lab
+
+
+def move(lab: Lab, units: int) -> None:
+    """The units slider with auto-train, as the Train page moves it."""
+    model = replace(lab.model_config, hidden=(units,) * len(lab.model_config.hidden))
+    lab.apply(Settings(lab.data_config, model, lab.train_config), train="auto")
+    assert lab.result is not None and not lab.needs_retrain
+
+
+@pytest.fixture()
+def trainings(monkeypatch) -> list[int]:
+    """Counts the runs that really train in the page's thread."""
+    calls, train = [], lab_module.train_model
+
+    def counted(*args, **kw):
+        calls.append(1)
+        return train(*args, **kw)
+
+    monkeypatch.setattr(lab_module, "train_model", counted)
+    return calls
+
+
+def without_times(result: TrainResult) -> list:
+    return [replace(epoch, seconds=0.0) for epoch in result.history]
+
+
+def test_a_second_session_gets_the_same_run_without_training(trainings) -> None:
+    first, second, alone = new_lab(), new_lab(), new_lab(share_runs=False)
+    move(first, 8)
+    move(second, 8)
+    assert len(trainings) == 1, "the second session trained the same setting again"
+    move(alone, 8)  # trained again, in a session that shares nothing: what the second one should have got
+    assert len(trainings) == 2
+    assert (SHARED_RUNS.hits, len(SHARED_RUNS)) == (1, 1)
+    got, trained = second.result, alone.result
+    assert without_times(got) == without_times(trained) and got.history == first.result.history
+    assert (got.status, got.message, got.steps, got.best_epoch) == (trained.status, trained.message, trained.steps,
+                                                                   trained.best_epoch)
+    for name, value in alone.model.state_dict().items():
+        assert torch.equal(second.model.state_dict()[name], value), name
+    assert [s.epoch for s in got.states] == [s.epoch for s in trained.states]
+    assert np.array_equal(got.gradients.gradients, trained.gradients.gradients)
+    assert np.array_equal(got.snapshots[-1].grid.proba, trained.snapshots[-1].grid.proba)
+    assert np.array_equal(got.snapshots[0].grid.proba, trained.snapshots[0].grid.proba)  # the replay's first frame
+    assert second.evaluation().test.accuracy == alone.evaluation().test.accuracy
+
+
+def test_each_session_has_its_own_model(trainings) -> None:
+    first, second = new_lab(), new_lab()
+    move(first, 8)
+    move(second, 8)
+    assert second.model is not first.model
+    kept = {name: t.clone() for name, t in first.model.state_dict().items()}
+    with torch.no_grad():
+        for p in second.model.parameters():
+            p.add_(1.0)
+    third = new_lab()
+    move(third, 8)
+    for name, value in kept.items():
+        assert torch.equal(first.model.state_dict()[name], value), f"{name}: another session's change reached it"
+        assert torch.equal(third.model.state_dict()[name], value), f"{name}: a later session got the changed model"
+    assert len(trainings) == 1
+
+
+def test_other_settings_train_and_every_setting_is_kept(trainings) -> None:
+    first, second = new_lab(), new_lab()
+    for units in (8, 16):
+        move(first, units)
+    move(second, 16)
+    move(second, 8)
+    move(second, 24)
+    assert len(trainings) == 3 and len(SHARED_RUNS) == 3
+    seeded = new_lab()
+    seeded.apply(Settings(DATA, seeded.model_config, replace(seeded.train_config, init_seed=7)), train="auto")
+    assert len(trainings) == 4, "another seed is another run"
+
+
+def test_own_points_are_never_shared(trainings) -> None:
+    base = make_dataset(DATA)
+    points = tuple((float(x), float(y), int(c)) for (x, y), c in zip(base.X_train, base.y_train,
+                                                                      strict=True))
+    own = DataConfig(name=OWN_POINTS, points=points, class_names=("a", "b"))
+    first, second = new_lab(own), new_lab(own)
+    move(first, 8)
+    move(second, 8)
+    assert len(trainings) == 2 and len(SHARED_RUNS) == 0
+    assert run_key(own, first.data, first.model_config, first.train_config, RunOptions(), (1, 40)) is None
+
+
+def test_a_run_cut_short_is_not_shared(trainings, monkeypatch) -> None:
+    monkeypatch.setattr(lab_module.TrainingJob, "_should_stop", lambda self: True)  # a next move replaced it
+    first = new_lab()
+    move(first, 8)
+    assert first.result.status == "stopped" and len(SHARED_RUNS) == 0
+
+
+def test_sessions_asking_at_once_train_the_setting_once(trainings) -> None:
+    labs = [new_lab() for _ in range(4)]
+    threads = [threading.Thread(target=move, args=(lab, 8)) for lab in labs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(trainings) == 1, "sessions waiting for the page lane trained a setting another had just trained"
+    weights = labs[0].model.state_dict()
+    assert all(torch.equal(lab.model.state_dict()[name], value) for lab in labs for name, value in weights.items())
+
+
+def test_the_store_keeps_the_most_recent_runs_within_its_bounds() -> None:
+    lab = new_lab(share_runs=False)
+    lab.train(TrainConfig(epochs=3, patience=0))
+    store, result = SharedRuns(2), lab.result
+    for k in range(3):
+        store.put(("run", k), result, lab.model)
+    assert len(store) == 2 and store.get(("run", 0)) is None and store.get(("run", 2)) is not None
+    store.get(("run", 1))
+    store.put(("run", 3), result, lab.model)  # the least recently used, run 2, goes
+    assert store.get(("run", 2)) is None and store.get(("run", 1)) is not None
+    small = SharedRuns(10, max_bytes=4 * store.get(("run", 1)).nbytes + 1)
+    for k in range(6):
+        small.put(("run", k), result, lab.model)
+    assert len(small) == 4 and small.nbytes <= small.max_bytes
+    off = SharedRuns(0)
+    off.put(("run", 0), result, lab.model)
+    assert len(off) == 0 and off.get(("run", 0)) is None
+
+
+def test_the_setting_is_read_and_checked() -> None:
+    assert shared_runs_setting({}) > 0
+    assert shared_runs_setting({"NNLAB_SHARED_RUNS": "0"}) == 0
+    assert shared_runs_setting({"NNLAB_SHARED_RUNS": " 12 "}) == 12
+    for bad in ("-1", "many", "1.5"):
+        with pytest.raises(ValueError, match="NNLAB_SHARED_RUNS must be a whole number"):
+            shared_runs_setting({"NNLAB_SHARED_RUNS": bad})
