@@ -109,8 +109,10 @@ async def send_move(tab: Tab, rng: random.Random, shape: list) -> Move:
     move = Move(0.0, model_line(units, layers))
 
     def finished(run: Run) -> None:
-        if move.done is None and run.full and run.status == SUCCESS and run.started >= move.sent \
-                and move.line in tab.sidebar():
+        # A superseded move stays undone: when the student later returns to the same value, that later run is the
+        # later move's (counting it here made a move of seconds look like 89 s at 100 students, 6 December 2026).
+        if move.done is None and move.superseded is None and run.full and run.status == SUCCESS \
+                and run.started >= move.sent and move.line in tab.sidebar():
             move.done = run.finished
 
     tab.on_finish.append(finished)
