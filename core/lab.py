@@ -84,6 +84,7 @@ class Lab:
     loader: Callable[[DataConfig], Dataset] = make_dataset  # the dashboard passes its shared, cached loader
     budget: Budget = field(default_factory=Budget.from_env)  # the server's limits on one run
     share_runs: bool = True  # a slider move's run is shared with the server's sessions (core.training.shared_runs)
+    shared_run: bool = False  # the current result was trained before on this server and handed over, not trained
     insight: InsightCache = field(default_factory=InsightCache)  # the Inside views' values for the current model
     _prepared: OrderedDict[str, PreparedImage] = field(default_factory=OrderedDict)  # uploads by digest (bounded)
     _evaluation: Evaluation | None = None
@@ -193,6 +194,7 @@ class Lab:
             self.job.stop()
         self.model, self.result, self.job, self._evaluation, self._told = None, None, None, None, None
         self.from_file, self._coaching = False, None  # the coach's word held the dropped run's result alive
+        self.shared_run = False
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -222,6 +224,7 @@ class Lab:
         data = self.require_data()
         self.train_config = train_config
         self.model, self.result, self._evaluation, self._told, self.from_file = None, None, None, None, False
+        self.shared_run = False
         self._started = (Settings(self.data_config, self.model_config, train_config), "auto" if auto else "train")
         reference = preset(data.is_image, self.model_config.kind).train.lr
         options = RunOptions(threads=self.threads, reference_lr=reference, device=self.device)
@@ -311,7 +314,7 @@ class Lab:
             return None
         progress = self.job.progress()
         if progress.done and progress.result is not None and self.result is not progress.result:
-            self.result = progress.result
+            self.result, self.shared_run = progress.result, progress.shared
             trained = progress.history and not progress.result.diverged
             self.model = self.job.model if trained else None
             n_val = len(self.job.data.y_val) if self.job.data.has_validation else 0

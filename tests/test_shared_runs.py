@@ -12,11 +12,14 @@ import pytest
 import torch
 
 import core.lab as lab_module
+from app_pages.common.session import SESSION
+from app_pages.common.training import SHARED_NOTE
 from core.config import OWN_POINTS, DataConfig, RunOptions, Settings, TrainConfig
 from core.data.make import make_dataset
 from core.lab import Lab
 from core.training.result import TrainResult
 from core.training.shared_runs import SHARED_RUNS, SharedRuns, run_key, shared_runs_setting
+from tests.test_pages import page, ready_lab
 
 DATA = DataConfig(name="circles", n_samples=200, noise=0.05, seed=0)
 
@@ -159,3 +162,18 @@ def test_the_setting_is_read_and_checked() -> None:
     for bad in ("-1", "many", "1.5"):
         with pytest.raises(ValueError, match="NNLAB_SHARED_RUNS must be a whole number"):
             shared_runs_setting({"NNLAB_SHARED_RUNS": bad})
+
+
+def test_the_train_page_says_when_a_run_was_shared_and_not_when_it_trained() -> None:
+    def noted(at) -> bool:
+        assert not at.exception, [e.value for e in at.exception]
+        return any(caption.value == SHARED_NOTE for caption in at.caption)
+
+    first = page("train", ready_lab(train=False)).run()
+    assert first.session_state[SESSION].lab.result is not None and not noted(first), "the first run trained"
+    second = page("train", ready_lab(train=False)).run()  # another session, the same default setting
+    assert second.session_state[SESSION].lab.shared_run and noted(second)
+    first.select_slider(key="train.arch.units").set_value(2).run()
+    assert not first.session_state[SESSION].lab.shared_run and not noted(first)
+    second.select_slider(key="train.arch.units").set_value(2).run()
+    assert second.session_state[SESSION].lab.model_config.hidden[0] == 2 and noted(second)

@@ -102,6 +102,10 @@ def progress_text(lab: Lab, progress) -> str:
     return f"Epoch {min(len(progress.history) + 1, progress.epochs):,} of {ceiling} · {steps}"
 
 
+SHARED_NOTE = ("This setting was trained before on this server, so its run is shown at once: the same run, to the "
+               "last digit, that training it again would give (same data, settings and seeds).")
+
+
 def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
     """Cards, the boundary (2-D) and the curves of a running or finished run."""
     data = lab.data
@@ -116,6 +120,8 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
                       "epoch's batches.")
         b.caption(f"train {_loss(last.train_loss)} (epoch mean) · epoch {last.epoch:,} · "
                   f"{count(last.steps, 'step')} · {_duration(last.seconds)} an epoch")
+    if result is not None and result is lab.result and lab.shared_run:
+        st.caption(SHARED_NOTE)
     if result is not None and result.failed_to_learn:
         st.warning(result.message, icon=":material/warning:")
     elif result is not None and result.status == "time_limit":

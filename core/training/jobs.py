@@ -126,6 +126,7 @@ class JobProgress:
     started_at: float = 0.0
     steps_per_epoch: int = 0
     queue_position: int = 0  # while waiting: 1 = next in line for a slot
+    shared: bool = False  # the run was trained before on this server and handed over (core.training.shared_runs)
 
     @property
     def fraction(self) -> float:
@@ -243,7 +244,8 @@ class TrainingJob:
     def adopt(self, result: TrainResult) -> JobProgress:
         """End the job with the same run trained before (core.training.shared_runs), its final weights already
         loaded into this job's model: what training would have given, without the training."""
-        self._update(state="finished", history=result.history, steps=result.steps, result=self._drawn(result))
+        self._update(state="finished", history=result.history, steps=result.steps, result=self._drawn(result),
+                     shared=True)
         return self.progress()
 
     def run(self) -> JobProgress:
