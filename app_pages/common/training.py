@@ -102,8 +102,8 @@ def progress_text(lab: Lab, progress) -> str:
     return f"Epoch {min(len(progress.history) + 1, progress.epochs):,} of {ceiling} · {steps}"
 
 
-SHARED_NOTE = ("This setting was trained before on this server, so its run is shown at once: the same run, to the "
-               "last digit, that training it again would give (same data, settings and seeds).")
+SHARED_NOTE = ("Trained before on this server, so it appeared at once: the very run that training again would give "
+               "(same data, settings and seeds).")
 
 
 def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:

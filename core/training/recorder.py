@@ -47,10 +47,11 @@ def _layer_name(k: int, layer: nn.Linear | nn.Conv2d) -> str:
     return f"{k} · {layer.in_features}→{layer.out_features}"
 
 
-def _sum_abs(tensors: list[torch.Tensor]) -> np.ndarray:
-    """Sum of |t| per tensor, in one fused call (this runs every epoch, so its cost counts)."""
+def _sum_abs(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Sum of |t| per tensor, as one tensor, in one fused call on the tensors' device (this runs every epoch, so its
+    cost counts: the recorder keeps the sums as tensors and makes numpy arrays of them once, in `result`)."""
     with torch.no_grad():
-        return torch.stack(torch._foreach_norm(tensors, 1)).numpy(force=True).astype(float)
+        return torch.stack(torch._foreach_norm(tensors, 1))
 
 
 SNAPSHOT_BYTES = 64 * 1024 * 1024  # a run's kept weights at most: a 6 x 1024 network keeps 3 epochs, a small one all
@@ -106,33 +107,40 @@ def model_at(model: nn.Module, state: EpochState) -> nn.Module:
 
 class GradientRecorder:
     """Mean |gradient| and |weight| per layer: `on_step` samples steps, `on_epoch` adds the epoch's last
-    step (its gradients are still on the parameters) and closes the epoch's row."""
+    step (its gradients are still on the parameters) and closes the epoch's row.
+
+    Each epoch costs one fused norm call: the rows stay tensors (sums of |g| over the epoch's samples, float64, and
+    the count) until `result` divides them by the layers' sizes in numpy, all epochs at once.
+    """
 
     def __init__(self) -> None:
         self._modules: list[nn.Linear | nn.Conv2d] = []  # found on the first sample: a run trains one model
         self._layers: tuple[str, ...] = ()
         self._sizes = np.zeros(0)
-        self._sums: np.ndarray | None = None
+        self._sums: torch.Tensor | None = None  # this epoch's sampled steps: sum of |g| per layer
         self._count = 0
         self._epochs: list[int] = []
-        self._weights: list[np.ndarray] = []
-        self._gradients: list[np.ndarray] = []
+        self._weights: list[torch.Tensor] = []  # per epoch: sum of |w| per layer
+        self._gradients: list[torch.Tensor] = []  # per epoch: the sampled steps' sum of |g| per layer
+        self._counts: list[int] = []  # per epoch: how many steps were sampled
 
     def _find(self, model: nn.Module) -> None:
         """The weighted layers, named, on the first sample."""
-        if self._sums is None:
+        if not self._modules:
             self._modules = _weighted(model)
             self._layers = tuple(_layer_name(k, m) for k, m in enumerate(self._modules, start=1))
             self._sizes = np.array([m.weight.numel() for m in self._modules], dtype=float)
-            self._sums = np.zeros(len(self._modules))
+
+    def _add(self, sums: torch.Tensor) -> None:
+        self._sums = sums.double() if self._sums is None else self._sums + sums
+        self._count += 1
 
     def _sample(self, model: nn.Module) -> None:
         self._find(model)
         grads = [m.weight.grad for m in self._modules]
         if any(g is None for g in grads):
             return
-        self._sums += _sum_abs(grads) / self._sizes
-        self._count += 1
+        self._add(_sum_abs(grads))
 
     def on_step(self, _step: int, _loss: float, model: nn.Module) -> None:
         self._sample(model)
@@ -144,18 +152,19 @@ class GradientRecorder:
         if not has_grads and not self._count:
             return
         # The epoch's last gradients and the weights in one call (this runs every epoch, so its cost counts).
-        sums = _sum_abs(grads + weights if has_grads else weights) / np.tile(self._sizes, 1 + has_grads)
+        sums = _sum_abs(grads + weights if has_grads else weights)
         if has_grads:
-            self._sums += sums[:len(grads)]
-            self._count += 1
+            self._add(sums[:len(grads)])
         self._epochs.append(stats.epoch)
         self._weights.append(sums[-len(weights):])
-        self._gradients.append(self._sums / self._count)
-        self._sums, self._count = np.zeros(len(self._layers)), 0
+        self._gradients.append(self._sums)
+        self._counts.append(self._count)
+        self._sums, self._count = None, 0
 
     def result(self) -> GradientFlow | None:
         """The flow so far, or None before the first epoch ended."""
         if not self._epochs:
             return None
-        return GradientFlow(self._layers, np.array(self._epochs), np.array(self._weights),
-                            np.array(self._gradients))
+        weights = torch.stack(self._weights).numpy(force=True).astype(float) / self._sizes
+        gradients = torch.stack(self._gradients).numpy(force=True) / np.array(self._counts, float)[:, None]
+        return GradientFlow(self._layers, np.array(self._epochs), weights, gradients / self._sizes)
