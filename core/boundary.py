@@ -89,6 +89,6 @@ class RunSnapshots(Sequence):
         state = self._states[index]
         position = index % len(self)
         if position not in self._grids:
-            self._model.load_state_dict({name: torch.as_tensor(v) for name, v in state.state.items()})
+            self._model.load_state_dict({name: torch.from_numpy(v.copy()) for name, v in state.state.items()})
             self._grids[position] = boundary_grid(self._model, box=self._box, resolution=self._resolution)
         return Snapshot(state.epoch, self._grids[position])

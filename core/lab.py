@@ -7,6 +7,7 @@ widgets, call these methods and draw what they return. Tests drive it directly.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -43,6 +44,17 @@ MAX_IMAGES = 24  # images predicted per page run; more are named, not prepared
 KIND_NAMES = {"logreg": "logistic regression", "mlp": "MLP", "cnn": "CNN", "lenet": "LeNet-5"}
 AUTO_MIN_EPOCHS = 100  # auto-train runs a 2-D network only when this many epochs (or its whole ceiling) fit inline
 SNAPSHOT_RESOLUTION = 40  # cells a side: sent once per frame, so kept small
+log = logging.getLogger(__name__)
+
+
+def _share(key: tuple | None, progress: JobProgress, model: nn.Module) -> None:
+    """Offer a finished inline run to the server's other sessions; the run stays this session's whatever happens."""
+    if progress.result is None:
+        return
+    try:
+        SHARED_RUNS.put(key, progress.result, model)
+    except Exception:  # a run that could not be kept is trained again by the next session that asks: no harm
+        log.exception("A finished run could not be kept for sharing")
 
 
 class LabError(ValueError):
@@ -291,17 +303,17 @@ class Lab:
     def _train_inline(self, job: TrainingJob) -> JobProgress:
         """Train `job` in this thread, in the inline lane; or adopt the same run, when this server's sessions have
         trained it before (core.training.shared_runs), also while this one waited for the lane."""
-        key = run_key(self.data_config, job.data, self.model_config, job.config, job.options,
-                      (job.snapshot_every, job.snapshot_resolution)) if self.share_runs else None
-        shared = SHARED_RUNS.get(key)
         try:
+            key = run_key(self.data_config, job.data, self.model_config, job.config, job.options,
+                          (job.snapshot_every, job.snapshot_resolution)) if self.share_runs else None
+            shared = SHARED_RUNS.get(key, miss_counted=False)
             if shared is None:
                 with INLINE_LANE:
-                    shared = SHARED_RUNS.get(key, counted=False)
+                    shared = SHARED_RUNS.get(key)
                     if shared is None:
                         progress = job.finish(train_model(job.model, job.data, job.config, job.options,
                                                           **job.begin()))
-                        SHARED_RUNS.put(key, progress.result, job.model)
+                        _share(key, progress, job.model)
                         return progress
             load_weights(job.model, shared)
             return job.adopt(shared.result)

@@ -99,7 +99,7 @@ def model_at(model: nn.Module, state: EpochState) -> nn.Module:
     """A copy of `model` (same architecture) holding the weights kept in `state`; `model` is untouched."""
     copied = copy.deepcopy(model)
     try:
-        copied.load_state_dict({name: torch.as_tensor(value) for name, value in state.state.items()})
+        copied.load_state_dict({name: torch.from_numpy(value.copy()) for name, value in state.state.items()})
     except RuntimeError as exc:
         raise ValueError(f"These weights (epoch {state.epoch}) belong to another architecture: {exc}") from None
     return copied

@@ -1,11 +1,12 @@
 """Finished slider-move runs, shared by every session of one server: a setting trained once is not trained again.
 
-A class works through the same lesson, so thirty students move the same sliders to the same places on the same
-data. A run is a pure function of what it trains on and how (its own seeded generators, never the process-wide
-one; tests/test_reproducible.py), so the second student to ask for a setting gets the first one's run, weights and
+A class works through the same lesson, so thirty students move the same sliders to the same places on the same data.
+A run is a pure function of what it trains on and how (its own seeded generators, never the process-wide one;
+tests/test_reproducible.py), so the second student to ask for a setting gets the first one's run, weights and
 records identical to what training again would give, without the training. Only the short 2-D runs a page trains in
-its own thread (core.lab, a slider move) are shared, and only on the generated datasets: nobody's own points are
-kept here. What is handed out is a copy: each session loads the weights into its own model.
+its own thread (core.lab: a slider move, or Train on a run that short) are shared, and only on the generated
+datasets: nobody's own points are kept here. Each session loads the weights into its own model; the records every
+adopting session reads are the same arrays, made read-only when kept.
 
 Bounded by $NNLAB_SHARED_RUNS runs (0 turns sharing off) and MAX_BYTES, least recently used first out.
 """
@@ -60,11 +61,16 @@ def run_key(config: DataConfig, data: Dataset, model: ModelConfig, train: TrainC
     return data_digest(data), model, train, options, records
 
 
-def _result_bytes(result: TrainResult, weights: Mapping[str, np.ndarray]) -> int:
+def _arrays(result: TrainResult, weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+    """The numpy arrays a kept run holds: its final weights, the weights of each kept epoch, its gradient flow."""
     arrays = [*weights.values(), *(a for state in result.states for a in state.state.values())]
     if result.gradients is not None:
         arrays += [result.gradients.weights, result.gradients.gradients, result.gradients.epochs]
-    return sum(a.nbytes for a in arrays) + 200 * len(result.history)
+    return arrays
+
+
+def _result_bytes(result: TrainResult, weights: Mapping[str, np.ndarray]) -> int:
+    return sum(a.nbytes for a in _arrays(result, weights)) + 200 * len(result.history)
 
 
 class SharedRuns:
@@ -81,16 +87,16 @@ class SharedRuns:
     def __len__(self) -> int:
         return len(self._runs)
 
-    def get(self, key: tuple | None, *, counted: bool = True) -> SharedRun | None:
-        """The run kept under `key`, or None; `counted` adds the look-up to the hits or the misses."""
+    def get(self, key: tuple | None, *, miss_counted: bool = True) -> SharedRun | None:
+        """The run kept under `key`, or None. A hit is counted; a miss only with `miss_counted` (a first look that
+        is tried again once the page lane is free counts once, as what the second look finds)."""
         if key is None or not self.capacity:
             return None
         with self._lock:
             run = self._runs.get(key)
             if run is not None:
                 self._runs.move_to_end(key)
-            if counted:
-                self.hits, self.misses = self.hits + (run is not None), self.misses + (run is None)
+            self.hits, self.misses = self.hits + (run is not None), self.misses + (run is None and miss_counted)
             return run
 
     def put(self, key: tuple | None, result: TrainResult, model: nn.Module) -> None:
@@ -101,6 +107,8 @@ class SharedRuns:
         kept = SharedRun(replace(result, snapshots=()), weights, _result_bytes(result, weights))
         if kept.nbytes > self.max_bytes // 4:
             return
+        for array in _arrays(result, weights):  # every session that adopts the run reads these very arrays
+            array.setflags(write=False)
         with self._lock:
             old = self._runs.pop(key, None)
             self.nbytes -= old.nbytes if old is not None else 0
