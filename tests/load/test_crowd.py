@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from types import SimpleNamespace
 
 from tests.load.client import Run
 from tests.load.crowd import UNITS, model_line, send_move
+from tests.load.measure import run_in_thread
 from tests.load.protocol import SUCCESS
 
 
@@ -51,9 +51,14 @@ class Picks:
         return pick
 
 
+def moved(tab: ScriptedTab, picks: Picks, shape: list):
+    """send_move, run on a thread of its own (the browser tests' sync Playwright may own this thread's loop)."""
+    return run_in_thread(send_move(tab, picks, shape), 10)
+
+
 def test_a_move_is_done_by_a_run_that_started_after_it_and_shows_its_value() -> None:
     tab, shape = ScriptedTab(), ["16", 2]
-    move = asyncio.run(send_move(tab, Picks("24"), shape))
+    move = moved(tab, Picks("24"), shape)
     tab.finish(model_line("16", 2), started=move.sent - 0.5, finished=move.sent + 0.1)  # the run before it
     assert move.done is None
     tab.finish(model_line("24", 2), started=move.sent + 0.01, finished=move.sent + 0.2)
@@ -62,10 +67,10 @@ def test_a_move_is_done_by_a_run_that_started_after_it_and_shows_its_value() -> 
 
 def test_a_superseded_move_is_not_done_by_a_later_run_that_returns_to_its_value() -> None:
     tab, shape, picks = ScriptedTab(), ["16", 2], Picks("24", "8", "24")
-    first = asyncio.run(send_move(tab, picks, shape))
+    first = moved(tab, picks, shape)
     first.superseded = tab.clock + 0.5  # the student moved on before the first move's run finished
-    asyncio.run(send_move(tab, picks, shape))
-    back = asyncio.run(send_move(tab, picks, shape))  # much later, back to the first move's value
+    moved(tab, picks, shape)
+    back = moved(tab, picks, shape)  # much later, back to the first move's value
     tab.finish(model_line("24", 2), started=back.sent + 0.01, finished=back.sent + 0.3)
     assert back.seconds is not None and abs(back.seconds - 0.3) < 1e-9
     assert first.done is None, f"the superseded move was counted as done, {first.seconds:.0f} s after it was sent"
