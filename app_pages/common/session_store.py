@@ -44,11 +44,14 @@ _RESULT_BYTES: weakref.WeakKeyDictionary[TrainResult, tuple[int, int]] = weakref
 
 
 def _result_nbytes(result: TrainResult) -> int:
-    """approx_nbytes of a (frozen) run result, kept until its replay draws another boundary."""
+    """The bytes of a (frozen) run result, kept until its replay draws another boundary: its records counted from
+    their arrays (a run adopted from the server's shared runs is a new result holding the same records, so a walk
+    of it was ~1.5 ms of each such move) and its boundaries, drawn for this session alone, walked."""
     drawn = getattr(result.snapshots, "drawn", 0)  # a RunSnapshots grows as its boundaries are drawn
     known = _RESULT_BYTES.get(result)
     if known is None or known[0] != drawn:
-        known = _RESULT_BYTES[result] = (drawn, approx_nbytes(result))
+        boundaries = approx_nbytes(result.snapshots, skip=(result.states,))  # the records are counted already
+        known = _RESULT_BYTES[result] = (drawn, result.records_nbytes() + boundaries)
     return known[1]
 
 

@@ -55,6 +55,14 @@ class TrainResult:
     def diverged(self) -> bool:
         return self.status == "diverged"
 
+    def records_nbytes(self) -> int:
+        """The bytes of what the run recorded: the weights of each kept epoch, the gradient flow and the history
+        (about 200 bytes an epoch), counted from their arrays rather than by walking every object."""
+        arrays = [a for state in self.states for a in state.state.values()]
+        if self.gradients is not None:
+            arrays += [self.gradients.weights, self.gradients.gradients, self.gradients.epochs]
+        return sum(a.nbytes for a in arrays) + 200 * len(self.history)
+
     @property
     def failed_to_learn(self) -> bool:
         """Diverged, stalled or not learning: the message says what to change."""

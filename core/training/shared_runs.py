@@ -70,7 +70,7 @@ def _arrays(result: TrainResult, weights: Mapping[str, np.ndarray]) -> list[np.n
 
 
 def _result_bytes(result: TrainResult, weights: Mapping[str, np.ndarray]) -> int:
-    return sum(a.nbytes for a in _arrays(result, weights)) + 200 * len(result.history)
+    return result.records_nbytes() + sum(a.nbytes for a in weights.values())
 
 
 class SharedRuns:
