@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 
 def _share(key: tuple | None, progress: JobProgress, model: nn.Module) -> None:
     """Offer a finished inline run to the server's other sessions; the run stays this session's whatever happens."""
-    if progress.result is None:
-        return
     try:
         SHARED_RUNS.put(key, progress.result, model)
     except Exception:  # a run that could not be kept is trained again by the next session that asks: no harm

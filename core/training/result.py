@@ -55,13 +55,17 @@ class TrainResult:
     def diverged(self) -> bool:
         return self.status == "diverged"
 
-    def records_nbytes(self) -> int:
-        """The bytes of what the run recorded: the weights of each kept epoch, the gradient flow and the history
-        (about 200 bytes an epoch), counted from their arrays rather than by walking every object."""
+    def record_arrays(self) -> list:
+        """The numpy arrays the run recorded: the weights of each kept epoch and the gradient flow."""
         arrays = [a for state in self.states for a in state.state.values()]
         if self.gradients is not None:
             arrays += [self.gradients.weights, self.gradients.gradients, self.gradients.epochs]
-        return sum(a.nbytes for a in arrays) + 200 * len(self.history)
+        return arrays
+
+    def records_nbytes(self) -> int:
+        """The bytes of what the run recorded (`record_arrays`, and about 200 bytes an epoch of history), counted
+        from their arrays rather than by walking every object."""
+        return sum(a.nbytes for a in self.record_arrays()) + 200 * len(self.history)
 
     @property
     def failed_to_learn(self) -> bool:

@@ -61,14 +61,6 @@ def run_key(config: DataConfig, data: Dataset, model: ModelConfig, train: TrainC
     return data_digest(data), model, train, options, records
 
 
-def _arrays(result: TrainResult, weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-    """The numpy arrays a kept run holds: its final weights, the weights of each kept epoch, its gradient flow."""
-    arrays = [*weights.values(), *(a for state in result.states for a in state.state.values())]
-    if result.gradients is not None:
-        arrays += [result.gradients.weights, result.gradients.gradients, result.gradients.epochs]
-    return arrays
-
-
 def _result_bytes(result: TrainResult, weights: Mapping[str, np.ndarray]) -> int:
     return result.records_nbytes() + sum(a.nbytes for a in weights.values())
 
@@ -107,7 +99,7 @@ class SharedRuns:
         kept = SharedRun(replace(result, snapshots=()), weights, _result_bytes(result, weights))
         if kept.nbytes > self.max_bytes // 4:
             return
-        for array in _arrays(result, weights):  # every session that adopts the run reads these very arrays
+        for array in [*weights.values(), *result.record_arrays()]:  # every adopting session reads these very arrays
             array.setflags(write=False)
         with self._lock:
             old = self._runs.pop(key, None)
