@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.config import ModelConfig, TrainConfig
+from core.config import ModelConfig, RunOptions, TrainConfig
 from core.models import build_model, predict_proba
 from core.training.jobs import JobSlots, SlotTask, TrainingJob
 from core.training.recorder import GradientRecorder, StateRecorder, model_at
@@ -64,6 +64,30 @@ def test_gradient_magnitudes_are_recorded_per_layer_against_a_direct_computation
     np.testing.assert_allclose(flow.gradients, expected, rtol=1e-5)
     assert (flow.weights > 0).all() and list(flow.epochs) == list(range(1, FULL_BATCH.epochs + 1))
     assert GradientRecorder().result() is None
+
+
+def test_sampled_steps_and_each_epochs_last_step_average_into_the_flow(circles) -> None:
+    """Mini-batches: `on_step` samples some steps, `on_epoch` adds the epoch's last one; each row is their mean."""
+    model = build_model(ModelConfig(kind="mlp", hidden=(8,)))
+    recorder, sampled, expected = GradientRecorder(), [], []
+
+    def grads(m) -> np.ndarray:
+        return np.array([lin.weight.grad.abs().mean().item() for lin in m if isinstance(lin, torch.nn.Linear)])
+
+    def on_step(step, loss, m) -> None:
+        sampled.append(grads(m))
+        recorder.on_step(step, loss, m)
+
+    def on_epoch(stats, m) -> None:
+        expected.append(np.mean([*sampled, grads(m)], axis=0))
+        sampled.clear()
+        recorder.on_epoch(stats, m)
+
+    train = TrainConfig(optimizer="adam", lr=0.03, batch_size=32, epochs=3)
+    train_model(model, circles, train, RunOptions(step_every=4), on_step=on_step, on_epoch=on_epoch)
+    flow = recorder.result()
+    assert flow.gradients.shape == (3, 2) and list(flow.epochs) == [1, 2, 3]
+    np.testing.assert_allclose(flow.gradients, expected, rtol=1e-5)
 
 
 def test_six_sigmoid_layers_starve_their_first_layer_while_relu_does_not(circles) -> None:

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.training.state_copy import StateCopier, StateCopy
+
 
 @dataclass(frozen=True, eq=False)
 class EpochState:
@@ -47,11 +49,11 @@ def _layer_name(k: int, layer: nn.Linear | nn.Conv2d) -> str:
     return f"{k} · {layer.in_features}→{layer.out_features}"
 
 
-def _sum_abs(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """Sum of |t| per tensor, as one tensor, in one fused call on the tensors' device (this runs every epoch, so its
-    cost counts: the recorder keeps the sums as tensors and makes numpy arrays of them once, in `result`)."""
+def _sums_abs(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Sum of |t| per tensor, each a 0-d tensor on the tensors' device, in one fused call (this runs every epoch,
+    so its cost counts: the recorder keeps the sums as they are and stacks them once, in `result`)."""
     with torch.no_grad():
-        return torch.stack(torch._foreach_norm(tensors, 1))
+        return torch._foreach_norm(tensors, 1)
 
 
 SNAPSHOT_BYTES = 64 * 1024 * 1024  # a run's kept weights at most: a 6 x 1024 network keeps 3 epochs, a small one all
@@ -61,7 +63,8 @@ MAX_STATES = 128  # copies kept at most: a run that stops itself is not known to
 class StateRecorder:
     """An `on_epoch` callback keeping a copy of the weights every `every` epochs and after the last one, within
     `max_bytes` and `max_states`: past either every other kept epoch is dropped (the first and the last stay) and
-    `every` doubles, so the epochs kept stay evenly spaced."""
+    `every` doubles, so the epochs kept stay evenly spaced. The copies are flat tensors (core.training.state_copy)
+    until `states` names them."""
 
     def __init__(self, *, every: int, epochs: int, max_bytes: int = SNAPSHOT_BYTES,
                  max_states: int = MAX_STATES) -> None:
@@ -70,7 +73,9 @@ class StateRecorder:
         if max_states < 3:
             raise ValueError(f"max_states must be at least 3 (first, one between, last). Got {max_states} instead.")
         self.every, self.epochs, self.max_bytes, self.max_states = every, epochs, max_bytes, max_states
-        self.states: list[EpochState] = []
+        self._copier = StateCopier()
+        self._kept: list[tuple[int, StateCopy]] = []
+        self._named: list[EpochState] = []  # `states`, as last named
         self.nbytes = 0  # the bytes of every kept copy, kept up to date rather than summed again each epoch
 
     def __call__(self, stats, model: nn.Module) -> None:
@@ -79,20 +84,21 @@ class StateRecorder:
 
     def record(self, epoch: int, model: nn.Module) -> None:
         """Keep the weights after `epoch` (once per epoch), thinning the kept ones when over the byte budget."""
-        if self.states and self.states[-1].epoch == epoch:
+        if self._kept and self._kept[-1][0] == epoch:
             return
-        state = {name: t.numpy(force=True).copy() for name, t in model.state_dict().items()}
-        self.states.append(EpochState(epoch, state))
-        self.nbytes += _state_bytes(self.states[-1])
-        while (self.nbytes > self.max_bytes or len(self.states) > self.max_states) and len(self.states) > 2:
-            thinned = self.states[:-1:2] + [self.states[-1]]
-            self.states, self.every = thinned, self.every * 2
-            self.nbytes = sum(_state_bytes(s) for s in self.states)
+        self._kept.append((epoch, self._copier.copy(model)))
+        self.nbytes += self._kept[-1][1].nbytes
+        while (self.nbytes > self.max_bytes or len(self._kept) > self.max_states) and len(self._kept) > 2:
+            self._kept, self.every = self._kept[:-1:2] + [self._kept[-1]], self.every * 2
+            self.nbytes = sum(copy.nbytes for _, copy in self._kept)
 
-
-def _state_bytes(state: EpochState) -> int:
-    """The bytes of one kept copy of the weights."""
-    return sum(a.nbytes for a in state.state.values())
+    @property
+    def states(self) -> list[EpochState]:
+        """The kept copies, oldest first, as numpy arrays named as in the model's state_dict."""
+        if [s.epoch for s in self._named] != [epoch for epoch, _ in self._kept]:
+            named = {s.epoch: s for s in self._named}
+            self._named = [named.get(epoch) or EpochState(epoch, copy.arrays()) for epoch, copy in self._kept]
+        return self._named
 
 
 def model_at(model: nn.Module, state: EpochState) -> nn.Module:
@@ -109,19 +115,21 @@ class GradientRecorder:
     """Mean |gradient| and |weight| per layer: `on_step` samples steps, `on_epoch` adds the epoch's last
     step (its gradients are still on the parameters) and closes the epoch's row.
 
-    Each epoch costs one fused norm call: the rows stay tensors (sums of |g| over the epoch's samples, float64, and
-    the count) until `result` divides them by the layers' sizes in numpy, all epochs at once.
+    An epoch costs one fused norm call and nothing else: its sums stay 0-d tensors until `result` stacks every
+    epoch's at once and divides them by the sampled steps and the layers' sizes in numpy.
     """
 
     def __init__(self) -> None:
         self._modules: list[nn.Linear | nn.Conv2d] = []  # found on the first sample: a run trains one model
         self._layers: tuple[str, ...] = ()
         self._sizes = np.zeros(0)
-        self._sums: torch.Tensor | None = None  # this epoch's sampled steps: sum of |g| per layer
+        self._sums: torch.Tensor | None = None  # this epoch's steps sampled by `on_step`: sum of |g| per layer
         self._count = 0
         self._epochs: list[int] = []
-        self._weights: list[torch.Tensor] = []  # per epoch: sum of |w| per layer
-        self._gradients: list[torch.Tensor] = []  # per epoch: the sampled steps' sum of |g| per layer
+        self._weights: list[torch.Tensor] = []  # per epoch and layer: sum of |w|
+        self._lasts: list[torch.Tensor] = []  # per layer of each epoch that ended with gradients: their sum of |g|
+        self._ended_with_gradients: list[bool] = []
+        self._sampled: dict[int, torch.Tensor] = {}  # epoch's row -> its `on_step` samples' sums (float64)
         self._counts: list[int] = []  # per epoch: how many steps were sampled
 
     def _find(self, model: nn.Module) -> None:
@@ -131,19 +139,14 @@ class GradientRecorder:
             self._layers = tuple(_layer_name(k, m) for k, m in enumerate(self._modules, start=1))
             self._sizes = np.array([m.weight.numel() for m in self._modules], dtype=float)
 
-    def _add(self, sums: torch.Tensor) -> None:
-        self._sums = sums.double() if self._sums is None else self._sums + sums
-        self._count += 1
-
-    def _sample(self, model: nn.Module) -> None:
+    def on_step(self, _step: int, _loss: float, model: nn.Module) -> None:
         self._find(model)
         grads = [m.weight.grad for m in self._modules]
         if any(g is None for g in grads):
             return
-        self._add(_sum_abs(grads))
-
-    def on_step(self, _step: int, _loss: float, model: nn.Module) -> None:
-        self._sample(model)
+        sums = torch.stack(_sums_abs(grads)).double()
+        self._sums = sums if self._sums is None else self._sums + sums
+        self._count += 1
 
     def on_epoch(self, stats, model: nn.Module) -> None:
         self._find(model)
@@ -151,20 +154,29 @@ class GradientRecorder:
         has_grads = all(g is not None for g in grads)
         if not has_grads and not self._count:
             return
-        # The epoch's last gradients and the weights in one call (this runs every epoch, so its cost counts).
-        sums = _sum_abs(grads + weights if has_grads else weights)
-        if has_grads:
-            self._add(sums[:len(grads)])
+        # The epoch's last gradients and the weights in one call.
+        sums = _sums_abs(grads + weights if has_grads else weights)
+        if self._sums is not None:
+            self._sampled[len(self._epochs)] = self._sums
         self._epochs.append(stats.epoch)
-        self._weights.append(sums[-len(weights):])
-        self._gradients.append(self._sums)
-        self._counts.append(self._count)
+        self._weights += sums[-len(weights):]
+        if has_grads:
+            self._lasts += sums[:len(grads)]
+        self._ended_with_gradients.append(has_grads)
+        self._counts.append(self._count + has_grads)
         self._sums, self._count = None, 0
 
     def result(self) -> GradientFlow | None:
         """The flow so far, or None before the first epoch ended."""
         if not self._epochs:
             return None
-        weights = torch.stack(self._weights).numpy(force=True).astype(float) / self._sizes
-        gradients = torch.stack(self._gradients).numpy(force=True) / np.array(self._counts, float)[:, None]
-        return GradientFlow(self._layers, np.array(self._epochs), weights, gradients / self._sizes)
+        n, layers = len(self._epochs), len(self._modules)
+        weights = torch.stack(self._weights).numpy(force=True).astype(float).reshape(n, layers)
+        gradients = np.zeros((n, layers))
+        if self._lasts:
+            lasts = torch.stack(self._lasts).numpy(force=True).astype(float).reshape(-1, layers)
+            gradients[np.array(self._ended_with_gradients)] = lasts
+        for row, sampled in self._sampled.items():
+            gradients[row] += sampled.numpy(force=True)
+        gradients /= np.array(self._counts, float)[:, None]
+        return GradientFlow(self._layers, np.array(self._epochs), weights / self._sizes, gradients / self._sizes)

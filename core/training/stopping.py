@@ -16,11 +16,12 @@ accuracy; circles with the default network stop after ~54 epochs (tests/test_sto
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from torch import nn
 
 from core.training.result import EpochStats
+from core.training.state_copy import StateCopier, StateCopy
 
 MIN_DROP = 0.01  # a new low of the watched loss counts when it is lower by 1% of the chance loss
 SEARCH_DROP = 0.001  # before the network has learned, a new low of the training loss by 0.1% of chance counts
@@ -35,13 +36,14 @@ class StoppingRule:
     patience: int  # epochs without progress before the run stops; 0 turns the rule off
     best_loss: float = math.inf
     best_epoch: int | None = None
-    best_state: dict | None = None
+    best_state: StateCopy | None = None  # `.tensors()` loads into the model
     last_loss: float = math.nan
     watches_validation: bool = True
     _mark: float = math.inf  # the last low that counted as progress
     _search_mark: float = math.inf  # the same for the training loss, while the network has not learned yet
     _progress_epoch: int = 0
     _learned: bool = False
+    _copier: StateCopier = field(default_factory=StateCopier)
 
     def update(self, model: nn.Module, stats: EpochStats, chance: float) -> bool:
         """Record this epoch (keeping the weights of a new best); True when the run should stop here."""
@@ -52,7 +54,7 @@ class StoppingRule:
         self.last_loss = loss
         if loss < self.best_loss:
             self.best_loss, self.best_epoch = loss, stats.epoch
-            self.best_state = {name: t.detach().clone() for name, t in model.state_dict().items()}  # ~20x deepcopy
+            self.best_state = self._copier.copy(model)
         progress = loss < self._mark - MIN_DROP * chance
         if progress:
             self._mark = loss

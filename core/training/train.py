@@ -240,7 +240,7 @@ def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], init
     """Keep the best epoch's weights (early stopping), restore the usual memory format, and diagnose the run."""
     judged = history  # the run is judged by the weights it keeps
     if stopper.best_state is not None and loop.status in KEEPS_BEST:
-        loop.model.load_state_dict(stopper.best_state)
+        loop.model.load_state_dict(stopper.best_state.tensors())
         judged = history[:stopper.best_epoch]
     X, y = loop.X, loop.y
     final_loss, final_acc = evaluate_loss(loop.model, X[:PROBE_SIZE], y[:PROBE_SIZE], loss=loop.config.loss)
