@@ -79,6 +79,24 @@ def test_dead_units_and_vanishing_gradients_on_constructed_runs() -> None:
     assert rule_of(replace(HEALTHY, gradients=flow)) is None  # ReLU: the rule is for sigmoid
 
 
+class Unreadable(nn.Sequential):
+    """A model that fails if the coach passes points through it."""
+
+    def forward(self, x):
+        raise AssertionError("the coach ran the model")
+
+
+def test_a_run_that_learned_is_read_without_running_its_model() -> None:
+    """The dead-unit count is a pass through the model, on every page run that shows the coach: only a run that
+    failed to learn needs it (the dead-units rule fires for no other)."""
+    model = Unreadable(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert rule_of(HEALTHY, model=model) is None
+    noisy = built(0.7 * np.exp(-E / 10), 0.1 + 0.08 * (E % 2), 0.95, 0.9)
+    assert rule_of(noisy, model=model) == "noisy_lr"
+    with pytest.raises(AssertionError, match="ran the model"):
+        rule_of(built(0.69, 0.69, 0.5, 0.5, "not_learning"), model=model)
+
+
 def test_within_the_noise_and_helped() -> None:
     assert compare(Score(0.90, 60), Score(0.92, 60)).outcome == "within the noise"
     verdict = compare(Score(0.70, 200), Score(0.93, 200))

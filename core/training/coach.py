@@ -105,7 +105,7 @@ class _Run:
     train_loss: np.ndarray
     val_loss: np.ndarray
     kept: int  # index of the kept epoch
-    dead: float  # share of ReLU units dead (NaN without ReLUs)
+    dead: float  # share of ReLU units dead (NaN without ReLUs, or for a run that learned: not measured)
     reference_lr: float
     images: bool
 
@@ -288,7 +288,10 @@ def advise(settings: Settings, result: TrainResult, model: nn.Module | None, X_t
     history = result.history
     if len(history) < 2 or result.status == "stopped":
         return None
-    dead = _dead_share(model, np.asarray(X_train[:PROBE], dtype=np.float32)) if model is not None else math.nan
+    # Only the dead-units rule reads it, and only for a run that failed to learn: a healthy run (most of them,
+    # on every slider move) costs no pass through the model here.
+    dead = (_dead_share(model, np.asarray(X_train[:PROBE], dtype=np.float32))
+            if model is not None and result.failed_to_learn else math.nan)
     kept = (result.best_epoch or len(history)) - 1
     run = _Run(settings, result, np.array([e.train_loss for e in history]), np.array([e.val_loss for e in history]),
                kept, dead, reference_lr, settings.model.takes_images)
