@@ -193,8 +193,12 @@ def test_a_kept_run_is_read_only_for_every_session_and_still_replays() -> None:
     move(first, 8)
     move(second, 8)
     for result in (first.result, second.result):
+        kept = next(iter(result.states[-1].state.values()))
         with pytest.raises(ValueError, match="read-only"):
-            next(iter(result.states[-1].state.values()))[0] = 0.0
+            kept[0] = 0.0
+        if isinstance(kept.base, np.ndarray):  # the epoch's flat copy that its named arrays are views of
+            with pytest.raises(ValueError, match="read-only"):
+                kept.base[0] = 0.0
         with pytest.raises(ValueError, match="read-only"):
             result.gradients.gradients[0, 0] = 0.0
     frames = [second.result.snapshots[k].grid.proba for k in (0, len(second.result.snapshots) - 1)]

@@ -53,6 +53,10 @@ def test_replaced_storage_and_replaced_tensors_are_found_again() -> None:
     assert_same(copier.copy(model).tensors(), cloned_state(model))
     layer.bias = nn.Parameter(torch.full_like(layer.bias, 7.0))  # a new parameter object
     assert_same(copier.copy(model).tensors(), cloned_state(model))
+    square = nn.Linear(3, 3)
+    copier.copy(square)
+    square.weight.data = square.weight.data.t()  # the same storage and shape, other strides
+    assert_same(copier.copy(square).tensors(), cloned_state(square))
     other = build_model(ModelConfig(kind="mlp", hidden=(6,)), seed=3)
     assert_same(copier.copy(other).tensors(), cloned_state(other))
 

@@ -111,12 +111,34 @@ def model_at(model: nn.Module, state: EpochState) -> nn.Module:
     return copied
 
 
+class _Sums:
+    """0-d tensors kept as they come (appending is all an epoch pays) and stacked into one tensor every `chunk` of
+    them, so a run of thousands of epochs holds a few tensors, not one object per layer and epoch."""
+
+    def __init__(self, chunk: int = 512) -> None:
+        self._chunk, self._loose, self._stacked = chunk, [], []
+
+    def __len__(self) -> int:
+        return len(self._loose) + sum(len(t) for t in self._stacked)
+
+    def extend(self, sums: list[torch.Tensor]) -> None:
+        self._loose += sums
+        if len(self._loose) >= self._chunk:
+            self._stacked.append(torch.stack(self._loose))
+            self._loose = []
+
+    def array(self) -> np.ndarray:
+        """Every sum so far, in order, as float64."""
+        parts = self._stacked + ([torch.stack(self._loose)] if self._loose else [])
+        return torch.cat(parts).numpy(force=True).astype(float) if parts else np.zeros(0)
+
+
 class GradientRecorder:
     """Mean |gradient| and |weight| per layer: `on_step` samples steps, `on_epoch` adds the epoch's last
     step (its gradients are still on the parameters) and closes the epoch's row.
 
-    An epoch costs one fused norm call and nothing else: its sums stay 0-d tensors until `result` stacks every
-    epoch's at once and divides them by the sampled steps and the layers' sizes in numpy.
+    An epoch costs one fused norm call and nothing else: its sums stay 0-d tensors (stacked a chunk at a time,
+    `_Sums`) until `result` divides them all by the sampled steps and the layers' sizes in numpy.
     """
 
     def __init__(self) -> None:
@@ -126,8 +148,8 @@ class GradientRecorder:
         self._sums: torch.Tensor | None = None  # this epoch's steps sampled by `on_step`: sum of |g| per layer
         self._count = 0
         self._epochs: list[int] = []
-        self._weights: list[torch.Tensor] = []  # per epoch and layer: sum of |w|
-        self._lasts: list[torch.Tensor] = []  # per layer of each epoch that ended with gradients: their sum of |g|
+        self._weights = _Sums()  # per epoch and layer: sum of |w|
+        self._lasts = _Sums()  # per layer of each epoch that ended with gradients: their sum of |g|
         self._ended_with_gradients: list[bool] = []
         self._sampled: dict[int, torch.Tensor] = {}  # epoch's row -> its `on_step` samples' sums (float64)
         self._counts: list[int] = []  # per epoch: how many steps were sampled
@@ -159,9 +181,9 @@ class GradientRecorder:
         if self._sums is not None:
             self._sampled[len(self._epochs)] = self._sums
         self._epochs.append(stats.epoch)
-        self._weights += sums[-len(weights):]
+        self._weights.extend(sums[-len(weights):])
         if has_grads:
-            self._lasts += sums[:len(grads)]
+            self._lasts.extend(sums[:len(grads)])
         self._ended_with_gradients.append(has_grads)
         self._counts.append(self._count + has_grads)
         self._sums, self._count = None, 0
@@ -171,11 +193,10 @@ class GradientRecorder:
         if not self._epochs:
             return None
         n, layers = len(self._epochs), len(self._modules)
-        weights = torch.stack(self._weights).numpy(force=True).astype(float).reshape(n, layers)
+        weights = self._weights.array().reshape(n, layers)
         gradients = np.zeros((n, layers))
-        if self._lasts:
-            lasts = torch.stack(self._lasts).numpy(force=True).astype(float).reshape(-1, layers)
-            gradients[np.array(self._ended_with_gradients)] = lasts
+        if len(self._lasts):
+            gradients[np.array(self._ended_with_gradients)] = self._lasts.array().reshape(-1, layers)
         for row, sampled in self._sampled.items():
             gradients[row] += sampled.numpy(force=True)
         gradients /= np.array(self._counts, float)[:, None]

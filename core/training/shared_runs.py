@@ -101,6 +101,8 @@ class SharedRuns:
             return
         for array in [*weights.values(), *result.record_arrays()]:  # every adopting session reads these very arrays
             array.setflags(write=False)
+            if isinstance(array.base, np.ndarray):  # a view (the kept weights: of their epoch's one flat copy)
+                array.base.setflags(write=False)
         with self._lock:
             old = self._runs.pop(key, None)
             self.nbytes -= old.nbytes if old is not None else 0

@@ -59,15 +59,17 @@ class StateCopy:
 
 
 class StateCopier:
-    """Copies one model's state, fast. The state's tensors are found on the first copy, and found again when the
-    model, any of its tensors or any tensor's storage has changed (`model.to(device)` moves them); weights updated
-    in place, as every optimizer step does, need no new look. A model whose state_dict is not just its parameters
-    and persistent buffers (state-dict hooks, extra state) is copied through `state_dict` every time."""
+    """Copies one model's state, fast, for one run: the model's structure (its modules, and the names of their
+    parameters and buffers) must stay as it was at the first copy. The state's tensors are found on the first copy,
+    and found again when the model, any of its tensors, or any tensor's storage, shape or strides has changed
+    (`model.to(device)` or a change of memory format); weights updated in place, as every optimizer step does,
+    need no new look. A model whose state_dict is not just its parameters and persistent buffers (state-dict
+    hooks, extra state) is copied through `state_dict` every time."""
 
     def __init__(self) -> None:
         self._model: nn.Module | None = None
         self._slots: tuple[tuple[dict, str, torch.Tensor], ...] = ()  # (module's dict, key, tensor) per tensor
-        self._pointers: list[int] = []
+        self._places: list[tuple] = []  # per tensor: its storage, shape and strides
         self._sources: tuple[torch.Tensor, ...] = ()  # 1-D views of the tensors, for a flat copy
         self._layout: _Layout | None = None
 
@@ -85,7 +87,7 @@ class StateCopier:
 
     def _current(self) -> bool:
         return (all(table.get(key) is tensor for table, key, tensor in self._slots)
-                and [tensor.data_ptr() for _, _, tensor in self._slots] == self._pointers)
+                and [(t.data_ptr(), t.shape, t.stride()) for _, _, t in self._slots] == self._places)
 
     def _find(self, model: nn.Module) -> None:
         slots = []
@@ -100,10 +102,10 @@ class StateCopier:
         self._model = model
         if list(state) != [name for *_, name in slots] or any(
                 state[name] is not tensor for _, _, tensor, name in slots):
-            self._slots, self._pointers, self._layout = (), [], None
+            self._slots, self._places, self._layout = (), [], None
             return
         self._slots = tuple((table, key, tensor) for table, key, tensor, _ in slots)
-        self._pointers = [tensor.data_ptr() for _, _, tensor in self._slots]
+        self._places = [(t.data_ptr(), t.shape, t.stride()) for _, _, t in self._slots]
         tensors = [tensor.detach() for _, _, tensor in self._slots]
         flat = bool(tensors) and len({(t.dtype, t.device) for t in tensors}) == 1 and all(
             t.is_contiguous() for t in tensors)
