@@ -84,7 +84,7 @@ def test_buffers_of_mixed_types_are_copied_one_by_one_and_a_replaced_buffer_is_s
     assert_same(copier.copy(model).arrays(), cloned_state(model))
 
 
-def test_a_non_contiguous_weight_and_a_state_dict_hook_are_copied_right() -> None:
+def test_a_non_contiguous_weight_and_extra_state_are_copied_right() -> None:
     conv = nn.Conv2d(2, 3, 3).to(memory_format=torch.channels_last)  # as the image models train
     copier = StateCopier()
     copied = copier.copy(conv)

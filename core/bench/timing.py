@@ -129,7 +129,7 @@ def time_snapshot_overhead(data: Dataset, config: ModelConfig, train: TrainConfi
             model = build_model(config)
             train_model(model, data, train, on_epoch=on_epoch, on_step=gradients.on_step if inside else None)
             if inside:  # what a job does at a run's end: the kept copies named, the flow summed up
-                states.states, gradients.result()
+                _ = (states.states, gradients.result())
             if boundary:
                 list(RunSnapshots(model, states.states, grid_box(data.X_all), resolution=resolution))
         return go

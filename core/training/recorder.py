@@ -75,7 +75,7 @@ class StateRecorder:
         self.every, self.epochs, self.max_bytes, self.max_states = every, epochs, max_bytes, max_states
         self._copier = StateCopier()
         self._kept: list[tuple[int, StateCopy]] = []
-        self._named: list[EpochState] = []  # `states`, as last named
+        self._named: list[EpochState] | None = None  # `states`, named once after the last copy
         self.nbytes = 0  # the bytes of every kept copy, kept up to date rather than summed again each epoch
 
     def __call__(self, stats, model: nn.Module) -> None:
@@ -87,6 +87,7 @@ class StateRecorder:
         if self._kept and self._kept[-1][0] == epoch:
             return
         self._kept.append((epoch, self._copier.copy(model)))
+        self._named = None
         self.nbytes += self._kept[-1][1].nbytes
         while (self.nbytes > self.max_bytes or len(self._kept) > self.max_states) and len(self._kept) > 2:
             self._kept, self.every = self._kept[:-1:2] + [self._kept[-1]], self.every * 2
@@ -95,9 +96,8 @@ class StateRecorder:
     @property
     def states(self) -> list[EpochState]:
         """The kept copies, oldest first, as numpy arrays named as in the model's state_dict."""
-        if [s.epoch for s in self._named] != [epoch for epoch, _ in self._kept]:
-            named = {s.epoch: s for s in self._named}
-            self._named = [named.get(epoch) or EpochState(epoch, copy.arrays()) for epoch, copy in self._kept]
+        if self._named is None:
+            self._named = [EpochState(epoch, copy.arrays()) for epoch, copy in self._kept]
         return self._named
 
 

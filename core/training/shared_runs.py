@@ -27,6 +27,7 @@ from torch import nn
 from core.config import OWN_POINTS, DataConfig, ModelConfig, RunOptions, TrainConfig
 from core.data.dataset import Dataset
 from core.training.result import TrainResult
+from core.training.state_copy import StateCopier
 
 SHARED_RUNS_ENV = "NNLAB_SHARED_RUNS"
 DEFAULT_RUNS = 256  # a lesson's settings on a few datasets; a small 2-D run with its records is ~50-200 kB
@@ -95,7 +96,7 @@ class SharedRuns:
         """Keep a finished run (one that the user or the time limit stopped is not the setting's run)."""
         if key is None or not self.capacity or result.status not in KEPT:
             return
-        weights = {name: t.detach().cpu().numpy().copy() for name, t in model.state_dict().items()}
+        weights = StateCopier().copy(model).arrays()  # on the CPU, one flat copy that the names view
         kept = SharedRun(replace(result, snapshots=()), weights, _result_bytes(result, weights))
         if kept.nbytes > self.max_bytes // 4:
             return
