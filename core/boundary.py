@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,14 +66,20 @@ class RunSnapshots(Sequence):
 
     Training keeps only the weights after each epoch (a few hundred numbers for a 2-D net); the grid is
     drawn from them on demand: the Train page's final view needs the last one, the replay all of them.
-    `states` are the recorder's (epoch, state) records (core.training.recorder.EpochState).
+    `states` are the recorder's (epoch, state) records (core.training.recorder.EpochState). `drawn` are grids
+    already drawn elsewhere, by position: a run handed over from another session (core.training.shared_runs)
+    comes with its final boundary, so the page that shows it draws nothing.
+
+    Only `model`'s structure is used: each state is loaded into a private copy of it, made when a grid is first
+    drawn here (a handed-over run whose replay is never opened copies nothing).
     """
 
     def __init__(self, model: nn.Module, states: Sequence, box: tuple[float, float, float, float], *,
-                 resolution: int = 40) -> None:
-        self._model = copy.deepcopy(model)  # a private copy that each state is loaded into in turn
+                 resolution: int = 40, drawn: Mapping[int, BoundaryGrid] | None = None) -> None:
+        self._source: nn.Module | None = model
+        self._model: nn.Module | None = None  # the private copy that each state is loaded into in turn
         self._states, self._box, self._resolution = tuple(states), box, resolution
-        self._grids: dict[int, BoundaryGrid] = {}
+        self._grids: dict[int, BoundaryGrid] = dict(drawn or {})
 
     def __len__(self) -> int:
         return len(self._states)
@@ -89,6 +95,8 @@ class RunSnapshots(Sequence):
         state = self._states[index]
         position = index % len(self)
         if position not in self._grids:
+            if self._model is None:
+                self._model, self._source = copy.deepcopy(self._source), None
             self._model.load_state_dict({name: torch.from_numpy(v.copy()) for name, v in state.state.items()})
             self._grids[position] = boundary_grid(self._model, box=self._box, resolution=self._resolution)
         return Snapshot(state.epoch, self._grids[position])

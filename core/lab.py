@@ -99,7 +99,9 @@ class Lab:
     _prepared: OrderedDict[str, PreparedImage] = field(default_factory=OrderedDict)  # uploads by digest (bounded)
     _evaluation: Evaluation | None = None
     _started: tuple[Settings, str] | None = None  # the last run's settings and origin ("train" or "auto")
-    _told: JobProgress | None = None  # the job's final progress, once on_run_end has been told of it
+    # on_run_end has been told of the current job's end (a flag, not the final progress: that holds the run's
+    # history again, which the session store would walk at every page run when it weighs the Lab)
+    _told: bool = False
     _loaded_names: tuple[str, ...] = ()
     _scores: tuple[tuple[DataConfig, Score | None], ...] = ()  # the last two runs' validation scores, for the coach
     _coaching: tuple[TrainResult, tuple[Advice | None, Verdict | None]] | None = None  # the coach's word, per result
@@ -202,7 +204,7 @@ class Lab:
         it does not keep a job slot for a model nobody will see."""
         if self.job is not None:
             self.job.stop()
-        self.model, self.result, self.job, self._evaluation, self._told = None, None, None, None, None
+        self.model, self.result, self.job, self._evaluation, self._told = None, None, None, None, False
         self.from_file, self._coaching = False, None  # the coach's word held the dropped run's result alive
         self.shared_run = False
 
@@ -233,7 +235,7 @@ class Lab:
         """A job that trains a fresh model (starting weights from `init_seed`) with this lab's run options."""
         data = self.require_data()
         self.train_config = train_config
-        self.model, self.result, self._evaluation, self._told, self.from_file = None, None, None, None, False
+        self.model, self.result, self._evaluation, self._told, self.from_file = None, None, None, False, False
         self.shared_run = False
         self._started = (Settings(self.data_config, self.model_config, train_config), "auto" if auto else "train")
         reference = preset(data.is_image, self.model_config.kind).train.lr
@@ -314,7 +316,7 @@ class Lab:
                         _share(key, progress, job.model)
                         return progress
             load_weights(job.model, shared)
-            return job.adopt(shared.result)
+            return job.adopt(shared.result, shared.final)
         except Exception as exc:  # as a worker would, the job ends in a state the page can explain
             return job.finish(error=exc)
 
@@ -329,8 +331,8 @@ class Lab:
             self.model = self.job.model if trained else None
             n_val = len(self.job.data.y_val) if self.job.data.has_validation else 0
             self._scores = (*self._scores[-1:], (self.data_config, score(progress.result, n_val)))
-        if progress.done and self._told is not progress:
-            self._told = progress
+        if progress.done and not self._told:
+            self._told = True
             if self.on_run_end is not None and self._started is not None:
                 settings, origin = self._started
                 self.on_run_end(EndedRun(settings, origin, self.job.data, progress.result, self.model))

@@ -119,3 +119,23 @@ def test_a_run_result_weighed_once_still_counts_what_its_replay_draws_later() ->
     assert snapshots.drawn > before
     grown = approx_nbytes(lab, skip=(lab.data,))
     assert grown > whole and lab_nbytes(lab) == grown + history
+
+
+def test_a_slider_move_weighs_the_session_once(monkeypatch) -> None:
+    from core.history.store import SessionStore
+    from tests.test_pages import no_errors, page, ready_lab
+
+    at = page("train", ready_lab(train=False)).run()
+    no_errors(at)
+    weighed, put = [], SessionStore.put
+
+    def counted(self, value, *args, **kw):
+        weighed.append(value)
+        return put(self, value, *args, **kw)
+
+    monkeypatch.setattr(SessionStore, "put", counted)
+    at.select_slider(key="train.arch.units").set_value(2).run()  # its callback drops the model, the page trains
+    no_errors(at)
+    lab = weighed[-1]
+    assert lab.model_config.hidden[0] == 2 and lab.result is not None
+    assert len(weighed) == 1, "weighed before the page too, though the page changed it again"

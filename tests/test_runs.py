@@ -44,6 +44,7 @@ from core.history.runs import (
 from core.history.writer import EndedRun, RunWriter, describe_run
 from core.lab import Lab
 from core.plots.runs import runs_boundaries_figure, runs_curves_figure
+from core.training.budget import Budget
 from core.url.text import new_token
 
 QUICK = TrainConfig(epochs=5, lr=0.03)
@@ -406,3 +407,15 @@ def test_a_run_on_a_large_set_of_your_own_points_says_why_it_cannot_reopen(engin
     run = get_run(engine, "s1", record_run(engine, "s1", RunRecord(settings_params(settings), "completed")))
     with pytest.raises(RunError, match="own points, more than 200 of them.*load the same file"):
         run_settings(run)
+
+
+def test_a_run_on_a_worker_is_told_once_however_often_it_is_polled(circles) -> None:
+    told: list[EndedRun] = []
+    lab = Lab(on_run_end=told.append, budget=Budget(inline_s=1e-9))  # every run goes to a worker
+    lab.set_data(DataConfig(name="circles", n_samples=200, noise=0.05, seed=0), circles)
+    for run in (1, 2):
+        assert lab.train(QUICK) is None, "started on a worker"
+        lab.job.join(60)
+        for _ in range(3):
+            assert lab.poll().done
+        assert len(told) == run and told[-1].result is lab.result

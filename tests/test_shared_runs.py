@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+import core.boundary as boundary_module
 import core.lab as lab_module
 from app_pages.common.session import SESSION
 from app_pages.common.training import SHARED_NOTE
@@ -226,3 +227,41 @@ def test_a_run_that_cannot_be_kept_is_still_the_sessions_run(monkeypatch, traini
     move(lab, 8)
     assert lab.result.status in ("converged", "early_stopped", "still_improving") and lab.model is not None
     assert len(trainings) == 1 and len(SHARED_RUNS) == 0
+
+
+def test_the_final_boundary_is_drawn_once_for_the_server_and_the_replay_still_draws_the_rest(monkeypatch) -> None:
+    drawn, draw = [], boundary_module.boundary_grid
+
+    def counted(*args, **kw):
+        drawn.append(1)
+        return draw(*args, **kw)
+
+    monkeypatch.setattr(boundary_module, "boundary_grid", counted)
+    first, second, alone = new_lab(), new_lab(), new_lab(share_runs=False)
+    move(first, 8)
+    assert len(drawn) == 1, "kept with the run"
+    final = first.result.snapshots[-1].grid
+    assert len(drawn) == 1, "the session that trained it shows the same grid"
+    move(second, 8)
+    assert second.result.snapshots[-1].grid is final and len(drawn) == 1, "the second session drew it again"
+    with pytest.raises(ValueError, match="read-only"):
+        final.proba[0, 0, 0] = 0.0
+    move(alone, 8)  # trained and drawn again, in a session that shares nothing
+    assert np.array_equal(final.proba, alone.result.snapshots[-1].grid.proba)
+    for k in (0, len(alone.result.snapshots) // 2):  # the replay's frames, drawn by the second session itself
+        assert np.array_equal(second.result.snapshots[k].grid.proba, alone.result.snapshots[k].grid.proba), k
+
+
+def test_the_store_counts_a_runs_final_boundary() -> None:
+    lab = new_lab(share_runs=False)
+    lab.train(TrainConfig(epochs=3, patience=0))
+    store, result = SharedRuns(1), lab.result
+    store.put(("run", 0), result, lab.model)
+    kept = store.get(("run", 0))
+    grid = result.snapshots[-1].grid
+    assert kept.final is grid
+    weights = sum(w.nbytes for w in kept.weights.values())
+    assert kept.nbytes == result.records_nbytes() + weights + grid.xs.nbytes + grid.ys.nbytes + grid.proba.nbytes
+    diverged = replace(result, states=(), snapshots=(), status="diverged")  # no kept weights: nothing to draw
+    store.put(("run", 1), diverged, lab.model)
+    assert store.get(("run", 1)).final is None

@@ -173,7 +173,7 @@ def begin() -> Lab | None:
         here.owner = tab_secret.hash_secret(secret)
     enforce_locks(here)
     lab = get_lab()
-    _keep(here)  # the token and the URL now, before the page, so the page can already use them
+    _keep(here, weigh=False)  # the token and the URL now, before the page, so the page can already use them
     _write_url(here)
     return lab
 
@@ -186,12 +186,15 @@ def end() -> None:
     _write_url(here)
 
 
-def _keep(here: Session) -> None:
-    """Put the lab in the store when it is new there or has changed since it was last measured."""
+def _keep(here: Session, *, weigh: bool = True) -> None:
+    """Put the lab in the store when it is not held there, or (`weigh`) has changed since it was last weighed.
+    Before the page (`weigh` False) a lab already held is not weighed again: a widget's callback may have changed
+    it (a slider move drops the model), and the page changes it again (it trains), so the end weighs it once."""
     store, lab = session_store(), here.lab
     sweep = len(lab.sweep.progress().result.cells) if lab.sweep is not None else 0
     kept = (id(lab.model), id(lab.result), id(lab.data), id(lab.handwriting), id(lab.sweep), sweep)
-    if here.token is not None and here.kept == kept and store.get(here.token).value is lab:
+    held = here.token is not None and store.get(here.token).value is lab
+    if held and (here.kept == kept or not weigh):
         return
     try:
         here.token = store.put(lab, here.token, owner=_session_id(), secret_hash=here.owner)

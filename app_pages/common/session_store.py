@@ -37,20 +37,21 @@ def lab_nbytes(lab: Lab) -> int:
     """
     shared = lab.data is not None and shared_dataset(lab.data_config)
     skip = ((lab.data,) if shared else ()) + ((lab.result,) if lab.result is not None else ())
-    return approx_nbytes(lab, skip=skip) + (_result_nbytes(lab.result) if lab.result is not None else 0)
+    return approx_nbytes(lab, skip=skip) + (_result_nbytes(lab.result, lab.model) if lab.result is not None else 0)
 
 
 _RESULT_BYTES: weakref.WeakKeyDictionary[TrainResult, tuple[int, int]] = weakref.WeakKeyDictionary()
 
 
-def _result_nbytes(result: TrainResult) -> int:
+def _result_nbytes(result: TrainResult, model: object) -> int:
     """The bytes of a (frozen) run result, kept until its replay draws another boundary: its records counted from
     their arrays (a run adopted from the server's shared runs is a new result holding the same records, so a walk
-    of it was ~1.5 ms of each such move) and its boundaries, drawn for this session alone, walked."""
+    of it was ~1.5 ms of each such move) and its boundaries, drawn for this session alone, walked. `model`, the
+    Lab's, is counted with the Lab: the boundary drawer holds it until it makes its own copy."""
     drawn = getattr(result.snapshots, "drawn", 0)  # a RunSnapshots grows as its boundaries are drawn
     known = _RESULT_BYTES.get(result)
     if known is None or known[0] != drawn:
-        boundaries = approx_nbytes(result.snapshots, skip=(result.states,))  # the records are counted already
+        boundaries = approx_nbytes(result.snapshots, skip=(result.states, model))  # records: counted already
         known = _RESULT_BYTES[result] = (drawn, result.records_nbytes() + boundaries)
     return known[1]
 

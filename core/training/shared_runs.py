@@ -6,7 +6,8 @@ tests/test_reproducible.py), so the second student to ask for a setting gets the
 records identical to what training again would give, without the training. Only the short 2-D runs a page trains in
 its own thread (core.lab: a slider move, or Train on a run that short) are shared, and only on the generated
 datasets: nobody's own points are kept here. Each session loads the weights into its own model; the records every
-adopting session reads are the same arrays, made read-only when kept.
+adopting session reads are the same arrays, made read-only when kept, and so is the run's final boundary (drawn
+once, by the session that trained it: the Train page shows it after every move).
 
 Bounded by $NNLAB_SHARED_RUNS runs (0 turns sharing off) and MAX_BYTES, least recently used first out.
 """
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.boundary import BoundaryGrid
 from core.config import OWN_POINTS, DataConfig, ModelConfig, RunOptions, TrainConfig
 from core.data.dataset import Dataset
 from core.training.result import TrainResult
@@ -37,11 +39,13 @@ KEPT = ("completed", "converged", "early_stopped", "still_improving", "diverged"
 
 @dataclass(frozen=True)
 class SharedRun:
-    """A finished run as kept: its result (without the boundary drawer, which holds a model) and final weights."""
+    """A finished run as kept: its result (without the boundary drawer, which holds a model), final weights, and
+    final boundary (None for a run without kept weights, e.g. one that diverged)."""
 
     result: TrainResult
     weights: dict[str, np.ndarray]
     nbytes: int
+    final: BoundaryGrid | None = None
 
 
 def data_digest(data: Dataset) -> str:
@@ -62,8 +66,8 @@ def run_key(config: DataConfig, data: Dataset, model: ModelConfig, train: TrainC
     return data_digest(data), model, train, options, records
 
 
-def _result_bytes(result: TrainResult, weights: Mapping[str, np.ndarray]) -> int:
-    return result.records_nbytes() + sum(a.nbytes for a in weights.values())
+def _arrays(grid: BoundaryGrid | None) -> tuple[np.ndarray, ...]:
+    return () if grid is None else (grid.xs, grid.ys, grid.proba)
 
 
 class SharedRuns:
@@ -93,14 +97,18 @@ class SharedRuns:
             return run
 
     def put(self, key: tuple | None, result: TrainResult, model: nn.Module) -> None:
-        """Keep a finished run (one that the user or the time limit stopped is not the setting's run)."""
+        """Keep a finished run (one that the user or the time limit stopped is not the setting's run). Its final
+        boundary is drawn here when it has not been yet: the page that trained it shows it next, from the same
+        drawer."""
         if key is None or not self.capacity or result.status not in KEPT:
             return
         weights = StateCopier().copy(model).arrays()  # on the CPU, one flat copy that the names view
-        kept = SharedRun(replace(result, snapshots=()), weights, _result_bytes(result, weights))
+        final = result.snapshots[-1].grid if result.snapshots else None
+        nbytes = result.records_nbytes() + sum(a.nbytes for a in [*weights.values(), *_arrays(final)])
+        kept = SharedRun(replace(result, snapshots=()), weights, nbytes, final)
         if kept.nbytes > self.max_bytes // 4:
             return
-        for array in [*weights.values(), *result.record_arrays()]:  # every adopting session reads these very arrays
+        for array in [*weights.values(), *result.record_arrays(), *_arrays(final)]:  # every adopter reads these
             array.setflags(write=False)
             if isinstance(array.base, np.ndarray):  # a view (the kept weights: of their epoch's one flat copy)
                 array.base.setflags(write=False)
