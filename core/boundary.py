@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -61,32 +62,46 @@ def boundary_grid(model: nn.Module, X: np.ndarray | None = None, *, resolution: 
     return BoundaryGrid(xs, ys, proba.reshape(resolution, resolution, -1))
 
 
+class GridShare(Protocol):
+    """Boundaries shared between the drawers of one run (core.training.shared_runs.SharedFrames), by position."""
+
+    def get(self, position: int) -> BoundaryGrid | None: ...
+
+    def offer(self, position: int, grid: BoundaryGrid) -> None: ...
+
+
 class RunSnapshots(Sequence):
     """A run's boundaries, one per kept set of weights, each computed the first time it is asked for.
 
     Training keeps only the weights after each epoch (a few hundred numbers for a 2-D net); the grid is
     drawn from them on demand: the Train page's final view needs the last one, the replay all of them.
-    `states` are the recorder's (epoch, state) records (core.training.recorder.EpochState). `drawn` are grids
-    already drawn elsewhere, by position: a run handed over from another session (core.training.shared_runs)
-    comes with its final boundary, so the page that shows it draws nothing.
+    `states` are the recorder's (epoch, state) records (core.training.recorder.EpochState). With `shared`, the
+    boundaries of a run that the server's sessions share (core.training.shared_runs): a grid another session has
+    drawn is taken from there, and one drawn here is offered to it, so a class showing the same run draws each
+    boundary once.
 
     Only `model`'s structure is used: each state is loaded into a private copy of it, made when a grid is first
-    drawn here (a handed-over run whose replay is never opened copies nothing).
+    drawn here (a shared run whose boundaries were all drawn elsewhere copies nothing).
     """
 
     def __init__(self, model: nn.Module, states: Sequence, box: tuple[float, float, float, float], *,
-                 resolution: int = 40, drawn: Mapping[int, BoundaryGrid] | None = None) -> None:
+                 resolution: int = 40, shared: GridShare | None = None) -> None:
         self._source: nn.Module | None = model
         self._model: nn.Module | None = None  # the private copy that each state is loaded into in turn
         self._states, self._box, self._resolution = tuple(states), box, resolution
-        self._grids: dict[int, BoundaryGrid] = dict(drawn or {})
+        self._grids: dict[int, BoundaryGrid] = {}
+        self._shared = shared
+
+    def share(self, shared: GridShare) -> None:
+        """Take and offer boundaries through `shared` from now on (the run has just been kept for sharing)."""
+        self._shared = shared
 
     def __len__(self) -> int:
         return len(self._states)
 
     @property
     def drawn(self) -> int:
-        """How many of the boundaries have been computed so far (what this object holds grows with it)."""
+        """How many of the boundaries this object holds so far (what it holds grows with it)."""
         return len(self._grids)
 
     def __getitem__(self, index):
@@ -95,8 +110,16 @@ class RunSnapshots(Sequence):
         state = self._states[index]
         position = index % len(self)
         if position not in self._grids:
-            if self._model is None:
-                self._model, self._source = copy.deepcopy(self._source), None
-            self._model.load_state_dict({name: torch.from_numpy(v.copy()) for name, v in state.state.items()})
-            self._grids[position] = boundary_grid(self._model, box=self._box, resolution=self._resolution)
+            grid = self._shared.get(position) if self._shared is not None else None
+            if grid is None:
+                grid = self._draw(state.state)
+                if self._shared is not None:
+                    self._shared.offer(position, grid)
+            self._grids[position] = grid
         return Snapshot(state.epoch, self._grids[position])
+
+    def _draw(self, state: Mapping[str, np.ndarray]) -> BoundaryGrid:
+        if self._model is None:
+            self._model, self._source = copy.deepcopy(self._source), None
+        self._model.load_state_dict({name: torch.from_numpy(v.copy()) for name, v in state.items()})
+        return boundary_grid(self._model, box=self._box, resolution=self._resolution)

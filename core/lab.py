@@ -316,7 +316,7 @@ class Lab:
                         _share(key, progress, job.model)
                         return progress
             load_weights(job.model, shared)
-            return job.adopt(shared.result, shared.final)
+            return job.adopt(shared.result, shared.frames)
         except Exception as exc:  # as a worker would, the job ends in a state the page can explain
             return job.finish(error=exc)
 

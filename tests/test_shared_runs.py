@@ -4,6 +4,7 @@ run cut short are shared; the store stays within its bounds."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import replace
 
@@ -156,7 +157,7 @@ def test_the_store_keeps_the_most_recent_runs_within_its_bounds() -> None:
     store.get(("run", 1))
     store.put(("run", 3), result, lab.model)  # the least recently used, run 2, goes
     assert store.get(("run", 2)) is None and store.get(("run", 1)) is not None
-    small = SharedRuns(10, max_bytes=4 * store.get(("run", 1)).nbytes + 1)
+    small = SharedRuns(10, max_bytes=4 * store.get(("run", 1)).held + 1)
     for k in range(6):
         small.put(("run", k), result, lab.model)
     assert len(small) == 4 and small.nbytes <= small.max_bytes
@@ -229,7 +230,7 @@ def test_a_run_that_cannot_be_kept_is_still_the_sessions_run(monkeypatch, traini
     assert len(trainings) == 1 and len(SHARED_RUNS) == 0
 
 
-def test_the_final_boundary_is_drawn_once_for_the_server_and_the_replay_still_draws_the_rest(monkeypatch) -> None:
+def test_each_boundary_is_drawn_once_for_the_server_whichever_session_shows_it_first(monkeypatch) -> None:
     drawn, draw = [], boundary_module.boundary_grid
 
     def counted(*args, **kw):
@@ -237,31 +238,56 @@ def test_the_final_boundary_is_drawn_once_for_the_server_and_the_replay_still_dr
         return draw(*args, **kw)
 
     monkeypatch.setattr(boundary_module, "boundary_grid", counted)
-    first, second, alone = new_lab(), new_lab(), new_lab(share_runs=False)
+    first, second, third, alone = new_lab(), new_lab(), new_lab(), new_lab(share_runs=False)
     move(first, 8)
-    assert len(drawn) == 1, "kept with the run"
+    assert len(drawn) == 1, "the final boundary is drawn when the run is kept"
     final = first.result.snapshots[-1].grid
     assert len(drawn) == 1, "the session that trained it shows the same grid"
     move(second, 8)
     assert second.result.snapshots[-1].grid is final and len(drawn) == 1, "the second session drew it again"
     with pytest.raises(ValueError, match="read-only"):
         final.proba[0, 0, 0] = 0.0
+    frames = len(second.result.snapshots)
+    second.result.snapshots[:]  # the second session plays the replay: it draws every other frame
+    assert len(drawn) == frames
+    first.result.snapshots[:]  # the first, and a third that adopts the run later, draw none
+    move(third, 8)
+    third.result.snapshots[:]
+    assert len(drawn) == frames
     move(alone, 8)  # trained and drawn again, in a session that shares nothing
-    assert np.array_equal(final.proba, alone.result.snapshots[-1].grid.proba)
-    for k in (0, len(alone.result.snapshots) // 2):  # the replay's frames, drawn by the second session itself
-        assert np.array_equal(second.result.snapshots[k].grid.proba, alone.result.snapshots[k].grid.proba), k
+    for k in range(frames):
+        assert np.array_equal(third.result.snapshots[k].grid.proba, alone.result.snapshots[k].grid.proba), k
+    assert len(drawn) == 2 * frames
+    fourth = new_lab()
+    move(fourth, 8)
+    forked = copy.deepcopy(fourth.result.snapshots)  # a fork of a session (copy_lab) shares them too
+    assert forked[0].grid is third.result.snapshots[0].grid and len(drawn) == 2 * frames
 
 
-def test_the_store_counts_a_runs_final_boundary() -> None:
+def test_the_store_counts_a_runs_boundaries_and_keeps_no_more_than_it_has_room_for() -> None:
     lab = new_lab(share_runs=False)
-    lab.train(TrainConfig(epochs=3, patience=0))
-    store, result = SharedRuns(1), lab.result
-    store.put(("run", 0), result, lab.model)
-    kept = store.get(("run", 0))
+    lab.train(TrainConfig(epochs=12, patience=0))
+    result = lab.result
     grid = result.snapshots[-1].grid
-    assert kept.final is grid
+    frame = sum(a.nbytes for a in (grid.xs, grid.ys, grid.proba))
+    store = SharedRuns(4)
+    kept = store.put(("run", 0), result, lab.model)
+    assert len(kept.frames) == 1 and kept.frames.get(len(result.snapshots) - 1) is grid
     weights = sum(w.nbytes for w in kept.weights.values())
-    assert kept.nbytes == result.records_nbytes() + weights + grid.xs.nbytes + grid.ys.nbytes + grid.proba.nbytes
+    assert kept.nbytes == result.records_nbytes() + weights and store.nbytes == kept.nbytes + frame
+    result.snapshots[:4]  # the session that trained it replays: its frames are kept with the run
+    assert len(kept.frames) == 5 and store.nbytes == kept.nbytes + 5 * frame
+    again = new_lab(share_runs=False)
+    again.train(TrainConfig(epochs=40, patience=0))
+    size = SharedRuns(1).put(("run", 0), again.result, again.model).held
+    small = SharedRuns(4, max_bytes=4 * size)  # a run of its size just fits
+    mine = small.put(("run", 0), again.result, again.model)
+    room = (small.max_bytes - small.nbytes) // frame
+    assert 0 < room < len(again.result.snapshots) - 1
+    again.result.snapshots[:]  # all drawn, for this session; only what fits is kept for the others
+    assert len(mine.frames) == 1 + room and small.nbytes == mine.held <= small.max_bytes
+    assert again.result.snapshots.drawn == len(again.result.snapshots)
     diverged = replace(result, states=(), snapshots=(), status="diverged")  # no kept weights: nothing to draw
-    store.put(("run", 1), diverged, lab.model)
-    assert store.get(("run", 1)).final is None
+    assert len(store.put(("run", 1), diverged, lab.model).frames) == 0
+    store.put(("run", 0), again.result, again.model)  # the setting kept anew: the old run's frames go with it
+    assert store.nbytes == sum(store.get(("run", k)).held for k in (0, 1))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from torch import nn
 
-from core.boundary import BoundaryGrid, RunSnapshots, Snapshot, boundary_grid, grid_box
+from core.boundary import GridShare, RunSnapshots, Snapshot, boundary_grid, grid_box
 from core.config import RunOptions, TrainConfig
 from core.data.dataset import Dataset
 from core.training.recorder import GradientRecorder, StateRecorder
@@ -234,21 +234,20 @@ class TrainingJob:
         states = tuple(self._states.states) if not result.diverged else ()  # NaN weights draw nothing
         return self._drawn(replace(result, states=states, gradients=self._gradients.result()))
 
-    def _drawn(self, result: TrainResult, final: BoundaryGrid | None = None) -> TrainResult:
-        """`result` with the boundaries of its kept weights, drawn on demand from this job's model (the last one
-        `final`, when it was drawn before)."""
+    def _drawn(self, result: TrainResult, shared: GridShare | None = None) -> TrainResult:
+        """`result` with the boundaries of its kept weights, drawn on demand from this job's model (or taken from
+        `shared`, those of a run the server's sessions share, when drawn there before)."""
         if self._states is None:
             return result
-        drawn = {len(result.states) - 1: final} if final is not None and result.states else None
         return replace(result, snapshots=RunSnapshots(self.model, result.states, self._box,
-                                                      resolution=self.snapshot_resolution, drawn=drawn))
+                                                      resolution=self.snapshot_resolution, shared=shared))
 
-    def adopt(self, result: TrainResult, final: BoundaryGrid | None = None) -> JobProgress:
+    def adopt(self, result: TrainResult, shared: GridShare | None = None) -> JobProgress:
         """End the job with the same run trained before (core.training.shared_runs), its final weights already
-        loaded into this job's model, and its final boundary `final` as drawn then: what training would have
+        loaded into this job's model, and its boundaries as drawn there (`shared`): what training would have
         given, without the training."""
         self._update(state="finished", history=result.history, steps=result.steps,
-                     result=self._drawn(result, final), shared=True)
+                     result=self._drawn(result, shared), shared=True)
         return self.progress()
 
     def run(self) -> JobProgress:

@@ -6,8 +6,10 @@ tests/test_reproducible.py), so the second student to ask for a setting gets the
 records identical to what training again would give, without the training. Only the short 2-D runs a page trains in
 its own thread (core.lab: a slider move, or Train on a run that short) are shared, and only on the generated
 datasets: nobody's own points are kept here. Each session loads the weights into its own model; the records every
-adopting session reads are the same arrays, made read-only when kept, and so is the run's final boundary (drawn
-once, by the session that trained it: the Train page shows it after every move).
+adopting session reads are the same arrays, made read-only when kept. So are the run's boundaries (SharedFrames): the
+final one is drawn once, when the run is kept (the Train page shows it after every move), and each replay frame by
+the first session that plays it; they count against MAX_BYTES with the run, and once the store is full a session
+draws what is not kept for itself.
 
 Bounded by $NNLAB_SHARED_RUNS runs (0 turns sharing off) and MAX_BYTES, least recently used first out.
 """
@@ -25,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.boundary import BoundaryGrid
+from core.boundary import BoundaryGrid, RunSnapshots
 from core.config import OWN_POINTS, DataConfig, ModelConfig, RunOptions, TrainConfig
 from core.data.dataset import Dataset
 from core.training.result import TrainResult
@@ -37,15 +39,48 @@ MAX_BYTES = 128 * 1024 * 1024  # all kept runs together at most; one run over a 
 KEPT = ("completed", "converged", "early_stopped", "still_improving", "diverged", "stalled", "not_learning")
 
 
+class SharedFrames:
+    """A kept run's boundaries by position (core.boundary.GridShare), shared by the drawers of every session that
+    shows the run: read without a lock, added through the store, which counts their bytes. Copies of a session
+    (a fork) share it too, and the session store's walk does not go into it (no __dict__): what a session draws
+    itself is its own."""
+
+    __slots__ = ("_store", "_key", "_grids", "nbytes")
+
+    def __init__(self, store: SharedRuns, key: tuple) -> None:
+        self._store, self._key, self._grids, self.nbytes = store, key, {}, 0
+
+    def get(self, position: int) -> BoundaryGrid | None:
+        return self._grids.get(position)
+
+    def offer(self, position: int, grid: BoundaryGrid) -> None:
+        self._store._keep_frame(self, position, grid)
+
+    def __len__(self) -> int:
+        return len(self._grids)
+
+    def __copy__(self) -> SharedFrames:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> SharedFrames:
+        return self
+
+
 @dataclass(frozen=True)
 class SharedRun:
     """A finished run as kept: its result (without the boundary drawer, which holds a model), final weights, and
-    final boundary (None for a run without kept weights, e.g. one that diverged)."""
+    boundaries (`frames`; the final one drawn when kept, unless the run kept no weights, e.g. one that diverged).
+    `nbytes` counts the result and weights; the frames count their own."""
 
     result: TrainResult
     weights: dict[str, np.ndarray]
     nbytes: int
-    final: BoundaryGrid | None = None
+    frames: SharedFrames
+
+    @property
+    def held(self) -> int:
+        """Bytes of the run with its boundaries drawn so far."""
+        return self.nbytes + self.frames.nbytes
 
 
 def data_digest(data: Dataset) -> str:
@@ -66,8 +101,20 @@ def run_key(config: DataConfig, data: Dataset, model: ModelConfig, train: TrainC
     return data_digest(data), model, train, options, records
 
 
-def _arrays(grid: BoundaryGrid | None) -> tuple[np.ndarray, ...]:
-    return () if grid is None else (grid.xs, grid.ys, grid.proba)
+def _read_only(arrays: list[np.ndarray]) -> None:
+    """Every session reads these very arrays: none may write to them (nor to the array one is a view of)."""
+    for array in arrays:
+        array.setflags(write=False)
+        if isinstance(array.base, np.ndarray):  # a view (the kept weights: of their epoch's one flat copy)
+            array.base.setflags(write=False)
+
+
+def _grid_arrays(grid: BoundaryGrid) -> list[np.ndarray]:
+    return [grid.xs, grid.ys, grid.proba]
+
+
+def _nbytes(grid: BoundaryGrid) -> int:
+    return sum(a.nbytes for a in _grid_arrays(grid))
 
 
 class SharedRuns:
@@ -96,29 +143,52 @@ class SharedRuns:
             self.hits, self.misses = self.hits + (run is not None), self.misses + (run is None and miss_counted)
             return run
 
-    def put(self, key: tuple | None, result: TrainResult, model: nn.Module) -> None:
-        """Keep a finished run (one that the user or the time limit stopped is not the setting's run). Its final
-        boundary is drawn here when it has not been yet: the page that trained it shows it next, from the same
-        drawer."""
+    def put(self, key: tuple | None, result: TrainResult, model: nn.Module) -> SharedRun | None:
+        """Keep a finished run (one that the user or the time limit stopped is not the setting's run) and return it
+        as kept. Its final boundary is drawn here when it has not been yet: the page that trained it shows it
+        next, from the same drawer, which from now on shares its boundaries through the kept run's frames."""
         if key is None or not self.capacity or result.status not in KEPT:
-            return
+            return None
         weights = StateCopier().copy(model).arrays()  # on the CPU, one flat copy that the names view
+        kept = SharedRun(replace(result, snapshots=()), weights,
+                         result.records_nbytes() + sum(a.nbytes for a in weights.values()), SharedFrames(self, key))
         final = result.snapshots[-1].grid if result.snapshots else None
-        nbytes = result.records_nbytes() + sum(a.nbytes for a in [*weights.values(), *_arrays(final)])
-        kept = SharedRun(replace(result, snapshots=()), weights, nbytes, final)
-        if kept.nbytes > self.max_bytes // 4:
-            return
-        for array in [*weights.values(), *result.record_arrays(), *_arrays(final)]:  # every adopter reads these
-            array.setflags(write=False)
-            if isinstance(array.base, np.ndarray):  # a view (the kept weights: of their epoch's one flat copy)
-                array.base.setflags(write=False)
+        size = kept.nbytes + (_nbytes(final) if final is not None else 0)
+        if size > self.max_bytes // 4:
+            return None
+        _read_only([*weights.values(), *result.record_arrays()])
+        if final is not None:
+            _read_only(_grid_arrays(final))
+            kept.frames._grids[len(result.snapshots) - 1] = final
+            kept.frames.nbytes = _nbytes(final)
         with self._lock:
             old = self._runs.pop(key, None)
-            self.nbytes -= old.nbytes if old is not None else 0
+            self.nbytes -= old.held if old is not None else 0
             self._runs[key] = kept
-            self.nbytes += kept.nbytes
-            while len(self._runs) > self.capacity or self.nbytes > self.max_bytes:
-                self.nbytes -= self._runs.popitem(last=False)[1].nbytes
+            self.nbytes += kept.held
+            self._evict()
+        if isinstance(result.snapshots, RunSnapshots):
+            result.snapshots.share(kept.frames)
+        return kept
+
+    def _evict(self) -> None:
+        """Least recently used runs out until the store is within its bounds (lock held)."""
+        while len(self._runs) > self.capacity or self.nbytes > self.max_bytes:
+            self.nbytes -= self._runs.popitem(last=False)[1].held
+
+    def _keep_frame(self, frames: SharedFrames, position: int, grid: BoundaryGrid) -> None:
+        """Add a boundary a session has drawn to a kept run's frames, while the run is still kept and the store has
+        room for it; otherwise the session keeps it for itself alone."""
+        size = _nbytes(grid)
+        with self._lock:
+            run = self._runs.get(frames._key)
+            if run is None or run.frames is not frames or position in frames._grids or (
+                    self.nbytes + size > self.max_bytes):
+                return
+            _read_only(_grid_arrays(grid))
+            frames._grids[position] = grid
+            frames.nbytes += size
+            self.nbytes += size
 
     def clear(self) -> None:
         with self._lock:
