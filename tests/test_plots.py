@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 from sklearn.metrics import average_precision_score, confusion_matrix, precision_recall_curve, roc_auc_score, roc_curve
 
-from core.boundary import BoundaryGrid, boundary_grid
+from core.boundary import BoundaryGrid, Snapshot, boundary_grid
 from core.config import ModelConfig
 from core.data.images import prepare_image
 from core.data.pixels import to_pixels
@@ -32,6 +32,7 @@ from core.plots import (
     style,
 )
 from core.plots import points as points_module
+from core.plots import replay as replay_module
 from core.plots import training as training_module
 from core.plots.images import MAX_STEP_SIDE
 from core.plots.network import HOVER_NAME
@@ -47,13 +48,13 @@ def validated(monkeypatch) -> list[go.Figure]:
     Plotly does not know, or a value of the wrong kind, fails the test that drew it. Returns the figures built."""
     built: list[go.Figure] = []
 
-    def checked(traces, layout) -> go.Figure:
-        fig = style.figure(traces, layout)
+    def checked(traces, layout, frames=()) -> go.Figure:
+        fig = style.figure(traces, layout, frames)
         go.Figure(fig.to_dict())  # the validation the page no longer pays for (ValueError on a bad property)
         built.append(fig)
         return fig
 
-    for module in (points_module, training_module):
+    for module in (points_module, training_module, replay_module):
         monkeypatch.setattr(module, "figure", checked)
     return built
 
@@ -62,7 +63,11 @@ def test_figures_built_unvalidated_are_validated_by_these_tests(validated, circl
     grid = boundary_grid(build_model(ModelConfig(hidden=(4,), n_classes=2), seed=0), circles.X_all, resolution=16)
     boundary_figure(grid, circles.X_train, circles.y_train, circles.class_names)
     curves_figure(_history(3))
-    assert len(validated) == 2  # both hot figures went through the check
+    replay_module.replay_figure([Snapshot(0, grid), Snapshot(3, grid)], _history(3), circles.X_train, circles.y_train,
+                                circles.class_names)
+    assert len(validated) == 3  # the hot figures went through the check, the replay's frames too
+    with pytest.raises(ValueError):  # a misspelt property in a frame fails here
+        replay_module.figure([], {}, [dict(name="0", data=[dict(type="heatmap", zz=[[1]])])])
     bad = style.figure([{"type": "scatter", "x": [0], "colour": "red"}], {})  # taken as it is, without complaint
     with pytest.raises(ValueError, match="colour"):
         go.Figure(bad.to_dict())

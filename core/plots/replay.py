@@ -5,6 +5,7 @@ The run is trained at once on the server; Play, Pause and the frame slider then 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from core.plots.points import (
     coordinate_format,
     grid_in_units,
 )
-from core.plots.style import BLUE, ORANGE, check_names, class_color, house_layout
+from core.plots.style import BLUE, ORANGE, check_names, class_color, figure, house_layout
 
 if TYPE_CHECKING:
     from core.boundary import Snapshot
@@ -60,20 +61,21 @@ def _loss_series(history: Sequence[EpochStats], epoch: int) -> tuple[np.ndarray,
     return (as32([s.epoch for s in shown]), as32([s.train_loss for s in shown]), as32([s.val_loss for s in shown]))
 
 
-def _curves(history: Sequence[EpochStats], epoch: int) -> list[go.Scatter]:
-    """Train and validation loss up to `epoch`."""
+def _curves(history: Sequence[EpochStats], epoch: int) -> list[dict]:
+    """Train and validation loss up to `epoch`, in the lower plot."""
     x, train, val = _loss_series(history, epoch)
-    return [go.Scatter(x=x, y=train, mode="lines", name="train loss", line=dict(color=BLUE, width=2.2)),
-            go.Scatter(x=x, y=val, mode="lines", name="validation loss",
-                       line=dict(color=ORANGE, width=2.2, dash="dash"))]
+    below = dict(type="scatter", mode="lines", xaxis="x2", yaxis="y2")
+    return [dict(below, x=x, y=train, name="train loss", line=dict(color=BLUE, width=2.2)),
+            dict(below, x=x, y=val, name="validation loss", line=dict(color=ORANGE, width=2.2, dash="dash"))]
 
 
-def _frame(snapshot: Snapshot, history: Sequence[EpochStats], names: list[str]) -> go.Frame:
+def _frame(snapshot: Snapshot, history: Sequence[EpochStats], names: list[str], traces: list[int]) -> dict:
     """Only what changes: the grid's values and the curves' points (a frame's traces update the figure's)."""
     layers = [dict(type=layer["type"], z=layer["z"]) for layer in _layers(snapshot, names)]
     x, train, val = _loss_series(history, snapshot.epoch)
-    return go.Frame(name=str(snapshot.epoch), data=[*layers, go.Scatter(x=x, y=train), go.Scatter(x=x, y=val)],
-                    layout=dict(title_text=f"<b>{headline(snapshot.epoch, history)}</b>"))  # as house_layout
+    return dict(name=str(snapshot.epoch), data=[*layers, dict(type="scatter", x=x, y=train),
+                                                dict(type="scatter", x=x, y=val)], traces=traces,
+                layout=dict(title=dict(text=f"<b>{headline(snapshot.epoch, history)}</b>")))  # as house_layout
 
 
 def headline(epoch: int, history: Sequence[EpochStats]) -> str:
@@ -102,13 +104,31 @@ def _controls(snapshots: Sequence[Snapshot], start: int, frame_ms: int) -> dict:
     )
 
 
+@functools.cache
+def _layout() -> dict:
+    """What every replay's layout shares: the two rows' axes, the house style, the margins for the title above and
+    the controls below. Laid out once through Plotly's own subplots and validation; each replay then takes it
+    as it is (its ~100 frames validated one by one were most of the ~0.3 s a replay took to build)."""
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=64 / PLOTS)
+    fig.update_layout(house_layout("", height=HEIGHT))
+    # The epoch counter (the title) on top, the legend on its own line under it, the controls at the bottom.
+    fig.update_layout(margin=dict(t=TOP, b=BOTTOM), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    # constrain="domain": the square boundary keeps its own box, centred, however wide the column.
+    fig.update_xaxes(title_text="x", showgrid=False, constrain="domain", row=1, col=1)
+    fig.update_yaxes(title_text="y", showgrid=False, scaleanchor="x", constrain="domain", row=1, col=1)
+    fig.update_xaxes(title_text="Epoch", row=2, col=1)
+    fig.update_yaxes(title_text="Loss (cross-entropy)", row=2, col=1)
+    return fig.to_dict()["layout"]
+
+
 def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], X: np.ndarray, y: np.ndarray,
                   class_names: Sequence[str] = (), *, start: int | None = None, frame_ms: int = 125,
                   units: Units = None) -> go.Figure:
     """The boundary (top) and the loss (below) at each snapshot, as frames with Play, Pause and a slider.
 
     `start` is the frame shown first (default: the last); `frame_ms` the time a frame stays on screen;
-    `units` (Dataset.units) puts the plane's axes and points in your own points' units.
+    `units` (Dataset.units) puts the plane's axes and points in your own points' units. Built from plain dicts
+    on a layout made once (`_layout`); tests/test_plots.py validates what it builds.
     """
     if not snapshots:
         raise ValueError("replay_figure needs at least one snapshot of the boundary.")
@@ -119,35 +139,23 @@ def replay_figure(snapshots: Sequence[Snapshot], history: Sequence[EpochStats], 
         raise ValueError(f"frame_ms must be at least 1. Got {frame_ms}.")
     X, y = _check_points(X, y, "X")
     names = check_names(class_names, snapshots[0].grid.proba.shape[2], "the snapshots' grids")
-    fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=64 / PLOTS)
     grid = grid_in_units(snapshots[0].grid, units)  # every snapshot shares the box; frames change only z
-    layers = _layers(snapshots[start], names)
-    for trace in layers:
-        fig.add_trace({**trace, "x": grid.xs, "y": grid.ys}, row=1, col=1)
+    above = dict(xaxis="x", yaxis="y")
+    layers = [{**trace, "x": grid.xs, "y": grid.ys, **above} for trace in _layers(snapshots[start], names)]
     X = to_units(X, units)
-    points = [_points_trace(X[y == c], name, class_color(c), gl=False, fmt=coordinate_format(units))
+    points = [{**_points_trace(X[y == c], name, class_color(c), gl=False, fmt=coordinate_format(units)), **above}
               for c, name in enumerate(names) if np.any(y == c)]
-    for trace in points:
-        fig.add_trace(trace, row=1, col=1)
-    for trace in _curves(history, snapshots[start].epoch):
-        fig.add_trace(trace, row=2, col=1)
     moving = [*range(len(layers)), len(layers) + len(points), len(layers) + len(points) + 1]
-    frames = [_frame(s, history, names) for s in snapshots]
-    for frame in frames:
-        frame.traces = moving
-    fig.frames = frames
-    fig.update_layout(house_layout(headline(snapshots[start].epoch, history), height=HEIGHT), **_controls(
-        snapshots, start, frame_ms))
-    # The epoch counter (the title) on top, the legend on its own line under it, the controls at the bottom.
-    fig.update_layout(margin=dict(t=TOP, b=BOTTOM), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
-    # constrain="domain": the square boundary keeps its own box, centred, however wide the column.
-    fig.update_xaxes(range=[float(grid.xs[0]), float(grid.xs[-1])], title_text="x", showgrid=False,
-                     constrain="domain", row=1, col=1)
-    fig.update_yaxes(range=[float(grid.ys[0]), float(grid.ys[-1])], title_text="y", showgrid=False, scaleanchor="x",
-                     scaleratio=aspect_ratio(units), constrain="domain", row=1, col=1)
     finite = [v for s in history for v in (s.train_loss, s.val_loss) if np.isfinite(v)]
     top = 1.05 * max(finite) if finite else 1.0
     last = max(1, history[-1].epoch if history else 1)
-    fig.update_xaxes(range=[0, last], title_text="Epoch", row=2, col=1)
-    fig.update_yaxes(range=[0, top], title_text="Loss (cross-entropy)", row=2, col=1)
-    return fig
+    base = _layout()
+    layout = {**base, **_controls(snapshots, start, frame_ms),
+              "title": {**base["title"], "text": headline(snapshots[start].epoch, history)},
+              "xaxis": {**base["xaxis"], "range": [float(grid.xs[0]), float(grid.xs[-1])]},
+              "yaxis": {**base["yaxis"], "range": [float(grid.ys[0]), float(grid.ys[-1])],
+                        "scaleratio": aspect_ratio(units)},
+              "xaxis2": {**base["xaxis2"], "range": [0, last]},
+              "yaxis2": {**base["yaxis2"], "range": [0, top]}}
+    frames = [_frame(s, history, names, moving) for s in snapshots]
+    return figure([*layers, *points, *_curves(history, snapshots[start].epoch)], layout, frames)

@@ -82,12 +82,14 @@ def new_figure(title: str, *, height: int = HEIGHT, **layout: object) -> go.Figu
     return go.Figure(layout={**house_layout(title, height=height), **layout})
 
 
-def figure(traces: Sequence[dict], layout: dict) -> go.Figure:
-    """A figure from plain trace dicts (each with its "type") and a layout dict, taken as they are: the figures
-    redrawn on every slider move (the boundary, its points, the curves) are built this way, and Plotly's
-    validation of their ~30,000 values was half a move's drawing cost. tests/test_plots.py validates every
-    figure built here (`validated`), so a misspelt property still fails a test rather than a page."""
-    return go.Figure({"data": list(traces), "layout": layout}, _validate=False)
+def figure(traces: Sequence[dict], layout: dict, frames: Sequence[dict] = ()) -> go.Figure:
+    """A figure from plain trace dicts (each with its "type"), a layout dict and animation frames, taken as they
+    are: the figures redrawn on every slider move (the boundary, its points, the curves, the replay) are built
+    this way, and Plotly's validation of their ~30,000 values was half a move's drawing cost. tests/test_plots.py
+    validates every figure built here (`validated`), so a misspelt property still fails a test rather than a
+    page."""
+    spec = {"data": list(traces), "layout": layout, **({"frames": list(frames)} if frames else {})}
+    return go.Figure(spec, _validate=False)
 
 
 def equal_aspect(fig: go.Figure, *, x: str = "x", y: str = "y") -> None:
