@@ -96,6 +96,11 @@ class RunSnapshots(Sequence):
         """Take and offer boundaries through `shared` from now on (the run has just been kept for sharing)."""
         self._shared = shared
 
+    def __getstate__(self) -> dict:
+        """A copy or pickle (a fork, the session store) keeps the boundaries drawn so far and draws the rest
+        itself: what the server's sessions share stays with this server's drawers."""
+        return {**self.__dict__, "_shared": None}
+
     def __len__(self) -> int:
         return len(self._states)
 

@@ -5,6 +5,7 @@ run cut short are shared; the store stays within its bounds."""
 from __future__ import annotations
 
 import copy
+import pickle
 import threading
 from dataclasses import replace
 
@@ -260,8 +261,13 @@ def test_each_boundary_is_drawn_once_for_the_server_whichever_session_shows_it_f
     assert len(drawn) == 2 * frames
     fourth = new_lab()
     move(fourth, 8)
-    forked = copy.deepcopy(fourth.result.snapshots)  # a fork of a session (copy_lab) shares them too
-    assert forked[0].grid is third.result.snapshots[0].grid and len(drawn) == 2 * frames
+    assert fourth.result.snapshots[-1].grid is final  # shown on its page
+    for kept in (copy.deepcopy(fourth.result.snapshots), pickle.loads(pickle.dumps(fourth.result.snapshots))):
+        # a fork of a session, or one pickled: what it held, and it draws the rest itself, the same
+        assert np.array_equal(kept[-1].grid.proba, final.proba) and len(drawn) == 2 * frames
+        assert np.array_equal(kept[1].grid.proba, third.result.snapshots[1].grid.proba)
+        assert len(drawn) == 2 * frames + 1
+        drawn.pop()
 
 
 def test_the_store_counts_a_runs_boundaries_and_keeps_no_more_than_it_has_room_for() -> None:

@@ -41,9 +41,8 @@ KEPT = ("completed", "converged", "early_stopped", "still_improving", "diverged"
 
 class SharedFrames:
     """A kept run's boundaries by position (core.boundary.GridShare), shared by the drawers of every session that
-    shows the run: read without a lock, added through the store, which counts their bytes. Copies of a session
-    (a fork) share it too, and the session store's walk does not go into it (no __dict__): what a session draws
-    itself is its own."""
+    shows the run: read without a lock, added through the store, which counts their bytes. A copy of a drawer (a
+    fork, a pickle) leaves it behind, and the session store's walk does not go into it (no __dict__)."""
 
     __slots__ = ("_store", "_key", "_grids", "nbytes")
 
@@ -58,12 +57,6 @@ class SharedFrames:
 
     def __len__(self) -> int:
         return len(self._grids)
-
-    def __copy__(self) -> SharedFrames:
-        return self
-
-    def __deepcopy__(self, memo: dict) -> SharedFrames:
-        return self
 
 
 @dataclass(frozen=True)
