@@ -55,6 +55,15 @@ class SharedFrames:
     def offer(self, position: int, grid: BoundaryGrid) -> None:
         self._store._keep_frame(self, position, grid)
 
+    def _add(self, position: int, grid: BoundaryGrid) -> int:
+        """Keep `grid` (read-only from now on) and return its bytes; the store's lock held, or the run not yet in
+        the store."""
+        _read_only(_grid_arrays(grid))
+        self._grids[position] = grid
+        size = _nbytes(grid)
+        self.nbytes += size
+        return size
+
     def __len__(self) -> int:
         return len(self._grids)
 
@@ -151,9 +160,7 @@ class SharedRuns:
             return None
         _read_only([*weights.values(), *result.record_arrays()])
         if final is not None:
-            _read_only(_grid_arrays(final))
-            kept.frames._grids[len(result.snapshots) - 1] = final
-            kept.frames.nbytes = _nbytes(final)
+            kept.frames._add(len(result.snapshots) - 1, final)
         with self._lock:
             old = self._runs.pop(key, None)
             self.nbytes -= old.held if old is not None else 0
@@ -178,10 +185,7 @@ class SharedRuns:
             if run is None or run.frames is not frames or position in frames._grids or (
                     self.nbytes + size > self.max_bytes):
                 return
-            _read_only(_grid_arrays(grid))
-            frames._grids[position] = grid
-            frames.nbytes += size
-            self.nbytes += size
+            self.nbytes += frames._add(position, grid)
 
     def clear(self) -> None:
         with self._lock:

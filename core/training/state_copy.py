@@ -58,6 +58,11 @@ class StateCopy:
         return {name: flat[start:end].reshape(shape) for name, shape, start, end in self.layout.spans()}
 
 
+def _places(slots: tuple[tuple[dict, str, torch.Tensor], ...]) -> list[tuple]:
+    """Where each tensor lies: its storage, shape and strides (any of them changed means: find the tensors again)."""
+    return [(t.data_ptr(), t.shape, t.stride()) for _, _, t in slots]
+
+
 class StateCopier:
     """Copies one model's state, fast, for one run: the model's structure (its modules, and the names of their
     parameters and buffers) must stay as it was at the first copy. The state's tensors are found on the first copy,
@@ -87,7 +92,7 @@ class StateCopier:
 
     def _current(self) -> bool:
         return (all(table.get(key) is tensor for table, key, tensor in self._slots)
-                and [(t.data_ptr(), t.shape, t.stride()) for _, _, t in self._slots] == self._places)
+                and _places(self._slots) == self._places)
 
     def _find(self, model: nn.Module) -> None:
         slots = []
@@ -105,7 +110,7 @@ class StateCopier:
             self._slots, self._places, self._layout = (), [], None
             return
         self._slots = tuple((table, key, tensor) for table, key, tensor, _ in slots)
-        self._places = [(t.data_ptr(), t.shape, t.stride()) for _, _, t in self._slots]
+        self._places = _places(self._slots)
         tensors = [tensor.detach() for _, _, tensor in self._slots]
         flat = bool(tensors) and len({(t.dtype, t.device) for t in tensors}) == 1 and all(
             t.is_contiguous() for t in tensors)
