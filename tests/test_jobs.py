@@ -9,6 +9,7 @@ import pytest
 from core.config import ModelConfig, TrainConfig
 from core.models import build_model
 from core.training.jobs import MAX_JOBS_ENV, JobSlots, TrainingJob, max_jobs_setting, server_capacity
+from core.training.train import train_model
 from tests.conftest import wait_until
 
 
@@ -36,6 +37,22 @@ def test_progress_moves_within_the_first_epoch(circles) -> None:
     assert seen.fraction == pytest.approx(min(1.0, seen.steps / (3 * seen.steps_per_epoch))) and seen.fraction > 0
     job.stop()
     job.join(timeout=20)
+
+
+def test_a_progress_taken_during_a_run_stays_as_it_was(circles) -> None:
+    """The job gathers the loop's reports and makes a JobProgress only when asked: one asked for mid-run keeps
+    the epochs it had, the next sees the new ones, and asking again without news gives the same object."""
+    job = _job(circles, JobSlots(1), epochs=4)
+    seen = []
+    callbacks = job.begin()
+    on_epoch = callbacks["on_epoch"]
+    callbacks["on_epoch"] = lambda stats, model: (on_epoch(stats, model), seen.append(job.progress()))
+    result = train_model(job.model, circles, job.config, job.options, **callbacks)
+    assert [len(p.history) for p in seen] == [1, 2, 3, 4]
+    assert [p.steps for p in seen] == [s.steps for s in seen[-1].history]
+    assert seen[0].history == seen[-1].history[:1] and isinstance(seen[0].history, tuple)
+    assert job.progress() is seen[-1] and job.progress() is job.progress()
+    assert job.finish(result).history == seen[-1].history and job.progress().state == "finished"
 
 
 def test_worker_thread_can_be_polled_and_stopped(circles) -> None:

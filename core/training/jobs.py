@@ -174,10 +174,15 @@ class TrainingJob:
         self._box = grid_box(self.data.X_all) if keep else None
         self._progress = JobProgress(state="waiting", epochs=self.config.epochs, started_at=time.time(),
                                      steps_per_epoch=per_epoch)
+        # Changes not yet in `_progress`: the training loop reports every epoch and many steps, and nobody may look
+        # (an inline run's page waits for its end), so a new JobProgress is made when one is asked for, not each
+        # time (a frozen copy and the history as a new tuple per epoch were ~6% of a small 2-D run).
+        self._changes: dict[str, object] = {}
+        self._history: list[EpochStats] = []
 
     def _update(self, **changes) -> None:
         with self._lock:
-            self._progress = replace(self._progress, **changes)
+            self._changes.update(changes)
 
     def _on_epoch(self, stats: EpochStats, model: nn.Module) -> None:
         snapshot = None
@@ -187,8 +192,10 @@ class TrainingJob:
             if self.slots is not None:  # a run on a worker is watched live: draw its latest boundary now
                 snapshot = Snapshot(stats.epoch, boundary_grid(model, box=self._box,
                                                                resolution=self.snapshot_resolution))
-        history = self._progress.history + (stats,)
-        self._update(history=history, steps=stats.steps, **({"snapshot": snapshot} if snapshot else {}))
+        with self._lock:
+            self._history.append(stats)
+            self._changes.update(history=self._history, steps=stats.steps,
+                                 **({"snapshot": snapshot} if snapshot else {}))
 
     def _on_step(self, step: int, loss: float, model: nn.Module) -> None:
         if self._gradients is not None:
@@ -283,6 +290,11 @@ class TrainingJob:
 
     def progress(self) -> JobProgress:
         with self._lock:
+            if self._changes:
+                changes, self._changes = self._changes, {}
+                if changes.get("history") is self._history:  # the epochs so far, frozen as they are now
+                    changes["history"] = tuple(self._history)
+                self._progress = replace(self._progress, **changes)
             return self._progress
 
 
