@@ -22,8 +22,8 @@ def seed_spread_section(lab: Lab) -> None:
     if st.button(f"Train {SEEDS} seeds", key="seeds.train", disabled=(job is not None and not job.done)
                  or lab.settings is None, icon=":material/stacked_line_chart:"):
         with friendly_errors("The seed spread could not start"):
-            job = lab.seeds = SeedSpreadJob(lab.settings, lab.require_data(),
-                                            options=RunOptions(threads=lab.threads)).start()
+            job = lab.seeds = SeedSpreadJob(lab.settings, lab.require_data(), options=RunOptions(threads=lab.threads),
+                                            budget=lab.budget).start()
     if job is not None:
         running = not job.done
         polled(lambda: _progress(job, lab, running), every=0.5 if running else None)  # app_pages.common.polling

@@ -15,7 +15,7 @@ from app_pages.common.ui import percent
 from core.config import RunOptions, Settings
 from core.lab import Lab
 from core.plots.sweep import RUNS_TRACE, sweep_figure
-from core.sweep.grid import MAX_VALUES, MLP_ONLY, SETTINGS, Axis, CellResult, SweepResult, SweepSpec
+from core.sweep.grid import MAX_VALUES, MLP_ONLY, SETTINGS, Axis, CellResult, SweepResult, SweepSpec, value_label
 from core.sweep.job import SweepJob
 from core.training.presets import preset
 
@@ -26,17 +26,11 @@ STARTING_VALUES = {"lr": (0.001, 0.01, 0.1), "units": (2, 8, 32), "layers": (1, 
                    "loss": ("cross_entropy", "mse"), "head": ("softmax", "sigmoid")}
 
 
-def _value_label(value: object) -> str:
-    if isinstance(value, float):
-        return f"{value:g}"
-    return "all" if value == 0 and not isinstance(value, bool) else str(value)
-
-
 def _values_picker(name: str, key: str) -> tuple:
     """A multiselect of the setting's sensible values, kept in the order of the choices."""
     choices = SETTINGS[name].choices
     chosen = st.multiselect(f"{SETTINGS[name].label}: values", choices, default=list(STARTING_VALUES[name]),
-                            key=f"{key}.{name}", format_func=_value_label, max_selections=MAX_VALUES)
+                            key=f"{key}.{name}", format_func=value_label, max_selections=MAX_VALUES)
     return tuple(v for v in choices if v in chosen)
 
 
@@ -77,16 +71,17 @@ def start_sweep(lab: Lab, axes: list[Axis]) -> SweepJob:
     data = lab.require_data()
     spec = SweepSpec(lab.data_config, lab.model_config, lab.train_config, tuple(axes))
     options = RunOptions(threads=lab.threads, reference_lr=preset(data.is_image, lab.model_config.kind).train.lr)
+    job = SweepJob(spec, data, options=options, budget=lab.budget)  # over the server's budget: refused here
     if lab.sweep is not None:  # one sweep per session: a new one stops the old (its finished cells are kept)
         lab.sweep.stop()
     keep_sweep_runs()  # the previous sweep's last cells, before its handle is replaced
-    lab.sweep = SweepJob(spec, data, options=options).start()
+    lab.sweep = job.start()
     return lab.sweep
 
 
 def describe_cell(result: SweepResult, cell: CellResult) -> str:
     """'lr 0.1 · units 8'."""
-    return " · ".join(f"{axis.name} {_value_label(v)}" for axis, v in zip(result.spec.axes, cell.values))
+    return result.spec.name(cell.cell)
 
 
 def sweep_chart(result: SweepResult, *, key: str, clickable: bool) -> None:
@@ -131,7 +126,7 @@ def opened_cell(result: SweepResult) -> CellResult | None:
 
 def cells_table(result: SweepResult) -> pd.DataFrame:
     """One row per finished cell: its values, validation and test accuracy, how it ended, its time."""
-    rows = [{**{axis.name: _value_label(v) for axis, v in zip(result.spec.axes, c.values)},
+    rows = [{**{axis.name: value_label(v) for axis, v in zip(result.spec.axes, c.values)},
              "validation": percent(c.val_acc) if not math.isnan(c.val_acc) else "—", "test": percent(c.test_acc),
              "status": c.status.replace("_", " "), "epochs": len(c.history), "seconds": round(c.seconds, 2)}
             for c in result.cells]

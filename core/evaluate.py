@@ -204,13 +204,14 @@ def metrics_from_proba(y_true: np.ndarray, proba: np.ndarray, class_names: Seque
 
 
 def evaluate_model(model: nn.Module, X: np.ndarray, y: np.ndarray, class_names: Sequence[str], *,
-                   batch_size: int = 8192) -> Metrics:
-    """Run `model` on X and measure its predictions against the labels y."""
+                   batch_size: int | None = None) -> Metrics:
+    """Run `model` on X (by default in passes of core.models.inference_batch) and measure its predictions against
+    the labels y."""
     if len(X) != len(y):
         raise ValueError(f"X and y must have the same number of samples. Got {len(X)} inputs and {len(y)} labels.")
     if len(y) == 0:
         raise ValueError("There are no samples to evaluate: X and y are empty.")
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be at least 1. Got {batch_size} instead.")
     return metrics_from_proba(np.asarray(y), predict_proba(model, X, batch_size=batch_size), class_names)
 

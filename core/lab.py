@@ -17,7 +17,7 @@ from torch import nn
 
 from core.boundary import BoundaryGrid, boundary_grid, grid_box
 from core.checkpoint import LoadedModel, load_model, save_model
-from core.config import DataConfig, ModelConfig, RunOptions, Settings, TrainConfig, reshaped
+from core.config import DASHBOARD_LIMITS, DataConfig, ModelConfig, RunOptions, Settings, TrainConfig, reshaped
 from core.data.dataset import Dataset
 from core.data.handwriting import Handwriting
 from core.data.images import PreparedImage, prepare_image
@@ -447,6 +447,11 @@ class Lab:
     def load_model_file(self, raw: bytes) -> LoadedModel:
         """Replace the current model with an uploaded one; on any error nothing changes."""
         loaded = load_model(raw)  # raises CheckpointError before touching the lab
+        low, high = DASHBOARD_LIMITS[ModelConfig]["width"]  # the server's limit, as the Model page's and a link's
+        if loaded.config.kind == "cnn" and not low <= loaded.config.width <= high:
+            raise LabError(f"This model is a CNN of width {loaded.config.width}; this server runs CNNs of width "
+                           f"{low} to {high}, so that every page stays quick for everyone. Save a narrower one, or "
+                           "use it with the command line (python -m core predict).")
         data = self.data
         fits = data is not None and (data.input_shape, data.n_classes) == (
             tuple(loaded.config.input_shape), loaded.config.n_classes)

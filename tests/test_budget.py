@@ -207,3 +207,25 @@ def test_within_limits_names_each_setting_it_moved() -> None:
     assert (settings.data.n_samples, settings.model.width, settings.train.epochs) == (5000, 64, 3000)
     assert notes == ("n_samples=9000 limited to 5000 points.", "width=128 limited to 64.",
                      "epochs=4000 limited to 3000 epochs.")
+
+
+def test_a_run_whose_batch_would_hold_more_than_a_gb_of_activations_is_refused_with_the_batch_that_fits() -> None:
+    """A 64-wide CNN trained on 6,800 digits at once (batch 0) held 6 GB; the estimate counts each layer's outputs
+    per sample on the meta device and refuses it, naming a batch size that fits, which then passes."""
+    cnn = ModelConfig(kind="cnn", width=64, input_shape=(1, 28, 28), n_classes=10)
+    whole = TrainConfig(batch_size=0, epochs=1)
+    cost = estimate(cnn, whole, 6800, 1200)
+    assert cost.batch == 6800 and cost.memory > 4 * 1024**3
+    with pytest.raises(BudgetError, match=r"about \d+\.\d GB of activations at once \(a batch of 6,800\), over this "
+                                          r"server's limit of 1 GB a run: lower the batch size to ([\d,]+) or less"
+                       ) as refused:
+        Budget().check(cost, whole)
+    fits = int(refused.value.args[0].rsplit("batch size to ", 1)[1].split(" ")[0].replace(",", ""))
+    Budget().check(estimate(cnn, replace(whole, batch_size=fits), 6800, 1200), whole)
+    with pytest.raises(BudgetError, match="activations"):
+        Budget().check(estimate(cnn, replace(whole, batch_size=fits + 1), 6800, 1200), whole)
+    # the dashboard's own largest choices for 2-D points and the presets' batches stay allowed
+    widest = ModelConfig(hidden=(MAX_UNITS,) * MAX_HIDDEN_LAYERS)
+    Budget(max_run_s=math.inf).check(estimate(widest, whole, 5000), whole)
+    Budget().check(estimate(cnn, replace(whole, batch_size=DASHBOARD_LIMITS[TrainConfig]["batch_size"][1]), 6800),
+                   whole)

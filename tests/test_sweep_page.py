@@ -138,3 +138,21 @@ def test_the_page_opened_fresh_offers_the_default_grid() -> None:
     assert at.selectbox(key="sweep.first").value == "lr" and at.selectbox(key="sweep.second").value == "units"
     assert at.button(key="sweep.run").label == "Run 9 runs" and at.button(key="sweep.stop").disabled
     assert any("press **Run**" in i.value for i in at.info)
+
+
+def test_a_grid_over_the_servers_budget_is_refused_with_what_to_lower_and_the_last_sweep_kept() -> None:
+    """The budget a run has holds for a sweep and a seed spread (tests/test_sweep_budget.py): here a page whose
+    session's budget allows runs of 10 µs refuses the grid and the seeds before anything trains."""
+    at = run_sweep_on_page(sweep_page().run())
+    lab = at.session_state[SESSION].lab
+    last = lab.sweep
+    lab.budget = replace(lab.budget, max_run_s=1e-5)
+    at.button(key="sweep.run").click().run()
+    lab = at.session_state[SESSION].lab
+    assert lab.budget.max_run_s == 1e-5 and lab.sweep.id == last.id  # the last sweep is kept, not stopped
+    assert last.progress().done and not last.progress().result.stopped
+    assert any("The sweep could not start: lr 0.01 · units 2: This run would take about" in e.value
+               and "over this server's limit" in e.value for e in at.error), [e.value for e in at.error]
+    at.button(key="seeds.train").click().run()
+    assert at.session_state[SESSION].lab.seeds is None and SHARED_SLOTS.running == 0
+    assert any("The seed spread could not start: seed 0: This run would take" in e.value for e in at.error)

@@ -299,9 +299,12 @@ def _result(cell: _Cell, chance: float) -> tuple[SweepCell, nn.Module, TrainResu
 
 
 def train_batched(cells: Sequence[SweepCell], data: Dataset, options: RunOptions = RunOptions(),  # noqa: B008
-                  should_stop: Callable[[], bool] | None = None) -> list[tuple[SweepCell, nn.Module, TrainResult]]:
+                  should_stop: Callable[[], bool] | None = None, *,
+                  keep_cut: bool = False) -> list[tuple[SweepCell, nn.Module, TrainResult]]:
     """Train cells that share one `batch_key` together; each (cell, model, result) is its solo run's. Once
-    `should_stop()` (checked between two steps, as a run checks it), only the cells that had already ended."""
+    `should_stop()` (checked between two steps, as a run checks it), only the cells that had already ended; with
+    `keep_cut`, every cell, those cut short ended as a stopped solo run ends (status "stopped", the weights it
+    has)."""
     if not cells or batch_key(cells[0]) is None or len({batch_key(cell) for cell in cells}) != 1:
         raise SweepError("Only cells of one 2-D MLP without dropout, differing in learning rate, weight decay, L1 "
                          "and seeds, train as one batched model.")
@@ -312,6 +315,9 @@ def train_batched(cells: Sequence[SweepCell], data: Dataset, options: RunOptions
         epoch_start = time.perf_counter()
         rates = [batch.optimizer.param_groups[c.row]["lr"] for c in batch.active]
         if not batch.epoch(number, stop):
+            for cell in batch.active if keep_cut else ():
+                cell.status, cell.message = "stopped", f"Stopped by the user during epoch {number}."
+                batch.end(cell, started)
             return [_result(c, batch.chance) for c in batch.cells if c.seconds is not None]
         batch.validate(number, rates, epoch_start, started)
     for cell in batch.active:
@@ -320,7 +326,7 @@ def train_batched(cells: Sequence[SweepCell], data: Dataset, options: RunOptions
 
 
 def run_batch(cells: Sequence[SweepCell], data: Dataset, options: RunOptions,
-              should_stop: Callable[[], bool] | None = None) -> list[CellResult]:
+              should_stop: Callable[[], bool] | None = None, *, keep_cut: bool = False) -> list[CellResult]:
     """`train_batched`, each cell with its metrics per split as core.sweep.grid.run_cell gives them."""
     return [CellResult(cell, result, split_metrics(model, data), model)
-            for cell, model, result in train_batched(cells, data, options, should_stop)]
+            for cell, model, result in train_batched(cells, data, options, should_stop, keep_cut=keep_cut)]

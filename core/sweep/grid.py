@@ -63,6 +63,13 @@ SETTINGS: dict[str, Setting] = {
 MLP_ONLY = ("units", "layers")
 
 
+def value_label(value: object) -> str:
+    """A setting's value in words: 0.001 -> '0.001', a batch size of 0 -> 'all'."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "all" if value == 0 and not isinstance(value, bool) else str(value)
+
+
 def apply_setting(name: str, value: object, model: ModelConfig, train: TrainConfig) -> tuple[ModelConfig, TrainConfig]:
     """`model` and `train` with one setting changed; `units` keeps the layer count, `layers` the first width."""
     if name == "lr":
@@ -129,6 +136,10 @@ class SweepSpec:
     def shape(self) -> tuple[int, int]:
         """(rows, columns): the first setting runs along the columns, the second (if any) down the rows."""
         return (len(self.axes[1].values) if len(self.axes) > 1 else 1), len(self.axes[0].values)
+
+    def name(self, cell: SweepCell) -> str:
+        """'lr 0.1 · units 8': the cell's values, as the page names them."""
+        return " · ".join(f"{axis.name} {value_label(v)}" for axis, v in zip(self.axes, cell.values))
 
     def cells(self) -> list[SweepCell]:
         """Every cell in row-major order, each with its own settings (seeds untouched)."""

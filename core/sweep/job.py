@@ -17,7 +17,8 @@ from core.config import RunOptions, Settings
 from core.data.dataset import Dataset
 from core.history.writer import EndedRun
 from core.sweep.grid import CellResult, SweepResult, SweepSpec
-from core.sweep.run import Backend, default_backend, run_sweep
+from core.sweep.run import Backend, check_cells, default_backend, run_sweep
+from core.training.budget import Budget
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,19 @@ class SweepJob:
     """A sweep on a daemon thread: poll `progress()`; `stop()` ends it, the running cell included."""
 
     def __init__(self, spec: SweepSpec, data: Dataset, *, backend: Backend | None = None,
-                 options: RunOptions | None = None, on_cell: Callable[[CellResult], None] | None = None) -> None:
+                 options: RunOptions | None = None, on_cell: Callable[[CellResult], None] | None = None,
+                 budget: Budget | None = None) -> None:
+        """`budget`: the server's (core.training.budget); a grid over it is refused here (BudgetError), and the local
+        backend stops each batch at its time limit."""
+        cells = spec.cells()
+        if budget is not None:
+            check_cells(cells, data, budget, names=[spec.name(cell) for cell in cells])
         self.spec, self._data, self._options, self._on_cell = spec, data, options, on_cell
         self.id = uuid.uuid4().hex[:12]  # names the sweep in the run history
         self._ended: list[EndedRun] = []  # finished cells not yet taken for the run history
-        self._backend = backend if backend is not None else default_backend()
+        self._backend = backend if backend is not None else default_backend(budget=budget)
         self._stop, self._lock = threading.Event(), threading.Lock()
-        self._progress = SweepProgress("running", len(spec.cells()), SweepResult(spec, ()))
+        self._progress = SweepProgress("running", len(cells), SweepResult(spec, ()))
         self._thread = threading.Thread(target=self._run, name="nnlab-sweep", daemon=True)
 
     def start(self) -> SweepJob:

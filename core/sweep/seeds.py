@@ -20,7 +20,8 @@ from core.config import RunOptions, Settings
 from core.data.dataset import Dataset
 from core.evaluate import accuracy_interval
 from core.sweep.grid import CellResult, SweepCell, SweepError
-from core.sweep.run import LocalBackend
+from core.sweep.run import LocalBackend, check_cells
+from core.training.budget import Budget
 from core.training.jobs import SHARED_SLOTS, JobSlots
 
 SEEDS = 5  # "Train 5 seeds"
@@ -76,12 +77,14 @@ def summarize(cells: list[CellResult]) -> SeedSpread:
 
 
 def seed_spread(settings: Settings, data: Dataset, *, seeds: int = SEEDS, options: RunOptions = RunOptions(),  # noqa: B008
-                slots: JobSlots | None = None, should_stop: Callable[[], bool] | None = None) -> SeedSpread:
-    """Train `settings` with `seeds` seeds (batched where the model allows) and summarize the spread."""
+                slots: JobSlots | None = None, should_stop: Callable[[], bool] | None = None,
+                budget: Budget | None = None) -> SeedSpread:
+    """Train `settings` with `seeds` seeds (batched where the model allows) and summarize the spread; with
+    `budget`, the runs stop at its time limit as a run does."""
     if not data.has_validation:
         raise SweepError("A seed spread compares validation accuracy: set a validation share above 0.")
     stop = should_stop or (lambda: False)
-    done = list(LocalBackend(slots).results(seed_cells(settings, seeds=seeds), data, options, stop))
+    done = list(LocalBackend(slots, budget).results(seed_cells(settings, seeds=seeds), data, options, stop))
     if len(done) < seeds:
         raise SweepError(f"Stopped after {len(done)} of {seeds} seeds: train them again to see the spread.")
     return summarize(done)
@@ -92,9 +95,11 @@ class SeedSpreadJob:
     `error`."""
 
     def __init__(self, settings: Settings, data: Dataset, *, seeds: int = SEEDS, options: RunOptions = RunOptions(),  # noqa: B008
-                 slots: JobSlots | None = SHARED_SLOTS) -> None:
-        seed_cells(settings, seeds=seeds)  # a bad count fails here, before a thread starts
-        self.settings, self.seeds = settings, seeds
+                 slots: JobSlots | None = SHARED_SLOTS, budget: Budget | None = None) -> None:
+        cells = seed_cells(settings, seeds=seeds)  # a bad count fails here, before a thread starts
+        if budget is not None:  # as a sweep: over the server's budget, refused here (BudgetError)
+            check_cells(cells, data, budget, names=[f"seed {cell.train.seed}" for cell in cells], what="seed spread")
+        self.settings, self.seeds, self._budget = settings, seeds, budget
         self.spread: SeedSpread | None = None
         self.error: str | None = None
         self._stop = threading.Event()
@@ -109,7 +114,7 @@ class SeedSpreadJob:
     def _run(self, data: Dataset, options: RunOptions, slots: JobSlots | None) -> None:
         try:
             self.spread = seed_spread(self.settings, data, seeds=self.seeds, options=options, slots=slots,
-                                      should_stop=self._stop.is_set)
+                                      should_stop=self._stop.is_set, budget=self._budget)
         except Exception as exc:  # the page explains a failed spread instead of waiting for ever
             self.error = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
 

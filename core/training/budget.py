@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -30,9 +30,12 @@ STEP_SECONDS = 4e-4  # an optimizer step's fixed cost (PyTorch's per-call overhe
 DENSE_MACS_PER_SECOND = 1.5e10  # multiply-adds a second in Linear layers, at one thread (measured: ~2-5e10)
 CONV_COST = 3.0  # a convolution's multiply-add costs about this many dense ones (im2col, small channels)
 TRAIN_PASSES = 3  # forward, and backward for the inputs and the weights
-INLINE_ENV, MAX_RUN_ENV = "NNLAB_INLINE_SECONDS", "NNLAB_MAX_RUN_SECONDS"
+INLINE_ENV, MAX_RUN_ENV, MAX_SWEEP_ENV = "NNLAB_INLINE_SECONDS", "NNLAB_MAX_RUN_SECONDS", "NNLAB_MAX_SWEEP_SECONDS"
 DEFAULT_INLINE_S = 0.5  # trained in the page's thread, and by auto-train, up to this estimate
 DEFAULT_MAX_RUN_S = 600.0  # the longest run one person may start on the shared server (the presets fit)
+DEFAULT_MAX_SWEEP_S = 1800.0  # a sweep's or a seed spread's runs together, at most (each also within a run's)
+MAX_RUN_MEMORY = 1024**3  # a run's activations at once (one batch, kept for the backward pass), at most
+KEPT_FOR_BACKWARD = 2  # a batch's activations and their gradients at the backward pass's peak
 TIME_LIMIT_SLACK = 3.0  # a run may take this many times its estimate (at least MIN_TIME_LIMIT_S) before it ends
 MIN_TIME_LIMIT_S = 5.0
 
@@ -49,10 +52,23 @@ class RunCost:
     steps: int
     samples: int  # training samples seen over all epochs
     seconds: float
+    batch: int = 0  # samples a step
+    bytes_per_sample: int = 0  # activation memory a training sample holds at the backward pass's peak
+
+    @property
+    def memory(self) -> int:
+        """Bytes of activations one training step holds at once."""
+        return self.batch * self.bytes_per_sample
 
     def describe(self) -> str:
         """'about 12 s (4,300 steps)' for a person."""
         return f"about {_duration(self.seconds)} ({self.steps:,} steps)"
+
+    def __add__(self, other: RunCost) -> RunCost:
+        """Two runs' work, as one (the time limit of runs trained together)."""
+        return RunCost(max(self.macs_per_sample, other.macs_per_sample), self.steps + other.steps,
+                       self.samples + other.samples, self.seconds + other.seconds, self.batch + other.batch,
+                       max(self.bytes_per_sample, other.bytes_per_sample))
 
 
 @dataclass(frozen=True)
@@ -61,12 +77,15 @@ class Budget:
 
     inline_s: float = DEFAULT_INLINE_S
     max_run_s: float = DEFAULT_MAX_RUN_S
+    max_sweep_s: float = DEFAULT_MAX_SWEEP_S
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Budget:
-        """$NNLAB_INLINE_SECONDS and $NNLAB_MAX_RUN_SECONDS; a value that is not a positive number is refused."""
+        """$NNLAB_INLINE_SECONDS, $NNLAB_MAX_RUN_SECONDS and $NNLAB_MAX_SWEEP_SECONDS; a value that is not a
+        positive number is refused."""
         env = os.environ if environ is None else environ
-        return cls(_seconds(env, INLINE_ENV, DEFAULT_INLINE_S), _seconds(env, MAX_RUN_ENV, DEFAULT_MAX_RUN_S))
+        return cls(_seconds(env, INLINE_ENV, DEFAULT_INLINE_S), _seconds(env, MAX_RUN_ENV, DEFAULT_MAX_RUN_S),
+                   _seconds(env, MAX_SWEEP_ENV, DEFAULT_MAX_SWEEP_S))
 
     def band(self, cost: RunCost) -> str:
         """"inline", "job" or "refused"."""
@@ -75,7 +94,13 @@ class Budget:
         return "job" if cost.seconds <= self.max_run_s else "refused"
 
     def check(self, cost: RunCost, config: TrainConfig) -> None:
-        """Raise BudgetError, saying what to lower, when `cost` is over the per-run ceiling."""
+        """Raise BudgetError, saying what to lower, when `cost` is over the per-run ceiling (its time, or its memory
+        at once: a large batch of images, such as a whole training set at once)."""
+        if cost.memory > MAX_RUN_MEMORY:
+            fits = max(1, MAX_RUN_MEMORY // cost.bytes_per_sample)
+            raise BudgetError(f"This run would hold about {cost.memory / 1024**3:.1f} GB of activations at once (a "
+                              f"batch of {cost.batch:,}), over this server's limit of {MAX_RUN_MEMORY / 1024**3:.0f} "
+                              f"GB a run: lower the batch size to {fits:,} or less.")
         if cost.seconds <= self.max_run_s:
             return
         factor = cost.seconds / self.max_run_s
@@ -85,6 +110,21 @@ class Budget:
                 f"use a smaller network or fewer points (about {math.ceil(factor)}x less work)")
         raise BudgetError(f"This run would take {cost.describe()}, over this server's limit of "
                           f"{_duration(self.max_run_s)} a run: {what}.")
+
+    def check_many(self, runs: Sequence[tuple[str, RunCost, TrainConfig]], what: str = "sweep") -> None:
+        """Raise BudgetError for a sweep or a seed spread (`what`) of `runs`, each (its name, its cost, its
+        settings): any one over the per-run ceiling (named), or all of them together over the sweep ceiling."""
+        for name, cost, config in runs:
+            try:
+                self.check(cost, config)
+            except BudgetError as exc:
+                raise BudgetError(f"{name}: {exc}") from None
+        total = sum(cost.seconds for _, cost, _ in runs)
+        if total > self.max_sweep_s:
+            raise BudgetError(f"This {what}'s {len(runs)} runs would take about {_duration(total)} in all, over this "
+                              f"server's limit of {_duration(self.max_sweep_s)} a {what}: about "
+                              f"{math.ceil(total / self.max_sweep_s)}x less work (fewer values, fewer epochs, a "
+                              "smaller network or fewer points).")
 
     def time_limit(self, cost: RunCost) -> float:
         """CPU seconds after which a run with this estimate is stopped (kept as learned so far)."""
@@ -117,13 +157,37 @@ def macs_per_sample(config: ModelConfig) -> int:
     return int(total)
 
 
+@lru_cache(maxsize=256)
+def activation_floats(config: ModelConfig) -> int:
+    """Numbers every layer of the model `config` builds outputs for one sample (its activations), counted on the
+    meta device when there is a convolution, from the layers' sizes otherwise (each Linear's and its activation's)."""
+    with torch.device("meta"):
+        model = build_model(config)
+        if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
+            return 2 * sum(m.out_features for m in model.modules() if isinstance(m, nn.Linear))
+        total = 0
+
+        def count(module: nn.Module, _inputs, output) -> None:
+            nonlocal total
+            if not list(module.children()):  # the layers themselves, not the containers around them
+                total += output[0].numel()
+
+        hooks = [m.register_forward_hook(count) for m in model.modules()]
+        model(torch.zeros(1, *config.input_shape))
+    for hook in hooks:
+        hook.remove()
+    return int(total)
+
+
 def estimate(model: ModelConfig, train: TrainConfig, n_train: int, n_val: int = 0) -> RunCost:
     """The estimated cost of training `model` with `train` on `n_train` samples (validating on `n_val` each epoch)."""
     macs = macs_per_sample(model)
     steps = train.epochs * steps_per_epoch(n_train, train.batch_size)
     samples = train.epochs * n_train
     work = TRAIN_PASSES * macs * samples + macs * train.epochs * n_val
-    return RunCost(macs, steps, samples, steps * STEP_SECONDS + work / DENSE_MACS_PER_SECOND)
+    batch = min(train.batch_size or n_train, n_train)
+    return RunCost(macs, steps, samples, steps * STEP_SECONDS + work / DENSE_MACS_PER_SECOND, batch,
+                   KEPT_FOR_BACKWARD * 4 * activation_floats(model))
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

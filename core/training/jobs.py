@@ -24,6 +24,33 @@ JOB_STATES = ("waiting", "running", "finished", "failed")
 WALL_SLACK = 4.0
 
 
+class TimeLimit:
+    """A limit of `seconds` CPU seconds of the thread that computes, counted from `start()` (or from when the clock
+    has passed WALL_SLACK times as long); ask it between two steps. `seconds` None: no limit."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds, self.reached = seconds, False
+        self.start()
+
+    def start(self) -> None:
+        """Count from now, in the calling thread (the one that will compute)."""
+        self._wall, self._cpu = time.perf_counter(), time.thread_time()
+
+    def __call__(self) -> bool:
+        """True once the limit is reached (and from then on)."""
+        if self.seconds is not None and not self.reached:
+            self.reached = (time.thread_time() - self._cpu > self.seconds
+                            or time.perf_counter() - self._wall > WALL_SLACK * self.seconds)
+        return self.reached
+
+    def ended(self, result: TrainResult) -> TrainResult:
+        """A run that this limit stopped: `result` as status time_limit, with a message that says what to do."""
+        return replace(result, status="time_limit", message=(
+            f"Stopped at the time limit ({self.seconds:.0f} s of computing on this server) after "
+            f"{len(result.history):,} epochs; the model keeps what it learned. Lower the epochs or the "
+            "network's size for a run that finishes."))
+
+
 class JobSlots:
     """At most `capacity` jobs train at once; the others wait in line (first come, first served) and can say
     where they stand."""
@@ -164,7 +191,7 @@ class TrainingJob:
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._began, self._began_cpu, self._timed_out = time.perf_counter(), time.thread_time(), False
+        self._limit = TimeLimit(self.time_limit)  # made again in `begin`, where the run starts
         self._thread: threading.Thread | None = None
         per_epoch = steps_per_epoch(len(self.data.y_train), self.config.batch_size)
         # The weights each epoch and the gradient flow: small 2-D models only (see core.training.recorder).
@@ -207,29 +234,20 @@ class TrainingJob:
         self._update(state="running")
         if self._states is not None:
             self._states.record(0, self.model)  # the starting weights: the replay's first frame
-        self._began, self._began_cpu = time.perf_counter(), time.thread_time()  # in the thread that trains
+        self._limit = TimeLimit(self.time_limit)  # in the thread that trains; `time_limit` may be set late
         return {"on_epoch": self._on_epoch, "on_step": self._on_step, "should_stop": self._should_stop}
 
     def _should_stop(self) -> bool:
         """Asked between optimizer steps (in the training thread): a Stop, or the run's time limit reached."""
-        if self._stop.is_set():
-            return True
-        if self.time_limit is not None and (time.thread_time() - self._began_cpu > self.time_limit
-                                            or time.perf_counter() - self._began > WALL_SLACK * self.time_limit):
-            self._timed_out = True
-            return True
-        return False
+        return self._stop.is_set() or self._limit()
 
     def finish(self, result: TrainResult | None = None, error: BaseException | None = None) -> JobProgress:
         """End the job with `train_model`'s result (a 2-D run gets its snapshots), or as failed with `error`."""
         if error is not None:
             self._update(state="failed", error=f"{type(error).__name__}: {error}")
         else:
-            if self._timed_out and result.status == "stopped":
-                result = replace(result, status="time_limit", message=(
-                    f"Stopped at the time limit ({self.time_limit:.0f} s of computing on this server) after "
-                    f"{len(result.history):,} epochs; the model keeps what it learned. Lower the epochs or the "
-                    "network's size for a run that finishes."))
+            if self._limit.reached and result.status == "stopped":
+                result = self._limit.ended(result)
             self._update(state="finished", result=self._with_snapshots(result))
         return self.progress()
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.models import ACTIVATIONS, InputFeatures, SigmoidHead, eval_mode, has_sigmoid_head
+from core.models import ACTIVATIONS, InputFeatures, SigmoidHead, eval_mode, has_sigmoid_head, inference_batch
 from core.training.losses import per_sample_loss
 
-EVAL_BATCH = 8192
 # Layers that compute the same in training and in evaluation mode (dropout does not).
 ALIKE_IN_BOTH_MODES = (nn.Sequential, nn.Linear, nn.Conv2d, nn.MaxPool2d, nn.Flatten, InputFeatures, SigmoidHead,
                        *ACTIVATIONS.values())
@@ -26,9 +25,10 @@ def evaluate_loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, loss: s
         return float("nan"), float("nan")
     loss_sum, correct, sigmoid = 0.0, 0, has_sigmoid_head(model)
     with eval_mode(model) if switch_mode else torch.inference_mode():
-        for start in range(0, len(y), EVAL_BATCH):
-            logits = model(X[start: start + EVAL_BATCH])
-            target = y[start: start + EVAL_BATCH]
+        batch = inference_batch(X)  # fewer images than points a pass: bounded memory
+        for start in range(0, len(y), batch):
+            logits = model(X[start: start + batch])
+            target = y[start: start + batch]
             loss_sum += per_sample_loss(logits, target, loss=loss, sigmoid=sigmoid).sum().item()
             correct += (logits.argmax(1) == target).sum().item()
     return loss_sum / len(y), correct / len(y)
