@@ -166,6 +166,9 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("sweep", help="train a grid of runs over one or two settings and print each run")
     _add_train_args(p)
+    p.add_argument("--max-seconds", type=_positive_seconds, default=None,
+                   help="stop each run (or each batch of runs trained together) after this many seconds of "
+                        "computing, keeping what it learned (status time_limit)")
     if sweep_options:
         from core.sweep.cli import add_vary_argument
 
@@ -314,7 +317,7 @@ def _sweep(args: argparse.Namespace) -> dict:
     data_cfg, data, model_cfg, train_cfg = _settings(args)
     options = _options(args, data, model_cfg)
     spec = SweepSpec(data_cfg, model_cfg, train_cfg, tuple(args.vary))
-    return sweep_report(spec, data, options, run_report=lambda c: _report(
+    return sweep_report(spec, data, options, max_seconds=args.max_seconds, run_report=lambda c: _report(
         data_cfg, data, c.cell.model, c.cell.train, options, c.result, c.metrics))
 
 

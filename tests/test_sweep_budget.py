@@ -4,6 +4,7 @@ lower; and each batch (or cell) stops at the time limit of its estimate, its cel
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -88,3 +89,22 @@ def test_a_user_stop_still_leaves_out_the_cells_cut_short(data) -> None:
     result = run_sweep(spec, data, backend=LocalBackend(budget=Budget()), options=OPTIONS,
                        should_stop=lambda: next(calls) >= 5)
     assert result.stopped and result.cells == ()
+
+
+def test_the_command_lines_sweep_stops_each_batch_at_max_seconds(capsys, monkeypatch) -> None:
+    """`python -m core sweep --max-seconds` bounds a sweep on its owner's machine, as `train --max-seconds` bounds a
+    run; it is refused with Ray, whose cells have no time limit."""
+    from core.__main__ import main
+
+    monkeypatch.delenv("NNLAB_RAY_ADDRESS", raising=False)
+    args = ["sweep", "--dataset", "circles", "--n-samples", "200", "--epochs", "10000", "--batch-size", "1",
+            "--patience", "0", "--threads", "1", "--vary", "units=4,8", "--max-seconds", "0.3", "--json"]
+    start = time.thread_time()
+    assert main(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [run["status"] for run in report["runs"]] == ["time_limit", "time_limit"]
+    assert time.thread_time() - start < 2 * 0.3 + 4
+    monkeypatch.setenv("NNLAB_RAY_ADDRESS", "10.0.0.5:6379")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--max-seconds bounds a sweep on this machine" in err

@@ -7,8 +7,17 @@ from collections.abc import Callable
 
 from core.config import RunOptions
 from core.data.dataset import Dataset
-from core.sweep.grid import MAX_VALUES, SETTINGS, Axis, CellResult, SweepError, SweepSpec, parse_values
-from core.sweep.run import default_backend, run_sweep
+from core.sweep.grid import (
+    MAX_VALUES,
+    RAY_ADDRESS_ENV,
+    SETTINGS,
+    Axis,
+    CellResult,
+    SweepError,
+    SweepSpec,
+    parse_values,
+)
+from core.sweep.run import LocalBackend, default_backend, run_sweep
 
 
 def parse_vary(text: str) -> Axis:
@@ -30,10 +39,17 @@ def add_vary_argument(parser: argparse.ArgumentParser) -> None:
                              "count")
 
 
-def sweep_report(spec: SweepSpec, data: Dataset, options: RunOptions, *,
-                 run_report: Callable[[CellResult], dict]) -> dict:
-    """Every cell of the grid as `run_report` describes a run, with its values, the grid and the best cell."""
-    swept = run_sweep(spec, data, backend=default_backend(slots=None), options=options)
+def sweep_report(spec: SweepSpec, data: Dataset, options: RunOptions, *, run_report: Callable[[CellResult], dict],
+                 max_seconds: float | None = None) -> dict:
+    """Every cell of the grid as `run_report` describes a run, with its values, the grid and the best cell; with
+    `max_seconds`, each batch of cells (or a cell alone) stops after that many CPU seconds, as `train` does."""
+    backend = default_backend(slots=None)
+    if max_seconds is not None:
+        if not isinstance(backend, LocalBackend):
+            raise SweepError("--max-seconds bounds a sweep on this machine, and a Ray cluster's cells have no time "
+                             f"limit: unset {RAY_ADDRESS_ENV} or leave out --max-seconds.")
+        backend = LocalBackend(seconds=max_seconds)
+    swept = run_sweep(spec, data, backend=backend, options=options)
     names = [axis.name for axis in spec.axes]
     best = swept.best
     return {

@@ -38,6 +38,7 @@ class LocalBackend:
 
     slots: JobSlots | None = None
     budget: Budget | None = None  # each batch (or cell) stopped at the time limit of its estimate; None: never
+    seconds: float | None = None  # or at this many CPU seconds (the command line's --max-seconds)
 
     def results(self, cells: Sequence[SweepCell], data: Dataset, options: RunOptions,
                 should_stop: Callable[[], bool]) -> Iterator[CellResult]:
@@ -67,9 +68,9 @@ class LocalBackend:
                 return
 
     def _seconds(self, group: Sequence[SweepCell], data: Dataset) -> float | None:
-        """The time limit of cells trained together: the budget's for their estimates summed."""
-        if self.budget is None:
-            return None
+        """The time limit of cells trained together: `seconds`, or the budget's for their estimates summed."""
+        if self.seconds is not None or self.budget is None:
+            return self.seconds
         costs = [cell_cost(cell, data) for cell in group]
         return self.budget.time_limit(sum(costs[1:], costs[0]))
 
