@@ -114,8 +114,7 @@ def run_view() -> None:
         return
     result = lab.result
     if result is not None and not lab.needs_retrain:
-        snapshot = result.snapshots[-1] if result.snapshots else None
-        show_run(lab, result.history, snapshot, result, key="lessons")
+        show_run(lab, result.history, lab.kept_boundary(), result, key="lessons")
 
 
 def live(running: bool) -> None:

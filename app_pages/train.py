@@ -111,7 +111,7 @@ def live() -> None:
         return
     if len(result.snapshots) > 1 and shown("play") and replay_view(lab, result):
         return
-    show_run(lab, result.history, result.snapshots[-1] if result.snapshots else None, result, key="done")
+    show_run(lab, result.history, lab.kept_boundary(), result, key="done")
 
 
 with right:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from torch import nn
 
-from core.boundary import BoundaryGrid, boundary_grid, grid_box
+from core.boundary import BoundaryGrid, Snapshot, boundary_grid, grid_box
 from core.checkpoint import LoadedModel, load_model, save_model
 from core.config import DASHBOARD_LIMITS, DataConfig, ModelConfig, RunOptions, Settings, TrainConfig, reshaped
 from core.data.dataset import Dataset
@@ -385,6 +385,18 @@ class Lab:
             self._evaluation = Evaluation(evaluate_model(model, data.X_train, data.y_train, names), validation,
                                           evaluate_model(model, data.X_test, data.y_test, names), train_true)
         return self._evaluation
+
+    def kept_boundary(self) -> Snapshot | None:
+        """The decision boundary of the weights the last run kept (TrainResult.kept_epoch: early stopping goes back
+        to its best epoch), as the page shows it after the run; None without a 2-D run's boundaries."""
+        result = self.result
+        if result is None or not result.snapshots:
+            return None
+        at = result.kept_index
+        if at is not None:
+            return result.snapshots[at]
+        # a long run's recorder thinned the kept epoch away: drawn from the model, which holds those weights
+        return Snapshot(result.kept_epoch, self.boundary(SNAPSHOT_RESOLUTION))
 
     def boundary(self, resolution: int = 120) -> BoundaryGrid:
         """The current model's decision boundary around all the 2-D points."""

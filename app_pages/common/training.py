@@ -107,10 +107,13 @@ SHARED_NOTE = ("Trained before on this server, so it appeared at once: the very 
 
 
 def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
-    """Cards, the boundary (2-D) and the curves of a running or finished run."""
+    """Cards, the boundary (2-D) and the curves of a running or finished run. A finished run's cards and boundary
+    are of the weights it kept (its best epoch, when early stopping went back to it), as Evaluate's are."""
     data = lab.data
+    kept = result.kept_stats if result is not None else None
+    went_back = kept is not None and bool(history) and kept.epoch != history[-1].epoch
     if history:
-        last = history[-1]
+        last = kept or history[-1]
         a, b = st.columns(2)
         if data.has_validation:
             accuracy_card(a, "Validation accuracy", last.val_acc, len(data.y_val),
@@ -118,7 +121,8 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
         b.metric("Validation loss", _loss(last.val_loss),
                  help=f"The {lab.loss_label} on the validation split. The training loss is averaged over the "
                       "epoch's batches.")
-        b.caption(f"train {_loss(last.train_loss)} (epoch mean) · epoch {last.epoch:,} · "
+        b.caption(f"train {_loss(last.train_loss)} (epoch mean) · epoch {last.epoch:,}"
+                  f"{f' (kept; the run went on to {history[-1].epoch:,})' if went_back else ''} · "
                   f"{count(last.steps, 'step')} · {_duration(last.seconds)} an epoch")
     if result is not None and result is lab.result and lab.shared_run:
         st.caption(SHARED_NOTE)

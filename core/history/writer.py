@@ -40,7 +40,7 @@ SHUTDOWN_FLUSH_S = 10.0  # at exit or SIGTERM, how long every writer together ma
 BOUNDARY_RESOLUTION = 40  # cells a side: 1,600 probabilities per class, rounded, about 10 KB a run
 EVAL_LIMIT = 10_000  # samples measured per split for the record (MNIST's training split is cut to its first 10,000)
 AUTO_DELAY_S = 10.0  # an auto run waits this long to be measured: the session's next move usually replaces it
-KEPT = ("completed", "converged", "early_stopped")  # statuses whose last history entry scores the weights kept
+KEPT = ("completed", "converged", "early_stopped")  # statuses whose kept epoch's entry scores the weights kept
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,14 +66,15 @@ def scores(proba: np.ndarray, y: np.ndarray) -> dict[str, float | int | None]:
 
 
 def run_validation(ended: EndedRun) -> dict[str, float | int | None] | None:
-    """The validation figures the run measured on the weights it kept (its last history entry), when it measured
-    cross-entropy on the whole split; None when they must be measured again."""
+    """The validation figures the run measured on the weights it kept (its kept epoch's history entry: the best
+    one it went back to, or its last), when it measured cross-entropy on the whole split; None when they must be
+    measured again."""
     result, data = ended.result, ended.data
     if result is None or not result.history or result.status not in KEPT:
         return None
     if ended.settings.train.loss != "cross_entropy":  # the history scored another loss
         return None
-    last = result.history[-1]
+    last = result.kept_stats
     if not (np.isfinite(last.val_loss) and np.isfinite(last.val_acc)) or not 0 < len(data.y_val) <= EVAL_LIMIT:
         return None
     return {"accuracy": finite(last.val_acc), "loss": finite(last.val_loss), "n": len(data.y_val)}

@@ -292,10 +292,10 @@ def _result(cell: _Cell, chance: float) -> tuple[SweepCell, nn.Module, TrainResu
     """A cell's model (its parameters now in storage of their own) and its run, judged as its solo run would be."""
     for p in cell.model.parameters():
         p.data = p.data.clone()
-    outcome = _judge(cell, cell.stopper, cell.history, cell.initial_loss, chance)
+    outcome, kept = _judge(cell, cell.stopper, cell.history, cell.initial_loss, chance)
     cell.model.to("cpu")
     return cell.cell, cell.model, TrainResult(tuple(cell.history), outcome.status, outcome.message, cell.step,
-                                              cell.seconds, (), cell.stopper.best_epoch, cell.exploded)
+                                              cell.seconds, (), kept, cell.exploded)
 
 
 def train_batched(cells: Sequence[SweepCell], data: Dataset, options: RunOptions = RunOptions(),  # noqa: B008

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 STATUSES = ("completed", "converged", "early_stopped", "still_improving", "stopped", "time_limit", "diverged",
             "stalled", "not_learning")
 TROUBLE = ("diverged", "stalled", "not_learning")  # runs that failed to learn; the message says what to change
+KEEPS_BEST = ("completed", "converged", "early_stopped", "still_improving")  # end with the best epoch's weights
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ class TrainResult:
     steps: int
     seconds: float
     snapshots: Sequence[Snapshot] = ()  # a 2-D run's boundaries (core.boundary.RunSnapshots), drawn on demand
-    best_epoch: int | None = None
+    best_epoch: int | None = None  # the epoch whose weights the model went back to (the stopping rule's best); None:
+    # it keeps its last (no rule, or a run that was stopped, timed out or diverged)
     exploded_loss: float | None = None  # the loss value that ended a diverged run
     states: tuple[EpochState, ...] = ()  # 2-D runs: the weights after each kept epoch, for looking inside
     gradients: GradientFlow | None = None  # 2-D runs: per-layer weight and gradient sizes per epoch
@@ -54,6 +56,28 @@ class TrainResult:
     @property
     def diverged(self) -> bool:
         return self.status == "diverged"
+
+    @property
+    def kept_epoch(self) -> int | None:
+        """The epoch whose weights the model ends with: the best one it went back to, else its last (None before
+        any epoch). Every figure of "the trained model" (Evaluate, the run history, the boundary shown after the
+        run) is of these weights."""
+        if not self.history:
+            return None
+        return self.best_epoch if self.best_epoch is not None else self.history[-1].epoch
+
+    @property
+    def kept_stats(self) -> EpochStats | None:
+        """The record of `kept_epoch`: its validation loss and accuracy are the kept model's."""
+        kept = self.kept_epoch
+        return next((s for s in reversed(self.history) if s.epoch == kept), None) if kept is not None else None
+
+    @property
+    def kept_index(self) -> int | None:
+        """Where the kept weights are among `states` (and `snapshots`); None when not recorded (a long run's
+        recorder thins the epochs it keeps)."""
+        kept = self.kept_epoch
+        return next((i for i, s in enumerate(self.states) if s.epoch == kept), None) if kept is not None else None
 
     def record_arrays(self) -> list:
         """The numpy arrays the run recorded: the weights of each kept epoch and the gradient flow."""

@@ -154,13 +154,14 @@ class SharedRuns:
         weights = StateCopier().copy(model).arrays()  # on the CPU, one flat copy that the names view
         kept = SharedRun(replace(result, snapshots=()), weights,
                          result.records_nbytes() + sum(a.nbytes for a in weights.values()), SharedFrames(self, key))
-        final = result.snapshots[-1].grid if result.snapshots else None
+        at = result.kept_index if result.snapshots else None  # the boundary shown after the run: the kept weights'
+        final = result.snapshots[at].grid if at is not None else None
         size = kept.nbytes + (_nbytes(final) if final is not None else 0)
         if size > self.max_bytes // 4:
             return None
         _read_only([*weights.values(), *result.record_arrays()])
         if final is not None:
-            kept.frames._add(len(result.snapshots) - 1, final)
+            kept.frames._add(at % len(result.snapshots), final)
         with self._lock:
             old = self._runs.pop(key, None)
             self.nbytes -= old.held if old is not None else 0

@@ -25,13 +25,12 @@ from core.training.augment import Augmenter
 from core.training.diagnose import Outcome, diagnose, divergence_message
 from core.training.fused import FusedStep
 from core.training.losses import chance_loss_of, per_sample_loss
-from core.training.result import EpochStats, TrainResult
+from core.training.result import KEEPS_BEST, EpochStats, TrainResult
 from core.training.scoring import acts_alike_in_both_modes, evaluate_loss
 from core.training.stopping import StoppingRule as _EarlyStopping  # the name core.sweep.batched imports
 from core.training.stopping import ceiling_message
 
 PROBE_SIZE = 1024  # training points used to measure the loss before the first step
-KEEPS_BEST = ("completed", "converged", "early_stopped", "still_improving")  # end with the best epoch's weights
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -236,12 +235,13 @@ def _run_epochs(loop: _Loop, stopper: _EarlyStopping, X_val: torch.Tensor, y_val
 
 
 def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], initial_loss: float,
-           chance: float) -> Outcome:
-    """Keep the best epoch's weights (early stopping), restore the usual memory format, and diagnose the run."""
-    judged = history  # the run is judged by the weights it keeps
+           chance: float) -> tuple[Outcome, int | None]:
+    """Keep the best epoch's weights (early stopping), restore the usual memory format, and diagnose the run:
+    (the diagnosis, the epoch whose weights were loaded back, or None when the run keeps its last)."""
+    judged, kept = history, None  # the run is judged by the weights it keeps
     if stopper.best_state is not None and loop.status in KEEPS_BEST:
         loop.model.load_state_dict(stopper.best_state.tensors())
-        judged = history[:stopper.best_epoch]
+        judged, kept = history[:stopper.best_epoch], stopper.best_epoch
     X, y = loop.X, loop.y
     final_loss, final_acc = evaluate_loss(loop.model, X[:PROBE_SIZE], y[:PROBE_SIZE], loss=loop.config.loss)
     loop.model.to(memory_format=torch.contiguous_format)
@@ -249,7 +249,7 @@ def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], init
     config, options = loop.config, loop.options
     outcome = Outcome(loop.status, loop.message, tuple(judged), initial_loss, chance, final_loss, final_acc, probe,
                       config.lr, config.epochs, options.reference_lr)
-    return diagnose(outcome, loop.model, X[:probe], y)
+    return diagnose(outcome, loop.model, X[:probe], y), kept
 
 
 def train_model(model: nn.Module, data: Dataset,
@@ -270,10 +270,10 @@ def train_model(model: nn.Module, data: Dataset,
     started = time.perf_counter()
     model.train()
     history = _run_epochs(loop, stopper, X_val, y_val, chance, on_epoch)
-    outcome = _judge(loop, stopper, history, initial_loss, chance)
+    outcome, kept = _judge(loop, stopper, history, initial_loss, chance)
     model.to("cpu")  # trained on any device, handed back on the CPU, where the views and files expect it
     return TrainResult(tuple(history), outcome.status, outcome.message, loop.step, time.perf_counter() - started,
-                       (), stopper.best_epoch, loop.exploded)
+                       (), kept, loop.exploded)
 
 
 def overfit_one_batch(model: nn.Module, data: Dataset, *, batch_size: int = 16, steps: int = 150,
