@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages.common.session import get_lab, session_runs
 from app_pages.common.ui import PAGES, count
-from app_pages.runs_table import change, column_config, open_run, styled, table
+from app_pages.runs_table import TABLE, change, column_config, keep_ticks, open_run, styled, table
 from core.history.runs import (
     Run,
     comparison_title,
@@ -41,8 +41,12 @@ def history(runs: list[Run]) -> list[Run]:
     frame, keys = table(runs)
     if keys:
         st.caption(f"Highlighted: the settings that differ between these runs ({', '.join(keys)}).")
+    gone = keep_ticks([run.id for run in runs])
+    if gone and not st.session_state.get("runs.delete"):  # deleted by the user: the notice says so already
+        st.caption(f"Unticked {', '.join(f'#{run_id}' for run_id in gone)}: no longer in the history (an automatic "
+                   "run is kept only until the next one, unless pinned).")
     event = st.dataframe(styled(frame, keys), hide_index=True, on_select="rerun", selection_mode="multi-row",
-                         key="runs.table", column_config=column_config())
+                         key=TABLE, column_config=column_config())
     chosen = [runs[i] for i in event.selection.rows if i < len(runs)]
     ids = [run.id for run in chosen]
     buttons = st.columns(4)

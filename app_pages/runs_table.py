@@ -21,6 +21,8 @@ from core.lab import Lab
 from core.url.state import SETTING_NAMES
 
 HIGHLIGHT = "background-color: #fff3cd"  # the settings that differ between runs
+TABLE = "runs.table"  # the table's key; st.dataframe keeps its ticks by row position, not by run
+SHOWN = "runs.shown"  # the run ids of the table's rows as last drawn, which those positions refer to
 
 
 def table(runs: list[Run]) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -31,6 +33,23 @@ def table(runs: list[Run]) -> tuple[pd.DataFrame, tuple[str, ...]]:
     metrics = [f"{split} {name}" for split in SPLITS for name in ("accuracy", "loss")]
     front = ["id", *keys, "status", "origin", "pinned", *metrics, "epochs", "seconds", "created"]
     return frame[front + [k for k in SETTING_NAMES if k not in keys]], keys
+
+
+def keep_ticks(ids: list[int]) -> list[int]:
+    """Keep the table's ticks on the same runs when its rows move; returns the ticked ids no longer listed.
+
+    Call it just before drawing the table with rows `ids`. A run added at the top (Open, a training that ended)
+    would otherwise move every tick onto the run below it, and Pin, Unpin, Delete and Open would act on that.
+    """
+    shown, st.session_state[SHOWN] = st.session_state.get(SHOWN), ids
+    state = st.session_state.get(TABLE)  # None after another page: the table starts with nothing ticked
+    rows = list(state["selection"]["rows"]) if state else []
+    if shown is None or shown == ids or not rows:
+        return []
+    ticked = [shown[row] for row in rows if row < len(shown)]
+    st.session_state[TABLE] = {"selection": {"rows": [row for row, run_id in enumerate(ids) if run_id in ticked],
+                                             "columns": [], "cells": []}}
+    return [run_id for run_id in ticked if run_id not in ids]
 
 
 def styled(frame: pd.DataFrame, keys: tuple[str, ...]) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -155,3 +156,79 @@ def test_open_brings_back_a_run_on_your_own_drawn_points(tmp_path, monkeypatch) 
     assert np.allclose(lab.data_config.points, data.points, atol=1e-3)
     assert lab.train_config.lr == 0.03 and lab.model is not None
     assert any("retrained with the same settings and seeds" in i.value for i in at.info)
+
+
+def ticked(at: AppTest) -> list[int]:
+    """The ids of the runs ticked in the table: the rows the page reads, named by the table as shown."""
+    rows = at.session_state["runs.table"]["selection"]["rows"]
+    return sorted(int(run_id) for run_id in at.dataframe(key="runs.table").value["id"].iloc[rows])
+
+
+def overlaid(at: AppTest) -> set[int]:
+    """The ids of the runs whose curves are overlaid: each trace's legend group starts with the run's label, #id."""
+    charts = at.get("plotly_chart")
+    traces = json.loads(charts[0].proto.spec)["data"] if charts else []
+    return {int(trace["legendgroup"].split(" · ")[0].removeprefix("#")) for trace in traces}
+
+
+def unticked(at: AppTest) -> list[str]:
+    """The page's notes on ticked runs that left the history without being deleted."""
+    return [c.value for c in at.caption if c.value.startswith("Unticked")]
+
+
+def test_the_tick_follows_its_run_when_open_adds_a_run_at_the_top(two_runs: AppTest) -> None:
+    table = two_runs.dataframe(key="runs.table").value
+    row = int(table.index[table["lr"] == "0.03"][0])
+    assert row > 0  # the older run: not the first row
+    opened, other = int(table["id"].iloc[row]), int(table["id"].iloc[1 - row])
+    at = select(two_runs, [row])
+    at.button(key="runs.open").click().run()
+    assert run_writer().wait(30)
+    at.run()  # the retrained run is saved: it is listed, at the top
+    no_errors(at)
+    table = at.dataframe(key="runs.table").value
+    new = int(table["id"].iloc[0])
+    assert len(table) == 3 and new not in {opened, other}
+    assert ticked(at) == [opened]
+    assert overlaid(at) == {opened}
+    at.button(key="runs.delete").click().run()  # Delete acts on the ticked run, wherever its row went
+    no_errors(at)
+    assert set(at.dataframe(key="runs.table").value["id"]) == {new, other}
+    assert ticked(at) == [] and not at.get("plotly_chart") and not unticked(at)
+
+
+def test_the_tick_follows_its_run_when_a_training_ends_while_the_page_is_open(two_runs: AppTest) -> None:
+    at = select(two_runs, [1])
+    chosen = ticked(at)
+    token = at.session_state[SESSION].token
+    record_run(shared_engine(), token, RunRecord({"data": "circles", "lr": "0.1"}, "completed"), origin="train")
+    at.run()
+    no_errors(at)
+    assert len(at.dataframe(key="runs.table").value) == 3
+    assert ticked(at) == chosen and overlaid(at) == set(chosen)
+
+
+def test_deleting_the_ticked_run_ticks_no_other(two_runs: AppTest) -> None:
+    at = select(two_runs, [0])
+    at.button(key="runs.delete").click().run()
+    no_errors(at)
+    assert len(at.dataframe(key="runs.table").value) == 1
+    assert ticked(at) == [] and not at.get("plotly_chart") and not unticked(at)
+    assert any("Select runs in the table" in i.value for i in at.info)
+
+
+def test_a_ticked_automatic_run_replaced_by_the_next_is_unticked_with_a_note(two_runs: AppTest) -> None:
+    table = two_runs.dataframe(key="runs.table").value
+    auto = int(table["id"][table["origin"] == "auto"].iloc[0])
+    at = select(two_runs, [int(table.index[table["origin"] == "train"][0])])
+    at.button(key="runs.open").click().run()  # the lr 0.03 run is current now, so the automatic one can be opened
+    assert run_writer().wait(30)
+    at = select(at.run(), [int(at.dataframe(key="runs.table").value.set_index("id").index.get_loc(auto))])
+    assert ticked(at) == [auto]
+    notes = unticked(at.button(key="runs.open").click().run())  # retrained as an automatic run: it replaces this one
+    assert run_writer().wait(30)
+    notes += unticked(at.run())  # the note comes with the run that finds the replacement listed, once
+    no_errors(at)
+    assert auto not in set(at.dataframe(key="runs.table").value["id"])
+    assert ticked(at) == [] and notes == [f"Unticked #{auto}: no longer in the history (an automatic run is kept "
+                                          "only until the next one, unless pinned)."]
