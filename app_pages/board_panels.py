@@ -166,8 +166,9 @@ def start_form(lab: Lab, db: Engine) -> None:
     if lab.data_config is None:
         st.info("Pick a dataset on the Data page first: it becomes the board's data.", icon=":material/info:")
         return
-    st.caption("Students will train on this data: " + ", ".join(f"{k}={v}" for k, v in
-                                                                  board.data_settings(lab.data_config).items()))
+    data = lab.require_data()  # in words, with its split (a link's key=value list named settings circles lack)
+    st.caption(f"Students will train on this data: {data.source} {len(data.y_train):,} train · "
+               f"{len(data.y_val):,} validation · {len(data.y_test):,} test.")
     st.text_input("Board name", max_chars=board.BOARD_NAME_CHARS, placeholder="Period 3: circles", key="board.name")
     st.button("Start a board", key="board.start", icon=":material/leaderboard:", type="primary", on_click=_start,
               args=(lab, db))

@@ -72,6 +72,10 @@ def markdown_text(at: AppTest) -> str:
 def test_a_teacher_starts_a_board_and_gets_two_links(db: Engine) -> None:
     at = board_page().run()
     no_errors(at)
+    data = at.session_state[SESSION].lab.data  # told in words, not as a link's settings (circles had "classes=3")
+    told = next(c.value for c in at.caption if c.value.startswith("Students will train on this data"))
+    assert told == (f"Students will train on this data: {data.source} {len(data.y_train):,} train · "
+                    f"{len(data.y_val):,} validation · {len(data.y_test):,} test.") and "=" not in told
     at.text_input(key="board.name").input("Period 3")
     at.button(key="board.start").click().run()
     no_errors(at)
