@@ -64,7 +64,7 @@ def current_job(lab: Lab) -> SweepJob | None:
 def start_sweep(lab: Lab, axes: list[Axis]) -> SweepJob:
     """Sweep around the lab's current settings on a worker; SweepError (a ValueError) for a bad grid.
 
-    Each finished cell goes to the run history through the page's runs (app_pages.runs_table.flush).
+    Each finished cell goes to the run history through the page's runs (app_pages.common.session.keep_sweep_runs).
     """
     if any(not axis.values for axis in axes):
         raise ValueError("pick at least one value for each setting.")

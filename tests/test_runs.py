@@ -352,6 +352,22 @@ def test_a_full_batch_reads_all_not_bs_0(engine) -> None:
     assert list(runs_frame(runs)["bs"]) == ["all", "32"]
 
 
+def test_a_setting_the_runs_model_does_not_use_is_not_shown_or_compared(engine) -> None:
+    """A config keeps its MLP widths when the kind becomes a CNN (switching back restores them); a CNN run is not
+    listed with them, nor an MLP with a CNN's width (exploratory QA: a CNN run read "hidden 1024")."""
+    sid = session()
+    for kind, hidden, width in (("cnn", "1024", "32"), ("cnn", "8,8", "32"), ("mlp", "8,8", "64")):
+        rec = record()
+        record_run(engine, sid, RunRecord({**rec.settings, "model": kind, "hidden": hidden, "width": width},
+                                          rec.status, rec.seconds, rec.history, rec.metrics))
+    cnn, other_cnn, mlp = list_runs(engine, sid)[::-1]
+    frame = runs_frame([cnn, other_cnn, mlp])
+    shown = frame[["hidden", "width"]].astype(object).where(frame[["hidden", "width"]].notna(), None)
+    assert list(shown["hidden"]) == [None, None, "8,8"] and list(shown["width"]) == ["32", "32", None]
+    assert differing_settings([cnn, other_cnn]) == ()  # only their unused widths differ
+    assert set(differing_settings([cnn, mlp])) >= {"model", "hidden", "width"}
+
+
 def test_the_overlay_has_one_colour_per_run_and_names_what_differs() -> None:
     epochs = np.arange(1, 4, dtype=float)
     arrays = {"epoch": epochs, "train_loss": 1 / epochs, "val_loss": 1.2 / epochs, "train_acc": epochs / 4,

@@ -241,11 +241,24 @@ def pin_run(engine: Engine, session: str, run_id: int, pinned: bool = True) -> N
 # --- comparing and exporting ----------------------------------------------------------------------
 
 
+# Settings a model of another kind keeps (a config keeps them when the kind changes, so that switching back
+# restores them) but does not use: a run of such a model shows none (a CNN was listed with "hidden 1024").
+USED_BY = {"hidden": ("mlp",), "width": ("cnn",)}
+
+
+def used_setting(run: Run, key: str) -> object | None:
+    """A run's stored value of one setting, or None when its model does not use it."""
+    kinds = USED_BY.get(key)
+    if kinds is not None and run.record.settings.get("model") not in kinds:
+        return None
+    return run.record.settings.get(key)
+
+
 def differing_settings(runs: Sequence[Run]) -> tuple[str, ...]:
     """The URL names of the settings whose values are not the same in every run, in URL order."""
     if len(runs) < 2:
         return ()
-    return tuple(key for key in SETTING_NAMES if len({run.record.settings.get(key) for run in runs}) > 1)
+    return tuple(key for key in SETTING_NAMES if len({used_setting(run, key) for run in runs}) > 1)
 
 
 def shown_setting(run: Run, key: str) -> str:
@@ -278,7 +291,8 @@ def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
         for split in SPLITS:
             for name in ("accuracy", "loss"):
                 row[f"{split} {name}"] = rec.metrics.get(split, {}).get(name)
-        row.update({key: shown_setting(run, key) if key in rec.settings else None for key in SETTING_NAMES})
+        row.update({key: shown_setting(run, key) if used_setting(run, key) is not None else None
+                    for key in SETTING_NAMES})
         rows.append(row)
     columns = [*TABLE_COLUMNS, *(f"{s} {m}" for s in SPLITS for m in ("accuracy", "loss")), *SETTING_NAMES]
     return pd.DataFrame(rows, columns=columns)
