@@ -3,9 +3,11 @@ fix that trains and then says whether it helped, silence on a healthy circles ru
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from urllib.parse import parse_qsl
 
 import pytest
+from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
 from app_pages.common.session import SESSION
@@ -78,6 +80,22 @@ def test_the_diagnosis_and_its_one_click_fix(link: str, words: str, outcomes: tu
     assert "validation" in said and any(outcome in said for outcome in outcomes), said
     epochs = at.slider(key="train.epochs")
     assert epochs.value == lab.train_config.epochs and epochs.proto.set_value, "the browser shows the fix's settings"
+
+
+def test_the_fix_sets_the_controls_without_streamlits_double_value_warning(monkeypatch) -> None:
+    """Streamlit logs 'created with a default value but also had its value set via the Session State API' once per
+    process, and only under a real server (runtime.exists()): both are arranged here, and the log is read."""
+    said: list[str] = []
+    monkeypatch.setattr(policies, "runtime", SimpleNamespace(exists=lambda: True))
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    monkeypatch.setattr(policies._LOGGER, "warning", lambda message, *args, **_kw: said.append(message % args))
+    at = train_page("data=circles&hidden=8,8&lr=0.3&ep=100&pat=0")  # every ReLU dies: "Use leaky ReLU"
+    assert "Dead units" in diagnosis(at) and fix_button(at).label == "Fix it: Use leaky ReLU"
+    said.clear()
+    fix_button(at).click().run()
+    no_errors(at)
+    assert at.selectbox(key="train.arch.activation").value == "leaky_relu", "the control shows the fix"
+    assert not [line for line in said if "Session State API" in line], said
 
 
 def test_a_fix_over_the_servers_budget_says_so_in_one_line() -> None:

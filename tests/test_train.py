@@ -72,6 +72,7 @@ def test_high_learning_rate_diverges_with_an_explanation(circles) -> None:
     result = train_model(model, circles, TrainConfig(optimizer="sgd", lr=10, momentum=0.9, epochs=20))
     assert result.status == "diverged" and result.diverged
     assert "learning rate (10) is too high" in result.message and "Try 1" in result.message
+    assert result.suggested_lr == pytest.approx(1.0)  # the rate the message names, for the coach to offer
     assert len(result.history) < 20
     # The next run with a sensible rate works.
     assert train_model(build_model(ModelConfig()), circles, TrainConfig(epochs=2)).status == "completed"
@@ -84,9 +85,13 @@ def test_a_run_that_ends_worse_than_it_began_is_stalled_not_completed(circles) -
     assert result.status == "stalled" and result.failed_to_learn and not result.diverged
     assert result.history[-1].train_loss > result.history[0].train_loss
     assert "did not learn" in result.message and "Try 1 (x0.1)" in result.message
+    assert result.suggested_lr == pytest.approx(1.0)
     # A tiny learning rate barely moves the loss: not a stall (the loss did not climb) but a run that did not learn.
     slow = train_model(build_model(ModelConfig()), circles, TrainConfig(lr=1e-5, epochs=3))
-    assert slow.status == "not_learning" and slow.failed_to_learn
+    assert slow.status == "not_learning" and slow.failed_to_learn and slow.suggested_lr is None  # no preset known
+    told = train_model(build_model(ModelConfig()), circles, TrainConfig(lr=1e-5, epochs=3),
+                       RunOptions(reference_lr=0.03))
+    assert "Try 100× larger (0.001)" in told.message and told.suggested_lr == pytest.approx(0.001)
 
 
 def test_should_stop_ends_mid_epoch(circles) -> None:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from app_pages.common.choices import augment_control, device_control, loss_control
 from app_pages.common.session import get_lab, locked, shown
-from app_pages.common.ui import accuracy_card, count, nearest
+from app_pages.common.ui import accuracy_card, count, nearest, unless_set
 from app_pages.common.widgets import boundary_toggles
 from core import plots
 from core.config import DASHBOARD_LIMITS, OPTIMIZERS, SCHEDULES, TrainConfig
@@ -36,7 +36,8 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
     def off(name: str) -> bool:
         return disabled or locked(name)
 
-    lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES, value=nearest(LEARNING_RATES, config.lr),
+    lr = st.select_slider("Learning rate (log scale)", LEARNING_RATES,
+                          **unless_set("train.lr", value=nearest(LEARNING_RATES, config.lr)),
                           format_func=lambda v: f"{v:g}", key="train.lr",
                           disabled=off("lr")) if shown("lr") else config.lr
     optimizer = st.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(config.optimizer), key="train.opt",
@@ -50,13 +51,15 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
     batch = st.select_slider("Batch size", BATCH_SIZES, value=nearest(BATCH_SIZES, config.batch_size),
                              format_func=lambda b: "all" if b == 0 else str(b), key="train.batch",
                              disabled=off("bs")) if shown("bs") else config.batch_size
-    epochs = st.slider("Epochs, at most", *LIMITS["epochs"], min(config.epochs, LIMITS["epochs"][1]),
+    epochs = st.slider("Epochs, at most", *LIMITS["epochs"],
+                       **unless_set("train.epochs", value=min(config.epochs, LIMITS["epochs"][1])),
                        key="train.epochs", disabled=off("ep"),
                        help="The ceiling: with the stopping rule on (More settings: patience), a run ends sooner, "
                             "once its validation loss has stopped improving.") if shown("ep") else config.epochs
     with st.expander("More settings"):
         weight_decay = st.select_slider(
-            "Weight decay (L2)", WEIGHT_DECAYS, value=nearest(WEIGHT_DECAYS, config.weight_decay),
+            "Weight decay (L2)", WEIGHT_DECAYS,
+            **unless_set("train.wd", value=nearest(WEIGHT_DECAYS, config.weight_decay)),
             format_func=lambda v: f"{v:g}", key="train.wd", disabled=off("wd"),
             help="For SGD, Adam and RMSprop weight decay is an L2 penalty: it shrinks every weight a little at "
                  "each step. AdamW decouples the decay from the gradient step.") if shown("wd") else config.weight_decay
@@ -67,7 +70,8 @@ def training_controls(config: TrainConfig, *, disabled: bool = False) -> TrainCo
         schedule = st.selectbox("Learning-rate schedule", SCHEDULES, index=SCHEDULES.index(config.schedule),
                                 key="train.schedule", disabled=off("sched")) if shown("sched") else config.schedule
         patience = st.slider("Stop when it stops improving: patience (0 = off)", *LIMITS["patience"],
-                             config.patience, key="train.patience", disabled=off("pat"),
+                             **unless_set("train.patience", value=config.patience), key="train.patience",
+                             disabled=off("pat"),
                              help="A run stops after this many epochs without a new low of the validation loss "
                                   "(longer on a long run) and keeps the best epoch's weights. 0: it trains up to "
                                   "the epoch ceiling and keeps the last weights.") if shown("pat") else config.patience

@@ -102,6 +102,12 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def unless_set(key: str, **default: object) -> dict[str, object]:
+    """A widget's default (`value=`, `index=`, `default=`) only while the session state holds no value for its key:
+    Streamlit warns about a widget given both, as after the coach's fix set it."""
+    return {} if key in st.session_state else default
+
+
 def nearest(options: Sequence[float], value: float) -> float:
     """The option closest to `value`: sliders snap a stored setting to one of their own values."""
     return min(options, key=lambda o: abs(o - value))

@@ -7,7 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from app_pages.common.session import get_lab, locked, shown
-from app_pages.common.ui import nearest
+from app_pages.common.ui import nearest, unless_set
 from core.config import FEATURE_LABELS, LAYER_LIMITS, ModelConfig
 from core.models import ACTIVATIONS, FEATURES
 
@@ -31,7 +31,8 @@ def architecture_controls(config: ModelConfig, *, prefix: str, images: bool) -> 
     activation = config.activation
     if kind != "logreg" and shown("act"):
         names = list(ACTIVATIONS)
-        activation = st.selectbox("Activation", names, index=names.index(config.activation),
+        activation = st.selectbox("Activation", names, **unless_set(f"{prefix}.activation",
+                                                                     index=names.index(config.activation)),
                                   key=f"{prefix}.activation", disabled=locked("act"))
     dropout = config.dropout
     if kind != "logreg" and images and shown("drop"):
@@ -96,7 +97,8 @@ def _reshape(action: str, key: str, layer: int = 0) -> None:
 
 def feature_controls(config: ModelConfig, *, prefix: str) -> tuple[str, ...]:
     """Input features of 2-D data as toggles (x, y, x², ...); at least one must stay on."""
-    chosen = st.pills("Input features", list(FEATURES), selection_mode="multi", default=list(config.features),
+    chosen = st.pills("Input features", list(FEATURES), selection_mode="multi",
+                      **unless_set(f"{prefix}.features", default=list(config.features)),
                       format_func=FEATURE_LABELS.get, key=f"{prefix}.features", disabled=locked("feat"), wrap=True,
                       help="A fixed first layer computes these from each point's (x, y). With x² and y² even "
                            "logistic regression can draw a circle: feature engineering instead of depth.")

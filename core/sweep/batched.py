@@ -295,7 +295,8 @@ def _result(cell: _Cell, chance: float) -> tuple[SweepCell, nn.Module, TrainResu
     outcome, kept = _judge(cell, cell.stopper, cell.history, cell.initial_loss, chance)
     cell.model.to("cpu")
     return cell.cell, cell.model, TrainResult(tuple(cell.history), outcome.status, outcome.message, cell.step,
-                                              cell.seconds, (), kept, cell.exploded)
+                                              cell.seconds, (), kept, cell.exploded,
+                                              suggested_lr=outcome.suggested_lr)
 
 
 def train_batched(cells: Sequence[SweepCell], data: Dataset, options: RunOptions = RunOptions(),  # noqa: B008

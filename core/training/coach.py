@@ -1,9 +1,12 @@
 """The coach: after a run, one short diagnosis read from the run's own numbers, and the one change that should fix it.
 
 `advise` looks at the history (train and validation curves), the gradient-flow record, the kept model's ReLU
-units and the settings, and names the first of: diverged > vanishing gradients (sigmoid) > too few units >
-dead units > a noisy learning rate > overfitting > too slow > underfitting (still falling: more epochs; flat:
-more units or features). A healthy run gets nothing. The fix is a `Settings` to train next; the coach never
+units and the settings, and names the first of: the learning rate the run's own diagnosis names (diverged,
+overshooting, too small to move the weights) > vanishing gradients (sigmoid) > too few units > dead units > a noisy
+learning rate > overfitting > too slow > underfitting (still falling: more epochs; flat: more units or features).
+A healthy run gets nothing. The coach never contradicts the diagnosis (core.training.diagnose, the warning shown
+above it): where that names a learning rate, the coach's fix is that rate, and the training loss it quotes is the
+kept epoch's, as the diagnosis and the score cards quote it. The fix is a `Settings` to train next; the coach never
 trains: the page runs it when the learner clicks. `compare` then says whether it helped: "helped" only when the
 change in validation accuracy is larger than the 95% interval of the difference, else "within the noise".
 """
@@ -28,7 +31,8 @@ LOW_TRAIN_ACC = 0.9  # training accuracy below this share of what its labels all
 GAP = 0.10  # train - validation accuracy: overfitting
 LOSS_RATIO = 3.0  # or a validation loss this many times the training loss, while it rises
 RISE = 1.2  # the validation loss ended this many times above its lowest, well before the end: it is rising
-NOISY = 0.2  # mean epoch-to-epoch change of the validation loss, relative to its level, over the last epochs
+NOISY = 0.2  # the validation loss went up and down by this share of its level per epoch, over the last epochs
+NOISY_EPOCHS = 5  # fewer epochs than this tell nothing about noise (one rise and one fall can be chance)
 FLAT = 0.02  # the training loss fell less than this share over the last fifth of the run: flat
 SLOW_LR = 10  # a rate this many times below the model's usual one makes a run "too slow"
 DEAD = 0.5  # half the ReLU units or more output 0 for every training point (in a run that failed to learn)
@@ -114,6 +118,11 @@ class _Run:
         return self.result.history[self.kept].train_acc
 
     @property
+    def kept_loss(self) -> float:
+        """The kept epoch's training loss: the one the diagnosis and the score cards quote."""
+        return float(self.train_loss[self.kept])
+
+    @property
     def underfits(self) -> bool:
         """Training accuracy below LOW_TRAIN_ACC of what its labels allow (flipped labels cannot be learned)."""
         return self.train_acc < LOW_TRAIN_ACC * (1 - self.settings.data.label_noise)
@@ -161,13 +170,32 @@ def _model(run: _Run, **changes) -> Settings:
     return replace(run.settings, model=replace(run.settings.model, **changes))
 
 
-def _diverged(run: _Run) -> Advice | None:
-    if not run.result.diverged:
+def _diagnosed_rate(result: TrainResult) -> float | None:
+    """The learning rate a failed run's own diagnosis names (its warning, core.training.diagnose), on the slider;
+    None when it names none. The diagnosis's own figure, so the two can never say different numbers."""
+    return _rate(result.suggested_lr, 1) if result.suggested_lr is not None and result.failed_to_learn else None
+
+
+def _learning_rate(run: _Run) -> Advice | None:
+    """Diverged, overshooting (stalled: the loss ended above its first epoch's) or a rate too small to move the
+    weights: the diagnosis blames the learning rate, so the coach's fix is the rate it names."""
+    result, lr = run.result, run.settings.train.lr
+    overshot = result.status in ("diverged", "stalled")
+    new = _diagnosed_rate(result) or (_rate(lr, 0.1) if overshot else None)
+    if new is None or new == lr:
         return None
-    lr = _rate(run.settings.train.lr, 0.1)
-    return Advice("diverged", f"Diverged: the loss blew up at step {run.result.steps:,}, so every step overshot. "
-                              f"A 10× smaller learning rate takes smaller steps.", f"Learning rate {lr:g}",
-                  _train(run, lr=lr))
+    if result.diverged:
+        rule, why = "diverged", f"Diverged: the loss blew up at step {result.steps:,}, so every step overshot."
+    elif overshot:
+        rule, why = "overshooting", (f"Overshooting: the training loss ended at {run.kept_loss:.3f}, higher than the "
+                                     f"{run.train_loss[0]:.3f} of its first epoch, so the steps overshoot.")
+    else:
+        rule, why = "too_slow", (f"Too slow: the learning rate {lr:g} is too small to move the weights in "
+                                 f"{run.epochs:,} epochs (this model usually takes {run.reference_lr:g}).")
+    how = f"{max(lr / new, new / lr):.0f}× {'smaller' if new < lr else 'larger'}"
+    does = "takes smaller steps" if new < lr else "moves them"
+    return Advice(rule, f"{why} A {how} learning rate {does}.", f"Learning rate {new:g} ({how})",
+                  _train(run, lr=new))
 
 
 def _vanishing(run: _Run) -> Advice | None:
@@ -188,7 +216,7 @@ def _capacity(run: _Run, *, tiny_only: bool) -> Advice | None:
     tiny = model.kind == "logreg" or model.activation == "linear" or sum(model.hidden) <= TINY
     if not run.underfits or (tiny_only and not tiny) or not _flat(run):
         return None
-    why = (f"Underfitting: the training loss is flat at {run.train_loss[-1]:.3f} with training accuracy "
+    why = (f"Underfitting: the training loss is flat at {run.kept_loss:.3f} with training accuracy "
            f"{run.train_acc:.0%}: the network cannot draw the shape the classes need.")
     if (model.kind == "logreg" or model.activation == "linear") and not run.images:
         features = tuple(dict.fromkeys((*model.features, "xx", "yy")))
@@ -210,17 +238,25 @@ def _dead(run: _Run) -> Advice | None:
                                 "below 0.", "Use leaky ReLU", _model(run, activation="leaky_relu"))
 
 
+def _wander(values: np.ndarray) -> float:
+    """How far a curve went up and down per step: its total movement less its net change (twice the smaller of its
+    summed rises and falls). 0 for a curve that only fell, or only rose, however fast."""
+    steps = np.diff(values)
+    return float((np.abs(steps).sum() - abs(steps.sum())) / len(steps))
+
+
 def _noisy(run: _Run) -> Advice | None:
     tail = run.tail(run.val_loss)
-    if len(tail) < 3 or run.result.failed_to_learn:
+    if len(tail) < NOISY_EPOCHS or not np.isfinite(tail).all() or run.result.failed_to_learn:
         return None
-    jumps = float(np.mean(np.abs(np.diff(tail))) / max(float(np.mean(tail)), 1e-9))
-    if jumps < NOISY:
+    noise = _wander(tail) / max(float(np.mean(tail)), 1e-9)
+    if noise < NOISY:
         return None
     lr = _rate(run.settings.train.lr, 1 / 3)
-    return Advice("noisy_lr", f"A noisy learning rate: over the last {len(tail)} epochs the validation loss jumped by "
-                              f"{jumps:.0%} of its level from one epoch to the next. The steps are too big to settle "
-                              "into the minimum.", f"Learning rate {lr:g} (3× smaller)", _train(run, lr=lr))
+    return Advice("noisy_lr", f"A noisy learning rate: over the last {len(tail)} epochs the validation loss went up "
+                              f"and down by {noise:.0%} of its level from one epoch to the next. The steps are too "
+                              "big to settle into the minimum.", f"Learning rate {lr:g} (3× smaller)",
+                  _train(run, lr=lr))
 
 
 def _overfitting(run: _Run) -> Advice | None:
@@ -235,7 +271,8 @@ def _overfitting(run: _Run) -> Advice | None:
     apart_by = (f"training accuracy is {100 * gap_at:.0f} points above validation" if gap_at >= GAP else
                 f"the validation loss is {run.val_loss[-1] / max(run.train_loss[-1], 1e-9):.0f}× the training loss")
     what = (f"Overfitting: the validation loss has risen since epoch {low + 1:,} ({run.val_loss[low]:.3f} → "
-            f"{run.val_loss[-1]:.3f}) while the training loss kept falling ({run.train_loss[-1]:.3f}); "
+            f"{run.val_loss[-1]:.3f}) while the training loss kept falling (to {run.train_loss[-1]:.3f} at epoch "
+            f"{run.epochs:,}); "
             f"{apart_by}: the network learns its training points by heart.")
     train, model = run.settings.train, run.settings.model
     if not train.patience:
@@ -255,7 +292,7 @@ def _slow(run: _Run) -> Advice | None:
     if lr * SLOW_LR > run.reference_lr or not run.underfits:
         return None
     faster = _rate(lr, 10)
-    return Advice("too_slow", f"Too slow: after {run.epochs:,} epochs the training loss is {run.train_loss[-1]:.3f} "
+    return Advice("too_slow", f"Too slow: after {run.kept + 1:,} epochs the training loss is {run.kept_loss:.3f} "
                               f"(from {run.train_loss[0]:.3f}); the learning rate {lr:g} is far below this model's "
                               f"usual {run.reference_lr:g}.", f"Learning rate {faster:g} (10× larger)",
                   _train(run, lr=faster))
@@ -278,7 +315,7 @@ def _flat(run: _Run) -> bool:
 
 
 RULES: tuple[Callable[[_Run], Advice | None], ...] = (
-    _diverged, _vanishing, lambda run: _capacity(run, tiny_only=True), _dead, _noisy, _overfitting, _slow,
+    _learning_rate, _vanishing, lambda run: _capacity(run, tiny_only=True), _dead, _noisy, _overfitting, _slow,
     _more_epochs, lambda run: _capacity(run, tiny_only=False))
 
 

@@ -24,6 +24,7 @@ STALL_RATIO = 1.25  # last epoch's mean training loss above this x the first epo
 BASELINE_MARGIN = 0.02  # final training accuracy within 2 points of always guessing the largest class
 FLAT_LOSS = 0.02  # or the training loss stayed within 2% of its value before the first step (or above chance)
 TINY_LR_RATIO = 30  # a rate this many times below the preset's is "far below" it
+SMALLER, LARGER = 0.1, 100.0  # the learning rate to try, against this run's: it overshot / barely moved
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
 
@@ -42,6 +43,7 @@ class Outcome:
     lr: float
     epochs: int
     reference_lr: float | None = None
+    suggested_lr: float | None = None  # the learning rate the message tells the learner to try, if any
 
 
 def divergence_message(lr: float, epoch: int, step: int, loss: float) -> str:
@@ -49,7 +51,7 @@ def divergence_message(lr: float, epoch: int, step: int, loss: float) -> str:
     what = "became NaN" if math.isnan(loss) else ("became infinite" if math.isinf(loss) else f"exploded to {loss:.3g}")
     return (
         f"Training stopped at epoch {epoch}, step {step}: the loss {what}. The steps are too big for "
-        f"this model, which usually means the learning rate ({lr:g}) is too high. Try {lr * 0.1:g} (x0.1)."
+        f"this model, which usually means the learning rate ({lr:g}) is too high. Try {lr * SMALLER:g} (x0.1)."
     )
 
 
@@ -100,23 +102,27 @@ def _not_learning(outcome: Outcome, baseline: float) -> bool:
     return outcome.final_acc <= baseline + BASELINE_MARGIN or low <= baseline or flat
 
 
-def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, baseline: float) -> str:
-    """The most likely cause the engine can see, and what to try."""
+def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, baseline: float) -> Outcome:
+    """`outcome` as not learning, with the most likely cause the engine can see and what to try."""
     loss, n = outcome.final_loss, len(outcome.history)
     moved = abs(loss - outcome.initial_loss) / max(outcome.initial_loss, 1e-9)
     epochs = f"{n} epoch{'s' if n != 1 else ''}"
     if outcome.reference_lr and outcome.lr * TINY_LR_RATIO <= outcome.reference_lr and moved <= 0.1:
-        return (f"The learning rate is too small to move the weights in {epochs}: the training loss went from "
-                f"{outcome.initial_loss:.3f} to {loss:.3f}. Try 100× larger ({outcome.lr * 100:g}).")
+        return replace(_with(outcome, "not_learning", (
+            f"The learning rate is too small to move the weights in {epochs}: the training loss went from "
+            f"{outcome.initial_loss:.3f} to {loss:.3f}. Try 100× larger ({outcome.lr * LARGER:g}).")),
+            suggested_lr=outcome.lr * LARGER)
     if is_linear(model):
-        return ("A linear model can only draw a straight line; add a hidden layer with a non-linear activation "
-                "(or, for 2-D data, give it x² and y² as input features).")
-    if all_relus_dead(model, X):
-        return ("Every ReLU unit is switched off (it outputs 0 for every training point), so nothing reaches the "
-                f"output. Lower the learning rate (now {outcome.lr:g}) or try leaky_relu.")
-    return (f"The network did not learn: training accuracy is {outcome.final_acc:.0%}, no better than always guessing "
-            f"the largest class ({baseline:.0%}). Try a learning rate 10× larger or smaller (now {outcome.lr:g}), "
-            "or more epochs.")
+        why = ("A linear model can only draw a straight line; add a hidden layer with a non-linear activation "
+               "(or, for 2-D data, give it x² and y² as input features).")
+    elif all_relus_dead(model, X):
+        why = ("Every ReLU unit is switched off (it outputs 0 for every training point), so nothing reaches the "
+               f"output. Lower the learning rate (now {outcome.lr:g}) or try leaky_relu.")
+    else:
+        why = (f"The network did not learn: training accuracy is {outcome.final_acc:.0%}, no better than always "
+               f"guessing the largest class ({baseline:.0%}). Try a learning rate 10× larger or smaller (now "
+               f"{outcome.lr:g}), or more epochs.")
+    return _with(outcome, "not_learning", why)
 
 
 def _stalled_message(outcome: Outcome) -> str:
@@ -125,21 +131,23 @@ def _stalled_message(outcome: Outcome) -> str:
         f"The network did not learn: the training loss ended at {last.train_loss:.3g}, higher than the "
         f"{first.train_loss:.3g} of its first epoch, and training accuracy is {last.train_acc:.0%}. The steps "
         f"overshoot, which usually means the learning rate ({outcome.lr:g}) is too high. "
-        f"Try {outcome.lr * 0.1:g} (x0.1)."
+        f"Try {outcome.lr * SMALLER:g} (x0.1)."
     )
 
 
 def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train: torch.Tensor) -> Outcome:
     """The run's final status and message; the first of diverged > stalled > not_learning that applies wins."""
     history = outcome.history
-    if outcome.status in ("diverged", "stopped") or not history:
+    if outcome.status == "diverged":  # its message (divergence_message) names the rate to try
+        return replace(outcome, suggested_lr=outcome.lr * SMALLER)
+    if outcome.status == "stopped" or not history:
         return outcome
     if _stalled(history, outcome.chance):
-        return _with(outcome, "stalled", _stalled_message(outcome))
+        return replace(_with(outcome, "stalled", _stalled_message(outcome)), suggested_lr=outcome.lr * SMALLER)
     labels = y_train.cpu().numpy()
     baseline = majority_baseline(labels, labels)
     if _not_learning(outcome, baseline):
-        return _with(outcome, "not_learning", _why_not_learning(outcome, model, X_probe, baseline))
+        return _why_not_learning(outcome, model, X_probe, baseline)
     if outcome.status == "completed":
         steps = history[-1].steps
         return _with(outcome, "completed", f"Trained {len(history)} epoch{'s' if len(history) != 1 else ''} "

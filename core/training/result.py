@@ -52,6 +52,7 @@ class TrainResult:
     exploded_loss: float | None = None  # the loss value that ended a diverged run
     states: tuple[EpochState, ...] = ()  # 2-D runs: the weights after each kept epoch, for looking inside
     gradients: GradientFlow | None = None  # 2-D runs: per-layer weight and gradient sizes per epoch
+    suggested_lr: float | None = None  # the learning rate `message` tells the learner to try (core.training.diagnose)
 
     @property
     def diverged(self) -> bool:

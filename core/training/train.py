@@ -273,7 +273,7 @@ def train_model(model: nn.Module, data: Dataset,
     outcome, kept = _judge(loop, stopper, history, initial_loss, chance)
     model.to("cpu")  # trained on any device, handed back on the CPU, where the views and files expect it
     return TrainResult(tuple(history), outcome.status, outcome.message, loop.step, time.perf_counter() - started,
-                       (), kept, loop.exploded)
+                       (), kept, loop.exploded, suggested_lr=outcome.suggested_lr)
 
 
 def overfit_one_batch(model: nn.Module, data: Dataset, *, batch_size: int = 16, steps: int = 150,

@@ -1,0 +1,110 @@
+"""The coach agrees with the run's own diagnosis: the learning rate the warning names is the coach's fix, and a loss
+the coach quotes is the kept epoch's, as the warning and the score cards quote it. A loss that only fell is never
+"noisy": noise is the loss going up and down, over enough epochs to tell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.config import DataConfig, ModelConfig, Settings, TrainConfig
+from core.lab import Lab
+from core.training.coach import Advice, advise
+from core.training.result import EpochStats, TrainResult
+from core.url.state import decode
+
+X = np.zeros((8, 2), dtype=np.float32)
+SETTINGS = Settings(DataConfig(), ModelConfig(hidden=(16, 16)), TrainConfig(lr=0.03, epochs=100))
+
+
+def built(train_loss, val_loss, *, train_acc: float = 0.95, val_acc: float = 0.9, status: str = "completed",
+          message: str = "", suggested_lr: float | None = None) -> TrainResult:
+    """A result from two loss curves of the same length."""
+    history = tuple(EpochStats(e + 1, float(t), train_acc, float(v), val_acc, 0.03, 0.0, e + 1)
+                    for e, (t, v) in enumerate(zip(train_loss, val_loss, strict=True)))
+    return TrainResult(history, status, message, len(history), 0.0, suggested_lr=suggested_lr)
+
+
+def advice_on(result: TrainResult, settings: Settings = SETTINGS) -> Advice | None:
+    return advise(settings, result, None, X, reference_lr=0.03)
+
+
+def trained(link: str) -> Lab:
+    """A lab that trained what the link says (as the Train button would)."""
+    lab = Lab(threads=1)
+    lab.apply(decode(dict(part.split("=") for part in link.split("&"))).settings)
+    lab.train(wait=True)
+    return lab
+
+
+def test_a_loss_that_only_fell_is_not_noisy() -> None:
+    # the issue's Small CNN on digits: 0.692 -> 0.308 -> 0.232, every epoch lower
+    assert advice_on(built([1.819, 0.428, 0.207], [0.692, 0.308, 0.232])) is None
+    halving = 0.7 * 0.5 ** np.arange(12)  # a fast, steady fall: big steps, every one of them down
+    assert advice_on(built(halving, halving + 0.01)) is None
+
+
+def test_noise_is_the_loss_going_up_and_down() -> None:
+    E = np.arange(12)
+    falling = 0.7 * np.exp(-E / 3)
+    zigzag = 0.1 + 0.08 * (E % 2)
+    advice = advice_on(built(falling, zigzag))
+    assert advice is not None and advice.rule == "noisy_lr" and advice.fix.train.lr == 0.01
+    assert advice_on(built(falling[:3], zigzag[:3])) is None  # up and down once in 3 epochs: not enough to tell
+    rising = 0.2 + 0.05 * E  # a steady rise is not noise (overfitting reads it, with the training curve)
+    advice = advice_on(built(falling, rising))
+    assert advice is None or advice.rule != "noisy_lr", advice
+
+
+def test_no_validation_split_is_no_evidence_of_noise() -> None:
+    E = np.arange(30)
+    assert advice_on(built(0.7 * np.exp(-E / 5), np.full(30, np.nan))) is None
+
+
+def test_the_small_cnn_on_digits_is_not_called_noisy() -> None:
+    advice, _ = trained("data=digits&model=cnn").coach()
+    assert advice is None or advice.rule != "noisy_lr", advice
+
+
+@pytest.mark.parametrize("link", ["data=circles&opt=sgd&lr=10", "data=circles&opt=sgd&lr=10&act=leaky_relu"],
+                         ids=["relu", "leaky relu"])
+def test_a_run_the_diagnosis_calls_overshooting_gets_its_learning_rate(link: str) -> None:
+    """SGD at 10 on circles stalls; the warning says the rate is too high, so the coach's fix is its rate (not
+    leaky ReLU, nor more units), and the training loss it quotes is the kept epoch's, as the warning's is."""
+    lab = trained(link)
+    result = lab.result
+    assert result.status == "stalled" and "Try 1 (x0.1)" in result.message, result.message
+    advice, _ = lab.coach()
+    assert advice is not None and advice.fix.train.lr == 1.0 and advice.fix.model == lab.settings.model, advice
+    kept = result.history[(result.best_epoch or len(result.history)) - 1]
+    assert f"ended at {kept.train_loss:.3g}," in result.message
+    assert f"{kept.train_loss:.3f}" in advice.message, (advice.message, result.message)
+
+
+def test_a_rate_too_small_to_move_the_weights_gets_the_diagnosis_rate() -> None:
+    lab = trained("data=circles&lr=0.00001")
+    result = lab.result
+    assert result.status == "not_learning" and "Try 100× larger (0.001)" in result.message, result.message
+    advice, _ = lab.coach()
+    assert advice is not None and advice.rule == "too_slow" and advice.fix.train.lr == 0.001, advice
+    assert "0.001 (100× larger)" in advice.fix_label
+
+
+def test_the_rate_is_read_from_the_diagnosis_for_any_failed_run() -> None:
+    """The coach takes the rate the run's own diagnosis names (snapped to the slider); on constructed runs too."""
+    stalled = built([0.7, 0.9, 1.4, 0.8, 1.6], [0.7, 0.9, 1.4, 0.8, 1.6], train_acc=0.5, val_acc=0.5,
+                    status="stalled", message="The network did not learn: … Try 0.003 (x0.1).", suggested_lr=0.003)
+    advice = advice_on(stalled)
+    assert advice.rule == "overshooting" and advice.fix.train.lr == 0.003 and "1.600" in advice.message
+    slow = built([0.69] * 11, [0.69] * 11, train_acc=0.5, val_acc=0.5, status="not_learning",
+                 message="The learning rate is too small to move the weights in 11 epochs: … Try 100× larger (0.03).",
+                 suggested_lr=0.03)
+    assert advice_on(slow, Settings(DataConfig(), ModelConfig(hidden=(16, 16)), TrainConfig(lr=3e-4))).fix.train.lr \
+        == 0.03
+
+
+def test_a_quoted_training_loss_is_the_kept_epochs() -> None:
+    """The score cards and the diagnosis quote the epoch whose weights the run kept; so does the coach."""
+    went_on = built([0.6] * 40 + [0.7] * 10, [0.6] * 50, train_acc=0.6, val_acc=0.6)
+    advice = advice_on(TrainResult(went_on.history, "early_stopped", "", 50, 0.0, best_epoch=40))
+    assert advice.rule == "underfitting" and "flat at 0.600" in advice.message, advice.message
