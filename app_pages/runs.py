@@ -63,7 +63,7 @@ def history(runs: list[Run]) -> list[Run]:
     as_csv.download_button("Table (CSV)", runs_csv(runs), "nnlab-runs.csv", "text/csv", key="runs.csv",
                           icon=":material/download:")
     everything.download_button("Everything, epoch by epoch (JSON)", runs_json(runs), "nnlab-runs.json",
-                               "application/json", key="runs.json", type="tertiary")
+                               "application/json", key="runs.json", icon=":material/data_object:")
     return chosen
 
 

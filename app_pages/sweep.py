@@ -52,11 +52,13 @@ running = job is not None and not job.progress().done
 # Drawn after the actions above, so they show whether a sweep is going now.
 run_col, stop_col, note_col = st.columns([1, 1, 2], vertical_alignment="center")
 runs = math.prod(len(axis.values) for axis in axes)
-run_col.button(f"Run {count(runs, 'run')}", type="primary", disabled=running or not runs, key="sweep.run",
+run_col.button(f"Run {count(runs, 'run')}" if runs else "Pick values", type="primary", disabled=running or not runs,
+               key="sweep.run",
                on_click=request, args=("start",), icon=":material/grid_view:", width="stretch")
 stop_col.button("Stop", disabled=not running, key="sweep.stop", on_click=request, args=("stop",), width="stretch",
                 help="Ends the sweep once the run in progress has finished.")
-note_col.caption("Sweep runs wait behind anyone's interactive training, so a big grid never blocks the class.")
+note_col.caption("Sweep runs wait behind anyone's interactive training and keep to this server's time limits, so "
+                 "a big grid never blocks the class.")
 
 
 def live() -> None:

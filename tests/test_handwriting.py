@@ -192,6 +192,7 @@ def test_data_a_script_cannot_reproduce_gets_a_note_instead_of_a_button(digits: 
     lab.train(replace(lab.train_config, epochs=1), wait=True)
     buttons, at = take_it_home(lab)
     assert "The trained model (.pt)" in buttons and "PyTorch script that reproduces this run (.py)" not in buttons
-    assert any(c.value.startswith("No standalone script for this run: A script can reproduce") for c in at.caption)
-    with pytest.raises(ValueError, match="'digits' is not one of them"):
+    assert any(c.value.startswith("No standalone script for this run: the script makes its data itself") and
+               "not for the offline 8×8 digits." in c.value for c in at.caption)
+    with pytest.raises(ValueError, match="not for the offline 8×8 digits"):
         run_script(lab.data_config, lab.data, lab.model_config, lab.train_config)

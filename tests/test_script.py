@@ -76,7 +76,7 @@ def test_class_names_cannot_become_code(tmp_path: Path) -> None:
 
 
 def test_only_plain_values_and_known_data_are_written() -> None:
-    with pytest.raises(ValueError, match="can reproduce"):
+    with pytest.raises(ValueError, match="the script makes its data itself"):
         export_script(ScriptInputs(DataConfig(name="digits"), ModelConfig(), TrainConfig(), ("0", "1")))
     with pytest.raises(ValueError, match="needs the points"):
         export_script(ScriptInputs(DataConfig(name="csv"), ModelConfig(), TrainConfig(), ("a", "b")))

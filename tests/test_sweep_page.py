@@ -71,7 +71,7 @@ def test_no_values_picked_disables_run_and_a_logreg_is_not_offered_units() -> No
     at = sweep_page().run()
     at.multiselect(key="sweep.first.lr").set_value([]).run()
     no_errors(at)
-    assert at.button(key="sweep.run").disabled
+    assert at.button(key="sweep.run").disabled and at.button(key="sweep.run").label == "Pick values"  # not "Run 0"
     lab = at.session_state[SESSION].lab
     lab.set_model_config(replace(lab.model_config, kind="logreg"))
     at.run()

@@ -120,8 +120,10 @@ def accuracy_card(column, label: str, accuracy: float, n: int, *, baseline: floa
     if baseline is not None:
         note += f"; always guessing the largest class: {percent(baseline)}"
     column.metric(label, percent(accuracy), help=note)
-    column.caption(f"±{100 * (hi - lo) / 2:.1f} pts on {n:,}" + (f" · baseline {percent(baseline)}"
-                                                                 if baseline is not None else ""))
+    # The interval itself, not ± half its width: it is lopsided near 0 and 100% (one digit right: "±39.7 pts" read
+    # as a bound below 0).
+    column.caption(f"95%: {100 * lo:.1f}–{percent(hi)} on {n:,}" + (f" · baseline {percent(baseline)}"
+                                                                    if baseline is not None else ""))
 
 
 def session_summary(lab: Lab) -> list[str]:

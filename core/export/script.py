@@ -114,7 +114,9 @@ def export_script(inputs: ScriptInputs, *, filename: str = "nnlab_run.py") -> st
     """The whole script as text; ValueError for data it cannot reproduce (the offline 8x8 digits)."""
     data, model, train = inputs.data, inputs.model, inputs.train
     if data.name not in SUPPORTED:
-        raise ValueError(f"A script can reproduce {', '.join(SUPPORTED)} data; {data.name!r} is not one of them.")
+        which = "the offline 8×8 digits" if data.name == "digits" else f"the {data.name!r} dataset"
+        raise ValueError(f"the script makes its data itself, which it can for the generated points, MNIST and your "
+                         f"own points, but not for {which}. The model and the tables are here all the same.")
     if len(inputs.class_names) < 2:
         raise ValueError("A script needs the names of at least two classes.")
     title = f"{model.kind} on {data.name}"
