@@ -70,8 +70,9 @@ if gap > OVERFIT_GAP:
             "training points (overfitting). More data, fewer units, weight decay or early stopping narrow the gap.",
             icon=":material/info:")
 
-# Up to 4 classes the matrix and the table sit side by side; 10 digits need the width to stay readable.
-left, right = st.columns(2, gap="large") if data.n_classes <= 4 else (st.container(), st.container())
+# The matrix, then the table, each the page's width: side by side (as they were for up to 4 classes), the table
+# showed only a cut "precisi…" column at 1024 px, its recall, F1 and support behind a sideways scroll.
+left, right = st.container(), st.container()
 with left:
     normalized = st.toggle("Normalise by true class", value=False, key="evaluate.normalized")
     matrix = test.confusion_normalized if normalized else test.confusion

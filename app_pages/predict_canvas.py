@@ -29,7 +29,7 @@ PAD_SIDE = 280  # px: ten canvas pixels per MNIST pixel
 STROKE = 20  # px: about two MNIST pixels once the digit is scaled to 20 px
 THUMBS_PER_ROW = 10
 BLACK, WHITE = "#000000", "#ffffff"
-DRAWING_TITLE = "Your drawing: class probabilities"
+DRAWING_TITLE = "Your drawing"  # beside the pad at 1024 px, "…: class probabilities" ran out of its chart
 
 
 def _clear() -> None:
@@ -136,10 +136,12 @@ def drawing_view(lab: Lab) -> None:
     if drawn is None:
         side.info("Draw a digit on the pad with the mouse, a pen or a finger: the prediction follows every stroke.")
         return
+    keep = st.container()  # under both columns, the page's whole width: ten digits' pills did not fit beside the
+    # pad at 1024 px (6 to 9 were off screen in a box that scrolled sideways)
     prepared = prediction_view(lab, drawn, key="drawn", steps=st.container(), bars=side, title=DRAWING_TITLE,
                                follow_guess=True)
     if prepared is not None:
-        _keep_controls(lab, prepared, side)
+        _keep_controls(lab, prepared, keep)
 
 
 def handwriting_view(lab: Lab) -> None:

@@ -92,15 +92,22 @@ def link_qr(link: str) -> tuple[bytes, int] | None:
     return _png(code), max(320, QR_MODULE_PX * (code.symbol_size(scale=1)[0]))
 
 
+PER_ROW = 6  # page ticks a row
+
+
 def _ticks(room: Classroom) -> Classroom:
     """The teacher's ticks: which pages to show, which controls to hide or lock."""
+    # Rows of at most PER_ROW pages and two control groups: in one row of eleven pages and four groups the dialog
+    # cut the labels at 1024 px ("Evalu…", and every hide and lock box read "h…" and "l…").
     st.markdown("**Pages students see**")
-    shown = [name for column, name in zip(st.columns(len(PAGE_NAMES)), PAGE_NAMES)
+    columns = [column for start in range(0, len(PAGE_NAMES), PER_ROW) for column in st.columns(PER_ROW)]
+    shown = [name for column, name in zip(columns, PAGE_NAMES)
              if column.checkbox(PAGE_TITLES.get(name, name.title()), value=not room.pages or name in room.pages,
                                 key=f"share_page_{name}")]
     st.markdown("**Controls to hide or lock** (locked: shown, but fixed at this link's value)")
     hide, lock = [], []
-    for column, (group, controls) in zip(st.columns(len(CONTROL_GROUPS), gap="medium"), CONTROL_GROUPS.items()):
+    groups = [column for _ in range(0, len(CONTROL_GROUPS), 2) for column in st.columns(2, gap="large")]
+    for column, (group, controls) in zip(groups, CONTROL_GROUPS.items()):
         column.caption(group.upper())
         for name, label in controls.items():
             row = column.columns([2.2, 1, 1], vertical_alignment="center")

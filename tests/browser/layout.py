@@ -1,6 +1,7 @@
 """The layout check of the browser tests: every visible text on the page, read in Chromium, is whole and alone.
 
-`layout_problems(page)` lists, in words, what a person would see as broken on the page shown now:
+`layout_problems(page)` lists, in words, what a person would see as broken on the page shown now (in an open
+dialog, when one is open):
 - a text cut short: any element holding text (page links, chips, labels, captions, headings, buttons...) or an
   element around it that hides what overflows (`overflow: hidden` or an ellipsis) while its content is wider;
 - two texts drawn over each other: the boxes of the text's own lines (a Range's rects, so a paragraph's empty
@@ -9,7 +10,8 @@
 - Plotly's own furniture out of place: an axis title, tick label, legend, update menu or slider drawn over a
   plot area, and any chart text outside the chart;
 - a picture, pad or chart wider than its column, button-group options cut off, and a small table (at most
-  SMALL_TABLE_ROWS rows) that needs a scrollbar to show them all.
+  SMALL_TABLE_ROWS rows) that needs a scrollbar to show all its rows, or all its columns when it has at most
+  SMALL_TABLE_COLUMNS.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from tests.browser.helpers import WAIT_MS
 
 SETTLE_MS = 500  # after the charts are drawn: components and charts take their final size
 SMALL_TABLE_ROWS = 20  # a table this short shows every row; longer ones (the Runs table) may scroll
+SMALL_TABLE_COLUMNS = 8  # a table this narrow shows every column; wider ones (the Runs table's settings) may scroll
 
 LAYOUT_JS = """(limits) => {
   const problems = [];
   const say = (what, text) => problems.push(what + ': ' + String(text).replace(/\\s+/g, ' ').trim().slice(0, 60));
-  const roots = Array.from(document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebarNav"]'));
+  const dialog = document.querySelector('[data-testid="stDialog"]');  // open: the page behind it does not count
+  const roots = dialog ? [dialog] :
+    Array.from(document.querySelectorAll('[data-testid="stMain"], [data-testid="stSidebarNav"]'));
   const skip = '[data-testid="stDataFrame"], [aria-hidden="true"], .hoverlayer, .modebar-container, ' +
                '[data-baseweb="popover"], [data-testid="stTooltipContent"], noscript, style, script';
   // Shown: a box, and neither it nor a parent hidden (a closed expander's content keeps its boxes).
@@ -134,7 +139,9 @@ LAYOUT_JS = """(limits) => {
                     String(el.title || el.className || '').slice(0, 40));
   }
   for (const group of document.querySelectorAll('[data-testid="stMain"] [data-testid="stButtonGroup"]')) {
-    if (group.scrollWidth > group.clientWidth + 1) say('options cut off', group.innerText);
+    // the group, or the row inside it that scrolls sideways (pills: "6" to "9" of ten digits out of sight)
+    if ([group, ...group.querySelectorAll('*')].some(el => el.scrollWidth > el.clientWidth + 1))
+      say('options cut off', group.innerText);
   }
   // A short table shows all its rows: its scroller needs no scrollbar.
   for (const table of document.querySelectorAll('[data-testid="stMain"] [data-testid="stDataFrame"]')) {
@@ -142,6 +149,9 @@ LAYOUT_JS = """(limits) => {
     const rows = grid ? Number(grid.getAttribute('aria-rowcount')) - 1 : 0;
     if (scroller && rows <= limits.rows && scroller.scrollHeight > scroller.clientHeight + 1)
       say('table rows cut off (' + rows + ' rows)', table.innerText || 'a table');
+    const columns = grid ? Number(grid.getAttribute('aria-colcount')) : 0;
+    if (scroller && rows <= limits.rows && columns <= limits.columns && scroller.scrollWidth > scroller.clientWidth + 1)
+      say('table columns cut off (' + columns + ' columns)', table.innerText || 'a table');
   }
   return problems;
 }"""
@@ -149,7 +159,7 @@ LAYOUT_JS = """(limits) => {
 
 def layout_problems(page: Page) -> list[str]:
     """What is cut short or drawn over something else on the page shown now (see the module's list)."""
-    return page.evaluate(LAYOUT_JS, {"rows": SMALL_TABLE_ROWS})
+    return page.evaluate(LAYOUT_JS, {"rows": SMALL_TABLE_ROWS, "columns": SMALL_TABLE_COLUMNS})
 
 
 # The page's own heading is shown and every visible chart has drawn: before that, a page still "Loading…"

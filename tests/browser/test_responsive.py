@@ -27,6 +27,7 @@ from tests.browser.helpers import (
 )
 from tests.browser.layout import settled_layout_problems
 from tests.browser.server import serve_app
+from tests.browser.test_canvas import BAR, DIAGONAL, stroke
 from tests.browser.test_journey import TRAIN_MS, choose, train_button
 
 PAGES = ("Home", "Lessons", "Data", "Model", "Inside", "Train", "Evaluate", "Predict", "Runs", "Sweep", "Board")
@@ -184,9 +185,25 @@ def test_draw_mode_evaluate_and_the_canvas_fit_the_screen(browser: Browser, fres
     found |= layout_at_every_size(page, "evaluate-digits")
     go_to(page, "Predict")
     expect(page.locator(CANVAS).first).to_be_visible()
+    stroke(page, BAR)  # a digit drawn: its prediction, its steps and "It was meant to be" with a pill per class
+    stroke(page, DIAGONAL)
+    expect(page.get_by_text("It was meant to be").first).to_be_visible()
     found |= layout_at_every_size(page, "predict-canvas")
     page.context.close()
     assert not found, found
+
+
+def test_the_share_dialog_fits_a_projector(browser: Browser, fresh_server: tuple[str, int]) -> None:
+    """The teacher's Share dialog at 1024 px: every page's and every control's hide and lock label readable (in
+    one row of eleven pages and four groups they read "Evalu…", "h…" and "l…")."""
+    url, _ = fresh_server
+    page = open_page(browser, f"{url}/train", width=1024, height=768, wait=True)
+    act(page, page.get_by_role("button", name="Share").click)
+    page.locator('[data-testid="stDialog"]').get_by_text("Controls to hide or lock").wait_for()
+    problems = settled_layout_problems(page)
+    screenshot(page, "layout-1024-share")
+    page.context.close()
+    assert not problems, problems
 
 
 def test_the_replay_and_a_cnn_fit_the_screen(browser: Browser, fresh_server: tuple[str, int]) -> None:
