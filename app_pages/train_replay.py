@@ -39,10 +39,14 @@ def _step(result: TrainResult) -> None:
 
 
 def replay_view(lab: Lab, result: TrainResult) -> bool:
-    """Draw the replay when it is switched on; True when it was drawn."""
-    if not st.toggle("Watch it learn (replay)", key=SHOW, disabled=locked("play"),
-                     help="Every epoch of this run, from its starting weights: ▶ Play and ❚❚ Pause run in your "
-                          "browser; Step moves one epoch."):
+    """Draw the replay when it is switched on; True when it was drawn. The switch is kept with the Lab: Streamlit
+    forgets a widget's value on a page that does not draw it, and a reload starts a new browser session."""
+    if SHOW not in st.session_state:
+        st.session_state[SHOW] = lab.watching
+    lab.watching = st.toggle("Watch it learn (replay)", key=SHOW, disabled=locked("play"),
+                             help="Every epoch of this run, from its starting weights: ▶ Play and ❚❚ Pause run in "
+                                  "your browser; Step moves one epoch.")
+    if not lab.watching:
         return False
     index = _frame(result)
     speed_col, step_col = st.columns([3, 1])

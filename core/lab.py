@@ -91,6 +91,7 @@ class Lab:
     board_id: str | None = None  # the class board this session looks at (never its teacher key)
     lesson: str | None = None  # the guided lesson open in this session (core.lessons), by id
     lessons_done: frozenset[str] = frozenset()  # the lessons whose check this session's runs have passed
+    watching: bool = False  # the Train page shows the run's replay ("Watch it learn"), across pages and reloads
     loader: Callable[[DataConfig], Dataset] = make_dataset  # the dashboard passes its shared, cached loader
     budget: Budget = field(default_factory=Budget.from_env)  # the server's limits on one run
     share_runs: bool = True  # a slider move's run is shared with the server's sessions (core.training.shared_runs)

@@ -220,6 +220,25 @@ def test_train_page_replays_a_run_from_its_starting_weights_one_step_at_a_time()
     assert at.session_state[SESSION].lab.result.history[0].epoch == 1  # replaying trains nothing
 
 
+def test_watch_it_learn_stays_on_across_pages_and_a_reload() -> None:
+    """Streamlit forgets a toggle's value on a page that does not draw it, and a reload is a new browser session:
+    the switch is kept with the Lab (exploratory QA: it switched itself off)."""
+    at = page("train").run()
+    at.toggle(key="train.replay").set_value(True).run()
+    assert at.session_state[SESSION].lab.watching
+    at.switch_page("app_pages/data.py").run()
+    at.switch_page("app_pages/train.py").run()
+    no_errors(at)
+    assert at.toggle(key="train.replay").value and chart_titles(at)[0].startswith("Epoch ")
+    again = AppTest.from_file("../app.py", default_timeout=TIMEOUT)  # the same address bar, reloaded
+    again.query_params.update({"s": at.session_state[SESSION].token})
+    again.switch_page("app_pages/train.py").run()
+    no_errors(again)
+    assert again.toggle(key="train.replay").value and chart_titles(again)[0].startswith("Epoch ")
+    again.toggle(key="train.replay").set_value(False).run()
+    assert not again.session_state[SESSION].lab.watching
+
+
 def linked(name: str, params: dict[str, str]) -> AppTest:
     """The app opened from a link with these query parameters, switched to one page."""
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
