@@ -31,8 +31,11 @@ def take_it_home(lab: Lab, test: Metrics) -> None:
                       "text/x-python", "script"))
     except ValueError as exc:
         st.caption(f"No standalone script for this run: {exc}")
-    for label, data, name, mime, key in files:  # callables are written only when their button is clicked
-        st.download_button(label, data, name, mime, key=f"evaluate.{key}", width="stretch")
+    # Callables are written only when their button is clicked. A click does not run the page again ("ignore"): with
+    # a rerun, a file written on demand was lost now and then, its button left spinning for good (Chromium, 7
+    # December 2026: the second round of clicks in the same popover).
+    for label, data, name, mime, key in files:
+        st.download_button(label, data, name, mime, key=f"evaluate.{key}", width="stretch", on_click="ignore")
     if not lab.data.is_image:
         st.caption("The replay as an animated GIF: Train page, under *Watch it learn*.")
 

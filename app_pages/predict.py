@@ -49,7 +49,7 @@ with st.expander("Model file: download this model, or upload one to continue fro
     if lab.model is not None:
         # A callable: the file (up to ~25 MB) is written when the button is clicked, not on every rerun.
         st.download_button("Download the trained model", lab.model_file, "nnlab-model.pt",
-                           "application/octet-stream", key="predict.download")
+                           "application/octet-stream", key="predict.download", on_click="ignore")  # as Evaluate's
     upload = st.file_uploader("Upload a model file (.pt)", type=["pt"], key="predict.model_upload",
                               max_upload_size=MODEL_UPLOAD_MB)
     if upload is not None and st.session_state.get("predict.loaded") != upload.file_id:

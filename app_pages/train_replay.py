@@ -61,7 +61,7 @@ def replay_view(lab: Lab, result: TrainResult) -> bool:
     # A callable: the GIF (about 1 MB for 100 epochs) is drawn when the button is clicked, not on every rerun.
     st.download_button("Download the replay (animated GIF)", lambda: replay_gif(
         result.snapshots, data.X_train, data.y_train, frame_ms=1000 // speed), "nnlab-replay.gif", "image/gif",
-        key="train.gif", icon=":material/download:")
+        key="train.gif", icon=":material/download:", on_click="ignore")  # no rerun: see evaluate.take_it_home
     if result.failed_to_learn:
         st.warning(result.message, icon=":material/warning:")
     return True
