@@ -152,6 +152,12 @@ def configs_from_args(args: argparse.Namespace, data: Dataset) -> tuple[ModelCon
     return model_cfg, train_cfg
 
 
+def _add_max_seconds(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--max-seconds", type=_positive_seconds, default=None,
+                        help=f"stop {what} after this many seconds of computing (its thread's CPU time), keeping "
+                             "what it learned (status time_limit)")
+
+
 def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     """The `python -m core` argument parser; without `sweep_options` the sweep's --vary (which needs the engine's
     settings table, and so torch) is left out, for commands other than sweep."""
@@ -160,15 +166,11 @@ def build_parser(*, sweep_options: bool = True) -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model and print its metrics")
     _add_train_args(p)
     p.add_argument("--save", type=Path, default=None, help="save the trained model to this file")
-    p.add_argument("--max-seconds", type=_positive_seconds, default=None,
-                   help="stop the run after this many seconds of computing (its thread's CPU time), keeping what it "
-                        "learned (status time_limit)")
+    _add_max_seconds(p, "the run")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p = sub.add_parser("sweep", help="train a grid of runs over one or two settings and print each run")
     _add_train_args(p)
-    p.add_argument("--max-seconds", type=_positive_seconds, default=None,
-                   help="stop each run (or each batch of runs trained together) after this many seconds of "
-                        "computing, keeping what it learned (status time_limit)")
+    _add_max_seconds(p, "each run (or each batch of runs trained together)")
     if sweep_options:
         from core.sweep.cli import add_vary_argument
 

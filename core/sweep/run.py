@@ -71,8 +71,7 @@ class LocalBackend:
         """The time limit of cells trained together: `seconds`, or the budget's for their estimates summed."""
         if self.seconds is not None or self.budget is None:
             return self.seconds
-        costs = [cell_cost(cell, data) for cell in group]
-        return self.budget.time_limit(sum(costs[1:], costs[0]))
+        return self.budget.time_limit(sum(cell_cost(cell, data).seconds for cell in group))
 
 
 def cell_cost(cell: SweepCell, data: Dataset) -> RunCost:

@@ -64,12 +64,6 @@ class RunCost:
         """'about 12 s (4,300 steps)' for a person."""
         return f"about {_duration(self.seconds)} ({self.steps:,} steps)"
 
-    def __add__(self, other: RunCost) -> RunCost:
-        """Two runs' work, as one (the time limit of runs trained together)."""
-        return RunCost(max(self.macs_per_sample, other.macs_per_sample), self.steps + other.steps,
-                       self.samples + other.samples, self.seconds + other.seconds, self.batch + other.batch,
-                       max(self.bytes_per_sample, other.bytes_per_sample))
-
 
 @dataclass(frozen=True)
 class Budget:
@@ -126,68 +120,64 @@ class Budget:
                               f"{math.ceil(total / self.max_sweep_s)}x less work (fewer values, fewer epochs, a "
                               "smaller network or fewer points).")
 
-    def time_limit(self, cost: RunCost) -> float:
-        """CPU seconds after which a run with this estimate is stopped (kept as learned so far)."""
-        return min(max(TIME_LIMIT_SLACK * cost.seconds, MIN_TIME_LIMIT_S), TIME_LIMIT_SLACK * self.max_run_s)
+    def time_limit(self, cost: RunCost | float) -> float:
+        """CPU seconds after which a run with this estimate (a RunCost, or its seconds: runs trained together,
+        summed) is stopped, kept as learned so far."""
+        seconds = cost.seconds if isinstance(cost, RunCost) else cost
+        return min(max(TIME_LIMIT_SLACK * seconds, MIN_TIME_LIMIT_S), TIME_LIMIT_SLACK * self.max_run_s)
 
 
 @lru_cache(maxsize=256)
-def macs_per_sample(config: ModelConfig) -> int:
-    """Forward multiply-adds of one sample through the model `config` builds, convolutions weighted by CONV_COST;
-    counted on the meta device (no memory, no arithmetic), from the layers' sizes alone when there is no
-    convolution (whose output size needs a pass)."""
-    total = 0.0
+def _per_sample(config: ModelConfig) -> tuple[int, int]:
+    """(forward multiply-adds, activations) of one sample through the model `config` builds, counted on the meta
+    device (no memory, no arithmetic) in one pass, or from the layers' sizes alone when there is no convolution
+    (whose output size needs a pass, which costs ~1 s of imports the first time). Convolutions' multiply-adds are
+    weighted by CONV_COST; the activations are every layer's outputs (for an MLP, each Linear's and its
+    activation's)."""
+    macs, floats = 0.0, 0
 
     def count(module: nn.Module, _inputs, output) -> None:
-        nonlocal total
+        nonlocal macs, floats
         if isinstance(module, nn.Linear):
-            total += module.in_features * module.out_features
+            macs += module.in_features * module.out_features
         elif isinstance(module, nn.Conv2d):
             per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
-            total += CONV_COST * output[0].numel() * per_output
+            macs += CONV_COST * output[0].numel() * per_output
+        if not list(module.children()):  # the layers themselves, not the containers around them
+            floats += output[0].numel()
 
     with torch.device("meta"):
         model = build_model(config)
-        if not any(isinstance(m, nn.Conv2d) for m in model.modules()):  # a linear layer's count needs no pass:
-            return sum(m.in_features * m.out_features for m in model.modules() if isinstance(m, nn.Linear))
-        hooks = [m.register_forward_hook(count) for m in model.modules()]  # a meta pass costs ~1 s of imports
-        model(torch.zeros(1, *config.input_shape))
-    for hook in hooks:
-        hook.remove()
-    return int(total)
-
-
-@lru_cache(maxsize=256)
-def activation_floats(config: ModelConfig) -> int:
-    """Numbers every layer of the model `config` builds outputs for one sample (its activations), counted on the
-    meta device when there is a convolution, from the layers' sizes otherwise (each Linear's and its activation's)."""
-    with torch.device("meta"):
-        model = build_model(config)
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
         if not any(isinstance(m, nn.Conv2d) for m in model.modules()):
-            return 2 * sum(m.out_features for m in model.modules() if isinstance(m, nn.Linear))
-        total = 0
-
-        def count(module: nn.Module, _inputs, output) -> None:
-            nonlocal total
-            if not list(module.children()):  # the layers themselves, not the containers around them
-                total += output[0].numel()
-
+            return (sum(m.in_features * m.out_features for m in linears),
+                    2 * sum(m.out_features for m in linears))
         hooks = [m.register_forward_hook(count) for m in model.modules()]
         model(torch.zeros(1, *config.input_shape))
     for hook in hooks:
         hook.remove()
-    return int(total)
+    return int(macs), int(floats)
+
+
+def macs_per_sample(config: ModelConfig) -> int:
+    """Forward multiply-adds of one sample through the model `config` builds, convolutions weighted by CONV_COST."""
+    return _per_sample(config)[0]
+
+
+def activation_floats(config: ModelConfig) -> int:
+    """Numbers every layer of the model `config` builds outputs for one sample: its activations."""
+    return _per_sample(config)[1]
 
 
 def estimate(model: ModelConfig, train: TrainConfig, n_train: int, n_val: int = 0) -> RunCost:
     """The estimated cost of training `model` with `train` on `n_train` samples (validating on `n_val` each epoch)."""
-    macs = macs_per_sample(model)
+    macs, floats = _per_sample(model)
     steps = train.epochs * steps_per_epoch(n_train, train.batch_size)
     samples = train.epochs * n_train
     work = TRAIN_PASSES * macs * samples + macs * train.epochs * n_val
     batch = min(train.batch_size or n_train, n_train)
     return RunCost(macs, steps, samples, steps * STEP_SECONDS + work / DENSE_MACS_PER_SECOND, batch,
-                   KEPT_FOR_BACKWARD * 4 * activation_floats(model))
+                   KEPT_FOR_BACKWARD * 4 * floats)
 
 
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:

@@ -108,10 +108,10 @@ def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, basel
     moved = abs(loss - outcome.initial_loss) / max(outcome.initial_loss, 1e-9)
     epochs = f"{n} epoch{'s' if n != 1 else ''}"
     if outcome.reference_lr and outcome.lr * TINY_LR_RATIO <= outcome.reference_lr and moved <= 0.1:
-        return replace(_with(outcome, "not_learning", (
+        return _with(outcome, "not_learning", (
             f"The learning rate is too small to move the weights in {epochs}: the training loss went from "
-            f"{outcome.initial_loss:.3f} to {loss:.3f}. Try 100× larger ({outcome.lr * LARGER:g}).")),
-            suggested_lr=outcome.lr * LARGER)
+            f"{outcome.initial_loss:.3f} to {loss:.3f}. Try 100× larger ({outcome.lr * LARGER:g})."),
+            outcome.lr * LARGER)
     if is_linear(model):
         why = ("A linear model can only draw a straight line; add a hidden layer with a non-linear activation "
                "(or, for 2-D data, give it x² and y² as input features).")
@@ -143,7 +143,7 @@ def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train:
     if outcome.status == "stopped" or not history:
         return outcome
     if _stalled(history, outcome.chance):
-        return replace(_with(outcome, "stalled", _stalled_message(outcome)), suggested_lr=outcome.lr * SMALLER)
+        return _with(outcome, "stalled", _stalled_message(outcome), outcome.lr * SMALLER)
     labels = y_train.cpu().numpy()
     baseline = majority_baseline(labels, labels)
     if _not_learning(outcome, baseline):
@@ -155,5 +155,5 @@ def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train:
     return outcome
 
 
-def _with(outcome: Outcome, status: str, message: str) -> Outcome:
-    return replace(outcome, status=status, message=message)
+def _with(outcome: Outcome, status: str, message: str, suggested_lr: float | None = None) -> Outcome:
+    return replace(outcome, status=status, message=message, suggested_lr=suggested_lr)

@@ -25,15 +25,11 @@ WALL_SLACK = 4.0
 
 
 class TimeLimit:
-    """A limit of `seconds` CPU seconds of the thread that computes, counted from `start()` (or from when the clock
-    has passed WALL_SLACK times as long); ask it between two steps. `seconds` None: no limit."""
+    """A limit of `seconds` CPU seconds of the thread that computes, counted from when it is made, in that thread
+    (or until the clock has passed WALL_SLACK times as long); ask it between two steps. `seconds` None: no limit."""
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds, self.reached = seconds, False
-        self.start()
-
-    def start(self) -> None:
-        """Count from now, in the calling thread (the one that will compute)."""
         self._wall, self._cpu = time.perf_counter(), time.thread_time()
 
     def __call__(self) -> bool:

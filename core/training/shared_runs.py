@@ -161,7 +161,7 @@ class SharedRuns:
             return None
         _read_only([*weights.values(), *result.record_arrays()])
         if final is not None:
-            kept.frames._add(at % len(result.snapshots), final)
+            kept.frames._add(at, final)
         with self._lock:
             old = self._runs.pop(key, None)
             self.nbytes -= old.held if old is not None else 0
