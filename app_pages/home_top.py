@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.common.replay_chart import replay_chart
 from app_pages.common.ui import PAGES
 from core.lessons import Lesson, LessonError, load_lessons
 from core.showcase import example_caption, example_figure
@@ -29,6 +30,6 @@ def home_top(*, waiting: bool = False) -> tuple[Lesson, ...]:
                          icon=":material/school:", query_params={LESSON_PARAM: lessons[0].id}, disabled=waiting)
             st.caption(f"{len(lessons)} short lessons, from “{lessons[0].title}” to “{lessons[-1].title}”. Each one "
                        "checks your own run after every training.")
-    st.plotly_chart(example_figure(), key="home.example")
+    replay_chart(example_figure(), key="home.example")
     st.caption(example_caption())
     return tuple(lessons)

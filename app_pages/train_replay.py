@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages.common.replay_chart import replay_chart
 from app_pages.common.session import locked, shown
 from core import plots
 from core.export.files import replay_gif
@@ -57,7 +58,7 @@ def replay_view(lab: Lab, result: TrainResult) -> bool:
     data = lab.data
     figure = plots.replay_figure(result.snapshots, result.history, data.X_train, data.y_train, data.class_names,
                                  start=index, frame_ms=1000 // speed, units=data.units)
-    st.plotly_chart(figure, key="train.replay_chart")
+    replay_chart(figure, key="train.replay_chart")
     # A callable: the GIF (about 1 MB for 100 epochs) is drawn when the button is clicked, not on every rerun.
     st.download_button("Download the replay (animated GIF)", lambda: replay_gif(
         result.snapshots, data.X_train, data.y_train, frame_ms=1000 // speed), "nnlab-replay.gif", "image/gif",
