@@ -41,8 +41,8 @@ current = lab.data_config or DataConfig(name="mnist" if lab.model_config and lab
 st.title("Data")
 name = st.selectbox("Dataset", list(LABELS), format_func=LABELS.get, key="data.name", disabled=locked("data"),
                     index=list(LABELS).index(current.name)) if shown("data") else current.name
-# Drawing needs a wider left column: its tools and buttons must fit beside the sidebar on a 1024-px screen.
-left, right = st.columns([1, 1.6] if name == OWN_POINTS else [1, 2.4], gap="large")
+# Your own points: the plane first, as wide as the screen allows (draw.columns); other data: the settings, then it.
+left, right = draw.columns() if name == OWN_POINTS else st.columns([1, 2.4], gap="large")
 with left:
     seed = st.number_input("Seed", *LIMITS["seed"], current.seed, key="data.seed",
                            disabled=locked("dseed")) if shown("dseed") else current.seed
@@ -70,7 +70,7 @@ with left:
         elif name == current.name:  # hidden by a teacher's link: the link's subset stays
             config = replace(config, train_size=current.train_size)
     elif name == OWN_POINTS:
-        draw.controls(session().generated or DataConfig())
+        draw.controls(right, session().generated or DataConfig())
         config, data, missing = draw.drawn_data(DataConfig(seed=seed, test_fraction=test_fraction,
                                                            val_fraction=val_fraction, label_noise=label_noise), lab)
     else:

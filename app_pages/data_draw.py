@@ -7,6 +7,7 @@ enough points it becomes the lab's data, a DataConfig named "csv" that holds the
 from __future__ import annotations
 
 from functools import partial
+from typing import TYPE_CHECKING
 
 import streamlit as st
 from streamlit_image_coordinates import streamlit_image_coordinates
@@ -38,11 +39,16 @@ from core.data.make import make_dataset
 from core.lab import Lab
 from core.plots.drawn import plane_image
 
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
+
 DRAFT = "draw.draft"  # (points, class names, view): the set on the plane
 HISTORY = "draw.history"  # earlier drafts, newest last: Undo goes back one
 PLANE = "draw.plane"  # a counter in the plane's widget key: a new plane forgets the last click
 UPLOAD = "draw.upload"  # (file id, error or None) of the last CSV read
 MAX_UNDO = 30
+PLANE_PX = view_for([]).width  # the plane's widest: its image's own width (wider, it would only blur)
+SETTINGS_PX = 320  # the settings' column beside the plane on a wide screen
 BRUSHES = {1: "one point", 5: "a cloud of 5", 12: "a cloud of 12", 25: "a cloud of 25"}
 MARKDOWN_COLORS = ("orange", "blue", "green", "violet", "blue", "red")  # nearest Markdown colours of the palette
 Draft = tuple[Points, tuple[str, ...], View]
@@ -131,25 +137,37 @@ def adopt(lab: Lab) -> None:
             start_from(config.points, config.class_names)
 
 
-def controls(generated: DataConfig | None) -> None:
-    """Left column: class, tool, brush, undo/clear, start from the generated data, CSV import."""
+def columns() -> tuple[DeltaGenerator, DeltaGenerator]:
+    """(settings, plane): the plane and its tools first, as wide as the page up to the image's own width, and the
+    settings beside it where the row holds both, else under it. On a 1024-px screen the plane then takes the whole
+    width (a column beside the settings left it 315 px wide, its numbers 5 px tall)."""
+    row = st.container(horizontal=True, gap="large")
+    plane_box = row.container(width=PLANE_PX)
+    return row.container(width=SETTINGS_PX), plane_box
+
+
+def controls(tools: DeltaGenerator, generated: DataConfig | None) -> None:
+    """Over the plane (`tools`): classes, class, tool, brush, undo/clear; in the current column: start from the
+    generated data, CSV import."""
     points, names, _ = draft()
     # Set before the widgets: an undo or an import can change the classes under them.
     st.session_state["data.draw.n_classes"] = len(names)
     if st.session_state.get("data.draw.class") not in names:
         st.session_state["data.draw.class"] = names[0]
     st.session_state.setdefault("data.draw.tool", "Add")
-    st.slider("Classes", 2, 6, key="data.draw.n_classes", on_change=_classes, args=("data.draw.n_classes",))
-    st.pills("Class to draw", names, key="data.draw.class", selection_mode="single",
-             format_func=lambda n: f":{MARKDOWN_COLORS[names.index(n)]}[●] {literal(n)}")
-    st.segmented_control("Tool", ["Add", "Erase"], key="data.draw.tool")
-    st.selectbox("Brush", list(BRUSHES), format_func=BRUSHES.get, key="data.draw.brush",
-                 help="Each click adds this many points around it (a seeded cloud); the eraser grows with it.")
-    undo_col, clear_col = st.columns(2, gap="small")
-    undo_col.button("Undo", key="data.draw.undo", on_click=undo, icon=":material/undo:", width="stretch",
-                    disabled=not st.session_state.get(HISTORY))
-    clear_col.button("Clear", key="data.draw.clear", on_click=replace_draft, args=((), names, view_for([])),
-                     icon=":material/delete:", width="stretch", disabled=not points)
+    # One row of tools, wrapped where the plane is narrow; the buttons on the fields' line, under their labels.
+    with tools.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.slider("Classes", 2, 6, key="data.draw.n_classes", on_change=_classes, args=("data.draw.n_classes",),
+                  width=140)
+        st.pills("Class to draw", names, key="data.draw.class", selection_mode="single",
+                 format_func=lambda n: f":{MARKDOWN_COLORS[names.index(n)]}[●] {literal(n)}")
+        st.segmented_control("Tool", ["Add", "Erase"], key="data.draw.tool")
+        st.selectbox("Brush", list(BRUSHES), format_func=BRUSHES.get, key="data.draw.brush", width=170,
+                     help="Each click adds this many points around it (a seeded cloud); the eraser grows with it.")
+        st.button("Undo", key="data.draw.undo", on_click=undo, icon=":material/undo:",
+                  disabled=not st.session_state.get(HISTORY))
+        st.button("Clear", key="data.draw.clear", on_click=replace_draft, args=((), names, view_for([])),
+                  icon=":material/delete:", disabled=not points)
     if generated is not None:
         st.button(f"Start from {generated.name}", key="data.draw.start", icon=":material/content_copy:",
                   width="stretch", on_click=_start_from_generated, args=(generated,),
@@ -161,7 +179,7 @@ def controls(generated: DataConfig | None) -> None:
 
 
 def plane(view_key: str = "data.draw.plane") -> None:
-    """Right column: the clickable plane with the draft's points."""
+    """The clickable plane with the draft's points, as wide as its box."""
     points, names, view = draft()
     X, y = as_arrays(points)
     active = names.index(st.session_state["data.draw.class"]) if st.session_state.get(
@@ -216,15 +234,16 @@ def link_note(points: Points, names: tuple[str, ...]) -> None:
         st.caption("These points travel in the share link.")
 
 
-def show(left, right, missing: str | None, *, in_use: str | None) -> None:
-    """The plane on the right; on the left what is still missing, the CSV export and whether a link carries it."""
+def show(left: DeltaGenerator, right: DeltaGenerator, missing: str | None, *, in_use: str | None) -> None:
+    """The plane (`right`) and under it what is still missing; in `left` the CSV export and whether a link carries
+    it."""
     points, names, _ = draft()
     with right:
         messages()
         plane()
-    with left:
         if missing:
             still = f" Until then the other pages use *{literal(in_use)}*." if in_use else ""
             st.info(missing + still, icon=":material/info:")
+    with left:
         export_button(points, names, key="data.draw.export")
         link_note(points, names)

@@ -8,6 +8,7 @@ import struct
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from core.config import OWN_POINTS, DataConfig, DataError, validate_config
 from core.data.csvfile import read_points_csv, write_points_csv
@@ -82,6 +83,19 @@ def test_the_drawn_point_lands_on_the_clicked_pixel() -> None:
     image = np.asarray(plane_image(*as_arrays(points), ("a", "b"), view, active=None))
     assert np.abs(image[30, 150].astype(float) - class_rgb(2)[1]).max() < 30  # the class colour under the click
     assert np.abs(image[30, 120].astype(float) - 255).max() < 30  # and white beside it
+
+
+def test_the_plane_numbers_read_at_the_width_a_1024_px_screen_shows_it() -> None:
+    """Shown 564 px wide (the Data page's width at 1024 px), an axis number is dark ink (darker than #aaa) 8 px
+    tall or more: the 11-px pale grey numbers of old left no stroke that dark at that size."""
+    view = view_for([])
+    shown_w = 564
+    image = plane_image(np.empty((0, 2)), np.empty(0, dtype=int), ("a", "b"), view)
+    shown = np.asarray(image.resize((shown_w, shown_w * view.height // view.width), Image.Resampling.LANCZOS))
+    left = int(to_pixels([[0.0, 0.0]], view)[0, 0] * shown_w / view.width)  # the x axis's "0", right of its line
+    ink = shown[-40:, left + 1: left + 20].max(axis=2) < 0xAA
+    rows = np.flatnonzero(ink.any(axis=1))
+    assert rows.size and rows.max() - rows.min() + 1 >= 8, f"ink rows of the x axis's 0: {rows}"
 
 
 def test_the_view_holds_every_point_and_an_empty_plane_has_a_default() -> None:

@@ -14,7 +14,10 @@ from core.data.drawn import View, to_pixels
 from core.plots.style import INK, NEUTRAL, class_color
 
 SUPERSAMPLE = 2  # drawn at twice the size and scaled down: smooth edges without an anti-aliasing library
-GRID, ZERO, LABEL = "#eceef1", "#c9ced4", "#8a929b"
+GRID, ZERO, LABEL = "#eceef1", "#c9ced4", "#5f6770"  # labels at 5.9:1 on white (#8a929b was 3.2:1)
+# Text sizes in the image's pixels: a 1024-px screen shows the 720-px plane about 560 px wide, so these read as
+# about 12 and 13 px there (11 and 13 read as 5 and 6 px in the 315-px plane of old).
+TICK_PX, KEY_PX = 15, 17
 
 
 def nice_ticks(low: float, high: float, *, target: int = 6) -> np.ndarray:
@@ -31,30 +34,30 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 def _grid(draw: ImageDraw.ImageDraw, view: View, s: int) -> None:
     """Light grid lines at round values, the axes a little darker, values written along two edges."""
-    font = _font(11 * s)
+    font = _font(TICK_PX * s)
     for value in nice_ticks(view.x0, view.x1):
         px = to_pixels([[value, 0.0]], view)[0, 0] * s
         draw.line([(px, 0), (px, view.height * s)], fill=ZERO if value == 0 else GRID, width=s)
-        draw.text((px + 3 * s, view.height * s - 16 * s), f"{value:g}", fill=LABEL, font=font)
+        draw.text((px + 4 * s, view.height * s - 4 * s), f"{value:g}", fill=LABEL, font=font, anchor="ld")
     for value in nice_ticks(view.y0, view.y1):
         py = to_pixels([[0.0, value]], view)[0, 1] * s
         draw.line([(0, py), (view.width * s, py)], fill=ZERO if value == 0 else GRID, width=s)
-        draw.text((4 * s, py + 2 * s), f"{value:g}", fill=LABEL, font=font)
+        draw.text((5 * s, py + 3 * s), f"{value:g}", fill=LABEL, font=font)
 
 
 def _legend(draw: ImageDraw.ImageDraw, class_names: tuple[str, ...], counts: np.ndarray, active: int | None,
             s: int) -> None:
     """Top-left key: each class's colour, name and count; the class being drawn is ringed."""
-    font, row = _font(13 * s), 22 * s
-    width = max(draw.textlength(f"{n} ({c})", font=font) for n, c in zip(class_names, counts)) + 40 * s
+    font, row = _font(KEY_PX * s), (KEY_PX + 10) * s
+    width = max(draw.textlength(f"{n} ({c})", font=font) for n, c in zip(class_names, counts)) + 44 * s
     draw.rounded_rectangle([6 * s, 6 * s, 6 * s + width, 12 * s + row * len(class_names)], radius=6 * s,
                            fill="#ffffffb0", outline=GRID, width=s)
     for k, (name, count) in enumerate(zip(class_names, counts)):
-        cx, cy = 20 * s, 9 * s + row * k + row // 2
-        radius = 6 * s
+        cx, cy = 22 * s, 9 * s + row * k + row // 2
+        radius = 7 * s
         draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=class_color(k),
                      outline=INK if k == active else "white", width=2 * s if k == active else s)
-        draw.text((cx + 14 * s, cy), f"{name} ({count})", fill=INK if k == active else LABEL, font=font, anchor="lm")
+        draw.text((cx + 15 * s, cy), f"{name} ({count})", fill=INK if k == active else LABEL, font=font, anchor="lm")
 
 
 def plane_image(X: np.ndarray, y: np.ndarray, class_names: tuple[str, ...], view: View, *,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
+from core.data.drawn import view_for
 from tests.browser.helpers import act, assert_no_exception, charts, go_to, screenshot, wait_for_chart
+from tests.browser.layout import settled_layout_problems
 from tests.csv_corpus import csv_bytes, rows
 
 PLANE = 'iframe[title="streamlit_image_coordinates.streamlit_image_coordinates"]'
@@ -67,3 +69,26 @@ def test_draw_two_classes_train_then_import_a_csv(page: Page) -> None:
     expect(points_caption(page, 120)).to_be_visible()
     expect(page.get_by_role("radio", name="cat", exact=False).first).to_be_visible()
     assert_no_exception(page, "data-import")
+
+
+def plane_width(page: Page) -> float:
+    """The plane's width on screen, px (its frame's height is set once, when its image loads: not measured)."""
+    return plane(page).bounding_box()["width"]
+
+
+def test_the_plane_spans_a_1024_px_page_and_keeps_its_own_size_on_a_wide_one(page: Page) -> None:
+    """At 1024 px the plane is as wide as the page's content (it was 315 of 564 px, beside the settings, its labels
+    a third of their size); on a 1920-px screen it is its image's own width, not stretched past it."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    go_to(page, "Data")
+    choose(page, "Dataset", "Your own points (draw or import)")
+    problems = {1024: settled_layout_problems(page)}
+    content = page.locator('[data-testid="stSelectbox"]').filter(has_text="Dataset").first.bounding_box()["width"]
+    narrow = plane_width(page)
+    screenshot(page, "data-draw-1024")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    problems[1920] = settled_layout_problems(page)
+    wide = plane_width(page)
+    assert narrow >= 0.95 * content, f"at 1024 px the plane is {narrow:.0f} px wide of the page's {content:.0f}"
+    assert abs(wide - view_for([]).width) <= 1, f"at 1920 px the plane is {wide:.0f} px wide, its image 720"
+    assert not any(problems.values()), problems
