@@ -13,8 +13,9 @@ from app_pages.common.training import WEIGHT_DECAYS
 from app_pages.common.ui import literal, nearest
 from core.config import Settings
 from core.lab import Lab
-from core.training.coach import Advice, Verdict
+from core.training.coach import Advice
 from core.training.presets import LEARNING_RATES
+from core.training.verdict import Verdict
 from core.url.state import apply_locks
 
 FIXED = "coach.fixed"  # (the fix's button label, hash of the settings it trained): the run a click started

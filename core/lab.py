@@ -30,13 +30,14 @@ from core.models import build_model, output_logits, predict_proba
 from core.sweep.job import SweepJob
 from core.sweep.seeds import SeedSpreadJob
 from core.training.budget import Budget, RunCost, estimate
-from core.training.coach import Advice, Score, Verdict, advise, compare, score
+from core.training.coach import Advice, advise
 from core.training.jobs import INLINE_LANE, JobProgress, TrainingJob
 from core.training.losses import loss_label
 from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
 from core.training.result import TrainResult
 from core.training.shared_runs import SHARED_RUNS, load_weights, run_key
 from core.training.train import overfit_one_batch, train_model
+from core.training.verdict import Score, Verdict, compare, score
 
 TRAIN_WHEN = ("never", "auto", "always")  # Lab.apply's `train`
 MAX_PREPARED = 32  # prepared uploads kept per session (a page shows at most MAX_IMAGES at once)

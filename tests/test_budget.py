@@ -23,7 +23,7 @@ from core.config import (
 )
 from core.lab import Lab
 from core.models import build_model
-from core.training.budget import Budget, BudgetError, estimate, macs_per_sample
+from core.training.budget import Budget, BudgetError, duration_text, estimate, macs_per_sample
 from core.training.jobs import TrainingJob
 from core.url.state import URL_NAMES, decode
 
@@ -128,6 +128,14 @@ def test_a_run_past_its_time_limit_stops_keeps_what_it_learned_and_says_why(circ
     progress = job.run()
     assert progress.result.status == "time_limit" and progress.result.history
     assert "time limit" in progress.result.message and "Lower the epochs" in progress.result.message
+    assert "(0.3 s of computing" in progress.result.message  # it said "0 s": the limit rounded to whole seconds
+
+
+@pytest.mark.parametrize("seconds, text", [(0.3, "0.3 s"), (0.04, "0.04 s"), (5.0, "5 s"), (5.75, "5.8 s"),
+                                           (12.4, "12 s"), (95.0, "1.6 min"), (20_500.0, "5.7 h")])
+def test_durations_read_sensibly_from_a_fraction_of_a_second_to_hours(seconds: float, text: str) -> None:
+    """Small durations keep their digits (a 0.3 s limit read "0 s"); larger ones read as they always did."""
+    assert duration_text(seconds) == text
 
 
 class Sleepy(nn.Module):

@@ -13,9 +13,10 @@ from torch import nn
 from core.config import DataConfig, ModelConfig, Settings, TrainConfig
 from core.data.make import make_dataset
 from core.lab import Lab
-from core.training.coach import Score, advise, compare, score
+from core.training.coach import advise
 from core.training.recorder import GradientFlow
 from core.training.result import EpochStats, TrainResult
+from core.training.verdict import Score, compare, score
 from core.url.state import decode
 
 X = np.zeros((8, 2), dtype=np.float32)
@@ -62,7 +63,8 @@ def test_the_rules_on_constructed_histories() -> None:
     assert advise(SETTINGS, noisy, None, X, reference_lr=0.03).fix.train.lr == 0.01  # 3x smaller
     slow = replace(SETTINGS, train=replace(SETTINGS.train, lr=1e-4))
     assert rule_of(built(0.69 - 0.0001 * E, 0.69, 0.6, 0.6), slow) == "too_slow"
-    assert rule_of(built([0.7, 50.0], [0.7, np.nan], [0.5] * 2, [0.5] * 2, "diverged")) == "diverged"
+    diverged = built([0.7, 50.0], [0.7, np.nan], [0.5] * 2, [0.5] * 2, "diverged", suggested_lr=0.003)
+    assert rule_of(diverged) == "diverged"  # a real diverged run's diagnosis always names a rate
 
 
 def test_dead_units_and_vanishing_gradients_on_constructed_runs() -> None:

@@ -108,3 +108,29 @@ def test_a_quoted_training_loss_is_the_kept_epochs() -> None:
     went_on = built([0.6] * 40 + [0.7] * 10, [0.6] * 50, train_acc=0.6, val_acc=0.6)
     advice = advice_on(TrainResult(went_on.history, "early_stopped", "", 50, 0.0, best_epoch=40))
     assert advice.rule == "underfitting" and "flat at 0.600" in advice.message, advice.message
+
+
+def test_a_rate_so_large_that_the_loss_rose_after_the_kept_epoch_is_the_one_fix() -> None:
+    """Tanh, SGD at 10 on circles: early stopping went back to epoch 1, and the loss rose after it. The diagnosis
+    said "10× larger or smaller" and the coach "flat at 0.712 … more units"; the rate is the problem, and both now
+    say so with one number, the diagnosis's."""
+    lab = trained("data=circles&opt=sgd&lr=10&act=tanh")
+    result = lab.result
+    assert result.best_epoch == 1 and len(result.history) > 2, result.history
+    assert result.status == "stalled" and "Try 1 (x0.1)" in result.message, result.message
+    advice, _ = lab.coach()
+    assert advice is not None and advice.rule == "overshooting", advice
+    assert advice.fix.train.lr == result.suggested_lr == 1.0 and advice.fix.model == lab.settings.model, advice
+    assert f"rose to {result.history[-1].train_loss:.3f}" in advice.message and "units" not in advice.message
+
+
+@pytest.mark.parametrize(("status", "lr"), [("stalled", 0.03), ("diverged", 0.03), ("not_learning", 1e-4)])
+def test_a_failed_run_whose_diagnosis_names_no_rate_gets_none_from_the_coach(status: str, lr: float) -> None:
+    """The rate to try for a failed run is the diagnosis's alone: without one, the coach works out none of its own
+    (it used to fall back on 10× smaller for a stall, 10× larger for a slow rate)."""
+    losses = [0.7, 0.9, 1.4, 0.8, 1.6] if status != "not_learning" else [0.69] * 11
+    failed = built(losses, losses, train_acc=0.5, val_acc=0.5, status=status)
+    settings = Settings(DataConfig(), ModelConfig(hidden=(16, 16)), TrainConfig(lr=lr))
+    advice = advice_on(failed, settings)
+    assert advice is None or advice.fix.train.lr == lr, advice
+

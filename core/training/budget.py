@@ -8,7 +8,8 @@ slots) and refused (above the per-run ceiling, with the setting to lower and by 
 not, also gets a time limit (its training thread's CPU seconds, see core.training.jobs), so an estimate that was
 wrong still ends.
 
-May import core.config, core.models and core.training.train; the Lab and the command line use it.
+May import core.config, core.models and core.training.train; the Lab, the command line and the jobs (whose
+time-limit message reads durations as its estimates do) use it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class RunCost:
 
     def describe(self) -> str:
         """'about 12 s (4,300 steps)' for a person."""
-        return f"about {_duration(self.seconds)} ({self.steps:,} steps)"
+        return f"about {duration_text(self.seconds)} ({self.steps:,} steps)"
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ class Budget:
                 if config.epochs > 1 and epochs > 1 else
                 f"use a smaller network or fewer points (about {math.ceil(factor)}x less work)")
         raise BudgetError(f"This run would take {cost.describe()}, over this server's limit of "
-                          f"{_duration(self.max_run_s)} a run: {what}.")
+                          f"{duration_text(self.max_run_s)} a run: {what}.")
 
     def check_many(self, runs: Sequence[tuple[str, RunCost, TrainConfig]], what: str = "sweep") -> None:
         """Raise BudgetError for a sweep or a seed spread (`what`) of `runs`, each (its name, its cost, its
@@ -115,8 +116,8 @@ class Budget:
                 raise BudgetError(f"{name}: {exc}") from None
         total = sum(cost.seconds for _, cost, _ in runs)
         if total > self.max_sweep_s:
-            raise BudgetError(f"This {what}'s {len(runs)} runs would take about {_duration(total)} in all, over this "
-                              f"server's limit of {_duration(self.max_sweep_s)} a {what}: about "
+            raise BudgetError(f"This {what}'s {len(runs)} runs would take about {duration_text(total)} in all, over "
+                              f"this server's limit of {duration_text(self.max_sweep_s)} a {what}: about "
                               f"{math.ceil(total / self.max_sweep_s)}x less work (fewer values, fewer epochs, a "
                               "smaller network or fewer points).")
 
@@ -193,8 +194,9 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _duration(seconds: float) -> str:
-    """0.4 -> '0.4 s'; 95 -> '1.6 min'; 7200 -> '2.0 h'."""
+def duration_text(seconds: float) -> str:
+    """A duration for a person: 0.3 -> '0.3 s'; 0.04 -> '0.04 s'; 5 -> '5 s'; 12 -> '12 s'; 95 -> '1.6 min';
+    20500 -> '5.7 h'."""
     if seconds < 60:
-        return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"  # two digits: 0.3 s never reads 0 s
     return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.1f} h"

@@ -5,10 +5,10 @@ units and the settings, and names the first of: the learning rate the run's own 
 overshooting, too small to move the weights) > vanishing gradients (sigmoid) > too few units > dead units > a noisy
 learning rate > overfitting > too slow > underfitting (still falling: more epochs; flat: more units or features).
 A healthy run gets nothing. The coach never contradicts the diagnosis (core.training.diagnose, the warning shown
-above it): where that names a learning rate, the coach's fix is that rate, and the training loss it quotes is the
-kept epoch's, as the diagnosis and the score cards quote it. The fix is a `Settings` to train next; the coach never
-trains: the page runs it when the learner clicks. `compare` then says whether it helped: "helped" only when the
-change in validation accuracy is larger than the 95% interval of the difference, else "within the noise".
+above it): a failed run's learning rate to try is the diagnosis's alone (`TrainResult.suggested_lr`; the coach
+computes none of its own for such a run), and the training loss it quotes is the kept epoch's, as the diagnosis and
+the score cards quote it. The fix is a `Settings` to train next; the coach never trains: the page runs it when the
+learner clicks, and core.training.verdict then says whether it helped.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import torch
 from torch import nn
 
 from core.config import MAX_UNITS, Settings
-from core.evaluate import accuracy_interval
 from core.models import eval_mode
+from core.training.diagnose import SLOW_LR_RATIO
 from core.training.presets import LEARNING_RATES
 from core.training.result import TrainResult
 
@@ -34,7 +34,6 @@ RISE = 1.2  # the validation loss ended this many times above its lowest, well b
 NOISY = 0.2  # the validation loss went up and down by this share of its level per epoch, over the last epochs
 NOISY_EPOCHS = 5  # fewer epochs than this tell nothing about noise (one rise and one fall can be chance)
 FLAT = 0.02  # the training loss fell less than this share over the last fifth of the run: flat
-SLOW_LR = 10  # a rate this many times below the model's usual one makes a run "too slow"
 DEAD = 0.5  # half the ReLU units or more output 0 for every training point (in a run that failed to learn)
 VANISHED = 0.01  # the first layer's mean gradient below 1% of the last layer's
 TINY = 4  # a network with this few hidden units or fewer
@@ -49,55 +48,6 @@ class Advice:
     message: str
     fix_label: str
     fix: Settings
-
-
-@dataclass(frozen=True)
-class Score:
-    """A run's validation accuracy on n points, with its 95% interval."""
-
-    accuracy: float
-    n: int
-
-    @property
-    def half_width(self) -> float:
-        low, high = accuracy_interval(self.accuracy, self.n)
-        return (high - low) / 2
-
-    def describe(self) -> str:
-        """'84% ± 4'."""
-        return f"{100 * self.accuracy:.0f}% ± {100 * self.half_width:.0f}"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Two runs' validation accuracies compared: helped (better beyond the noise), hurt, or within the noise."""
-
-    before: Score
-    after: Score
-    outcome: str  # "helped", "hurt" or "within the noise"
-
-    def describe(self, what: str = "the change") -> str:
-        """'validation 84% ± 4 → 93% ± 3: it helped'."""
-        said = {"helped": "it helped", "hurt": "it made it worse",
-                "within the noise": "within the noise: the difference is smaller than the intervals allow"}
-        return f"{what[0].upper()}{what[1:]}: validation {self.before.describe()} → {self.after.describe()}, " \
-               f"{said[self.outcome]}."
-
-
-def score(result: TrainResult, n_val: int) -> Score | None:
-    """The validation accuracy of the weights a run kept (its best epoch, else its last); None without one."""
-    if not result.history or n_val < 1 or result.diverged:
-        return None
-    kept = result.history[(result.best_epoch or len(result.history)) - 1]
-    return None if math.isnan(kept.val_acc) else Score(kept.val_acc, n_val)
-
-
-def compare(before: Score, after: Score) -> Verdict:
-    """"helped"/"hurt" when the change is larger than the 95% interval of the difference (the two intervals'
-    half-widths combined), else "within the noise"."""
-    change, noise = after.accuracy - before.accuracy, math.hypot(before.half_width, after.half_width)
-    outcome = "helped" if change > noise else "hurt" if change < -noise else "within the noise"
-    return Verdict(before, after, outcome)
 
 
 @dataclass(frozen=True)
@@ -176,19 +126,28 @@ def _diagnosed_rate(result: TrainResult) -> float | None:
     return _rate(result.suggested_lr, 1) if result.suggested_lr is not None and result.failed_to_learn else None
 
 
+def _overshot(run: _Run) -> str:
+    """What shows the steps overshooting, in the numbers the diagnosis quotes: the kept epoch's loss above the
+    first's, or (the run went back to weights from before it) the loss rising after the kept epoch."""
+    first = run.train_loss[0]
+    if run.kept_loss > first or run.kept == run.epochs - 1:
+        return f"the training loss ended at {run.kept_loss:.3f}, higher than the {first:.3f} of its first epoch"
+    return (f"after epoch {run.kept + 1:,} the training loss rose to {run.train_loss[-1]:.3f} by epoch "
+            f"{run.epochs:,} (from {first:.3f} at the first; the run kept epoch {run.kept + 1:,}'s weights)")
+
+
 def _learning_rate(run: _Run) -> Advice | None:
-    """Diverged, overshooting (stalled: the loss ended above its first epoch's) or a rate too small to move the
-    weights: the diagnosis blames the learning rate, so the coach's fix is the rate it names."""
+    """Diverged, overshooting (stalled: the loss ended above its first epoch's, or rose after the kept one) or a
+    rate too small to move the weights: the diagnosis blames the learning rate, so the coach's fix is the rate it
+    names, and only that."""
     result, lr = run.result, run.settings.train.lr
-    overshot = result.status in ("diverged", "stalled")
-    new = _diagnosed_rate(result) or (_rate(lr, 0.1) if overshot else None)
+    new = _diagnosed_rate(result)
     if new is None or new == lr:
         return None
     if result.diverged:
         rule, why = "diverged", f"Diverged: the loss blew up at step {result.steps:,}, so every step overshot."
-    elif overshot:
-        rule, why = "overshooting", (f"Overshooting: the training loss ended at {run.kept_loss:.3f}, higher than the "
-                                     f"{run.train_loss[0]:.3f} of its first epoch, so the steps overshoot.")
+    elif new < lr:
+        rule, why = "overshooting", f"Overshooting: {_overshot(run)}, so the steps overshoot."
     else:
         rule, why = "too_slow", (f"Too slow: the learning rate {lr:g} is too small to move the weights in "
                                  f"{run.epochs:,} epochs (this model usually takes {run.reference_lr:g}).")
@@ -288,13 +247,14 @@ def _overfitting(run: _Run) -> Advice | None:
 
 
 def _slow(run: _Run) -> Advice | None:
+    """A run that learned, slowly (a failed one's rate is its diagnosis's: `_learning_rate`)."""
     lr = run.settings.train.lr
-    if lr * SLOW_LR > run.reference_lr or not run.underfits:
+    if lr * SLOW_LR_RATIO > run.reference_lr or not run.underfits or run.result.failed_to_learn:
         return None
-    faster = _rate(lr, 10)
+    faster = _rate(lr, SLOW_LR_RATIO)
     return Advice("too_slow", f"Too slow: after {run.kept + 1:,} epochs the training loss is {run.kept_loss:.3f} "
                               f"(from {run.train_loss[0]:.3f}); the learning rate {lr:g} is far below this model's "
-                              f"usual {run.reference_lr:g}.", f"Learning rate {faster:g} (10× larger)",
+                              f"usual {run.reference_lr:g}.", f"Learning rate {faster:g} ({SLOW_LR_RATIO}× larger)",
                   _train(run, lr=faster))
 
 

@@ -1,7 +1,9 @@
 """How a run ended, in words a beginner can act on: diverged > stalled > not_learning, else as it stopped.
 
 Only what the engine can see is used: the loss curve, the learning rate against the preset's,
-whether the model has any non-linearity, and whether its ReLU units are all switched off.
+whether the model has any non-linearity, and whether its ReLU units are all switched off. Where the diagnosis
+blames the learning rate it records the rate its message names (`suggested_lr`): the one place a failed run's
+rate to try is decided (the coach, core.training.coach, offers that rate and no other).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ STALL_RATIO = 1.25  # last epoch's mean training loss above this x the first epo
 BASELINE_MARGIN = 0.02  # final training accuracy within 2 points of always guessing the largest class
 FLAT_LOSS = 0.02  # or the training loss stayed within 2% of its value before the first step (or above chance)
 TINY_LR_RATIO = 30  # a rate this many times below the preset's is "far below" it
+SLOW_LR_RATIO = 10  # a rate this many times below the preset's makes a run "too slow": try it this many times larger
 SMALLER, LARGER = 0.1, 100.0  # the learning rate to try, against this run's: it overshot / barely moved
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
@@ -44,6 +47,8 @@ class Outcome:
     epochs: int
     reference_lr: float | None = None
     suggested_lr: float | None = None  # the learning rate the message tells the learner to try, if any
+    trained: tuple[EpochStats, ...] = ()  # every epoch, when the run went back to an earlier one's weights (history
+    # then ends at that epoch): the loss after it can show the steps overshooting
 
 
 def divergence_message(lr: float, epoch: int, step: int, loss: float) -> str:
@@ -91,6 +96,12 @@ def _stalled(history: tuple[EpochStats, ...], chance: float) -> bool:
     return last > STALL_RATIO * first or (last > first and last > chance)
 
 
+def _rose(trained: tuple[EpochStats, ...]) -> bool:
+    """True when the training loss of every epoch trained (`Outcome.trained`) ended well above its first epoch's (a
+    loss that only wanders about the chance loss, as a straight line's on rings does, is no climb)."""
+    return len(trained) > 1 and trained[-1].train_loss > STALL_RATIO * trained[0].train_loss
+
+
 def _not_learning(outcome: Outcome, baseline: float) -> bool:
     """Accuracy no better than the majority guess (within 2 points, or within its 95% interval on this many
     points), or a loss that never left its starting value or the chance loss (what knowing nothing scores)."""
@@ -120,8 +131,13 @@ def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, basel
                f"output. Lower the learning rate (now {outcome.lr:g}) or try leaky_relu.")
     else:
         why = (f"The network did not learn: training accuracy is {outcome.final_acc:.0%}, no better than always "
-               f"guessing the largest class ({baseline:.0%}). Try a learning rate 10× larger or smaller (now "
-               f"{outcome.lr:g}), or more epochs.")
+               f"guessing the largest class ({baseline:.0%}). ")
+        if outcome.reference_lr and outcome.lr * SLOW_LR_RATIO <= outcome.reference_lr:
+            faster = outcome.lr * SLOW_LR_RATIO
+            return _with(outcome, "not_learning", f"{why}The learning rate ({outcome.lr:g}) is far below this "
+                         f"model's usual {outcome.reference_lr:g}: try {SLOW_LR_RATIO}× larger ({faster:g}), or "
+                         "more epochs.", faster)
+        why += f"Try a learning rate 10× larger or smaller (now {outcome.lr:g}), or more epochs."
     return _with(outcome, "not_learning", why)
 
 
@@ -129,14 +145,29 @@ def _stalled_message(outcome: Outcome) -> str:
     first, last = outcome.history[0], outcome.history[-1]
     return (
         f"The network did not learn: the training loss ended at {last.train_loss:.3g}, higher than the "
-        f"{first.train_loss:.3g} of its first epoch, and training accuracy is {last.train_acc:.0%}. The steps "
-        f"overshoot, which usually means the learning rate ({outcome.lr:g}) is too high. "
-        f"Try {outcome.lr * SMALLER:g} (x0.1)."
+        f"{first.train_loss:.3g} of its first epoch, and training accuracy is {last.train_acc:.0%}. "
+        f"{_overshoot(outcome.lr)}"
     )
 
 
+def _rose_message(outcome: Outcome) -> str:
+    """Stalled after the kept epoch: the run went back to weights that had learned nothing either."""
+    first, kept, last = outcome.history[0], outcome.history[-1], outcome.trained[-1]
+    return (
+        f"The network did not learn: after epoch {kept.epoch} the training loss rose to {last.train_loss:.3g} by "
+        f"epoch {last.epoch} (from {first.train_loss:.3g} at the first), so the run went back to epoch "
+        f"{kept.epoch}'s weights, and training accuracy is {kept.train_acc:.0%}. {_overshoot(outcome.lr)}"
+    )
+
+
+def _overshoot(lr: float) -> str:
+    return (f"The steps overshoot, which usually means the learning rate ({lr:g}) is too high. "
+            f"Try {lr * SMALLER:g} (x0.1).")
+
+
 def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train: torch.Tensor) -> Outcome:
-    """The run's final status and message; the first of diverged > stalled > not_learning that applies wins."""
+    """The run's final status and message; the first of diverged > stalled > not_learning that applies wins (a run
+    whose kept weights learned nothing and whose loss rose after them is stalled too)."""
     history = outcome.history
     if outcome.status == "diverged":  # its message (divergence_message) names the rate to try
         return replace(outcome, suggested_lr=outcome.lr * SMALLER)
@@ -147,6 +178,8 @@ def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train:
     labels = y_train.cpu().numpy()
     baseline = majority_baseline(labels, labels)
     if _not_learning(outcome, baseline):
+        if _rose(outcome.trained):  # the loss climbed after the kept epoch: the rate, not the network's shape
+            return _with(outcome, "stalled", _rose_message(outcome), outcome.lr * SMALLER)
         return _why_not_learning(outcome, model, X_probe, baseline)
     if outcome.status == "completed":
         steps = history[-1].steps

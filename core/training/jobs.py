@@ -13,6 +13,7 @@ from torch import nn
 from core.boundary import GridShare, RunSnapshots, Snapshot, boundary_grid, grid_box
 from core.config import RunOptions, TrainConfig
 from core.data.dataset import Dataset
+from core.training.budget import duration_text
 from core.training.recorder import GradientRecorder, StateRecorder
 from core.training.result import EpochStats, TrainResult
 from core.training.train import steps_per_epoch, train_model
@@ -42,7 +43,7 @@ class TimeLimit:
     def ended(self, result: TrainResult) -> TrainResult:
         """A run that this limit stopped: `result` as status time_limit, with a message that says what to do."""
         return replace(result, status="time_limit", message=(
-            f"Stopped at the time limit ({self.seconds:.0f} s of computing on this server) after "
+            f"Stopped at the time limit ({duration_text(self.seconds)} of computing on this server) after "
             f"{len(result.history):,} epochs; the model keeps what it learned. Lower the epochs or the "
             "network's size for a run that finishes."))
 

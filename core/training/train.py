@@ -238,17 +238,17 @@ def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], init
            chance: float) -> tuple[Outcome, int | None]:
     """Keep the best epoch's weights (early stopping), restore the usual memory format, and diagnose the run:
     (the diagnosis, the epoch whose weights were loaded back, or None when the run keeps its last)."""
-    judged, kept = history, None  # the run is judged by the weights it keeps
+    judged, kept, trained = history, None, ()  # the run is judged by the weights it keeps
     if stopper.best_state is not None and loop.status in KEEPS_BEST:
         loop.model.load_state_dict(stopper.best_state.tensors())
-        judged, kept = history[:stopper.best_epoch], stopper.best_epoch
+        judged, kept, trained = history[:stopper.best_epoch], stopper.best_epoch, tuple(history)
     X, y = loop.X, loop.y
     final_loss, final_acc = evaluate_loss(loop.model, X[:PROBE_SIZE], y[:PROBE_SIZE], loss=loop.config.loss)
     loop.model.to(memory_format=torch.contiguous_format)
     probe = min(PROBE_SIZE, len(y))
     config, options = loop.config, loop.options
     outcome = Outcome(loop.status, loop.message, tuple(judged), initial_loss, chance, final_loss, final_acc, probe,
-                      config.lr, config.epochs, options.reference_lr)
+                      config.lr, config.epochs, options.reference_lr, trained=trained)
     return diagnose(outcome, loop.model, X[:probe], y), kept
 
 
