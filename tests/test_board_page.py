@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from app_pages.board_panels import board_link
 from app_pages.common.session import SESSION
+from app_pages.common.share import link_board
 from app_pages.common.tab_secret import APPTEST_SECRET, TEST_SECRET
 from app_pages.common.ui import literal
 from core.config import DataConfig, ModelConfig, TrainConfig
@@ -162,6 +163,36 @@ def test_board_links_never_carry_the_key_unless_asked() -> None:
                                                                                  + "&present=1")
     assert "key=K" in board_link(url, "B" * 22, key="K")
 
+
+
+def test_a_link_shared_from_the_board_page_lands_students_on_that_board(db: Engine) -> None:
+    """Share on the Board page gave a link without board=: a student who opened it got the form that starts a new
+    board. It names the board now (never the teacher's key), so the student lands on it, ready to submit."""
+    board_id, key = board.create_board(db, "Period 3", DATA)
+    teacher = board_page({"board": board_id, "key": key}, tab=TAB_A).run()
+    assert is_teacher_view(teacher)
+    teacher.context["url"] = "http://localhost:8501/board"  # what the browser reports (st.context.url)
+    teacher.button(key="session.share").click().run()
+    no_errors(teacher)
+    link = next(c.value for c in teacher.code if "data=" in c.value)  # the dialog's (the board's links have none)
+    query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+    assert urlsplit(link).path == "/board" and query["board"] == board_id, link
+    assert "key" not in query and "present" not in query and key not in link and "s" not in query
+    assert any("on your class board" in c.value for c in teacher.caption)
+    student = board_page(query, tab=TAB_B).run()
+    no_errors(student)
+    assert student.session_state[SESSION].lab.board_id == board_id
+    assert student.session_state[SESSION].lab.data_config == DATA
+    assert student.button(key="board.submit") and not any(b.key == "board.start" for b in student.button)
+    assert any(s.value.endswith("Period 3") for s in student.subheader) and not is_teacher_view(student)
+
+
+def test_a_link_shared_from_another_page_names_no_board() -> None:
+    assert link_board("http://host:8501/board", "B" * 22) == "B" * 22
+    assert link_board("http://host/nnlab/board", "B" * 22) == "B" * 22
+    assert link_board("http://host:8501/train", "B" * 22) is None  # the Train page: its settings, no board
+    assert link_board("http://host:8501/", "B" * 22) is None  # the Board page hidden by pages=: the first page
+    assert link_board("http://host:8501/board", None) is None  # the Board page's start form: no board yet
 
 
 def test_a_reload_on_another_page_finds_the_board_again(db: Engine) -> None:

@@ -261,6 +261,17 @@ def test_a_share_link_never_holds_the_session_token() -> None:
     assert decode_url("?" + query).token is None
 
 
+def test_a_share_link_can_name_a_class_board_which_is_no_setting() -> None:
+    """From the Board page the link names the board (board=, as its student link does); decoding it changes no
+    setting and reports nothing: the Board page reads it itself."""
+    settings, room = CASES[1], Classroom(lock=("lr",))
+    query = share_query(settings, classroom=room, board="B" * 22)
+    assert dict(parse_qsl(query))["board"] == "B" * 22
+    assert query.removesuffix("&board=" + "B" * 22) == share_query(settings, classroom=room)
+    decoded = decode_url("?" + query)
+    assert decoded.settings == round_trip(settings, room).settings and not decoded.problems
+
+
 def test_the_session_token_is_read_back_and_a_malformed_one_dropped() -> None:
     token = new_token()
     assert decode(encode(CASES[0], token=token)).token == token

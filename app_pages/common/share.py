@@ -1,5 +1,7 @@
 """The Share dialog: a link with this session's settings (never its token), a QR code, and a teacher's choices
-of which controls to hide or lock and which pages to show."""
+of which controls to hide or lock and which pages to show. Shared from the Board page with a class board open,
+the link also names the board (never its teacher key), so students land on it rather than on the form that
+starts a new one."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import segno
 import streamlit as st
 
-from app_pages.common.session import classroom
+from app_pages.common.session import classroom, get_lab
 from core.config import Settings
 from core.url.state import PAGE_NAMES, Classroom, share_query
 
@@ -129,18 +131,27 @@ def link_page(page_url: str, pages: tuple[str, ...]) -> str:
     return page_url
 
 
+def link_board(page: str, board_id: str | None) -> str | None:
+    """The class board a link to `page` should name: `board_id` (the one this session looks at) when the link opens
+    the Board page, where a link without it lands a student on the form that starts a new board; else None."""
+    return board_id if urlsplit(page).path.rstrip("/").rpartition("/")[2] == "board" else None
+
+
 @st.dialog("Share this setup", width="large")
 def share_dialog(settings: Settings, page_url: str) -> None:
     """The link, its QR code and the classroom ticks (the link follows the ticks as they change)."""
     top = st.container()
     room = _ticks(classroom())
     page_url, unreachable = public_url(page_url)
-    link = f"{link_page(page_url, room.pages)}?{share_query(settings, classroom=room)}"
+    page = link_page(page_url, room.pages)
+    board = link_board(page, get_lab().board_id)
+    link = f"{page}?{share_query(settings, classroom=room, board=board)}"
     with top:
         if unreachable:
             st.warning(unreachable, icon=":material/wifi_off:")
         st.caption("Project this link or its QR code, never your own address bar: that holds your session. "
-                   "Students get these settings and their own copy to play with.")
+                   "Students get these settings and their own copy to play with"
+                   + (" on your class board, where they submit their runs." if board else "."))
         st.code(link, language=None, wrap_lines=True)
         left, right = st.columns([1, 1.4], vertical_alignment="center")
         qr = link_qr(link)

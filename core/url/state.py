@@ -146,9 +146,12 @@ def to_query(params: Mapping[str, str]) -> str:
     return urlencode(params, safe=",", quote_via=quote)
 
 
-def share_query(settings: Settings, *, classroom: Classroom = Classroom(), presets: Presets = preset_settings) -> str:
-    """The query text of a share link: the settings and classroom only, never a session token."""
-    return to_query(encode(settings, classroom=classroom, presets=presets))  # encode adds a token only if given
+def share_query(settings: Settings, *, classroom: Classroom = Classroom(), board: str | None = None,
+                presets: Presets = preset_settings) -> str:
+    """The query text of a share link: the settings and classroom, never a session token (nor a board's teacher
+    key); `board`, a class board's id, lands students on that board, as its student link does."""
+    params = encode(settings, classroom=classroom, presets=presets)  # encode adds a token only if given
+    return to_query(params | ({BOARD_PARAM: board} if board else {}))
 
 
 def apply_locks(settings: Settings, link: Settings, locked: Collection[str]) -> Settings:
