@@ -115,14 +115,7 @@ def test_a_run_over_the_ceiling_is_refused_before_anything_changes() -> None:
     assert (lab.model, lab.result) == before and not lab.training
 
 
-@pytest.fixture
-def warm(circles) -> None:
-    """One short run first: the process's first optimizer imports torch._dynamo (~2 s of CPU on this machine),
-    which would otherwise eat a short test limit before the first step."""
-    TrainingJob(build_model(ModelConfig(hidden=(8,))), circles, TrainConfig(epochs=1), slots=None).run()
-
-
-def test_a_run_past_its_time_limit_stops_keeps_what_it_learned_and_says_why(circles, warm) -> None:
+def test_a_run_past_its_time_limit_stops_keeps_what_it_learned_and_says_why(circles) -> None:
     model = build_model(ModelConfig(hidden=(8,)))
     job = TrainingJob(model, circles, TrainConfig(epochs=10_000, batch_size=1), slots=None, time_limit=0.3)
     progress = job.run()
@@ -150,7 +143,7 @@ class Sleepy(nn.Module):
         return self.layer(x)
 
 
-def test_the_time_limit_counts_computing_not_waiting_for_a_core(circles, warm) -> None:
+def test_the_time_limit_counts_computing_not_waiting_for_a_core(circles) -> None:
     """On a busy server a run waits for the cores; that wait is not its cost, so it does not end the run (the old
     wall-clock limit stopped this one after 0.3 s, in its first epoch). The clock still ends it at 4x the limit."""
     config = TrainConfig(epochs=2, batch_size=len(circles.y_train) // 8)  # 16 steps, ~0.4 s of sleep

@@ -156,3 +156,12 @@ def test_threads_default_to_one_for_points_and_every_core_for_digits(capsys) -> 
         assert threads("--dataset", "digits") == (os.cpu_count() or 1)
     finally:
         torch.set_num_threads(1)  # as the suite runs (tests/conftest.py)
+
+
+def test_a_short_time_limit_counts_the_run_not_the_first_optimizers_imports() -> None:
+    """A fresh interpreter: its first optimizer imports torch._dynamo (1-2 s of CPU). A 0.5 s limit on a run of a
+    few tens of ms stopped it "after 0 epochs" when that import counted against the run."""
+    done = run_cli("train", "--dataset", "circles", "--max-seconds", "0.5", "--threads", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["status"] != "time_limit" and len(report["history"]) > 10

@@ -9,6 +9,7 @@ words a beginner can act on) is decided in `core.training.diagnose`.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -31,6 +32,13 @@ from core.training.stopping import StoppingRule as _EarlyStopping  # the name co
 from core.training.stopping import ceiling_message
 
 PROBE_SIZE = 1024  # training points used to measure the loss before the first step
+
+
+@functools.cache
+def load_optimizers() -> None:
+    """Make a throwaway optimizer, once: a process's first one imports torch's compiler package (torch._dynamo, about
+    1-2 s of CPU here), a cost of starting up that a run's time limit (core.training.jobs.TimeLimit) leaves out."""
+    torch.optim.Adam(nn.Linear(1, 1).parameters())
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
