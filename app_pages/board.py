@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import board_panels as ui
+from app_pages import board_student as student
 from app_pages.common.session import get_lab
 from app_pages.common.share import qr_png
 from app_pages.common.ui import end_page, literal
@@ -51,8 +52,8 @@ if teacher is not None:
         ui.links_panel(db, shown)
     ui.close_button(db, shown, teacher)
 else:
-    ui.use_board_data(lab, shown)
-    ui.submit_form(lab, db, shown)
-    ui.own_entries(db, shown)
+    student.use_board_data(lab, shown)
+    student.submit_form(lab, db, shown)
+    student.own_entries(db, shown)
 ui.live_table(db, shown.id, key=teacher)
 ui.new_link_dialog()

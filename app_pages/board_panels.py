@@ -1,10 +1,11 @@
-"""The Board page's parts: reading its link, the teacher's links and controls, submitting, the live table.
+"""The Board page's parts: reading its link, the teacher's links and controls, the live table (a student's
+submitting: app_pages.board_student).
 
 Nicknames are shown only as plain text (st.dataframe cells, st.text, select-box options), never as Markdown;
 the teacher's board name goes through ui.literal (every markup character escaped). A teacher link's key leaves
 the address bar on arrival and works once: it is exchanged for this browser tab (core.history.board_keys), which
-is the teacher from then on, across reloads; the same key opened again is refused. A new teacher link is shown
-once, in its own dialog, never beside the projected QR code.
+is the teacher from then on, across reloads; the same key opened again is refused, and so is any key older than
+the newest. A new teacher link is shown once, in its own dialog, never beside the projected QR code.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ from sqlalchemy import Engine
 
 from app_pages.common import tab_secret
 from app_pages.common.share import public_url, qr_png
-from app_pages.common.ui import end_page, percent
+from app_pages.common.ui import end_page
 from core.history import board, board_keys
 from core.history.board import Board, BoardError
 from core.history.db import StorageError, shared_engine
 from core.lab import Lab
-from core.url.state import BOARD_PARAM, KEY_PARAM, PAGE_NAMES, PRESENT_PARAM, decode, to_query
+from core.url.state import BOARD_PARAM, KEY_PARAM, PAGE_NAMES, PRESENT_PARAM, to_query
 
 PENDING_KEY = "board.pending_key"  # (board id, key) from a teacher link, until the page exchanges it
 NEW_LINK = "board.link_to_show"  # a teacher link just made, to show once in its dialog
-RECEIPTS = "board.receipts"  # board id -> [(entry id, removal token)]: this session's own entries
 APPLIED = "board.applied"  # the board whose data was last set for this session
 MESSAGE = "board.message"  # (kind, text): what the last button did, shown once
+TEACHER_OF = "board.teacher_of"  # the board this tab was last seen to be the teacher of
+LOST = ("This tab is no longer the board's teacher: a teacher link was opened in another tab or browser. If that "
+        "was not you, ask whoever runs NN Lab for a new teacher link (python -m core board teacher-link).")
 REFRESH_S = 2.0
 MAX_KEY_CHARS = 64
 BIG_ROW = 56  # pixels a row in the projector view
@@ -81,11 +84,15 @@ def teacher_token(db: Engine, board_id: str) -> str | None:
         if not teacher and pending is not None and pending[0] == board_id:
             board_keys.claim_key(db, board_id, pending[1], secret)
             teacher = True
-            _say("success", "This browser tab is now the board's teacher. Before closing it, make a new teacher "
+            say("success", "This browser tab is now the board's teacher. Before closing it, make a new teacher "
                             "link (Teacher: links) if you will need the teacher view elsewhere.")
     except (BoardError, StorageError) as exc:
-        _say("warning", str(exc))
+        say("warning", str(exc))
         return None
+    if not teacher and st.session_state.pop(TEACHER_OF, None) == board_id:
+        say("warning", LOST)
+    if teacher:
+        st.session_state[TEACHER_OF] = board_id
     return board_keys.tab_token(board_id, secret) if teacher else None
 
 
@@ -103,7 +110,7 @@ def page_url() -> str:
     return public_url(st.context.url or "http://localhost:8501/")[0]
 
 
-def _say(kind: str, text: str) -> None:
+def say(kind: str, text: str) -> None:
     """A message for the next run of the page (buttons act in callbacks, before the page is drawn)."""
     st.session_state[MESSAGE] = (kind, text)
 
@@ -128,7 +135,7 @@ def _start(lab: Lab, db: Engine) -> None:
         board_keys.claim_key(db, board_id, key, secret)
         link = board_link(page_url(), board_id, key=board_keys.new_key(db, board_id, secret))
     except (BoardError, StorageError) as exc:
-        _say("error", str(exc))
+        say("error", str(exc))
         return
     lab.board_id = board_id
     st.session_state.update({NEW_LINK: link, APPLIED: board_id})
@@ -139,7 +146,7 @@ def _new_link(db: Engine, board_id: str) -> None:
     try:
         key = board_keys.new_key(db, board_id, tab_secret.current() or "")
     except (BoardError, StorageError) as exc:
-        _say("error", str(exc))
+        say("error", str(exc))
         return
     st.session_state[NEW_LINK] = board_link(page_url(), board_id, key=key)
 
@@ -148,7 +155,8 @@ def _new_link(db: Engine, board_id: str) -> None:
 def _link_dialog(link: str) -> None:
     st.warning("Keep it now (bookmark it, or copy it with the button at the top right of the box): it is shown "
                "only this once. It works once: the browser tab that opens it becomes the board's teacher, and "
-               "this one stops being it. Students must never see it.", icon=":material/key:")
+               "this one stops being it. Every earlier teacher link no longer works; lost this one? Make another "
+               "here while this tab is the teacher. Students must never see it.", icon=":material/key:")
     st.code(link, language=None, wrap_lines=True)
     if st.button("I have kept it", key="board.kept"):
         st.rerun()
@@ -188,15 +196,16 @@ def links_panel(db: Engine, shown: Board) -> None:
     right.image(qr_png(student), caption="Scan to join the board", width=240)
     left.button("New teacher link", key="board.new_link", icon=":material/key:", on_click=_new_link,
                 args=(db, shown.id), help="A link that makes the browser tab opening it this board's teacher, "
-                                          "once: for another computer, or to come back after closing this tab.")
+                                          "once: for another computer, or to come back after closing this tab. "
+                                          "It revokes every earlier teacher link.")
 
 
-def _act(action: Callable[..., None], *args: object) -> None:
+def act(action: Callable[..., None], *args: object) -> None:
     """Run a board action from a button; its refusal becomes the page's error message."""
     try:
         action(*args)
     except (BoardError, StorageError) as exc:
-        _say("error", str(exc))
+        say("error", str(exc))
 
 
 def _remove(db: Engine, board_id: str, key: str) -> None:
@@ -208,7 +217,7 @@ def _remove(db: Engine, board_id: str, key: str) -> None:
 def close_button(db: Engine, shown: Board, key: str) -> None:
     """Close the board (the teacher's)."""
     if not shown.closed:
-        st.button("Close the board", key="board.close", icon=":material/lock:", on_click=_act,
+        st.button("Close the board", key="board.close", icon=":material/lock:", on_click=act,
                   args=(board.close_board, db, shown.id, key), help="It stays visible and takes no more runs.")
 
 
@@ -218,78 +227,13 @@ def remove_control(db: Engine, board_id: str, key: str, ranked: list[board.Entry
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = left.selectbox("Entry to remove", list(by_id), index=None, key="board.remove_choice",
                             format_func=lambda i: f"#{by_id[i].rank} {by_id[i].nickname}")  # plain text
-    right.button("Remove entry", key="board.remove", disabled=chosen is None, on_click=_act,
+    right.button("Remove entry", key="board.remove", disabled=chosen is None, on_click=act,
                  args=(_remove, db, board_id, key))
-
-
-def _use_data(lab: Lab, shown: Board) -> None:
-    try:
-        lab.apply(decode(board.data_settings(shown.data)).settings, train="auto")
-        st.session_state[APPLIED] = shown.id
-    except ValueError as exc:
-        _say("error", f"The board's data cannot be loaded here: {exc}")
-
-
-def use_board_data(lab: Lab, shown: Board) -> None:
-    """Set the board's data for this session once, on arrival; later a button puts it back."""
-    if lab.data_config is not None and board.data_settings(lab.data_config) == board.data_settings(shown.data):
-        st.session_state[APPLIED] = shown.id
-        return
-    if st.session_state.get(APPLIED) != shown.id:
-        _use_data(lab, shown)
-        return
-    st.info("Your data is not the board's: runs on other data cannot be submitted.", icon=":material/info:")
-    st.button("Use the board's data", key="board.use_data", icon=":material/undo:", on_click=_use_data,
-              args=(lab, shown))
 
 
 def tab_owner() -> str:
     """Who submits or starts a board, for the board's limits: this tab (its secret's hash), opaque."""
     return tab_secret.owner_hash() or ""
-
-
-def _submit(lab: Lab, db: Engine, board_id: str) -> None:
-    try:
-        receipt = board.submit(db, board_id, st.session_state.get("board.nickname", ""), tab_owner(),
-                               board.run_from_lab(lab), address=st.context.ip_address)
-    except (BoardError, StorageError) as exc:
-        _say("error", str(exc))
-        return
-    st.session_state.setdefault(RECEIPTS, {}).setdefault(board_id, []).append(receipt)
-    _say("success", "Submitted: your run is on the board.")
-
-
-def submit_form(lab: Lab, db: Engine, shown: Board) -> None:
-    """The student's current run, a nickname, and Submit."""
-    try:
-        run = board.run_from_lab(lab)
-        st.markdown(f"**Your run**: validation {percent(run.validation_accuracy)}, "
-                    f"test {percent(run.test_accuracy)}")
-    except BoardError as exc:
-        run = None
-        st.info(str(exc), icon=":material/info:")
-        st.page_link("app_pages/train.py", label="Go to the Train page", icon=":material/arrow_forward:")
-    st.text_input("Nickname", max_chars=board.NICKNAME_CHARS, key="board.nickname",
-                  placeholder="all the board shows of you")
-    st.button("Submit my run", key="board.submit", icon=":material/send:", disabled=run is None or shown.closed,
-              on_click=_submit, args=(lab, db, shown.id))
-
-
-def own_entries(db: Engine, shown: Board) -> None:
-    """This session's entries on the board, each with Remove."""
-    mine = {r.entry_id: r for r in st.session_state.get(RECEIPTS, {}).get(shown.id, [])}
-    if not mine:
-        return
-    try:
-        ranked = board.entries(db, shown.id)
-    except (BoardError, StorageError) as exc:
-        st.error(str(exc), icon=":material/error:")
-        return
-    for entry in (e for e in ranked if e.id in mine):
-        left, right = st.columns([4, 1], vertical_alignment="center")
-        left.text(f"Yours: #{entry.rank} {entry.nickname} · validation {percent(entry.validation_accuracy)}")
-        right.button("Remove", key=f"board.withdraw.{entry.id}", on_click=_act,
-                     args=(board.withdraw, db, shown.id, entry.id, mine[entry.id].removal_token))
 
 
 def table(ranked: list[board.Entry]) -> pd.DataFrame:

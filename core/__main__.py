@@ -362,6 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         from core.history.cli import db_command
 
         return db_command(argv[argv.index("db") + 1:])
+    if command == "board":  # the operator's way back for a class board's teacher (core.history.board_cli)
+        from core.history.board_cli import board_command
+
+        return board_command(argv[argv.index("board") + 1:])
     args = build_parser(sweep_options=command == "sweep").parse_args(argv)
     try:
         if args.command == "train":

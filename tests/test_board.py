@@ -174,13 +174,13 @@ def test_unknown_or_hostile_board_ids_are_refused(engine: Engine) -> None:
 
 def test_eight_concurrent_submitters_lose_nothing(engine: Engine) -> None:
     board_id, _ = board.create_board(engine, "rush", DATA)
-    barrier, errors = threading.Barrier(8), []
+    barrier, errors, start = threading.Barrier(8), [], now()
 
     def student(i: int) -> None:
         barrier.wait()
         try:
-            for k in range(3):  # three each, as three sessions' worth of clock
-                board.submit(engine, board_id, f"s{i}", f"session-{i}-{k}", run(i / 10, 0.5))
+            for k in range(3):  # three each from one tab, one submission interval apart
+                board.submit(engine, board_id, f"s{i}", f"session-{i}", run(i / 10, 0.5), moment=start + k * STEP)
         except Exception as exc:  # noqa: BLE001 - reported below, with the thread's number
             errors.append((i, exc))
 
@@ -299,8 +299,8 @@ def test_fifty_tabs_behind_one_address_stop_at_the_address_then_the_board_cap(en
         taken, said = 0, []
         for tab in range(50):
             try:
-                board.submit(engine, board_id, "Teacher (official)", f"tab-{tab}", run(0.99, 0.99), address=SCHOOL,
-                             moment=start + round_ * STEP)
+                board.submit(engine, board_id, f"Teacher (official) {tab}", f"tab-{tab}", run(0.99, 0.99),
+                             address=SCHOOL, moment=start + round_ * STEP)
                 taken += 1
             except BoardError as exc:
                 said.append(str(exc))
@@ -326,19 +326,20 @@ def test_addresses_are_counted_apart_and_never_stored(engine: Engine, monkeypatc
     board_id, _ = board.create_board(engine, "class", DATA)
     start = now()
     for tab in range(3):
-        board.submit(engine, board_id, "s", f"school-{tab}", run(0.5, 0.5), address=SCHOOL, moment=start)
-    refused("3 runs came from your network address", board.submit, engine, board_id, "s", "school-3",
+        board.submit(engine, board_id, f"s{tab}", f"school-{tab}", run(0.5, 0.5), address=SCHOOL, moment=start)
+    refused("3 runs came from your network address", board.submit, engine, board_id, "s3", "school-3",
             run(0.5, 0.5), address=SCHOOL, moment=start)
-    board.submit(engine, board_id, "h", "home-0", run(0.5, 0.5), address=HOME, moment=start)
+    board.submit(engine, board_id, "h0", "home-0", run(0.5, 0.5), address=HOME, moment=start)
     for tab in range(5):  # localhost: no address, no address limit
-        board.submit(engine, board_id, "l", f"local-{tab}", run(0.5, 0.5), moment=start)
+        board.submit(engine, board_id, f"l{tab}", f"local-{tab}", run(0.5, 0.5), moment=start)
     for tab in range(3):
-        board.submit(engine, board_id, "s", f"school-{tab}", run(0.5, 0.5), address=SCHOOL, moment=start + STEP)
+        board.submit(engine, board_id, f"s{tab}", f"school-{tab}", run(0.5, 0.5), address=SCHOOL,
+                     moment=start + STEP)
     refused("Your network address has submitted 6 runs to this board, the most one address may: no more",
-            board.submit, engine, board_id, "s", "school-9", run(0.5, 0.5), address=SCHOOL, moment=start + 2 * STEP)
-    board.submit(engine, board_id, "h", "home-1", run(0.5, 0.5), address=HOME, moment=start + 2 * STEP)
+            board.submit, engine, board_id, "s9", "school-9", run(0.5, 0.5), address=SCHOOL, moment=start + 2 * STEP)
+    board.submit(engine, board_id, "h1", "home-1", run(0.5, 0.5), address=HOME, moment=start + 2 * STEP)
     other, _ = board.create_board(engine, "another class", DATA)  # counted per board
-    board.submit(engine, other, "s", "school-9", run(0.5, 0.5), address=SCHOOL, moment=start + 2 * STEP)
+    board.submit(engine, other, "s9", "school-9", run(0.5, 0.5), address=SCHOOL, moment=start + 2 * STEP)
     assert len(board.entries(engine, board_id)) == 3 + 1 + 5 + 3 + 1
     with transaction(engine) as session:
         stored = [str(vars(row)) for row in session.scalars(select(EntryRow)).all()]
@@ -428,3 +429,22 @@ def test_quiet_boards_are_deleted_with_their_entries_when_a_board_is_started(eng
     with transaction(engine) as session:
         assert session.scalars(select(EntryRow).where(EntryRow.board == old)).all() == []
         assert len(session.scalars(select(BoardRow)).all()) == 2  # all term, today
+
+
+def test_a_nickname_on_another_tabs_entry_is_refused_and_the_same_tab_may_reuse_its_own(engine: Engine) -> None:
+    board_id, token = board.create_board(engine, "class", DATA)
+    start = now()
+    first = board.submit(engine, board_id, "Alice", "tab-1", run(0.8, 0.8), moment=start)
+    for same in ("Alice", "alice", "  ALICE ", "ａｌｉｃｅ", "Ali\u200dce", "Alice\u00a0"):  # case, spaces, NFKC
+        said = refused("taken", board.submit, engine, board_id, same, "tab-2", run(0.9, 0.9), moment=start + STEP)
+        assert said == "That nickname is taken on this board: pick another."
+    board.submit(engine, board_id, "Alice B", "tab-2", run(0.9, 0.9), moment=start + STEP)  # another name is fine
+    board.submit(engine, board_id, "alice", "tab-1", run(0.95, 0.9), moment=start + STEP)  # the same tab: a better run
+    assert [e.nickname for e in board.entries(engine, board_id)] == ["alice", "Alice B", "Alice"]
+    board.withdraw(engine, board_id, first.entry_id, first.removal_token)
+    refused("taken", board.submit, engine, board_id, "Alice", "tab-3", run(0.5, 0.5), moment=start + 2 * STEP)
+    board.remove_entries(engine, board_id, [e.id for e in board.entries(engine, board_id) if e.nickname == "alice"],
+                         token)
+    board.submit(engine, board_id, "Alice", "tab-3", run(0.5, 0.5), moment=start + 2 * STEP)  # free once removed
+    other, _ = board.create_board(engine, "another class", DATA)  # taken per board
+    board.submit(engine, other, "alice", "tab-2", run(0.5, 0.5), moment=start + 2 * STEP)

@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from app_pages import board_panels as ui
 from app_pages.board_panels import board_link
 from app_pages.common.session import SESSION
-from app_pages.common.share import link_board
+from app_pages.common.share import link_opens
 from app_pages.common.tab_secret import APPTEST_SECRET, TEST_SECRET
 from app_pages.common.ui import literal
 from core.config import DataConfig, ModelConfig, TrainConfig
@@ -188,11 +189,13 @@ def test_a_link_shared_from_the_board_page_lands_students_on_that_board(db: Engi
 
 
 def test_a_link_shared_from_another_page_names_no_board() -> None:
-    assert link_board("http://host:8501/board", "B" * 22) == "B" * 22
-    assert link_board("http://host/nnlab/board", "B" * 22) == "B" * 22
-    assert link_board("http://host:8501/train", "B" * 22) is None  # the Train page: its settings, no board
-    assert link_board("http://host:8501/", "B" * 22) is None  # the Board page hidden by pages=: the first page
-    assert link_board("http://host:8501/board", None) is None  # the Board page's start form: no board yet
+    board_id = "B" * 22
+    assert link_opens("http://host:8501/board", board=board_id) == {"board": board_id}
+    assert link_opens("http://host/nnlab/board", board=board_id) == {"board": board_id}
+    assert link_opens("http://host:8501/train", board=board_id) == {}  # the Train page: its settings, no board
+    assert link_opens("http://host:8501/", board=board_id) == {}  # the Board page hidden by pages=: the first page
+    assert link_opens("http://host:8501/board", board=None) == {}  # the Board page's start form: no board yet
+    assert link_opens("http://host:8501/lessons", board=board_id) == {}  # the Lessons page names a lesson or none
 
 
 def test_a_reload_on_another_page_finds_the_board_again(db: Engine) -> None:
@@ -248,3 +251,43 @@ def test_a_student_cannot_make_a_teacher_link(db: Engine) -> None:
     board_id, _ = board.create_board(db, "Period 3", DATA)
     with pytest.raises(board.BoardError, match="Only the board's teacher"):
         board_keys.new_key(db, board_id, TAB_B)
+
+
+def test_a_new_teacher_link_revokes_the_one_seen_on_the_projector(db: Engine) -> None:
+    """The audit's steps: the teacher starts a board (link K1, seen on the projector) and presses New teacher link
+    (K2). A student opening K1 used to become the teacher for good; now K1 is refused and the teacher keeps the
+    board. K2 moves the teacher to another computer, and the tab left behind is told so."""
+    teacher = board_page(tab=TAB_A).run()
+    teacher.text_input(key="board.name").input("Period 3")
+    teacher.button(key="board.start").click().run()
+    (seen,) = teacher_links(teacher)
+    board_id = teacher.session_state[SESSION].lab.board_id
+    teacher.button(key="board.kept").click().run()
+    teacher.button(key="board.new_link").click().run()
+    (replacement,) = teacher_links(teacher)
+    assert key_of(replacement) != key_of(seen)
+    assert any("no longer works" in w.value for w in teacher.warning)  # the dialog says the old link is dead
+    student = board_page({"board": board_id, "key": key_of(seen)}, tab=TAB_B).run()
+    no_errors(student)
+    assert [w.value for w in student.warning] == [board_keys.KEY_USED] and not is_teacher_view(student)
+    assert board_keys.is_teacher_tab(db, board_id, TAB_A) and is_teacher_view(board_page({"board": board_id},
+                                                                                            tab=TAB_A).run())
+    laptop = board_page({"board": board_id, "key": key_of(replacement)}, tab=TAB_C).run()
+    assert is_teacher_view(laptop)
+    teacher.button(key="board.kept").click().run()  # the old tab's next run: no longer the teacher, and told
+    assert not is_teacher_view(teacher) and [w.value for w in teacher.warning] == [ui.LOST]
+    teacher.run()
+    assert not teacher.warning, "told once"
+
+
+def test_a_nickname_another_student_holds_is_refused_with_a_plain_message(db: Engine) -> None:
+    board_id, _ = board.create_board(db, "Period 3", DATA)
+    board.submit(db, board_id, "alice", "another-tab", board.BoardRun(DATA, ModelConfig(), TrainConfig(), 0.9, 0.8))
+    at = board_page({"board": board_id}, tab=TAB_B).run()
+    at.text_input(key="board.nickname").input(" ALICE ")
+    at.button(key="board.submit").click().run()
+    assert [e.value for e in at.error] == ["That nickname is taken on this board: pick another."]
+    at.text_input(key="board.nickname").input("Alice 2")
+    at.button(key="board.submit").click().run()
+    no_errors(at)
+    assert sorted(e.nickname for e in board.entries(db, board_id)) == ["Alice 2", "alice"]

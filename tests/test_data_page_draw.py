@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -50,7 +52,9 @@ def test_an_empty_plane_says_how_many_points_each_class_needs_and_keeps_the_data
     assert "more orange" in message and "more blue" in message and "circles" in message
 
 
-def test_drawn_points_become_the_data_and_travel_in_the_link() -> None:
+def test_drawn_points_become_the_data_and_travel_in_the_share_link_not_the_address_bar() -> None:
+    """The share link carries the points; the address bar (it holds the session token) never does, so whoever
+    opens a copied address does not get them (tests/test_ownership.py)."""
     at = own_points_page()
     points = drawn(60)
     at.session_state[DRAFT] = (points, DRAWN_NAMES[:2], view_for([]))
@@ -60,10 +64,14 @@ def test_drawn_points_become_the_data_and_travel_in_the_link() -> None:
     assert lab.data_config.name == OWN_POINTS and lab.data_config.points == points
     assert len(lab.data.y_train) + len(lab.data.y_val) + len(lab.data.y_test) == 120
     assert len(lab.data_config.points) <= MAX_IN_LINK
-    value = at.query_params[POINTS_PARAM]
-    linked, names = unpack_link(value if isinstance(value, str) else value[-1])
-    assert names == DRAWN_NAMES[:2] and len(linked) == 120
     assert any("travel in the share link" in c.value for c in at.caption)
+    assert "s" in at.query_params and at.query_params["data"] == OWN_POINTS and POINTS_PARAM not in at.query_params
+    at.button(key="session.share").click().run()
+    no_errors(at)
+    link = next(c.value for c in at.code if "data=" in c.value)
+    query = parse_qs(urlsplit(link).query)
+    linked, names = unpack_link(query[POINTS_PARAM][0])
+    assert names == DRAWN_NAMES[:2] and len(linked) == 120 and "s" not in query
 
 
 def test_start_from_the_dataset_then_clear_and_undo_restores_it() -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, create_engine, inspect, select, text
 
 import core.history.db as db
 from core.__main__ import main
-from core.history import board
+from core.history import board, board_keys
 from core.history.cli import db_command
 from core.history.db import SCHEMA_VERSION, Base, StorageError, open_engine, schema_version
 from core.history.migrations import BASELINE, PG_LOCK_KEY, alembic_config, current_revision, head_revision
@@ -69,9 +69,11 @@ def make_v1(url: str, tmp_path: Path) -> None:
     with source.connect() as read, target.begin() as write:
         write.execute(text("DROP TABLE alembic_version"))
         for name in COPIED:
-            table = Base.metadata.tables[name]  # the columns of these tables are those of version 1
+            table = Base.metadata.tables[name]  # today's columns, those of version 1 read (boards gained key_hash)
+            old = {column["name"] for column in inspect(read).get_columns(name)}
             rows = [{key: value.replace(tzinfo=UTC) if isinstance(value, datetime) else value  # SQLite: UTC, naive
-                     for key, value in row.items()} for row in read.execute(select(table)).mappings()]
+                     for key, value in row.items()}
+                    for row in read.execute(select(*(c for c in table.columns if c.name in old))).mappings()]
             write.execute(table.insert(), rows)
         for name in ("runs", "board_entries"):  # ids were copied: the next ones follow them
             write.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"))
@@ -206,3 +208,27 @@ def test_an_unanswering_postgresql_fails_within_the_connect_timeout(monkeypatch:
             with pytest.raises(StorageError, match="Cannot connect to the database") as caught:
                 open_engine(url + query)
             assert 1.5 < time.perf_counter() - start < 10 and "s3cret" not in str(caught.value)
+
+
+def test_a_board_from_version_3_keeps_its_teacher_tab_and_its_old_links_stop_working(db_url: str) -> None:
+    """Version 4 adds boards.key_hash (the one live teacher link). A board made at version 3, whose teacher is a
+    tab, keeps that teacher; links it signed before are dead; the teacher makes a new one, and a downgrade drops
+    the column again."""
+    migrate(db_url, "0003")
+    engine = create_engine(driver_url(db_url))
+    board_id, tab = "B" * 22, "T" * 43
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO boards (id, secret_hash, name, settings, created, closed, submissions) "
+                                "VALUES (:id, :secret, 'Period 3', '{\"data\": \"circles\"}', :created, false, 0)"),
+                           {"id": board_id, "secret": board.hash_token(board_keys.tab_token(board_id, tab)),
+                            "created": datetime.now(UTC)})
+    migrate(db_url, "head")
+    assert schema_version(engine) == SCHEMA_VERSION
+    assert board_keys.is_teacher_tab(engine, board_id, tab)
+    key = board_keys.new_key(engine, board_id, tab)
+    board_keys.claim_key(engine, board_id, key, "U" * 43)
+    assert board_keys.is_teacher_tab(engine, board_id, "U" * 43)
+    migrate(db_url, "0003", down=True)
+    with engine.connect() as connection:
+        assert "key_hash" not in [c["name"] for c in inspect(connection).get_columns("boards")]
+    engine.dispose()

@@ -4,11 +4,15 @@ checked after every training ("Got it"), a digit lesson trained with the Train b
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 from streamlit.testing.v1 import AppTest
 
 from app_pages.common.session import SESSION
+from app_pages.common.tab_secret import TEST_SECRET
+from app_pages.common.ui import literal
 from core.lessons import find_lesson, load_lessons
+from core.url.state import decode_url
 
 TIMEOUT = 60
 
@@ -78,6 +82,34 @@ def test_progress_survives_a_reload() -> None:
     assert "s" in again.query_params and again.query_params["s"] == token, "the same tab finds its session"
     assert again.session_state[SESSION].lab.lessons_done == {"hidden-units"}
     assert got_it(again), "the run that passed is still there"
+
+
+def test_a_link_shared_from_an_open_lesson_opens_that_lesson_in_another_tab() -> None:
+    """Share on the Lessons page gave a link without lesson=: a student who opened it landed on the list. It names
+    the open lesson now (and the dialog says so), and the student's tab opens it at its start. The link holds the
+    start too, not the teacher's moved controls, which "Back to the link's setup" would hand the student."""
+    lesson = find_lesson("hidden-units")
+    teacher = lesson_page(lesson.id)
+    teacher.select_slider(key="train.arch.units").set_value(3).run()  # the teacher solved it: the link must not
+    assert got_it(teacher)
+    teacher.context["url"] = "http://localhost:8501/lessons"  # what the browser reports (st.context.url)
+    teacher.button(key="session.share").click().run()
+    no_errors(teacher)
+    link = next(c.value for c in teacher.code if "data=" in c.value)
+    query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+    assert urlsplit(link).path == "/lessons" and query["lesson"] == lesson.id and "s" not in query, link
+    assert decode_url(link).settings == lesson.settings("start"), "the teacher's solution stays out of the link"
+    assert any(f"open the lesson “{literal(lesson.title)}” at its start" in c.value for c in teacher.caption)
+    student = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    student.query_params.update(query)
+    student.session_state[TEST_SECRET] = "S" * 43  # another browser tab
+    student.switch_page("app_pages/lessons.py").run()
+    no_errors(student)
+    lab = student.session_state[SESSION].lab
+    assert student.title[0].value == lesson.title and lab.lesson == lesson.id
+    assert lab.settings == lesson.settings("start") and not got_it(student) and not lab.lessons_done
+    assert student.selectbox(key="train.arch.activation").disabled, "the lesson's own lock"
+    assert "session.back" not in [b.key for b in student.sidebar.button]
 
 
 def test_a_digit_lesson_trains_with_the_train_button() -> None:

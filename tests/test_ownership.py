@@ -21,7 +21,9 @@ from app_pages.common.session import SESSION, run_writer
 from app_pages.common.session_store import copy_lab, lab_nbytes, new_store, stop_work
 from app_pages.common.tab_secret import TEST_SECRET, hash_secret
 from app_pages.common.ui import load_dataset
-from core.config import DataConfig
+from app_pages.data_draw import DRAFT
+from core.config import OWN_POINTS, DataConfig, Settings, shaped
+from core.data.drawn import DRAWN_NAMES, drawn_config, unpack_link, view_for
 from core.history.db import SessionOwnerRow, shared_engine, transaction
 from core.history.owners import made_by, record_owner
 from core.history.runs import Retention, RunRecord, list_runs, record_run
@@ -30,8 +32,10 @@ from core.lab import Lab
 from core.sweep.grid import Axis, SweepSpec
 from core.sweep.job import SweepJob
 from core.training.jobs import SHARED_SLOTS, JobSlots, SlotTask
+from core.url.state import Classroom, encode, preset_settings
 from core.url.text import new_token
 from tests.conftest import wait_until
+from tests.test_data_page_draw import drawn
 
 TIMEOUT = 60
 VICTIM, STRANGER = "V" * 43, "S" * 43  # two tabs' secrets (sessionStorage is per tab: another tab has its own)
@@ -240,6 +244,84 @@ def test_end_my_session_forgets_the_session_and_the_tabs_secret(server: Server) 
     back = server.open(url, tab=at.session_state[TEST_SECRET], as_session="back button")  # Back, same tab
     assert here(back).token != url["s"] and here(back).lab is not lab
     assert any("ended in its browser tab" in m.value for m in back.main.markdown)
+
+
+# --- your own points: in the tab's session, never in its address bar ----------------------------------------
+
+
+def drawing_victim(server: Server) -> tuple[AppTest, dict[str, str]]:
+    """The victim's tab with 120 points of its own drawn on the Data page; its address bar."""
+    at = server.open({}, tab=VICTIM, as_session="victim", page="app_pages/data.py")
+    at.selectbox(key="data.name").set_value(OWN_POINTS)
+    server.rerun(at, "victim")
+    at.session_state[DRAFT] = (drawn(60), DRAWN_NAMES[:2], view_for([]))
+    server.rerun(at, "victim")
+    data = here(at).lab.data_config
+    assert data.name == OWN_POINTS and len(data.points) == 120
+    return at, params(at)
+
+
+@pytest.mark.parametrize("owner", ["open", "closed"])
+def test_a_tabs_address_never_gives_another_tab_its_own_points(server: Server, owner: str) -> None:
+    """The address bar held pts=: a stranger who opened it was told the session was another tab's, and got the
+    120 points anyway. Now the points stay in the store with the session; the stranger starts from the circles."""
+    at, url = drawing_victim(server)
+    if owner == "closed":
+        server.alive.discard("victim")
+    stranger = server.open(url, tab=STRANGER, as_session="stranger", page="app_pages/data.py")  # the whole address
+    mine = here(stranger)
+    assert mine.lab.data_config.name != OWN_POINTS and not mine.lab.data_config.points, "the victim's points"
+    assert mine.lab.data_config == DataConfig() and mine.token != url["s"]
+    shown = [m.value for m in stranger.main.markdown]
+    assert any("belongs to another browser tab" in m and "never in the address bar" in m for m in shown), shown
+    assert url["data"] == OWN_POINTS and "pts" not in url and "pts" not in params(stranger)
+    assert here(at).lab.data_config.points == drawn(60)
+
+
+def test_the_owner_reloading_finds_its_own_points(server: Server) -> None:
+    at, url = drawing_victim(server)
+    lab = here(at).lab
+    server.alive.discard("victim")  # a reload: the old browser session goes, a new one comes
+    reloaded = server.open(url, tab=VICTIM, as_session="victim reloaded", page="app_pages/data.py")
+    assert here(reloaded).lab is lab and lab.data_config.points == drawn(60)
+    assert not here(reloaded).gone and not here(reloaded).problems and "pts" not in params(reloaded)
+    assert reloaded.selectbox(key="data.name").value == OWN_POINTS and len(reloaded.session_state[DRAFT][0]) == 120
+
+
+def test_a_reload_keeps_points_a_link_locked(server: Server) -> None:
+    """A student's own points from a share link with lock=data: the address bar then names data=csv without
+    them, and a reload must not read that as the circles and lock the student's data to them."""
+    preset = preset_settings("circles")
+    config = drawn_config(drawn(60), ("near", "far"), DataConfig())
+    link = encode(Settings(config, shaped(preset.model, config), preset.train), classroom=Classroom(lock=("data",)))
+    assert "pts" in link
+    at = server.open(link, tab=VICTIM, as_session="student")
+    url = params(at)
+    assert "pts" not in url and url["lock"] == "data"
+    server.alive.discard("student")
+    reloaded = server.open(url, tab=VICTIM, as_session="student reloaded", page="app_pages/data.py")
+    data = here(reloaded).lab.data_config
+    assert here(reloaded).lab is here(at).lab and data.name == OWN_POINTS
+    assert data.points == unpack_link(link["pts"])[0] and not here(reloaded).problems
+
+
+@pytest.mark.parametrize("how", [EXPIRED, EVICTED])
+def test_the_owner_reloading_a_gone_session_is_told_its_points_went_with_it(server: Server, how: str) -> None:
+    """The store no longer has the session, and the address never had the points: the reload starts from the
+    circles (the address's other settings kept) and says why, rather than showing other data silently."""
+    at, url = drawing_victim(server)
+    if how == EXPIRED:
+        server.clock.now += 121 * 60
+    else:
+        server.store.limits = StoreLimits(max_mb=lab_nbytes(here(at).lab) * 1.5 / 2**20)
+        server.store.put(copy_lab(here(at).lab), secret_hash=hash_secret("someone else"))
+        server.store.limits = StoreLimits()  # room again for the reload's new session
+    server.alive.discard("victim")
+    assert url["s"] not in server.store
+    reloaded = server.open(url, tab=VICTIM, as_session="victim reloaded", page="app_pages/data.py")
+    assert here(reloaded).lab.data_config == DataConfig() and here(reloaded).lab.model is not None
+    shown = [m.value for m in reloaded.main.markdown]
+    assert any("cleared" in m and "never in the address bar" in m and "draw or import" in m for m in shown), shown
 
 
 # --- the reaper ----------------------------------------------------------------------------------

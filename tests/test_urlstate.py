@@ -265,11 +265,18 @@ def test_a_share_link_can_name_a_class_board_which_is_no_setting() -> None:
     """From the Board page the link names the board (board=, as its student link does); decoding it changes no
     setting and reports nothing: the Board page reads it itself."""
     settings, room = CASES[1], Classroom(lock=("lr",))
-    query = share_query(settings, classroom=room, board="B" * 22)
-    assert dict(parse_qsl(query))["board"] == "B" * 22
-    assert query.removesuffix("&board=" + "B" * 22) == share_query(settings, classroom=room)
-    decoded = decode_url("?" + query)
-    assert decoded.settings == round_trip(settings, room).settings and not decoded.problems
+    for name, value in (("board", "B" * 22), ("lesson", "hidden-units")):  # a lesson's the same way
+        query = share_query(settings, classroom=room, opens={name: value})
+        assert dict(parse_qsl(query))[name] == value
+        assert query.removesuffix(f"&{name}={value}") == share_query(settings, classroom=room)
+        decoded = decode_url("?" + query)
+        assert decoded.settings == round_trip(settings, room).settings and not decoded.problems
+
+
+@pytest.mark.parametrize("name", ["key", "present", "s", "lr"])
+def test_a_share_link_opens_a_board_or_a_lesson_and_nothing_else(name: str) -> None:
+    with pytest.raises(ValueError, match=f"opens only board or lesson. Got {name}"):
+        share_query(CASES[1], opens={name: "x"})
 
 
 def test_the_session_token_is_read_back_and_a_malformed_one_dropped() -> None:
@@ -422,6 +429,20 @@ def test_a_large_drawn_set_stays_out_of_the_link() -> None:
     assert "no points" in problem and "CSV" in problem
     assert decode(params).settings.data == DataConfig()
     assert decode({**params, TOKEN_PARAM: new_token()}).problems == ()  # a reload: the store has the points
+
+
+def test_an_address_bar_never_holds_the_points_a_share_link_does() -> None:
+    """With a session token (the address bar) the points stay out: a reload finds them in the store, and anyone
+    else who opens the address must not get them. decode says that the address named them without them."""
+    settings = drawn_settings()
+    assert POINTS_PARAM in encode(settings) and POINTS_PARAM in dict(parse_qsl(share_query(settings)))
+    address = encode(settings, token=new_token())
+    assert address["data"] == OWN_POINTS and POINTS_PARAM not in address
+    decoded = decode(address)
+    assert decoded.without_points and decoded.problems == () and decoded.settings.data == DataConfig()
+    assert not decode(encode(settings)).without_points and not decode(encode(CASES[0])).without_points
+    (problem,) = decode_url("?" + to_query(address)).problems  # the command line: no store to find them in
+    assert "address bar never holds your own points" in problem
 
 
 def test_a_drawn_set_too_small_to_split_is_refused() -> None:

@@ -6,11 +6,12 @@ A session belongs to its browser tab: nothing is opened until the tab has report
 one light run on arrival). Then the URL decides what the session starts with: a session token (`s=`) finds its
 Lab in the store only for the tab that made it (a reload, Back or Forward); any other tab, browser or person gets
 a new Lab from the link's settings, never a copy of another's work or its run history. Every run then writes the
-settings, the classroom and the token back (Streamlit clears the query on a page change). The store's reaper stops
-the work of a session whose browser has been gone for the grace period; "End my session" forgets the session
-and the tab's secret at once. A teacher's `hide=` and `lock=` are read here by the widgets (`shown`, `locked`);
-locked values are put back to the link's after every run. Every run a Lab ends is handed to a background writer
-(the history).
+settings, the classroom and the token back (Streamlit clears the query on a page change), but never the session's
+own points: the store keeps them for a reload, and an address that held them would hand them to anyone. The
+store's reaper stops the work of a session whose browser has been gone for the grace period; "End my session"
+forgets the session and the tab's secret at once. A teacher's `hide=` and `lock=` are read here by the widgets
+(`shown`, `locked`); locked values are put back to the link's after every run. Every run a Lab ends is handed to a
+background writer (the history).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from core.history.writer import EndedRun, RunWriter
 from core.lab import Lab
 from core.sweep.grid import MAX_VALUES
 from core.training.jobs import RUN_THREADS
+from core.url.points import points_param
 from core.url.state import (
     HIDE_PARAM,
     LOCK_PARAM,
@@ -53,6 +55,8 @@ NOTICE_TITLE = "Some of this link could not be used and was ignored:"
 FORK_NOTE = "This session is open in another tab of this browser too, so this is your own copy: changes here stay here."
 RESTARTED_NOTE = ("Your session is not known to the server: this server restarted, or your browser was moved to "
                   "another one, so the model you trained is gone. Your run history is kept: it is on the Runs page.")
+POINTS_GONE = ("The points drawn or imported in it were kept only with it, never in the address bar, so this starts "
+               "from the circles: draw or import points again on the Data page (its Export as CSV keeps a copy).")
 MAX_PENDING = 8 + MAX_VALUES**2  # runs held before the first token: a first run's few, and a whole sweep's cells
 WAIT_S = 3.0  # the Runs page waits this long for runs still being saved
 
@@ -136,6 +140,7 @@ def _open(decoded: Decoded, problems: list[str], owner: str) -> Session:
         mine = found.mine or (found.status == UNKNOWN and _made_here(decoded.token, owner))
         arrived = decoded.token if mine else None  # this tab's own forgotten session: its history follows
         gone = RESTARTED_NOTE if mine and found.status == UNKNOWN else gone  # not this server's: it restarted
+        gone = f"{gone} {POINTS_GONE}" if decoded.without_points else gone  # said, not silently other data
     try:
         return new_session(decoded.settings, gone=gone, owner=owner, arrived=arrived)
     except ValueError as exc:
@@ -163,6 +168,9 @@ def begin() -> Lab | None:
         decoded = decode(params)
         problems = list(decoded.problems)
         here = _open(decoded, problems, tab_secret.hash_secret(secret))
+        if decoded.without_points and here.token is not None:  # found: the address's points are the Lab's
+            decoded = decode(params | {key: [value] for key, value in points_param(here.lab.data_config).items()})
+            problems = list(decoded.problems)  # a link lock=data then locks the points, not the circles
         # a reload is no link, nor one with only a page's own parameters (?lesson=, ?board=)
         has_settings = here.token is None and any(key not in (TOKEN_PARAM, *OWN_PARAMS) for key in params)
         here.classroom, here.problems, here.locked = decoded.classroom, tuple(problems), decoded.settings

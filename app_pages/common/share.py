@@ -1,7 +1,7 @@
 """The Share dialog: a link with this session's settings (never its token), a QR code, and a teacher's choices
 of which controls to hide or lock and which pages to show. Shared from the Board page with a class board open,
 the link also names the board (never its teacher key), so students land on it rather than on the form that
-starts a new one."""
+starts a new one; shared from the Lessons page with a lesson open, it names the lesson, so students open it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ import segno
 import streamlit as st
 
 from app_pages.common.session import classroom, get_lab
+from app_pages.common.ui import literal
 from core.config import Settings
-from core.url.state import PAGE_NAMES, Classroom, share_query
+from core.lessons import Lesson, find_lesson
+from core.url.state import BOARD_PARAM, LESSON_PARAM, PAGE_NAMES, Classroom, share_query
 
 CONTROL_GROUPS = {  # URL name -> label, for the controls a student sees
     "Data": {"data": "Dataset", "n": "Samples", "noise": "Noise", "factor": "Radius factor",
@@ -131,10 +133,22 @@ def link_page(page_url: str, pages: tuple[str, ...]) -> str:
     return page_url
 
 
-def link_board(page: str, board_id: str | None) -> str | None:
-    """The class board a link to `page` should name: `board_id` (the one this session looks at) when the link opens
-    the Board page, where a link without it lands a student on the form that starts a new board; else None."""
-    return board_id if urlsplit(page).path.rstrip("/").rpartition("/")[2] == "board" else None
+def link_opens(page: str, *, board: str | None = None, lesson: str | None = None) -> dict[str, str]:
+    """What a link to `page` should open there, as its page's own parameter: on the Board page `board` (the board
+    this session looks at: without it a student lands on the form that starts a new board), on the Lessons page
+    `lesson` (the lesson open: without it, the list); nothing on any other page."""
+    opened = {"board": (BOARD_PARAM, board), "lessons": (LESSON_PARAM, lesson)}
+    name, value = opened.get(urlsplit(page).path.rstrip("/").rpartition("/")[2], ("", None))
+    return {name: value} if value else {}
+
+
+def _students_get(opens: dict[str, str], lesson: Lesson | None) -> str:
+    """The dialog's sentence on what students who open the link get."""
+    if lesson is not None:
+        return (f"Students open the lesson “{literal(lesson.title)}” at its start, each in a session of their own; "
+                "the lesson hides and locks its own controls.")
+    return ("Students get these settings and their own copy to play with"
+            + (" on your class board, where they submit their runs." if BOARD_PARAM in opens else "."))
 
 
 @st.dialog("Share this setup", width="large")
@@ -143,15 +157,18 @@ def share_dialog(settings: Settings, page_url: str) -> None:
     top = st.container()
     room = _ticks(classroom())
     page_url, unreachable = public_url(page_url)
-    page = link_page(page_url, room.pages)
-    board = link_board(page, get_lab().board_id)
-    link = f"{page}?{share_query(settings, classroom=room, board=board)}"
+    page, lab = link_page(page_url, room.pages), get_lab()
+    opens = link_opens(page, board=lab.board_id, lesson=lab.lesson)
+    lesson = find_lesson(opens[LESSON_PARAM]) if LESSON_PARAM in opens else None
+    # A lesson opens at its start, so the link holds the start: the teacher's moved controls (a solution, say) would
+    # only come back to students as "Back to the link's setup".
+    shared = lesson.settings("start") if lesson is not None else settings
+    link = f"{page}?{share_query(shared, classroom=room, opens=opens)}"
     with top:
         if unreachable:
             st.warning(unreachable, icon=":material/wifi_off:")
         st.caption("Project this link or its QR code, never your own address bar: that holds your session. "
-                   "Students get these settings and their own copy to play with"
-                   + (" on your class board, where they submit their runs." if board else "."))
+                   + _students_get(opens, lesson))
         st.code(link, language=None, wrap_lines=True)
         left, right = st.columns([1, 1.4], vertical_alignment="center")
         qr = link_qr(link)

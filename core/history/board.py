@@ -220,7 +220,8 @@ def submit(engine: Engine, board_id: str, nickname: str, owner: str, run: BoardR
     """Add `run` to the board under `nickname`; the receipt's token lets this student remove it later.
 
     `owner` names the browser tab (opaque: a session id or a tab's secret) and `address` the client (None on
-    localhost); each is limited in how many runs it sends, and neither is stored (see board_limits).
+    localhost); each is limited in how many runs it sends, and neither is stored (see board_limits). A nickname
+    shown on another tab's entry is refused (board_limits.nickname_key); the same tab may reuse its own.
     """
     name, moment = clean_nickname(nickname), moment or now()
     if not isinstance(owner, str) or not owner or len(owner) > OWNER_CHARS:
@@ -235,6 +236,8 @@ def submit(engine: Engine, board_id: str, nickname: str, owner: str, run: BoardR
             raise BoardError("This board is closed: your teacher has stopped taking runs.")
         _check_run(board, run)
         if refusal := limits.submission_refusal(session, board_id, owner, address, moment):
+            raise BoardError(refusal)
+        if refusal := limits.nickname_refusal(session, board_id, name, owner):
             raise BoardError(refusal)
         entry = EntryRow(board=board_id, nickname=name, session=limits.mark(board_id, owner, address),
                          removal_hash=hash_token(token), created=moment,

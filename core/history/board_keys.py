@@ -1,19 +1,20 @@
-"""A board's teacher key works once: on first use it is exchanged for the browser tab that opened it.
+"""A board's teacher link works once, and only the newest one works: opening it makes that browser tab the teacher.
 
-The board keeps one teacher credential, the sha256 in `BoardRow.secret_hash`. At first it is the hash of the key
-`create_board` handed out; `claim_key` replaces it with the hash of a token derived from the claiming tab's secret
-(`tab_token`), so the key, wherever it was seen again (the address bar's history, a proxy log, a projected screen),
-no longer matches anything. The teacher's tab proves itself with its own secret, and the existing actions
+The board keeps two hashes (sha256, never a key). `BoardRow.secret_hash` is the teacher's credential: at first the
+hash of the key `create_board` handed out; `claim_key` replaces it with the hash of a token derived from the
+claiming tab's secret (`tab_token`), so a key seen again (the address bar's history, a proxy log, a projected
+screen) no longer matches anything. The teacher's tab proves itself with its own secret, and the existing actions
 (`board.remove_entry`, `board.close_board`) take its `tab_token` where they took the key.
 
-`new_key` gives the teacher's tab a fresh link: the key is a nonce and its HMAC under the board's current
-credential, so nothing more is stored; it too works once, and opening it makes that tab the teacher (the
-credential moves there, and every other key and tab stops being the teacher's).
+`BoardRow.key_hash` is the one live teacher link: `new_key` (the teacher's tab only) stores a fresh key's hash
+there, which revokes every earlier link not yet used; opening the link moves the credential to that tab (the tab
+that made it stops being the teacher) and empties `key_hash`. A teacher who lost the board to a leaked link gets
+it back from the server's operator: `reset_key` (`python -m core board teacher-link BOARD_ID`) makes a
+key that is at once the board's only credential, so every tab and every earlier link stops being the teacher's.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
@@ -23,9 +24,8 @@ from sqlalchemy import Engine, update
 from core.history.board import TOKEN_BYTES, BoardError, hash_token, is_board_id
 from core.history.db import BoardRow, transaction
 
-PART = 22  # characters of a key's nonce and of its MAC (16 bytes each, base64url)
-KEY_USED = ("This teacher link has already been used (or is not this board's): ask the board's teacher view "
-            "for a new one.")
+KEY_USED = ("This teacher link has already been used, was replaced by a newer one, or is not this board's: ask the "
+            "board's teacher view for a new one.")
 
 
 def tab_token(board_id: str, tab_secret: str) -> str:
@@ -33,31 +33,28 @@ def tab_token(board_id: str, tab_secret: str) -> str:
     return hashlib.sha256(f"nnlab-board:{board_id}:{tab_secret}".encode()).hexdigest()
 
 
-def _mac(credential: str, board_id: str, nonce: str) -> str:
-    digest = hmac.new(credential.encode(), f"{board_id}:{nonce}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode()[:PART]
-
-
-def _opens(credential: str, board_id: str, key: str) -> bool:
-    """True when `key` is the board's first key or one issued under its current credential."""
-    if hmac.compare_digest(credential, hash_token(key)):
-        return True
-    return len(key) == 2 * PART and hmac.compare_digest(_mac(credential, board_id, key[:PART]), key[PART:])
+def _opens(row: BoardRow, key: str) -> bool:
+    """True when `key` is the board's credential itself (its first key, or the operator's) or its live link."""
+    given = hash_token(key)
+    return hmac.compare_digest(row.secret_hash, given) or (
+        row.key_hash is not None and hmac.compare_digest(row.key_hash, given))
 
 
 def claim_key(engine: Engine, board_id: str, key: object, tab_secret: str) -> None:
     """Exchange a teacher key for the tab whose secret is `tab_secret`; BoardError when the key does not open the
-    board (already used, or never its)."""
+    board (already used, replaced by a newer link, or never its)."""
     if not is_board_id(key) or not is_board_id(board_id):  # a key has the shape of an id (ASCII, 22-64 chars)
         raise BoardError(KEY_USED)
     with transaction(engine) as session:
         row = session.get(BoardRow, board_id)
-        if row is None or not _opens(row.secret_hash, board_id, key):
+        if row is None or not _opens(row, key):
             raise BoardError(KEY_USED)
-        # Compare-and-set: of two tabs opening the same key at once, one only becomes the teacher.
+        # Compare-and-set: of two tabs opening the same key at once, or of a key and a newer one made meanwhile,
+        # one change only goes through.
         swapped = session.execute(update(BoardRow).where((BoardRow.id == board_id)
-                                                         & (BoardRow.secret_hash == row.secret_hash))
-                                  .values(secret_hash=hash_token(tab_token(board_id, tab_secret))))
+                                                         & (BoardRow.secret_hash == row.secret_hash)
+                                                         & (BoardRow.key_hash == row.key_hash))  # None: IS NULL
+                                  .values(secret_hash=hash_token(tab_token(board_id, tab_secret)), key_hash=None))
         if swapped.rowcount != 1:
             raise BoardError(KEY_USED)
 
@@ -70,10 +67,25 @@ def is_teacher_tab(engine: Engine, board_id: str, tab_secret: str) -> bool:
 
 
 def new_key(engine: Engine, board_id: str, tab_secret: str) -> str:
-    """A fresh one-time teacher key, for the teacher's tab only (BoardError otherwise)."""
+    """A fresh one-time teacher key, for the teacher's tab only (BoardError otherwise); every earlier key that was
+    not used stops working."""
+    key = secrets.token_urlsafe(TOKEN_BYTES)
     with transaction(engine) as session:
         row = session.get(BoardRow, board_id) if is_board_id(board_id) else None
         if row is None or not hmac.compare_digest(row.secret_hash, hash_token(tab_token(board_id, tab_secret))):
             raise BoardError("Only the board's teacher can make a new teacher link.")
-        nonce = secrets.token_urlsafe(TOKEN_BYTES)
-        return nonce + _mac(row.secret_hash, board_id, nonce)
+        row.key_hash = hash_token(key)
+    return key
+
+
+def reset_key(engine: Engine, board_id: str) -> str:
+    """The operator's way back to a board: a one-time key that becomes its only credential, so no tab is its teacher
+    and no earlier link works until the key is opened (BoardError when there is no such board)."""
+    key = secrets.token_urlsafe(TOKEN_BYTES)
+    with transaction(engine) as session:
+        row = session.get(BoardRow, board_id) if is_board_id(board_id) else None
+        if row is None:
+            raise BoardError(f"No board with the id {board_id[:64]!r}: copy it from the board's student link "
+                             "(board=...).")
+        row.secret_hash, row.key_hash = hash_token(key), None
+    return key

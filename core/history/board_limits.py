@@ -14,6 +14,9 @@ Each limit is a module constant, read once from its environment variable when th
   NNLAB_BOARD_RETENTION_DAYS (30)       a board with no new entry for this long is deleted with its entries
                                         (when the next board is started anywhere)
 
+A nickname belongs to the tab that first shows it on a board: another tab's run under the same name is refused
+(compared by `nickname_key`), the same tab may submit under it again.
+
 Who submits is known by two opaque strings the page passes: the tab's `owner` and the client's `address`
 (None on localhost, where no address limit applies). Neither is stored. An entry's `session` column holds a
 mark: a 32-hex-digit tag of the owner, then one of the address, each salted with the board id so that marks
@@ -27,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, delete, false, func, select
@@ -122,6 +126,22 @@ def submission_refusal(session: Session, board_id: str, owner: str, address: str
         wait = max(1, _left(burst_first, TAB_INTERVAL_S, moment))
         return (f"{burst} runs came from your network address in the last {TAB_INTERVAL_S:g} s, the most one "
                 f"address may: try again in {wait} s.")
+    return None
+
+
+def nickname_key(name: str) -> str:
+    """What two nicknames must not share on one board: NFKC, case folded, stripped, runs of spaces made one and
+    the invisible zero-width joiner dropped, so that 'Alice', ' ALICE ' and the full-width 'ａｌｉｃｅ' are one."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+    return " ".join(folded.replace("\u200d", "").split())
+
+
+def nickname_refusal(session: Session, board_id: str, name: str, owner: str) -> str | None:
+    """Why this tab may not submit under `name` (another tab's entry on the board shows it), or None."""
+    others = session.scalars(select(EntryRow.nickname).where(
+        (EntryRow.board == board_id) & ~EntryRow.removed & ~EntryRow.session.startswith(tag(board_id, owner))))
+    if nickname_key(name) in {nickname_key(other) for other in others}:
+        return "That nickname is taken on this board: pick another."
     return None
 
 

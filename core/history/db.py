@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-SCHEMA_VERSION = 3  # the head revision of core.history.migrations ("0003")
+SCHEMA_VERSION = 4  # the head revision of core.history.migrations ("0004")
 URL_ENV = "NNLAB_DATABASE_URL"
 STATE_DIR_ENV = "NNLAB_STATE_DIR"
 DEFAULT_STATE_DIR = "runs"  # beside the app, not the data folder (which may be read-only)
@@ -87,6 +87,8 @@ class BoardRow(Base):
     __tablename__ = "boards"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # unguessable, in the students' link
     secret_hash: Mapped[str] = mapped_column(String(128))  # sha256 of the teacher's token, never the token
+    # sha256 of the newest teacher link's key while it is unused, never the key; a newer link replaces it
+    key_hash: Mapped[str | None] = mapped_column(String(128), nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     settings: Mapped[dict] = mapped_column(JSON)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)

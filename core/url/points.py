@@ -1,7 +1,7 @@
 """Your own points in a link: `pts=` carries up to `core.data.drawn.MAX_IN_LINK` of them, packed by `pack_link`.
 
-A larger set travels as a CSV file instead; a reload's link (it holds a session token) may leave the
-points out, because the session store still has them.
+A larger set travels as a CSV file instead. An address bar (it holds a session token) always leaves the points
+out: the session store has them for the tab's reload, and no other tab may get them from the address.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ def points_param(data: DataConfig) -> dict[str, str]:
 def with_link_points(data: DataConfig, text: str | None, *, quiet: bool, problems: list[str]) -> DataConfig | None:
     """`data` holding the link's points (the text of pts=) when it is data=csv; None when they are missing or unusable.
 
-    `quiet`: a link without pts= is no problem to report (a reload's link, whose session has the points).
+    `quiet`: a link without pts= is no problem to report here (an address bar's: its session has the points, or
+    the page says they went with it).
     """
     if data.name != OWN_POINTS:
         if text is not None:

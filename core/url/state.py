@@ -4,8 +4,9 @@ Pure code shared by the pages (st.query_params) and the command line (`--from-ur
 is derived from the config dataclasses' own fields: each field has a short name in URL_NAMES or a reason in
 NEVER_IN_URL, and a test fails when a new field is in neither. `decode` never raises on what a link holds:
 every value it cannot use becomes one short plain-text problem, and everything valid is applied.
-Your own points (data=csv) travel in `pts=` when there are at most 200 of them (`core.url.points`); each value's
-text form and the care a hostile link needs are in `core.url.text`.
+Your own points (data=csv) travel in a share link's `pts=` when there are at most 200 of them (`core.url.points`),
+never in an address bar that holds a session token: a reload finds them in the store, and anyone else who opens
+that address must not get them. Each value's text form and the care a hostile link needs are in `core.url.text`.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM = "page", "hide", "lock", "pages
 BOARD_PARAM, KEY_PARAM, PRESENT_PARAM = "board", "key", "present"  # the Board page reads these itself
 LESSON_PARAM = "lesson"  # the Lessons page reads it: ?lesson=ID opens one lesson
 OWN_PARAMS = (BOARD_PARAM, KEY_PARAM, PRESENT_PARAM, LESSON_PARAM)  # kept in the URL for a page, never settings
+SHARED_OWN_PARAMS = (BOARD_PARAM, LESSON_PARAM)  # those a share link may name: never a board's teacher key
 PRIMARY = (URL_NAMES[DataConfig]["name"], URL_NAMES[ModelConfig]["kind"])  # always written; they pick the preset
 RESERVED = (TOKEN_PARAM, PAGE_PARAM, HIDE_PARAM, LOCK_PARAM, PAGES_PARAM, POINTS_PARAM, *OWN_PARAMS)
 # The pages, as in app_pages/common/ui.PAGES (tested).
@@ -94,6 +96,7 @@ class Decoded:
     classroom: Classroom = Classroom()
     token: str | None = None
     problems: tuple[str, ...] = ()
+    without_points: bool = False  # data=csv with no pts=: an address bar's, whose session (if found) has the points
 
 
 Presets = Callable[[str, str], Settings]
@@ -119,7 +122,9 @@ def url_fields(cls: type) -> tuple[tuple[str, str, typing.Any], ...]:
 
 def encode(settings: Settings, *, classroom: Classroom = Classroom(), token: str | None = None,
            presets: Presets = preset_settings) -> dict[str, str]:
-    """Query parameters for `settings`: values equal to the preset are left out, locked ones always written."""
+    """Query parameters for `settings`: values equal to the preset are left out, locked ones always written. With
+    a `token` (the address bar) your own points are left out too: the session has them, and the address is no
+    way to hand them to another tab."""
     try:
         base = presets(settings.data.name, settings.model.kind)
     except ValueError:  # a combination with no preset: write every value that differs from the defaults
@@ -135,9 +140,7 @@ def encode(settings: Settings, *, classroom: Classroom = Classroom(), token: str
     extras = {PAGE_PARAM: settings.page or "", HIDE_PARAM: ",".join(classroom.hide),
               LOCK_PARAM: ",".join(classroom.lock), PAGES_PARAM: ",".join(classroom.pages)}
     out.update({k: v for k, v in extras.items() if v})
-    out.update(points_param(settings.data))
-    if token:
-        out[TOKEN_PARAM] = token
+    out.update({TOKEN_PARAM: token} if token else points_param(settings.data))
     return out
 
 
@@ -146,12 +149,15 @@ def to_query(params: Mapping[str, str]) -> str:
     return urlencode(params, safe=",", quote_via=quote)
 
 
-def share_query(settings: Settings, *, classroom: Classroom = Classroom(), board: str | None = None,
+def share_query(settings: Settings, *, classroom: Classroom = Classroom(), opens: Mapping[str, str] | None = None,
                 presets: Presets = preset_settings) -> str:
     """The query text of a share link: the settings and classroom, never a session token (nor a board's teacher
-    key); `board`, a class board's id, lands students on that board, as its student link does."""
+    key). `opens`, a page's own parameter ({"board": id} or {"lesson": id}), lands students on that class board,
+    as its student link does, or in that lesson."""
+    if unknown := set(opens or {}) - set(SHARED_OWN_PARAMS):
+        raise ValueError(f"a share link opens only {' or '.join(SHARED_OWN_PARAMS)}. Got {', '.join(sorted(unknown))}.")
     params = encode(settings, classroom=classroom, presets=presets)  # encode adds a token only if given
-    return to_query(params | ({BOARD_PARAM: board} if board else {}))
+    return to_query(params | dict(opens or {}))
 
 
 def apply_locks(settings: Settings, link: Settings, locked: Collection[str]) -> Settings:
@@ -257,8 +263,10 @@ def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, 
     if page is not None and page not in (classroom.pages or pages):
         problems.append(f"{PAGE_PARAM}={show(page)} ignored: choose one of {', '.join(classroom.pages or pages)}.")
         page = None
-    base = _with_points(_choose_base(flat, presets, problems), flat.pop(POINTS_PARAM, None), presets,
-                        quiet=token is not None, problems=problems)
+    points = flat.pop(POINTS_PARAM, None)
+    without_points = points is None and flat.get(PRIMARY[0]) == OWN_POINTS
+    base = _with_points(_choose_base(flat, presets, problems), points, presets, quiet=token is not None,
+                        problems=problems)
     parsed = [_parse_config(cls, flat, problems) for cls in (DataConfig, ModelConfig, TrainConfig)]
     problems += [f"unknown setting {show(key)} ignored." for key in flat]
     data = _apply(base.data, parsed[0], problems)
@@ -276,14 +284,19 @@ def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, 
     if limited:  # never silently: each value moved is said, as an ignored one is
         settings, notes = within_limits(settings, label=lambda cls, name: URL_NAMES[cls][name])
         problems += notes
-    return Decoded(settings, classroom, token, tidy(problems))
+    return Decoded(settings, classroom, token, tidy(problems), without_points)
 
 
 def decode_url(url: str, **kwargs: typing.Any) -> Decoded:
-    """`decode` for a whole link or its query text (the command line's --from-url)."""
+    """`decode` for a whole link or its query text (the command line's --from-url). No session store stands behind
+    it, so a copied address bar's data=csv without its points is reported, not quietly the default data."""
     query = url.split("?", 1)[1] if "?" in url else ("" if "://" in url else url)
     pairs = parse_qsl(query.split("#", 1)[0], keep_blank_values=True)
     grouped: dict[str, list[str]] = {}
     for key, value in pairs:
         grouped.setdefault(key, []).append(value)
-    return decode(grouped, **kwargs)
+    decoded = decode(grouped, **kwargs)
+    if decoded.without_points and decoded.token is not None:
+        address = f"data={OWN_POINTS} ignored: an address bar never holds your own points; use a share link or a CSV."
+        return replace(decoded, problems=tidy([*decoded.problems, address]))
+    return decoded

@@ -9,7 +9,15 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page, expect
 
 from core.data.drawn import view_for
-from tests.browser.helpers import act, assert_no_exception, charts, go_to, screenshot, wait_for_chart
+from tests.browser.helpers import (
+    act,
+    assert_no_exception,
+    charts,
+    go_to,
+    screenshot,
+    wait_for_chart,
+    wait_for_session,
+)
 from tests.browser.layout import settled_layout_problems
 from tests.csv_corpus import csv_bytes, rows
 
@@ -56,6 +64,10 @@ def test_draw_two_classes_train_then_import_a_csv(page: Page) -> None:
     expect(page.get_by_text("more orange")).to_have_count(0)  # enough of each class: no "Add … more"
     assert_no_exception(page, "data-draw")
     screenshot(page, "data-draw")  # the README's picture: docs/screenshots/data-draw.png is copied from it
+    assert "data=csv" in page.url and "pts=" not in page.url, "the address bar never holds the points"
+    page.reload()  # this tab's reload finds them in the session store
+    wait_for_session(page)
+    expect(points_caption(page, 100)).to_be_visible()
 
     go_to(page, "Train")  # the drawn set trains on arrival, like any 2-D data
     assert wait_for_chart(page, "", title=BOUNDARY), f"no boundary for the drawn points: {charts(page)}"
