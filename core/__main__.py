@@ -255,17 +255,19 @@ def _export_script(args: argparse.Namespace) -> str:
     return f"Wrote {args.out}: run it with `python {args.out}` (it prints the test accuracy)."
 
 
-def _options(args: argparse.Namespace, data: Dataset, model_cfg: ModelConfig) -> RunOptions:
-    """How to run: threads, memory format, the preset's rate and the device (refused here when it is absent)."""
+def _options(args: argparse.Namespace, data: Dataset, model_cfg: ModelConfig, train_cfg: TrainConfig) -> RunOptions:
+    """How to run: threads, memory format, the usual rate of this model and optimizer (core.training.reference) and
+    the device (refused here when it is absent)."""
     from core.models import resolve_device
-    from core.training.presets import preset
+    from core.training.reference import reference_lr
 
     resolve_device(args.device, images=data.is_image)
     threads = args.threads
     if threads is None:  # a 2-D step is too small to share between threads: more only wait on each other
         threads = (os.cpu_count() or 1) if data.is_image else 1
     return RunOptions(threads=threads, channels_last=not args.no_channels_last,
-                      reference_lr=preset(data.is_image, model_cfg.kind).train.lr, device=args.device)
+                      reference_lr=reference_lr(data.is_image, model_cfg.kind, train_cfg.optimizer, train_cfg.momentum),
+                      device=args.device)
 
 
 def _report(data_cfg: DataConfig, data: Dataset, model_cfg: ModelConfig, train_cfg: TrainConfig,
@@ -291,7 +293,7 @@ def _train(args: argparse.Namespace) -> dict:
     from core.training.jobs import TrainingJob
 
     data_cfg, data, model_cfg, train_cfg = _settings(args)
-    options = _options(args, data, model_cfg)
+    options = _options(args, data, model_cfg, train_cfg)
     validate_train_config(train_cfg)  # a bad setting is refused before any estimate is printed
     cost = estimate(model_cfg, train_cfg, len(data.y_train), len(data.y_val) if data.has_validation else 0)
     if not args.json:
@@ -317,7 +319,7 @@ def _sweep(args: argparse.Namespace) -> dict:
     from core.sweep.grid import SweepSpec
 
     data_cfg, data, model_cfg, train_cfg = _settings(args)
-    options = _options(args, data, model_cfg)
+    options = _options(args, data, model_cfg, train_cfg)
     spec = SweepSpec(data_cfg, model_cfg, train_cfg, tuple(args.vary))
     return sweep_report(spec, data, options, max_seconds=args.max_seconds, run_report=lambda c: _report(
         data_cfg, data, c.cell.model, c.cell.train, options, c.result, c.metrics))

@@ -233,7 +233,8 @@ class RunOptions:
     threads: int | None = None  # torch intra-op threads (process-wide); None leaves it alone
     channels_last: bool = True  # images only: NHWC memory format, ~1.3-1.8x faster CNNs (see bench)
     step_every: int = 50  # call on_step every N optimizer steps
-    reference_lr: float | None = None  # the preset's rate for this model: a far smaller one is named as a cause
+    reference_lr: float | None = None  # the model's usual rate with this optimizer (core.training.reference): a far
+    # smaller one is named as a cause
     device: str = "auto"  # one of DEVICES
 
 

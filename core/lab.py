@@ -34,6 +34,7 @@ from core.training.coach import Advice, advise
 from core.training.jobs import INLINE_LANE, JobProgress, TrainingJob
 from core.training.losses import loss_label
 from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
+from core.training.reference import reference_lr
 from core.training.result import TrainResult
 from core.training.shared_runs import SHARED_RUNS, load_weights, run_key
 from core.training.train import overfit_one_batch, train_model
@@ -240,7 +241,7 @@ class Lab:
         self.model, self.result, self._evaluation, self._told, self.from_file = None, None, None, False, False
         self.shared_run = False
         self._started = (Settings(self.data_config, self.model_config, train_config), "auto" if auto else "train")
-        reference = preset(data.is_image, self.model_config.kind).train.lr
+        reference = reference_lr(data.is_image, self.model_config.kind, train_config.optimizer, train_config.momentum)
         options = RunOptions(threads=self.threads, reference_lr=reference, device=self.device)
         every = 0 if data.is_image else 1  # every epoch, thinned evenly past MAX_STATES (core.training.recorder)
         model = build_model(self.model_config, seed=train_config.init_seed)
@@ -347,8 +348,10 @@ class Lab:
             return None, None
         if self._coaching is None or self._coaching[0] is not self.result:
             data = self.require_data()
-            reference = preset(data.is_image, self.model_config.kind).train.lr
-            advice = advise(self._started[0], self.result, self.model, data.X_train, reference_lr=reference)
+            settings = self._started[0]
+            reference = reference_lr(data.is_image, settings.model.kind, settings.train.optimizer,
+                                     settings.train.momentum)
+            advice = advise(settings, self.result, self.model, data.X_train, reference_lr=reference)
             (before_data, before), (after_data, after) = ((None, None), *self._scores)[-2:]
             verdict = compare(before, after) if before and after and before_data == after_data else None
             self._coaching = (self.result, (advice, verdict))

@@ -1,7 +1,8 @@
 """How a run ended, in words a beginner can act on: diverged > stalled > not_learning, else as it stopped.
 
-Only what the engine can see is used: the loss curve, the learning rate against the preset's,
-whether the model has any non-linearity, and whether its ReLU units are all switched off. Where the diagnosis
+Only what the engine can see is used: the loss curve, the learning rate against this model's usual one with its
+optimizer (core.training.reference), whether the model has any non-linearity, and whether its ReLU units are all
+switched off. Where the diagnosis
 blames the learning rate it records the rate its message names (`suggested_lr`): the one place a failed run's
 rate to try is decided (the coach, core.training.coach, offers that rate and no other).
 """
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
 STALL_RATIO = 1.25  # last epoch's mean training loss above this x the first epoch's: the run "stalled"
 BASELINE_MARGIN = 0.02  # final training accuracy within 2 points of always guessing the largest class
 FLAT_LOSS = 0.02  # or the training loss stayed within 2% of its value before the first step (or above chance)
-TINY_LR_RATIO = 30  # a rate this many times below the preset's is "far below" it
-SLOW_LR_RATIO = 10  # a rate this many times below the preset's makes a run "too slow": try it this many times larger
+TINY_LR_RATIO = 30  # a rate this many times below the usual one (`Outcome.reference_lr`) is "far below" it
+SLOW_LR_RATIO = 10  # a rate this many times below the usual one makes a run "too slow": try it this many times larger
 SMALLER, LARGER = 0.1, 100.0  # the learning rate to try, against this run's: it overshot / barely moved
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
@@ -45,7 +46,7 @@ class Outcome:
     n_probe: int  # how many training points those two were measured on
     lr: float
     epochs: int
-    reference_lr: float | None = None
+    reference_lr: float | None = None  # this model's usual rate with the run's optimizer (core.training.reference)
     suggested_lr: float | None = None  # the learning rate the message tells the learner to try, if any
     trained: tuple[EpochStats, ...] = ()  # every epoch, when the run went back to an earlier one's weights (history
     # then ends at that epoch): the loss after it can show the steps overshooting

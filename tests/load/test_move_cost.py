@@ -26,7 +26,7 @@ from core.history.writer import AUTO_DELAY_S
 from core.lab import Lab
 from core.models import build_model
 from core.training.jobs import TrainingJob
-from core.training.presets import preset
+from core.training.reference import reference_lr
 from core.training.shared_runs import SHARED_RUNS_ENV
 from tests.browser.helpers import record_latency
 from tests.browser.server import serve_app
@@ -49,7 +49,8 @@ def reference_cpu_seconds() -> float:
     args = build_parser(sweep_options=False).parse_args(
         ["train", "--dataset", "circles", "--epochs", "100", "--patience", "0", "--threads", "1"])
     _data_config, data, model_config, train_config = cli_settings(args)  # what `python -m core train` builds
-    options = RunOptions(threads=1, reference_lr=preset(data.is_image, model_config.kind).train.lr)
+    usual = reference_lr(data.is_image, model_config.kind, train_config.optimizer, train_config.momentum)
+    options = RunOptions(threads=1, reference_lr=usual)
     times = []
     for _ in range(1 + 3):  # the first run pays for torch's first calls
         model = build_model(model_config, seed=train_config.init_seed)
