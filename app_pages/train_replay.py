@@ -1,4 +1,5 @@
-"""The Train page's replay of a 2-D run: Play, Pause and the frame slider run in the browser; Step here."""
+"""The Train page's replay of a 2-D run: Play, Pause and the frame slider run in the browser; Step here, from the
+frame the browser last reported."""
 
 from __future__ import annotations
 
@@ -26,7 +27,12 @@ def rewind(result: TrainResult | None) -> None:
     """Show the replay of `result` at epoch 0 (the starting weights), for Play or Step."""
     if result is not None and len(result.snapshots) > 1:
         st.session_state[SHOW] = True
-        st.session_state[FRAME] = (_run_key(result), 0)
+        _hold(result, 0)
+
+
+def _hold(result: TrainResult, index: int) -> None:
+    """Keep frame `index` of `result` as the one the replay starts from (and Step counts from)."""
+    st.session_state[FRAME] = (_run_key(result), index)
 
 
 def _frame(result: TrainResult) -> int:
@@ -36,7 +42,7 @@ def _frame(result: TrainResult) -> int:
 
 
 def _step(result: TrainResult) -> None:
-    st.session_state[FRAME] = (_run_key(result), min(_frame(result) + 1, len(result.snapshots) - 1))
+    _hold(result, min(_frame(result) + 1, len(result.snapshots) - 1))
 
 
 def replay_view(lab: Lab, result: TrainResult) -> bool:
@@ -58,7 +64,8 @@ def replay_view(lab: Lab, result: TrainResult) -> bool:
     data = lab.data
     figure = plots.replay_figure(result.snapshots, result.history, data.X_train, data.y_train, data.class_names,
                                  start=index, frame_ms=1000 // speed, units=data.units)
-    replay_chart(figure, key="train.replay_chart")
+    # The browser reports where a Pause or the slider left the chart: Step goes on from there.
+    replay_chart(figure, key="train.replay_chart", on_frame=lambda frame: _hold(result, frame))
     # A callable: the GIF (about 1 MB for 100 epochs) is drawn when the button is clicked, not on every rerun.
     st.download_button("Download the replay (animated GIF)", lambda: replay_gif(
         result.snapshots, data.X_train, data.y_train, frame_ms=1000 // speed), "nnlab-replay.gif", "image/gif",
