@@ -18,7 +18,14 @@ function freshSecret() {
 // element is still loading its code (a skeleton) and every chart has drawn a trace, then for an idle moment;
 // at most MAX_WAIT_MS in all. Without that, building the page and drawing the chart took turns, and the example
 // was drawn ~0.4 s later.
+//
+// The rerun it asks for names the page the browser knows, and the browser learns a run's page from the run's
+// navigation message, which comes after this component (app.py opens the session before st.navigation). Sent in
+// between, the report named the main script, which Streamlit serves as its default page: a link to /data landed on
+// Home (QA: 4 of 15 share links whose pts= took a moment to decode). So it also waits until the run that drew this
+// component is over; MAX_RUN_WAIT_MS only keeps a tab whose page never says so from waiting for good.
 const MAX_WAIT_MS = 2000;
+const MAX_RUN_WAIT_MS = 20000;
 const POLL_MS = 30;
 
 function settled() {
@@ -27,11 +34,17 @@ function settled() {
   return [...charts].every((chart) => chart.querySelector(".main-svg .mlayer > *") !== null);
 }
 
+function runOver() {
+  const app = document.querySelector("[data-test-script-state]"); // the app root: Streamlit's run state
+  return !app || app.getAttribute("data-test-script-state") !== "running";
+}
+
 function whenSettled(report) {
   const started = performance.now();
   const idle = window.requestIdleCallback || ((callback) => setTimeout(callback, 0));
   const check = () => {
-    if (settled() || performance.now() - started > MAX_WAIT_MS) report();
+    const waited = performance.now() - started;
+    if ((settled() || waited > MAX_WAIT_MS) && (runOver() || waited > MAX_RUN_WAIT_MS)) report();
     else setTimeout(() => idle(check, { timeout: POLL_MS * 4 }), POLL_MS);
   };
   idle(check, { timeout: POLL_MS * 4 }); // after the run's messages already received are on the page
