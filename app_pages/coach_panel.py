@@ -15,10 +15,10 @@ from core.config import Settings
 from core.lab import Lab
 from core.training.coach import Advice
 from core.training.presets import LEARNING_RATES
-from core.training.verdict import Verdict
+from core.training.verdict import Verdict, unscored
 from core.url.state import apply_locks
 
-FIXED = "coach.fixed"  # (the fix's button label, hash of the settings it trained): the run a click started
+FIXED = "coach.fixed"  # (the fix's label, hash of the settings it trained, its rule): the run a click started
 PROBLEM = "coach.problem"  # why the fix could not train, shown once
 
 
@@ -45,7 +45,7 @@ def apply_fix(advice: Advice) -> None:
     finally:  # the controls show the settings now current, whether or not the run could start
         if lab.settings is not None and lab.data is not None:
             st.session_state.update(_widget_values(lab.settings, points=not lab.data.is_image))
-    st.session_state[FIXED] = (advice.fix_label, hash(advice.fix))
+    st.session_state[FIXED] = (advice.fix_label, hash(advice.fix), advice.rule)
 
 
 def _locked_by_link(advice: Advice) -> bool:
@@ -54,10 +54,12 @@ def _locked_by_link(advice: Advice) -> bool:
     return bool(room.lock) and link is not None and apply_locks(advice.fix, link, room.lock) != advice.fix
 
 
-def _fix_run_label(lab: Lab) -> str | None:
-    """The fix's label when the current run is the one its button trained, else None."""
+def _fix_run(lab: Lab) -> tuple[str, str] | None:
+    """(the fix's label, the rule it fixed) when the current run is the one its button trained, else None."""
     fixed, trained = st.session_state.get(FIXED), lab.trained_settings
-    return fixed[0] if fixed and trained is not None and hash(trained) == fixed[1] else None
+    if not fixed or trained is None or hash(trained) != fixed[1]:
+        return None
+    return fixed[0], (*fixed, "")[2]  # a session from before the rule was kept has none
 
 
 def _diagnosis(advice: Advice) -> None:
@@ -71,13 +73,15 @@ def _diagnosis(advice: Advice) -> None:
                                                     "says whether it helped, beyond the noise or not.")
 
 
-def _fix_verdict(fix: str, verdict: Verdict | None) -> None:
-    """Whether the fix's run did better than the run it fixed, beyond the noise or not."""
+def _fix_verdict(fix: tuple[str, str], verdict: Verdict | None, lab: Lab) -> None:
+    """Whether the fix's run did better than the run it fixed, beyond the noise or not (or which has no score)."""
+    what, rule = f"the fix “{fix[0]}”", fix[1]
     if verdict is None:
-        st.info(literal(f"The fix “{fix}” trained, but its run has no validation accuracy to compare."))
+        said = unscored(what, lab.result, before_diverged=rule == "diverged")
+        st.info(literal(said), icon=":material/compare_arrows:")
         return
     show = st.success if verdict.outcome == "helped" else st.info
-    show(literal(verdict.describe(f"the fix “{fix}”")), icon=":material/compare_arrows:")
+    show(literal(verdict.describe(what)), icon=":material/compare_arrows:")
 
 
 def _quiet_line(verdict: Verdict | None) -> str:
@@ -102,14 +106,14 @@ def coach_panel(lab: Lab) -> None:
     except (ValueError, RuntimeError) as exc:  # a model that cannot read its own data: say so, never a traceback
         st.caption(f"The coach cannot read this run: {exc}")
         return
-    fix = _fix_run_label(lab)
+    fix = _fix_run(lab)
     if advice is None and fix is None:
         st.caption(f":material/school: {_quiet_line(verdict)}")
         return
     with st.container(border=True, key="coach"):
         st.markdown("**:material/school: Coach**")
         if fix is not None:
-            _fix_verdict(fix, verdict)
+            _fix_verdict(fix, verdict, lab)
         if advice is None:
             st.caption("Nothing more to fix in this run.")
         else:

@@ -13,10 +13,10 @@ from torch import nn
 from core.config import DataConfig, ModelConfig, Settings, TrainConfig
 from core.data.make import make_dataset
 from core.lab import Lab
-from core.training.coach import advise
+from core.training.coach import Advice, advise
 from core.training.recorder import GradientFlow
 from core.training.result import EpochStats, TrainResult
-from core.training.verdict import Score, compare, score
+from core.training.verdict import Score, compare, score, unscored
 from core.url.state import decode
 
 X = np.zeros((8, 2), dtype=np.float32)
@@ -114,15 +114,21 @@ def lab_after(link: str) -> Lab:
     return lab
 
 
-def fixed(lab: Lab) -> tuple[str, str]:
-    """Apply the coach's advice (what its button does) and train; (the rule it named, the verdict)."""
+def apply_advice(lab: Lab) -> Advice:
+    """Apply the coach's advice (what its button does) and train; the advice applied."""
     advice, _ = lab.coach()
     lab.apply(advice.fix, train="always")
     if lab.training:
         lab.job.join()
         lab.poll()
+    return advice
+
+
+def fixed(lab: Lab) -> tuple[str, str]:
+    """Apply the coach's advice and train; (the rule it named, the verdict)."""
+    rule = apply_advice(lab).rule
     _, verdict = lab.coach()
-    return advice.rule, verdict.outcome
+    return rule, verdict.outcome
 
 
 def test_silent_on_a_healthy_circles_run() -> None:
@@ -161,3 +167,19 @@ def test_the_one_click_fix_helps_beyond_the_noise(link: str) -> None:
 def test_the_coach_reads_the_kept_weights_score() -> None:
     result = built([0.5, 0.4, 0.3], [0.5, 0.3, 0.6], [0.9] * 3, [0.7, 0.9, 0.8], best_epoch=2)
     assert score(result, 50) == Score(0.9, 50) and score(result, 0) is None
+
+
+def test_a_fix_of_a_diverged_run_is_told_which_run_has_no_validation_accuracy() -> None:
+    """QA: after a diverged run's fix trained, the coach said "its run has no validation accuracy to compare", of
+    the run that had one: it is the diverged run before it that has none. The fix's run is told how it did."""
+    learned = built([0.7, 0.3], [0.7, 0.35], [0.6, 0.95], [0.6, 0.93])
+    said = unscored("the fix “Learning rate 0.1 (10× smaller)”", learned, before_diverged=True)
+    assert said.startswith("The fix “Learning rate 0.1 (10× smaller)” trained: validation 93%, training 95%."), said
+    assert "The run before it diverged" in said and "its run has no" not in said, said
+    diverged = built([0.7, 50.0], [0.7, np.nan], [0.5] * 2, [0.5] * 2, "diverged")
+    assert "but its run diverged" in unscored("the fix", diverged, before_diverged=False)
+    lab = lab_after("data=circles&opt=rmsprop&lr=10&act=tanh")
+    advice = apply_advice(lab)
+    _, verdict = lab.coach()
+    assert verdict is None and not lab.result.diverged, lab.result.message  # nothing to compare the run with
+    assert "The run before it diverged" in unscored("the fix", lab.result, before_diverged=advice.rule == "diverged")

@@ -70,12 +70,13 @@ def test_the_small_cnn_on_digits_is_not_called_noisy() -> None:
                          ids=["relu", "leaky relu"])
 def test_a_run_the_diagnosis_calls_overshooting_gets_its_learning_rate(link: str) -> None:
     """SGD at 10 on circles stalls; the warning says the rate is too high, so the coach's fix is its rate (not
-    leaky ReLU, nor more units), and the training loss it quotes is the kept epoch's, as the warning's is."""
+    leaky ReLU, nor more units): SGD's usual 0.1, 100× below (it was 1, one step, which stalls again), and the
+    training loss it quotes is the kept epoch's, as the warning's is."""
     lab = trained(link)
     result = lab.result
-    assert result.status == "stalled" and "Try 1 (x0.1)" in result.message, result.message
+    assert result.status == "stalled" and "usual rate with this optimizer (0.1)." in result.message, result.message
     advice, _ = lab.coach()
-    assert advice is not None and advice.fix.train.lr == 1.0 and advice.fix.model == lab.settings.model, advice
+    assert advice is not None and advice.fix.train.lr == 0.1 and advice.fix.model == lab.settings.model, advice
     kept = result.history[(result.best_epoch or len(result.history)) - 1]
     assert f"ended at {kept.train_loss:.3g}," in result.message
     assert f"{kept.train_loss:.3f}" in advice.message, (advice.message, result.message)
@@ -84,10 +85,43 @@ def test_a_run_the_diagnosis_calls_overshooting_gets_its_learning_rate(link: str
 def test_a_rate_too_small_to_move_the_weights_gets_the_diagnosis_rate() -> None:
     lab = trained("data=circles&lr=0.00001")
     result = lab.result
-    assert result.status == "not_learning" and "Try 100× larger (0.001)" in result.message, result.message
+    assert result.status == "not_learning" and "usual rate with this optimizer (0.03)" in result.message, result.message
     advice, _ = lab.coach()
-    assert advice is not None and advice.rule == "too_slow" and advice.fix.train.lr == 0.001, advice
-    assert "0.001 (100× larger)" in advice.fix_label
+    assert advice is not None and advice.rule == "too_slow" and advice.fix.train.lr == 0.03, advice
+    assert "0.03 (3,000× larger)" in advice.fix_label
+
+
+def test_rmsprop_far_too_large_is_offered_its_usual_rate_and_one_click_learns() -> None:
+    """QA, tanh on circles: RMSprop at 10 diverged and the fix was 10× smaller (1), which diverged again, then 0.1
+    stalled, then 0.01 learned: three clicks. The usual RMSprop rate is known (0.001): it is the one fix, and its
+    run learns."""
+    lab = trained("data=circles&opt=rmsprop&lr=10&act=tanh")
+    assert lab.result.diverged and lab.result.message.endswith("usual rate with this optimizer (0.001)."), \
+        lab.result.message
+    advice, _ = lab.coach()
+    assert advice.rule == "diverged" and advice.fix.train.lr == lab.result.suggested_lr == 0.001, advice
+    assert advice.fix_label == "Learning rate 0.001 (10,000× smaller)" and advice.fix.model == lab.settings.model
+    lab.apply(advice.fix, train="always")
+    if lab.training:
+        lab.job.join()
+        lab.poll()
+    result = lab.result
+    assert lab.train_config.lr == 0.001 and not result.failed_to_learn, result.message
+    assert result.history[(result.best_epoch or len(result.history)) - 1].val_acc >= 0.9, result.message
+    advice, _ = lab.coach()
+    assert advice is None or advice.fix.train.lr == 0.001, advice  # nothing about the rate left to fix
+
+
+def test_rmsprop_far_too_small_message_and_button_name_the_usual_rate() -> None:
+    """QA: RMSprop at 1e-5 ended still improving at 1,000 epochs with no rate in its message, while the coach said
+    "far below this model's usual 0.001" and offered 0.0001. Both now name 0.001."""
+    lab = trained("data=circles&opt=rmsprop&lr=0.00001&act=tanh")
+    result = lab.result
+    assert result.status == "still_improving" and result.suggested_lr == 0.001, result.message
+    assert "far below this model's usual rate with this optimizer: try it (0.001)" in result.message, result.message
+    advice, _ = lab.coach()
+    assert advice.rule == "too_slow" and advice.fix.train.lr == 0.001, advice
+    assert advice.fix_label == "Learning rate 0.001 (100× larger)" and "usual 0.001." in advice.message
 
 
 def test_the_rate_is_read_from_the_diagnosis_for_any_failed_run() -> None:
@@ -117,10 +151,10 @@ def test_a_rate_so_large_that_the_loss_rose_after_the_kept_epoch_is_the_one_fix(
     lab = trained("data=circles&opt=sgd&lr=10&act=tanh")
     result = lab.result
     assert result.best_epoch == 1 and len(result.history) > 2, result.history
-    assert result.status == "stalled" and "Try 1 (x0.1)" in result.message, result.message
+    assert result.status == "stalled" and "usual rate with this optimizer (0.1)." in result.message, result.message
     advice, _ = lab.coach()
     assert advice is not None and advice.rule == "overshooting", advice
-    assert advice.fix.train.lr == result.suggested_lr == 1.0 and advice.fix.model == lab.settings.model, advice
+    assert advice.fix.train.lr == result.suggested_lr == 0.1 and advice.fix.model == lab.settings.model, advice
     assert f"rose to {result.history[-1].train_loss:.3f}" in advice.message and "units" not in advice.message
 
 
@@ -134,3 +168,13 @@ def test_a_failed_run_whose_diagnosis_names_no_rate_gets_none_from_the_coach(sta
     advice = advice_on(failed, settings)
     assert advice is None or advice.fix.train.lr == lr, advice
 
+
+
+def test_a_run_that_did_not_learn_far_above_the_usual_rate_is_offered_it() -> None:
+    """SGD at 3 on circles learns nothing, its loss never rising: the warning names SGD's usual 0.1 and so does the
+    fix, without claiming a loss that rose."""
+    lab = trained("data=circles&opt=sgd&lr=3")
+    assert lab.result.status == "not_learning" and lab.result.suggested_lr == 0.1, lab.result.message
+    advice, _ = lab.coach()
+    assert advice.rule == "overshooting" and advice.fix.train.lr == 0.1, advice
+    assert "far above this model's usual 0.1" in advice.message and "higher than" not in advice.message

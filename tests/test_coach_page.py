@@ -82,6 +82,18 @@ def test_the_diagnosis_and_its_one_click_fix(link: str, words: str, outcomes: tu
     assert epochs.value == lab.train_config.epochs and epochs.proto.set_value, "the browser shows the fix's settings"
 
 
+def test_a_diverged_runs_fix_is_not_told_its_own_run_has_no_validation_accuracy() -> None:
+    """QA: RMSprop at 10 diverged; after the fix trained, the coach said "its run has no validation accuracy to
+    compare", of the fix's run, which has one: the diverged run before it is the one without."""
+    at = train_page("data=circles&opt=rmsprop&lr=10&act=tanh")
+    assert "Diverged" in diagnosis(at) and fix_button(at).label == "Fix it: Learning rate 0.001 (10,000× smaller)"
+    fix_button(at).click().run()
+    no_errors(at)
+    said = verdict(at)
+    assert "The run before it diverged" in said and "validation" in said, said
+    assert "its run has no validation accuracy" not in said, said
+
+
 def test_the_fix_sets_the_controls_without_streamlits_double_value_warning(monkeypatch) -> None:
     """Streamlit logs 'created with a default value but also had its value set via the Session State API' once per
     process, and only under a real server (runtime.exists()): both are arranged here, and the log is read."""

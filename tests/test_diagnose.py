@@ -1,6 +1,7 @@
 """The diagnosis (core.training.diagnose) on constructed outcomes: a loss that rose after the kept epoch blames the
-learning rate, and a run far below the preset's rate names the rate to try; each records that rate
-(`suggested_lr`), the one the coach offers."""
+learning rate, and a run far below the usual rate names the rate to try; each records that rate (`suggested_lr`),
+the one the coach offers. One rule picks it: the usual rate when the run's is 10× or more from it on the side that
+failed, else one step (x0.1)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import torch
 
 from core.config import ModelConfig
 from core.models import build_model
-from core.training.diagnose import Outcome, diagnose
+from core.training.diagnose import Outcome, diagnose, divergence_message, rate_to_try
 from core.training.result import EpochStats
 
 X = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
@@ -36,11 +37,14 @@ def judged(given: Outcome) -> Outcome:
 
 def test_a_loss_that_rose_after_the_kept_epoch_blames_the_learning_rate() -> None:
     """The run went back to epoch 1's weights, which learned nothing; after them the loss climbed to 44: the steps
-    overshoot (it said "try a learning rate 10× larger or smaller", and the coach offered more units)."""
+    overshoot (it said "try a learning rate 10× larger or smaller", and the coach offered more units). At 10, far
+    above the usual 0.03, the rate to try is the usual one; at 0.1, one step down."""
     run = epochs(0.712, 3.0, 12.0, 30.0, 44.5)
     told = judged(outcome(run[:1], lr=10, trained=run))
-    assert told.status == "stalled" and told.suggested_lr == pytest.approx(1.0), told.message
-    assert "rose to 44.5 by epoch 5" in told.message and "Try 1 (x0.1)" in told.message
+    assert told.status == "stalled" and told.suggested_lr == pytest.approx(0.03), told.message
+    assert "rose to 44.5 by epoch 5" in told.message and "usual rate with this optimizer (0.03)." in told.message
+    told = judged(outcome(run[:1], lr=0.1, trained=run))
+    assert told.suggested_lr == pytest.approx(0.01) and "Try 0.01 (x0.1)." in told.message, told.message
 
 
 @pytest.mark.parametrize("losses", [(0.712, 0.70, 0.70, 0.70, 0.70), (0.69, 0.70, 0.69, 0.72, 0.71)],
@@ -52,11 +56,63 @@ def test_a_loss_that_did_not_climb_after_the_kept_epoch_is_not_blamed_on_the_rat
     assert told.status == "not_learning" and told.suggested_lr is None, told.message
 
 
-@pytest.mark.parametrize(("lr", "rate"), [(0.002, 0.02), (0.01, None)], ids=["far below the preset's", "near it"])
-def test_a_run_far_below_the_presets_rate_names_a_larger_one(lr: float, rate: float | None) -> None:
-    """Not learning at a rate 10× or more below the preset's (but not 30×, "too small to move the weights"): the
-    diagnosis names 10× larger, which the coach offers (it used to work that out itself); nearer, it names none."""
+@pytest.mark.parametrize(("lr", "rate"), [(0.003, 0.03), (0.002, 0.03), (0.01, None)],
+                         ids=["10× below the usual", "15× below it", "near it"])
+def test_a_run_far_below_the_usual_rate_names_the_usual_one(lr: float, rate: float | None) -> None:
+    """Not learning at a rate 10× or more below the usual one (but not 30×, "too small to move the weights"): the
+    diagnosis names the usual rate itself, which the coach offers (10× larger from 0.002 was 0.02, still slow);
+    nearer, it names none."""
     told = judged(outcome(epochs(0.712, 0.712), lr=lr))
     assert told.status == "not_learning", told.message
     assert told.suggested_lr == (pytest.approx(rate) if rate else None), told.message
-    assert (f"try 10× larger ({rate:g})" if rate else "10× larger or smaller") in told.message, told.message
+    assert (f"usual rate with this optimizer: try it ({rate:g})" if rate else "10× larger or smaller") \
+        in told.message, told.message
+
+
+
+def test_a_run_that_did_not_learn_far_above_the_usual_rate_names_the_usual_one() -> None:
+    """SGD at 3 on circles (usual 0.1) learned nothing: the rate is the likely cause either way, so the diagnosis
+    names the usual rate (it said "10× larger or smaller")."""
+    told = judged(outcome(epochs(0.712, 0.712), lr=3.0, reference_lr=0.1))
+    assert told.status == "not_learning" and told.suggested_lr == pytest.approx(0.1), told.message
+    assert told.message.endswith("far above this model's usual rate with this optimizer: try it (0.1)."), told.message
+
+
+def test_a_rate_too_small_to_move_the_weights_names_the_usual_rate() -> None:
+    """SGD at 0.003 (usual 0.1) was told "100× larger (0.3)", past the usual rate; now the usual rate itself."""
+    told = judged(outcome(epochs(0.712, 0.712), lr=0.003, reference_lr=0.1))
+    assert told.suggested_lr == pytest.approx(0.1) and "too small to move the weights" in told.message
+    assert told.message.endswith("Try this model's usual rate with this optimizer (0.1)."), told.message
+
+
+def ceiling(lr: float, reference_lr: float | None) -> Outcome:
+    """A run that reached its epoch ceiling still improving, its loss well down from where it started."""
+    run = tuple(EpochStats(e + 1, 0.7 - 0.1 * e, 0.6 + 0.1 * e, 0.7 - 0.1 * e, 0.9, lr, 0.0, e + 1) for e in range(4))
+    return Outcome("still_improving", "Still improving at epoch 4: train longer or raise the learning rate.", run,
+                   0.712, CHANCE, 0.4, 0.9, len(Y), lr, 4, reference_lr)
+
+
+def test_still_improving_far_below_the_usual_rate_names_it() -> None:
+    """RMSprop at 1e-5 (usual 0.001) ended at its ceiling still improving: the message named no rate while the coach
+    said "far below this model's usual 0.001" and offered 0.0001. The message now names the usual rate."""
+    told = judged(ceiling(1e-5, 1e-3))
+    assert told.status == "still_improving" and told.suggested_lr == pytest.approx(1e-3), told.message
+    assert told.message.startswith("Still improving at epoch 4") and "(0.001)" in told.message, told.message
+    near = judged(ceiling(3e-4, 1e-3))  # 3× below: not far, the loop's own words stand
+    assert near.suggested_lr is None and near.message == ceiling(3e-4, 1e-3).message
+
+
+@pytest.mark.parametrize(("lr", "reference", "rate", "words"), [
+    (10.0, 1e-3, 1e-3, "Try this model's usual rate with this optimizer (0.001)."),  # RMSprop at 10
+    (0.3, 0.03, 0.03, "(0.03)."),  # Adam at 0.3: 10× above, so the usual, which is also one step down
+    (0.1, 0.03, 0.01, "Try 0.01 (x0.1)."),  # Adam at 0.1: near the usual, one step
+    (10.0, None, 1.0, "Try 1 (x0.1)."),  # no usual rate known: one step
+], ids=["rmsprop far above", "adam 10x above", "adam near", "unknown usual"])
+def test_a_diverged_run_names_the_rate_of_the_one_rule(lr, reference, rate, words) -> None:
+    """The loop words a blow-up with one step down; the diagnosis puts the rule's rate in its place."""
+    loss = EpochStats(1, 0.7, 0.5, float("nan"), float("nan"), lr, 0.0, 2)
+    blown = Outcome("diverged", divergence_message(lr, 1, 2, float("nan")), (loss,), 0.712, CHANCE, 0.712, 0.5,
+                    len(Y), lr, 10, reference)
+    told = judged(blown)
+    assert told.suggested_lr == pytest.approx(rate) == rate_to_try(lr, reference, larger=False), told.message
+    assert told.message.endswith(words) and told.message.count("Try") == 1, told.message

@@ -91,7 +91,7 @@ def test_a_run_that_ends_worse_than_it_began_is_stalled_not_completed(circles) -
     assert slow.status == "not_learning" and slow.failed_to_learn and slow.suggested_lr is None  # no preset known
     told = train_model(build_model(ModelConfig()), circles, TrainConfig(lr=1e-5, epochs=3),
                        RunOptions(reference_lr=0.03))
-    assert "Try 100× larger (0.001)" in told.message and told.suggested_lr == pytest.approx(0.001)
+    assert "usual rate with this optimizer (0.03)" in told.message and told.suggested_lr == pytest.approx(0.03)
 
 
 def test_should_stop_ends_mid_epoch(circles) -> None:

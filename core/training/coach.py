@@ -18,12 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
-import torch
 from torch import nn
 
 from core.config import MAX_UNITS, Settings
-from core.models import eval_mode
-from core.training.diagnose import SLOW_LR_RATIO
+from core.training.diagnose import dead_share, far_below, rate_to_try
 from core.training.presets import LEARNING_RATES
 from core.training.result import TrainResult
 
@@ -90,23 +88,6 @@ class _Run:
         return values[-max(10, len(values) // 5):]
 
 
-def _dead_share(model: nn.Module, X: np.ndarray) -> float:
-    """Share of ReLU units (a conv channel counts as one unit) that output 0 for every one of the points X."""
-    outputs: list[torch.Tensor] = []
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.detach())) for m in relus]
-    try:
-        with eval_mode(model):
-            model(torch.as_tensor(X, device=next(model.parameters()).device))
-    finally:
-        for hook in hooks:
-            hook.remove()
-    if not outputs:
-        return math.nan
-    alive = [(o.transpose(0, 1).reshape(o.shape[1], -1) > 0).any(1) for o in outputs]  # (units,) per layer
-    return float(1 - torch.cat(alive).float().mean())
-
-
 def _rate(lr: float, factor: float) -> float:
     """The slider's learning rate nearest lr x factor."""
     return min(LEARNING_RATES, key=lambda r: abs(math.log(r) - math.log(lr * factor)))
@@ -137,21 +118,24 @@ def _overshot(run: _Run) -> str:
 
 
 def _learning_rate(run: _Run) -> Advice | None:
-    """Diverged, overshooting (stalled: the loss ended above its first epoch's, or rose after the kept one) or a
-    rate too small to move the weights: the diagnosis blames the learning rate, so the coach's fix is the rate it
-    names, and only that."""
+    """Diverged, overshooting (stalled: the loss ended above its first epoch's, or rose after the kept one; or not
+    learning far above the usual rate) or a rate too small to move the weights: the diagnosis blames the learning
+    rate, so the coach's fix is the rate it names, and only that."""
     result, lr = run.result, run.settings.train.lr
     new = _diagnosed_rate(result)
     if new is None or new == lr:
         return None
     if result.diverged:
         rule, why = "diverged", f"Diverged: the loss blew up at step {result.steps:,}, so every step overshot."
+    elif new < lr and result.status == "not_learning":  # its loss need not have risen: the rate is far too large
+        rule, why = "overshooting", (f"Overshooting: the network did not learn at a learning rate {lr:g}, far above "
+                                     f"this model's usual {run.reference_lr:g}.")
     elif new < lr:
         rule, why = "overshooting", f"Overshooting: {_overshot(run)}, so the steps overshoot."
     else:
         rule, why = "too_slow", (f"Too slow: the learning rate {lr:g} is too small to move the weights in "
                                  f"{run.epochs:,} epochs (this model usually takes {run.reference_lr:g}).")
-    how = f"{max(lr / new, new / lr):.0f}× {'smaller' if new < lr else 'larger'}"
+    how = f"{max(lr / new, new / lr):,.0f}× {'smaller' if new < lr else 'larger'}"
     does = "takes smaller steps" if new < lr else "moves them"
     return Advice(rule, f"{why} A {how} learning rate {does}.", f"Learning rate {new:g} ({how})",
                   _train(run, lr=new))
@@ -247,14 +231,14 @@ def _overfitting(run: _Run) -> Advice | None:
 
 
 def _slow(run: _Run) -> Advice | None:
-    """A run that learned, slowly (a failed one's rate is its diagnosis's: `_learning_rate`)."""
-    lr = run.settings.train.lr
-    if lr * SLOW_LR_RATIO > run.reference_lr or not run.underfits or run.result.failed_to_learn:
+    """A run that learned, slowly, far below the usual rate: the diagnosis rule's rate (failed: `_learning_rate`)."""
+    lr, named = run.settings.train.lr, run.result.suggested_lr is not None
+    if not far_below(lr, run.reference_lr) or not (run.underfits or named) or run.result.failed_to_learn:
         return None
-    faster = _rate(lr, SLOW_LR_RATIO)
+    faster = _rate(rate_to_try(lr, run.reference_lr, larger=True), 1)
     return Advice("too_slow", f"Too slow: after {run.kept + 1:,} epochs the training loss is {run.kept_loss:.3f} "
                               f"(from {run.train_loss[0]:.3f}); the learning rate {lr:g} is far below this model's "
-                              f"usual {run.reference_lr:g}.", f"Learning rate {faster:g} ({SLOW_LR_RATIO}× larger)",
+                              f"usual {run.reference_lr:g}.", f"Learning rate {faster:g} ({faster / lr:,.0f}× larger)",
                   _train(run, lr=faster))
 
 
@@ -287,7 +271,7 @@ def advise(settings: Settings, result: TrainResult, model: nn.Module | None, X_t
         return None
     # Only the dead-units rule reads it, and only for a run that failed to learn: a healthy run (most of them,
     # on every slider move) costs no pass through the model here.
-    dead = (_dead_share(model, np.asarray(X_train[:PROBE], dtype=np.float32))
+    dead = (dead_share(model, np.asarray(X_train[:PROBE], dtype=np.float32))
             if model is not None and result.failed_to_learn else math.nan)
     kept = (result.best_epoch or len(history)) - 1
     run = _Run(settings, result, np.array([e.train_loss for e in history]), np.array([e.val_loss for e in history]),

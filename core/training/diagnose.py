@@ -2,9 +2,10 @@
 
 Only what the engine can see is used: the loss curve, the learning rate against this model's usual one with its
 optimizer (core.training.reference), whether the model has any non-linearity, and whether its ReLU units are all
-switched off. Where the diagnosis
-blames the learning rate it records the rate its message names (`suggested_lr`): the one place a failed run's
-rate to try is decided (the coach, core.training.coach, offers that rate and no other).
+switched off. Where the diagnosis blames the learning rate it records the rate its message names (`suggested_lr`),
+chosen by one rule (`rate_to_try`): this model's usual rate when the run's is FAR or more from it on the side that
+failed (too large for a run that blew up or overshot, too small for one that did not move or crawled), else one
+step (x0.1). The coach (core.training.coach) offers that rate and no other.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ if TYPE_CHECKING:
 STALL_RATIO = 1.25  # last epoch's mean training loss above this x the first epoch's: the run "stalled"
 BASELINE_MARGIN = 0.02  # final training accuracy within 2 points of always guessing the largest class
 FLAT_LOSS = 0.02  # or the training loss stayed within 2% of its value before the first step (or above chance)
-TINY_LR_RATIO = 30  # a rate this many times below the usual one (`Outcome.reference_lr`) is "far below" it
-SLOW_LR_RATIO = 10  # a rate this many times below the usual one makes a run "too slow": try it this many times larger
-SMALLER, LARGER = 0.1, 100.0  # the learning rate to try, against this run's: it overshot / barely moved
+FAR = 10  # a rate this many times above or below the usual one (`Outcome.reference_lr`) is "far" from it
+TINY_LR_RATIO = 30  # a rate this many times below the usual one may be too small to move the weights at all
+SMALLER, LARGER = 0.1, 10.0  # one step, for a rate to blame that is not far from the usual one: overshot / crawled
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
 
@@ -57,8 +58,35 @@ def divergence_message(lr: float, epoch: int, step: int, loss: float) -> str:
     what = "became NaN" if math.isnan(loss) else ("became infinite" if math.isinf(loss) else f"exploded to {loss:.3g}")
     return (
         f"Training stopped at epoch {epoch}, step {step}: the loss {what}. The steps are too big for "
-        f"this model, which usually means the learning rate ({lr:g}) is too high. Try {lr * SMALLER:g} (x0.1)."
+        f"this model, which usually means the learning rate ({lr:g}) is too high. {_try(lr, None, larger=False)[1]}"
     )
+
+
+def far_below(lr: float, reference: float | None) -> bool:
+    """True when lr is FAR or more times below the usual rate (a tolerance: 0.003 x 10 is a hair above 0.03)."""
+    return bool(reference) and lr * FAR <= reference * (1 + 1e-9)
+
+
+def far_above(lr: float, reference: float | None) -> bool:
+    """True when lr is FAR or more times above the usual rate."""
+    return bool(reference) and lr >= FAR * reference * (1 - 1e-9)
+
+
+def rate_to_try(lr: float, reference: float | None, *, larger: bool) -> float:
+    """The learning rate to try after a run its rate failed (too small when `larger`, else too large): this model's
+    usual one with its optimizer when lr is far from it on that side, else one step (x10 / x0.1). The one rule every
+    message, `suggested_lr` and the coach's fix share (a step from a rate far off took several runs to get there)."""
+    if reference is not None and (far_below(lr, reference) if larger else far_above(lr, reference)):
+        return reference
+    return lr * (LARGER if larger else SMALLER)
+
+
+def _try(lr: float, reference: float | None, *, larger: bool) -> tuple[float, str]:
+    """The rate to try (`rate_to_try`) and the sentence that names it: the usual rate as such, or the step."""
+    rate = rate_to_try(lr, reference, larger=larger)
+    if (far_below if larger else far_above)(lr, reference):
+        return rate, f"Try this model's usual rate with this optimizer ({rate:g})."
+    return rate, f"Try {LARGER:g}× larger ({rate:g})." if larger else f"Try {rate:g} (x0.1)."
 
 
 def chance_loss(y: np.ndarray) -> float:
@@ -89,7 +117,24 @@ def all_relus_dead(model: nn.Module, X: torch.Tensor) -> bool:
     return not all(alive)
 
 
-def _stalled(history: tuple[EpochStats, ...], chance: float) -> bool:
+def dead_share(model: nn.Module, X: np.ndarray) -> float:
+    """Share of ReLU units (a conv channel counts as one unit) that output 0 for every one of the points X."""
+    outputs: list[torch.Tensor] = []
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.detach())) for m in relus]
+    try:
+        with eval_mode(model):
+            model(torch.as_tensor(X, device=next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if not outputs:
+        return math.nan
+    alive = [(o.transpose(0, 1).reshape(o.shape[1], -1) > 0).any(1) for o in outputs]  # (units,) per layer
+    return float(1 - torch.cat(alive).float().mean())
+
+
+def _stalled_loss(history: tuple[EpochStats, ...], chance: float) -> bool:
     """The loss ended well above its first epoch's, or above it and worse than knowing nothing (chance)."""
     if len(history) < 2:
         return False
@@ -116,76 +161,95 @@ def _not_learning(outcome: Outcome, baseline: float) -> bool:
 
 def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, baseline: float) -> Outcome:
     """`outcome` as not learning, with the most likely cause the engine can see and what to try."""
-    loss, n = outcome.final_loss, len(outcome.history)
+    loss, n, lr, usual = outcome.final_loss, len(outcome.history), outcome.lr, outcome.reference_lr
     moved = abs(loss - outcome.initial_loss) / max(outcome.initial_loss, 1e-9)
     epochs = f"{n} epoch{'s' if n != 1 else ''}"
-    if outcome.reference_lr and outcome.lr * TINY_LR_RATIO <= outcome.reference_lr and moved <= 0.1:
+    if usual and lr * TINY_LR_RATIO <= usual and moved <= 0.1:
+        rate, sentence = _try(lr, usual, larger=True)
         return _with(outcome, "not_learning", (
             f"The learning rate is too small to move the weights in {epochs}: the training loss went from "
-            f"{outcome.initial_loss:.3f} to {loss:.3f}. Try 100× larger ({outcome.lr * LARGER:g})."),
-            outcome.lr * LARGER)
+            f"{outcome.initial_loss:.3f} to {loss:.3f}. {sentence}"), rate)
     if is_linear(model):
         why = ("A linear model can only draw a straight line; add a hidden layer with a non-linear activation "
                "(or, for 2-D data, give it x² and y² as input features).")
     elif all_relus_dead(model, X):
         why = ("Every ReLU unit is switched off (it outputs 0 for every training point), so nothing reaches the "
-               f"output. Lower the learning rate (now {outcome.lr:g}) or try leaky_relu.")
+               f"output. Lower the learning rate (now {lr:g}) or try leaky_relu.")
     else:
         why = (f"The network did not learn: training accuracy is {outcome.final_acc:.0%}, no better than always "
                f"guessing the largest class ({baseline:.0%}). ")
-        if outcome.reference_lr and outcome.lr * SLOW_LR_RATIO <= outcome.reference_lr:
-            faster = outcome.lr * SLOW_LR_RATIO
-            return _with(outcome, "not_learning", f"{why}The learning rate ({outcome.lr:g}) is far below this "
-                         f"model's usual {outcome.reference_lr:g}: try {SLOW_LR_RATIO}× larger ({faster:g}), or "
-                         "more epochs.", faster)
-        why += f"Try a learning rate 10× larger or smaller (now {outcome.lr:g}), or more epochs."
+        if far_below(lr, usual) or far_above(lr, usual):  # the rate is the likely cause: the usual one to try
+            larger = far_below(lr, usual)
+            rate, side = rate_to_try(lr, usual, larger=larger), "below" if larger else "above"
+            return _with(outcome, "not_learning", f"{why}The learning rate ({lr:g}) is far {side} this model's usual "
+                                                  f"rate with this optimizer: try it ({rate:g})"
+                                                  f"{', or more epochs' if larger else ''}.", rate)
+        why += f"Try a learning rate 10× larger or smaller (now {lr:g}), or more epochs."
     return _with(outcome, "not_learning", why)
+
+
+def _stalled(outcome: Outcome, message: str) -> Outcome:
+    """`outcome` as stalled: `message` says what the loss did; the steps overshoot, and the rate to try."""
+    rate, sentence = _try(outcome.lr, outcome.reference_lr, larger=False)
+    return _with(outcome, "stalled", f"{message} The steps overshoot, which usually means the learning rate "
+                                     f"({outcome.lr:g}) is too high. {sentence}", rate)
 
 
 def _stalled_message(outcome: Outcome) -> str:
     first, last = outcome.history[0], outcome.history[-1]
-    return (
-        f"The network did not learn: the training loss ended at {last.train_loss:.3g}, higher than the "
-        f"{first.train_loss:.3g} of its first epoch, and training accuracy is {last.train_acc:.0%}. "
-        f"{_overshoot(outcome.lr)}"
-    )
+    return (f"The network did not learn: the training loss ended at {last.train_loss:.3g}, higher than the "
+            f"{first.train_loss:.3g} of its first epoch, and training accuracy is {last.train_acc:.0%}.")
 
 
 def _rose_message(outcome: Outcome) -> str:
     """Stalled after the kept epoch: the run went back to weights that had learned nothing either."""
     first, kept, last = outcome.history[0], outcome.history[-1], outcome.trained[-1]
-    return (
-        f"The network did not learn: after epoch {kept.epoch} the training loss rose to {last.train_loss:.3g} by "
-        f"epoch {last.epoch} (from {first.train_loss:.3g} at the first), so the run went back to epoch "
-        f"{kept.epoch}'s weights, and training accuracy is {kept.train_acc:.0%}. {_overshoot(outcome.lr)}"
-    )
+    return (f"The network did not learn: after epoch {kept.epoch} the training loss rose to {last.train_loss:.3g} "
+            f"by epoch {last.epoch} (from {first.train_loss:.3g} at the first), so the run went back to epoch "
+            f"{kept.epoch}'s weights, and training accuracy is {kept.train_acc:.0%}.")
 
 
-def _overshoot(lr: float) -> str:
-    return (f"The steps overshoot, which usually means the learning rate ({lr:g}) is too high. "
-            f"Try {lr * SMALLER:g} (x0.1).")
+def _diverged(outcome: Outcome) -> Outcome:
+    """The loop's message (divergence_message) named one step down; the rule may name the usual rate instead."""
+    rate, sentence = _try(outcome.lr, outcome.reference_lr, larger=False)
+    step = _try(outcome.lr, None, larger=False)[1]
+    message = outcome.message.removesuffix(step) + sentence if outcome.message.endswith(step) else outcome.message
+    return replace(outcome, message=message, suggested_lr=rate)
+
+
+def _still_improving(outcome: Outcome) -> Outcome:
+    """At the epoch ceiling, still improving: at a rate far below the usual one, that rate is what to raise."""
+    lr, usual = outcome.lr, outcome.reference_lr
+    if not far_below(lr, usual):
+        return outcome
+    rate, last = rate_to_try(lr, usual, larger=True), (outcome.trained or outcome.history)[-1].epoch
+    return _with(outcome, "still_improving", f"Still improving at epoch {last:,}, at a learning rate ({lr:g}) far "
+                                             "below this model's usual rate with this optimizer: try it "
+                                             f"({rate:g}), or train longer.", rate)
 
 
 def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train: torch.Tensor) -> Outcome:
     """The run's final status and message; the first of diverged > stalled > not_learning that applies wins (a run
     whose kept weights learned nothing and whose loss rose after them is stalled too)."""
     history = outcome.history
-    if outcome.status == "diverged":  # its message (divergence_message) names the rate to try
-        return replace(outcome, suggested_lr=outcome.lr * SMALLER)
+    if outcome.status == "diverged":
+        return _diverged(outcome)
     if outcome.status == "stopped" or not history:
         return outcome
-    if _stalled(history, outcome.chance):
-        return _with(outcome, "stalled", _stalled_message(outcome), outcome.lr * SMALLER)
+    if _stalled_loss(history, outcome.chance):
+        return _stalled(outcome, _stalled_message(outcome))
     labels = y_train.cpu().numpy()
     baseline = majority_baseline(labels, labels)
     if _not_learning(outcome, baseline):
         if _rose(outcome.trained):  # the loss climbed after the kept epoch: the rate, not the network's shape
-            return _with(outcome, "stalled", _rose_message(outcome), outcome.lr * SMALLER)
+            return _stalled(outcome, _rose_message(outcome))
         return _why_not_learning(outcome, model, X_probe, baseline)
     if outcome.status == "completed":
         steps = history[-1].steps
         return _with(outcome, "completed", f"Trained {len(history)} epoch{'s' if len(history) != 1 else ''} "
                                            f"({steps:,} step{'s' if steps != 1 else ''}).")
+    if outcome.status == "still_improving":
+        return _still_improving(outcome)
     return outcome
 
 

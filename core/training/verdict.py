@@ -1,6 +1,7 @@
 """Did a change help? Two runs' validation accuracies compared with their 95% intervals: "helped" (or "hurt") only
 when the change is larger than the interval of the difference, else "within the noise". The coach's fix
-(core.training.coach) is judged so, and so is the Train button's rerun of the same settings.
+(core.training.coach) is judged so, and so is the Train button's rerun of the same settings. Where one of the two
+has no validation accuracy (a diverged run has none), `unscored` says which.
 """
 
 from __future__ import annotations
@@ -59,3 +60,17 @@ def compare(before: Score, after: Score) -> Verdict:
     change, noise = after.accuracy - before.accuracy, math.hypot(before.half_width, after.half_width)
     outcome = "helped" if change > noise else "hurt" if change < -noise else "within the noise"
     return Verdict(before, after, outcome)
+
+
+def unscored(what: str, after: TrainResult, *, before_diverged: bool) -> str:
+    """Why a change gets no verdict, naming the run without a validation accuracy: a diverged run has none, so a fix
+    of one is told how its own run did instead."""
+    kept = after.history[(after.best_epoch or len(after.history)) - 1] if after.history else None
+    what = f"{what[0].upper()}{what[1:]}"
+    if after.diverged or kept is None or math.isnan(kept.val_acc):
+        why = "diverged" if after.diverged else "has no validation accuracy"
+        return f"{what} trained, but its run {why}: there is nothing to compare."
+    done = f"{what} trained: validation {100 * kept.val_acc:.0f}%, training {100 * kept.train_acc:.0f}%."
+    if before_diverged:
+        return f"{done} The run before it diverged, so it has no validation accuracy to compare with."
+    return f"{done} The run before it has no validation accuracy to compare with."
