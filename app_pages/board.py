@@ -45,7 +45,7 @@ if present:  # the projector: the name, the table and how to join; no controls
 
 st.title("Board")
 st.subheader(literal(shown.name + (" · closed: no more runs" if shown.closed else "")))
-teacher = ui.teacher_token(db, shown.id)  # this tab's, once a key from the link is exchanged; None: a student
+teacher = ui.teacher_token(lab, db, shown.id)  # this tab's, once a key from the link is exchanged; None: a student
 ui.messages()
 if teacher is not None:
     with st.expander("Teacher: links", expanded=True, icon=":material/school:"):

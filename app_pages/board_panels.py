@@ -30,7 +30,6 @@ PENDING_KEY = "board.pending_key"  # (board id, key) from a teacher link, until 
 NEW_LINK = "board.link_to_show"  # a teacher link just made, to show once in its dialog
 APPLIED = "board.applied"  # the board whose data was last set for this session
 MESSAGE = "board.message"  # (kind, text): what the last button did, shown once
-TEACHER_OF = "board.teacher_of"  # the board this tab was last seen to be the teacher of
 LOST = ("This tab is no longer the board's teacher: a teacher link was opened in another tab or browser. If that "
         "was not you, ask whoever runs NN Lab for a new teacher link (python -m core board teacher-link).")
 REFRESH_S = 2.0
@@ -74,8 +73,12 @@ def arrival(lab: Lab) -> tuple[str | None, bool]:
     return board_id, present == "1"
 
 
-def teacher_token(db: Engine, board_id: str) -> str | None:
-    """This tab's teacher token for the board (a key from its link exchanged first), or None: a student."""
+def teacher_token(lab: Lab, db: Engine, board_id: str) -> str | None:
+    """This tab's teacher token for the board (a key from its link exchanged first), or None: a student.
+
+    The board it was last the teacher of is kept on the lab, so that a tab reloaded after another tab took the
+    role is still told so (LOST).
+    """
     secret, pending = tab_secret.current(), st.session_state.pop(PENDING_KEY, None)
     if secret is None:
         return None
@@ -89,10 +92,9 @@ def teacher_token(db: Engine, board_id: str) -> str | None:
     except (BoardError, StorageError) as exc:
         say("warning", str(exc))
         return None
-    if not teacher and st.session_state.pop(TEACHER_OF, None) == board_id:
+    was, lab.teacher_of = lab.teacher_of, board_id if teacher else None
+    if not teacher and was == board_id:
         say("warning", LOST)
-    if teacher:
-        st.session_state[TEACHER_OF] = board_id
     return board_keys.tab_token(board_id, secret) if teacher else None
 
 
@@ -193,7 +195,7 @@ def links_panel(db: Engine, shown: Board) -> None:
     left.code(student, language=None, wrap_lines=True)
     left.markdown("**Projector view** (no controls):")
     left.code(board_link(page_url(), shown.id, present=True), language=None, wrap_lines=True)
-    right.image(qr_png(student), caption="Scan to join the board", width=240)
+    right.image(qr_png(student), caption="Scan to join the board", width="stretch")  # 240 px stuck out
     left.button("New teacher link", key="board.new_link", icon=":material/key:", on_click=_new_link,
                 args=(db, shown.id), help="A link that makes the browser tab opening it this board's teacher, "
                                           "once: for another computer, or to come back after closing this tab. "
@@ -251,8 +253,14 @@ COLUMNS = {"Validation accuracy": st.column_config.NumberColumn(format="%.1f%%",
 
 @st.fragment(run_every=REFRESH_S)
 def live_table(db: Engine, board_id: str, *, big: bool = False, key: str | None = None) -> None:
-    """The board's ranking, redrawn every REFRESH_S seconds; with the teacher's key, the Remove control too."""
+    """The board's ranking, redrawn every REFRESH_S seconds; with the teacher's key, the Remove control too.
+
+    A teacher tab left alone checks on every refresh that it still is the teacher (one lookup of the board's row):
+    once another tab took the role, the whole page runs again and says so.
+    """
     try:
+        if key is not None and not board_keys.is_teacher_tab(db, board_id, tab_secret.current() or ""):
+            st.rerun(scope="app")
         ranked = board.entries(db, board_id)
     except (BoardError, StorageError) as exc:
         st.error(str(exc), icon=":material/error:")

@@ -67,10 +67,9 @@ def lesson_page(lesson: Lesson, lessons: tuple[Lesson, ...]) -> None:
     st.title(lesson.title)
     st.caption(f"Lesson {lesson.order} of {len(lessons)} · {literal(lesson.concept)} · a link to it ends in "
                f"/lessons?lesson={lesson.id}")
-    back, again, _ = st.columns([1.2, 1.2, 4])
-    back.button("All lessons", key="lessons.back", on_click=leave, icon=":material/list:", width="stretch")
-    again.button("Start again", key="lessons.restart", on_click=restart, icon=":material/restart_alt:",
-                 width="stretch")
+    with st.container(horizontal=True, gap="small"):  # each button as wide as its label (columns cut them short)
+        st.button("All lessons", key="lessons.back", on_click=leave, icon=":material/list:")
+        st.button("Start again", key="lessons.restart", on_click=restart, icon=":material/restart_alt:")
     st.markdown(literal(lesson.explanation))
     st.info(f"**Your task.** {literal(lesson.task)}", icon=":material/flag:")
     left, right = st.columns([1, 2.2], gap="large")

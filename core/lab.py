@@ -91,6 +91,7 @@ class Lab:
     seeds: SeedSpreadJob | None = None  # the last seed spread (Sweep page), running or done: kept as the sweep is
     handwriting: Handwriting = field(default_factory=Handwriting)  # the digits the user drew and kept (bounded)
     board_id: str | None = None  # the class board this session looks at (never its teacher key)
+    teacher_of: str | None = None  # the board this tab was last seen to be the teacher of (told when it stops)
     lesson: str | None = None  # the guided lesson open in this session (core.lessons), by id
     lessons_done: frozenset[str] = frozenset()  # the lessons whose check this session's runs have passed
     watching: bool = False  # the Train page shows the run's replay ("Watch it learn"), across pages and reloads

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import Engine
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.scriptrunner import RerunData
+from streamlit.testing.v1 import AppTest, local_script_runner
 
 from app_pages import board_panels as ui
 from app_pages.board_panels import board_link
@@ -278,6 +280,82 @@ def test_a_new_teacher_link_revokes_the_one_seen_on_the_projector(db: Engine) ->
     assert not is_teacher_view(teacher) and [w.value for w in teacher.warning] == [ui.LOST]
     teacher.run()
     assert not teacher.warning, "told once"
+
+
+def revoked_teacher(db: Engine) -> tuple[AppTest, str, str]:
+    """Tab A starts a board and makes a new teacher link, which tab C opens: (tab A, A's session token, board)."""
+    teacher = board_page(tab=TAB_A).run()
+    teacher.text_input(key="board.name").input("Period 3")
+    teacher.button(key="board.start").click().run()
+    board_id = teacher.session_state[SESSION].lab.board_id
+    teacher.button(key="board.kept").click().run()
+    teacher.button(key="board.new_link").click().run()
+    (link,) = teacher_links(teacher)
+    teacher.button(key="board.kept").click().run()
+    assert is_teacher_view(board_page({"board": board_id, "key": key_of(link)}, tab=TAB_C).run())
+    assert not board_keys.is_teacher_tab(db, board_id, TAB_A)
+    return teacher, teacher.session_state[SESSION].token, board_id
+
+
+def test_a_teacher_tab_reloaded_after_losing_the_role_is_told(db: Engine) -> None:
+    """QA: tab A, reloaded after tab C opened A's new teacher link, showed the student form with no word of why
+    (the "was the teacher" mark lived in the Streamlit session, which a reload replaces). It is kept on the lab."""
+    _, token, board_id = revoked_teacher(db)
+    reloaded = board_page({"board": board_id, "s": token}, tab=TAB_A).run()  # a new session, the same tab
+    no_errors(reloaded)
+    assert not is_teacher_view(reloaded) and reloaded.button(key="board.submit")
+    assert [w.value for w in reloaded.warning] == [ui.LOST]
+    reloaded.run()
+    assert not reloaded.warning, "told once"
+    assert not board_page({"board": board_id, "s": token}, tab=TAB_A).run().warning, "and not again on a reload"
+
+
+def tick(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The live table's timer firing in an idle tab: a rerun of that fragment alone, as the browser asks for one every
+    REFRESH_S (AppTest has no timers: its own runs are always the whole page)."""
+    table = ui.live_table.__wrapped__  # the function the fragment runs; the storage keeps the last run's fragments
+    (fragment,) = [fid for fid, run in at._fragment_storage._fragments.items()
+                   if any(cell.cell_contents is table for cell in run.__closure__ or ())]
+
+    def timer(**fields: Any) -> RerunData:  # the runner's first request too: a whole-page one would absorb it
+        return RerunData(**fields, fragment_id_queue=[fragment], is_auto_rerun=True)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(local_script_runner, "RerunData", timer)
+        return at.run()
+
+
+def test_an_idle_teacher_tab_is_told_at_the_next_refresh(db: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA: tab A, left alone after tab C opened its new teacher link, kept showing the teacher's links and Close the
+    board. The live table's refresh sees that the tab is no longer the teacher and runs the whole page again."""
+    teacher, _, _ = revoked_teacher(db)
+    tick(teacher, monkeypatch)
+    no_errors(teacher)
+    assert [w.value for w in teacher.warning] == [ui.LOST], "the whole page ran again, and says why"
+    assert not is_teacher_view(teacher) and teacher.button(key="board.submit")
+
+
+def test_a_refresh_costs_the_teacher_one_lookup_and_runs_only_the_table(db: Engine,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    teacher = board_page(tab=TAB_A).run()
+    teacher.text_input(key="board.name").input("Period 3")
+    teacher.button(key="board.start").click().run()
+    teacher.button(key="board.kept").click().run()
+    board_id = teacher.session_state[SESSION].lab.board_id
+    student = board_page({"board": board_id}, tab=TAB_B).run()
+    board.submit(db, board_id, "ada", "s1", board.BoardRun(board.get_board(db, board_id).data, ModelConfig(),
+                                                           TrainConfig(), 0.9, 0.8))
+    lookups, pages = [], []
+    check, page_check = board_keys.is_teacher_tab, ui.teacher_token
+    monkeypatch.setattr(board_keys, "is_teacher_tab", lambda *args: lookups.append(args) or check(*args))
+    monkeypatch.setattr(ui, "teacher_token", lambda *args: pages.append(args) or page_check(*args))
+    tick(teacher, monkeypatch)
+    no_errors(teacher)
+    assert len(lookups) == 1 and not pages, "one lookup of the board's row; the page was not run again"
+    assert list(teacher.dataframe[0].value["Nickname"]) == ["ada"] and teacher.button(key="board.remove")
+    assert not teacher.warning and not teacher.title, "the table alone was drawn again, with the teacher's control"
+    tick(student, monkeypatch)
+    assert len(lookups) == 1 and list(student.dataframe[0].value["Nickname"]) == ["ada"], "a student's: none"
 
 
 def test_a_nickname_another_student_holds_is_refused_with_a_plain_message(db: Engine) -> None:

@@ -3,15 +3,16 @@
 `layout_problems(page)` lists, in words, what a person would see as broken on the page shown now (in an open
 dialog, when one is open):
 - a text cut short: any element holding text (page links, chips, labels, captions, headings, buttons...) or an
-  element around it that hides what overflows (`overflow: hidden` or an ellipsis) while its content is wider;
+  element around it that hides what overflows (`overflow: hidden` or an ellipsis) while its content is wider (a
+  button's label in a narrow column: "All le…");
 - two texts drawn over each other: the boxes of the text's own lines (a Range's rects, so a paragraph's empty
   width does not count), Plotly's SVG texts and its update-menu buttons included;
 - a field's value wider than its box (a select box's choice, a number), chips scrolled out of a multiselect;
 - Plotly's own furniture out of place: an axis title, tick label, legend, update menu or slider drawn over a
   plot area, and any chart text outside the chart;
-- a picture, pad or chart wider than its column, button-group options cut off, and a small table (at most
-  SMALL_TABLE_ROWS rows) that needs a scrollbar to show all its rows, or all its columns when it has at most
-  SMALL_TABLE_COLUMNS.
+- a picture, pad or chart wider than its column or expander (a fixed-width QR code in a narrow column);
+- button-group options cut off, and a small table (at most SMALL_TABLE_ROWS rows) that needs a scrollbar to show
+  all its rows, or all its columns when it has at most SMALL_TABLE_COLUMNS.
 """
 
 from __future__ import annotations
@@ -123,18 +124,20 @@ LAYOUT_JS = """(limits) => {
     for (const el of root.querySelectorAll('*')) if (el.shadowRoot) deep(el.shadowRoot, out);
     return out;
   };
-  const holder = el => {
+  // Its nearest edge: of a column, an expander (a column may stick out of the expander it is in) or the page.
+  const holders = '[data-testid="stColumn"], [data-testid="stExpanderDetails"], [data-testid="stMainBlockContainer"]';
+  const nearestEdge = el => {
+    let edge = null;
     for (let n = el.parentElement || el.getRootNode().host; n; n = n.parentElement || n.getRootNode().host) {
-      if (n.matches('[data-testid="stColumn"], [data-testid="stMainBlockContainer"]')) return n;
+      if (n.matches(holders)) edge = Math.min(edge ?? Infinity, n.getBoundingClientRect().right);
     }
-    return null;
+    return edge;
   };
   const main = document.querySelector('[data-testid="stMain"]');
   for (const el of main ? deep(main) : []) {
     if (el.closest('[data-testid="stDataFrame"]')) continue;  // the table's own canvases scroll inside it
-    const box = holder(el), r = el.getBoundingClientRect();
-    const edge = box && box.getBoundingClientRect().right;
-    if (edge && r.width > 0 && r.right > edge + 1)
+    const edge = nearestEdge(el), r = el.getBoundingClientRect();
+    if (edge !== null && r.width > 0 && r.right > edge + 1)
       problems.push('cut off by ' + Math.round(r.right - edge) + ' px: ' + el.tagName.toLowerCase() + ' ' +
                     String(el.title || el.className || '').slice(0, 40));
   }

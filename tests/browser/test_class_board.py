@@ -1,5 +1,6 @@
 """A class board in real Chromium: a teacher starts it, two students (two browser contexts) open the student
-link, train, submit with nicknames, and each sees both entries."""
+link, train, submit with nicknames, and each sees both entries; the teacher's view at 1024 px, and a teacher tab
+left alone that is told when another browser took the role."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import secrets
 
 from playwright.sync_api import Browser, Page, expect
 
+from app_pages.board_panels import LOST
 from tests.browser.helpers import WAIT_MS, act, assert_no_exception, go_to, screenshot, wait_for_app, wait_for_session
+from tests.browser.layout import settled_layout_problems
 from tests.browser.test_classroom import open_fresh
 from tests.browser.test_journey import TRAIN_MS, train_button
 
@@ -76,3 +79,30 @@ def test_two_students_submit_to_one_board_and_both_see_both(page: Page, browser:
     finally:
         for student in students:
             student.context.close()
+
+
+def test_the_teacher_view_fits_a_projector_and_an_idle_teacher_tab_is_told(page: Page, browser: Browser) -> None:
+    """QA at 1024 px: the 240-px QR code stuck out of the Teacher: links panel; and a teacher tab left alone after
+    another browser opened its new teacher link kept its links and Close the board, with no word of why."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    go_to(page, "Board")
+    page.get_by_label("Board name").fill("Projector class")
+    act(page, page.get_by_role("button", name="Start a board").click)
+    board_links(page)
+    act(page, page.get_by_role("button", name="I have kept it").click)
+    problems = settled_layout_problems(page)
+    screenshot(page, "layout-1024-board-teacher")
+    assert not problems, problems
+    act(page, page.get_by_role("button", name="New teacher link").click)
+    _, teacher_link = board_links(page)
+    act(page, page.get_by_role("button", name="I have kept it").click)
+    laptop = open_fresh(browser, teacher_link)
+    try:
+        expect(laptop.get_by_role("button", name="Close the board")).to_be_visible()
+        # No click in the old tab: its live table's refresh (every 2 s) finds out and the page says so.
+        expect(page.get_by_text(LOST[:40])).to_be_visible(timeout=10_000)
+        expect(page.get_by_role("button", name="Close the board")).to_have_count(0)
+        expect(page.get_by_role("button", name="New teacher link")).to_have_count(0)
+        assert_no_exception(page, "board-lost-teacher")
+    finally:
+        laptop.context.close()

@@ -66,3 +66,31 @@ def test_a_chart_button_over_the_slider_label(blank: Page) -> None:
            "<g class='updatemenu-button'><rect x='50' y='26' width='80' height='30' fill='white'/>"
            "<text x='60' y='45'>Pause</text></g></svg>")
     assert check(blank, svg) == ["overlap: Epoch 56 / Pause"]
+
+
+def test_a_buttons_label_cut_with_an_ellipsis_is_truncated(blank: Page) -> None:
+    """Streamlit's button: its label is Markdown in a box that ends it with an ellipsis ("All le…" in a narrow
+    column); the same button in a wide column is whole."""
+    def button(width: int) -> str:
+        label = ("<div data-testid='stMarkdownContainer' style='overflow: hidden; text-overflow: ellipsis; "
+                 "white-space: nowrap'><p style='margin: 0'>All lessons</p></div>")
+        return (f"<div data-testid='stColumn' style='width: {width}px'><div data-testid='stElementContainer'>"
+                f"<div data-testid='stButton'><button style='width: 100%'>{label}</button></div></div></div>")
+
+    assert check(blank, button(50)) == ["truncated: All lessons"]
+    assert check(blank, button(200)) == []
+
+
+QR = "data:image/svg+xml," + "%3Csvg xmlns='http://www.w3.org/2000/svg' width='240' height='240'/%3E"
+
+
+def test_a_picture_wider_than_its_column_or_expander_is_cut_off(blank: Page) -> None:
+    """The board's 240-px QR code: in a column narrower than itself, or in a column that sticks out of its
+    expander; fitted to its column (max-width), it is fine."""
+    def panel(column: int, image: str) -> str:
+        return (f"<div data-testid='stExpanderDetails' style='width: 300px'><div data-testid='stColumn' "
+                f"style='width: {column}px; margin-left: 100px'><img src=\"{QR}\" style='{image}'></div></div>")
+
+    assert check(blank, panel(150, "width: 240px")) == ["cut off by 90 px: img "]  # its column ends at 250 px
+    assert check(blank, panel(260, "width: 240px")) == ["cut off by 40 px: img "]  # the expander ends at 300 px
+    assert check(blank, panel(150, "width: 240px; max-width: 100%")) == []

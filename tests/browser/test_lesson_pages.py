@@ -16,6 +16,7 @@ from tests.browser.helpers import (
     wait_for_chart,
     wait_for_session,
 )
+from tests.browser.layout import settled_layout_problems
 from tests.browser.test_journey import choose
 
 GOT_IT = "Got it!"
@@ -80,3 +81,16 @@ def test_three_lessons_done_by_hand_and_kept_across_a_reload(page: Page) -> None
     for lesson_id in ("hidden-units", "non-linearity", "feature-engineering"):
         expect(page.locator(f".st-key-lessons-open-{lesson_id} button")).to_have_text("Again")
     expect(page.locator(".st-key-lessons-open-depth button")).to_have_text("Open")
+
+
+def test_an_open_lesson_fits_a_projector(page: Page) -> None:
+    """QA at 1024 px: the buttons under a lesson's title read "All le…" and "Start …" (the Lessons page of the
+    responsive check is the list: an open lesson is only reached from it)."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    go_to(page, "Lessons")
+    open_lesson(page, "hidden-units", "How many hidden units make a ring?")
+    problems = settled_layout_problems(page)
+    screenshot(page, "layout-1024-lesson")
+    assert not problems, problems
+    for label in ("All lessons", "Start again"):
+        expect(page.get_by_role("button", name=label)).to_be_visible()
