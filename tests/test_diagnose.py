@@ -109,10 +109,10 @@ def test_still_improving_far_below_the_usual_rate_names_it() -> None:
     (10.0, None, 1.0, "Try 1 (x0.1)."),  # no usual rate known: one step
 ], ids=["rmsprop far above", "adam 10x above", "adam near", "unknown usual"])
 def test_a_diverged_run_names_the_rate_of_the_one_rule(lr, reference, rate, words) -> None:
-    """The loop words a blow-up with one step down; the diagnosis puts the rule's rate in its place."""
+    """The loop words a blow-up with the rule's rate (it is given the usual rate); the diagnosis records that rate."""
     loss = EpochStats(1, 0.7, 0.5, float("nan"), float("nan"), lr, 0.0, 2)
-    blown = Outcome("diverged", divergence_message(lr, 1, 2, float("nan")), (loss,), 0.712, CHANCE, 0.712, 0.5,
-                    len(Y), lr, 10, reference)
+    message = divergence_message(lr, 1, 2, float("nan"), reference)
+    blown = Outcome("diverged", message, (loss,), 0.712, CHANCE, 0.712, 0.5, len(Y), lr, 10, reference)
     told = judged(blown)
     assert told.suggested_lr == pytest.approx(rate) == rate_to_try(lr, reference, larger=False), told.message
     assert told.message.endswith(words) and told.message.count("Try") == 1, told.message

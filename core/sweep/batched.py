@@ -284,7 +284,7 @@ def _diverged(cell: _Cell, number: int, loss: float) -> bool:
     if math.isfinite(loss) and loss <= max(50.0, 100.0 * cell.first_loss):
         return False
     cell.status, cell.exploded = "diverged", loss
-    cell.message = divergence_message(cell.config.lr, number, cell.step, loss)
+    cell.message = divergence_message(cell.config.lr, number, cell.step, loss, cell.options.reference_lr)
     return True
 
 

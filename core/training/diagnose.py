@@ -53,12 +53,13 @@ class Outcome:
     # then ends at that epoch): the loss after it can show the steps overshooting
 
 
-def divergence_message(lr: float, epoch: int, step: int, loss: float) -> str:
+def divergence_message(lr: float, epoch: int, step: int, loss: float, reference: float | None = None) -> str:
     """The loss blew up: say what it reached and which learning rate to try."""
     what = "became NaN" if math.isnan(loss) else ("became infinite" if math.isinf(loss) else f"exploded to {loss:.3g}")
     return (
         f"Training stopped at epoch {epoch}, step {step}: the loss {what}. The steps are too big for "
-        f"this model, which usually means the learning rate ({lr:g}) is too high. {_try(lr, None, larger=False)[1]}"
+        f"this model, which usually means the learning rate ({lr:g}) is too high. "
+        f"{_try(lr, reference, larger=False)[1]}"
     )
 
 
@@ -76,16 +77,14 @@ def rate_to_try(lr: float, reference: float | None, *, larger: bool) -> float:
     """The learning rate to try after a run its rate failed (too small when `larger`, else too large): this model's
     usual one with its optimizer when lr is far from it on that side, else one step (x10 / x0.1). The one rule every
     message, `suggested_lr` and the coach's fix share (a step from a rate far off took several runs to get there)."""
-    if reference is not None and (far_below(lr, reference) if larger else far_above(lr, reference)):
-        return reference
-    return lr * (LARGER if larger else SMALLER)
+    return _try(lr, reference, larger=larger)[0]
 
 
 def _try(lr: float, reference: float | None, *, larger: bool) -> tuple[float, str]:
-    """The rate to try (`rate_to_try`) and the sentence that names it: the usual rate as such, or the step."""
-    rate = rate_to_try(lr, reference, larger=larger)
+    """The rate to try and the sentence that names it: the usual rate as such, or the step."""
     if (far_below if larger else far_above)(lr, reference):
-        return rate, f"Try this model's usual rate with this optimizer ({rate:g})."
+        return reference, f"Try this model's usual rate with this optimizer ({reference:g})."
+    rate = lr * (LARGER if larger else SMALLER)
     return rate, f"Try {LARGER:g}× larger ({rate:g})." if larger else f"Try {rate:g} (x0.1)."
 
 
@@ -209,14 +208,6 @@ def _rose_message(outcome: Outcome) -> str:
             f"{kept.epoch}'s weights, and training accuracy is {kept.train_acc:.0%}.")
 
 
-def _diverged(outcome: Outcome) -> Outcome:
-    """The loop's message (divergence_message) named one step down; the rule may name the usual rate instead."""
-    rate, sentence = _try(outcome.lr, outcome.reference_lr, larger=False)
-    step = _try(outcome.lr, None, larger=False)[1]
-    message = outcome.message.removesuffix(step) + sentence if outcome.message.endswith(step) else outcome.message
-    return replace(outcome, message=message, suggested_lr=rate)
-
-
 def _still_improving(outcome: Outcome) -> Outcome:
     """At the epoch ceiling, still improving: at a rate far below the usual one, that rate is what to raise."""
     lr, usual = outcome.lr, outcome.reference_lr
@@ -232,8 +223,8 @@ def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train:
     """The run's final status and message; the first of diverged > stalled > not_learning that applies wins (a run
     whose kept weights learned nothing and whose loss rose after them is stalled too)."""
     history = outcome.history
-    if outcome.status == "diverged":
-        return _diverged(outcome)
+    if outcome.status == "diverged":  # its message (divergence_message) names the same rate
+        return replace(outcome, suggested_lr=rate_to_try(outcome.lr, outcome.reference_lr, larger=False))
     if outcome.status == "stopped" or not history:
         return outcome
     if _stalled_loss(history, outcome.chance):

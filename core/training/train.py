@@ -141,7 +141,8 @@ class _Loop:
             logits, loss_value = self._step(xb, yb)
             if not math.isfinite(loss_value) or loss_value > max(50.0, 100.0 * self.first_loss):
                 self.status, self.exploded = "diverged", loss_value
-                self.message = divergence_message(self.config.lr, number, self.step, loss_value)
+                self.message = divergence_message(self.config.lr, number, self.step, loss_value,
+                                                  self.options.reference_lr)
                 return loss_value, _accuracy(outputs, y_epoch, seen), seen + len(yb)  # the curve shows the explosion
             loss_sum = np.float32(loss_sum + np.float32(loss_value * len(yb)))
             outputs.append(logits)

@@ -48,9 +48,9 @@ class Verdict:
 
 def score(result: TrainResult, n_val: int) -> Score | None:
     """The validation accuracy of the weights a run kept (its best epoch, else its last); None without one."""
-    if not result.history or n_val < 1 or result.diverged:
+    kept = result.kept_stats
+    if kept is None or n_val < 1 or result.diverged:
         return None
-    kept = result.history[(result.best_epoch or len(result.history)) - 1]
     return None if math.isnan(kept.val_acc) else Score(kept.val_acc, n_val)
 
 
@@ -65,7 +65,7 @@ def compare(before: Score, after: Score) -> Verdict:
 def unscored(what: str, after: TrainResult, *, before_diverged: bool) -> str:
     """Why a change gets no verdict, naming the run without a validation accuracy: a diverged run has none, so a fix
     of one is told how its own run did instead."""
-    kept = after.history[(after.best_epoch or len(after.history)) - 1] if after.history else None
+    kept = after.kept_stats
     what = f"{what[0].upper()}{what[1:]}"
     if after.diverged or kept is None or math.isnan(kept.val_acc):
         why = "diverged" if after.diverged else "has no validation accuracy"
