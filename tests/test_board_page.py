@@ -22,6 +22,7 @@ from app_pages.common.ui import literal
 from core.config import DataConfig, ModelConfig, TrainConfig
 from core.history import board, board_keys
 from core.history.db import URL_ENV, open_engine
+from tests.test_data_page_draw import shared_link
 
 TIMEOUT = 60
 DATA = DataConfig(name="circles", n_samples=200, noise=0.2, seed=4)  # not the default: the page must set it
@@ -175,10 +176,7 @@ def test_a_link_shared_from_the_board_page_lands_students_on_that_board(db: Engi
     teacher = board_page({"board": board_id, "key": key}, tab=TAB_A).run()
     assert is_teacher_view(teacher)
     teacher.context["url"] = "http://localhost:8501/board"  # what the browser reports (st.context.url)
-    teacher.button(key="session.share").click().run()
-    no_errors(teacher)
-    link = next(c.value for c in teacher.code if "data=" in c.value)  # the dialog's (the board's links have none)
-    query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+    link, query = shared_link(teacher)
     assert urlsplit(link).path == "/board" and query["board"] == board_id, link
     assert "key" not in query and "present" not in query and key not in link and "s" not in query
     assert any("on your class board" in c.value for c in teacher.caption)
@@ -314,6 +312,8 @@ def tick(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The live table's timer firing in an idle tab: a rerun of that fragment alone, as the browser asks for one every
     REFRESH_S (AppTest has no timers: its own runs are always the whole page)."""
     table = ui.live_table.__wrapped__  # the function the fragment runs; the storage keeps the last run's fragments
+    # Streamlit's own internals (no public way to rerun one fragment in AppTest): said plainly if an upgrade moves them
+    assert hasattr(getattr(at, "_fragment_storage", None), "_fragments"), "AppTest's fragment storage has moved"
     (fragment,) = [fid for fid, run in at._fragment_storage._fragments.items()
                    if any(cell.cell_contents is table for cell in run.__closure__ or ())]
 

@@ -182,4 +182,5 @@ def test_a_fix_of_a_diverged_run_is_told_which_run_has_no_validation_accuracy() 
     advice = apply_advice(lab)
     _, verdict = lab.coach()
     assert verdict is None and not lab.result.diverged, lab.result.message  # nothing to compare the run with
-    assert "The run before it diverged" in unscored("the fix", lab.result, before_diverged=advice.rule == "diverged")
+    assert advice.rule == "diverged"  # the panel keeps the rule: a fix of a diverged run is told so
+    assert "The run before it diverged" in unscored("the fix", lab.result, before_diverged=True)

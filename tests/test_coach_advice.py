@@ -12,6 +12,7 @@ from core.lab import Lab
 from core.training.coach import Advice, advise
 from core.training.result import EpochStats, TrainResult
 from core.url.state import decode
+from tests.test_coach import apply_advice
 
 X = np.zeros((8, 2), dtype=np.float32)
 SETTINGS = Settings(DataConfig(), ModelConfig(hidden=(16, 16)), TrainConfig(lr=0.03, epochs=100))
@@ -101,10 +102,7 @@ def test_rmsprop_far_too_large_is_offered_its_usual_rate_and_one_click_learns() 
     advice, _ = lab.coach()
     assert advice.rule == "diverged" and advice.fix.train.lr == lab.result.suggested_lr == 0.001, advice
     assert advice.fix_label == "Learning rate 0.001 (10,000× smaller)" and advice.fix.model == lab.settings.model
-    lab.apply(advice.fix, train="always")
-    if lab.training:
-        lab.job.join()
-        lab.poll()
+    apply_advice(lab)
     result = lab.result
     assert lab.train_config.lr == 0.001 and not result.failed_to_learn, result.message
     assert result.history[(result.best_epoch or len(result.history)) - 1].val_acc >= 0.9, result.message

@@ -43,6 +43,14 @@ def no_errors(at: AppTest) -> None:
     assert not at.error, [e.value for e in at.error]
 
 
+def shared_link(at: AppTest) -> tuple[str, dict[str, str]]:
+    """Press Share and read its dialog's link: (the link, its query with one value a name)."""
+    at.button(key="session.share").click().run()
+    no_errors(at)
+    link = next(c.value for c in at.code if "data=" in c.value)  # the dialog's (a board's own links hold no data=)
+    return link, {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+
+
 def test_an_empty_plane_says_how_many_points_each_class_needs_and_keeps_the_data() -> None:
     at = own_points_page()
     no_errors(at)
@@ -66,11 +74,8 @@ def test_drawn_points_become_the_data_and_travel_in_the_share_link_not_the_addre
     assert len(lab.data_config.points) <= MAX_IN_LINK
     assert any("travel in the share link" in c.value for c in at.caption)
     assert "s" in at.query_params and at.query_params["data"] == OWN_POINTS and POINTS_PARAM not in at.query_params
-    at.button(key="session.share").click().run()
-    no_errors(at)
-    link = next(c.value for c in at.code if "data=" in c.value)
-    query = parse_qs(urlsplit(link).query)
-    linked, names = unpack_link(query[POINTS_PARAM][0])
+    link, query = shared_link(at)
+    linked, names = unpack_link(query[POINTS_PARAM])
     assert names == DRAWN_NAMES[:2] and len(linked) == 120 and "s" not in query
 
 

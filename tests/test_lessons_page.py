@@ -4,7 +4,7 @@ checked after every training ("Got it"), a digit lesson trained with the Train b
 from __future__ import annotations
 
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from streamlit.testing.v1 import AppTest
 
@@ -13,6 +13,7 @@ from app_pages.common.tab_secret import TEST_SECRET
 from app_pages.common.ui import literal
 from core.lessons import find_lesson, load_lessons
 from core.url.state import decode_url
+from tests.test_data_page_draw import shared_link
 
 TIMEOUT = 60
 
@@ -93,10 +94,7 @@ def test_a_link_shared_from_an_open_lesson_opens_that_lesson_in_another_tab() ->
     teacher.select_slider(key="train.arch.units").set_value(3).run()  # the teacher solved it: the link must not
     assert got_it(teacher)
     teacher.context["url"] = "http://localhost:8501/lessons"  # what the browser reports (st.context.url)
-    teacher.button(key="session.share").click().run()
-    no_errors(teacher)
-    link = next(c.value for c in teacher.code if "data=" in c.value)
-    query = {name: values[0] for name, values in parse_qs(urlsplit(link).query).items()}
+    link, query = shared_link(teacher)
     assert urlsplit(link).path == "/lessons" and query["lesson"] == lesson.id and "s" not in query, link
     assert decode_url(link).settings == lesson.settings("start"), "the teacher's solution stays out of the link"
     assert any(f"open the lesson “{literal(lesson.title)}” at its start" in c.value for c in teacher.caption)

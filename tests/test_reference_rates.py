@@ -9,19 +9,11 @@ import pytest
 from core.__main__ import _options, _settings, build_parser
 from core.bench.reference_rates import measure, slider_rate
 from core.config import OPTIMIZERS
-from core.lab import Lab
 from core.training.presets import LEARNING_RATES, PRESETS
-from core.training.reference import MEASURED, MOMENTUM, REFERENCE_RATES, reference_lr
-from core.url.state import decode
+from core.training.reference import MOMENTUM, REFERENCE_RATES, reference_lr
+from tests.test_coach_advice import trained
 
 CIRCLES = ("points", "mlp")
-
-
-def trained(link: str) -> Lab:
-    lab = Lab(threads=1)
-    lab.apply(decode(dict(part.split("=") for part in link.split("&"))).settings)
-    lab.train(wait=True)
-    return lab
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.5, MOMENTUM, 0.99])
@@ -53,7 +45,6 @@ def test_sgd_on_circles_is_re_measured() -> None:
     sgd, losses = measure(CIRCLES, "sgd", MOMENTUM, rates=rates)
     assert sum(losses[1.0]) > sum(losses[sgd]), losses  # the grid reaches past SGD's best
     assert slider_rate(PRESETS[CIRCLES].train.lr * sgd / adam) == REFERENCE_RATES[CIRCLES]["sgd", MOMENTUM]
-    assert MEASURED == tuple(REFERENCE_RATES)
 
 
 def test_the_command_line_passes_the_optimizers_usual_rate() -> None:

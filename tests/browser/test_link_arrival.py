@@ -11,6 +11,9 @@ machine's speed. The tab now reports once the run that drew it is over, so it re
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 from playwright.sync_api import Browser, WebSocketRoute, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
@@ -21,7 +24,11 @@ from core.url.state import encode, to_query
 from tests.browser.helpers import WAIT_MS, wait_for_session
 from tests.browser.test_arrival import _reports_secret
 
-HOLD_MS = 3000  # how long the first run's navigation (and what follows it) is kept from the browser
+# The old tab reported once the page had settled, at the latest MAX_WAIT_MS after the component mounted: held back
+# for longer than that, the first run's navigation (and what follows it) reaches the browser after any such report.
+TAB_SECRET_JS = Path(__file__).resolve().parents[2] / "app_pages" / "common" / "tab_secret.js"
+MAX_WAIT_MS = int(re.search(r"const MAX_WAIT_MS = (\d+);", TAB_SECRET_JS.read_text())[1])
+HOLD_MS = MAX_WAIT_MS + 1000
 
 
 def share_query() -> str:

@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from tests.browser.helpers import act, go_to
 from tests.browser.test_responsive import TITLE_JS
 
-PLAYING_MS = 600  # Play runs this long before it is stopped: Home shows a frame each 400 ms, Train each 125 ms
+PLAYING_MS = 600  # longer than a frame (Home shows one each 400 ms, Train each 125 ms): a stopped Play shows no new one
 REPORTED_MS = 500  # time for a page error to be reported after the click that caused it
 
 
@@ -31,10 +31,21 @@ def shown_epoch(page: Page) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+def until_the_epoch_leaves(page: Page, epoch: int) -> None:
+    """Wait until the replay shows another epoch than `epoch` (a Play's next frame, a Step's rerun)."""
+    page.wait_for_function(f"(a) => !({TITLE_JS})().startsWith(`Epoch ${{a}} of`)", arg=epoch)
+
+
+def start_a_play(page: Page) -> None:
+    """▶ Play, and wait until it has shown a new frame (on a busy machine its first may come late)."""
+    before = shown_epoch(page)[0]
+    button(page, "Play")()
+    until_the_epoch_leaves(page, before)
+
+
 def stop_a_play(page: Page, stop: Callable[[], None]) -> tuple[int, int]:
     """Play, then `stop` while frames are still to come (the case Plotly rejects); the epoch shown then."""
-    button(page, "Play")()
-    page.wait_for_timeout(PLAYING_MS)
+    start_a_play(page)
     epoch, last = shown_epoch(page)
     assert epoch < last, f"Play reached its last frame (epoch {epoch} of {last}) before it could be stopped"
     stop()
@@ -48,8 +59,8 @@ def test_stopping_a_playing_replay_reports_no_page_error(page: Page) -> None:
     page.set_viewport_size({"width": 1024, "height": 768})
     page.locator("g.updatemenu-button").filter(has_text="Pause").wait_for()
     # The guard is narrow: a rejection with no reason that follows no interruption is still reported.
-    page.evaluate("() => { Promise.reject(); }")
-    page.wait_for_timeout(REPORTED_MS)
+    with page.expect_event("pageerror"):
+        page.evaluate("() => { Promise.reject(); }")
     assert errors == ["undefined"], errors
     errors.clear()
     stopped = {}

@@ -11,10 +11,7 @@ from __future__ import annotations
 from playwright.sync_api import Page
 
 from tests.browser.helpers import WATCH_RUNS_JS, act, go_to
-from tests.browser.test_replay_pause import PLAYING_MS, button, shown_epoch
-from tests.browser.test_responsive import TITLE_JS
-
-SETTLE_MS = 1_000  # a slider click's frame is drawn, and its report answered, well within this
+from tests.browser.test_replay_pause import PLAYING_MS, button, shown_epoch, start_a_play, until_the_epoch_leaves
 
 
 def step(page: Page) -> int:
@@ -23,15 +20,15 @@ def step(page: Page) -> int:
     assert control.is_enabled(), f"Step is disabled at epoch {shown_epoch(page)}: the server is still on the last"
     before = shown_epoch(page)[0]
     act(page, control.click)
-    page.wait_for_function(f"(a) => !({TITLE_JS})().startsWith(`Epoch ${{a}} of`)", arg=before)
+    until_the_epoch_leaves(page, before)
     return shown_epoch(page)[0]
 
 
 def pause_a_play(page: Page) -> int:
     """Play, then ❚❚ Pause while frames are still to come; the epoch it stopped on. Asserts the Play caused no run."""
     runs = page.evaluate(WATCH_RUNS_JS)["runs"]
-    button(page, "Play")()
-    page.wait_for_timeout(PLAYING_MS)
+    start_a_play(page)
+    page.wait_for_timeout(PLAYING_MS)  # frames go on showing: none of them may run the page
     assert page.evaluate(WATCH_RUNS_JS)["runs"] == runs, "a Play made the server run the page"
     epoch, last = shown_epoch(page)
     assert epoch < last, f"Play reached its last frame (epoch {epoch} of {last}) before it could be paused"
@@ -63,7 +60,7 @@ def test_step_goes_on_from_where_pause_or_the_slider_left_the_replay(page: Page)
     # A click on the slider's track, near its start, moves the chart there: Step goes on from that frame.
     rail = page.locator("g.slider-container rect.slider-rail-touch-rect").first
     act(page, lambda: rail.click(position={"x": 20, "y": 5}))
-    page.wait_for_timeout(SETTLE_MS)
+    until_the_epoch_leaves(page, paused + 1)
     moved = shown_epoch(page)[0]
     assert moved < paused, f"the slider click left the chart at epoch {moved}, not near the start"
     assert step(page) == moved + 1
