@@ -59,7 +59,8 @@ def test_a_sidebar_click_during_loading_reaches_its_page(browser: Browser, app_u
         page.add_init_script(LATE_ELEMENT_JS)  # as on a busy machine: the report comes after the first run went idle
         page.route_web_socket("**/_stcore/stream", relay)
         page.goto(app_url)
-        expect(page.get_by_text("Loading…")).to_be_visible()
+        # the page's own "Loading…" (Home's light run puts one in the sidebar too: two texts, one locator each)
+        expect(page.get_by_test_id("stMainBlockContainer").get_by_text("Loading…")).to_be_visible()
         wait_for_app(page)
         waited = 0
         while not held and waited < WAIT_MS:  # the tab reports once the first run's elements are drawn: on a busy
