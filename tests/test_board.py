@@ -448,3 +448,44 @@ def test_a_nickname_on_another_tabs_entry_is_refused_and_the_same_tab_may_reuse_
     board.submit(engine, board_id, "Alice", "tab-3", run(0.5, 0.5), moment=start + 2 * STEP)  # free once removed
     other, _ = board.create_board(engine, "another class", DATA)  # taken per board
     board.submit(engine, other, "alice", "tab-2", run(0.5, 0.5), moment=start + 2 * STEP)
+
+
+@pytest.mark.parametrize(("held", "look_alike"), [
+    ("Alice", "\u0410lice"),  # Cyrillic capital A
+    ("alice", "\u0410LICE"),  # the same letter in the other case
+    ("Alice", "Al\u0456ce"),  # Ukrainian i
+    ("Bob", "B\u03bfb"),  # Greek omicron
+    ("Joe", "\u0408\u043e\u0435"),  # every letter Cyrillic: no script is mixed
+    ("Sophie", "\u0455\u043e\u0440\u04bb\u0456\u0435"),  # the same, six letters long
+    ("Ian", "lan"),  # a small L for a capital I
+    ("Emma", "Ernrna"),  # r and n side by side for m
+    ("Alice", "Ali\ufe0fce"),  # an invisible variation selector
+    ("\u674e\u660e", "\u674e\u660e"),  # a Chinese name is held as a Latin one is
+])
+def test_a_nickname_that_looks_like_another_tabs_is_refused(engine: Engine, held: str, look_alike: str) -> None:
+    board_id, _ = board.create_board(engine, "class", DATA)
+    board.submit(engine, board_id, held, "tab-1", run(0.8, 0.8))
+    said = refused("taken", board.submit, engine, board_id, look_alike, "tab-2", run(0.9, 0.9))
+    assert said == "That nickname is taken on this board: pick another."
+    assert [e.nickname for e in board.entries(engine, board_id)] == [held]
+
+
+def test_names_that_a_reader_tells_apart_are_all_free(engine: Engine) -> None:
+    board_id, _ = board.create_board(engine, "class", DATA)
+    # Diacritics and strokes show, so Zoë is not Zoe (nor Bjørn Bjorn); a capital I is only a small L's twin.
+    names = ["Ana", "Anna", "Lee", "Lea", "Zoë", "Zoe", "José", "Jose", "Bjørn", "Bjorn", "Ian", "Lan", "IVY", "LVY",
+             "\u674e\u660e", "\u674e\u670b", "\u0645\u062d\u0645\u062f", "\u0645\u062d\u0645\u0648\u062f",
+             "\u0418\u0432\u0430\u043d", "Ivan", "\uae40\ubbfc\uc900", "\uae40\ubbfc\uc911"]
+    for i, name in enumerate(names):
+        board.submit(engine, board_id, name, f"tab-{i}", run(0.8, 0.8))
+    assert sorted(e.nickname for e in board.entries(engine, board_id)) == sorted(names)
+
+
+def test_skeletons_follow_unicodes_confusables_table() -> None:
+    skeleton = board_limits.skeleton
+    assert skeleton("p\u0430yp\u0430l") == skeleton("paypal")  # UTS #39's example, with Cyrillic a
+    assert skeleton("m") == skeleton("rn") and skeleton("1") == skeleton("I") == skeleton("l") != skeleton("i")
+    # The package lists each link both ways. U+0337 is the only source of U+0338, which is part of the prototype of
+    # o with stroke (o, U+0338): read from the links, either may stand for the pair, but both sides must agree.
+    assert skeleton("\u00f8") == skeleton("o\u0337") == skeleton("o\u0338") != skeleton("o")
+    assert skeleton("Zo\u00eb") == skeleton("Zoe\u0308") != skeleton("Zoe")

@@ -14,8 +14,9 @@ Each limit is a module constant, read once from its environment variable when th
   NNLAB_BOARD_RETENTION_DAYS (30)       a board with no new entry for this long is deleted with its entries
                                         (when the next board is started anywhere)
 
-A nickname belongs to the tab that first shows it on a board: another tab's run under the same name is refused
-(compared by `nickname_key`), the same tab may submit under it again.
+A nickname belongs to the tab that first shows it on a board: another tab's run under a name that reads the same
+is refused (compared by `nickname_key`: case, spacing, compatibility forms and look-alike characters as Unicode's
+confusables table lists them aside), the same tab may submit under it again.
 
 Who submits is known by two opaque strings the page passes: the tab's `owner` and the client's `address`
 (None on localhost, where no address limit applies). Neither is stored. An entry's `session` column holds a
@@ -27,10 +28,12 @@ again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import os
 import unicodedata
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, case, delete, false, func, select
@@ -129,18 +132,58 @@ def submission_refusal(session: Session, board_id: str, owner: str, address: str
     return None
 
 
-def nickname_key(name: str) -> str:
-    """What two nicknames must not share on one board: NFKC, case folded, stripped, runs of spaces made one and
-    the invisible zero-width joiner dropped, so that 'Alice', ' ALICE ' and the full-width 'ａｌｉｃｅ' are one."""
+# Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties.txt), which unicodedata does not expose: invisible
+# characters that UTS #39 drops from a skeleton, such as zero-width joiners, bidi marks and variation selectors.
+IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+             (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+             (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3),
+             (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF))
+
+
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    """Unicode's confusables table (UTS #39) as confusable_homoglyphs ships it: each character -> its prototype."""
+    from confusable_homoglyphs.confusables import confusables_data  # 900 kB of JSON: loaded on the first check
+
+    links: defaultdict[str, set[str]] = defaultdict(set)
+    for glyph, homoglyphs in confusables_data.items():
+        for other in homoglyphs:  # each link is listed both ways; right-to-left text is wrapped in LRM marks
+            a, b = glyph.replace("\u200e", ""), other["c"].replace("\u200e", "")
+            links[a].add(b)
+            links[b].add(a)
+    # Each class is a star: its prototype linked to every source. A source has one link (sources are single
+    # characters); so does a prototype with a single source, and then the lower of the two stands for both.
+    table = {}
+    for glyph, (other, *more) in links.items():
+        if len(glyph) == 1 and not more and (len(other) > 1 or len(links[other]) > 1 or other < glyph):
+            table[glyph] = other
+    return table
+
+
+def skeleton(text: str) -> str:
+    """UTS #39's skeleton: two strings that look alike (Cyrillic 'а' for Latin 'a', 'rn' for 'm') share one."""
+    table = _prototypes()
+    visible = (c for c in unicodedata.normalize("NFD", text)
+               if not any(low <= ord(c) <= high for low, high in IGNORABLE))
+    mapped = "".join(table.get(c, c) for c in visible)
+    # A prototype of several characters may hold the upper one of a pair, which the table writes as the lower one.
+    return unicodedata.normalize("NFD", "".join(table.get(c, c) for c in mapped))
+
+
+def nickname_key(name: str) -> tuple[str, str]:
+    """What two nicknames must not share on one board, either part: the skeleton of the name as typed (so 'lan'
+    with a small L is 'Ian') and of its folded form (NFKC, case folded, spaces made one), so that 'Alice',
+    ' ALICE ', the full-width 'ａｌｉｃｅ' and 'Аlice' with a Cyrillic А are one, while 'Ian' and 'LAN' differ."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
-    return " ".join(folded.replace("\u200d", "").split())
+    return skeleton(" ".join(name.split())), skeleton(" ".join(folded.split()))
 
 
 def nickname_refusal(session: Session, board_id: str, name: str, owner: str) -> str | None:
     """Why this tab may not submit under `name` (another tab's entry on the board shows it), or None."""
     others = session.scalars(select(EntryRow.nickname).where(
         (EntryRow.board == board_id) & ~EntryRow.removed & ~EntryRow.session.startswith(tag(board_id, owner))))
-    if nickname_key(name) in {nickname_key(other) for other in others}:
+    typed, folded = nickname_key(name)
+    if any(typed == theirs[0] or folded == theirs[1] for theirs in map(nickname_key, others)):
         return "That nickname is taken on this board: pick another."
     return None
 
