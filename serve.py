@@ -19,11 +19,13 @@ def warm_up() -> float:
     # first MNIST load: torchvision, 1.2 s): a visit that imported them held the interpreter lock meanwhile, and
     # every other student's slider move waited. Then the pages' shared modules, and through them torch and Plotly.
     import captum.attr  # noqa: F401
+    import confusable_homoglyphs.confusables  # noqa: F401  (the board's look-alike letters, built below)
     import torchvision.datasets  # noqa: F401
 
     import app_pages.common.inside  # noqa: F401
     import app_pages.common.session  # noqa: F401
     import app_pages.common.training  # noqa: F401
+    from core.history.board_limits import skeleton
     from core.history.db import shared_engine
     from core.lessons import load_lessons
     from core.showcase import example_run
@@ -31,6 +33,7 @@ def warm_up() -> float:
     shared_engine()  # the history database opened (and migrated) once, as the first session would
     example_run()  # kept for the process: the Home page only sends its figure
     load_lessons()  # read and checked once per process (Home lists them): 0.3 to 0.7 s of the first visit
+    skeleton("")  # the board's table of look-alike letters, read once: about 1 s of the first nickname check
     return time.perf_counter() - start
 
 

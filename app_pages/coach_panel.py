@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common.session import classroom, get_lab, session
+from app_pages.common.session import get_lab, link_locks
 from app_pages.common.training import WEIGHT_DECAYS
 from app_pages.common.ui import literal, nearest
 from core.config import Settings
@@ -16,7 +16,6 @@ from core.lab import Lab
 from core.training.coach import Advice
 from core.training.presets import LEARNING_RATES
 from core.training.verdict import Verdict, unscored
-from core.url.state import apply_locks
 
 FIXED = "coach.fixed"  # (the fix's label, hash of the settings it trained, its rule): the run a click started
 PROBLEM = "coach.problem"  # why the fix could not train, shown once
@@ -48,12 +47,6 @@ def apply_fix(advice: Advice) -> None:
     st.session_state[FIXED] = (advice.fix_label, hash(advice.fix), advice.rule)
 
 
-def _locked_by_link(advice: Advice) -> bool:
-    """True when the fix would change a setting the teacher's link locks (the lock would undo it)."""
-    room, link = classroom(), session().locked
-    return bool(room.lock) and link is not None and apply_locks(advice.fix, link, room.lock) != advice.fix
-
-
 def _fix_run(lab: Lab) -> tuple[str, str] | None:
     """(the fix's label, the rule it fixed) when the current run is the one its button trained, else None."""
     fixed, trained = st.session_state.get(FIXED), lab.trained_settings
@@ -65,7 +58,7 @@ def _fix_run(lab: Lab) -> tuple[str, str] | None:
 def _diagnosis(advice: Advice) -> None:
     """The diagnosis in a few sentences and the one button that fixes it."""
     st.markdown(f":material/lightbulb: {literal(advice.message)}")  # plain text: the run's own warnings come first
-    if _locked_by_link(advice):
+    if advice.locked:
         st.caption("The link you opened locks the setting this fix changes, so it cannot be applied here.")
         return
     st.button(f"Fix it: {advice.fix_label}", key="coach.fix", on_click=apply_fix, args=(advice,),
@@ -102,7 +95,7 @@ def coach_panel(lab: Lab) -> None:
     if lab.training or lab.result is None or lab.from_file:
         return
     try:
-        advice, verdict = lab.coach()
+        advice, verdict = lab.coach(link_locks())  # never a fix that the link's locks would undo
     except (ValueError, RuntimeError) as exc:  # a model that cannot read its own data: say so, never a traceback
         st.caption(f"The coach cannot read this run: {exc}")
         return

@@ -17,7 +17,7 @@ from core.lab import Lab
 from core.plots.sweep import RUNS_TRACE, sweep_figure
 from core.sweep.grid import MAX_VALUES, MLP_ONLY, SETTINGS, Axis, CellResult, SweepResult, SweepSpec, value_label
 from core.sweep.job import SweepJob
-from core.training.reference import reference_lr
+from core.training.reference import usual_lr
 
 OPEN = "sweep.open"  # the index of the cell a click asked to open
 NONE = "none"
@@ -70,9 +70,8 @@ def start_sweep(lab: Lab, axes: list[Axis]) -> SweepJob:
         raise ValueError("pick at least one value for each setting.")
     data = lab.require_data()
     spec = SweepSpec(lab.data_config, lab.model_config, lab.train_config, tuple(axes))
-    train = lab.train_config  # a sweep varies neither the optimizer nor its momentum: one usual rate for every cell
-    usual = reference_lr(data.is_image, lab.model_config.kind, train.optimizer, train.momentum)
-    options = RunOptions(threads=lab.threads, reference_lr=usual)
+    # A sweep varies neither the optimizer nor its momentum: one usual rate for every cell.
+    options = RunOptions(threads=lab.threads, reference_lr=usual_lr(lab.model_config, lab.train_config))
     job = SweepJob(spec, data, options=options, budget=lab.budget)  # over the server's budget: refused here
     if lab.sweep is not None:  # one sweep per session: a new one stops the old (its finished cells are kept)
         lab.sweep.stop()

@@ -259,14 +259,14 @@ def _options(args: argparse.Namespace, data: Dataset, model_cfg: ModelConfig, tr
     """How to run: threads, memory format, the usual rate of this model and optimizer (core.training.reference) and
     the device (refused here when it is absent)."""
     from core.models import resolve_device
-    from core.training.reference import reference_lr
+    from core.training.reference import usual_lr
 
     resolve_device(args.device, images=data.is_image)
     threads = args.threads
     if threads is None:  # a 2-D step is too small to share between threads: more only wait on each other
         threads = (os.cpu_count() or 1) if data.is_image else 1
     return RunOptions(threads=threads, channels_last=not args.no_channels_last,
-                      reference_lr=reference_lr(data.is_image, model_cfg.kind, train_cfg.optimizer, train_cfg.momentum),
+                      reference_lr=usual_lr(model_cfg, train_cfg),
                       device=args.device)
 
 

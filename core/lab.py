@@ -34,11 +34,12 @@ from core.training.coach import Advice, advise
 from core.training.jobs import INLINE_LANE, JobProgress, TrainingJob
 from core.training.losses import loss_label
 from core.training.presets import default_model_config, default_train_config, describe, preset, retarget
-from core.training.reference import reference_lr
+from core.training.reference import usual_lr
 from core.training.result import TrainResult
 from core.training.shared_runs import SHARED_RUNS, load_weights, run_key
 from core.training.train import overfit_one_batch, train_model
 from core.training.verdict import Score, Verdict, compare, score
+from core.url.state import Locks, apply_locks
 
 TRAIN_WHEN = ("never", "auto", "always")  # Lab.apply's `train`
 MAX_PREPARED = 32  # prepared uploads kept per session (a page shows at most MAX_IMAGES at once)
@@ -108,7 +109,7 @@ class Lab:
     _told: bool = False
     _loaded_names: tuple[str, ...] = ()
     _scores: tuple[tuple[DataConfig, Score | None], ...] = ()  # the last two runs' validation scores, for the coach
-    _coaching: tuple[TrainResult, tuple[Advice | None, Verdict | None]] | None = None  # the coach's word, per result
+    _coaching: tuple[TrainResult, Locks | None, tuple[Advice | None, Verdict | None]] | None = None  # per result
 
     def __getstate__(self) -> dict:
         """Copies and pickles leave out the hooks (the run history, the loader): the session sets its own."""
@@ -242,8 +243,8 @@ class Lab:
         self.model, self.result, self._evaluation, self._told, self.from_file = None, None, None, False, False
         self.shared_run = False
         self._started = (Settings(self.data_config, self.model_config, train_config), "auto" if auto else "train")
-        reference = reference_lr(data.is_image, self.model_config.kind, train_config.optimizer, train_config.momentum)
-        options = RunOptions(threads=self.threads, reference_lr=reference, device=self.device)
+        options = RunOptions(threads=self.threads, reference_lr=usual_lr(self.model_config, train_config),
+                             device=self.device)
         every = 0 if data.is_image else 1  # every epoch, thinned evenly past MAX_STATES (core.training.recorder)
         model = build_model(self.model_config, seed=train_config.init_seed)
         kw = {"slots": None} if inline else {}
@@ -342,21 +343,22 @@ class Lab:
                 self.on_run_end(EndedRun(settings, origin, self.job.data, progress.result, self.model))
         return progress
 
-    def coach(self) -> tuple[Advice | None, Verdict | None]:
+    def coach(self, locks: Locks | None = None) -> tuple[Advice | None, Verdict | None]:
         """The coach on the current run (core.training.coach): one diagnosis with the settings that fix it (trained
-        only if the page applies them), and how this run compares with the one before on the same data."""
+        only if the page applies them), and how this run compares with the one before on the same data. `locks`:
+        the link's settings and the controls it locks; a fix that would change a locked one is not offered."""
         if self.result is None or self.from_file or self._started is None or self.training:
             return None, None
-        if self._coaching is None or self._coaching[0] is not self.result:
+        if self._coaching is None or self._coaching[0] is not self.result or self._coaching[1] != locks:
             data = self.require_data()
             settings = self._started[0]
-            reference = reference_lr(data.is_image, settings.model.kind, settings.train.optimizer,
-                                     settings.train.momentum)
-            advice = advise(settings, self.result, self.model, data.X_train, reference_lr=reference)
+            applies = None if locks is None else (lambda fix: apply_locks(fix, *locks) == fix)
+            usual = usual_lr(settings.model, settings.train)
+            advice = advise(settings, self.result, self.model, data.X_train, reference_lr=usual, applies=applies)
             (before_data, before), (after_data, after) = ((None, None), *self._scores)[-2:]
             verdict = compare(before, after) if before and after and before_data == after_data else None
-            self._coaching = (self.result, (advice, verdict))
-        return self._coaching[1]
+            self._coaching = (self.result, locks, (advice, verdict))
+        return self._coaching[2]
 
     @property
     def trained_settings(self) -> Settings | None:

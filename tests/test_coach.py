@@ -155,7 +155,7 @@ def test_each_rule_fires_on_its_real_run(link: str, rule: str) -> None:
 
 
 @pytest.mark.parametrize("link", [
-    "data=circles&n=400&noise=0.1&ln=0.3&val=0.5&hidden=64,64,64&ep=300&pat=0",  # overfitting flipped labels
+    "data=circles&n=400&noise=0.1&ln=0.3&val=0.5&hidden=64,64,64&lr=0.01&ep=300&pat=0",  # overfitting flipped labels
     "data=moons&ep=10",  # underfitting: stopped while the loss still fell
     "data=circles&hidden=1&ep=100&pat=0",  # underfitting: one unit cannot draw a ring
 ], ids=["overfitting", "underfitting epochs", "underfitting units"])
@@ -184,3 +184,23 @@ def test_a_fix_of_a_diverged_run_is_told_which_run_has_no_validation_accuracy() 
     assert verdict is None and not lab.result.diverged, lab.result.message  # nothing to compare the run with
     assert advice.rule == "diverged"  # the panel keeps the rule: a fix of a diverged run is told so
     assert "The run before it diverged" in unscored("the fix", lab.result, before_diverged=True)
+
+
+def test_a_fix_the_link_locks_gives_way_to_one_it_does_not() -> None:
+    """Dead ReLUs in a lesson that locks the activation: leaky ReLU cannot be applied there, so the coach offers the
+    next cure that fits, a smaller rate; with every setting locked it names the problem, marked locked, no fix."""
+    link = "data=circles&hidden=8,8&lr=0.3&ep=100&pat=0"
+    lab = lab_after(link)
+    settings = lab.trained_settings
+    advice, _ = lab.coach((settings, ("act",)))  # the other cure: smaller steps (this model's usual Adam rate)
+    assert advice.rule == "dead_units" and not advice.locked and advice.fix == replace(
+        settings, train=replace(settings.train, lr=0.03)), advice
+    advice, _ = lab.coach((settings, ("hidden", "lr")))  # lesson 10 locks these: leaky ReLU, its solution
+    assert advice.rule == "dead_units" and advice.fix.model.activation == "leaky_relu"
+    advice, _ = lab.coach((settings, ("act", "lr")))  # neither cure: the next rule that fits, on what is free
+    assert not advice.locked and advice.fix.model.activation == "relu" and advice.fix.train.lr == 0.3, advice
+    everything = ("act", "hidden", "lr", "opt", "ep", "pat", "wd", "feat", "drop", "bs")
+    advice, _ = lab.coach((settings, everything))
+    assert advice is not None and advice.locked and advice.rule == "dead_units", advice
+    advice, _ = lab.coach()  # no link: the first rule that fits, as before
+    assert advice.rule == "dead_units" and not advice.locked

@@ -58,7 +58,8 @@ def fix_button(at: AppTest):
 
 
 @pytest.mark.parametrize(("link", "words", "outcomes"), [
-    ("data=circles&n=400&noise=0.1&ln=0.3&val=0.5&hidden=64,64,64&ep=300&pat=0", "Overfitting", ("it helped",)),
+    ("data=circles&n=400&noise=0.1&ln=0.3&val=0.5&hidden=64,64,64&lr=0.01&ep=300&pat=0", "Overfitting",
+     ("it helped",)),
     ("data=moons&ep=10", "Underfitting", ("it helped",)),  # stopped while the loss still fell
     # the spiral: caught, though early stopping's gain there is inside the intervals
     ("data=spiral&hidden=8,8&act=tanh&ep=300&pat=0", "Overfitting", ("it helped", "within the noise")),

@@ -4,13 +4,15 @@ coach's "usually takes" and its fix name SGD's own rate."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from core.__main__ import _options, _settings, build_parser
 from core.bench.reference_rates import measure, slider_rate
 from core.config import OPTIMIZERS
 from core.training.presets import LEARNING_RATES, PRESETS
-from core.training.reference import MOMENTUM, REFERENCE_RATES, reference_lr
+from core.training.reference import MOMENTUM, REFERENCE_RATES, reference_lr, usual_lr
 from tests.test_coach_advice import trained
 
 CIRCLES = ("points", "mlp")
@@ -35,6 +37,15 @@ def test_every_optimizer_has_a_usual_rate_on_the_slider() -> None:
         reference_lr(False, "mlp", "lbfgs")
     with pytest.raises(ValueError, match="needs 28x28 images"):
         reference_lr(False, "cnn", "sgd")
+
+
+def test_a_runs_usual_rate_reads_its_own_model_and_optimizer() -> None:
+    for (data, kind), start in PRESETS.items():
+        for optimizer in OPTIMIZERS:
+            train = replace(start.train, optimizer=optimizer, momentum=0.0)
+            assert usual_lr(start.model, train) == reference_lr(data == "images", kind, optimizer, 0.0), kind
+    cnn = PRESETS["images", "cnn"]
+    assert usual_lr(cnn.model, replace(cnn.train, optimizer="sgd", momentum=0.0)) == 0.3
 
 
 def test_sgd_on_circles_is_re_measured() -> None:

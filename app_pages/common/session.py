@@ -42,6 +42,7 @@ from core.url.state import (
     TOKEN_PARAM,
     Classroom,
     Decoded,
+    Locks,
     apply_locks,
     decode,
     encode,
@@ -245,6 +246,12 @@ def shown(name: str) -> bool:
 def locked(name: str) -> bool:
     """True when the link locks the control `name`: draw it with disabled=True."""
     return name in classroom().lock
+
+
+def link_locks() -> Locks | None:
+    """The link's settings and the controls it locks, for what must not change (the coach's fixes); None if none."""
+    here = session()
+    return (here.locked, here.classroom.lock) if here.classroom.lock and here.locked is not None else None
 
 
 def use_classroom(room: Classroom, settings: Settings | None = None) -> None:

@@ -3,12 +3,13 @@
 `advise` looks at the history (train and validation curves), the gradient-flow record, the kept model's ReLU
 units and the settings, and names the first of: the learning rate the run's own diagnosis names (diverged,
 overshooting, too small to move the weights) > vanishing gradients (sigmoid) > too few units > dead units > a noisy
-learning rate > overfitting > too slow > underfitting (still falling: more epochs; flat: more units or features).
-A healthy run gets nothing. The coach never contradicts the diagnosis (core.training.diagnose, the warning shown
-above it): a failed run's learning rate to try is the diagnosis's alone (`TrainResult.suggested_lr`; the coach
-computes none of its own for such a run), and the training loss it quotes is the kept epoch's, as the diagnosis and
-the score cards quote it. The fix is a `Settings` to train next; the coach never trains: the page runs it when the
-learner clicks, and core.training.verdict then says whether it helped.
+learning rate > overfitting > too slow > underfitting (still falling: more epochs; flat: more units or features). A
+healthy run gets nothing. A rule whose fix the learner's link locks gives way to the next that fits. The coach never
+contradicts the diagnosis (core.training.diagnose, the warning shown above it): a failed run's learning rate to try
+is the diagnosis's alone (`TrainResult.suggested_lr`; the coach computes none of its own for such a run), and the
+training loss it quotes is the kept epoch's, as the diagnosis and the score cards quote it. The fix is a `Settings`
+to train next; the coach never trains: the page runs it when the learner clicks, and core.training.verdict then says
+whether it helped.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Advice:
     message: str
     fix_label: str
     fix: Settings
+    locked: bool = False  # the learner's link locks a setting the fix changes: name the problem, offer no fix
 
 
 @dataclass(frozen=True)
@@ -173,12 +175,20 @@ def _capacity(run: _Run, *, tiny_only: bool) -> Advice | None:
                   f"Hidden layers of {'-'.join(map(str, hidden))} units", _model(run, hidden=hidden))
 
 
-def _dead(run: _Run) -> Advice | None:
+def _dead(run: _Run, *, by_rate: bool = False) -> Advice | None:
+    """Dead ReLU units in a run that failed to learn: leaky ReLU, or (`by_rate`, where a lesson locks the activation)
+    the other cure, a smaller learning rate."""
     if not run.dead >= DEAD or not run.result.failed_to_learn:
         return None
-    return Advice("dead_units", f"Dead units: {run.dead:.0%} of the ReLU units output 0 for every training point, "
-                                "so no gradient reaches them and they never recover. Leaky ReLU keeps a small slope "
-                                "below 0.", "Use leaky ReLU", _model(run, activation="leaky_relu"))
+    why = (f"Dead units: {run.dead:.0%} of the ReLU units output 0 for every training point, so no gradient reaches "
+           "them and they never recover.")
+    if not by_rate:
+        return Advice("dead_units", f"{why} Leaky ReLU keeps a small slope below 0.", "Use leaky ReLU",
+                      _model(run, activation="leaky_relu"))
+    lr = run.settings.train.lr
+    smaller = _rate(rate_to_try(lr, run.reference_lr, larger=False), 1)
+    return Advice("dead_units", f"{why} Smaller steps keep the first updates from pushing their lines off the data.",
+                  f"Learning rate {smaller:g} ({lr / smaller:,.0f}× smaller)", _train(run, lr=smaller))
 
 
 def _wander(values: np.ndarray) -> float:
@@ -259,13 +269,14 @@ def _flat(run: _Run) -> bool:
 
 
 RULES: tuple[Callable[[_Run], Advice | None], ...] = (
-    _learning_rate, _vanishing, lambda run: _capacity(run, tiny_only=True), _dead, _noisy, _overfitting, _slow,
-    _more_epochs, lambda run: _capacity(run, tiny_only=False))
+    _learning_rate, _vanishing, lambda run: _capacity(run, tiny_only=True), _dead, lambda run: _dead(run, by_rate=True),
+    _noisy, _overfitting, _slow, _more_epochs, lambda run: _capacity(run, tiny_only=False))
 
 
 def advise(settings: Settings, result: TrainResult, model: nn.Module | None, X_train: np.ndarray, *,
-           reference_lr: float) -> Advice | None:
-    """The first rule that fits this run, with its fix; None for a healthy run (or one with nothing to read)."""
+           reference_lr: float, applies: Callable[[Settings], bool] | None = None) -> Advice | None:
+    """The first rule that fits this run with a fix the learner can apply (`applies`: a teacher's link may lock the
+    setting a fix changes), else the first that fits, marked `locked`; None for a healthy run (or nothing to read)."""
     history = result.history
     if len(history) < 2 or result.status == "stopped":
         return None
@@ -276,8 +287,12 @@ def advise(settings: Settings, result: TrainResult, model: nn.Module | None, X_t
     kept = (result.best_epoch or len(history)) - 1
     run = _Run(settings, result, np.array([e.train_loss for e in history]), np.array([e.val_loss for e in history]),
                kept, dead, reference_lr, settings.model.takes_images)
+    locked = None  # the first rule that fits but whose fix the link locks: said, with no fix, if no other fits
     for rule in RULES:
         advice = rule(run)
-        if advice is not None and advice.fix != settings:
+        if advice is None or advice.fix == settings:
+            continue
+        if applies is None or applies(advice.fix):
             return advice
-    return None
+        locked = locked or replace(advice, locked=True)
+    return locked

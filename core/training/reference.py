@@ -7,7 +7,7 @@ call a good SGD run too slow. The table is measured, not guessed: see REFERENCE_
 
 from __future__ import annotations
 
-from core.config import OPTIMIZERS
+from core.config import OPTIMIZERS, ModelConfig, TrainConfig
 from core.training.presets import preset
 
 MOMENTUM = 0.9  # the momentum the table's SGD and RMSprop rows were measured with (TrainConfig's default)
@@ -47,3 +47,9 @@ def reference_lr(images: bool, kind: str, optimizer: str, momentum: float = MOME
     rows = REFERENCE_RATES[NEAREST.get(case, case)]
     with_momentum = optimizer in ("sgd", "rmsprop") and momentum >= WITH_MOMENTUM
     return rows[optimizer, MOMENTUM if with_momentum else 0.0]
+
+
+def usual_lr(model: ModelConfig, train: TrainConfig) -> float:
+    """The usual learning rate of this model with this run's optimizer (and momentum): the one lookup every caller
+    makes, the lab, a sweep and the command line alike."""
+    return reference_lr(model.takes_images, model.kind, train.optimizer, train.momentum)

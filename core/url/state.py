@@ -160,6 +160,9 @@ def share_query(settings: Settings, *, classroom: Classroom = Classroom(), opens
     return to_query(params | dict(opens or {}))
 
 
+Locks = tuple[Settings, tuple[str, ...]]  # a link's settings and the controls (URL names) it locks
+
+
 def apply_locks(settings: Settings, link: Settings, locked: Collection[str]) -> Settings:
     """`settings` with every field whose URL name is in `locked` set back to its value in `link`."""
     configs = []
