@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_pages import board_panels as ui
 from app_pages import board_student as student
+from app_pages import board_table as ranking
 from app_pages.common.session import get_lab
 from app_pages.common.share import qr_png
 from app_pages.common.ui import end_page, literal
@@ -37,9 +38,9 @@ except (BoardError, StorageError) as exc:
 
 if present:  # the projector: the name, the table and how to join; no controls
     st.title(literal(shown.name + (" (closed)" if shown.closed else "")))  # the teacher's text, escaped
-    table, join = st.columns([3, 2])  # a code large enough to scan from the back of the room
+    table, join = st.columns([2, 1])  # the ranking in large rows; a code large enough to scan from the back
     with table:
-        ui.live_table(db, shown.id, big=True)
+        ranking.live_table(db, shown.id, big=True)
     join.image(qr_png(ui.board_link(ui.page_url(), shown.id)), caption="Scan to join", width="stretch")
     end_page(bare=True)  # the projector shows the board alone: no sidebar summary or buttons
 
@@ -47,13 +48,17 @@ st.title("Board")
 st.subheader(literal(shown.name + (" · closed: no more runs" if shown.closed else "")))
 teacher = ui.teacher_token(lab, db, shown.id)  # this tab's, once a key from the link is exchanged; None: a student
 ui.messages()
+student.use_board_data(lab, shown)  # a teacher link opened elsewhere brings the board's data, as a student link does
 if teacher is not None:
     with st.expander("Teacher: links", expanded=True, icon=":material/school:"):
         ui.links_panel(db, shown)
     ui.close_button(db, shown, teacher)
 else:
-    student.use_board_data(lab, shown)
     student.submit_form(lab, db, shown)
     student.own_entries(db, shown)
-ui.live_table(db, shown.id, key=teacher)
+table = st.container()  # the table above the teacher's Remove control, which runs first: the table compares the
+if teacher is not None:  # entries with the Remove list's to keep the list current
+    ranking.remove_control(db, shown.id, teacher)
+with table:
+    ranking.live_table(db, shown.id, key=teacher)
 ui.new_link_dialog()

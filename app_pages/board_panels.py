@@ -1,7 +1,8 @@
-"""The Board page's parts: reading its link, the teacher's links and controls, the live table (a student's
-submitting: app_pages.board_student).
+"""The Board page's parts: reading its link, the teacher's links and controls (the live table and the Remove list:
+app_pages.board_table; a student's submitting: app_pages.board_student).
 
-Nicknames are shown only as plain text (st.dataframe cells, st.text, select-box options), never as Markdown;
+Nicknames are shown only as plain text (st.dataframe cells, st.text, select-box options, the projector's table with
+every HTML character escaped), never as Markdown;
 the teacher's board name goes through ui.literal (every markup character escaped). A teacher link's key leaves
 the address bar on arrival and works once: it is exchanged for this browser tab (core.history.board_keys), which
 is the teacher from then on, across reloads; the same key opened again is refused, and so is any key older than
@@ -13,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
-import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
@@ -32,9 +32,7 @@ APPLIED = "board.applied"  # the board whose data was last set for this session
 MESSAGE = "board.message"  # (kind, text): what the last button did, shown once
 LOST = ("This tab is no longer the board's teacher: a teacher link was opened in another tab or browser. If that "
         "was not you, ask whoever runs NN Lab for a new teacher link (python -m core board teacher-link).")
-REFRESH_S = 2.0
 MAX_KEY_CHARS = 64
-BIG_ROW = 56  # pixels a row in the projector view
 
 
 def engine() -> Engine:
@@ -210,12 +208,6 @@ def act(action: Callable[..., None], *args: object) -> None:
         say("error", str(exc))
 
 
-def _remove(db: Engine, board_id: str, key: str) -> None:
-    if st.session_state.get("board.remove_choice") is not None:
-        board.remove_entry(db, board_id, st.session_state["board.remove_choice"], key)
-        st.session_state["board.remove_choice"] = None
-
-
 def close_button(db: Engine, shown: Board, key: str) -> None:
     """Close the board (the teacher's)."""
     if not shown.closed:
@@ -223,55 +215,9 @@ def close_button(db: Engine, shown: Board, key: str) -> None:
                   args=(board.close_board, db, shown.id, key), help="It stays visible and takes no more runs.")
 
 
-def remove_control(db: Engine, board_id: str, key: str, ranked: list[board.Entry]) -> None:
-    """Pick an entry and remove it (the teacher's); redrawn with the live table."""
-    by_id = {e.id: e for e in ranked}
-    left, right = st.columns([3, 1], vertical_alignment="bottom")
-    chosen = left.selectbox("Entry to remove", list(by_id), index=None, key="board.remove_choice",
-                            format_func=lambda i: f"#{by_id[i].rank} {by_id[i].nickname}")  # plain text
-    right.button("Remove entry", key="board.remove", disabled=chosen is None, on_click=act,
-                 args=(_remove, db, board_id, key))
-
-
 def tab_owner() -> str:
     """Who submits or starts a board, for the board's limits: this tab (its secret's hash), opaque."""
     return tab_secret.owner_hash() or ""
-
-
-def table(ranked: list[board.Entry]) -> pd.DataFrame:
-    """The ranked entries as a table (nicknames as plain cell text)."""
-    return pd.DataFrame({"Rank": [e.rank for e in ranked], "Nickname": [e.nickname for e in ranked],
-                         "Validation accuracy": [100 * e.validation_accuracy for e in ranked],
-                         "Test accuracy": [100 * e.test_accuracy for e in ranked],
-                         "Setup": [e.setup for e in ranked]})
-
-
-COLUMNS = {"Validation accuracy": st.column_config.NumberColumn(format="%.1f%%", help="Ranks the board"),
-           "Test accuracy": st.column_config.NumberColumn(
-               format="%.1f%%", help="Shown, never ranked: choosing by test accuracy would spoil the test set")}
-
-
-@st.fragment(run_every=REFRESH_S)
-def live_table(db: Engine, board_id: str, *, big: bool = False, key: str | None = None) -> None:
-    """The board's ranking, redrawn every REFRESH_S seconds; with the teacher's key, the Remove control too.
-
-    A teacher tab left alone checks on every refresh that it still is the teacher (one lookup of the board's row):
-    once another tab took the role, the whole page runs again and says so.
-    """
-    try:
-        if key is not None and not board_keys.is_teacher_tab(db, board_id, tab_secret.current() or ""):
-            st.rerun(scope="app")
-        ranked = board.entries(db, board_id)
-    except (BoardError, StorageError) as exc:
-        st.error(str(exc), icon=":material/error:")
-        return
-    if not ranked:
-        st.info("No runs yet: the first one submitted appears here.", icon=":material/hourglass_empty:")
-        return
-    st.dataframe(table(ranked), hide_index=True, column_config=COLUMNS, key="board.table",
-                 row_height=BIG_ROW if big else None, height=min(40 + BIG_ROW * len(ranked), 900) if big else "auto")
-    if key is not None:
-        remove_control(db, board_id, key, ranked)
 
 
 def forget(lab: Lab) -> None:

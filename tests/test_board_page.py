@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +15,7 @@ from streamlit.runtime.scriptrunner import RerunData
 from streamlit.testing.v1 import AppTest, local_script_runner
 
 from app_pages import board_panels as ui
+from app_pages import board_table as ranking
 from app_pages.board_panels import board_link
 from app_pages.common.session import SESSION
 from app_pages.common.share import link_opens
@@ -125,9 +127,12 @@ def test_a_student_gets_the_boards_data_and_submits_with_a_hostile_nickname(db: 
 def test_the_present_view_has_the_table_and_no_controls(db: Engine) -> None:
     board_id, _ = board.create_board(db, "<i>Projector</i>", DATA)
     board.submit(db, board_id, "ada", "s1", board.BoardRun(DATA, ModelConfig(), TrainConfig(), 0.9, 0.8))
+    board.submit(db, board_id, HOSTILE, "s2", board.BoardRun(DATA, ModelConfig(), TrainConfig(), 0.8, 0.8))
     at = board_page({"board": board_id, "present": "1"}).run()
     no_errors(at)
-    assert list(at.dataframe[0].value["Nickname"]) == ["ada"]
+    (shown,) = at.get("html")  # large rows that wrap (a canvas table draws small print and cuts long names)
+    assert "<td class='name'>ada</td>" in shown.value and escape(HOSTILE) in shown.value
+    assert HOSTILE not in shown.value, "a nickname is never markup"
     assert len(at.button) == 0 and len(at.text_input) == 0 and len(at.selectbox) == 0
     assert at.title[0].value == literal("<i>Projector</i>")  # the teacher's text, every markup character escaped
 
@@ -311,7 +316,7 @@ def test_a_teacher_tab_reloaded_after_losing_the_role_is_told(db: Engine) -> Non
 def tick(at: AppTest, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     """The live table's timer firing in an idle tab: a rerun of that fragment alone, as the browser asks for one every
     REFRESH_S (AppTest has no timers: its own runs are always the whole page)."""
-    table = ui.live_table.__wrapped__  # the function the fragment runs; the storage keeps the last run's fragments
+    table = ranking.live_table.__wrapped__  # the function the fragment runs; the storage keeps the last run's fragments
     # Streamlit's own internals (no public way to rerun one fragment in AppTest): said plainly if an upgrade moves them
     assert hasattr(getattr(at, "_fragment_storage", None), "_fragments"), "AppTest's fragment storage has moved"
     (fragment,) = [fid for fid, run in at._fragment_storage._fragments.items()
@@ -345,6 +350,7 @@ def test_a_refresh_costs_the_teacher_one_lookup_and_runs_only_the_table(db: Engi
     student = board_page({"board": board_id}, tab=TAB_B).run()
     board.submit(db, board_id, "ada", "s1", board.BoardRun(board.get_board(db, board_id).data, ModelConfig(),
                                                            TrainConfig(), 0.9, 0.8))
+    teacher.run()  # ada in the teacher's Remove list: the entries have not changed since
     lookups, pages = [], []
     check, page_check = board_keys.is_teacher_tab, ui.teacher_token
     monkeypatch.setattr(board_keys, "is_teacher_tab", lambda *args: lookups.append(args) or check(*args))
@@ -352,8 +358,8 @@ def test_a_refresh_costs_the_teacher_one_lookup_and_runs_only_the_table(db: Engi
     tick(teacher, monkeypatch)
     no_errors(teacher)
     assert len(lookups) == 1 and not pages, "one lookup of the board's row; the page was not run again"
-    assert list(teacher.dataframe[0].value["Nickname"]) == ["ada"] and teacher.button(key="board.remove")
-    assert not teacher.warning and not teacher.title, "the table alone was drawn again, with the teacher's control"
+    assert list(teacher.dataframe[0].value["Nickname"]) == ["ada"]
+    assert not teacher.warning and not teacher.title and not teacher.selectbox, "the table alone was drawn again"
     tick(student, monkeypatch)
     assert len(lookups) == 1 and list(student.dataframe[0].value["Nickname"]) == ["ada"], "a student's: none"
 
@@ -369,3 +375,36 @@ def test_a_nickname_another_student_holds_is_refused_with_a_plain_message(db: En
     at.button(key="board.submit").click().run()
     no_errors(at)
     assert sorted(e.nickname for e in board.entries(db, board_id)) == ["Alice 2", "alice"]
+
+
+def test_the_remove_list_stays_out_of_the_refresh_and_follows_new_entries(db: Engine,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """QA at 1024 px: "Entry to remove" needed two clicks. The live table's refresh drew the select box again every
+    2 s, closing the open list; the list is now outside the refresh, and the page runs again when entries change."""
+    teacher = board_page(tab=TAB_A).run()
+    teacher.text_input(key="board.name").input("Period 3")
+    teacher.button(key="board.start").click().run()
+    teacher.button(key="board.kept").click().run()
+    board_id = teacher.session_state[SESSION].lab.board_id
+    run = board.BoardRun(board.get_board(db, board_id).data, ModelConfig(), TrainConfig(), 0.9, 0.8)
+    board.submit(db, board_id, "ada", "s1", run)
+    tick(teacher, monkeypatch)  # a new entry: the whole page runs again, and the Remove list shows it
+    no_errors(teacher)
+    assert teacher.title and teacher.selectbox(key="board.remove_choice").options == ["#1 ada"]
+    tick(teacher, monkeypatch)  # nothing new: the table alone, the open list left alone
+    assert not teacher.title and not teacher.selectbox and list(teacher.dataframe[0].value["Nickname"]) == ["ada"]
+    teacher.run().selectbox(key="board.remove_choice").select_index(0).run()
+    teacher.button(key="board.remove").click().run()
+    no_errors(teacher)
+    assert board.entries(db, board_id) == [] and not teacher.selectbox
+
+
+def test_a_teacher_link_opened_elsewhere_brings_the_boards_data(db: Engine) -> None:
+    """QA: a board started on moons; its teacher link opened in another browser showed circles (the new session's
+    default) in the sidebar and the address bar, while students got moons."""
+    moons = DataConfig(name="moons", n_samples=200, noise=0.2, seed=4)
+    board_id, key = board.create_board(db, "Period 3", moons)
+    at = board_page({"board": board_id, "key": key}, tab=TAB_A).run()
+    no_errors(at)
+    assert is_teacher_view(at) and at.session_state[SESSION].lab.data_config == moons
+    assert at.query_params["data"] in ("moons", ["moons"]) and at.query_params["board"] in (board_id, [board_id])
