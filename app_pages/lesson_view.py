@@ -24,6 +24,7 @@ from core.lessons import Lesson, goal, judge
 REQUEST = "lessons.request"  # set by a button's callback, acted on before the buttons are drawn again
 TRIES = "lessons.tries"  # (lesson id, id of the last failed run counted, failed runs so far): when hints show
 NOTICE = "lessons.notice"
+START_NOTE = "This is the lesson's starting setup: change something first, then train."
 
 
 def _request(action: str) -> None:
@@ -97,6 +98,8 @@ def verdict(lesson: Lesson) -> None:
     own = lab.settings != lesson.settings("start")
     shown_hints = _hints(lesson, lab.result if own else None)
     st.warning(f"**Not yet.** Your run: {readings}.", icon=":material/pending:")
+    if not own:  # by design the start never counts (it fails its check): say so, or "Not yet" reads as a verdict
+        st.caption(START_NOTE)
     for hint in lesson.hints[:shown_hints]:
         st.caption(f"Hint: {literal(hint)}")
     if lesson.id in lab.lessons_done:

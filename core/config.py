@@ -328,23 +328,49 @@ LAYER_LIMITS = (1, MAX_HIDDEN_LAYERS)
 LIMIT_UNITS = {"epochs": "epochs", "n_samples": "points", "train_size": "images", "patience": "epochs"}
 
 
-def _clamped(config, notes: list[str], label: Callable[[type, str], str]):
+TrainImages = Callable[[DataConfig], "int | None"]  # how many training images a dataset has before any subset
+
+
+def _limits(config, train_images: TrainImages | None) -> dict[str, tuple[float, float]]:
+    """The limits of `config`'s fields; a subset of images at most the training images its data has, when known."""
+    limits = DASHBOARD_LIMITS[type(config)]
+    if (not isinstance(config, DataConfig) or config.name not in IMAGE_DATASETS or config.train_size is None
+            or train_images is None):
+        return limits
+    available = train_images(config)
+    if not available:  # the data cannot be loaded here: its loading says why
+        return limits
+    low, high = limits["train_size"]
+    return {**limits, "train_size": (min(low, available), min(high, available))}
+
+
+def _number(value: float) -> str:
+    """A limit's value as a person writes it: 99999999 (never 1e+08), 0.0001."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _clamped(config, notes: list[str], label: Callable[[type, str], str], train_images: TrainImages | None):
     """`config` with each limited field moved inside its range; a note for each field that moved."""
-    changes = {}
-    for name, (low, high) in DASHBOARD_LIMITS[type(config)].items():
+    changes, limits = {}, _limits(config, train_images)
+    for name, (low, high) in limits.items():
         value = getattr(config, name)
         if value is None or low <= value <= high:
             continue
         changes[name] = type(value)(min(max(value, low), high))
         unit = LIMIT_UNITS.get(name, "")
-        notes.append(f"{label(type(config), name)}={value:g} limited to {changes[name]:g}{' ' + unit if unit else ''}.")
+        counted = limits[name] != DASHBOARD_LIMITS[type(config)][name] and changes[name] == high  # the data's own
+        notes.append(f"{label(type(config), name)}={_number(value)} limited to {_number(changes[name])}"
+                     f"{' ' + unit if unit else ''}{', all the training images there are' if counted else ''}.")
     return replace(config, **changes) if changes else config
 
 
-def within_limits(settings: Settings, *, label: Callable[[type, str], str] = lambda cls, name: name
-                  ) -> tuple[Settings, tuple[str, ...]]:
+def within_limits(settings: Settings, *, label: Callable[[type, str], str] = lambda cls, name: name,
+                  train_images: TrainImages | None = None) -> tuple[Settings, tuple[str, ...]]:
     """`settings` inside the dashboard's limits, and one plain line for every value that had to move (each
-    setting named by `label(config class, field)`, e.g. its URL name)."""
+    setting named by `label(config class, field)`, e.g. its URL name). `train_images`, where given, counts the
+    training images of the data, so that a subset is limited to those there are (the 10k MNIST test split
+    leaves 6,800 of them), not only to the dashboard's 60,000."""
     notes: list[str] = []
-    data, model, train = (_clamped(c, notes, label) for c in (settings.data, settings.model, settings.train))
+    data, model, train = (_clamped(c, notes, label, train_images)
+                          for c in (settings.data, settings.model, settings.train))
     return replace(settings, data=data, model=model, train=train), tuple(notes)

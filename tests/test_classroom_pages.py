@@ -101,6 +101,16 @@ def test_a_hostile_link_gives_the_notice_and_the_session_works(case: str) -> Non
     assert not notice_lines(at) and not at.session_state[SESSION].problems
 
 
+def test_a_huge_subset_is_limited_to_the_images_there_are_and_says_how_many() -> None:
+    """QA: subset=99999999 said "subset=1e+08 limited to 60000 images"; the data had far fewer."""
+    at = app({"data": "digits", "subset": "99999999"}).run()
+    no_errors(at)
+    lab = at.session_state[SESSION].lab
+    there = len(load_dataset(replace(lab.data_config, train_size=None)).y_train)
+    assert there < 60_000 and lab.data_config.train_size == there and len(lab.data.y_train) == there
+    assert f"subset=99999999 limited to {there} images, all the training images there are." in notice_lines(at)
+
+
 def test_the_url_mirrors_the_settings_and_follows_a_slider() -> None:
     at = app({"data": "moons", "noise": "0.2", "hidden": "4,4"}).run()
     no_errors(at)

@@ -17,12 +17,23 @@ import pytest
 
 from core.__main__ import main
 from core.lab import Lab
-from core.lessons import CheckError, LessonError, find_lesson, judge, load_lessons, open_lesson, parse_check, progress
+from core.lessons import (
+    CheckError,
+    LessonError,
+    find_lesson,
+    goal,
+    judge,
+    load_lessons,
+    open_lesson,
+    parse_check,
+    progress,
+)
 from core.lessons.catalogue import read_lesson, sentences
-from core.lessons.checks import AllOf, AnyOf, Comparison, describe, evaluate, too_close
+from core.lessons.checks import OPERATORS, AllOf, AnyOf, Comparison, describe, evaluate, too_close
 from core.lessons.cli import check_all
-from core.lessons.facts import MEASURES, RunFacts, facts_of
+from core.lessons.facts import MEASURES, NAN, RunFacts, facts_of
 from core.lessons.runner import cached_loader, check_lesson
+from core.training.result import STATUSES
 from tests.conftest import ROOT
 
 LESSON = """
@@ -186,6 +197,67 @@ def test_a_check_passes_fails_and_says_what_it_read(circles_lab: Lab) -> None:
     assert not too_close(parse_check("validation_accuracy >= 0.9"), {"validation_accuracy": 0.983})
     exact = parse_check("validation_accuracy >= 0.5 and units <= 3")
     assert not too_close(exact, {"validation_accuracy": 0.983, "units": 3.0}), "settings are exact: no margin needed"
+
+
+# --- what the learner reads, and the check agreeing with it ---------------------------------------------
+
+
+@pytest.mark.parametrize("check, measured", [
+    ("train_val_gap >= 0.10", 0.9 - 0.8),  # overfitting at 8 units: 0.09999999999999998, shown as 10.0%
+    ("train_val_gap <= 0.05", 0.9 - 0.85),  # more data: 0.050000000000000044, shown as 5.0%
+    ("train_val_gap <= -0.15", 0.55 - 0.7),  # label noise: -0.1499999999999999, shown as -15.0%
+    ("validation_loss <= 0.5", 0.50004),  # shown as 0.5
+])
+def test_a_result_that_reads_as_meeting_its_threshold_meets_it(check: str, measured: float) -> None:
+    """QA: "Not yet. Your run: train–validation gap 10.0%" against "≥ 10%": the check compared the raw float
+    0.9 - 0.8 < 0.1. It compares the value as the learner reads it now, so what is shown and the verdict agree."""
+    node = parse_check(check)
+    measure = MEASURES[node.name]
+    assert measure.show(measured).rstrip("%") == measure.show_limit(node.value).rstrip("%") + (".0" if
+                                                                                               measure.percent else "")
+    assert node.holds(measured), f"{measure.show(measured)} reads as meeting {describe(node)}"
+    assert not parse_check(check.replace(">=", "<").replace("<=", ">")).holds(measured)
+
+
+@pytest.mark.parametrize("name", [name for name, measure in MEASURES.items() if not measure.text])
+@pytest.mark.parametrize("op", OPERATORS)
+def test_the_verdict_always_agrees_with_the_numbers_shown(name: str, op: str) -> None:
+    measure = MEASURES[name]
+    limit = 0.1 if measure.percent else 0.5
+    as_read = {"==": float.__eq__, "!=": float.__ne__, "<=": float.__le__, ">=": float.__ge__, "<": float.__lt__,
+               ">": float.__gt__}[op]
+    for step in range(-300, 301):
+        value = limit + step * 1.7e-5 + 1e-17 * (step % 3 - 1)
+        shown = float(measure.show(value).rstrip("%").replace(",", ""))
+        wanted = float(measure.show_limit(limit).rstrip("%"))
+        assert Comparison(name, op, limit).holds(value) == as_read(shown, wanted), (value, measure.show(value))
+
+
+def test_every_readout_reads_as_words_and_plain_numbers() -> None:
+    """QA: "how the run ended completed", "first layer's gradient / last layer's 8.2556e-07"."""
+    numbers = (0.0, 8.2556e-07, 0.09999999999999998, 0.0643219, 0.5, 3.0, 12345.0, 1e-05, -0.15, 250.0, NAN)
+    for name, measure in MEASURES.items():
+        if measure.text and not measure.words:
+            continue  # a setting's own word, as its control names it ("cnn", "leaky_relu")
+        for value in STATUSES if measure.words else numbers:
+            for text in (measure.reading(value), measure.wanted(">=" if not measure.text else "==", value)):
+                assert not re.search(r"\d[eE][+-]?\d|_|\|", text), (name, text)
+    readings = {name: MEASURES[name].reading(value) for name, value in (
+        ("first_layer_gradient", 8.2556e-07), ("validation_interval", 0.0234), ("mean_weight", 0.0643219),
+        ("parameters", 12345.0), ("lr", 1e-05))}
+    assert readings == {"first_layer_gradient": "first layer's gradient 0.000083% of the last layer's",
+                        "validation_interval": "validation accuracy's margin 2.3% (± of its 95% interval)",
+                        "mean_weight": "mean weight size 0.0643", "parameters": "weights and biases 12,345",
+                        "lr": "learning rate 0.00001"}
+    status = MEASURES["status"]
+    assert [status.reading(s) for s in ("completed", "diverged", "early_stopped")] == [
+        "ran all its epochs", "diverged", "stopped early"]
+    assert goal(find_lesson("learning-rate-too-large")) == "the run diverged"
+    assert goal(find_lesson("early-stopping")) == "the run stopped early and validation loss ≤ 0.5"
+    assert goal(find_lesson("vanishing-gradients")) == ("validation accuracy ≥ 90% and first layer's gradient ≥ 1% "
+                                                         "of the last layer's")
+    for lesson in load_lessons():
+        assert not re.search(r"\d[eE][+-]?\d|_", goal(lesson)), goal(lesson)
 
 
 # --- the check through the engine ---------------------------------------------------------------------

@@ -11,7 +11,9 @@ from streamlit.testing.v1 import AppTest
 from app_pages.common.session import SESSION
 from app_pages.common.tab_secret import TEST_SECRET
 from app_pages.common.ui import literal
+from app_pages.lesson_view import START_NOTE
 from core.lessons import find_lesson, load_lessons
+from core.lessons.facts import ENDINGS
 from core.url.state import decode_url
 from tests.test_data_page_draw import shared_link
 
@@ -149,3 +151,45 @@ def test_a_lesson_moves_a_data_control_too() -> None:
     no_errors(at)
     assert at.session_state[SESSION].lab.data_config.label_noise == 0.2
     assert got_it(at), [w.value for w in at.warning]
+
+
+def wait_for_the_run(at: AppTest) -> None:
+    """Until the lab's worker has finished, then the page run that checks it."""
+    deadline = time.monotonic() + TIMEOUT
+    while at.session_state[SESSION].lab.training and time.monotonic() < deadline:
+        time.sleep(0.2)
+    at.run()
+
+
+def test_a_gap_that_reads_as_ten_points_passes_the_ten_point_check() -> None:
+    """QA: overfitting at 8 units read "Not yet. Your run: train–validation gap 10.0%" against "≥ 10%" (train
+    0.9 - validation 0.8 is 0.0999… in floating point). What the learner reads decides."""
+    at = lesson_page("overfitting")
+    at.select_slider(key="train.arch.units").set_value(8).run()
+    wait_for_the_run(at)
+    no_errors(at)
+    assert got_it(at), [w.value for w in at.warning]
+    assert any(f"Your run: {literal('train–validation gap 10.0%')}." in s.value for s in at.success)
+    assert any(c.value == f"Check: {literal('train–validation gap ≥ 10%')}" for c in at.caption)
+
+
+def test_the_start_says_it_does_not_count_and_how_a_run_ended_reads_as_words() -> None:
+    """QA: Train at a lesson's unchanged start gave "Not yet" and no reason; lesson 6 read "Your run: how the run
+    ended completed"."""
+    at = lesson_page("learning-rate-too-large")
+    no_errors(at)
+    assert any(c.value == f"Check: {literal('the run diverged')}" for c in at.caption)
+    for press_train in (False, True):
+        if press_train:  # Train pressed at the unchanged start: the same run again, and the same reason
+            at.button(key="lessons.train").click().run()
+            wait_for_the_run(at)
+            no_errors(at)
+        warning = next(w.value for w in at.warning if "Not yet" in w.value)
+        assert "how the run ended" not in warning and "_" not in warning, warning
+        assert any(warning.endswith(f"Your run: {literal(words)}.") for _, words in ENDINGS), warning
+        assert any(c.value == START_NOTE for c in at.caption)
+    at.select_slider(key="train.lr").set_value(0.03).run()  # the learner's own run: it counts, and says no more
+    wait_for_the_run(at)
+    no_errors(at)
+    assert any("Not yet" in w.value for w in at.warning) and not any(c.value == START_NOTE for c in at.caption)
+    assert any("Hint:" in c.value for c in at.caption)

@@ -17,7 +17,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app_pages.common import session as session_module
-from app_pages.common.session import SESSION, run_writer
+from app_pages.common.session import ENDED_NOTE, SESSION, run_writer
 from app_pages.common.session_store import copy_lab, lab_nbytes, new_store, stop_work
 from app_pages.common.tab_secret import TEST_SECRET, hash_secret
 from app_pages.common.ui import load_dataset
@@ -234,13 +234,17 @@ def test_end_my_session_forgets_the_session_and_the_tabs_secret(server: Server) 
     lab = here(at).lab
     at.switch_page("app_pages/train.py")
     server.rerun(at, "victim")
+    assert not at.toast
     at.button(key="session.end").click()
     server.rerun(at, "victim")
+    assert [t.value for t in at.toast] == [ENDED_NOTE], "it says what it did: the page alone changed silently"
     assert url["s"] not in server.store and at.session_state[TEST_SECRET] != VICTIM
     fresh = here(at)
     assert fresh.lab is not lab and fresh.token not in (None, url["s"]) and fresh.lab.data_config == DataConfig()
     assert params(at)["s"] == fresh.token and params(at)["data"] == "circles" and "hidden" not in params(at)
     assert saved_runs(url["s"]) == history, "nothing of it goes to the next session"
+    server.rerun(at, "victim")
+    assert not at.toast, "said once"
     back = server.open(url, tab=at.session_state[TEST_SECRET], as_session="back button")  # Back, same tab
     assert here(back).token != url["s"] and here(back).lab is not lab
     assert any("ended in its browser tab" in m.value for m in back.main.markdown)

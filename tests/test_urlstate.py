@@ -482,3 +482,27 @@ def test_the_links_own_split_decides_whether_a_drawn_set_is_big_enough() -> None
     decoded = decode(encode(settings))  # too few for the default splits, enough without validation
     assert decoded.problems == () and len(decoded.settings.data.points) == 60
     assert decoded.settings.data.val_fraction == 0.0
+
+
+def test_a_subset_is_limited_to_the_training_images_there_are() -> None:
+    """QA: subset=99999999 said "subset=1e+08 limited to 60000 images" where MNIST's 10k test split leaves 6,800
+    training images. The value reads as written, and a count of the data's images limits it to those there are."""
+    asked = []
+
+    def test_split(config: DataConfig) -> int:
+        asked.append(config.name)
+        return 6800
+
+    huge = decode({"data": "mnist", "subset": "99999999"}, train_images=test_split)
+    assert huge.settings.data.train_size == 6800
+    assert "subset=99999999 limited to 6800 images, all the training images there are." in huge.problems
+    above = decode({"data": "mnist", "subset": "7000"}, train_images=test_split)  # under 60,000, above 6,800
+    assert above.settings.data.train_size == 6800 and any(p.startswith("subset=7000 limited") for p in above.problems)
+    fits = decode({"data": "mnist", "subset": "3000"}, train_images=test_split)
+    assert fits.settings.data.train_size == 3000 and not fits.problems
+    uncounted = decode({"data": "mnist", "subset": "99999999"}, train_images=lambda config: None)
+    assert "subset=99999999 limited to 60000 images." in uncounted.problems, "data not loadable: the cap"
+    assert "subset=99999999 limited to 60000 images." in decode({"data": "mnist", "subset": "99999999"}).problems
+    assert not any("e+" in p for p in decode({"data": "mnist", "subset": "99999999"}).problems)
+    decode({"data": "circles", "ep": "3"}, train_images=test_split)
+    assert asked == ["mnist"] * 3, "counted only for a subset of images"

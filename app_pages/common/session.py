@@ -16,7 +16,7 @@ background writer (the history).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -58,6 +58,8 @@ RESTARTED_NOTE = ("Your session is not known to the server: this server restarte
                   "another one, so the model you trained is gone. Your run history is kept: it is on the Runs page.")
 POINTS_GONE = ("The points drawn or imported in it were kept only with it, never in the address bar, so this starts "
                "from the circles: draw or import points again on the Data page (its Export as CSV keeps a copy).")
+ENDED = "session.ended"  # set by "End my session" for the fresh session's first run, which says so once
+ENDED_NOTE = "Session ended: its work was stopped and cleared from this server. This is a fresh start."
 MAX_PENDING = 8 + MAX_VALUES**2  # runs held before the first token: a first run's few, and a whole sweep's cells
 WAIT_S = 3.0  # the Runs page waits this long for runs still being saved
 
@@ -115,9 +117,10 @@ def new_session(settings: Settings | None = None, **fields) -> Session:
 
 def session() -> Session:
     """This browser session's Session (made by `begin` on its first run)."""
-    if SESSION not in st.session_state:
-        st.session_state[SESSION] = new_session()
-    return st.session_state[SESSION]
+    here = st.session_state.get(SESSION)  # one look-up: a page run asks ~60 times, each ~10 us through Streamlit
+    if here is None:
+        here = st.session_state[SESSION] = new_session()
+    return here
 
 
 def get_lab() -> Lab:
@@ -149,6 +152,15 @@ def _open(decoded: Decoded, problems: list[str], owner: str) -> Session:
         return new_session(gone=gone, owner=owner, arrived=arrived)
 
 
+def _train_images(config: DataConfig) -> int | None:
+    """How many training images `config`'s data has before any subset (None where it cannot be loaded here), so
+    that a link's subset is limited to those there are: the same cached load the Data page counts them with."""
+    try:
+        return len(load_dataset(replace(config, train_size=None, label_noise=0.0)).y_train)
+    except ValueError:
+        return None
+
+
 def _made_here(token: str, owner: str) -> bool:
     """Whether the history database records this tab as the maker of `token` (from before a restart, or from
     another server); False when it cannot be read."""
@@ -166,17 +178,20 @@ def begin() -> Lab | None:
         return None
     if SESSION not in st.session_state:
         params = _query()
-        decoded = decode(params)
+        decoded = decode(params, train_images=_train_images)
         problems = list(decoded.problems)
         here = _open(decoded, problems, tab_secret.hash_secret(secret))
         if decoded.without_points and here.token is not None:  # found: the address's points are the Lab's
-            decoded = decode(params | {key: [value] for key, value in points_param(here.lab.data_config).items()})
+            decoded = decode(params | {key: [value] for key, value in points_param(here.lab.data_config).items()},
+                             train_images=_train_images)
             problems = list(decoded.problems)  # a link lock=data then locks the points, not the circles
         # a reload is no link, nor one with only a page's own parameters (?lesson=, ?board=)
         has_settings = here.token is None and any(key not in (TOKEN_PARAM, *OWN_PARAMS) for key in params)
         here.classroom, here.problems, here.locked = decoded.classroom, tuple(problems), decoded.settings
         here.link = decoded.settings if has_settings else None
         st.session_state[SESSION] = here
+        if st.session_state.pop(ENDED, False):  # the first run after "End my session": say what it did
+            st.toast(ENDED_NOTE, icon=":material/logout:")
     here = session()
     if here.owner is None:  # a Session made before its tab reported (a test's prepared Lab) belongs to this tab
         here.owner = tab_secret.hash_secret(secret)
@@ -233,9 +248,8 @@ def _write_url(here: Session) -> None:
 def classroom() -> Classroom:
     """The hidden and locked controls and the pages this session's link asked for (the link's own while the tab
     has not reported yet, and no session is open)."""
-    if SESSION not in st.session_state:
-        return decode(_query()).classroom
-    return session().classroom
+    here = st.session_state.get(SESSION)  # asked by every control drawn (shown, locked): one look-up, not three
+    return decode(_query()).classroom if here is None else here.classroom
 
 
 def shown(name: str) -> bool:
@@ -303,6 +317,7 @@ def end_session() -> None:
     for key in [k for k in st.session_state if k not in tab_secret.KEEP]:
         del st.session_state[key]
     st.query_params.clear()
+    st.session_state[ENDED] = True  # the fresh session's first run says so: the page alone changes silently
 
 
 def _retrain() -> None:

@@ -34,10 +34,15 @@ class Comparison:
     value: float | str
 
     def holds(self, measured: float | str) -> bool:
-        """True when the measured value satisfies the comparison (NaN never does)."""
+        """True when the measured value satisfies the comparison (NaN never does). A number is compared as the
+        learner reads it (Measure.rounded), so that a gap shown as 10.0% meets "≥ 10%" although 0.9 - 0.8 is
+        0.0999…: the check and what the page shows always agree."""
         if isinstance(measured, float) and math.isnan(measured):
             return False
         a, b = measured, self.value
+        measure = MEASURES[self.name]
+        if not measure.text and not isinstance(a, str):
+            a, b = measure.rounded(a), measure.limit(b)
         return {"==": a == b, "!=": a != b, "<=": a <= b, ">=": a >= b, "<": a < b, ">": a > b}[self.op]
 
 
@@ -188,16 +193,13 @@ def too_close(node: Node, values: dict[str, float | str]) -> list[str]:
             continue
         if abs(value - c.value) < measure.tolerance:
             close.append(f"{c.name} {measure.show(value)} is within {measure.show(measure.tolerance)} of {c.op} "
-                         f"{measure.show(c.value)}")
+                         f"{measure.show_limit(c.value)}")
     return close
 
 
 def describe(node: Node) -> str:
-    """The check in words for a learner: 'validation accuracy ≥ 95% and hidden units ≤ 6'."""
+    """The check in words for a learner: 'validation accuracy ≥ 95% and hidden units ≤ 6', 'the run diverged'."""
     if isinstance(node, Comparison):
-        measure = MEASURES[node.name]
-        op = {"<=": "≤", ">=": "≥", "!=": "≠", "==": "="}.get(node.op, node.op)
-        value = f'"{node.value}"' if measure.text else measure.show(node.value)
-        return f"{measure.label} {op} {value}"
+        return MEASURES[node.name].wanted(node.op, node.value)
     word = " and " if isinstance(node, AllOf) else " or "
     return word.join(describe(p) if isinstance(p, Comparison) else f"({describe(p)})" for p in node.parts)

@@ -70,6 +70,26 @@ def facts_of(lab: Lab) -> RunFacts | None:
 # --- the measurements -----------------------------------------------------------------------------
 
 
+# How a run ended (TrainResult.status), as a learner reads it after "Your run:" and after "the run".
+ENDINGS = (("completed", "ran all its epochs"), ("converged", "converged (its loss stopped improving)"),
+           ("early_stopped", "stopped early"), ("still_improving", "was still improving at its last epoch"),
+           ("stopped", "was stopped before the end"), ("time_limit", "hit the time limit"),
+           ("diverged", "diverged"), ("stalled", "stalled"), ("not_learning", "did not learn"))
+
+
+def _plain(number: float) -> str:
+    """A number in plain digits, never in scientific notation: 1,230 · 0.0123 · 0.000083."""
+    if not math.isfinite(number):
+        return "—" if math.isnan(number) else "∞" if number > 0 else "−∞"
+    if number == int(number):
+        return f"{int(number):,}"
+    return np.format_float_positional(number, trim="-")
+
+
+def _significant(number: float, digits: int) -> float:
+    return float(f"{number:.{digits}g}")
+
+
 @dataclass(frozen=True)
 class Measure:
     """One name of the vocabulary: what it reads, whether it is measured on the run, how to show it."""
@@ -78,18 +98,57 @@ class Measure:
     measure: Callable[[RunFacts], float | str]
     outcome: bool  # measured on the run (True) or read from its settings (False)
     text: bool = False  # a word (compared with == and !=), not a number
-    percent: bool = False  # a share in [0, 1], shown as a percentage
+    percent: bool = False  # a share (a ratio, for the gradient), shown as a percentage
     tolerance: float = 0.02  # "two points" of its scale: a start or solution this close to a threshold is refused
+    after: str = ""  # words after the value: "of the last layer's"
+    words: tuple[tuple[str, str], ...] = ()  # a word's reading ("early_stopped" -> "stopped early"), said alone
+
+    def rounded(self, value: float) -> float:
+        """A number as the learner reads it, in its shown units (percentage points for a share): one decimal of
+        a percentage (two significant digits below 0.05%), else three significant digits; whole numbers exact.
+        A check compares this, so a value shown as meeting its threshold meets it (0.9 - 0.8 is 10.0%)."""
+        if not math.isfinite(value):
+            return value
+        if self.percent:
+            points = 100 * value
+            near = round(points, 1)
+            return near if near or not points else _significant(points, 2)
+        return value if value == int(value) else _significant(value, 3)
+
+    def limit(self, value: float) -> float:
+        """A check's threshold in the shown units, at the precision it was written (0.07 -> 7.0, not 7.000…01)."""
+        return round(100 * value, 9) if self.percent else value
 
     def show(self, value: float | str) -> str:
-        """The value as a learner reads it: 95%, 0.031, 6, "diverged"."""
+        """The value as a learner reads it: 95.0%, 0.031, 6, 0.000083%, "diverged"."""
         if self.text or isinstance(value, str):
-            return str(value)
-        if math.isnan(value):
-            return "—"
+            return dict(self.words).get(value, str(value).replace("_", " ")) if self.words else str(value)
+        shown = self.rounded(value)
+        if not math.isfinite(shown):
+            return _plain(shown)
         if self.percent:
-            return f"{100 * value:.1f}%"
-        return f"{value:g}" if value == int(value) or abs(value) < 1e-3 else f"{value:.3g}"
+            return f"{shown:.1f}%" if abs(shown) >= 0.1 or not shown else f"{_plain(shown)}%"
+        return _plain(shown)
+
+    def show_limit(self, value: float | str) -> str:
+        """A threshold as written in the check: 90%, 0.6, 4 (a word as `show` reads it)."""
+        if self.text or isinstance(value, str):
+            return self.show(value)
+        return f"{_plain(self.limit(value))}{'%' if self.percent else ''}"
+
+    def reading(self, value: float | str) -> str:
+        """One measurement of a run in words: 'validation accuracy 93.3%', 'stopped early'."""
+        if self.words and isinstance(value, str):
+            return self.show(value)
+        return " ".join(part for part in (self.label, self.show(value), self.after) if part)
+
+    def wanted(self, op: str, value: float | str) -> str:
+        """One comparison in words: 'validation accuracy ≥ 90%', 'the run diverged'."""
+        if self.words and op == "==":
+            return f"the run {self.show(value)}"
+        symbol = {"<=": "≤", ">=": "≥", "!=": "≠", "==": "="}.get(op, op)
+        shown = self.show(value) if self.words else f'"{value}"' if self.text else self.show_limit(value)
+        return " ".join(part for part in (self.label, symbol, shown, self.after) if part)
 
 
 def _validation(facts: RunFacts, read: Callable[[Metrics], float]) -> float:
@@ -174,21 +233,20 @@ MEASURES: dict[str, Measure] = {
                              lambda f: f.train_accuracy - _validation(f, lambda m: m.accuracy),
                              outcome=True, percent=True),
     "validation_loss": Measure("validation loss", lambda f: _validation(f, _log_loss), outcome=True),
-    "validation_interval": Measure("± of the validation accuracy's 95% interval",
-                                   lambda f: _validation(f, _half_interval), outcome=True, percent=True,
-                                   tolerance=0.003),
+    "validation_interval": Measure("validation accuracy's margin", lambda f: _validation(f, _half_interval),
+                                   outcome=True, percent=True, tolerance=0.003, after="(± of its 95% interval)"),
     "mean_confidence": Measure("mean confidence on validation",
                                lambda f: _validation(f, lambda m: m.proba.max(axis=1).mean()), outcome=True,
                                percent=True),
     "worst_class_recall": Measure("worst class's validation recall", lambda f: _validation(f, _worst_recall),
                                   outcome=True, percent=True),
-    "status": Measure("how the run ended", lambda f: f.result.status, outcome=True, text=True),
+    "status": Measure("how the run ended", lambda f: f.result.status, outcome=True, text=True, words=ENDINGS),
     "epochs_run": Measure("epochs trained", lambda f: float(len(f.result.history)), outcome=True, tolerance=2),
     "dead_units": Measure("share of dead hidden units", _dead_share, outcome=True, percent=True),
-    "mean_weight": Measure("mean |weight|", _mean_abs_weight, outcome=True, tolerance=0.01),
+    "mean_weight": Measure("mean weight size", _mean_abs_weight, outcome=True, tolerance=0.01),
     "small_weights": Measure(f"share of weights below {SMALL_WEIGHT}", _small_share, outcome=True, percent=True),
-    "first_layer_gradient": Measure("first layer's gradient / last layer's", _gradient_ratio, outcome=True,
-                                    tolerance=0.005),
+    "first_layer_gradient": Measure("first layer's gradient", _gradient_ratio, outcome=True, percent=True,
+                                    tolerance=0.005, after="of the last layer's"),
     # settings the run was trained with
     "dataset": _setting(lambda s: s.data.name, "dataset", text=True),
     "model": _setting(lambda s: s.model.kind, "model", text=True),

@@ -19,7 +19,7 @@ class Attempt:
     """The learner's latest finished run in a lesson, judged: passed or not, and each measurement in words."""
 
     passed: bool
-    readings: tuple[str, ...]  # e.g. "validation accuracy 93.3%"
+    readings: tuple[str, ...]  # e.g. "validation accuracy 93.3%", "stopped early"
     verdict: Verdict
 
 
@@ -47,12 +47,12 @@ def judge(lab: Lab, lesson: Lesson) -> Attempt | None:
     verdict = evaluate(lesson.rule, facts)
     if verdict.passed:
         lab.lessons_done = lab.lessons_done | {lesson.id}
-    readings = tuple(f"{MEASURES[name].label} {MEASURES[name].show(value)}" for name, value in verdict.values.items())
+    readings = tuple(MEASURES[name].reading(value) for name, value in verdict.values.items())
     return Attempt(verdict.passed, readings, verdict)
 
 
 def goal(lesson: Lesson) -> str:
-    """The check in words: 'validation accuracy ≥ 90.0% and hidden units ≤ 4'."""
+    """The check in words: 'validation accuracy ≥ 90% and hidden units ≤ 4'."""
     return describe(lesson.rule)
 
 

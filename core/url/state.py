@@ -26,6 +26,7 @@ from core.config import (
     ModelConfig,
     Settings,
     TrainConfig,
+    TrainImages,
     shaped,
     validate_config,
     validate_model_config,
@@ -246,12 +247,14 @@ def _with_points(base: Settings, text: str | None, presets: Presets, *, quiet: b
 
 
 def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, pages: Sequence[str] = PAGE_NAMES,
-           controls: Collection[str] = CONTROLS, limited: bool = True) -> Decoded:
+           controls: Collection[str] = CONTROLS, limited: bool = True,
+           train_images: TrainImages | None = None) -> Decoded:
     """Settings from query parameters (text, or lists of text per name); never raises on what they hold.
 
     Starts from the preset of the link's data and model, applies every valid value (each config's own
     validator decides), and lists each ignored value once in `problems`, as short plain text. `limited` (the
-    dashboard) then keeps every value inside the dashboard's limits, hidden control or not, and says so.
+    dashboard) then keeps every value inside the dashboard's limits, hidden control or not, and says so;
+    `train_images` (the dashboard's count of a dataset's training images) limits a subset to those there are.
     """
     problems: list[str] = []
     flat = {k: v for k, v in flatten(params, problems, long_values={POINTS_PARAM: MAX_POINTS_CHARS}).items()
@@ -285,7 +288,8 @@ def decode(params: Mapping[str, object], *, presets: Presets = preset_settings, 
         train = replace(train, augment=())
     settings = Settings(data, model, train, page)
     if limited:  # never silently: each value moved is said, as an ignored one is
-        settings, notes = within_limits(settings, label=lambda cls, name: URL_NAMES[cls][name])
+        settings, notes = within_limits(settings, label=lambda cls, name: URL_NAMES[cls][name],
+                                        train_images=train_images)
         problems += notes
     return Decoded(settings, classroom, token, tidy(problems), without_points)
 
