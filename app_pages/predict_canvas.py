@@ -43,6 +43,9 @@ def drawing_pad() -> bytes | None:
     white = st.toggle("White ink on black", value=True, key=WHITE_INK,
                       help="As MNIST's digits are stored; either way the model sees white on black.")
     ink, paper = (WHITE, BLACK) if white else (BLACK, WHITE)
+    # Room for the pad's own toolbar (upload, undo, redo, edit, delete): it shows on hover ~2.6rem above the pad's
+    # top right corner, and without this strip it covered the toggle's help mark.
+    st.space("small")
     result = st_canvas(stroke_width=STROKE, stroke_color=ink, background_color=paper, height=PAD_SIDE, width=PAD_SIDE,
                        return_image_data=True, key=f"predict.canvas.{st.session_state.get(CLEARS, 0)}.{white}")
     st.button("Clear", icon=":material/ink_eraser:", on_click=_clear, key="predict.clear")

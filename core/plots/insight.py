@@ -14,6 +14,7 @@ from core.plots.points import SMOOTH, aspect_ratio, coordinate_format, grid_in_u
 from core.plots.style import (
     BLUE,
     DIVERGING,
+    HEIGHT,
     INK,
     ORANGE,
     add_hint,
@@ -29,6 +30,14 @@ if TYPE_CHECKING:
 UNIT_PICKER = "units"  # the clickable trace of neuron_maps_figure: customdata [layer, unit] per drawn map
 UNIT_SCALE = [[0.0, ORANGE], [0.5, "#ffffff"], [1.0, BLUE]]  # Playground's colours: negative orange, positive blue
 SIDE, COLUMN, ROW = 1.0, 2.4, 1.2  # a map's side, the distance between columns (room for edges) and between maps
+# A large map is square and shown two abreast (half of a 1024-px screen's page is ~280 px), so its width is what
+# limits it: the colour bar lies under the plot rather than beside it (beside, it left the plot ~110 px), and the
+# margins are tight. The legend hangs from under the title and Plotly moves the plot down as it wraps; the house
+# legend stands on the plot instead, and once wrapped it climbed over the title.
+LARGE_MAP_LAYOUT = dict(margin=dict(l=44, r=12, t=72, b=96), legend=dict(
+    orientation="h", x=0, xanchor="left", yref="container", y=1 - 36 / HEIGHT, yanchor="top", font=dict(size=12)))
+LARGE_MAP_COLORBAR = dict(orientation="h", thickness=10, len=0.8, x=0.5, xanchor="center", yref="container", y=0,
+                          yanchor="bottom", ypad=8, title=dict(text="output", side="right"))
 
 
 def _shown(layer: LayerMaps, max_units: int) -> list[int]:
@@ -173,10 +182,10 @@ def neuron_map_figure(maps: NeuronMaps, layer: int, unit: int, *, X: np.ndarray 
     chosen, fmt = maps.layers[layer], coordinate_format(units)
     maps = grid_in_units(maps, units)  # NeuronMaps has xs and ys like a BoundaryGrid
     name = f"{chosen.name} · {chosen.unit_names[unit]}"
-    fig = new_figure(title or name)
+    fig = new_figure(title or name, **LARGE_MAP_LAYOUT)
     fig.add_trace(go.Heatmap(
         z=chosen.values[unit], x=maps.xs, y=maps.ys, zsmooth=SMOOTH, name=name, **_style(chosen, unit),
-        colorbar=dict(title=dict(text="output", side="right"), thickness=12, len=0.7),
+        colorbar=LARGE_MAP_COLORBAR,
         hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>output = %{{z:.3f}}<extra></extra>"))
     if X is not None and y is not None:
         X, y, names = _check_labelled(X, y, class_names, "X")
@@ -184,7 +193,8 @@ def neuron_map_figure(maps: NeuronMaps, layer: int, unit: int, *, X: np.ndarray 
     fig.update_xaxes(title_text="x", range=[float(maps.xs[0]), float(maps.xs[-1])], showgrid=False, zeroline=False)
     fig.update_yaxes(title_text="y", range=[float(maps.ys[0]), float(maps.ys[-1])], showgrid=False, zeroline=False)
     equal_aspect(fig)
-    fig.update_yaxes(scaleratio=aspect_ratio(units))
+    # Narrow, the square plot is shorter than its room: it sits on the axis title and colour bar, not above a gap.
+    fig.update_yaxes(scaleratio=aspect_ratio(units), constraintoward="bottom")
     return fig
 
 

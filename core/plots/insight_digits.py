@@ -29,6 +29,7 @@ ASSUMED_WIDTH = 720  # px: a typical chart width in the dashboard, to size a gri
 WEBGL_ABOVE = 1_000  # points; beyond this SVG markers make the browser sluggish
 INK_SCALE = [[0.0, "#ffffff"], [1.0, "#6b7178"]]  # the digit drawn as grey ink on white, so colour shows on top
 FEATURE_SCALE = "Viridis"
+SIDE_LEGEND = dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top", font=dict(size=12))
 
 
 def _canvas(tiles: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +150,9 @@ def embedding_figure(points: np.ndarray, y_true: np.ndarray, predicted: np.ndarr
     if len(points) and max(y_true.max(), predicted.max()) >= len(names):
         raise ValueError(f"labels go up to {max(y_true.max(), predicted.max())} but only {len(names)} class "
                          "names were given.")
-    fig = new_figure(title or f"The test digits by their last hidden layer ({method})")
+    # The legend in a column right of the plot: above it (the house place), eleven entries wrap to two or three
+    # rows in a narrow chart (1024-px screens) and climb over the title, which stays at the top.
+    fig = new_figure(title or f"The test digits by their last hidden layer ({method})", legend=SIDE_LEGEND)
     scatter = go.Scattergl if len(points) > WEBGL_ABOVE else go.Scatter
     guess = np.array(names, dtype=object)[predicted] if len(points) else np.array([], dtype=object)
     for c, name in enumerate(names):

@@ -12,6 +12,22 @@ from core.plots.style import BLUE, INK, NEUTRAL, check_names, class_color, equal
 BLUES = [[0.0, "#f4f8fb"], [0.5, "#7fb4d8"], [1.0, "#08467a"]]
 
 
+def _luminance(hex_color: str) -> float:
+    """WCAG relative luminance of '#rrggbb' (0 black .. 1 white)."""
+    rgb = np.array([int(hex_color[i: i + 2], 16) for i in (1, 3, 5)]) / 255.0
+    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def _ink_on(scale: list, fraction: float) -> str:
+    """White or INK, whichever contrasts more (WCAG ratio) with `scale`'s colour at `fraction` (0..1) of it."""
+    stops = [stop for stop, _ in scale]
+    rgb = np.array([[int(color[i: i + 2], 16) for i in (1, 3, 5)] for _, color in scale], dtype=float)
+    cell = "#" + "".join(f"{round(np.interp(fraction, stops, rgb[:, k])):02x}" for k in range(3))
+    lum = _luminance(cell)
+    return "white" if (1.05 / (lum + 0.05)) > (lum + 0.05) / (_luminance(INK) + 0.05) else INK
+
+
 def _category_axis(names: list[str]) -> dict:
     """Integer positions labelled with class names (names such as '7' must not become numbers)."""
     return dict(tickmode="array", tickvals=list(range(len(names))), ticktext=names, showgrid=False, zeroline=False)
@@ -26,18 +42,21 @@ def confusion_figure(matrix: np.ndarray, class_names: Sequence[str], *, normaliz
     names = check_names(class_names, len(matrix), "The confusion matrix")
     n = len(names)
     value = "%{z:.1%}" if normalized else "%{z:,}"
+    # Both ends fixed: with only zmin set Plotly scales from the smallest count, so 18 errors beside 24-32 correct
+    # drew near-white. Counts from 0 to the largest (at least 1: an empty matrix is all white), shares 0 to 100%.
+    zmax = 1.0 if normalized else max(float(matrix.max()) if matrix.size else 0.0, 1.0)
     fig = new_figure(title, height=max(360, 120 + 42 * n))
     fig.add_trace(go.Heatmap(
-        z=matrix, x=np.arange(n), y=np.arange(n), colorscale=BLUES, zmin=0, zmax=1 if normalized else None,
+        z=matrix, x=np.arange(n), y=np.arange(n), colorscale=BLUES, zmin=0, zmax=zmax,
         xgap=1, ygap=1, colorbar=dict(thickness=12, len=0.8, tickformat=".0%" if normalized else ",d"),
         customdata=np.array(names)[np.indices((n, n))].transpose(1, 2, 0),  # (n, n, 2): true, predicted name
         hovertemplate=f"true %{{customdata[0]}}<br>predicted %{{customdata[1]}}<br>{value}<extra></extra>",
     ))
-    top = float(matrix.max()) if matrix.size else 0.0
     # One layout update for every cell: add_annotation one by one re-validates the whole list each time (O(n^4)).
+    # Each label's colour is read off its own cell's colour, on the same 0..zmax scale the heatmap draws.
     fig.update_layout(annotations=[
         dict(x=j, y=i, showarrow=False, text=f"{z:.0%}" if normalized else f"{int(z):,}",
-             font=dict(size=12 if n <= 10 else 9, color="white" if top and z > 0.55 * top else INK))
+             font=dict(size=12 if n <= 10 else 9, color=_ink_on(BLUES, min(max(z / zmax, 0.0), 1.0))))
         for (i, j), z in np.ndenumerate(matrix)])
     fig.update_xaxes(title_text="Predicted class", side="bottom", **_category_axis(names))
     fig.update_yaxes(title_text="True class", autorange="reversed", **_category_axis(names))

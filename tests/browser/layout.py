@@ -6,7 +6,8 @@ dialog, when one is open):
   element around it that hides what overflows (`overflow: hidden` or an ellipsis) while its content is wider (a
   button's label in a narrow column: "All le…");
 - two texts drawn over each other: the boxes of the text's own lines (a Range's rects, so a paragraph's empty
-  width does not count), Plotly's SVG texts and its update-menu buttons included;
+  width does not count), Plotly's SVG texts and its update-menu buttons included, and so are a widget's help mark
+  and the buttons a component draws in its shadow root (a toolbar shown on hover: hover first to check it);
 - a field's value wider than its box (a select box's choice, a number), chips scrolled out of a multiselect;
 - Plotly's own furniture out of place: an axis title, tick label, legend, update menu or slider drawn over a
   plot area, and any chart text outside the chart;
@@ -38,6 +39,12 @@ LAYOUT_JS = """(limits) => {
     return r.width >= 1 && r.height >= 1 &&
            el.checkVisibility({opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true}); };
   const own = el => Array.from(el.childNodes).filter(n => n.nodeType === 3 && n.textContent.trim());
+  // The elements matching `selector` under root, in the shadow roots of components (some draw in one) included.
+  const deep = (root, selector, out = []) => {
+    out.push(...root.querySelectorAll(selector));
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) deep(el.shadowRoot, selector, out);
+    return out;
+  };
   const carriers = [];
   for (const root of roots) for (const el of root.querySelectorAll('*')) {
     if (own(el).length && !el.closest(skip) && seen(el)) carriers.push(el);
@@ -77,6 +84,17 @@ LAYOUT_JS = """(limits) => {
   }
   for (const b of document.querySelectorAll('[data-testid="stMain"] .updatemenu-button')) {
     if (seen(b)) boxes.push([b, b.getBoundingClientRect(), b.textContent, true]);
+  }
+  // Marks read like text though they hold none: a widget's help mark (?), and the buttons that components draw in
+  // a shadow root (the drawing pad's toolbar, shown while the pointer is on the pad: hover it before checking).
+  const main = document.querySelector('[data-testid="stMain"]');
+  for (const mark of document.querySelectorAll('[data-testid="stMain"] [data-testid="stTooltipHoverTarget"]')) {
+    const widget = mark.closest('[data-testid="stWidgetLabel"], label, [data-testid="stElementContainer"]');
+    if (seen(mark)) boxes.push([mark, mark.getBoundingClientRect(), 'help of ' + (widget?.innerText || ''), true]);
+  }
+  for (const b of main ? deep(main, 'button').filter(b => b.getRootNode() !== document) : []) {
+    const name = b.getAttribute('aria-label') || b.title || b.textContent || 'a button';
+    if (seen(b)) boxes.push([b, b.getBoundingClientRect(), name, true]);
   }
   const meet = (ra, rb) => [Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left),
                             Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top)];
@@ -119,11 +137,6 @@ LAYOUT_JS = """(limits) => {
     }
   }
   // Pictures, pads and charts (some components draw in a shadow root) must stay inside their column.
-  const deep = (root, out = []) => {
-    out.push(...root.querySelectorAll('iframe, canvas, .js-plotly-plot, img'));
-    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) deep(el.shadowRoot, out);
-    return out;
-  };
   // Its nearest edge: of a column, an expander (a column may stick out of the expander it is in) or the page.
   const holders = '[data-testid="stColumn"], [data-testid="stExpanderDetails"], [data-testid="stMainBlockContainer"]';
   const nearestEdge = el => {
@@ -133,8 +146,7 @@ LAYOUT_JS = """(limits) => {
     }
     return edge;
   };
-  const main = document.querySelector('[data-testid="stMain"]');
-  for (const el of main ? deep(main) : []) {
+  for (const el of main ? deep(main, 'iframe, canvas, .js-plotly-plot, img') : []) {
     if (el.closest('[data-testid="stDataFrame"]')) continue;  // the table's own canvases scroll inside it
     const edge = nearestEdge(el), r = el.getBoundingClientRect();
     if (edge !== null && r.width > 0 && r.right > edge + 1)

@@ -94,3 +94,25 @@ def test_a_picture_wider_than_its_column_or_expander_is_cut_off(blank: Page) -> 
     assert check(blank, panel(150, "width: 240px")) == ["cut off by 90 px: img "]  # its column ends at 250 px
     assert check(blank, panel(260, "width: 240px")) == ["cut off by 40 px: img "]  # the expander ends at 300 px
     assert check(blank, panel(150, "width: 240px; max-width: 100%")) == []
+
+
+def test_a_components_toolbar_over_a_help_mark(blank: Page) -> None:
+    """The drawing pad's toolbar (buttons in the component's shadow root, shown on hover) over the help mark of the
+    ink toggle above the pad; a strip between the two leaves the mark clear."""
+    def page(gap: int) -> str:
+        return ("<label data-testid='stWidgetLabel'><span class='box' style='top: 10px; left: 10px'>White ink on "
+                "black</span><span data-testid='stTooltipHoverTarget' class='box' style='top: 10px; left: 150px; "
+                "width: 16px; height: 16px'><svg width='16' height='16'></svg></span></label>"
+                f"<div id='pad' style='position: absolute; top: {20 + gap}px; left: 0; width: 280px'></div>")
+
+    def with_toolbar() -> None:
+        blank.evaluate("""() => { const root = document.getElementById('pad').attachShadow({mode: 'open'});
+          root.innerHTML = "<div style='position: absolute; top: -12px; right: 0'><button aria-label='Undo' " +
+                           "style='width: 140px; height: 30px'></button></div>"; }""")
+
+    blank.set_content(f"{STYLE}<div data-testid='stMain'>{page(0)}</div>")
+    with_toolbar()
+    assert layout_problems(blank) == ["overlap: help of White ink on black / Undo"]
+    blank.set_content(f"{STYLE}<div data-testid='stMain'>{page(40)}</div>")
+    with_toolbar()
+    assert layout_problems(blank) == []

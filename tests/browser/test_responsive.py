@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -153,17 +153,31 @@ def test_every_page_fits_the_screen(browser: Browser, fresh_server: tuple[str, i
     assert not found, f"at {width}×{height}: {found}"
 
 
-def layout_at_every_size(page: Page, name: str) -> dict[str, list[str]]:
-    """The layout problems of the page shown now, at each of SIZES (the same session, resized)."""
+def layout_at_every_size(page: Page, name: str, *, before: Callable[[], object] | None = None
+                         ) -> dict[str, list[str]]:
+    """The layout problems of the page shown now, at each of SIZES (the same session, resized); `before` runs
+    before each check (a hover, to show what only shows then)."""
     found = {}
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
+        if before is not None:
+            before()
         problems = settled_layout_problems(page)
         if problems:
             found[f"{name} at {width}×{height}"] = problems
         if width == 1024:
             screenshot(page, f"layout-1024-{name}")
     return found
+
+
+def train_on(page: Page, dataset: str) -> None:
+    """Pick `dataset` on the Data page and train a model on it, in a 1400-px window."""
+    page.set_viewport_size({"width": 1400, "height": 900})
+    go_to(page, "Data")
+    choose(page, "Dataset", dataset)
+    go_to(page, "Train")
+    act(page, train_button(page).click)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained · completed", timeout=TRAIN_MS)
 
 
 def test_draw_mode_evaluate_and_the_canvas_fit_the_screen(browser: Browser, fresh_server: tuple[str, int],
@@ -175,11 +189,7 @@ def test_draw_mode_evaluate_and_the_canvas_fit_the_screen(browser: Browser, fres
     choose(page, "Dataset", "Your own points (draw or import)")
     expect(page.locator(DRAW_PLANE)).to_be_visible()
     found = layout_at_every_size(page, "data-draw")
-    page.set_viewport_size({"width": 1400, "height": 900})
-    choose(page, "Dataset", "MNIST digits (real)" if mnist_available else "Digits (offline, 8×8 scaled up)")
-    go_to(page, "Train")
-    act(page, train_button(page).click)
-    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained · completed", timeout=TRAIN_MS)
+    train_on(page, "MNIST digits (real)" if mnist_available else "Digits (offline, 8×8 scaled up)")
     go_to(page, "Evaluate")
     expect(page.get_by_text("Mistakes on the test split")).to_be_visible()
     found |= layout_at_every_size(page, "evaluate-digits")
@@ -188,8 +198,34 @@ def test_draw_mode_evaluate_and_the_canvas_fit_the_screen(browser: Browser, fres
     stroke(page, BAR)  # a digit drawn: its prediction, its steps and "It was meant to be" with a pill per class
     stroke(page, DIAGONAL)
     expect(page.get_by_text("It was meant to be").first).to_be_visible()
-    found |= layout_at_every_size(page, "predict-canvas")
+    # The pointer on the pad: its toolbar shows above it (it covered the ink toggle's help mark at first).
+    found |= layout_at_every_size(page, "predict-canvas", before=page.locator(CANVAS).first.hover)
     page.context.close()
+    assert not found, found
+
+
+# [plot area width, column width] of each chart drawn in a column: on Inside's neuron maps, the two large maps.
+CHARTS_IN_COLUMNS_JS = """() => Array.from(document.querySelectorAll('[data-testid="stMain"] [data-testid="stColumn"] \
+.js-plotly-plot')).filter(gd => gd.checkVisibility()).map(gd => [gd.querySelector('.nsewdrag').getBoundingClientRect()
+  .width, gd.closest('[data-testid="stColumn"]').getBoundingClientRect().width])"""
+LARGE_MAP_SHARE = 0.6  # of its column, at least, that a large neuron map's plot takes (beside a colour bar: ~0.4)
+
+
+def test_inside_maps_and_the_projector_fit_the_screen(browser: Browser, fresh_server: tuple[str, int]) -> None:
+    """Inside's large neuron maps use their half of the page at 1024 px (they were ~110 px wide in ~280), and the
+    digits' embedding projector keeps its legend off its title (ten digits and the mistakes wrapped over it)."""
+    url, _ = fresh_server
+    page = open_page(browser, url, width=1024, height=768, wait=True)
+    go_to(page, "Inside")
+    settled_layout_problems(page)
+    maps = page.evaluate(CHARTS_IN_COLUMNS_JS)
+    found = layout_at_every_size(page, "inside-maps")
+    train_on(page, "Digits (offline, 8×8 scaled up)")
+    go_to(page, "Inside")
+    page.get_by_role("tab", name="Embedding projector", exact=True).click()
+    found |= layout_at_every_size(page, "inside-projector")
+    page.context.close()
+    assert len(maps) == 2 and all(plot >= LARGE_MAP_SHARE * column for plot, column in maps), maps
     assert not found, found
 
 
