@@ -13,6 +13,8 @@ from torch import nn
 from core.config import DataConfig, ModelConfig, Settings, TrainConfig
 from core.data.make import make_dataset
 from core.lab import Lab
+from core.lessons.catalogue import find_lesson
+from core.lessons.facts import MEASURES, facts_of
 from core.training.coach import Advice, advise
 from core.training.recorder import GradientFlow
 from core.training.result import EpochStats, TrainResult
@@ -204,3 +206,34 @@ def test_a_fix_the_link_locks_gives_way_to_one_it_does_not() -> None:
     assert advice is not None and advice.locked and advice.rule == "dead_units", advice
     advice, _ = lab.coach()  # no link: the first rule that fits, as before
     assert advice.rule == "dead_units" and not advice.locked
+
+
+def test_the_fix_of_vanishing_gradients_helps() -> None:
+    """QA: "Use ReLU" on 6 layers of 8 sigmoids said "50% ± 12 → 50% ± 12, within the noise", then suggested
+    32-unit layers: the stopping rule gave up on the ReLU network on the flat start it leaves at ~epoch 30."""
+    assert fixed(lab_after("data=circles&act=sigmoid&hidden=8,8,8,8,8,8")) == ("vanishing", "helped")
+
+
+def test_dead_units_are_quoted_as_the_lesson_reads_them() -> None:
+    """QA, lesson 10: the warning said "Every ReLU unit is switched off" under a readout of 56.2% dead units, and the
+    coach said 56%. The warning names the dead layer; both quote the lesson's own share."""
+    lab = Lab(threads=1)
+    lab.apply(find_lesson("dead-relus").settings())
+    lab.train(wait=True)
+    measure = MEASURES["dead_units"]
+    shown = measure.show(measure.measure(facts_of(lab)))  # "56.2%"
+    advice, _ = lab.coach()
+    assert "Every ReLU unit" not in lab.result.message and "hidden layer 2" in lab.result.message, lab.result.message
+    assert f"({shown}) are dead" in lab.result.message, (shown, lab.result.message)
+    assert advice.rule == "dead_units" and advice.message.startswith(f"Dead units: {shown} of"), advice.message
+
+
+def test_a_rate_too_small_in_a_run_that_stopped_early_says_so() -> None:
+    """QA: "too small to move the weights in 11 epochs" with 50 epochs set: the stopping rule ended the run."""
+    lab = lab_after("data=circles&lr=0.00001&ep=50")
+    advice, _ = lab.coach()
+    trained = len(lab.result.history)
+    assert lab.result.status == "not_learning" and trained < 50, lab.result.message
+    said = f"in the {trained} epochs before the run stopped early, of the 50 set"
+    assert advice.rule == "too_slow" and said in advice.message, advice.message
+    assert said in lab.result.message, lab.result.message

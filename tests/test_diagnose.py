@@ -1,16 +1,20 @@
 """The diagnosis (core.training.diagnose) on constructed outcomes: a loss that rose after the kept epoch blames the
 learning rate, and a run far below the usual rate names the rate to try; each records that rate (`suggested_lr`),
 the one the coach offers. One rule picks it: the usual rate when the run's is 10× or more from it on the side that
-failed, else one step (x0.1)."""
+failed, else one step (x0.1). A run whose ReLU layer is entirely dead is told which layer and how many units are
+dead; a rate too small to move the weights says whether the run stopped early."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 import torch
 
 from core.config import ModelConfig
+from core.insight.maps import DEAD_TOL as MAPS_DEAD_TOL
 from core.models import build_model
-from core.training.diagnose import Outcome, diagnose, divergence_message, rate_to_try
+from core.training.diagnose import DEAD_TOL, Outcome, dead_units, diagnose, divergence_message, rate_to_try
 from core.training.result import EpochStats
 
 X = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
@@ -30,8 +34,8 @@ def outcome(history: tuple[EpochStats, ...], *, lr: float, trained: tuple[EpochS
                    len(trained or history), reference_lr, trained=trained)
 
 
-def judged(given: Outcome) -> Outcome:
-    model = build_model(ModelConfig(hidden=(8,), activation="tanh"), seed=0)
+def judged(given: Outcome, model: torch.nn.Module | None = None) -> Outcome:
+    model = model or build_model(ModelConfig(hidden=(8,), activation="tanh"), seed=0)
     return diagnose(given, model, X, Y)
 
 
@@ -116,3 +120,36 @@ def test_a_diverged_run_names_the_rate_of_the_one_rule(lr, reference, rate, word
     told = judged(blown)
     assert told.suggested_lr == pytest.approx(rate) == rate_to_try(lr, reference, larger=False), told.message
     assert told.message.endswith(words) and told.message.count("Try") == 1, told.message
+
+
+def test_a_dead_layer_is_named_with_the_share_of_dead_units() -> None:
+    """QA, lesson 10: "Every ReLU unit is switched off" while the readout above said 56.2% of the hidden units were
+    dead: one layer was entirely dead, not every unit. The message names that layer and counts the dead units."""
+    model = build_model(ModelConfig(hidden=(8, 8)), seed=0)
+    with torch.no_grad():
+        model[3].bias.fill_(-100.0)  # hidden layer 2: below zero for every input; layer 1 left as it starts
+    told = judged(outcome(epochs(0.712, 0.712), lr=0.3), model)
+    dead = dead_units(model, X)
+    assert dead.blocked == (2,) and dead.dead[1] == 8 and dead.dead[0] < 8, dead
+    count = sum(dead.dead)
+    assert told.status == "not_learning" and "Every ReLU unit" not in told.message, told.message
+    assert told.message.startswith("Every unit of hidden layer 2 is switched off"), told.message
+    assert f"{count} of the 16 hidden units ({100 * count / 16:.1f}%) are dead in all" in told.message, told.message
+    assert told.message.endswith("Lower the learning rate (now 0.3) or try leaky_relu."), told.message
+    with torch.no_grad():
+        model[1].bias.fill_(-100.0)  # now both layers: every unit
+    everything = judged(outcome(epochs(0.712, 0.712), lr=0.3), model).message
+    assert everything.startswith("Every ReLU unit (all 16) is switched off"), everything
+    assert DEAD_TOL == MAPS_DEAD_TOL  # dead as the Inside page and the lessons count dead units
+
+
+@pytest.mark.parametrize(("trained", "ceiling", "words"), [
+    (20, 20, "too small to move the weights in 20 epochs:"),
+    (11, 50, "too small to move the weights in the 11 epochs before the run stopped early, of the 50 set:"),
+], ids=["ceiling", "stopped early"])
+def test_a_rate_too_small_says_how_many_epochs_the_run_had(trained: int, ceiling: int, words: str) -> None:
+    """QA: "too small to move the weights in 11 epochs" for a run set to 50 epochs, which the stopping rule ended at
+    11. It says the run stopped early, and counts the epochs trained, not only those up to the kept one."""
+    run = epochs(*[0.712] * trained)  # kept epoch 3's weights, as early stopping does
+    told = judged(replace(outcome(run[:3], lr=1e-5, trained=run), epochs=ceiling))
+    assert words in told.message, told.message

@@ -25,6 +25,7 @@ from core.training.presets import POINTS_TRAIN
 from core.training.result import STATUSES, EpochStats
 from core.training.stopping import StoppingRule
 from core.training.train import train_model
+from tests.test_coach import lab_after
 
 CHANCE = math.log(2)
 
@@ -77,9 +78,9 @@ def stats(epoch: int, train_loss: float, val_loss: float) -> EpochStats:
     return EpochStats(epoch, train_loss, 0.5, val_loss, 0.5, 0.03, 0.0, epoch)
 
 
-def feed(rule: StoppingRule, losses: list[tuple[float, float]]) -> int | None:
+def feed(rule: StoppingRule, losses: list[tuple[float, float]], model: torch.nn.Module | None = None) -> int | None:
     """The epoch at which `rule` stops on these (train, validation) losses, or None."""
-    model = torch.nn.Linear(2, 2)
+    model = model or torch.nn.Linear(2, 2)
     for epoch, (train, val) in enumerate(losses, start=1):
         if rule.update(model, stats(epoch, train, val), CHANCE):
             return epoch
@@ -91,6 +92,38 @@ def test_a_plateau_at_chance_does_not_stop_a_run_whose_training_loss_still_falls
     assert feed(StoppingRule(10), plateau) is None
     flat = [(0.69, 0.69)] * 30  # nothing moves at all: stops after the patience
     assert feed(StoppingRule(10), flat) == 11
+
+
+@pytest.mark.parametrize(("gradient", "stop"), [(1e-4, 51), (0.0, 11)], ids=["gradient flows", "no gradient"])
+def test_a_deep_network_that_has_not_learned_waits_while_gradient_reaches_its_first_layer(gradient, stop) -> None:
+    """Six hidden layers on a plateau at chance: patience for each hidden layer past the first while the last
+    step's gradient reaches the first layer (a deep network's plateau before it learns); none reaching it (a dead
+    layer) stops after patience."""
+    model = build_model(ModelConfig(hidden=(8,) * 6))
+    for p in model.parameters():
+        p.grad = torch.full_like(p, gradient)
+    assert feed(StoppingRule(10), [(0.69, 0.69)] * 100, model) == stop
+
+
+def test_a_deep_relu_network_is_not_stopped_on_its_first_plateau() -> None:
+    """QA: 6 layers of 8 ReLUs on circles was stopped at epoch 17 as "not learning" (kept epoch 7), on the flat start
+    it leaves at ~epoch 30; with the rule off it reaches 98%. The coach's "Use ReLU" fix of the sigmoid network
+    trains this network, and said "within the noise"."""
+    result = lab_after("data=circles&hidden=8,8,8,8,8,8").result
+    assert result.status in ("converged", "early_stopped"), result.message
+    assert result.kept_stats.val_acc >= 0.9, (len(result.history), result.message)
+
+
+@pytest.mark.parametrize(("link", "words", "most"), [
+    ("data=circles&model=logreg", "A linear model can only draw a straight line", 60),  # 57 epochs
+    ("data=circles&hidden=8,8&lr=0.3", "Every unit of hidden layer 2 is switched off", 25),  # 21: layer 2 dead
+    ("data=circles&hidden=8,8,8,8,8,8&init=1", "is switched off", 20),  # 14: a deep network with a dead layer
+], ids=["logistic regression", "dead relus", "deep with a dead layer"])
+def test_a_run_that_cannot_learn_still_stops_early(link: str, words: str, most: int) -> None:
+    """The plateau's extra patience is for networks whose gradient reaches the first layer: these get none."""
+    result = lab_after(link).result
+    assert result.status == "not_learning" and words in result.message, result.message
+    assert len(result.history) <= most, len(result.history)
 
 
 def test_a_rising_validation_loss_stops_early_and_keeps_the_best_weights() -> None:
@@ -139,9 +172,13 @@ def test_auto_train_lowers_the_ceiling_to_the_inline_budget() -> None:
     assert lab.runs_inline(slow) and not lab.runs_inline(replace(slow, batch_size=1))
 
 
-def test_the_exported_script_stops_where_the_engine_stops(tmp_path: Path) -> None:
-    config = DataConfig(name="moons", n_samples=300, noise=0.2, seed=1)
-    data, model = make_dataset(config), ModelConfig(hidden=(8, 8))
+@pytest.mark.parametrize(("config", "model"), [
+    (DataConfig(name="moons", n_samples=300, noise=0.2, seed=1), ModelConfig(hidden=(8, 8))),
+    (DataConfig(), ModelConfig(hidden=(8,) * 6)),  # waits out its first plateau, as the engine does
+], ids=["moons", "deep plateau"])
+def test_the_exported_script_stops_where_the_engine_stops(tmp_path: Path, config: DataConfig,
+                                                          model: ModelConfig) -> None:
+    data = make_dataset(config)
     result = train_model(build_model(model, seed=0), data, POINTS_TRAIN)
     assert result.status in ("converged", "early_stopped") and len(result.history) < POINTS_TRAIN.epochs
     path = tmp_path / "run.py"

@@ -169,7 +169,7 @@ def test_not_learning_names_the_cause(circles) -> None:
     with torch.no_grad():
         dead[1].bias.fill_(-100.0)  # every ReLU unit below zero for every input
     dead_run = train_model(dead, circles, TrainConfig(lr=0.01, epochs=5, batch_size=0))
-    assert dead_run.status == "not_learning" and "Every ReLU unit is switched off" in dead_run.message
+    assert dead_run.status == "not_learning" and "Every ReLU unit (all 8) is switched off" in dead_run.message
 
 
 def test_l1_leaves_more_weights_near_zero_than_l2_at_the_same_rate(circles) -> None:

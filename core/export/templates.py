@@ -162,7 +162,9 @@ BATCH_SIZE = {batch_size}  # 0: the whole training split at once
 EPOCHS, WEIGHT_DECAY, L1, SCHEDULE, PATIENCE = {epochs}, {weight_decay}, {l1}, {schedule}, {patience}
 # The stopping rule (PATIENCE 0: none, train all EPOCHS). A new low of the validation loss counts when it beats the
 # last by MIN_DROP x the chance loss; the run stops after PATIENCE epochs without one (or two fifths of the epochs
-# the last one took, if longer). Until the loss is under LEARNED x chance, the training loss's new lows count too.
+# the last one took, if longer). Until the loss is under LEARNED x chance, the training loss's new lows count too,
+# and the run waits PATIENCE epochs per hidden layer past the first while the gradient reaches the first layer (a
+# deep network's plateau at the start; a layer of dead ReLUs passes back none, and such a run stops after PATIENCE).
 MIN_DROP, SEARCH_DROP, LEARNED, PATIENCE_SHARE = {min_drop}, {search_drop}, {learned}, {patience_share}
 
 
@@ -228,7 +230,17 @@ class Stopping:
             progress = progress or not self.learned
         if progress:
             self.progress_epoch = epoch
-        return epoch - self.progress_epoch >= max(PATIENCE, int(self.progress_epoch * PATIENCE_SHARE))
+        waited = epoch - self.progress_epoch
+        return waited >= max(PATIENCE, int(self.progress_epoch * PATIENCE_SHARE)) and (
+            self.learned or waited >= PATIENCE * plateau_layers(model))
+
+
+def plateau_layers(model):
+    """The hidden layers past the first (at least 1) while the last step's gradient reaches the first weighted layer,
+    else 1."""
+    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    grad = layers[0].weight.grad if layers else None
+    return max(1, len(layers) - 2) if grad is not None and bool(grad.any()) else 1
 
 
 def train(model, X, y, X_val, y_val):

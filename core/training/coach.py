@@ -22,7 +22,7 @@ import numpy as np
 from torch import nn
 
 from core.config import MAX_UNITS, Settings
-from core.training.diagnose import dead_share, far_below, rate_to_try
+from core.training.diagnose import dead_share, far_below, in_epochs, rate_to_try
 from core.training.presets import LEARNING_RATES
 from core.training.result import TrainResult
 
@@ -36,7 +36,7 @@ FLAT = 0.02  # the training loss fell less than this share over the last fifth o
 DEAD = 0.5  # half the ReLU units or more output 0 for every training point (in a run that failed to learn)
 VANISHED = 0.01  # the first layer's mean gradient below 1% of the last layer's
 TINY = 4  # a network with this few hidden units or fewer
-PROBE = 512  # training points the dead-unit count looks at
+PROBE = 512  # digit images the dead-unit count looks at (2-D points: all, as the lessons and Inside count them)
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,9 @@ def _learning_rate(run: _Run) -> Advice | None:
     elif new < lr:
         rule, why = "overshooting", f"Overshooting: {_overshot(run)}, so the steps overshoot."
     else:
-        rule, why = "too_slow", (f"Too slow: the learning rate {lr:g} is too small to move the weights in "
-                                 f"{run.epochs:,} epochs (this model usually takes {run.reference_lr:g}).")
+        rule, why = "too_slow", (f"Too slow: the learning rate {lr:g} is too small to move the weights "
+                                 f"{in_epochs(run.epochs, run.settings.train.epochs)} (this model usually takes "
+                                 f"{run.reference_lr:g}).")
     how = f"{max(lr / new, new / lr):,.0f}× {'smaller' if new < lr else 'larger'}"
     does = "takes smaller steps" if new < lr else "moves them"
     return Advice(rule, f"{why} A {how} learning rate {does}.", f"Learning rate {new:g} ({how})",
@@ -180,8 +181,8 @@ def _dead(run: _Run, *, by_rate: bool = False) -> Advice | None:
     the other cure, a smaller learning rate."""
     if not run.dead >= DEAD or not run.result.failed_to_learn:
         return None
-    why = (f"Dead units: {run.dead:.0%} of the ReLU units output 0 for every training point, so no gradient reaches "
-           "them and they never recover.")
+    why = (f"Dead units: {100 * run.dead:.1f}% of the ReLU units output 0 for every training point, so no gradient "
+           "reaches them and they never recover.")
     if not by_rate:
         return Advice("dead_units", f"{why} Leaky ReLU keeps a small slope below 0.", "Use leaky ReLU",
                       _model(run, activation="leaky_relu"))
@@ -282,7 +283,8 @@ def advise(settings: Settings, result: TrainResult, model: nn.Module | None, X_t
         return None
     # Only the dead-units rule reads it, and only for a run that failed to learn: a healthy run (most of them,
     # on every slider move) costs no pass through the model here.
-    dead = (dead_share(model, np.asarray(X_train[:PROBE], dtype=np.float32))
+    points = X_train[:PROBE] if settings.model.takes_images else X_train
+    dead = (dead_share(model, np.asarray(points, dtype=np.float32))
             if model is not None and result.failed_to_learn else math.nan)
     kept = (result.best_epoch or len(history)) - 1
     run = _Run(settings, result, np.array([e.train_loss for e in history]), np.array([e.val_loss for e in history]),

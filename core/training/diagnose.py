@@ -1,11 +1,12 @@
 """How a run ended, in words a beginner can act on: diverged > stalled > not_learning, else as it stopped.
 
 Only what the engine can see is used: the loss curve, the learning rate against this model's usual one with its
-optimizer (core.training.reference), whether the model has any non-linearity, and whether its ReLU units are all
-switched off. Where the diagnosis blames the learning rate it records the rate its message names (`suggested_lr`),
-chosen by one rule (`rate_to_try`): this model's usual rate when the run's is FAR or more from it on the side that
-failed (too large for a run that blew up or overshot, too small for one that did not move or crawled), else one
-step (x0.1). The coach (core.training.coach) offers that rate and no other.
+optimizer (core.training.reference), whether the model has any non-linearity, and whether a whole layer of its ReLU
+units is switched off (named, with the share of dead units the lessons and Inside read). Where the diagnosis blames
+the learning rate it records the rate its message names (`suggested_lr`), chosen by one rule (`rate_to_try`): this
+model's usual rate when the run's is FAR or more from it on the side that failed (too large for a run that blew up
+or overshot, too small for one that did not move or crawled), else one step (x0.1). The coach
+(core.training.coach) offers that rate and no other.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ FLAT_LOSS = 0.02  # or the training loss stayed within 2% of its value before th
 FAR = 10  # a rate this many times above or below the usual one (`Outcome.reference_lr`) is "far" from it
 TINY_LR_RATIO = 30  # a rate this many times below the usual one may be too small to move the weights at all
 SMALLER, LARGER = 0.1, 10.0  # one step, for a rate to blame that is not far from the usual one: overshot / crawled
+DEAD_TOL = 1e-6  # a unit whose output never exceeds this over the points is dead (core.insight.maps.DEAD_TOL)
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
 
@@ -88,6 +90,14 @@ def _try(lr: float, reference: float | None, *, larger: bool) -> tuple[float, st
     return rate, f"Try {LARGER:g}× larger ({rate:g})." if larger else f"Try {rate:g} (x0.1)."
 
 
+def in_epochs(trained: int, epochs: int) -> str:
+    """How long a run had, for "too small to move the weights …": "in 20 epochs" when it trained all `epochs`,
+    else "in the 11 epochs before the run stopped early, of the 50 set" (the stopping rule ended it)."""
+    if trained >= epochs:
+        return f"in {trained:,} epoch{'s' * (trained != 1)}"
+    return f"in the {trained:,} epoch{'s' * (trained != 1)} before the run stopped early, of the {epochs:,} set"
+
+
 def chance_loss(y: np.ndarray) -> float:
     """Cross-entropy of always predicting the class frequencies of y: ln 2 for two balanced classes."""
     counts = np.bincount(np.asarray(y))
@@ -100,26 +110,31 @@ def is_linear(model: nn.Module) -> bool:
     return not any(isinstance(m, NONLINEAR) for m in model.modules())
 
 
-def all_relus_dead(model: nn.Module, X: torch.Tensor) -> bool:
-    """True when some ReLU layer outputs 0 for every unit on every input in X: nothing flows past it."""
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    if not relus or len(X) == 0:
-        return False
-    alive: list[bool] = []
-    hooks = [m.register_forward_hook(lambda _m, _i, out: alive.append(bool((out > 0).any()))) for m in relus]
-    try:
-        with eval_mode(model):
-            model(X)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return not all(alive)
+@dataclass(frozen=True)
+class DeadUnits:
+    """How many ReLU units of each ReLU layer, in order, output 0 for every point (a conv channel counts as one)."""
+
+    dead: tuple[int, ...]
+    units: tuple[int, ...]
+
+    @property
+    def share(self) -> float:
+        """Share of all ReLU units that are dead; NaN without any."""
+        return sum(self.dead) / sum(self.units) if sum(self.units) else math.nan
+
+    @property
+    def blocked(self) -> tuple[int, ...]:
+        """The layers (1 = the first ReLU layer) whose every unit is dead: nothing passes through them."""
+        return tuple(i + 1 for i, (d, u) in enumerate(zip(self.dead, self.units)) if u and d == u)
 
 
-def dead_share(model: nn.Module, X: np.ndarray) -> float:
-    """Share of ReLU units (a conv channel counts as one unit) that output 0 for every one of the points X."""
+def dead_units(model: nn.Module, X: torch.Tensor | np.ndarray) -> DeadUnits:
+    """The ReLU units that output at most DEAD_TOL for every one of the points X, layer by layer: the units that
+    core.insight.maps and the lessons' "share of dead hidden units" count as dead when given the same points."""
     outputs: list[torch.Tensor] = []
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    if not relus or len(X) == 0:
+        return DeadUnits((), ())
     hooks = [m.register_forward_hook(lambda _m, _i, out: outputs.append(out.detach())) for m in relus]
     try:
         with eval_mode(model):
@@ -127,10 +142,29 @@ def dead_share(model: nn.Module, X: np.ndarray) -> float:
     finally:
         for hook in hooks:
             hook.remove()
-    if not outputs:
-        return math.nan
-    alive = [(o.transpose(0, 1).reshape(o.shape[1], -1) > 0).any(1) for o in outputs]  # (units,) per layer
-    return float(1 - torch.cat(alive).float().mean())
+    # (points, units, ...) -> (units,): the largest output of each unit (a channel's over every position too)
+    largest = [o.transpose(0, 1).reshape(o.shape[1], -1).max(1).values for o in outputs]
+    return DeadUnits(tuple(int((m <= DEAD_TOL).sum()) for m in largest), tuple(len(m) for m in largest))
+
+
+def dead_share(model: nn.Module, X: np.ndarray) -> float:
+    """Share of ReLU units (a conv channel counts as one unit) that output 0 for every one of the points X."""
+    return dead_units(model, X).share
+
+
+def _dead_message(dead: DeadUnits) -> str:
+    """What the dead units block, in words: every unit, or the layers none of whose units passes anything on, with
+    how many hidden units are dead in all (the share the lessons and the Inside page read)."""
+    total, count, layers = sum(dead.units), sum(dead.dead), dead.blocked
+    off = "switched off (outputs 0 for every training point)"
+    if count == total:
+        return (f"Every ReLU unit (all {total:,}) is {off}, so nothing reaches the output." if total > 1 else
+                f"The only ReLU unit is {off}, so nothing reaches the output.")
+    names = [str(layer) for layer in layers]
+    which = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return (f"Every unit of hidden layer{'s' * (len(layers) > 1)} {which} is {off}, so nothing passes through "
+            f"{'them' if len(layers) > 1 else 'it'} to the output; {count:,} of the {total:,} hidden units "
+            f"({100 * count / total:.1f}%) are dead in all.")
 
 
 def _stalled_loss(history: tuple[EpochStats, ...], chance: float) -> bool:
@@ -160,20 +194,19 @@ def _not_learning(outcome: Outcome, baseline: float) -> bool:
 
 def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, baseline: float) -> Outcome:
     """`outcome` as not learning, with the most likely cause the engine can see and what to try."""
-    loss, n, lr, usual = outcome.final_loss, len(outcome.history), outcome.lr, outcome.reference_lr
+    loss, lr, usual = outcome.final_loss, outcome.lr, outcome.reference_lr
     moved = abs(loss - outcome.initial_loss) / max(outcome.initial_loss, 1e-9)
-    epochs = f"{n} epoch{'s' if n != 1 else ''}"
     if usual and lr * TINY_LR_RATIO <= usual and moved <= 0.1:
         rate, sentence = _try(lr, usual, larger=True)
+        when = in_epochs(len(outcome.trained or outcome.history), outcome.epochs)
         return _with(outcome, "not_learning", (
-            f"The learning rate is too small to move the weights in {epochs}: the training loss went from "
+            f"The learning rate is too small to move the weights {when}: the training loss went from "
             f"{outcome.initial_loss:.3f} to {loss:.3f}. {sentence}"), rate)
     if is_linear(model):
         why = ("A linear model can only draw a straight line; add a hidden layer with a non-linear activation "
                "(or, for 2-D data, give it x² and y² as input features).")
-    elif all_relus_dead(model, X):
-        why = ("Every ReLU unit is switched off (it outputs 0 for every training point), so nothing reaches the "
-               f"output. Lower the learning rate (now {lr:g}) or try leaky_relu.")
+    elif (dead := dead_units(model, X)).blocked:
+        why = f"{_dead_message(dead)} Lower the learning rate (now {lr:g}) or try leaky_relu."
     else:
         why = (f"The network did not learn: training accuracy is {outcome.final_acc:.0%}, no better than always "
                f"guessing the largest class ({baseline:.0%}). ")
@@ -221,7 +254,8 @@ def _still_improving(outcome: Outcome) -> Outcome:
 
 def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train: torch.Tensor) -> Outcome:
     """The run's final status and message; the first of diverged > stalled > not_learning that applies wins (a run
-    whose kept weights learned nothing and whose loss rose after them is stalled too)."""
+    whose kept weights learned nothing and whose loss rose after them is stalled too). X_probe: the training points
+    on which dead ReLU units are counted."""
     history = outcome.history
     if outcome.status == "diverged":  # its message (divergence_message) names the same rate
         return replace(outcome, suggested_lr=rate_to_try(outcome.lr, outcome.reference_lr, larger=False))

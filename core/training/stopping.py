@@ -5,7 +5,13 @@ A new low of the validation loss counts as progress only when it beats the last 
 finished run going. The run stops after `patience` epochs without progress, or two fifths of the epochs its last
 progress took when that is longer: spirals sit on plateaus for tens of epochs before the loss falls again.
 Until the validation loss is below LEARNED x chance the network is still looking for a way down, and a falling
-training loss counts as progress too (a spiral's first ~60 epochs barely move the validation loss).
+training loss counts as progress too (a spiral's first ~60 epochs barely move the validation loss). Until then the
+rule waits `patience` epochs for each hidden layer past the first while the gradient still reaches the first layer
+(one or two hidden layers: `patience`, as before, so a crawl at a tiny rate in the default network ends soon): a
+deep narrow network can sit on a plateau at the chance loss, its loss moving by less than SEARCH_DROP an epoch,
+before the loss falls (on circles, 6 layers of 8 ReLUs: up to 40 epochs over 6 initial weights; 2 layers: at most
+18). A network whose first layer gets no gradient at all (a layer of dead ReLUs passes back exactly 0) never leaves
+its plateau and is given no more time.
 
 The weights of the epoch with the lowest validation loss are kept. With `patience` 0 there is no rule: the run
 trains to its ceiling and keeps its last weights. Without a validation split the training loss is watched instead.
@@ -64,7 +70,8 @@ class StoppingRule:
             progress = progress or not self._learned
         if progress:
             self._progress_epoch = stats.epoch
-        return stats.epoch - self._progress_epoch >= self.waiting
+        waited = stats.epoch - self._progress_epoch
+        return waited >= self.waiting and (self._learned or waited >= self.patience * plateau_layers(model))
 
     @property
     def waiting(self) -> int:
@@ -86,6 +93,14 @@ class StoppingRule:
         return "converged", (f"Converged after {epoch:,} epochs: the {which} loss stopped improving (it fell by "
                              f"less than {MIN_DROP * chance:.3f} in the last {epoch - self._progress_epoch} "
                              f"epochs).{kept}")
+
+
+def plateau_layers(model: nn.Module) -> int:
+    """The model's hidden layers past the first (at least 1) while the last step's gradient reaches its first weighted
+    layer, else 1: how many times `patience` a network that has not learned yet may sit on a plateau."""
+    layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
+    grad = layers[0].weight.grad if layers else None
+    return max(1, len(layers) - 2) if grad is not None and bool(grad.any()) else 1
 
 
 def ceiling_message(epoch: int) -> str:

@@ -258,7 +258,8 @@ def _judge(loop: _Loop, stopper: _EarlyStopping, history: list[EpochStats], init
     config, options = loop.config, loop.options
     outcome = Outcome(loop.status, loop.message, tuple(judged), initial_loss, chance, final_loss, final_acc, probe,
                       config.lr, config.epochs, options.reference_lr, trained=trained)
-    return diagnose(outcome, loop.model, X[:probe], y), kept
+    points = X if X.ndim == 2 else X[:probe]  # 2-D points: all, as the lessons and Inside count dead units over
+    return diagnose(outcome, loop.model, points, y), kept
 
 
 def train_model(model: nn.Module, data: Dataset,
