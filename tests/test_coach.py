@@ -80,6 +80,9 @@ def test_dead_units_and_vanishing_gradients_on_constructed_runs() -> None:
     sigmoid = replace(SETTINGS, model=replace(SETTINGS.model, activation="sigmoid", hidden=(8, 8)))
     assert rule_of(replace(flat, gradients=flow), sigmoid) == "vanishing"
     assert rule_of(replace(flat, gradients=flow), sigmoid, None) == "vanishing"
+    tiny = replace(flow, gradients=np.array([[3.9e-7, 1e-3, 1.0]] * 3))
+    said = advise(sigmoid, replace(flat, gradients=tiny), None, X, reference_lr=0.03).message
+    assert "gradients are 0.000039% of the last layer's" in said, said  # plain digits, as the lessons read them
     assert rule_of(replace(HEALTHY, gradients=flow)) is None  # ReLU: the rule is for sigmoid
 
 

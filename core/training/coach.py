@@ -151,7 +151,8 @@ def _vanishing(run: _Run) -> Advice | None:
     first = float(flow.ratio()[0])
     if first >= VANISHED:
         return None
-    return Advice("vanishing", f"Vanishing gradients: the first layer's gradients are {100 * first:.2g}% of the last "
+    share = np.format_float_positional(float(f"{100 * first:.2g}"), trim="-")  # 0.0039, never 3.9e-03
+    return Advice("vanishing", f"Vanishing gradients: the first layer's gradients are {share}% of the last "
                                "layer's. Each sigmoid passes back at most a quarter of its gradient, so the first "
                                "layers barely learn. ReLU passes it back whole.", "Use ReLU",
                   _model(run, activation="relu"))
