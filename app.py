@@ -15,7 +15,8 @@ lab = session.begin()  # None until the browser tab has reported its secret; the
 PAGE_ICONS = {"home": "home", "lessons": "school", "data": "scatter_plot", "model": "account_tree",
               "inside": "visibility", "train": "model_training", "evaluate": "fact_check", "predict": "draw",
               "runs": "history", "sweep": "grid_view", "board": "leaderboard"}
-shown = [name for name in PAGES if name in (session.classroom().pages or PAGES)]  # a teacher's pages=
+wanted = session.classroom().pages or PAGES  # a teacher's pages=
+shown = [name for name in PAGES if name in wanted]
 pages = {name: st.Page(PAGES[name], title=name.title(), icon=f":material/{PAGE_ICONS[name]}:",
                        default=name == shown[0], visibility="visible" if name in shown else "hidden") for name in PAGES}
 page = st.navigation(list(pages.values()),  # every page kept, so the pages' own links to each other still work

@@ -73,6 +73,27 @@ def test_figures_built_unvalidated_are_validated_by_these_tests(validated, circl
         go.Figure(bad.to_dict())
 
 
+def test_every_colour_scale_is_the_traces_own_so_the_template_needs_none(circles, blobs) -> None:
+    """The house template carries no default colour scales (style._house_template): plotly.js reads those only for a
+    trace with autocolorscale, which a trace's own scale turns off. So every heatmap names its scale and every
+    contour draws lines only; were one to rely on a default, it would be plotly.js's, not plotly_white's."""
+    assert "colorscale" not in style.TEMPLATE_JSON["layout"]
+    two = boundary_grid(build_model(ModelConfig(hidden=(4,), n_classes=2), seed=0), circles.X_all, resolution=8)
+    many = boundary_grid(build_model(ModelConfig(hidden=(4,), n_classes=3), seed=0), blobs.X_all, resolution=8)
+    figures = [boundary_figure(grid, discretize=d) for grid in (two, many) for d in (False, True)]
+    figures += [replay_module.replay_figure([Snapshot(0, two), Snapshot(3, two)], _history(3), circles.X_train,
+                                            circles.y_train, circles.class_names),
+                confusion_figure(np.eye(3, dtype=int), ("a", "b", "c")),
+                image_grid_figure(np.zeros((2, 4, 4)), ["a", "b"])]
+    traces = [t for fig in figures for t in fig.data]  # the replay's frames change these traces' values only
+    assert {t.type for t in traces} >= {"heatmap", "contour"}
+    for trace in traces:
+        if trace.type == "heatmap":
+            assert trace.colorscale, f"heatmap {trace.name!r} has no colour scale of its own"
+        elif trace.type == "contour":
+            assert trace.contours.coloring == "none", f"contour {trace.name!r} is coloured by a default scale"
+
+
 def _named(fig, name: str):
     """The one trace called `name`."""
     found = [trace for trace in fig.data if trace.name == name]
@@ -367,7 +388,7 @@ def test_confusion_figure_normalised_shows_row_fractions() -> None:
         assert a.text.endswith("%")
         assert float(a.text[:-1]) == pytest.approx(100 * share[a.y, a.x], abs=0.5)
     counts = confusion_figure(matrix, ("a", "b", "c", "d"))
-    assert counts.data[0].zmax is None and not any(a.text.endswith("%") for a in counts.layout.annotations)
+    assert counts.data[0].zmax == matrix.max() and not any(a.text.endswith("%") for a in counts.layout.annotations)
 
 
 def test_confusion_figure_labels_every_cell_in_one_layout_update(monkeypatch) -> None:
