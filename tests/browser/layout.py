@@ -88,11 +88,12 @@ LAYOUT_JS = """(limits) => {
   // Marks read like text though they hold none: a widget's help mark (?), and the buttons that components draw in
   // a shadow root (the drawing pad's toolbar, shown while the pointer is on the pad: hover it before checking).
   const main = document.querySelector('[data-testid="stMain"]');
-  for (const mark of document.querySelectorAll('[data-testid="stMain"] [data-testid="stTooltipHoverTarget"]')) {
+  const top = dialog || main;  // an open dialog: the page behind it does not count, as for the texts above
+  for (const mark of top ? top.querySelectorAll('[data-testid="stTooltipHoverTarget"]') : []) {
     const widget = mark.closest('[data-testid="stWidgetLabel"], label, [data-testid="stElementContainer"]');
     if (seen(mark)) boxes.push([mark, mark.getBoundingClientRect(), 'help of ' + (widget?.innerText || ''), true]);
   }
-  for (const b of main ? deep(main, 'button').filter(b => b.getRootNode() !== document) : []) {
+  for (const b of top ? deep(top, 'button').filter(b => b.getRootNode() !== document) : []) {
     const name = b.getAttribute('aria-label') || b.title || b.textContent || 'a button';
     if (seen(b)) boxes.push([b, b.getBoundingClientRect(), name, true]);
   }
