@@ -96,6 +96,7 @@ MAX_HIDDEN_LAYERS = 6
 
 
 MAX_UNITS = 1024
+DEAD_TOL = 1e-6  # a unit whose output never exceeds this over the points is dead (Inside, the lessons, diagnoses)
 
 
 IMAGE_SHAPE = (1, 28, 28)  # every image model takes one 28x28 channel

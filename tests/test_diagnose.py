@@ -12,9 +12,8 @@ import pytest
 import torch
 
 from core.config import ModelConfig
-from core.insight.maps import DEAD_TOL as MAPS_DEAD_TOL
 from core.models import build_model
-from core.training.diagnose import DEAD_TOL, Outcome, dead_units, diagnose, divergence_message, rate_to_try
+from core.training.diagnose import Outcome, dead_units, diagnose, divergence_message, rate_to_try
 from core.training.result import EpochStats
 
 X = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
@@ -140,7 +139,6 @@ def test_a_dead_layer_is_named_with_the_share_of_dead_units() -> None:
         model[1].bias.fill_(-100.0)  # now both layers: every unit
     everything = judged(outcome(epochs(0.712, 0.712), lr=0.3), model).message
     assert everything.startswith("Every ReLU unit (all 16) is switched off"), everything
-    assert DEAD_TOL == MAPS_DEAD_TOL  # dead as the Inside page and the lessons count dead units
 
 
 @pytest.mark.parametrize(("trained", "ceiling", "words"), [

@@ -14,10 +14,9 @@ from threadpoolctl import ThreadpoolController
 from torch import nn
 
 from core.boundary import grid_box
-from core.config import FEATURE_LABELS
+from core.config import DEAD_TOL, FEATURE_LABELS
 from core.models import ACTIVATIONS, InputFeatures, eval_mode, linear_weights
 
-DEAD_TOL = 1e-6  # a unit whose |output| never exceeds this over the data is dead
 SATURATION_TOL = 0.01  # within this of a limit of its activation counts as "at the limit"
 SATURATION_LIMITS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}  # activations that flatten out at both ends
 NAME_OF_ACTIVATION = {cls: name for name, cls in ACTIVATIONS.items()}

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.config import DEAD_TOL
 from core.evaluate import accuracy_interval, majority_baseline
 from core.models import ACTIVATIONS, eval_mode
 
@@ -31,7 +32,6 @@ FLAT_LOSS = 0.02  # or the training loss stayed within 2% of its value before th
 FAR = 10  # a rate this many times above or below the usual one (`Outcome.reference_lr`) is "far" from it
 TINY_LR_RATIO = 30  # a rate this many times below the usual one may be too small to move the weights at all
 SMALLER, LARGER = 0.1, 10.0  # one step, for a rate to blame that is not far from the usual one: overshot / crawled
-DEAD_TOL = 1e-6  # a unit whose output never exceeds this over the points is dead (core.insight.maps.DEAD_TOL)
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
 
