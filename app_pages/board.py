@@ -56,9 +56,5 @@ if teacher is not None:
 else:
     student.submit_form(lab, db, shown)
     student.own_entries(db, shown)
-table = st.container()  # the table above the teacher's Remove control, which runs first: the table compares the
-if teacher is not None:  # entries with the Remove list's to keep the list current
-    ranking.remove_control(db, shown.id, teacher)
-with table:
-    ranking.live_table(db, shown.id, key=teacher)
+ranking.live_table(db, shown.id, key=teacher)  # with the teacher's Remove list under it
 ui.new_link_dialog()

@@ -1,5 +1,5 @@
 """The Board page's ranking: the live table (refreshed every REFRESH_S), the projector's large rows, and the
-teacher's Remove list, kept outside the refresh so that an open list stays open.
+teacher's Remove list, refreshed with the table (an open list stays open while its entries do not change).
 
 Nicknames are plain text: st.dataframe cells, select-box options, and in the projector's HTML table every HTML
 character escaped.
@@ -13,14 +13,13 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from app_pages.board_panels import act
+from app_pages.board_panels import act, messages
 from app_pages.common import tab_secret
 from core.history import board, board_keys
 from core.history.board import BoardError
 from core.history.db import StorageError
 
 REFRESH_S = 2.0
-REMOVABLE = "board.removable"  # the Remove list's options as drawn: the live table reruns the page when they change
 WRAP_ROW = 66  # px: st.dataframe wraps a cell's text only in rows taller than 4rem
 ONE_LINE = {"Nickname": 19, "Setup": 22}  # characters a column shows on one line at 1024 px (the widths below)
 
@@ -36,17 +35,10 @@ def _choices(ranked: list[board.Entry]) -> dict[int, str]:
     return {e.id: f"#{e.rank} {e.nickname}" for e in ranked}
 
 
-def remove_control(db: Engine, board_id: str, key: str) -> None:
-    """Pick an entry and remove it (the teacher's).
-
-    Outside the live table's fragment: redrawn with the table every REFRESH_S, the open list closed before a click
-    could pick from it. The table runs the whole page again when the entries change, so the list follows them.
-    """
-    try:
-        choices = _choices(board.entries(db, board_id))
-    except (BoardError, StorageError):
-        return  # the live table says what went wrong
-    st.session_state[REMOVABLE] = choices
+def remove_control(db: Engine, board_id: str, key: str, ranked: list[board.Entry]) -> None:
+    """Pick an entry and remove it (the teacher's); drawn with the live table, so the list follows new entries."""
+    messages()  # a refused removal, said here: the button reruns this fragment only
+    choices = _choices(ranked)
     if not choices:
         return
     left, right = st.columns([3, 1], vertical_alignment="bottom")
@@ -106,8 +98,8 @@ def live_table(db: Engine, board_id: str, *, big: bool = False, key: str | None 
     """The board's ranking, redrawn every REFRESH_S seconds; `big`: the projector's large rows.
 
     A teacher tab left alone checks on every refresh that it still is the teacher (one lookup of the board's row):
-    once another tab took the role, the whole page runs again and says so; so it does when the entries changed,
-    for the Remove list (remove_control, drawn outside this fragment) to follow them.
+    once another tab took the role, the whole page runs again and says so. The teacher's Remove list is drawn
+    under the table.
     """
     try:
         if key is not None and not board_keys.is_teacher_tab(db, board_id, tab_secret.current() or ""):
@@ -116,8 +108,6 @@ def live_table(db: Engine, board_id: str, *, big: bool = False, key: str | None 
     except (BoardError, StorageError) as exc:
         st.error(str(exc), icon=":material/error:")
         return
-    if key is not None and _choices(ranked) != st.session_state.get(REMOVABLE):
-        st.rerun(scope="app")
     if not ranked:
         st.info("No runs yet: the first one submitted appears here.", icon=":material/hourglass_empty:")
     elif big:
@@ -125,3 +115,5 @@ def live_table(db: Engine, board_id: str, *, big: bool = False, key: str | None 
     else:
         st.dataframe(table(ranked), hide_index=True, column_config=COLUMNS, key="board.table",
                      row_height=row_height(ranked))
+    if key is not None and not big:
+        remove_control(db, board_id, key, ranked)

@@ -1,4 +1,4 @@
-"""The Board page's table and its projector view in real Chromium, at a projector's 1024 px and at 1920 px.
+"""The Board page's table, its projector view and the teacher's Remove list in real Chromium, at 1024 and 1920 px.
 
 Entries are put on the board straight into the server's database (board.submit, as a student's Submit does), so
 that no student has to train first.
@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from app_pages.board_table import REFRESH_S
 from core.config import ModelConfig, TrainConfig
 from core.history import board
 from core.history.db import shared_engine
@@ -85,3 +86,30 @@ def test_long_nicknames_are_whole_at_1024_and_1920_and_the_projector_shows_large
         assert_no_exception(present, "board-present")
     finally:
         present.context.close()
+
+
+def test_the_remove_list_opens_with_one_click_and_stays_open_past_a_refresh(page: Page) -> None:
+    """QA at 1024 px saw the first click on "Entry to remove" show no options. The cause was the test driver:
+    Playwright scrolls a box below the fold into view and clicks in the same moment, and the scroll event that
+    arrives just after closes the list (Streamlit's select box closes its popover when the page scrolls). A person
+    scrolls to the box first, as this test does; then one click opens it, and the live table's refresh leaves it
+    open (the list is drawn outside the refreshing fragment)."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    board_id = start_board(page, "Remove class")
+    seed(board_id, ["ada", "bob"])
+    expect(page.locator(TABLE)).to_contain_text("bob", timeout=WAIT_MS)
+    box = page.get_by_role("combobox", name="Entry to remove", exact=True)
+    wait_for_app(page)
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # the scroll is over, as it is for a person who scrolled down to the list
+    box.click()  # once
+    bob = page.get_by_role("option", name="#2 bob", exact=True)
+    expect(bob).to_be_visible(timeout=1_000)
+    page.wait_for_timeout(int(2.5 * REFRESH_S * 1000))  # two refreshes of the live table
+    expect(bob).to_be_visible(timeout=100)
+    act(page, bob.click)
+    expect(box).to_have_value("#2 bob")
+    act(page, page.get_by_role("button", name="Remove entry").click)
+    expect(page.locator(TABLE)).not_to_contain_text("bob", timeout=WAIT_MS)
+    assert [e.nickname for e in board.entries(shared_engine(), board_id)] == ["ada"]
+    assert_no_exception(page, "board-remove")
