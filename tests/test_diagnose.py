@@ -134,7 +134,8 @@ def test_a_dead_layer_is_named_with_the_share_of_dead_units() -> None:
     assert told.status == "not_learning" and "Every ReLU unit" not in told.message, told.message
     assert told.message.startswith("Every unit of hidden layer 2 is switched off"), told.message
     assert f"{count} of the 16 hidden units ({100 * count / 16:.1f}%) are dead in all" in told.message, told.message
-    assert told.message.endswith("Lower the learning rate (now 0.3) or try leaky_relu."), told.message
+    assert told.message.endswith("Lower the learning rate (now 0.3, far above this model's usual 0.03) or try "
+                                 "leaky_relu."), told.message
     with torch.no_grad():
         model[1].bias.fill_(-100.0)  # now both layers: every unit
     everything = judged(outcome(epochs(0.712, 0.712), lr=0.3), model).message
@@ -151,3 +152,15 @@ def test_a_rate_too_small_says_how_many_epochs_the_run_had(trained: int, ceiling
     run = epochs(*[0.712] * trained)  # kept epoch 3's weights, as early stopping does
     told = judged(replace(outcome(run[:3], lr=1e-5, trained=run), epochs=ceiling))
     assert words in told.message, told.message
+
+
+def test_dead_units_at_the_usual_rate_are_not_told_to_lower_it() -> None:
+    """QA, lesson 3: a network whose one unit started dead, trained at the usual rate 0.03, was told "Lower the
+    learning rate (now 0.03)". At a rate not far above the usual one, the starting weights are the likely cause: new
+    starting weights, more units or leaky ReLU are what help."""
+    model = build_model(ModelConfig(hidden=(8, 8)), seed=0)
+    with torch.no_grad():
+        model[1].bias.fill_(-100.0)  # the first hidden layer off for every input, as a unit that starts dead
+    told = judged(outcome(epochs(0.712, 0.712), lr=0.03), model)
+    assert told.status == "not_learning" and "Lower the learning rate" not in told.message, told.message
+    assert told.message.endswith("try other starting weights, more units or leaky_relu."), told.message

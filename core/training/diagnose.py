@@ -206,7 +206,10 @@ def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, basel
         why = ("A linear model can only draw a straight line; add a hidden layer with a non-linear activation "
                "(or, for 2-D data, give it x² and y² as input features).")
     elif (dead := dead_units(model, X)).blocked:
-        why = f"{_dead_message(dead)} Lower the learning rate (now {lr:g}) or try leaky_relu."
+        cure = (f"Lower the learning rate (now {lr:g}, far above this model's usual {usual:g}) or try leaky_relu."
+                if far_above(lr, usual) else f"The learning rate ({lr:g}) is not far above this model's usual one, "
+                "so the starting weights are the likely cause: try other starting weights, more units or leaky_relu.")
+        why = f"{_dead_message(dead)} {cure}"
     else:
         why = (f"The network did not learn: training accuracy is {outcome.final_acc:.0%}, no better than always "
                f"guessing the largest class ({baseline:.0%}). ")
