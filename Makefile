@@ -1,5 +1,6 @@
 # Two commands for a new user: `make run` starts the dashboard, `make test` runs every test.
-# Both create .venv from the requirement files when it is missing or older than them.
+# Both create .venv from the requirement files when it is missing or older than them; a .venv whose Python or
+# pip does not run (one cut off while being made) is made again.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ DATA_DIR ?=
 .PHONY: run dev test test-fast test-browser test-load test-capacity bench lint clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
