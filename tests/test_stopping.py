@@ -118,7 +118,8 @@ def test_a_deep_relu_network_is_not_stopped_on_its_first_plateau() -> None:
     ("data=circles&model=logreg", "A linear model can only draw a straight line", 60),  # 57 epochs
     ("data=circles&hidden=8,8&lr=0.3", "Every unit of hidden layer 2 is switched off", 25),  # 21: layer 2 dead
     ("data=circles&hidden=8,8,8,8,8,8&init=1", "is switched off", 20),  # 14: a deep network with a dead layer
-], ids=["logistic regression", "dead relus", "deep with a dead layer"])
+    ("data=circles&hidden=8,8,8,8,8,8&l1=0.001", "is switched off", 25),  # 18 (58 when the L1 penalty's own
+], ids=["logistic regression", "dead relus", "deep with a dead layer", "dead layer with L1"])  # gradient counted)
 def test_a_run_that_cannot_learn_still_stops_early(link: str, words: str, most: int) -> None:
     """The plateau's extra patience is for networks whose gradient reaches the first layer: these get none."""
     result = lab_after(link).result

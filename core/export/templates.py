@@ -236,10 +236,11 @@ class Stopping:
 
 
 def plateau_layers(model):
-    """The hidden layers past the first (at least 1) while the last step's gradient reaches the first weighted layer,
-    else 1."""
+    """The hidden layers past the first (at least 1) while the last step's gradient from the data reaches the first
+    weighted layer, else 1. With an L1 penalty, which reaches the weights on its own, the layer's bias is read."""
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
-    grad = layers[0].weight.grad if layers else None
+    first = layers[0] if layers else None
+    grad = None if first is None else first.bias.grad if L1 and first.bias is not None else first.weight.grad
     return max(1, len(layers) - 2) if grad is not None and bool(grad.any()) else 1
 
 

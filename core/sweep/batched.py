@@ -163,7 +163,8 @@ class _Batch:
 
     def _cell(self, row: int, cell: SweepCell, model: nn.Module, options: RunOptions) -> _Cell:
         initial = evaluate_loss(model, self.X[:PROBE_SIZE], self.y[:PROBE_SIZE], loss=self.loss, switch_mode=False)[0]
-        return _Cell(cell, row, model, self.X, self.y, options, _EarlyStopping(cell.train.patience), initial,
+        stopper = _EarlyStopping(cell.train.patience, l1=cell.train.l1)
+        return _Cell(cell, row, model, self.X, self.y, options, stopper, initial,
                      torch.Generator().manual_seed(cell.train.seed))
 
     def params(self, cells: list[_Cell]) -> tuple[list[torch.Tensor], torch.Tensor | None]:

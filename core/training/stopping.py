@@ -40,6 +40,7 @@ class StoppingRule:
     """Fed every epoch's record: keeps the best weights and says when the run has stopped improving."""
 
     patience: int  # epochs without progress before the run stops; 0 turns the rule off
+    l1: float = 0.0  # the run's L1 penalty, whose own gradient reaches the first layer (see plateau_layers)
     best_loss: float = math.inf
     best_epoch: int | None = None
     best_state: StateCopy | None = None  # `.tensors()` loads into the model
@@ -71,7 +72,7 @@ class StoppingRule:
         if progress:
             self._progress_epoch = stats.epoch
         waited = stats.epoch - self._progress_epoch
-        return waited >= self.waiting and (self._learned or waited >= self.patience * plateau_layers(model))
+        return waited >= self.waiting and (self._learned or waited >= self.patience * plateau_layers(model, self.l1))
 
     @property
     def waiting(self) -> int:
@@ -95,11 +96,14 @@ class StoppingRule:
                              f"epochs).{kept}")
 
 
-def plateau_layers(model: nn.Module) -> int:
-    """The model's hidden layers past the first (at least 1) while the last step's gradient reaches its first weighted
-    layer, else 1: how many times `patience` a network that has not learned yet may sit on a plateau."""
+def plateau_layers(model: nn.Module, l1: float = 0.0) -> int:
+    """The model's hidden layers past the first (at least 1) while the last step's gradient from the data reaches its
+    first weighted layer, else 1: how many times `patience` a network that has not learned yet may sit on a plateau.
+    With an L1 penalty (`l1`), whose own gradient reaches the first layer's weights even when a dead layer passes
+    nothing back from the data, the layer's bias is read instead: the penalty leaves biases alone."""
     layers = [m for m in model.modules() if isinstance(m, nn.Linear | nn.Conv2d)]
-    grad = layers[0].weight.grad if layers else None
+    first = layers[0] if layers else None
+    grad = None if first is None else first.bias.grad if l1 and first.bias is not None else first.weight.grad
     return max(1, len(layers) - 2) if grad is not None and bool(grad.any()) else 1
 
 

@@ -276,7 +276,7 @@ def train_model(model: nn.Module, data: Dataset,
     initial_loss = evaluate_loss(model, X[:PROBE_SIZE], y[:PROBE_SIZE], loss=config.loss)[0]
     chance = chance_loss_of(config.loss, data.y_train)
     loop = _Loop(model, config, options, X, y, on_step, should_stop)
-    stopper = _EarlyStopping(config.patience)
+    stopper = _EarlyStopping(config.patience, l1=config.l1)
     started = time.perf_counter()
     model.train()
     history = _run_epochs(loop, stopper, X_val, y_val, chance, on_epoch)
