@@ -7,9 +7,26 @@ import numpy as np
 import pytest
 from plotly.colors import hex_to_rgb, label_rgb, sample_colorscale, unlabel_rgb
 
-from core.insight.maps import LayerMaps, NeuronMaps
-from core.plots import confusion_figure, embedding_figure, neuron_map_figure
+from core.boundary import BoundaryGrid, Snapshot
+from core.insight.maps import HiddenSpace, LayerMaps, NeuronMaps
+from core.plots import (
+    activation_figure,
+    boundary_figure,
+    confusion_figure,
+    embedding_figure,
+    gradient_flow_figure,
+    hidden_space_figure,
+    network_figure,
+    neuron_map_figure,
+    replay_figure,
+    roc_figure,
+    scatter_figure,
+)
+from core.plots.runs import runs_curves_figure
+from core.plots.seeds import seed_spread_figure
 from core.plots.style import INK
+from core.training.recorder import GradientFlow
+from core.training.result import EpochStats
 
 
 def _luminance(rgb: tuple[float, float, float]) -> float:
@@ -115,3 +132,84 @@ def test_a_large_neuron_maps_legend_hangs_under_the_title() -> None:
     legend, title, height = fig.layout.legend, fig.layout.title, fig.layout.height
     assert legend.yref == "container" and legend.yanchor == "top"
     assert (title.y - legend.y) * height >= 24  # the title hangs from y too, one 17-px line (~22 px) tall
+
+
+# ---------------------------------------------------------------- a legend of many names, a title above it
+
+BLOBS = [f"blob {c}" for c in range(6)]  # the most classes a 2-D dataset has (blobs, a CSV)
+TITLE_LINE = 17 * 1.2  # px: the house title's one line (17-px font)
+ONE_ROW, LEGEND_GAP = 29, 12  # px, as Chromium draws them: a one-row legend's box, the gap Plotly leaves under it
+
+
+def _many_names() -> dict:
+    """The figures whose legend keeps the house place, each with as many names as it gets (2-D data)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(120, 2)), np.arange(120) % 6
+    grid = BoundaryGrid(np.linspace(-2, 2, 8), np.linspace(-2, 2, 8), rng.dirichlet(np.ones(6), size=(8, 8)))
+    return {
+        "scatter": scatter_figure(X, y, X[:30], y[:30], BLOBS, X_val=X[:24], y_val=y[:24]),  # 18 names
+        "boundary": boundary_figure(grid, X, y, BLOBS, misclassified=y == 1, X_test=X[:30], y_test=y[:30]),
+        "hidden space": hidden_space_figure(HiddenSpace(X, 1, ("unit 1", "unit 2")), y, BLOBS),
+        "roc": roc_figure(np.linspace(0, 1, 5), np.linspace(0, 1, 5) ** 0.5, 0.8),  # two long names: 2 rows at 340
+    }
+
+
+@pytest.mark.parametrize("name", ["scatter", "boundary", "hidden space", "roc"])
+def test_a_wrapped_legend_hangs_under_the_title_and_moves_the_plot_down(name: str) -> None:
+    """The house legend stood on the plot (yanchor bottom at 1.01 of the plot): each row it wrapped onto at 1024 px
+    (~274-564-px charts) grew it upwards, over the title (six blobs' boundary at any width; two ROC names at 340).
+    Hung from under the title in the chart's own coordinates, it grows downwards, and Plotly reserves its rows
+    above the plot however many there are. One row still fits the house top margin, as before."""
+    fig = _many_names()[name]
+    legend, title, height = fig.layout.legend, fig.layout.title, fig.layout.height
+    assert legend.orientation == "h" and legend.yref == "container" and legend.yanchor == "top"
+    title_top, legend_top = (1 - title.y) * height, (1 - legend.y) * height  # px from the chart's top
+    assert title.yref in (None, "container") and title.yanchor == "top"
+    assert legend_top >= title_top + TITLE_LINE, (title_top, legend_top)
+    assert legend_top + ONE_ROW + LEGEND_GAP <= fig.layout.margin.t + 3  # a one-row legend leaves the plot be
+
+
+def _placed_elsewhere() -> dict:
+    """Figures that put the legend elsewhere than the house place, in plot coordinates."""
+    epochs, grid = np.arange(1, 6), BoundaryGrid(np.linspace(-1, 1, 4), np.linspace(-1, 1, 4), np.full((4, 4, 2), .5))
+    curves = {key: np.linspace(0.1, 0.9, 5) for key in ("train_loss", "val_loss", "train_acc", "val_acc")}
+    history = [EpochStats(e, 0.5, 0.5, 0.5, 0.5, 1e-3, 0.1, e) for e in epochs]
+    x = np.linspace(-2, 2, 9)
+    return {
+        "gradient flow": gradient_flow_figure(GradientFlow(("1", "2"), epochs, np.ones((5, 2)), np.ones((5, 2)))),
+        "runs": runs_curves_figure([("#1", {"epoch": epochs, **curves}), ("#2", {"epoch": epochs, **curves})]),
+        "seeds": seed_spread_figure(np.full((2, 5), 0.8), np.array([0.8, 0.9]), seeds=(0, 1), interval=(0.7, 0.95)),
+        "network": network_figure([2, 3, 2], [np.ones((3, 2)), -np.ones((2, 3))]),
+        "activation": activation_figure(["tanh", "relu"], "tanh", x, {"tanh": np.tanh(x), "relu": np.maximum(x, 0)}),
+        "replay": replay_figure([Snapshot(1, grid), Snapshot(2, grid)], history[:2], np.zeros((4, 2)),
+                                np.arange(4) % 2, ("a", "b")),
+    }
+
+
+@pytest.mark.parametrize("name", ["gradient flow", "runs", "seeds", "network", "activation", "replay"])
+def test_a_legend_placed_elsewhere_says_it_is_in_plot_coordinates(name: str) -> None:
+    """The house legend is in the chart's coordinates (0 to 1 from its foot to its top); a figure that moves it
+    below, beside or on top of its plots gives positions in the plot's, so it must say so: left to the house yref
+    it would be drawn off the chart."""
+    legend = _placed_elsewhere()[name].layout.legend
+    assert (legend.yref or "paper") == "paper", legend  # Plotly's default is "paper"
+
+
+# ---------------------------------------------------------------- a large neuron map's height
+
+# px, as Chromium drew a large map at 1024 px: its square plot's side in half the page's main column (274 px, less
+# the y axis's labels and the room right of the plot); a legend row, the padding of its box, and the gap under it.
+PLOT_SIDE_1024, LEGEND_ROW, LEGEND_PAD, UNDER_LEGEND = 194, 19, 10, 19.45
+
+
+@pytest.mark.parametrize(("names", "rows"), [([], 0), (["outer", "inner"], 1), (["arm 0", "arm 1", "arm 2"], 2),
+                                             (BLOBS, 3)], ids=["no points", "circles", "spiral", "blobs"])
+def test_a_large_neuron_map_is_as_tall_as_its_square_plot_needs(names: list[str], rows: int) -> None:
+    """At 1024 px the square plot is as wide as its half column lets it be (~194 px), and the chart 460 px tall
+    gave it 60-100 px more height than that: an empty band between the legend and the map. The height left to the
+    plot, under the legend's rows as Chromium wraps them (`rows`) and over the axis and colour bar, is its side."""
+    points = dict(X=np.zeros((len(names), 2)), y=np.arange(len(names)), class_names=names) if names else {}
+    fig = neuron_map_figure(_maps(max(len(names), 2)), 1, 0, **points)
+    legend, height, margin = fig.layout.legend, fig.layout.height, fig.layout.margin
+    plot_top = (1 - legend.y) * height + LEGEND_PAD + LEGEND_ROW * rows + UNDER_LEGEND if rows else margin.t
+    assert abs(height - margin.b - plot_top - PLOT_SIDE_1024) <= 8, (height, plot_top)

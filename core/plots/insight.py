@@ -14,7 +14,6 @@ from core.plots.points import SMOOTH, aspect_ratio, coordinate_format, grid_in_u
 from core.plots.style import (
     BLUE,
     DIVERGING,
-    HEIGHT,
     INK,
     ORANGE,
     add_hint,
@@ -30,14 +29,18 @@ if TYPE_CHECKING:
 UNIT_PICKER = "units"  # the clickable trace of neuron_maps_figure: customdata [layer, unit] per drawn map
 UNIT_SCALE = [[0.0, ORANGE], [0.5, "#ffffff"], [1.0, BLUE]]  # Playground's colours: negative orange, positive blue
 SIDE, COLUMN, ROW = 1.0, 2.4, 1.2  # a map's side, the distance between columns (room for edges) and between maps
-# A large map is square and shown two abreast (half of a 1024-px screen's page is ~280 px), so its width is what
+# A large map is square and shown two abreast (half of a 1024-px screen's page is ~274 px), so its width is what
 # limits it: the colour bar lies under the plot rather than beside it (beside, it left the plot ~110 px), and the
-# margins are tight. The legend hangs from under the title and Plotly moves the plot down as it wraps; the house
-# legend stands on the plot instead, and once wrapped it climbed over the title.
-LARGE_MAP_LAYOUT = dict(margin=dict(l=44, r=12, t=72, b=96), legend=dict(
-    orientation="h", x=0, xanchor="left", yref="container", y=1 - 36 / HEIGHT, yanchor="top", font=dict(size=12)))
+# margins are tight. The house legend hangs under the title.
+LARGE_MAP_LAYOUT = dict(margin=dict(l=44, r=12, t=72, b=96))
 LARGE_MAP_COLORBAR = dict(orientation="h", thickness=10, len=0.8, x=0.5, xanchor="center", yref="container", y=0,
                           yanchor="bottom", ypad=8, title=dict(text="output", side="right"))
+# The chart is only as tall as that square needs at 1024 px: at the house 460 px the plot had 60-100 px more
+# height than its width, and the square (kept on the colour bar) left that as an empty band under the legend.
+# In px: the plot's side in a 274-px column (less ~65 for the y axis's labels, ~15 right of it); above the legend's
+# rows, the title and the legend's padding, and under them the ~19 px that Plotly leaves; one row's height and how
+# many class names a row holds at that width.
+LARGE_MAP_SIDE, LEGEND_TOP, LEGEND_ROW, NAMES_A_ROW = 194, 60, 19, 2
 
 
 def _shown(layer: LayerMaps, max_units: int) -> list[int]:
@@ -172,6 +175,14 @@ def _check_labelled(X: np.ndarray, y: np.ndarray, class_names: Sequence[str], wh
     return X, y, names
 
 
+def _large_map_height(n_names: int) -> int:
+    """The px height of a large neuron map whose legend has `n_names` entries: its square plot fills a half column
+    of a 1024-px page, with no room to spare above or below it (a wider column centres it, room to its sides)."""
+    rows = -(-n_names // NAMES_A_ROW) if n_names > 1 else 0  # Plotly shows no legend for one entry
+    above = LEGEND_TOP + LEGEND_ROW * rows if rows else LARGE_MAP_LAYOUT["margin"]["t"]
+    return above + LARGE_MAP_SIDE + LARGE_MAP_LAYOUT["margin"]["b"]
+
+
 def neuron_map_figure(maps: NeuronMaps, layer: int, unit: int, *, X: np.ndarray | None = None,
                       y: np.ndarray | None = None, class_names: Sequence[str] = (), title: str | None = None,
                       units: Units = None) -> go.Figure:
@@ -182,14 +193,16 @@ def neuron_map_figure(maps: NeuronMaps, layer: int, unit: int, *, X: np.ndarray 
     chosen, fmt = maps.layers[layer], coordinate_format(units)
     maps = grid_in_units(maps, units)  # NeuronMaps has xs and ys like a BoundaryGrid
     name = f"{chosen.name} · {chosen.unit_names[unit]}"
-    fig = new_figure(title or name, **LARGE_MAP_LAYOUT)
+    points: list[go.Scatter] = []
+    if X is not None and y is not None:
+        X, y, names = _check_labelled(X, y, class_names, "X")
+        points = _class_points(to_units(X, units), y, names, fmt)
+    fig = new_figure(title or name, height=_large_map_height(len(points)), **LARGE_MAP_LAYOUT)
     fig.add_trace(go.Heatmap(
         z=chosen.values[unit], x=maps.xs, y=maps.ys, zsmooth=SMOOTH, name=name, **_style(chosen, unit),
         colorbar=LARGE_MAP_COLORBAR,
         hovertemplate=f"x = %{{x:{fmt}}}<br>y = %{{y:{fmt}}}<br>output = %{{z:.3f}}<extra></extra>"))
-    if X is not None and y is not None:
-        X, y, names = _check_labelled(X, y, class_names, "X")
-        fig.add_traces(_class_points(to_units(X, units), y, names, fmt))
+    fig.add_traces(points)
     fig.update_xaxes(title_text="x", range=[float(maps.xs[0]), float(maps.xs[-1])], showgrid=False, zeroline=False)
     fig.update_yaxes(title_text="y", range=[float(maps.ys[0]), float(maps.ys[-1])], showgrid=False, zeroline=False)
     equal_aspect(fig)

@@ -31,7 +31,8 @@ def gradient_flow_figure(flow: GradientFlow, *, title: str = "Gradient flow, lay
     fig = make_subplots(rows=1, cols=2, subplot_titles=("mean |gradient| (log)", "mean |weight|"),
                         horizontal_spacing=0.12)
     fig.update_layout(house_layout(title, height=400))
-    fig.update_layout(legend=dict(orientation="h", x=0, y=-0.22, yanchor="top"), margin=dict(b=90))  # clear of titles
+    # Under the plots, clear of their titles.
+    fig.update_layout(legend=dict(orientation="h", x=0, yref="paper", y=-0.22, yanchor="top"), margin=dict(b=90))
     for k, name in enumerate(flow.layers):
         style = dict(mode="lines", line=dict(color=_shade(k, n), width=2), legendgroup=name)
         fig.add_trace(go.Scatter(x=flow.epochs, y=np.maximum(gradients[:, k], 1e-12), name=f"layer {name}",

@@ -156,7 +156,7 @@ def network_figure(layer_sizes: Sequence[int], weights: Sequence[np.ndarray] | N
     # The title on top, the column headings in the margin under it, the legend below the drawing: at 1024 px the
     # legend above the plot wrapped onto the title.
     fig.update_layout(margin=dict(t=44 + headroom, b=64),
-                      legend=dict(orientation="h", yanchor="top", y=-0.02, xanchor="left", x=0))
+                      legend=dict(orientation="h", yanchor="top", yref="paper", y=-0.02, xanchor="left", x=0))
     return fig
 
 
@@ -264,7 +264,7 @@ def activation_figure(names: Sequence[str], selected: str, x: np.ndarray, curves
             hovertemplate=f"{name}(%{{x:.2f}}) = %{{y:.3f}}<extra></extra>",
         ))
     # One name a line beside the plot: a dozen names across a narrow column wrapped onto the title and the axis.
-    fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02))
+    fig.update_layout(legend=dict(orientation="v", yanchor="top", yref="paper", y=1, xanchor="left", x=1.02))
     fig.update_xaxes(title_text="input", zeroline=True, zerolinecolor="#c7ccd1")
     fig.update_yaxes(title_text="output", zeroline=True, zerolinecolor="#c7ccd1")
     equal_aspect(fig)

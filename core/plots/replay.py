@@ -112,7 +112,8 @@ def _layout() -> dict:
     fig = make_subplots(rows=2, cols=1, row_heights=[0.62, 0.38], vertical_spacing=64 / PLOTS)
     fig.update_layout(house_layout("", height=HEIGHT))
     # The epoch counter (the title) on top, the legend on its own line under it, the controls at the bottom.
-    fig.update_layout(margin=dict(t=TOP, b=BOTTOM), legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
+    fig.update_layout(margin=dict(t=TOP, b=BOTTOM),
+                      legend=dict(orientation="h", yanchor="bottom", yref="paper", y=1.02, x=0))
     # constrain="domain": the square boundary keeps its own box, centred, however wide the column.
     fig.update_xaxes(title_text="x", showgrid=False, constrain="domain", row=1, col=1)
     fig.update_yaxes(title_text="y", showgrid=False, scaleanchor="x", constrain="domain", row=1, col=1)

@@ -48,7 +48,7 @@ def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *
                     hovertemplate=f"{name}<br>{split} {metric} %{{y:{number or '.4f'}}}<br>epoch %{{x}}<extra></extra>",
                 ), row=1, col=col)
     fig.update_layout(**house_layout(title, height=420))
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0,
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", yref="paper", y=-0.18, x=0,
                                   title_text="solid: train · dashed: validation"))
     fig.update_xaxes(title_text="Epoch")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)

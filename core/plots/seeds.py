@@ -40,7 +40,7 @@ def seed_spread_figure(val_acc: np.ndarray, final: np.ndarray, *, seeds: Sequenc
     fig = make_subplots(rows=1, cols=2, column_widths=[0.68, 0.32], horizontal_spacing=0.1,
                         subplot_titles=("Per epoch: min–max band, mean line", "Final: each seed, 95% interval"))
     fig.update_layout(house_layout(title, height=420), showlegend=True, margin=dict(l=56, r=24, t=72, b=100),
-                      legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+                      legend=dict(orientation="h", yanchor="top", yref="paper", y=-0.2, x=0))
     fig.add_trace(go.Scatter(x=epochs, y=100 * high, mode="lines", line=dict(width=0), hoverinfo="skip",
                              showlegend=False), 1, 1)
     fig.add_trace(go.Scatter(x=epochs, y=100 * low, mode="lines", line=dict(width=0), fill="tonexty",

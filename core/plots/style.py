@@ -33,6 +33,11 @@ TEMPLATE_JSON = TEMPLATE.to_plotly_json()
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=13, color="#2a2f36")
 MARGIN = dict(l=56, r=24, t=72, b=52)
 HEIGHT = 460  # default for 2-D plots; charts that grow with their content compute their own
+# The title hangs from the chart's top; the legend hangs TITLE_LINE px under the title's top, in the chart's own
+# coordinates (yref "container"), so Plotly reserves room for every row the legend wraps onto and moves the plot
+# down. Stood on the plot (y 1.01 in plot coordinates, as it was), a legend that wrapped grew upwards, over the
+# title: in a ~340-px column two names did, and at 1024 px the boundary's six classes did in any column.
+TITLE_Y, TITLE_LINE = 0.98, 24  # paper fraction; px: a 17-px title line and a little air
 
 # TensorFlow Playground's pair: orange for class 0 (its "negative"), blue for class 1 (its "positive").
 ORANGE = "#F59322"
@@ -73,11 +78,14 @@ def rgb_string(rgb: np.ndarray) -> str:
 
 
 def house_layout(title: str, *, height: int = HEIGHT) -> dict:
-    """The layout every figure shares: template, font, margins, title top left, legend above the plot."""
+    """The layout every figure shares: template, font, margins, title top left, legend under it above the plot.
+
+    A figure that moves the legend elsewhere in plot coordinates sets the legend's yref to "paper" too."""
     return dict(
         template=TEMPLATE_JSON, font=FONT, margin=MARGIN, height=height,
-        title=dict(text=title, x=0.01, xanchor="left", y=0.98, yanchor="top", font=dict(size=17)),
-        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, font=dict(size=12)),
+        title=dict(text=title, x=0.01, xanchor="left", y=TITLE_Y, yanchor="top", font=dict(size=17)),
+        legend=dict(orientation="h", xanchor="left", x=0, yref="container", yanchor="top",
+                    y=TITLE_Y - TITLE_LINE / height, font=dict(size=12)),
         hoverlabel=dict(font=dict(family=FONT["family"], size=12)),
     )
 
