@@ -240,3 +240,17 @@ def test_a_rate_too_small_in_a_run_that_stopped_early_says_so() -> None:
     said = f"in the {trained} epochs before the run stopped early, of the 50 set"
     assert advice.rule == "too_slow" and said in advice.message, advice.message
     assert said in lab.result.message, lab.result.message
+
+
+def test_a_linear_model_that_no_line_can_help_is_told_so_before_its_learning_rate() -> None:
+    """QA: logistic regression on circles at lr 0.001 was told "the learning rate is too small to move the weights"
+    and offered 0.03, which trained to the same chance accuracy; only then came "Give it x² and y²". The best
+    straight line on circles scores no better than guessing, so no learning rate helps: the line is the cause."""
+    circles = lab_after("data=circles&model=logreg&lr=0.001")
+    result = circles.result
+    assert result.status == "not_learning" and result.message.startswith("A linear model can only draw"), result.message
+    assert "best straight line scores 50%" in result.message and result.suggested_lr is None, result.message
+    advice, _ = circles.coach(None)
+    assert advice is not None and advice.fix.model.features == ("x", "y", "xx", "yy"), advice
+    blobs = lab_after("data=blobs&model=logreg&lr=0.00001").result  # a line separates blobs: the rate is the cause
+    assert blobs.message.startswith("The learning rate is too small"), blobs.message

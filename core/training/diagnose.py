@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from core.config import DEAD_TOL
 from core.evaluate import accuracy_interval, majority_baseline
-from core.models import ACTIVATIONS, eval_mode
+from core.models import ACTIVATIONS, InputFeatures, eval_mode
 
 if TYPE_CHECKING:
     from core.training.result import EpochStats
@@ -110,6 +111,20 @@ def is_linear(model: nn.Module) -> bool:
     return not any(isinstance(m, NONLINEAR) for m in model.modules())
 
 
+def best_straight_line(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float | None:
+    """The training accuracy of the best straight boundary on a 2-D model's inputs (its chosen features of the
+    points X, labels y): what any linear model of these inputs can reach at most, whatever its learning rate.
+    None for images or when X and y do not pair up."""
+    features = next((m for m in model.modules() if isinstance(m, InputFeatures)), None)
+    if features is None or X.ndim != 2 or len(X) != len(y) or len(torch.unique(y)) < 2:
+        return None
+    with torch.no_grad():
+        inputs = features(X.float()).cpu().numpy()
+    labels = y.cpu().numpy()
+    fit = LogisticRegression(C=1e4, max_iter=1000).fit(inputs, labels)  # all but unregularised: the best line
+    return float(fit.score(inputs, labels))
+
+
 @dataclass(frozen=True)
 class DeadUnits:
     """How many ReLU units of each ReLU layer, in order, output 0 for every point (a conv channel counts as one)."""
@@ -192,10 +207,17 @@ def _not_learning(outcome: Outcome, baseline: float) -> bool:
     return outcome.final_acc <= baseline + BASELINE_MARGIN or low <= baseline or flat
 
 
-def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, baseline: float) -> Outcome:
+def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, y: torch.Tensor,
+                      baseline: float) -> Outcome:
     """`outcome` as not learning, with the most likely cause the engine can see and what to try."""
     loss, lr, usual = outcome.final_loss, outcome.lr, outcome.reference_lr
     moved = abs(loss - outcome.initial_loss) / max(outcome.initial_loss, 1e-9)
+    line = best_straight_line(model, X, y) if is_linear(model) else None
+    if line is not None and line <= baseline + BASELINE_MARGIN:
+        return _with(outcome, "not_learning", (  # no learning rate helps a line that cannot separate the classes
+            f"A linear model can only draw a straight line, and the best straight line scores {line:.0%} on these "
+            f"training points, no better than always guessing the largest class ({baseline:.0%}): add a hidden "
+            "layer with a non-linear activation (or, for 2-D data, give it x² and y² as input features)."))
     if usual and lr * TINY_LR_RATIO <= usual and moved <= 0.1:
         rate, sentence = _try(lr, usual, larger=True)
         when = in_epochs(len(outcome.trained or outcome.history), outcome.epochs)
@@ -271,7 +293,7 @@ def diagnose(outcome: Outcome, model: nn.Module, X_probe: torch.Tensor, y_train:
     if _not_learning(outcome, baseline):
         if _rose(outcome.trained):  # the loss climbed after the kept epoch: the rate, not the network's shape
             return _stalled(outcome, _rose_message(outcome))
-        return _why_not_learning(outcome, model, X_probe, baseline)
+        return _why_not_learning(outcome, model, X_probe, y_train, baseline)
     if outcome.status == "completed":
         steps = history[-1].steps
         return _with(outcome, "completed", f"Trained {len(history)} epoch{'s' if len(history) != 1 else ''} "
