@@ -164,3 +164,15 @@ def test_dead_units_at_the_usual_rate_are_not_told_to_lower_it() -> None:
     told = judged(outcome(epochs(0.712, 0.712), lr=0.03), model)
     assert told.status == "not_learning" and "Lower the learning rate" not in told.message, told.message
     assert told.message.endswith("try other starting weights, more units or leaky_relu."), told.message
+
+
+def test_a_deep_sigmoid_network_that_did_not_learn_is_told_of_vanishing_gradients() -> None:
+    """QA, lesson 9: six sigmoid layers at the usual rate read "Try a learning rate 10× larger or smaller (now
+    0.03), or more epochs", while the lesson (rightly) says only the activation needs to change."""
+    deep = build_model(ModelConfig(hidden=(8,) * 6, activation="sigmoid"), seed=0)
+    told = judged(outcome(epochs(0.712, 0.712), lr=0.03), deep)
+    assert told.status == "not_learning" and "learning rate 10×" not in told.message, told.message
+    assert "With 6 sigmoid layers the likely cause is vanishing gradients" in told.message, told.message
+    assert told.message.endswith("Try ReLU or tanh, or fewer layers."), told.message
+    shallow = build_model(ModelConfig(hidden=(8, 8), activation="sigmoid"), seed=0)  # two: the rate, as before
+    assert "learning rate 10× larger or smaller" in judged(outcome(epochs(0.712, 0.712), lr=0.03), shallow).message

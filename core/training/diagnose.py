@@ -33,6 +33,7 @@ FLAT_LOSS = 0.02  # or the training loss stayed within 2% of its value before th
 FAR = 10  # a rate this many times above or below the usual one (`Outcome.reference_lr`) is "far" from it
 TINY_LR_RATIO = 30  # a rate this many times below the usual one may be too small to move the weights at all
 SMALLER, LARGER = 0.1, 10.0  # one step, for a rate to blame that is not far from the usual one: overshot / crawled
+DEEP_SIGMOID = 3  # hidden sigmoid layers from which a network that did not learn is told of vanishing gradients
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
 
@@ -241,7 +242,13 @@ def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, y: to
             return _with(outcome, "not_learning", f"{why}The learning rate ({lr:g}) is far {side} this model's usual "
                                                   f"rate with this optimizer: try it ({rate:g})"
                                                   f"{', or more epochs' if larger else ''}.", rate)
-        why += f"Try a learning rate 10× larger or smaller (now {lr:g}), or more epochs."
+        sigmoids = sum(isinstance(m, nn.Sigmoid) for m in model.modules())
+        if sigmoids >= DEEP_SIGMOID:  # a deep sigmoid network at a usual rate: the gradient fades on its way back
+            why += (f"With {sigmoids} sigmoid layers the likely cause is vanishing gradients: each sigmoid passes back "
+                    "at most a quarter of the gradient, so the first layers barely learn. Try ReLU or tanh, or fewer "
+                    "layers.")
+        else:
+            why += f"Try a learning rate 10× larger or smaller (now {lr:g}), or more epochs."
     return _with(outcome, "not_learning", why)
 
 
