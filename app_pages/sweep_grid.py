@@ -26,12 +26,24 @@ STARTING_VALUES = {"lr": (0.001, 0.01, 0.1), "units": (2, 8, 32), "layers": (1, 
                    "loss": ("cross_entropy", "mse"), "head": ("softmax", "sigmoid")}
 
 
-def _values_picker(name: str, key: str) -> tuple:
-    """A multiselect of the setting's sensible values, kept in the order of the choices."""
+def _values_picker(name: str, key: str, ran: dict[str, tuple]) -> tuple:
+    """A multiselect of the setting's sensible values, kept in the order of the choices; it starts from the values
+    the last sweep ran with (`ran`), else from a small usual grid."""
     choices = SETTINGS[name].choices
-    chosen = st.multiselect(f"{SETTINGS[name].label}: values", choices, default=list(STARTING_VALUES[name]),
+    start = [v for v in choices if v in ran.get(name, STARTING_VALUES[name])]
+    chosen = st.multiselect(f"{SETTINGS[name].label}: values", choices, default=start,
                             key=f"{key}.{name}", format_func=value_label, max_selections=MAX_VALUES)
     return tuple(v for v in choices if v in chosen)
+
+
+def _ran(lab: Lab, names: list[str]) -> dict[str, tuple]:
+    """The settings the session's last sweep varied (those still offered), in its order, with their values.
+
+    Streamlit forgets a widget's state when a page run does not draw it (another page, a reload), so the pickers
+    start from the sweep kept on the Lab: they show the grid the heatmap shows.
+    """
+    axes = lab.sweep.spec.axes if lab.sweep is not None else ()
+    return {axis.name: axis.values for axis in axes if axis.name in names}
 
 
 def axis_pickers(lab: Lab) -> list[Axis]:
@@ -43,16 +55,19 @@ def axis_pickers(lab: Lab) -> list[Axis]:
     names = [n for n in SETTINGS if (lab.model_config.kind == "mlp" or n not in MLP_ONLY)
              and (n != "head" or lab.model_config.n_classes == 2)]  # a sigmoid head is for two classes
     label = {n: SETTINGS[n].label for n in names} | {NONE: "nothing else"}
+    ran = _ran(lab, names)
     first_col, second_col = st.columns(2, gap="large")
     with first_col:
-        first = st.selectbox("Vary", names, key="sweep.first", format_func=label.get)
-        axes = [Axis(first, _values_picker(first, "sweep.first"))]
+        first = st.selectbox("Vary", names, index=names.index(next(iter(ran), names[0])), key="sweep.first",
+                             format_func=label.get)
+        axes = [Axis(first, _values_picker(first, "sweep.first", ran))]
     others = [NONE] + [n for n in names if n != first]
-    start = "units" if "units" in others else NONE
+    start = [*ran][1] if len(ran) > 1 else NONE if ran else "units"  # a one-setting sweep: "nothing else"
     with second_col:
-        second = st.selectbox("and", others, index=others.index(start), key="sweep.second", format_func=label.get)
+        second = st.selectbox("and", others, index=others.index(start if start in others else NONE),
+                              key="sweep.second", format_func=label.get)
         if second != NONE:
-            axes.append(Axis(second, _values_picker(second, "sweep.second")))
+            axes.append(Axis(second, _values_picker(second, "sweep.second", ran)))
     return axes
 
 

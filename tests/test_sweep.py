@@ -261,6 +261,8 @@ def test_the_heatmap_shows_finished_cells_their_numbers_and_frames_the_best() ->
     heat, runs = fig.data
     assert heat.type == "heatmap" and list(heat.x) == ["0.001", "0.01", "0.1"] and list(heat.y) == ["2", "8"]
     np.testing.assert_allclose(np.asarray(heat.z), 100 * val)
+    assert "%{z" not in heat.texttemplate, "a template over z writes a bare '%' in a cell still to run (NaN)"
+    assert [list(row) for row in heat.text] == [["50%", "90%", ""], ["70%", "60%", ""]]
     assert runs.name == RUNS_TRACE and len(runs.x) == 4  # the two cells not run yet cannot be clicked
     assert [int(c[0]) for c in runs.customdata] == [0, 1, 3, 4]
     assert runs.customdata[1][2] == pytest.approx(85.0) and "test" in runs.hovertemplate

@@ -156,3 +156,26 @@ def test_a_grid_over_the_servers_budget_is_refused_with_what_to_lower_and_the_la
     at.button(key="seeds.train").click().run()
     assert at.session_state[SESSION].lab.seeds is None and SHARED_SLOTS.running == 0
     assert any("The seed spread could not start: seed 0: This run would take" in e.value for e in at.error)
+
+
+def test_the_pickers_keep_the_sweeps_values_after_a_page_change_and_a_reload() -> None:
+    """Streamlit forgets a widget that a page run does not draw: back from Train (or after a reload) the pickers
+    showed the default 3 x 3 grid and "Run 9 runs" beside the heatmap of the sweep that ran. They start from it."""
+    at = sweep_page().run()
+    at.selectbox(key="sweep.second").set_value("batch").run()
+    at.multiselect(key="sweep.first.lr").set_value([0.01, 0.1])
+    at.multiselect(key="sweep.second.batch").set_value([16, 0]).run()
+    at.button(key="sweep.run").click().run()
+    job = at.session_state[SESSION].lab.sweep
+    wait_until(lambda: job.progress().done, timeout=30, what="the 2 x 2 sweep")
+    at.switch_page("app_pages/train.py").run()
+    at.switch_page("app_pages/sweep.py").run()
+    reloaded = AppTest.from_file("../app.py", default_timeout=60)
+    reloaded.query_params.update({"s": at.session_state[SESSION].token})
+    reloaded.switch_page("app_pages/sweep.py").run()
+    for back in (at, reloaded):
+        no_errors(back)
+        assert (back.selectbox(key="sweep.first").value, back.selectbox(key="sweep.second").value) == ("lr", "batch")
+        assert back.multiselect(key="sweep.first.lr").value == [0.01, 0.1]
+        assert back.multiselect(key="sweep.second.batch").value == [16, 0]
+        assert back.button(key="sweep.run").label == "Run 4 runs"

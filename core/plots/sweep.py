@@ -32,9 +32,11 @@ def sweep_figure(val_acc: np.ndarray, test_acc: np.ndarray, seconds: np.ndarray,
     xs, ys = _labels(*x), _labels(*y) if y is not None else [""]
     fig = new_figure(title, height=max(260, 140 + 70 * rows))
     low = float(np.nanmin(val_acc)) if np.isfinite(val_acc).any() else 0.0
+    # Each cell's text made here: a template over z wrote a bare "%" in the cells still to run (z NaN).
+    text = [[f"{100 * v:.0f}%" if np.isfinite(v) else "" for v in row] for row in val_acc]
     fig.add_trace(go.Heatmap(z=100 * val_acc, x=xs, y=ys, zmin=100 * low, zmax=100, colorscale="Viridis",
-                             texttemplate="%{z:.0f}%", hoverinfo="skip", colorbar=dict(title="val %", thickness=12),
-                             xgap=2, ygap=2))
+                             text=text, texttemplate="%{text}", hoverinfo="skip",
+                             colorbar=dict(title="val %", thickness=12), xgap=2, ygap=2))
     test, secs = (np.asarray(a, dtype=float).reshape(rows, cols) for a in (test_acc, seconds))
     states = np.asarray(status, dtype=object).reshape(rows, cols)
     done = np.argwhere(np.isfinite(val_acc))
