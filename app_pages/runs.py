@@ -12,6 +12,7 @@ from core.history.runs import (
     comparison_title,
     difference_label,
     differing_settings,
+    epochs_label,
     history_arrays,
     run_boundary,
     runs_csv,
@@ -67,6 +68,11 @@ def history(runs: list[Run]) -> list[Run]:
     return chosen
 
 
+def about(run: Run, differ: tuple[str, ...]) -> str:
+    """'lr 0.3, weights of epoch 37 of 57': what sets a run apart and the epoch its boundary is of."""
+    return ", ".join([*([difference_label(run, differ)] if differ else []), f"weights of epoch {epochs_label(run)}"])
+
+
 def compare(chosen: list[Run]) -> None:
     """The chosen runs' curves overlaid, and their boundaries side by side (2-D data)."""
     shown = sorted(chosen, key=lambda run: run.id)
@@ -75,10 +81,12 @@ def compare(chosen: list[Run]) -> None:
     title = f"Learning curves: {comparison_title(shown, differ)}" if differ else "Learning curves"
     st.plotly_chart(runs_curves_figure([(name, history_arrays(run)) for name, run in zip(names, shown)],
                                        title=title), key="runs.curves")
-    boundaries = [(name, grid) for name, grid in ((n, run_boundary(r)) for n, r in zip(names, shown)) if grid]
-    if boundaries:
-        st.plotly_chart(runs_boundaries_figure([grid for _, grid in boundaries], [name for name, _ in boundaries]),
-                        key="runs.boundaries")
+    drawn = [(run, grid) for run, grid in ((r, run_boundary(r)) for r in shown) if grid]
+    if drawn:  # short panel titles (long ones ran into each other at 1024 px); what differs is in the hover
+        notes = [about(run, differ) for run, _ in drawn]
+        st.plotly_chart(runs_boundaries_figure([grid for _, grid in drawn], [run.label for run, _ in drawn],
+                                               notes=notes), key="runs.boundaries")
+        st.caption(" · ".join(f"{run.label}: {note}" for (run, _), note in zip(drawn, notes)))
     else:
         st.caption("No boundaries to compare: they are drawn for runs on 2-D data that trained.")
     st.caption(f"Comparing {count(len(shown), 'run')}.")

@@ -13,6 +13,7 @@ from core.history.runs import (
     RunError,
     delete_runs,
     differing_settings,
+    epochs_label,
     pin_run,
     run_settings,
     runs_frame,
@@ -26,12 +27,18 @@ SHOWN = "runs.shown"  # the run ids of the table's rows as last drawn, which tho
 
 
 def table(runs: list[Run]) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """The runs table for display (differing settings first, highlighted) and the names of those settings."""
+    """The runs table for display and the names of the settings that differ (highlighted).
+
+    The figures people compare come right after the id and those settings, so that they show without scrolling
+    at 1024 px: validation and test accuracy, then the epochs ("37 of 57": the run kept epoch 37's weights).
+    """
     keys = differing_settings(runs)
     frame = runs_frame(runs)
     frame["created"] = frame["created"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
-    metrics = [f"{split} {name}" for split in SPLITS for name in ("accuracy", "loss")]
-    front = ["id", *keys, "status", "origin", "pinned", *metrics, "epochs", "seconds", "created"]
+    frame["epochs"] = [epochs_label(run) for run in runs]
+    losses = [f"{split} loss" for split in SPLITS]
+    front = ["id", *keys, "validation accuracy", "test accuracy", "epochs", "train accuracy", "status", "origin",
+             "pinned", *losses, "seconds", "created"]
     return frame[front + [k for k in SETTING_NAMES if k not in keys]], keys
 
 
@@ -64,6 +71,10 @@ def column_config() -> dict:
     config = {f"{s} accuracy": st.column_config.NumberColumn(format="percent", help=measured) for s in SPLITS}
     config.update({f"{s} loss": st.column_config.NumberColumn(format="%.4f", help=measured) for s in SPLITS})
     config["seconds"] = st.column_config.NumberColumn(format="%.2f s")
+    config["epochs"] = st.column_config.TextColumn(width="small", help=(
+        "Epochs trained. \"37 of 57\": early stopping kept the weights of epoch 37, which the metrics and the "
+        "boundary are of, after training 57."))
+    config["id"] = st.column_config.NumberColumn(width="small")
     return config
 
 

@@ -22,7 +22,7 @@ from core.plots import (
     roc_figure,
     scatter_figure,
 )
-from core.plots.runs import runs_curves_figure
+from core.plots.runs import runs_boundaries_figure, runs_curves_figure
 from core.plots.seeds import seed_spread_figure
 from core.plots.style import INK
 from core.training.recorder import GradientFlow
@@ -213,3 +213,18 @@ def test_a_large_neuron_map_is_as_tall_as_its_square_plot_needs(names: list[str]
     legend, height, margin = fig.layout.legend, fig.layout.height, fig.layout.margin
     plot_top = (1 - legend.y) * height + LEGEND_PAD + LEGEND_ROW * rows + UNDER_LEGEND if rows else margin.t
     assert abs(height - margin.b - plot_top - PLOT_SIDE_1024) <= 8, (height, plot_top)
+
+
+def test_compared_boundaries_have_short_titles_and_tell_the_rest_on_hover() -> None:
+    """Four titles such as "#53 · model logreg, hidden 16, opt adam" ran into each other at 1024 px: the panels
+    take short names, and each run's note (what differs, the epoch kept) opens its panel's hover."""
+    xs = np.linspace(-1, 1, 5, dtype=np.float32)
+    proba = np.stack(np.broadcast_arrays(np.float32(0.3), np.float32(0.7)), axis=-1) * np.ones((5, 5, 1), np.float32)
+    names = ["#51", "#52", "#53", "#54"]
+    notes = ["model mlp, hidden 8", "model mlp, hidden 16", "model logreg", "opt sgd, weights of epoch 37 of 57"]
+    fig = runs_boundaries_figure([BoundaryGrid(xs, xs, proba)] * 4, names, notes=notes)
+    assert [a.text for a in fig.layout.annotations if a.text in names] == names
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert [t.hovertemplate.split("<br>")[0] for t in heatmaps] == [f"<b>{n}</b> · {m}" for n, m in zip(names, notes)]
+    with pytest.raises(ValueError, match="one note per boundary"):
+        runs_boundaries_figure([BoundaryGrid(xs, xs, proba)] * 2, names[:2], notes=notes[:1])

@@ -54,7 +54,7 @@ def test_the_record_takes_validation_from_the_run_and_scores_the_rest(circles) -
     last = ended.result.history[-1]
     close = lambda value: pytest.approx(value, abs=1e-6)  # noqa: E731 - the record keeps 6 decimals
     assert metrics["validation"] == {"accuracy": close(last.val_acc), "loss": close(last.val_loss),
-                                     "n": len(circles.y_val)}
+                                     "n": len(circles.y_val), "epoch": last.epoch}  # the epoch kept
     for split, X, y in (("train", circles.X_train, circles.y_train), ("test", circles.X_test, circles.y_test)):
         proba = predict_proba(ended.model, X).astype(np.float64)
         proba /= proba.sum(axis=1, keepdims=True)

@@ -30,7 +30,9 @@ from core.history.runs import (
     delete_runs,
     difference_label,
     differing_settings,
+    epochs_label,
     get_run,
+    kept_epoch,
     list_runs,
     pin_run,
     record_run,
@@ -366,6 +368,42 @@ def test_a_setting_the_runs_model_does_not_use_is_not_shown_or_compared(engine) 
     assert list(shown["hidden"]) == [None, None, "8,8"] and list(shown["width"]) == ["32", "32", None]
     assert differing_settings([cnn, other_cnn]) == ()  # only their unused widths differ
     assert set(differing_settings([cnn, mlp])) >= {"model", "hidden", "width"}
+
+
+def test_a_logreg_run_is_never_labelled_with_hidden_layers(engine) -> None:
+    """A config keeps its MLP widths when the model becomes a logistic regression; the table showed None for it,
+    but the compare chart's titles and legends read "hidden 16" (QA at 1024 px)."""
+    sid = session()
+    for kind, hidden in (("logreg", "16"), ("mlp", "8")):
+        rec = record()
+        record_run(engine, sid, RunRecord({**rec.settings, "model": kind, "hidden": hidden}, rec.status,
+                                          rec.seconds, rec.history, rec.metrics))
+    logreg, mlp = list_runs(engine, sid)[::-1]
+    keys = differing_settings([logreg, mlp])
+    assert keys == ("model", "hidden")
+    assert [difference_label(r, keys) for r in (logreg, mlp)] == ["model logreg", "model mlp, hidden 8"]
+    assert comparison_title([logreg, mlp], keys) == "model logreg vs mlp; hidden 8"
+    assert runs_frame([logreg]).loc[0, "hidden"] is None  # the table, as before
+
+
+def test_an_early_stopped_run_says_which_epoch_it_kept(engine, circles) -> None:
+    """Early stopping went back to an earlier epoch: the table said 57 epochs of a run whose metrics and boundary
+    are of epoch 37's weights. The record notes the kept epoch with the metrics, and the labels say "37 of 57"."""
+    ended = ended_runs(circles, [QUICK])[0]
+    trained = len(ended.result.history)
+    assert trained > 1
+    went_back = replace(ended, result=replace(ended.result, best_epoch=1))  # as the stopping rule leaves it
+    sid = session()
+    record_run(engine, sid, describe_run(went_back))
+    record_run(engine, sid, describe_run(ended))
+    kept, last = list_runs(engine, sid)[::-1]
+    assert {split: m["epoch"] for split, m in kept.record.metrics.items()} == dict.fromkeys(kept.record.metrics, 1)
+    assert (kept_epoch(kept), epochs_label(kept)) == (1, f"1 of {trained}")
+    assert (kept_epoch(last), epochs_label(last)) == (trained, f"{trained}")
+    frame = runs_frame([kept, last])
+    assert list(frame["kept epoch"]) == [1, trained] and list(frame["epochs"]) == [trained, trained]
+    record_run(engine, sid, record())  # saved before the epoch was noted: its last epoch
+    assert epochs_label(list_runs(engine, sid)[0]) == "1"
 
 
 def test_the_overlay_has_one_colour_per_run_and_names_what_differs() -> None:

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -232,3 +233,31 @@ def test_a_ticked_automatic_run_replaced_by_the_next_is_unticked_with_a_note(two
     assert auto not in set(at.dataframe(key="runs.table").value["id"])
     assert ticked(at) == [] and notes == [f"Unticked #{auto}: no longer in the history (an automatic run is kept "
                                           "only until the next one, unless pinned)."]
+
+
+def test_compared_runs_read_at_1024_px(two_runs: AppTest) -> None:
+    """QA at 1024 px: the boundaries' long titles ran into each other, a logreg run read "hidden 16", validation
+    and test accuracy and the epochs needed scrolling, and an early-stopped run said 57 epochs while its figures
+    are of epoch 37."""
+    at = two_runs
+    token = at.session_state[SESSION].token
+    base = list_runs(shared_engine(), token)[0].record
+    history = tuple({**base.history[0], "epoch": e} for e in range(1, 58))
+    metrics = {split: {**m, "epoch": 37} for split, m in base.metrics.items()}
+    logreg = record_run(shared_engine(), token, RunRecord({**base.settings, "model": "logreg", "hidden": "32"},
+                                                          "early_stopped", 1.0, history, metrics, base.boundary))
+    at.run()
+    table = at.dataframe(key="runs.table").value
+    keys = list(table.columns).index("status")  # the settings that differ come before the figures
+    assert list(table.columns[:keys]) == ["id", "model", "hidden", "lr", "validation accuracy", "test accuracy",
+                                          "epochs", "train accuracy"]
+    row = table.set_index("id").loc[logreg]
+    assert row["epochs"] == "37 of 57" and pd.isna(row["hidden"])
+    at = select(at, [0, 1, 2])
+    no_errors(at)
+    curves, boundaries = (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))
+    ids = sorted(int(i) for i in table["id"])
+    assert [a["text"] for a in boundaries["layout"]["annotations"]] == [f"#{i}" for i in ids]
+    assert "hidden 32" not in json.dumps(curves) + json.dumps(boundaries)
+    note = next(c.value for c in at.caption if c.value.startswith(f"#{ids[0]}:"))
+    assert f"#{logreg}: model logreg, lr " in note and "weights of epoch 37 of 57" in note

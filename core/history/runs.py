@@ -34,7 +34,7 @@ from core.url.text import format_value
 ORIGINS = ("train", "play", "auto", "sweep")  # what started a run: a button, the replay, a slider, a sweep
 SPLITS = ("train", "validation", "test")
 MAX_RUNS_ENV, DAYS_ENV = "NNLAB_MAX_RUNS", "NNLAB_RUN_DAYS"
-TABLE_COLUMNS = ("id", "created", "origin", "status", "pinned", "seconds", "epochs")
+TABLE_COLUMNS = ("id", "created", "origin", "status", "pinned", "seconds", "epochs", "kept epoch")
 # Beside the settings, no link carries it: core.models.INIT_SCHEME of the run. Older rows lack it (scheme 1).
 INIT_SCHEME_KEY = "init_scheme"
 
@@ -80,7 +80,8 @@ class RunRecord:
     status: str
     seconds: float = 0.0
     history: tuple[dict[str, float | int | None], ...] = ()  # per epoch: the fields of core.training.train.EpochStats
-    metrics: dict[str, dict[str, float | int | None]] = field(default_factory=dict)  # split -> accuracy, loss, n
+    # split -> accuracy, loss, n and the epoch whose weights were measured (see `kept_epoch`)
+    metrics: dict[str, dict[str, float | int | None]] = field(default_factory=dict)
     boundary: dict | None = None  # 2-D data: {"x": [x0, x1], "y": [y0, y1], "proba": r x r x classes}
 
 
@@ -261,24 +262,45 @@ def differing_settings(runs: Sequence[Run]) -> tuple[str, ...]:
     return tuple(key for key in SETTING_NAMES if len({used_setting(run, key) for run in runs}) > 1)
 
 
-def shown_setting(run: Run, key: str) -> str:
-    """A run's value of one setting as people read it: a full batch (bs 0 in links) is "all"."""
-    value = run.record.settings.get(key, "?")
+def shown_setting(run: Run, key: str) -> str | None:
+    """A run's value of one setting as people read it (a full batch, bs 0 in links, is "all"); None when its
+    model does not use the setting, as the table shows it (a logistic regression has no hidden layers)."""
+    value = used_setting(run, key)
+    if value is None:
+        return None
     return "all" if key == "bs" and value in ("0", 0) else str(value)
 
 
 def difference_label(run: Run, keys: Sequence[str]) -> str:
-    """'lr 0.03, hidden 8,8': a run's values of the settings that differ (its id when none differ)."""
-    return ", ".join(f"{key} {shown_setting(run, key)}" for key in keys) or run.label
+    """'lr 0.03, hidden 8,8': a run's values of the settings that differ and that its model uses (its id when
+    there are none)."""
+    shown = ((key, shown_setting(run, key)) for key in keys)
+    return ", ".join(f"{key} {value}" for key, value in shown if value is not None) or run.label
 
 
 def comparison_title(runs: Sequence[Run], keys: Sequence[str]) -> str:
-    """'lr 0.03 vs 0.3': what differs between the runs, each setting's distinct values in run order."""
+    """'lr 0.03 vs 0.3': what differs between the runs, each setting's distinct used values in run order."""
     parts = []
     for key in keys:
-        values = list(dict.fromkeys(shown_setting(run, key) for run in runs))
-        parts.append(f"{key} {' vs '.join(values)}")
+        values = [v for v in dict.fromkeys(shown_setting(run, key) for run in runs) if v is not None]
+        if values:
+            parts.append(f"{key} {' vs '.join(values)}")
     return "; ".join(parts) or "same settings"
+
+
+def kept_epoch(run: Run) -> int | None:
+    """The epoch whose weights the run kept, which its metrics and boundary are of: early stopping goes back to
+    its best epoch. Runs saved before the history noted it (no "epoch" in their metrics) read as their last."""
+    noted = [m["epoch"] for m in run.record.metrics.values() if isinstance(m, dict) and m.get("epoch") is not None]
+    if noted:
+        return int(noted[0])
+    return int(run.record.history[-1]["epoch"]) if run.record.history else None
+
+
+def epochs_label(run: Run) -> str:
+    """'37 of 57' for a run that kept epoch 37's weights after training 57 epochs, else '57'."""
+    trained, kept = len(run.record.history), kept_epoch(run)
+    return f"{kept:,} of {trained:,}" if kept is not None and kept != trained else f"{trained:,}"
 
 
 def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
@@ -287,12 +309,11 @@ def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
     for run in runs:
         rec = run.record
         row = {"id": run.id, "created": run.created, "origin": run.origin, "status": rec.status,
-               "pinned": run.pinned, "seconds": rec.seconds, "epochs": len(rec.history)}
+               "pinned": run.pinned, "seconds": rec.seconds, "epochs": len(rec.history), "kept epoch": kept_epoch(run)}
         for split in SPLITS:
             for name in ("accuracy", "loss"):
                 row[f"{split} {name}"] = rec.metrics.get(split, {}).get(name)
-        row.update({key: shown_setting(run, key) if used_setting(run, key) is not None else None
-                    for key in SETTING_NAMES})
+        row.update({key: shown_setting(run, key) for key in SETTING_NAMES})
         rows.append(row)
     columns = [*TABLE_COLUMNS, *(f"{s} {m}" for s in SPLITS for m in ("accuracy", "loss")), *SETTING_NAMES]
     return pd.DataFrame(rows, columns=columns)

@@ -108,11 +108,13 @@ def describe_run(ended: EndedRun) -> RunRecord:
     if model is not None:
         model = copy.deepcopy(model)  # measured on a copy: the page may be using the model at the same time
     trained = model is not None and result is not None and bool(result.history) and not result.diverged
+    metrics = split_metrics(model, ended.data, run_validation(ended)) if trained else {}
     return RunRecord(
         settings=settings_params(ended.settings), status=result.status if result else "failed",
         seconds=(finite(result.seconds, 4) or 0.0) if result else 0.0,
         history=history_records(result.history) if result else (),
-        metrics=split_metrics(model, ended.data, run_validation(ended)) if trained else {},
+        # each split's figures say which epoch's weights they are of: early stopping keeps an earlier one
+        metrics={split: {**figures, "epoch": result.kept_epoch} for split, figures in metrics.items()},
         boundary=boundary_record(model, ended.data) if trained and not ended.data.is_image else None)
 
 

@@ -59,11 +59,17 @@ def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *
     return fig
 
 
-def runs_boundaries_figure(grids: Sequence[BoundaryGrid], names: Sequence[str], *,
+def runs_boundaries_figure(grids: Sequence[BoundaryGrid], names: Sequence[str], *, notes: Sequence[str] = (),
                            title: str = "Final decision boundaries") -> go.Figure:
-    """Small multiples: each run's final boundary (probabilities on its grid), in the order given."""
+    """Small multiples: each run's final boundary (probabilities on its grid), in the order given.
+
+    `names` title the panels: keep them short ("#12"), four side by side share a 1024-px page. `notes`, one per
+    panel when given, open each panel's hover (what the run was: its settings, the epoch it kept).
+    """
     if len(grids) != len(names):
         raise ValueError(f"Give one name per boundary. Got {len(grids)} grids and {len(names)} names.")
+    if notes and len(notes) != len(grids):
+        raise ValueError(f"Give one note per boundary, or none. Got {len(grids)} grids and {len(notes)} notes.")
     if not grids:
         raise ValueError("There is no boundary to draw: pick runs on 2-D data.")
     cols = min(COLUMNS, len(grids))
@@ -75,6 +81,8 @@ def runs_boundaries_figure(grids: Sequence[BoundaryGrid], names: Sequence[str], 
         layers = _two_class_layers(grid, [f"class {c}" for c in range(n_classes)]) if n_classes == 2 else [
             _multi_class_layer(grid)]
         for layer in layers:
+            if notes and "hovertemplate" in layer:
+                layer = {**layer, "hovertemplate": f"<b>{names[i]}</b> · {notes[i]}<br>{layer['hovertemplate']}"}
             fig.add_trace({**layer, "showscale": False}, row=i // cols + 1, col=i % cols + 1)
     fig.update_layout(**house_layout(title, height=60 + 260 * rows))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
