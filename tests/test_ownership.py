@@ -439,3 +439,20 @@ def test_the_database_records_the_first_tab_of_a_token_for_as_long_as_its_runs(t
     for token_, hash_ in (("../etc", mine), (new_token(), "short"), (new_token(), None)):
         with pytest.raises(ValueError):
             record_owner(engine, token_, hash_)
+
+
+def test_a_lesson_link_opened_in_the_same_tab_keeps_its_lesson_progress(server: Server) -> None:
+    """QA: a class handed one link per lesson saw "1 of 23 done" at every link: each link without s= opens a new
+    session. A new session in a tab that has one carries its lesson progress (and nothing else); another tab, or
+    the same computer's next person in a new tab, starts with none."""
+    first = server.open({"lesson": "non-linearity"}, tab=VICTIM, as_session="victim", page="app_pages/lessons.py")
+    here(first).lab.lessons_done = frozenset({"non-linearity"})  # passed (the check itself: test_lessons_page)
+    server.rerun(first, "victim")
+    second = server.open({"lesson": "hidden-units"}, tab=VICTIM, as_session="victim, next link",
+                         page="app_pages/lessons.py")
+    assert here(second).token != here(first).token, "a new session: the link's own settings"
+    assert here(second).lab.lessons_done == {"non-linearity"}
+    assert here(second).lab.model_config.hidden == (1,)  # the new lesson's start, not the first session's Lab
+    stranger = server.open({"lesson": "hidden-units"}, tab=STRANGER, as_session="stranger",
+                           page="app_pages/lessons.py")
+    assert here(stranger).lab.lessons_done == frozenset()

@@ -544,3 +544,13 @@ def test_limits_out_of_range_are_refused() -> None:
         StoreLimits(max_mb=float("inf"))
     with pytest.raises(StoreError, match="grace period"):
         StoreLimits(grace_s=0)
+
+
+def test_newest_of_is_the_tabs_last_used_value_and_no_one_elses() -> None:
+    store, _ = store_of()
+    older = store.put("older", owner="a", secret_hash="tab")
+    store.put("newer", owner="b", secret_hash="tab")
+    store.put("theirs", owner="c", secret_hash="other tab")
+    assert store.newest_of("tab") == "newer"
+    store.get(older)  # used again: now the tab's latest
+    assert store.newest_of("tab") == "older" and store.newest_of("nobody") is None and store.newest_of(None) is None

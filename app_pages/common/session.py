@@ -5,7 +5,8 @@ settings (widgets keep their own values under their page's prefix).
 A session belongs to its browser tab: nothing is opened until the tab has reported its secret (tab_secret.py,
 one light run on arrival). Then the URL decides what the session starts with: a session token (`s=`) finds its
 Lab in the store only for the tab that made it (a reload, Back or Forward); any other tab, browser or person gets
-a new Lab from the link's settings, never a copy of another's work or its run history. Every run then writes the
+a new Lab from the link's settings, never a copy of another's work or its run history. A new session in a tab
+that already has one (the next lesson's link opened there) carries its lesson progress alone. Every run then writes the
 settings, the classroom and the token back (Streamlit clears the query on a page change), but never the session's
 own points: the store keeps them for a reload, and an address that held them would hand them to anyone. The
 store's reaper stops the work of a session whose browser has been gone for the grace period; "End my session"
@@ -146,10 +147,14 @@ def _open(decoded: Decoded, problems: list[str], owner: str) -> Session:
         gone = RESTARTED_NOTE if mine and found.status == UNKNOWN else gone  # not this server's: it restarted
         gone = f"{gone} {POINTS_GONE}" if decoded.without_points else gone  # said, not silently other data
     try:
-        return new_session(decoded.settings, gone=gone, owner=owner, arrived=arrived)
+        here = new_session(decoded.settings, gone=gone, owner=owner, arrived=arrived)
     except ValueError as exc:
         problems.append(f"data={decoded.settings.data.name} cannot be used on this server: {exc}")
-        return new_session(gone=gone, owner=owner, arrived=arrived)
+        here = new_session(gone=gone, owner=owner, arrived=arrived)
+    earlier = session_store().newest_of(owner)  # the same tab's session (one link per lesson): its progress
+    if isinstance(earlier, Lab):
+        here.lab.lessons_done = earlier.lessons_done
+    return here
 
 
 def _train_images(config: DataConfig) -> int | None:

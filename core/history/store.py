@@ -191,6 +191,14 @@ class SessionStore:
             self._touch(token, entry)
             return Lookup(token, FOUND, entry.value, self.limits.ttl_min)
 
+    def newest_of(self, secret_hash: str | None) -> Any:
+        """The value this tab used last (by its secret's hash), without marking it used; None when it holds none.
+        For what a tab carries into a new session of its own (a lesson link opened in it: its lesson progress)."""
+        with self._lock:
+            self._expire()
+            return next((entry.value for entry in reversed(self._entries.values())
+                         if same_hash(entry.secret_hash, secret_hash)), None)
+
     def __contains__(self, token: object) -> bool:
         with self._lock:
             self._expire()
