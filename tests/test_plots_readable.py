@@ -8,6 +8,7 @@ import pytest
 from plotly.colors import hex_to_rgb, label_rgb, sample_colorscale, unlabel_rgb
 
 from core.boundary import BoundaryGrid, Snapshot
+from core.data.images import prepare_image
 from core.insight.maps import HiddenSpace, LayerMaps, NeuronMaps
 from core.plots import (
     activation_figure,
@@ -18,15 +19,18 @@ from core.plots import (
     hidden_space_figure,
     network_figure,
     neuron_map_figure,
+    probability_figure,
     replay_figure,
     roc_figure,
     scatter_figure,
+    steps_figure,
 )
 from core.plots.runs import runs_boundaries_figure, runs_curves_figure
 from core.plots.seeds import seed_spread_figure
 from core.plots.style import INK
 from core.training.recorder import GradientFlow
 from core.training.result import EpochStats
+from tests.image_corpus import draw_digit, png_bytes
 
 
 def _luminance(rgb: tuple[float, float, float]) -> float:
@@ -228,3 +232,46 @@ def test_compared_boundaries_have_short_titles_and_tell_the_rest_on_hover() -> N
     assert [t.hovertemplate.split("<br>")[0] for t in heatmaps] == [f"<b>{n}</b> · {m}" for n, m in zip(names, notes)]
     with pytest.raises(ValueError, match="one note per boundary"):
         runs_boundaries_figure([BoundaryGrid(xs, xs, proba)] * 2, names[:2], notes=notes[:1])
+
+
+# The Predict page at 1024 px, as Chromium lays it out: the steps beside the prediction (~330 px) and the
+# probability chart beside them (~218 px). Text is estimated at 0.6 em a character and 1.3 em a line.
+STEPS_1024, PROBA_1024, EM_WIDTH, LINE_HEIGHT = 330, 218, 0.6, 1.3
+
+
+def _text_size(text: str, font_size: float) -> tuple[float, float]:
+    """(width, height) in px of text whose lines break at <br>, estimated."""
+    lines = text.split("<br>")
+    return max(len(line) for line in lines) * EM_WIDTH * font_size, len(lines) * LINE_HEIGHT * font_size
+
+
+def test_each_preparation_step_title_fits_over_its_own_cell_at_1024_px() -> None:
+    """"Background removed" ran past its ~100-px cell (cut to "ckground removed" against "Cropped"), and a tall
+    crop filled its cell up to its title: every title now fits its cell's width and the room above the cell, and
+    each image hangs from its cell's top inside the cell."""
+    steps = prepare_image(png_bytes(draw_digit("1", size=(300, 300), box=(140, 40, 160, 260), stroke=12))).steps
+    fig = steps_figure(steps)
+    margin, height = fig.layout.margin, fig.layout.height
+    width_px, height_px = STEPS_1024 - margin.l - margin.r, height - margin.t - margin.b
+    tops = [fig.layout[trace.yaxis.replace("y", "yaxis")].domain for trace in fig.data]
+    for trace, title in zip(fig.data, fig.layout.annotations):
+        x = fig.layout[trace.xaxis.replace("x", "xaxis")]
+        y = fig.layout[trace.yaxis.replace("y", "yaxis")]
+        above = [bottom for bottom, _ in tops if bottom > y.domain[1]]  # the rows above this one
+        room = (min(above) - y.domain[1]) * height_px if above else margin.t
+        text_width, text_height = _text_size(title.text, title.font.size or 16)
+        assert text_width <= (x.domain[1] - x.domain[0]) * width_px, (title.text, text_width)
+        assert text_height <= room, (title.text, text_height, room)
+        assert (x.constrain, y.constrain, y.constraintoward) == ("domain", "domain", "top"), title.text
+
+
+def test_the_probability_ticks_stand_upright_with_room_at_1024_px() -> None:
+    """Five percentages ~25 px apart were turned on their sides in the ~218-px column: the ticks are upright, far
+    enough apart for their labels, and every class (the digits 0-9) has its own label."""
+    fig = probability_figure(np.full(10, 0.1), [str(c) for c in range(10)])
+    x, y, margin = fig.layout.xaxis, fig.layout.yaxis, fig.layout.margin
+    assert x.tickangle == 0 and y.tickangle == 0
+    assert list(y.tickvals) == list(range(10)) and list(y.ticktext) == [str(c) for c in range(10)]
+    px_per_unit = (PROBA_1024 - margin.l - margin.r) / (x.range[1] - x.range[0])
+    widest = max(_text_size(f"{value:.0%}", fig.layout.font.size)[0] for value in x.tickvals)
+    assert min(np.diff(x.tickvals)) * px_per_unit >= widest + 8, (x.tickvals, px_per_unit)

@@ -16,8 +16,10 @@ CAPTION = 10  # pixel rows above each tile for its caption (on a 28-pixel tile)
 ASSUMED_WIDTH = 720  # px: a typical chart width in the dashboard, to size the grid's height
 MAX_STEP_SIDE = 192  # step images are shown at most this many pixels across: enough for a thumbnail
 STEP_COLUMNS = 3  # steps per row: six titles side by side would run into each other in a page column
-STEP_PANEL = 170  # px of figure height per row of steps ...
-STEP_TITLE = 30  # ... of which this much, between rows, holds the next row's titles
+STEP_CELL = 110  # px: each step's cell is this tall; at 1024 px its column (~330 px) makes it ~96 px wide
+STEP_TITLE = 40  # px above each row for its titles: two lines of STEP_FONT and some air
+STEP_FONT = 12  # px: step titles
+STEP_LINE = 11  # characters: a longer title breaks at a space ("Background removed" was cut at 1024 px)
 
 
 def _tiles(images: np.ndarray, columns: int) -> np.ndarray:
@@ -83,11 +85,13 @@ def steps_figure(steps: Sequence[tuple[str, np.ndarray]], *, title: str = "") ->
         return add_hint(new_figure(title, height=160), "No image yet")
     columns = min(STEP_COLUMNS, len(steps))
     rows = math.ceil(len(steps) / columns)
-    top = 64 if title else 36
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[name for name, _ in steps],
-                        horizontal_spacing=0.04, vertical_spacing=STEP_TITLE / (rows * STEP_PANEL))
-    fig.update_layout(house_layout(title, height=rows * STEP_PANEL + top + 8), margin=dict(l=8, r=8, t=top, b=8),
+    plot = rows * STEP_CELL + (rows - 1) * STEP_TITLE  # px: the cells and the title rows between them
+    top = STEP_TITLE + (28 if title else 0)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[_step_title(name) for name, _ in steps],
+                        horizontal_spacing=0.04, vertical_spacing=STEP_TITLE / plot)
+    fig.update_layout(house_layout(title, height=plot + top + 8), margin=dict(l=8, r=8, t=top, b=8),
                       showlegend=False)
+    fig.update_annotations(font=dict(size=STEP_FONT, color=INK))
     hide_axes(fig)
     for k, (name, image) in enumerate(steps):
         rgb, stride = _display_rgb(image)
@@ -99,6 +103,15 @@ def steps_figure(steps: Sequence[tuple[str, np.ndarray]], *, title: str = "") ->
     return fig
 
 
+def _step_title(name: str) -> str:
+    """A step's name on at most two lines: a long one breaks at the space nearest its middle."""
+    if len(name) <= STEP_LINE or " " not in name:
+        return name
+    spaces = [k for k, char in enumerate(name) if char == " "]
+    cut = min(spaces, key=lambda k: abs(k - len(name) / 2))
+    return f"{name[:cut]}<br>{name[cut + 1:]}"
+
+
 def _fit_panel(fig: go.Figure, panel: int, shape: tuple[int, int], stride: int) -> None:
     """Panel `panel` (1-based) spans exactly its image, framed, with square pixels: the panel shrinks to fit."""
     x, y = ("x", "y") if panel == 1 else (f"x{panel}", f"y{panel}")
@@ -107,6 +120,7 @@ def _fit_panel(fig: go.Figure, panel: int, shape: tuple[int, int], stride: int) 
     # panel's domain instead, so a tall crop shrinks sideways and stays inside its own panel.
     fig.update_layout({f"xaxis{x[1:]}": dict(range=[-stride / 2, right], autorange=False, constrain="domain"),
                        f"yaxis{y[1:]}": dict(range=[bottom, -stride / 2], autorange=False, constrain="domain",
+                                             constraintoward="top",  # hangs right under its title
                                              scaleanchor=x, scaleratio=1)})  # reversed: row 0 on top, as stored
     # A thin frame: ink touching the crop's edge would otherwise run into the white page unseen.
     fig.add_shape(type="rect", xref=x, yref=y, x0=-stride / 2, x1=right, y0=-stride / 2, y1=bottom,
