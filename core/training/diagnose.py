@@ -1,12 +1,13 @@
 """How a run ended, in words a beginner can act on: diverged > stalled > not_learning, else as it stopped.
 
 Only what the engine can see is used: the loss curve, the learning rate against this model's usual one with its
-optimizer (core.training.reference), whether the model has any non-linearity, and whether a whole layer of its ReLU
-units is switched off (named, with the share of dead units the lessons and Inside read). Where the diagnosis blames
-the learning rate it records the rate its message names (`suggested_lr`), chosen by one rule (`rate_to_try`): this
-model's usual rate when the run's is FAR or more from it on the side that failed (too large for a run that blew up
-or overshot, too small for one that did not move or crawled), else one step (x0.1). The coach
-(core.training.coach) offers that rate and no other.
+optimizer (core.training.reference), whether the model has any non-linearity (and, for a linear model of 2-D points,
+what the best straight line on its inputs scores), whether a whole layer of its ReLU units is switched off (named,
+with the share of dead units the lessons and Inside read), and how many sigmoid layers it stacks.
+Where the diagnosis blames the learning rate it records the rate its message names (`suggested_lr`), chosen by one
+rule (`rate_to_try`): this model's usual rate when the run's is FAR or more from it on the side that failed (too
+large for a run that blew up or overshot, too small for one that did not move or crawled), else one step (x0.1).
+The coach (core.training.coach) offers that rate and no other.
 """
 
 from __future__ import annotations
