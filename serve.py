@@ -20,6 +20,7 @@ def warm_up() -> float:
     # every other student's slider move waited. Then the pages' shared modules, and through them torch and Plotly.
     import captum.attr  # noqa: F401
     import confusable_homoglyphs.confusables  # noqa: F401  (the board's look-alike letters, built below)
+    import sklearn.linear_model  # noqa: F401  (the diagnosis's best straight line, for a linear run that failed)
     import torchvision.datasets  # noqa: F401
 
     import app_pages.common.inside  # noqa: F401

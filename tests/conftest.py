@@ -86,6 +86,15 @@ def _no_shared_runs_between_tests() -> None:
     SHARED_RUNS.clear()
 
 
+@pytest.fixture(autouse=True)
+def _one_browser_tab_per_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The AppTests of one test that set no tab share one, as a reload would; another test is another tab. Shared
+    # across tests, a tab's sessions in the process-wide store handed one test's lesson progress to the next.
+    from app_pages.common import tab_secret  # here, not at the top: most tests never import streamlit
+
+    monkeypatch.setattr(tab_secret, "APPTEST_SECRET", f"apptest-tab-{secrets.token_hex(16)}")
+
+
 @pytest.fixture(scope="session")
 def circles() -> Dataset:
     return make_dataset(DataConfig(name="circles", n_samples=200, noise=0.05, seed=0))

@@ -17,9 +17,10 @@ from streamlit.testing.v1 import AppTest, local_script_runner
 from app_pages import board_panels as ui
 from app_pages import board_table as ranking
 from app_pages.board_panels import board_link
+from app_pages.common import tab_secret
 from app_pages.common.session import SESSION
 from app_pages.common.share import link_opens
-from app_pages.common.tab_secret import APPTEST_SECRET, TEST_SECRET
+from app_pages.common.tab_secret import TEST_SECRET
 from app_pages.common.ui import literal
 from core.config import DataConfig, ModelConfig, TrainConfig
 from core.history import board, board_keys
@@ -87,7 +88,7 @@ def test_a_teacher_starts_a_board_and_gets_two_links(db: Engine) -> None:
     at.button(key="board.start").click().run()
     no_errors(at)
     board_id = at.session_state[SESSION].lab.board_id
-    assert board_keys.is_teacher_tab(db, board_id, APPTEST_SECRET), "the tab that started it is the teacher"
+    assert board_keys.is_teacher_tab(db, board_id, tab_secret.APPTEST_SECRET), "the tab that started it is the teacher"
     assert board.get_board(db, board_id).data == at.session_state[SESSION].lab.data_config
     assert at.query_params["board"] in (board_id, [board_id]) and "key" not in at.query_params
     codes = [c.value for c in at.code]
@@ -381,7 +382,7 @@ def test_a_nickname_another_student_holds_is_refused_with_a_plain_message(db: En
 def test_the_remove_list_follows_new_entries_with_the_tables_refresh(db: Engine,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The Remove list is drawn with the live table: a new entry appears in it at the next refresh, without a run
-    of the whole teacher page, and removing one reruns the table alone."""
+    of the whole teacher page; removing it takes it off the board and the list."""
     teacher = board_page(tab=TAB_A).run()
     teacher.text_input(key="board.name").input("Period 3")
     teacher.button(key="board.start").click().run()

@@ -3,7 +3,6 @@ checked after every training ("Got it"), a digit lesson trained with the Train b
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from streamlit.testing.v1 import AppTest
@@ -15,6 +14,7 @@ from app_pages.lesson_view import START_NOTE
 from core.lessons import find_lesson, load_lessons
 from core.lessons.facts import ENDINGS
 from core.url.state import decode_url
+from tests.conftest import wait_until
 from tests.test_data_page_draw import shared_link
 
 TIMEOUT = 60
@@ -118,10 +118,7 @@ def test_a_digit_lesson_trains_with_the_train_button() -> None:
     assert any("Press **Train**" in i.value for i in at.info)
     at.slider(key="train.epochs").set_value(5).run()
     at.button(key="lessons.train").click().run()
-    deadline = time.monotonic() + TIMEOUT
-    while at.session_state[SESSION].lab.training and time.monotonic() < deadline:
-        time.sleep(0.2)
-    at.run()
+    wait_for_the_run(at)
     no_errors(at)
     assert got_it(at), [w.value for w in at.warning]
 
@@ -154,10 +151,9 @@ def test_a_lesson_moves_a_data_control_too() -> None:
 
 
 def wait_for_the_run(at: AppTest) -> None:
-    """Until the lab's worker has finished, then the page run that checks it."""
-    deadline = time.monotonic() + TIMEOUT
-    while at.session_state[SESSION].lab.training and time.monotonic() < deadline:
-        time.sleep(0.2)
+    """Until the lab's worker has finished (failing after TIMEOUT), then the page run that checks it."""
+    lab = at.session_state[SESSION].lab
+    wait_until(lambda: not lab.training, timeout=TIMEOUT, what="the lesson's run")
     at.run()
 
 
@@ -180,6 +176,7 @@ def test_overfitting_asks_for_a_network_that_fits_its_training_points() -> None:
     wait_for_the_run(at)
     no_errors(at)
     assert not got_it(at), [w.value for w in at.warning]  # the QA's 3-3-3
+    assert any("Not yet" in w.value and "training accuracy" in w.value for w in at.warning), at.warning
     at.select_slider(key="train.arch.units").set_value(128).run()  # the hint's
     wait_for_the_run(at)
     no_errors(at)
@@ -194,9 +191,11 @@ def test_the_start_says_it_does_not_count_and_how_a_run_ended_reads_as_words() -
     assert any(c.value == f"Check: {literal('the run diverged')}" for c in at.caption)
     for press_train in (False, True):
         if press_train:  # Train pressed at the unchanged start: the same run again, and the same reason
+            before = at.session_state[SESSION].lab.result
             at.button(key="lessons.train").click().run()
             wait_for_the_run(at)
             no_errors(at)
+            assert at.session_state[SESSION].lab.result is not before, "Train ran the start again"
         warning = next(w.value for w in at.warning if "Not yet" in w.value)
         assert "how the run ended" not in warning and "_" not in warning, warning
         assert any(warning.endswith(f"Your run: {literal(words)}.") for _, words in ENDINGS), warning

@@ -27,7 +27,7 @@ from core.plots import (
 )
 from core.plots.runs import runs_boundaries_figure, runs_curves_figure
 from core.plots.seeds import seed_spread_figure
-from core.plots.style import INK
+from core.plots.style import INK, hex_rgb
 from core.training.recorder import GradientFlow
 from core.training.result import EpochStats
 from tests.image_corpus import draw_digit, png_bytes
@@ -44,7 +44,7 @@ def _contrast(a: tuple, b: tuple) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-WHITE_RGB, INK_RGB = (255, 255, 255), tuple(int(INK[i: i + 2], 16) for i in (1, 3, 5))
+WHITE_RGB, INK_RGB = (255, 255, 255), tuple(int(v) for v in hex_rgb([INK])[0])
 
 
 def _cells(fig) -> list[tuple[float, tuple, tuple]]:
@@ -57,6 +57,7 @@ def _cells(fig) -> list[tuple[float, tuple, tuple]]:
         fraction = (value - heat.zmin) / (heat.zmax - heat.zmin)  # what the heatmap draws, from its own ends
         scale = [[stop, label_rgb(hex_to_rgb(color))] for stop, color in heat.colorscale]
         cell = unlabel_rgb(sample_colorscale(scale, [fraction])[0])
+        assert label.font.color in ("white", INK), label.font.color  # the two inks the contrast is checked for
         out.append((value, cell, WHITE_RGB if label.font.color == "white" else INK_RGB))
     return out
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from core.plots.seeds import seed_spread_figure
+from tests.test_plots_readable import EM_WIDTH as EM  # a character's mean width in ems, as the other checks
 
 CHART_1024 = 564  # px: a chart across the page's main column at 1024 px
-EM = 0.55  # a character's mean width in ems, for the house sans-serif
 
 
 def _seeds(final: list[float]):
@@ -24,9 +24,10 @@ def test_the_seed_spreads_right_panel_keeps_its_title_in_the_chart_and_its_axis_
     plot = CHART_1024 - margin.l - margin.r
     left, right = fig.layout.xaxis.domain, fig.layout.xaxis2.domain
     title = next(a for a in fig.layout.annotations if abs(a.x - sum(right) / 2) < 1e-9)
-    half = len(title.text) * EM * title.font.size / 2
+    left_title = next(a for a in fig.layout.annotations if abs(a.x - sum(left) / 2) < 1e-9)
+    half, left_half = (len(t.text) * EM * t.font.size / 2 for t in (title, left_title))
     assert margin.l + plot * title.x + half <= CHART_1024, title.text  # not cut at the chart's right edge
-    assert plot * (title.x - left[1]) >= half, title.text  # nor over the left panel's title
+    assert plot * (title.x - left_title.x) >= half + left_half, title.text  # nor over the left panel's title
     assert not fig.layout.yaxis2.title.text  # the gap holds the right panel's tick labels only
     assert plot * (right[0] - left[1]) >= 3 * EM * fig.layout.font.size + 8  # "100" and the ticks' gap
 

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_pages.common import tab_secret
 from app_pages.common.session import SESSION, run_writer
-from app_pages.common.tab_secret import APPTEST_SECRET, hash_secret
+from app_pages.common.tab_secret import hash_secret
 from core.config import ModelConfig, Settings, TrainConfig
 from core.history.db import shared_engine
 from core.history.owners import record_owner
@@ -125,7 +126,7 @@ def test_a_link_whose_session_the_server_forgot_keeps_its_run_history(tmp_path, 
     monkeypatch.delenv("NNLAB_DATABASE_URL", raising=False)
     old = new_token()  # a link from before a restart: its token is not in this server's store
     record_run(shared_engine(), old, RunRecord({"data": "circles", "lr": "0.1"}, "completed"), origin="train")
-    record_owner(shared_engine(), old, hash_secret(APPTEST_SECRET))  # made by this browser tab (AppTest's one)
+    record_owner(shared_engine(), old, hash_secret(tab_secret.APPTEST_SECRET))  # made by this test's browser tab
     at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
     at.query_params["s"] = old
     at.switch_page("app_pages/runs.py").run()

@@ -6,8 +6,9 @@ another browser, or the same browser after the tab was closed reports a new one.
 `secret()` is None: the page shows "Loading…" and ends (one extra rerun on arrival). Only the secret's sha256
 (`owner_hash`) is kept with the session's store entry.
 
-Under AppTest there is no browser: the tab is simulated by st.session_state[TEST_SECRET] (absent: one shared test
-tab, so a new AppTest with the same s= is a reload; None: a tab that has not reported yet). Nothing from the URL
+Under AppTest there is no browser: the tab is simulated by st.session_state[TEST_SECRET] (absent: the one test tab,
+APPTEST_SECRET, so a new AppTest with the same s= is a reload; tests/conftest.py gives each test its own; None: a
+tab that has not reported yet). Nothing from the URL
 is ever read here.
 """
 

@@ -19,6 +19,7 @@ from core.config import Settings
 from core.evaluate import Metrics, accuracy_interval, evaluate_model
 from core.insight.maps import layer_outputs, unit_health
 from core.models import build_model, count_parameters, linear_weights
+from core.training.diagnose import plain_number
 from core.training.result import TrainResult
 
 if TYPE_CHECKING:
@@ -77,15 +78,6 @@ ENDINGS = (("completed", "ran all its epochs"), ("converged", "converged (its lo
            ("diverged", "diverged"), ("stalled", "stalled"), ("not_learning", "did not learn"))
 
 
-def _plain(number: float) -> str:
-    """A number in plain digits, never in scientific notation: 1,230 · 0.0123 · 0.000083."""
-    if not math.isfinite(number):
-        return "—" if math.isnan(number) else "∞" if number > 0 else "−∞"
-    if number == int(number):
-        return f"{int(number):,}"
-    return np.format_float_positional(number, trim="-")
-
-
 def _significant(number: float, digits: int) -> float:
     return float(f"{number:.{digits}g}")
 
@@ -125,16 +117,16 @@ class Measure:
             return dict(self.words).get(value, str(value).replace("_", " ")) if self.words else str(value)
         shown = self.rounded(value)
         if not math.isfinite(shown):
-            return _plain(shown)
+            return plain_number(shown)
         if self.percent:
-            return f"{shown:.1f}%" if abs(shown) >= 0.1 or not shown else f"{_plain(shown)}%"
-        return _plain(shown)
+            return f"{shown:.1f}%" if abs(shown) >= 0.1 or not shown else f"{plain_number(shown)}%"
+        return plain_number(shown)
 
     def show_limit(self, value: float | str) -> str:
         """A threshold as written in the check: 90%, 0.6, 4 (a word as `show` reads it)."""
         if self.text or isinstance(value, str):
             return self.show(value)
-        return f"{_plain(self.limit(value))}{'%' if self.percent else ''}"
+        return f"{plain_number(self.limit(value))}{'%' if self.percent else ''}"
 
     def reading(self, value: float | str) -> str:
         """One measurement of a run in words: 'validation accuracy 93.3%', 'stopped early'."""

@@ -7,25 +7,24 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.style import BLUE, INK, NEUTRAL, check_names, class_color, equal_aspect, new_figure
+from core.plots.style import BLUE, INK, NEUTRAL, check_names, class_color, equal_aspect, hex_rgb, new_figure
 
 BLUES = [[0.0, "#f4f8fb"], [0.5, "#7fb4d8"], [1.0, "#08467a"]]
 
 
-def _luminance(hex_color: str) -> float:
-    """WCAG relative luminance of '#rrggbb' (0 black .. 1 white)."""
-    rgb = np.array([int(hex_color[i: i + 2], 16) for i in (1, 3, 5)]) / 255.0
-    linear = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+def _luminance(rgb: np.ndarray) -> float:
+    """WCAG relative luminance of an RGB colour in [0, 255] (0 black .. 1 white)."""
+    channels = rgb / 255.0
+    linear = np.where(channels <= 0.03928, channels / 12.92, ((channels + 0.055) / 1.055) ** 2.4)
     return float(linear @ [0.2126, 0.7152, 0.0722])
 
 
 def _ink_on(scale: list, fraction: float) -> str:
     """White or INK, whichever contrasts more (WCAG ratio) with `scale`'s colour at `fraction` (0..1) of it."""
-    stops = [stop for stop, _ in scale]
-    rgb = np.array([[int(color[i: i + 2], 16) for i in (1, 3, 5)] for _, color in scale], dtype=float)
-    cell = "#" + "".join(f"{round(np.interp(fraction, stops, rgb[:, k])):02x}" for k in range(3))
+    stops, rgb = [stop for stop, _ in scale], hex_rgb([color for _, color in scale])
+    cell = np.round([np.interp(fraction, stops, rgb[:, k]) for k in range(3)])  # the colour as drawn, in whole steps
     lum = _luminance(cell)
-    return "white" if (1.05 / (lum + 0.05)) > (lum + 0.05) / (_luminance(INK) + 0.05) else INK
+    return "white" if (1.05 / (lum + 0.05)) > (lum + 0.05) / (_luminance(hex_rgb([INK])[0]) + 0.05) else INK
 
 
 def _category_axis(names: list[str]) -> dict:

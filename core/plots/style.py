@@ -60,10 +60,14 @@ def class_color(label: int) -> str:
     return CLASS_COLORS[int(label) % len(CLASS_COLORS)]
 
 
+def hex_rgb(colors: Sequence[str]) -> np.ndarray:
+    """'#rrggbb' colours -> (n, 3) float RGB in [0, 255], one row per colour."""
+    return np.array([[int(c.lstrip("#")[i: i + 2], 16) for i in (0, 2, 4)] for c in colors], dtype=float)
+
+
 def class_rgb(n_classes: int) -> np.ndarray:
     """(n_classes, 3) float RGB in [0, 255], one row per class."""
-    hexes = [class_color(c).lstrip("#") for c in range(n_classes)]
-    return np.array([[int(h[i: i + 2], 16) for i in (0, 2, 4)] for h in hexes], dtype=float)
+    return hex_rgb([class_color(c) for c in range(n_classes)])
 
 
 def tint(rgb: np.ndarray, strength: float | np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from torch import nn
 
 from core.config import MAX_UNITS, Settings
-from core.training.diagnose import dead_share, far_below, in_epochs, rate_to_try
+from core.training.diagnose import dead_share, far_below, in_epochs, plain_number, rate_to_try
 from core.training.presets import LEARNING_RATES
 from core.training.result import TrainResult
 
@@ -151,7 +151,7 @@ def _vanishing(run: _Run) -> Advice | None:
     first = float(flow.ratio()[0])
     if first >= VANISHED:
         return None
-    share = np.format_float_positional(float(f"{100 * first:.2g}"), trim="-")  # 0.0039, never 3.9e-03
+    share = plain_number(float(f"{100 * first:.2g}"))  # 0.0039, never 3.9e-03
     return Advice("vanishing", f"Vanishing gradients: the first layer's gradients are {share}% of the last "
                                "layer's. Each sigmoid passes back at most a quarter of its gradient, so the first "
                                "layers barely learn. ReLU passes it back whole.", "Use ReLU",

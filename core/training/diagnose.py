@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
 from torch import nn
 
 from core.config import DEAD_TOL
@@ -35,6 +34,7 @@ FAR = 10  # a rate this many times above or below the usual one (`Outcome.refere
 TINY_LR_RATIO = 30  # a rate this many times below the usual one may be too small to move the weights at all
 SMALLER, LARGER = 0.1, 10.0  # one step, for a rate to blame that is not far from the usual one: overshot / crawled
 DEEP_SIGMOID = 3  # hidden sigmoid layers from which a network that did not learn is told of vanishing gradients
+LINEAR_CURE = "add a hidden layer with a non-linear activation (or, for 2-D data, give it x² and y² as input features)."
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
 
@@ -93,6 +93,16 @@ def _try(lr: float, reference: float | None, *, larger: bool) -> tuple[float, st
     return rate, f"Try {LARGER:g}× larger ({rate:g})." if larger else f"Try {rate:g} (x0.1)."
 
 
+def plain_number(number: float) -> str:
+    """A number in plain digits, never in scientific notation: 1,230 · 0.0123 · 0.000083 (the coach's and the
+    lessons' readings of the same measurements)."""
+    if not math.isfinite(number):
+        return "—" if math.isnan(number) else "∞" if number > 0 else "−∞"
+    if number == int(number):
+        return f"{int(number):,}"
+    return np.format_float_positional(number, trim="-")
+
+
 def in_epochs(trained: int, epochs: int) -> str:
     """How long a run had, for "too small to move the weights …": "in 20 epochs" when it trained all `epochs`,
     else "in the 11 epochs before the run stopped early, of the 50 set" (the stopping rule ended it)."""
@@ -123,6 +133,8 @@ def best_straight_line(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> fl
     with torch.no_grad():
         inputs = features(X.float()).cpu().numpy()
     labels = y.cpu().numpy()
+    from sklearn.linear_model import LogisticRegression  # only for a linear run that did not learn: not at start-up
+
     fit = LogisticRegression(C=1e4, max_iter=1000).fit(inputs, labels)  # all but unregularised: the best line
     return float(fit.score(inputs, labels))
 
@@ -214,21 +226,20 @@ def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, y: to
     """`outcome` as not learning, with the most likely cause the engine can see and what to try."""
     loss, lr, usual = outcome.final_loss, outcome.lr, outcome.reference_lr
     moved = abs(loss - outcome.initial_loss) / max(outcome.initial_loss, 1e-9)
-    line = best_straight_line(model, X, y) if is_linear(model) else None
+    linear = is_linear(model)
+    line = best_straight_line(model, X, y) if linear else None
     if line is not None and line <= baseline + BASELINE_MARGIN:
         return _with(outcome, "not_learning", (  # no learning rate helps a line that cannot separate the classes
             f"A linear model can only draw a straight line, and the best straight line scores {line:.0%} on these "
-            f"training points, no better than always guessing the largest class ({baseline:.0%}): add a hidden "
-            "layer with a non-linear activation (or, for 2-D data, give it x² and y² as input features)."))
+            f"training points, no better than always guessing the largest class ({baseline:.0%}): {LINEAR_CURE}"))
     if usual and lr * TINY_LR_RATIO <= usual and moved <= 0.1:
         rate, sentence = _try(lr, usual, larger=True)
         when = in_epochs(len(outcome.trained or outcome.history), outcome.epochs)
         return _with(outcome, "not_learning", (
             f"The learning rate is too small to move the weights {when}: the training loss went from "
             f"{outcome.initial_loss:.3f} to {loss:.3f}. {sentence}"), rate)
-    if is_linear(model):
-        why = ("A linear model can only draw a straight line; add a hidden layer with a non-linear activation "
-               "(or, for 2-D data, give it x² and y² as input features).")
+    if linear:
+        why = f"A linear model can only draw a straight line; {LINEAR_CURE}"
     elif (dead := dead_units(model, X)).blocked:
         cure = (f"Lower the learning rate (now {lr:g}, far above this model's usual {usual:g}) or try leaky_relu."
                 if far_above(lr, usual) else f"The learning rate ({lr:g}) is not far above this model's usual one, "

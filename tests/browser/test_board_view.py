@@ -92,8 +92,8 @@ def test_the_remove_list_opens_with_one_click_and_stays_open_past_a_refresh(page
     """QA at 1024 px saw the first click on "Entry to remove" show no options. The cause was the test driver:
     Playwright scrolls a box below the fold into view and clicks in the same moment, and the scroll event that
     arrives just after closes the list (Streamlit's select box closes its popover when the page scrolls). A person
-    scrolls to the box first, as this test does; then one click opens it, and the live table's refresh leaves it
-    open (the list is drawn outside the refreshing fragment)."""
+    scrolls to the box first, as this test does; then one click opens it. The select box is redrawn with the table
+    every refresh, and its open list stays open while its entries do not change."""
     page.set_viewport_size({"width": 1024, "height": 768})
     board_id = start_board(page, "Remove class")
     seed(board_id, ["ada", "bob"])

@@ -70,12 +70,12 @@ def stroke_to_prediction(page: Page, points: list[tuple[float, float]]) -> float
     return elapsed
 
 
-def train_mnist(page: Page) -> None:
-    """The MNIST MLP preset, trained on the Train page as a user does."""
+def train_on(page: Page, dataset: str = "MNIST digits (real)") -> None:
+    """`dataset` picked on the Data page and its preset model trained on the Train page, as a user does."""
     go_to(page, "Data")
-    choose(page, "Dataset", "MNIST digits (real)")
+    choose(page, "Dataset", dataset)
     go_to(page, "Train")
-    train_button(page).click()
+    act(page, train_button(page).click)
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained · completed", timeout=TRAIN_MS)
     wait_for_app(page)
 
@@ -93,7 +93,7 @@ def test_a_seven_drawn_with_the_mouse_is_a_seven_and_joins_my_handwriting(page: 
                                                                            slow_day: float) -> None:
     if mnist_available is None:
         pytest.skip("real MNIST files not found in ../shared/data/mnist (set NNLAB_TEST_MNIST_DIR)")
-    train_mnist(page)
+    train_on(page)
     go_to(page, "Predict")
     expect(page.get_by_text("Draw a digit on the pad")).to_be_visible()
 

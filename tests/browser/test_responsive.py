@@ -27,8 +27,8 @@ from tests.browser.helpers import (
 )
 from tests.browser.layout import settled_layout_problems
 from tests.browser.server import serve_app
-from tests.browser.test_canvas import BAR, DIAGONAL, stroke
-from tests.browser.test_journey import TRAIN_MS, choose, train_button
+from tests.browser.test_canvas import BAR, DIAGONAL, stroke, train_on
+from tests.browser.test_journey import choose
 
 PAGES = ("Home", "Lessons", "Data", "Model", "Inside", "Train", "Evaluate", "Predict", "Runs", "Sweep", "Board")
 SIZES = ((1024, 768), (1366, 768), (1920, 1080))
@@ -170,16 +170,6 @@ def layout_at_every_size(page: Page, name: str, *, before: Callable[[], object] 
     return found
 
 
-def train_on(page: Page, dataset: str) -> None:
-    """Pick `dataset` on the Data page and train a model on it, in a 1400-px window."""
-    page.set_viewport_size({"width": 1400, "height": 900})
-    go_to(page, "Data")
-    choose(page, "Dataset", dataset)
-    go_to(page, "Train")
-    act(page, train_button(page).click)
-    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Trained · completed", timeout=TRAIN_MS)
-
-
 def test_draw_mode_evaluate_and_the_canvas_fit_the_screen(browser: Browser, fresh_server: tuple[str, int],
                                                            mnist_available: Path | None) -> None:
     """The views a fresh session does not reach: draw mode, Evaluate after a digit run, the Predict canvas."""
@@ -189,6 +179,7 @@ def test_draw_mode_evaluate_and_the_canvas_fit_the_screen(browser: Browser, fres
     choose(page, "Dataset", "Your own points (draw or import)")
     expect(page.locator(DRAW_PLANE)).to_be_visible()
     found = layout_at_every_size(page, "data-draw")
+    page.set_viewport_size({"width": 1400, "height": 900})
     train_on(page, "MNIST digits (real)" if mnist_available else "Digits (offline, 8×8 scaled up)")
     go_to(page, "Evaluate")
     expect(page.get_by_text("Mistakes on the test split")).to_be_visible()
@@ -220,6 +211,7 @@ def test_inside_maps_and_the_projector_fit_the_screen(browser: Browser, fresh_se
     settled_layout_problems(page)
     maps = page.evaluate(CHARTS_IN_COLUMNS_JS)
     found = layout_at_every_size(page, "inside-maps")
+    page.set_viewport_size({"width": 1400, "height": 900})
     train_on(page, "Digits (offline, 8×8 scaled up)")
     go_to(page, "Inside")
     page.get_by_role("tab", name="Embedding projector", exact=True).click()
