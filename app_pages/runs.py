@@ -14,6 +14,7 @@ from core.history.runs import (
     differing_settings,
     epochs_label,
     history_arrays,
+    kept_epoch,
     run_boundary,
     runs_csv,
     runs_json,
@@ -80,7 +81,7 @@ def compare(chosen: list[Run]) -> None:
     names = [f"{run.label} · {difference_label(run, differ)}" if differ else run.label for run in shown]
     title = f"Learning curves: {comparison_title(shown, differ)}" if differ else "Learning curves"
     st.plotly_chart(runs_curves_figure([(name, history_arrays(run)) for name, run in zip(names, shown)],
-                                       title=title), key="runs.curves")
+                                       kept=[kept_epoch(run) for run in shown], title=title), key="runs.curves")
     drawn = [(run, grid) for run, grid in ((r, run_boundary(r)) for r in shown) if grid]
     if drawn:  # short panel titles (long ones ran into each other at 1024 px); what differs is in the hover
         notes = [about(run, differ) for run, _ in drawn]

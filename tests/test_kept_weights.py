@@ -82,3 +82,6 @@ def test_the_train_page_shows_the_kept_epochs_cards_and_boundary(lab: Lab) -> No
     assert any(f"epoch {kept.epoch:,} (kept; the run went on to {last.epoch:,})" in c.value for c in at.caption)
     titles = [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "") for c in at.get("plotly_chart")]
     assert f"Decision boundary after epoch {kept.epoch}" in titles, titles  # the kept epoch's, not the last's
+    specs = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    curves = next(layout for layout in specs if layout.get("title", {}).get("text") == "Learning curves")
+    assert {shape["x0"] for shape in curves.get("shapes", [])} == {kept.epoch}  # the curves mark the kept epoch

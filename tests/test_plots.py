@@ -50,13 +50,25 @@ def validated(monkeypatch) -> list[go.Figure]:
 
     def checked(traces, layout, frames=()) -> go.Figure:
         fig = style.figure(traces, layout, frames)
-        go.Figure(fig.to_dict())  # the validation the page no longer pays for (ValueError on a bad property)
+        sent = fig.to_dict()  # what the browser gets
+        valid = go.Figure(sent).to_dict()  # the validation the page no longer pays for (ValueError on a bad property)
+        # Plotly's shorthands ("title_text") are expanded only by validation: plotly.js ignores one sent as it is.
+        assert not _paths(sent) - _paths(valid), f"shorthand keys plotly.js ignores: {_paths(sent) - _paths(valid)}"
         built.append(fig)
         return fig
 
     for module in (points_module, training_module, replay_module):
         monkeypatch.setattr(module, "figure", checked)
     return built
+
+
+def _paths(spec: object, at: str = "") -> set[str]:
+    """Every key path in a figure's dict ("layout/xaxis/title/text"), list items by position."""
+    if isinstance(spec, dict):
+        return set().union(*({f"{at}/{k}"} | _paths(v, f"{at}/{k}") for k, v in spec.items())) if spec else set()
+    if isinstance(spec, list | tuple):
+        return set().union(*(_paths(v, f"{at}[{i}]") for i, v in enumerate(spec)))
+    return set()
 
 
 def test_figures_built_unvalidated_are_validated_by_these_tests(validated, circles) -> None:
@@ -71,6 +83,8 @@ def test_figures_built_unvalidated_are_validated_by_these_tests(validated, circl
     bad = style.figure([{"type": "scatter", "x": [0], "colour": "red"}], {})  # taken as it is, without complaint
     with pytest.raises(ValueError, match="colour"):
         go.Figure(bad.to_dict())
+    with pytest.raises(AssertionError, match="title_text"):  # Plotly takes it; plotly.js would draw no title
+        training_module.figure([], {"xaxis": {"title_text": "Epoch"}})
 
 
 def test_every_colour_scale_is_the_traces_own_so_the_template_needs_none(circles, blobs) -> None:
@@ -347,6 +361,21 @@ def test_curves_of_an_empty_history_show_a_hint() -> None:
     # One per subplot, each in the middle of its own plot area (not on the axis titles between them).
     assert sorted(a.xref for a in hints) == ["x domain", "x2 domain"] and all(a.x == 0.5 for a in hints)
     assert not any("first epoch" in text for text in _annotation_texts(curves_figure(_history(2))))
+
+
+def test_curves_mark_the_epoch_whose_weights_the_run_kept() -> None:
+    """Early stopping went back to epoch 2 of 4: a dotted line on each panel there, labelled once with why on hover;
+    none when the run kept its last epoch."""
+    history = _history(4)
+    fig = curves_figure(history, kept_epoch=2)
+    assert sorted((s.xref, s.x0, s.x1, s.yref) for s in fig.layout.shapes) == [
+        ("x", 2, 2, "y domain"), ("x2", 2, 2, "y2 domain")]
+    labels = [a for a in fig.layout.annotations if a.text == "kept: epoch 2"]
+    assert len(labels) == 1 and "went on to epoch 4" in labels[0].hovertext
+    assert "validation loss" in labels[0].hovertext
+    assert len(curves_figure(history, kept_epoch=2, metric="loss").layout.shapes) == 1
+    for unmarked in (curves_figure(history, kept_epoch=4), curves_figure(history), curves_figure([], kept_epoch=2)):
+        assert not unmarked.layout.shapes and not any("kept" in t for t in _annotation_texts(unmarked))
 
 
 def test_curves_reject_an_unknown_metric() -> None:

@@ -421,6 +421,26 @@ def test_the_overlay_has_one_colour_per_run_and_names_what_differs() -> None:
         runs_curves_figure([("#1", {k: v for k, v in arrays.items() if k != "val_acc"})])
 
 
+def test_the_overlay_marks_the_epoch_an_early_stopped_run_went_back_to() -> None:
+    """A run that kept epoch 3 of 6 gets a diamond on its validation curves there; a run that kept its last epoch,
+    or one whose kept epoch is unknown, gets none. Without validation the training curve carries it."""
+    epochs = np.arange(1, 7, dtype=float)
+    arrays = {"epoch": epochs, "train_loss": 1 / epochs, "val_loss": [0.9, 0.6, 0.5, 0.55, 0.6, 0.7],
+              "train_acc": epochs / 7, "val_acc": [0.5, 0.7, 0.8, 0.78, 0.77, 0.75]}
+    arrays = {k: np.asarray(v, dtype=float) for k, v in arrays.items()}
+    no_val = {**arrays, "val_loss": np.full(6, np.nan), "val_acc": np.full(6, np.nan)}
+    fig = runs_curves_figure([("#1", arrays), ("#2", arrays), ("#3", arrays), ("#4", no_val)], kept=[3, 6, None, 2])
+    diamonds = [t for t in fig.data if t.marker.symbol == "diamond"]
+    assert sorted((t.name, t.xaxis, t.x[0], t.y[0]) for t in diamonds) == [
+        ("#1", "x", 3, 0.5), ("#1", "x2", 3, 0.8), ("#4", "x", 2, 0.5), ("#4", "x2", 2, 2 / 7)]
+    assert all("weights kept from epoch" in t.hovertemplate for t in diamonds)
+    assert "◆ weights kept" in fig.layout.legend.title.text
+    plain = runs_curves_figure([("#1", arrays)], kept=[6])
+    assert not [t for t in plain.data if t.marker.symbol == "diamond"] and "◆" not in plain.layout.legend.title.text
+    with pytest.raises(ValueError, match="one kept epoch per run"):
+        runs_curves_figure([("#1", arrays)], kept=[3, 4])
+
+
 def test_a_run_stopped_after_one_epoch_is_drawn_as_a_point() -> None:
     one = {key: np.array([0.5]) for key in ("epoch", "train_loss", "val_loss", "train_acc", "val_acc")}
     long = {key: np.linspace(0.1, 1, 60) for key in one}

@@ -147,7 +147,8 @@ def show_run(lab: Lab, history, snapshot, result, *, key: str) -> None:
         elif result is not None and result.diverged:
             st.plotly_chart(plots.placeholder_figure(
                 "No boundary: the weights blew up", "Lower the learning rate and train again."), key=f"{key}.none")
-    st.plotly_chart(plots.curves_figure(history, loss=lab.loss_label), key=f"{key}.curves")
+    st.plotly_chart(plots.curves_figure(history, loss=lab.loss_label,
+                                        kept_epoch=kept.epoch if went_back else None), key=f"{key}.curves")
 
 
 def _duration(seconds: float) -> str:

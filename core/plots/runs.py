@@ -26,14 +26,18 @@ def run_color(index: int) -> str:
     return CLASS_COLORS[index % len(CLASS_COLORS)]
 
 
-def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *,
+def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *, kept: Sequence[int | None] = (),
                        title: str = "Learning curves") -> go.Figure:
     """Loss and accuracy per epoch of several runs: one colour per run, train solid, validation dashed.
 
     `curves` holds (legend name, arrays) per run; arrays has "epoch", "train_loss", "val_loss", "train_acc",
-    "val_acc" (NaN where a value is missing).
+    "val_acc" (NaN where a value is missing). `kept`, one per run when given, is the epoch whose weights the run
+    kept: where early stopping went back to an earlier epoch, a diamond marks it on the watched curves.
     """
+    if kept and len(kept) != len(curves):
+        raise ValueError(f"Give one kept epoch per run, or none. Got {len(curves)} runs and {len(kept)} epochs.")
     fig = make_subplots(rows=1, cols=2, subplot_titles=[label for _, label, _ in PANELS], horizontal_spacing=0.12)
+    marked = False  # a run went back to an earlier epoch's weights: the legend says what its diamond means
     for i, (name, arrays) in enumerate(curves):
         missing = {"epoch", "train_loss", "val_loss", "train_acc", "val_acc"} - set(arrays)
         if missing:
@@ -47,9 +51,12 @@ def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *
                     showlegend=col == 1 and split == "train", line=dict(color=run_color(i), width=2.2, dash=dash),
                     hovertemplate=f"{name}<br>{split} {metric} %{{y:{number or '.4f'}}}<br>epoch %{{x}}<extra></extra>",
                 ), row=1, col=col)
+            if kept:
+                marked = _mark_kept(fig, name, arrays, metric, kept[i], run_color(i), col) or marked
     fig.update_layout(**house_layout(title, height=420))
     fig.update_layout(legend=dict(orientation="h", yanchor="top", yref="paper", y=-0.18, x=0,
-                                  title_text="solid: train · dashed: validation"))
+                                  title_text="solid: train · dashed: validation"
+                                             + (" · ◆ weights kept" if marked else "")))
     fig.update_xaxes(title_text="Epoch")
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
@@ -57,6 +64,24 @@ def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *
         fig.add_annotation(text="Select runs in the table to compare them", x=0.5, y=0.5, xref="paper",
                            yref="paper", showarrow=False, font=HINT_FONT)
     return fig
+
+
+def _mark_kept(fig: go.Figure, name: str, arrays: Mapping[str, np.ndarray], metric: str, epoch: int | None,
+               color: str, col: int) -> bool:
+    """A diamond on the run's watched curve (validation, else training) at the epoch it went back to, if any;
+    True when one was drawn."""
+    epochs = arrays["epoch"]
+    if epoch is None or not len(epochs) or epoch == epochs[-1] or epoch not in epochs:
+        return False
+    short = "acc" if metric == "accuracy" else "loss"
+    split = "train" if np.isnan(arrays[f"val_{short}"]).all() else "val"
+    at = int(np.flatnonzero(epochs == epoch)[0])
+    fig.add_trace(go.Scatter(
+        x=[epoch], y=[arrays[f"{split}_{short}"][at]], mode="markers", name=name, legendgroup=name, showlegend=False,
+        marker=dict(symbol="diamond", size=11, color=color, line=dict(color="white", width=1.5)),
+        hovertemplate=f"{name}: weights kept from epoch {epoch:,}<br>(the run went on to epoch "
+                      f"{int(epochs[-1]):,})<extra></extra>"), row=1, col=col)
+    return True
 
 
 def runs_boundaries_figure(grids: Sequence[BoundaryGrid], names: Sequence[str], *, notes: Sequence[str] = (),

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.style import BLUE, HINT_FONT, ORANGE, figure, house_layout
+from core.plots.style import BLUE, HINT_FONT, INK, NEUTRAL, ORANGE, figure, house_layout
 
 if TYPE_CHECKING:
     from core.training.result import EpochStats
@@ -37,7 +37,7 @@ def _panel_layout(shown: list[str], loss: str, gap: float = 0.16) -> dict:
         suffix = "" if i == 0 else str(i + 1)
         left = i * (width + gap)
         yaxis = dict(tickformat=".0%", range=[0, 1.02]) if name == "accuracy" else dict(rangemode="tozero")
-        layout[f"xaxis{suffix}"] = dict(domain=[left, left + width], anchor=f"y{suffix}", title_text="Epoch")
+        layout[f"xaxis{suffix}"] = dict(domain=[left, left + width], anchor=f"y{suffix}", title=dict(text="Epoch"))
         # No y-axis title: the panel's title names it, and in a narrow column (1024 px) the second panel's axis
         # title fell on the first panel's plot.
         layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", **yaxis)
@@ -48,9 +48,10 @@ def _panel_layout(shown: list[str], loss: str, gap: float = 0.16) -> dict:
 
 
 def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None, title: str = "Learning curves",
-                  loss: str = "cross-entropy") -> go.Figure:
+                  loss: str = "cross-entropy", kept_epoch: int | None = None) -> go.Figure:
     """Train vs validation per epoch: loss and accuracy side by side, or only `metric`; `loss` names the loss the run
-    trained with ("mean squared error", ...) on its panel."""
+    trained with ("mean squared error", ...) on its panel. `kept_epoch`, when the run went back to an earlier
+    epoch's weights (early stopping), is marked on every panel: the cards, the boundary and Evaluate are of it."""
     if metric is not None and metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)} (or None for both). Got {metric!r}.")
     shown = [metric] if metric else list(METRICS)
@@ -69,8 +70,26 @@ def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None, t
                 showlegend=i == 0, line=dict(color=color, width=2.2, dash=dash), marker=dict(size=5),
                 xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                 hovertemplate=f"{split}<br>epoch %{{x}}<br>{name} %{{y:{number}}}<extra></extra>"))
+    if history and kept_epoch is not None and kept_epoch != int(epochs[-1]):
+        layout["shapes"] = [_kept_line(kept_epoch, "" if i == 0 else str(i + 1)) for i in range(len(shown))]
+        watched = "training" if np.isnan(_series(history, "val_loss")).all() else "validation"
+        layout["annotations"].append(_kept_label(kept_epoch, int(epochs[-1]), watched))
     if not history:  # one hint in the middle of each (empty) panel, clear of the axis titles
         layout["annotations"] += [dict(text="After the first epoch", x=0.5, y=0.5, xref=f"x{s} domain",
                                        yref=f"y{s} domain", showarrow=False, font=HINT_FONT)
                                   for s in ("", "2")[: len(shown)]]
     return figure(traces, layout)
+
+
+def _kept_line(epoch: int, suffix: str) -> dict:
+    """A dotted vertical line at the kept epoch, the panel's full height."""
+    return dict(type="line", x0=epoch, x1=epoch, xref=f"x{suffix}", y0=0, y1=1, yref=f"y{suffix} domain",
+                line=dict(color=NEUTRAL, width=1.5, dash="dot"), layer="below")
+
+
+def _kept_label(epoch: int, last: int, watched: str) -> dict:
+    """'kept' at the top of the first panel's line, with why on hover."""
+    return dict(text=f"kept: epoch {epoch:,}", x=epoch, xref="x", y=1, yref="y domain", xanchor="right",
+                yanchor="top", showarrow=False, font=dict(size=12, color=INK), bgcolor="rgba(255,255,255,0.8)",
+                hovertext=f"The run went on to epoch {last:,}, then went back to epoch {epoch:,}'s weights (its lowest "
+                          f"{watched} loss): the cards, the boundary and Evaluate are of those.")
