@@ -158,6 +158,40 @@ def test_an_auto_run_replaces_the_sessions_previous_unpinned_auto_run(engine) ->
     assert [r.id for r in list_runs(engine, sid, origin="train")] == [kept]
 
 
+def test_a_run_trained_by_a_slider_and_then_the_button_is_kept_once(engine) -> None:
+    """QA: pressing Train on the settings a slider had just trained added a second, identical row. The button's run
+    replaces its automatic twin; a twin that arrives after the button's run (the writer saves auto runs late) is not
+    added, though it still replaces the session's older auto run; a pinned twin, or one that ended otherwise, stays."""
+    sid, other = session(), session()
+    auto = record_run(engine, sid, record(0.1), origin="auto")
+    other_auto = record_run(engine, other, record(0.1), origin="auto")
+    pressed = record_run(engine, sid, record(0.1), origin="train")
+    assert [(r.id, r.origin) for r in list_runs(engine, sid)] == [(pressed, "train")] and auto != pressed
+    assert [r.id for r in list_runs(engine, other)] == [other_auto]  # another session's twin is its own
+    older = record_run(engine, sid, record(0.2), origin="auto")
+    assert record_run(engine, sid, record(0.1), origin="auto") == pressed  # back to the trained settings
+    assert [r.id for r in list_runs(engine, sid)] == [pressed] and older not in [r.id for r in list_runs(engine, sid)]
+    pinned = record_run(engine, sid, record(0.3), origin="auto")
+    pin_run(engine, sid, pinned)
+    failed = record_run(engine, sid, record(0.3, status="failed"), origin="auto")
+    record_run(engine, sid, record(0.3), origin="play")
+    assert {r.id for r in list_runs(engine, sid, origin="auto")} == {pinned, failed}
+    assert [r.origin for r in list_runs(engine, sid)].count("play") == 1
+
+
+def test_the_writer_does_not_measure_an_auto_run_the_button_then_trained(engine, monkeypatch) -> None:
+    measured: list[tuple[str, float]] = []
+    monkeypatch.setattr("core.history.writer.describe_run",
+                        lambda ended: measured.append((ended.origin, ended.settings.train.lr)) or fake_describe(ended))
+    sid, writer = session(), RunWriter(lambda: engine)
+    with writer._ready:  # both wait in the queue: the auto run for its delay, the Train run to be saved at once
+        writer.submit(sid, quick_run(0.1, "auto"))
+        writer.submit(sid, quick_run(0.1))
+    assert writer.wait(30) and writer.error(sid) is None
+    assert measured == [("train", 0.1)]  # the auto run cost the server nothing
+    assert [(r.origin, r.record.settings["lr"]) for r in list_runs(engine, sid)] == [("train", "0.1")]
+
+
 def test_retention_keeps_the_newest_runs_and_drops_old_ones(engine) -> None:
     sid, keep = session(), Retention(max_runs=3, days=7)
     ids = [record_run(engine, sid, record(0.01 * (i + 1)), retention=keep) for i in range(3)]

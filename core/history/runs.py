@@ -16,6 +16,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,11 @@ from core.url.points import POINTS_PARAM
 from core.url.state import SETTING_NAMES, decode, encode, url_fields
 from core.url.text import format_value
 
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement
+
 ORIGINS = ("train", "play", "auto", "sweep")  # what started a run: a button, the replay, a slider, a sweep
+BUTTONS = ("train", "play")  # the origins a person asked for by pressing a button
 SPLITS = ("train", "validation", "test")
 MAX_RUNS_ENV, DAYS_ENV = "NNLAB_MAX_RUNS", "NNLAB_RUN_DAYS"
 TABLE_COLUMNS = ("id", "created", "origin", "status", "pinned", "seconds", "epochs", "kept epoch")
@@ -154,7 +159,9 @@ def record_run(engine: Engine, session: str, record: RunRecord, *, origin: str =
                retention: Retention | None = None, created: datetime | None = None) -> int:
     """Save one finished run and return its id; prunes the session's history in the same transaction.
 
-    An `origin="auto"` run replaces the session's earlier unpinned automatic runs. `sweep` names the sweep
+    An `origin="auto"` run replaces the session's earlier unpinned automatic runs. A run of the same settings that
+    ended the same way is kept once: a button's run (train, play) removes such an automatic twin, and an automatic
+    run whose twin a button already keeps is not added (its id is the twin's). `sweep` names the sweep
     a run belongs to; `created`, when the run ended (by default now: a run saved later, as the writer saves
     an auto run, keeps its place in the history). Raises RunError for bad arguments and
     core.history.db.StorageError when the database fails.
@@ -172,6 +179,12 @@ def record_run(engine: Engine, session: str, record: RunRecord, *, origin: str =
         mine = (RunRow.session == session) & (RunRow.id != row.id) & ~RunRow.pinned
         if origin == "auto":
             db.execute(delete(RunRow).where(mine & (RunRow.origin == "auto")))
+            twin = next(iter(_twins(db, row, (RunRow.session == session) & RunRow.origin.in_(BUTTONS))), None)
+            if twin is not None:  # kept already: moving a slider back to settings trained with the button
+                db.delete(row)
+                return twin
+        elif origin in BUTTONS:  # Train pressed on the settings a slider just trained: one row, the button's
+            db.execute(delete(RunRow).where(RunRow.id.in_(_twins(db, row, mine & (RunRow.origin == "auto")))))
         db.execute(delete(RunRow).where(RunRow.created < now() - timedelta(days=retention.days)))
         order = (RunRow.pinned.desc(), RunRow.created.desc(), RunRow.id.desc())
         excess = db.scalars(select(RunRow.id).where(RunRow.session == session).order_by(*order)
@@ -179,6 +192,14 @@ def record_run(engine: Engine, session: str, record: RunRecord, *, origin: str =
         if excess:
             db.execute(delete(RunRow).where(RunRow.id.in_(excess)))
         return row.id
+
+
+def _twins(db: Session, row: RunRow, where: ColumnElement[bool]) -> list[int]:
+    """Ids of the runs `where` picks that repeat `row`: the same settings, ending and figures (runs are seeded, so
+    the same settings train the same run; the figures tell apart the few settings no link holds, large point sets)."""
+    rows = db.execute(select(RunRow.id, RunRow.settings, RunRow.metrics)
+                      .where(where & (RunRow.id != row.id) & (RunRow.status == row.status))).all()
+    return [id_ for id_, settings, metrics in rows if settings == row.settings and metrics == row.metrics]
 
 
 def _run(row: RunRow) -> Run:

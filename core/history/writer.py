@@ -31,7 +31,16 @@ from core.boundary import boundary_grid, grid_box
 from core.config import Settings
 from core.data.dataset import Dataset
 from core.history.db import StorageError, now
-from core.history.runs import Retention, RunError, RunRecord, finite, history_records, record_run, settings_params
+from core.history.runs import (
+    BUTTONS,
+    Retention,
+    RunError,
+    RunRecord,
+    finite,
+    history_records,
+    record_run,
+    settings_params,
+)
 from core.models import predict_proba
 from core.training.result import TrainResult
 
@@ -54,6 +63,12 @@ class EndedRun:
     model: nn.Module | None  # None when it failed or diverged
     sweep: str | None = None
     ended: datetime = field(default_factory=now)  # its place in the history, however late it is saved
+
+
+def _same_run(one: EndedRun, other: EndedRun) -> bool:
+    """The same data, model and training settings (the page aside): runs are seeded, so the same run."""
+    return (one.settings.data, one.settings.model, one.settings.train) == (
+        other.settings.data, other.settings.model, other.settings.train)
 
 
 def scores(proba: np.ndarray, y: np.ndarray) -> dict[str, float | int | None]:
@@ -201,10 +216,12 @@ class RunWriter:
             self._errors[session] = "The server was too busy to keep this run in the history."
 
     def _replaced(self, index: int) -> bool:
-        """Whether the waiting job at `index` is an auto run that a later auto run of its session replaces."""
+        """Whether the waiting job at `index` is an auto run that a later run of its session replaces: a later auto
+        run, or a button's run of the same settings (Train pressed on what a slider just trained)."""
         session, ended, _ = self._jobs[index]
         return ended.origin == "auto" and any(
-            later.origin == "auto" and who == session for who, later, _ in self._jobs[index + 1:])
+            who == session and (later.origin == "auto" or later.origin in BUTTONS and _same_run(later, ended))
+            for who, later, _ in self._jobs[index + 1:])
 
     def _take(self) -> tuple[str, EndedRun, bool] | None:
         """The next job that may be saved now, and whether it is replaced (waiting for one); None once closed."""
