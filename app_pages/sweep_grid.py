@@ -37,12 +37,13 @@ def _values_picker(name: str, key: str, ran: dict[str, tuple]) -> tuple:
 
 
 def _ran(lab: Lab, names: list[str]) -> dict[str, tuple]:
-    """The settings the session's last sweep varied (those still offered), in its order, with their values.
+    """The settings the session last picked on this page (those still offered), in their order, with their values:
+    the picks kept on the Lab, else those of its last sweep.
 
     Streamlit forgets a widget's state when a page run does not draw it (another page, a reload), so the pickers
-    start from the sweep kept on the Lab: they show the grid the heatmap shows.
+    start from the Lab: the grid the heatmap shows, or the one the user was preparing when they left.
     """
-    axes = lab.sweep.spec.axes if lab.sweep is not None else ()
+    axes = lab.sweep_draft or (lab.sweep.spec.axes if lab.sweep is not None else ())
     return {axis.name: axis.values for axis in axes if axis.name in names}
 
 
@@ -68,6 +69,7 @@ def axis_pickers(lab: Lab) -> list[Axis]:
                               key="sweep.second", format_func=label.get)
         if second != NONE:
             axes.append(Axis(second, _values_picker(second, "sweep.second", ran)))
+    lab.sweep_draft = tuple(axes)
     return axes
 
 

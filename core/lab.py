@@ -27,6 +27,7 @@ from core.evaluate import LogitChain, Metrics, evaluate_model, logit_chain
 from core.history.writer import EndedRun
 from core.insight.cache import InsightCache
 from core.models import build_model, output_logits, predict_proba
+from core.sweep.grid import Axis
 from core.sweep.job import SweepJob
 from core.sweep.seeds import SeedSpreadJob
 from core.training.budget import Budget, RunCost, estimate
@@ -89,6 +90,7 @@ class Lab:
     on_run_end: Callable[[EndedRun], None] | None = None  # told once about every run that ends (the run history)
     from_file: bool = False  # the current model was uploaded, not trained here (it cannot go on a class board)
     sweep: SweepJob | None = None  # the last sweep, running or done: kept with the lab, so a reload finds it
+    sweep_draft: tuple[Axis, ...] = ()  # the Sweep page's last picks, run or not: the pickers start from them
     seeds: SeedSpreadJob | None = None  # the last seed spread (Sweep page), running or done: kept as the sweep is
     handwriting: Handwriting = field(default_factory=Handwriting)  # the digits the user drew and kept (bounded)
     board_id: str | None = None  # the class board this session looks at (never its teacher key)

@@ -158,6 +158,16 @@ def test_a_grid_over_the_servers_budget_is_refused_with_what_to_lower_and_the_la
     assert any("The seed spread could not start: seed 0: This run would take" in e.value for e in at.error)
 
 
+def back_after_train_and_a_reload(at: AppTest) -> tuple[AppTest, AppTest]:
+    """The page again after a visit to Train, and in a reloaded tab of the same session."""
+    at.switch_page("app_pages/train.py").run()
+    at.switch_page("app_pages/sweep.py").run()
+    reloaded = AppTest.from_file("../app.py", default_timeout=60)
+    reloaded.query_params.update({"s": at.session_state[SESSION].token})
+    reloaded.switch_page("app_pages/sweep.py").run()
+    return at, reloaded
+
+
 def test_the_pickers_keep_the_sweeps_values_after_a_page_change_and_a_reload() -> None:
     """Streamlit forgets a widget that a page run does not draw: back from Train (or after a reload) the pickers
     showed the default 3 x 3 grid and "Run 9 runs" beside the heatmap of the sweep that ran. They start from it."""
@@ -168,14 +178,25 @@ def test_the_pickers_keep_the_sweeps_values_after_a_page_change_and_a_reload() -
     at.button(key="sweep.run").click().run()
     job = at.session_state[SESSION].lab.sweep
     wait_until(lambda: job.progress().done, timeout=30, what="the 2 x 2 sweep")
-    at.switch_page("app_pages/train.py").run()
-    at.switch_page("app_pages/sweep.py").run()
-    reloaded = AppTest.from_file("../app.py", default_timeout=60)
-    reloaded.query_params.update({"s": at.session_state[SESSION].token})
-    reloaded.switch_page("app_pages/sweep.py").run()
-    for back in (at, reloaded):
+    for back in back_after_train_and_a_reload(at):
         no_errors(back)
         assert (back.selectbox(key="sweep.first").value, back.selectbox(key="sweep.second").value) == ("lr", "batch")
         assert back.multiselect(key="sweep.first.lr").value == [0.01, 0.1]
         assert back.multiselect(key="sweep.second.batch").value == [16, 0]
         assert back.button(key="sweep.run").label == "Run 4 runs"
+
+
+def test_picks_not_yet_run_are_kept_across_a_page_change_and_a_reload() -> None:
+    """QA: values picked but not run went back to the last sweep's (or the usual grid) after a visit to Train."""
+    at = sweep_page().run()
+    at.selectbox(key="sweep.first").set_value("activation").run()
+    at.multiselect(key="sweep.first.activation").set_value(["tanh", "sigmoid"])
+    at.selectbox(key="sweep.second").set_value("none").run()
+    assert at.button(key="sweep.run").label == "Run 2 runs"
+    for back in back_after_train_and_a_reload(at):
+        no_errors(back)
+        assert (back.selectbox(key="sweep.first").value, back.selectbox(key="sweep.second").value) == (
+            "activation", "none")
+        assert back.multiselect(key="sweep.first.activation").value == ["tanh", "sigmoid"]
+        assert back.button(key="sweep.run").label == "Run 2 runs"
+    assert at.session_state[SESSION].lab.sweep is None  # nothing ran
