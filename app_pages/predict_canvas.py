@@ -10,7 +10,7 @@ import streamlit as st
 from app_pages.common.inside import attribution_view
 from app_pages.common.ui import accuracy_card, literal
 from core import plots
-from core.data.handwriting import Handwriting, HandwritingError, drawing_png, evaluate_handwriting
+from core.data.handwriting import Handwriting, HandwritingError, PadDrawing, drawing_png, evaluate_handwriting
 from core.data.images import ImageError, PreparedImage
 from core.lab import Lab, LabError
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from core.evaluate import LogitChain
 
 CLEARS = "predict.canvas_clears"  # how often the pad was cleared: part of its key, so a clear remounts it
+MOUNTED = "predict.canvas_mounted"  # (key, the Lab's drawing the pad was mounted with, its strokes)
 WHITE_INK = "predict.white_ink"  # the toggle: white ink on black (as MNIST) or black ink on white
 LABEL = "predict.true_label"
 NOTE = "predict.handwriting_note"  # a message from the last Add or remove, shown once
@@ -32,30 +33,52 @@ BLACK, WHITE = "#000000", "#ffffff"
 DRAWING_TITLE = "Your drawing"  # beside the pad at 1024 px, "…: class probabilities" ran out of its chart
 
 
-def _clear() -> None:
+def _clear(lab: Lab) -> None:
     st.session_state[CLEARS] = st.session_state.get(CLEARS, 0) + 1
+    lab.pad = None
 
 
-def drawing_pad() -> bytes | None:
-    """The canvas with its ink toggle and Clear button; the drawing as PNG bytes, or None while it is empty."""
+def _mounted(lab: Lab, key: str, white: bool) -> PadDrawing | None:
+    """The drawing this pad (`key`) was first drawn with in this browser session: the Lab's, when a reload mounts
+    the pad afresh with the same ink, else none. Kept per key, so the canvas is not told to redraw on every run."""
+    mounted = st.session_state.get(MOUNTED)
+    if mounted is None or mounted[0] != key:
+        restored = lab.pad if lab.pad is not None and lab.pad.white_ink == white else None
+        mounted = st.session_state[MOUNTED] = (key, restored, restored.canvas() if restored else None)
+        lab.pad = restored  # a new ink or a cleared pad starts empty
+    return mounted[1]
+
+
+def drawing_pad(lab: Lab) -> bytes | None:
+    """The canvas with its ink toggle and Clear button; the drawing as PNG bytes, or None while it is empty.
+
+    The drawing is kept on the Lab: after a reload the pad shows it again, and until the canvas sends anything
+    (it does not for strokes it was given) the kept PNG stands for it."""
     from streamlit_drawable_canvas import st_canvas  # lazily: importing it outside a running app raises
 
-    white = st.toggle("White ink on black", value=True, key=WHITE_INK,
+    white = st.toggle("White ink on black", value=lab.pad.white_ink if lab.pad is not None else True, key=WHITE_INK,
                       help="As MNIST's digits are stored; either way the model sees white on black.")
     ink, paper = (WHITE, BLACK) if white else (BLACK, WHITE)
     # Room for the pad's own toolbar (upload, undo, redo, edit, delete): it shows on hover ~2.6rem above the pad's
     # top right corner, and without this strip it covered the toggle's help mark.
     st.space("small")
+    key = f"predict.canvas.{st.session_state.get(CLEARS, 0)}.{white}"
+    restored = _mounted(lab, key, white)
     result = st_canvas(stroke_width=STROKE, stroke_color=ink, background_color=paper, height=PAD_SIDE, width=PAD_SIDE,
-                       return_image_data=True, key=f"predict.canvas.{st.session_state.get(CLEARS, 0)}.{white}")
-    st.button("Clear", icon=":material/ink_eraser:", on_click=_clear, key="predict.clear")
-    if result.image_data is None:
-        return None
+                       return_image_data=True, initial_drawing=st.session_state[MOUNTED][2], key=key)
+    st.button("Clear", icon=":material/ink_eraser:", on_click=_clear, args=(lab,), key="predict.clear")
+    if result.image_data is None:  # nothing sent yet: the strokes it was given, if any
+        return restored.png if restored is not None else None
     try:
-        return drawing_png(result.image_data, background=paper)
+        png = drawing_png(result.image_data, background=paper)
     except HandwritingError as exc:  # not what this component version sends: say so rather than fail
         st.error(f"The drawing could not be read: {exc}", icon=":material/error:")
         return None
+    if png is None:
+        lab.pad = None
+    elif lab.pad is None or lab.pad.png != png:
+        lab.pad = PadDrawing.keep(result.json_data, png, white_ink=white)
+    return png
 
 
 def chain_view(where: DeltaGenerator, chain: LogitChain, *, key: str) -> None:
@@ -104,7 +127,7 @@ def _add(lab: Lab, pixels: np.ndarray, n_classes: int) -> None:
         st.session_state[NOTE] = str(exc)
         return
     st.session_state[LABEL] = None
-    _clear()
+    _clear(lab)
 
 
 def _remove(lab: Lab, number: int) -> None:
@@ -135,7 +158,7 @@ def drawing_view(lab: Lab) -> None:
         st.rerun()  # the set and its messages lie outside this fragment
     pad, side = st.columns([3, 2])  # the 280-px pad whole at 1024 px wide
     with pad:
-        drawn = drawing_pad()
+        drawn = drawing_pad(lab)
     if drawn is None:
         side.info("Draw a digit on the pad with the mouse, a pen or a finger: the prediction follows every stroke.")
         return

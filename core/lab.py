@@ -19,7 +19,7 @@ from core.boundary import BoundaryGrid, Snapshot, boundary_grid, grid_box
 from core.checkpoint import LoadedModel, load_model, save_model
 from core.config import DASHBOARD_LIMITS, DataConfig, ModelConfig, RunOptions, Settings, TrainConfig, reshaped
 from core.data.dataset import Dataset
-from core.data.handwriting import Handwriting
+from core.data.handwriting import Handwriting, PadDrawing
 from core.data.images import PreparedImage, prepare_image
 from core.data.make import make_dataset
 from core.data.pixels import to_pixels
@@ -93,6 +93,7 @@ class Lab:
     sweep_draft: tuple[Axis, ...] = ()  # the Sweep page's last picks, run or not: the pickers start from them
     seeds: SeedSpreadJob | None = None  # the last seed spread (Sweep page), running or done: kept as the sweep is
     handwriting: Handwriting = field(default_factory=Handwriting)  # the digits the user drew and kept (bounded)
+    pad: PadDrawing | None = None  # the Predict pad's drawing: a reload draws it again and shows its prediction
     board_id: str | None = None  # the class board this session looks at (never its teacher key)
     teacher_of: str | None = None  # the board this tab was last seen to be the teacher of (told when it stops)
     lesson: str | None = None  # the guided lesson open in this session (core.lessons), by id

@@ -15,7 +15,15 @@ from streamlit.testing.v1 import AppTest
 from app_pages.common.session import SESSION, Session
 from core.config import DataConfig, ModelConfig
 from core.data.dataset import Dataset
-from core.data.handwriting import MAX_DIGITS, Handwriting, HandwritingError, drawing_png, evaluate_handwriting
+from core.data.handwriting import (
+    MAX_DIGITS,
+    MAX_PAD_CHARS,
+    Handwriting,
+    HandwritingError,
+    PadDrawing,
+    drawing_png,
+    evaluate_handwriting,
+)
 from core.data.images import prepare_image
 from core.data.pixels import normalize_pixels, to_pixels
 from core.export.files import run_script
@@ -196,3 +204,13 @@ def test_data_a_script_cannot_reproduce_gets_a_note_instead_of_a_button(digits: 
                "not for the offline 8×8 digits." in c.value for c in at.caption)
     with pytest.raises(ValueError, match="not for the offline 8×8 digits"):
         run_script(lab.data_config, lab.data, lab.model_config, lab.train_config)
+
+
+def test_the_pad_keeps_its_strokes_only_when_they_are_json_of_a_bounded_size() -> None:
+    strokes = {"objects": [{"type": "path", "path": [["M", 10.5, 20], ["L", 30, 40]]}], "background": "#000000"}
+    kept = PadDrawing.keep(strokes, b"png", white_ink=False)
+    assert kept is not None and kept.canvas() == strokes and (kept.png, kept.white_ink) == (b"png", False)
+    huge = {"objects": [{"type": "path", "path": [["L", 1.25, 2.5]] * (MAX_PAD_CHARS // 10)}]}
+    assert PadDrawing.keep(huge, b"png", white_ink=True) is None  # a scribble past the bound is not kept
+    assert PadDrawing.keep({"objects": [{"x": float("nan")}]}, b"png", white_ink=True) is None
+    assert PadDrawing.keep({"objects": [object()]}, b"png", white_ink=True) is None

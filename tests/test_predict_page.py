@@ -8,6 +8,7 @@ import io
 import json
 import re
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -106,6 +107,14 @@ def trained_digits_lab(seed: int = 0) -> Lab:
 def digits_lab() -> Lab:
     """Shared by the tests that only predict; a test that may change the model takes `own_lab`."""
     return trained_digits_lab()
+
+
+@pytest.fixture(autouse=True)
+def _pad_of_its_own(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts with an empty pad: the shared lab keeps the last drawing, as a session's does."""
+    yield
+    if "digits_lab" in request.fixturenames:
+        request.getfixturevalue("digits_lab").pad = None
 
 
 @pytest.fixture
@@ -306,7 +315,12 @@ class FakeCanvas:
 
     def st_canvas(self, **kwargs: object) -> object:
         self.calls.append(kwargs)
-        return SimpleNamespace(image_data=self.drawing)
+        return SimpleNamespace(image_data=self.drawing, json_data=strokes(self.drawing))
+
+
+def strokes(drawing: np.ndarray | None) -> dict:
+    """Stands in for the canvas's JSON of its strokes: one path per drawing, named by its pixels' checksum."""
+    return {"objects": [] if drawing is None else [{"type": "path", "sum": int(drawing.sum())}]}
 
 
 @pytest.fixture
@@ -374,6 +388,33 @@ def test_an_empty_or_cleared_pad_asks_for_a_drawing(digits_lab: Lab, canvas: Fak
     key = canvas.calls[-1]["key"]
     at.button(key="predict.clear").click().run()
     assert canvas.calls[-1]["key"] != key  # Clear remounts the pad empty
+
+
+def test_a_reload_draws_the_pad_again_with_its_prediction_until_cleared(digits_lab: Lab, canvas: FakeCanvas) -> None:
+    """QA: a reload emptied the pad and dropped its prediction. The pad is mounted again with its strokes, and
+    since the canvas sends nothing for strokes it was given, the kept drawing is predicted. Clear forgets it."""
+    canvas.drawing = drawn("7", white_ink=False)
+    at = predict_page(digits_lab)
+    at.toggle(key=WHITE_INK).set_value(False).run()  # black ink: a new pad, and the drawing on it
+    said, sent = drawing_prediction(at), strokes(canvas.drawing)
+    assert canvas.calls[-1]["initial_drawing"] is None  # a pad drawn on in this tab is never redrawn from the Lab
+
+    def reload() -> AppTest:
+        again = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+        again.query_params.update({"s": at.session_state[SESSION].token})
+        return again.switch_page("app_pages/predict.py").run()
+
+    canvas.drawing = None  # a freshly mounted pad sends nothing
+    reloaded = reload()
+    assert not reloaded.exception and not reloaded.error, [e.value for e in reloaded.error]
+    assert reloaded.toggle(key=WHITE_INK).value is False  # the ink it was drawn in
+    assert canvas.calls[-1]["initial_drawing"] == sent and canvas.calls[-1]["stroke_color"] == "#000000"
+    assert drawing_prediction(reloaded) == said
+    reloaded.run()  # the same strokes again, not new ones: the canvas is not told to redraw
+    assert canvas.calls[-1]["initial_drawing"] == sent and drawing_prediction(reloaded) == said
+    reloaded.button(key="predict.clear").click().run()
+    assert canvas.calls[-1]["initial_drawing"] is None and "Prediction" not in [m.label for m in reloaded.metric]
+    assert reload().toggle(key=WHITE_INK).value is True and canvas.calls[-1]["initial_drawing"] is None
 
 
 def test_canvas_data_of_another_shape_gets_a_message_not_a_traceback(digits_lab: Lab, canvas: FakeCanvas) -> None:

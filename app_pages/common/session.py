@@ -221,7 +221,7 @@ def _keep(here: Session, *, weigh: bool = True) -> None:
     it (a slider move drops the model), and the page changes it again (it trains), so the end weighs it once."""
     store, lab = session_store(), here.lab
     sweep = len(lab.sweep.progress().result.cells) if lab.sweep is not None else 0
-    kept = (id(lab.model), id(lab.result), id(lab.data), id(lab.handwriting), id(lab.sweep), sweep)
+    kept = (id(lab.model), id(lab.result), id(lab.data), id(lab.handwriting), id(lab.pad), id(lab.sweep), sweep)
     held = here.token is not None and store.get(here.token).value is lab
     if held and (here.kept == kept or not weigh):
         return

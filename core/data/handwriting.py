@@ -9,6 +9,7 @@ immutable (every change returns a new set) and bounded, so a session cannot grow
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from core.evaluate import Metrics, evaluate_model
 MAX_DIGITS = 100  # a set this size is scored in milliseconds and holds ~300 KB of pixels
 FRAME = (28, 28)  # the prepared digit, as the model sees it (before normalisation)
 MIN_INK = 26  # of 255: a canvas whose every pixel is this close to the background has nothing drawn on it
+MAX_PAD_CHARS = 300_000  # a digit's strokes take ~5-40 k characters of JSON; a pad scribbled past this is not kept
 
 
 class HandwritingError(ValueError):
@@ -50,6 +52,29 @@ def drawing_png(rgba: np.ndarray, *, background: str) -> bytes | None:
     buffer = io.BytesIO()
     flat.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@dataclass(frozen=True, eq=False)
+class PadDrawing:
+    """What the digit pad shows: its strokes as the canvas describes them (to draw them again after a reload), the
+    PNG the model read, and the ink. `keep` makes one, or None for a pad too large to keep."""
+
+    strokes: str  # the canvas's JSON, as text
+    png: bytes
+    white_ink: bool
+
+    @classmethod
+    def keep(cls, strokes: object, png: bytes, *, white_ink: bool) -> PadDrawing | None:
+        """The pad's drawing when its strokes are JSON of at most MAX_PAD_CHARS characters, else None."""
+        try:
+            text = json.dumps(strokes, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):  # not what this component version sends: nothing to draw again
+            return None
+        return cls(text, png, white_ink) if len(text) <= MAX_PAD_CHARS else None
+
+    def canvas(self) -> dict:
+        """The strokes for the canvas's `initial_drawing`."""
+        return json.loads(self.strokes)
 
 
 @dataclass(frozen=True, eq=False)

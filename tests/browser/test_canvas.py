@@ -10,6 +10,7 @@ import io
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
@@ -105,6 +106,14 @@ def test_a_seven_drawn_with_the_mouse_is_a_seven_and_joins_my_handwriting(page: 
     assert wait_for_chart(page, "", title="Why it said 7"), "no attribution map for the drawing"
     screenshot(page, "predict-canvas-page")
     shot_of_the_pad(page)
+
+    page.reload()  # the pad is drawn again, and its prediction shown, until the user clears it
+    wait_for_app(page)
+    expect(metric(page, "Prediction")).to_be_visible(timeout=WAIT_MS)
+    assert metric_value(page, "Prediction") == "7", "the drawing after a reload"
+    ink = np.asarray(Image.open(io.BytesIO(page.locator("canvas.lower-canvas").first.screenshot())).convert("L"))
+    assert (ink > 128).mean() > 0.02, "the pad is empty after a reload"  # white strokes on black
+    assert_no_exception(page, "predict-canvas-reloaded")
 
     act(page, page.get_by_role("radiogroup", name="It was meant to be").get_by_role("radio", name="7").click)
     act(page, page.get_by_role("button", name="Add to my handwriting").click)
