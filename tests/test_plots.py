@@ -126,25 +126,46 @@ def _title(fig) -> str:
 # ---------------------------------------------------------------- scatter_figure
 
 
+def _points(fig: go.Figure) -> list:
+    """The scatter's traces of points (not its legend entries, which hold none)."""
+    return [t for t in fig.data if t.showlegend is False]
+
+
 def test_scatter_draws_one_trace_per_class_and_split_with_exactly_its_points(circles) -> None:
     d = circles
     fig = scatter_figure(d.X_train, d.y_train, d.X_test, d.y_test, d.class_names)
-    assert len(fig.data) == 2 * len(d.class_names)  # both classes occur in both splits
+    points = _points(fig)
+    assert len(points) == 2 * len(d.class_names)  # both classes occur in both splits
     assert {t.type for t in fig.data} == {"scatter"}  # 200 points: SVG
-    assert sum(len(t.x) for t in fig.data) == len(d.X_train) + len(d.X_test)
+    assert sum(len(t.x) for t in points) == len(d.X_train) + len(d.X_test)
     for c, name in enumerate(d.class_names):
         for split, X, y in (("train", d.X_train, d.y_train), ("test", d.X_test, d.y_test)):
-            [trace] = [t for t in fig.data if name in t.name and split in t.name]
+            [trace] = [t for t in points if name in t.name and split in t.name]
             np.testing.assert_array_equal(trace.x, X[y == c, 0])
             np.testing.assert_array_equal(trace.y, X[y == c, 1])
+            assert f"<b>{name} · {split}</b>" in trace.hovertemplate and trace.legendgroup == name
+
+
+def test_scatter_legend_has_one_entry_per_class_and_names_the_splits_marks(blobs) -> None:
+    """Six classes in three splits made 18 legend entries: now six, each hiding its class in every split, and a
+    title that says which mark is which split."""
+    d = blobs
+    fig = scatter_figure(d.X_train, d.y_train, d.X_test, d.y_test, d.class_names, X_val=d.X_val, y_val=d.y_val)
+    entries = [t for t in fig.data if t.showlegend is not False]
+    assert [t.name for t in entries] == list(d.class_names) and [t.legendgroup for t in entries] == list(d.class_names)
+    assert [t.marker.color for t in entries] == [class_color(c) for c in range(len(d.class_names))]
+    assert all(t.x == (None,) for t in entries)  # no points of their own
+    assert fig.layout.legend.title.text == "● train · ◆ validation · ○ test"
+    no_val = scatter_figure(d.X_train, d.y_train, d.X_test, d.y_test, d.class_names)
+    assert no_val.layout.legend.title.text == "● train · ○ test"
 
 
 def test_scatter_draws_train_points_filled_and_test_points_as_white_rings(blobs) -> None:
     d = blobs
     fig = scatter_figure(d.X_train, d.y_train, d.X_test, d.y_test, d.class_names)
     for c, name in enumerate(d.class_names):
-        [train] = [t for t in fig.data if name in t.name and "train" in t.name]
-        [test] = [t for t in fig.data if name in t.name and "test" in t.name]
+        [train] = [t for t in _points(fig) if name in t.name and "train" in t.name]
+        [test] = [t for t in _points(fig) if name in t.name and "test" in t.name]
         assert train.marker.color == class_color(c)
         assert test.marker.color == "white" and test.marker.line.color == class_color(c)
 
@@ -153,17 +174,17 @@ def test_scatter_shows_the_validation_points_as_diamonds(circles) -> None:
     d = circles
     assert len(d.y_val)  # the fixture has a validation split
     fig = scatter_figure(d.X_train, d.y_train, d.X_test, d.y_test, d.class_names, X_val=d.X_val, y_val=d.y_val)
-    val = [t for t in fig.data if t.name.endswith(" · validation")]
+    val = [t for t in _points(fig) if t.name.endswith(" · validation")]
     assert sum(len(t.x) for t in val) == len(d.y_val) and {t.marker.symbol for t in val} == {"diamond"}
-    assert sum(len(t.x) for t in fig.data) == len(d.y_train) + len(d.y_val) + len(d.y_test)
+    assert sum(len(t.x) for t in _points(fig)) == len(d.y_train) + len(d.y_val) + len(d.y_test)
 
 
 def test_scatter_names_default_to_class_numbers() -> None:
     X = np.arange(8, dtype=float).reshape(4, 2)
     fig = scatter_figure(X, np.array([0, 1, 2, 1]))
-    names = [t.name for t in fig.data]
+    names = [t.name for t in _points(fig)]
     assert len(names) == 3 and all(str(c) in name for c, name in enumerate(names))
-    assert [len(t.x) for t in fig.data] == [1, 2, 1]
+    assert [len(t.x) for t in _points(fig)] == [1, 2, 1]
 
 
 @pytest.mark.parametrize(("n_train", "n_test", "kind"), [(600, 400, "scatter"), (600, 401, "scattergl")])
@@ -173,7 +194,7 @@ def test_scatter_switches_to_webgl_above_a_thousand_points(n_train: int, n_test:
     y_train, y_test = np.arange(n_train) % 2, np.arange(n_test) % 2
     fig = scatter_figure(X_train, y_train, X_test, y_test, ("a", "b"))
     assert {t.type for t in fig.data} == {kind}
-    assert sum(len(t.x) for t in fig.data) == n_train + n_test
+    assert sum(len(t.x) for t in _points(fig)) == n_train + n_test
 
 
 @pytest.mark.parametrize(("X", "y", "X_test", "y_test", "message"), [

@@ -106,12 +106,16 @@ def _point_axes(x_range: list[float] | None = None, y_range: list[float] | None 
     return {"xaxis": xaxis, "yaxis": yaxis}
 
 
+SPLIT_MARKS = {"train": "● train", "validation": "◆ validation", "test": "○ test"}  # the scatter's legend title
+
+
 def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray | None = None,
                    y_test: np.ndarray | None = None, class_names: Sequence[str] = (), *,
                    X_val: np.ndarray | None = None, y_val: np.ndarray | None = None,
                    title: str = "The data") -> go.Figure:
     """2-D points coloured by class: training points filled, validation points as filled diamonds, test points
-    as rings."""
+    as rings. The legend has one entry per class (a click hides its points in every split), and its title says
+    which mark is which split: one entry per class and split made 18 for six classes."""
     X_train, y_train = _check_points(X_train, y_train, "X_train")
     splits = [("train", X_train, y_train)]
     if X_val is not None and y_val is not None and len(y_val):
@@ -127,9 +131,16 @@ def scatter_figure(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray 
         for c, name in enumerate(names) for split, X, y in splits if np.any(y == c)
     ]
     for trace in traces:
+        trace["showlegend"] = False
         if trace["name"].endswith(" · validation"):
             trace["marker"]["symbol"] = "diamond"
-    return figure(traces, {**house_layout(title), **_point_axes()})
+    present = [(c, name) for c, name in enumerate(names) if any(np.any(y == c) for _, _, y in splits)]
+    keys = [dict(type="scattergl" if gl else "scatter", x=[None], y=[None], mode="markers", name=name,
+                 legendgroup=name, hoverinfo="skip", marker=dict(size=9, color=class_color(c)))
+            for c, name in present]  # legend entries only
+    layout = {**house_layout(title), **_point_axes()}
+    layout["legend"] = {**layout["legend"], "title": dict(text=" · ".join(SPLIT_MARKS[s] for s, _, _ in splits))}
+    return figure([*traces, *keys], layout)
 
 
 def _two_class_layers(grid: BoundaryGrid, names: list[str], fmt: str = ".2f", *,
