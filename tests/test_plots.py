@@ -37,6 +37,7 @@ from core.plots import training as training_module
 from core.plots.images import MAX_STEP_SIDE
 from core.plots.network import HOVER_NAME
 from core.plots.points import PROBE_NAME
+from core.plots.runs import runs_curves_figure
 from core.plots.style import NEUTRAL, check_names
 from core.training.result import EpochStats
 from tests.image_corpus import draw_digit, png_bytes
@@ -397,6 +398,25 @@ def test_curves_mark_the_epoch_whose_weights_the_run_kept() -> None:
     assert len(curves_figure(history, kept_epoch=2, metric="loss").layout.shapes) == 1
     for unmarked in (curves_figure(history, kept_epoch=4), curves_figure(history), curves_figure([], kept_epoch=2)):
         assert not unmarked.layout.shapes and not any("kept" in t for t in _annotation_texts(unmarked))
+
+
+@pytest.mark.parametrize(("epochs", "dtick"), [(1, 1), (3, 1), (10, 1), (11, None), (400, None)])
+def test_epoch_axes_tick_whole_epochs(epochs: int, dtick: int | None) -> None:
+    """QA: a 3-epoch CNN run's curves were ticked 1, 1.5, 2, 2.5, 3; over a short run every epoch is a tick."""
+    fig = curves_figure(_history(epochs))
+    assert (fig.layout.xaxis.dtick, fig.layout.xaxis2.dtick) == (dtick, dtick)
+    arrays = {k: np.linspace(0.1, 1, epochs) for k in ("train_loss", "val_loss", "train_acc", "val_acc")}
+    runs = runs_curves_figure([("#1", {"epoch": np.arange(1, epochs + 1, dtype=float), **arrays})])
+    assert (runs.layout.xaxis.dtick, runs.layout.xaxis2.dtick) == (dtick, dtick)
+
+
+def test_the_curves_legend_hangs_under_the_title_clear_of_the_toolbar_and_the_panel_titles() -> None:
+    """QA at 1024 px: on the title's line at the right, the legend lay under Plotly's toolbar. In the house place,
+    left under the title, the top margin keeps a line for the panels' titles under it."""
+    fig = curves_figure(_history(5))
+    assert (fig.layout.legend.yref, fig.layout.legend.x, fig.layout.legend.xanchor) == ("container", 0, "left")
+    legend_bottom = (1 - fig.layout.legend.y) * fig.layout.height + 29  # px: one row, as Chromium draws it
+    assert legend_bottom + 22 <= fig.layout.margin.t  # the panels' titles (16 px) stand on the plots' top
 
 
 def test_curves_reject_an_unknown_metric() -> None:

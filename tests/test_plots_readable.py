@@ -27,7 +27,7 @@ from core.plots import (
 )
 from core.plots.runs import runs_boundaries_figure, runs_curves_figure
 from core.plots.seeds import seed_spread_figure
-from core.plots.style import INK, hex_rgb
+from core.plots.style import INK, MODEBAR_REMOVED, hex_rgb
 from core.training.recorder import GradientFlow
 from core.training.result import EpochStats
 from tests.image_corpus import draw_digit, png_bytes
@@ -152,7 +152,7 @@ def _many_names() -> dict:
     X, y = rng.normal(size=(120, 2)), np.arange(120) % 6
     grid = BoundaryGrid(np.linspace(-2, 2, 8), np.linspace(-2, 2, 8), rng.dirichlet(np.ones(6), size=(8, 8)))
     return {
-        "scatter": scatter_figure(X, y, X[:30], y[:30], BLOBS, X_val=X[:24], y_val=y[:24]),  # 18 names
+        "scatter": scatter_figure(X, y, X[:30], y[:30], BLOBS, X_val=X[:24], y_val=y[:24]),  # 6 names, 3 marks
         "boundary": boundary_figure(grid, X, y, BLOBS, misclassified=y == 1, X_test=X[:30], y_test=y[:30]),
         "hidden space": hidden_space_figure(HiddenSpace(X, 1, ("unit 1", "unit 2")), y, BLOBS),
         "roc": roc_figure(np.linspace(0, 1, 5), np.linspace(0, 1, 5) ** 0.5, 0.8),  # two long names: 2 rows at 340
@@ -198,6 +198,14 @@ def test_a_legend_placed_elsewhere_says_it_is_in_plot_coordinates(name: str) -> 
     it would be drawn off the chart."""
     legend = _placed_elsewhere()[name].layout.legend
     assert (legend.yref or "paper") == "paper", legend  # Plotly's default is "paper"
+
+
+def test_every_figure_trims_plotlys_toolbar_to_what_does_not_cover_its_title() -> None:
+    """QA: in a half or a third of a 1024-px page the toolbar's seven buttons (~200 px, over the chart's top right
+    while the pointer is on it) covered the end of the title and the legend on Train, Inside and Lessons."""
+    for name, fig in {**_many_names(), **_placed_elsewhere()}.items():
+        assert tuple(fig.layout.modebar.remove) == MODEBAR_REMOVED, name
+    assert {"toImage", "resetScale2d"}.isdisjoint(MODEBAR_REMOVED)  # a picture of the chart, and back after a zoom
 
 
 # ---------------------------------------------------------------- a large neuron map's height

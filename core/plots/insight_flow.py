@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.plots.style import house_layout
+from core.plots.style import house_layout, whole_ticks
 
 if TYPE_CHECKING:
     from core.training.recorder import GradientFlow
@@ -42,5 +42,5 @@ def gradient_flow_figure(flow: GradientFlow, *, title: str = "Gradient flow, lay
                                  hovertemplate=f"layer {name}<br>epoch %{{x}}<br>|w| %{{y:.3f}}<extra></extra>",
                                  **style), row=1, col=2)
     fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text="epoch", **whole_ticks(max(flow.epochs, default=0)))
     return fig

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.plots.points import _multi_class_layer, _two_class_layers
-from core.plots.style import CLASS_COLORS, HINT_FONT, house_layout
+from core.plots.style import CLASS_COLORS, HINT_FONT, house_layout, whole_ticks
 
 if TYPE_CHECKING:
     from core.boundary import BoundaryGrid
@@ -57,7 +57,8 @@ def runs_curves_figure(curves: Sequence[tuple[str, Mapping[str, np.ndarray]]], *
     fig.update_layout(legend=dict(orientation="h", yanchor="top", yref="paper", y=-0.18, x=0,
                                   title_text="solid: train · dashed: validation"
                                              + (" · ◆ weights kept" if marked else "")))
-    fig.update_xaxes(title_text="Epoch")
+    longest = max((np.nanmax(arrays["epoch"]) for _, arrays in curves if len(arrays["epoch"])), default=0)
+    fig.update_xaxes(title_text="Epoch", **whole_ticks(longest))
     fig.update_yaxes(rangemode="tozero", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", range=[0, 1.02], row=1, col=2)
     if not curves:

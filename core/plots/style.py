@@ -38,6 +38,10 @@ HEIGHT = 460  # default for 2-D plots; charts that grow with their content compu
 # down. Stood on the plot (y 1.01 in plot coordinates, as it was), a legend that wrapped grew upwards, over the
 # title: in a ~340-px column two names did, and at 1024 px the boundary's six classes did in any column.
 TITLE_Y, TITLE_LINE = 0.98, 24  # paper fraction; px: a 17-px title line and a little air
+# Plotly's toolbar shows over the chart's top right while the pointer is on the chart. With all its buttons it is
+# ~200 px wide, and in a half or a third of a 1024-px page it covered the title's end and the legend (QA). Dragging
+# still zooms and a double click resets; the picture download and the reset button stay.
+MODEBAR_REMOVED = ("zoom2d", "pan2d", "zoomIn2d", "zoomOut2d", "autoScale2d")
 
 # TensorFlow Playground's pair: orange for class 0 (its "negative"), blue for class 1 (its "positive").
 ORANGE = "#F59322"
@@ -91,7 +95,14 @@ def house_layout(title: str, *, height: int = HEIGHT) -> dict:
         legend=dict(orientation="h", xanchor="left", x=0, yref="container", yanchor="top",
                     y=TITLE_Y - TITLE_LINE / height, font=dict(size=12)),
         hoverlabel=dict(font=dict(family=FONT["family"], size=12)),
+        modebar=dict(remove=list(MODEBAR_REMOVED)),
     )
+
+
+def whole_ticks(last: float) -> dict:
+    """An axis of counts (epochs) up to `last`: ticks on whole numbers. Plotly's own ticks fall on halves over a
+    short range ("1, 1.5, 2, 2.5, 3" for a 3-epoch run); from ~10 on they are whole anyway."""
+    return {"dtick": 1} if last <= 10 else {}
 
 
 def new_figure(title: str, *, height: int = HEIGHT, **layout: object) -> go.Figure:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.style import BLUE, HINT_FONT, INK, NEUTRAL, ORANGE, figure, house_layout
+from core.plots.style import BLUE, HINT_FONT, INK, MARGIN, NEUTRAL, ORANGE, figure, house_layout, whole_ticks
 
 if TYPE_CHECKING:
     from core.training.result import EpochStats
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 METRICS = {"loss": ("Loss (cross-entropy)", "train_loss", "val_loss"),
            "accuracy": ("Accuracy", "train_acc", "val_acc")}
 SPLITS = (("train", BLUE, "solid"), ("validation", ORANGE, "dash"))
+HEIGHT, PANEL_TITLE = 384, 26  # px: the figure; the panels' titles' line, between the legend and the plots
 
 
 def _series(history: Sequence[EpochStats], field: str) -> np.ndarray:
@@ -27,7 +28,7 @@ def _titles(loss: str) -> dict[str, str]:
     return {name: f"Loss ({loss})" if name == "loss" else METRICS[name][0] for name in METRICS}
 
 
-def _panel_layout(shown: list[str], loss: str, gap: float = 0.16) -> dict:
+def _panel_layout(shown: list[str], loss: str, last: float, gap: float = 0.16) -> dict:
     """Side-by-side axes, one pair per metric, each titled: what make_subplots builds, at a fraction of its cost
     (this figure is redrawn on every slider move, so it is also built from dicts and validated once)."""
     width = (1 - gap * (len(shown) - 1)) / len(shown)
@@ -37,7 +38,8 @@ def _panel_layout(shown: list[str], loss: str, gap: float = 0.16) -> dict:
         suffix = "" if i == 0 else str(i + 1)
         left = i * (width + gap)
         yaxis = dict(tickformat=".0%", range=[0, 1.02]) if name == "accuracy" else dict(rangemode="tozero")
-        layout[f"xaxis{suffix}"] = dict(domain=[left, left + width], anchor=f"y{suffix}", title=dict(text="Epoch"))
+        layout[f"xaxis{suffix}"] = dict(domain=[left, left + width], anchor=f"y{suffix}", title=dict(text="Epoch"),
+                                        **whole_ticks(last))
         # No y-axis title: the panel's title names it, and in a narrow column (1024 px) the second panel's axis
         # title fell on the first panel's plot.
         layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", **yaxis)
@@ -55,10 +57,11 @@ def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None, t
     if metric is not None and metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)} (or None for both). Got {metric!r}.")
     shown = [metric] if metric else list(METRICS)
-    layout = {**house_layout(title, height=360), **_panel_layout(shown, loss)}
-    # On the title's line, at the right: the default spot above the plot would cover the subplot titles.
-    layout["legend"] = dict(orientation="h", yref="container", y=0.98, yanchor="top", x=1, xanchor="right")
     epochs = _series(history, "epoch").astype(int)
+    layout = {**house_layout(title, height=HEIGHT), **_panel_layout(shown, loss, epochs[-1] if len(epochs) else 0)}
+    # The house legend, under the title, with room under it for the panels' titles. On the title's line at the
+    # right, it lay under Plotly's toolbar whenever the pointer was on the chart (QA at 1024 px).
+    layout["margin"] = {**MARGIN, "t": MARGIN["t"] + PANEL_TITLE}
     traces = []
     for i, name in enumerate(shown):
         suffix = "" if i == 0 else str(i + 1)
