@@ -127,6 +127,16 @@ def test_a_fix_that_a_teachers_link_locks_is_named_but_not_offered() -> None:
     assert any("locks the setting this fix changes" in c.value for c in at.caption)
 
 
+def test_one_epoch_that_learned_nothing_is_told_to_train_longer_not_to_change_the_rate() -> None:
+    """QA, lesson 1's start (one epoch, the learning rate hidden): the warning named the learning rate and the coach
+    had nothing to say (a one-epoch run was not read at all)."""
+    at = train_page("data=circles&ep=1&pat=0")
+    warnings = [w.value for w in at.warning]
+    assert any("It trained for only 1 epoch" in w for w in warnings) and not any("learning rate" in w for w in warnings)
+    assert "only 1 epoch" in diagnosis(at) and "too few to learn anything" in diagnosis(at)
+    assert fix_button(at) is not None and fix_button(at).label == "Fix it: Train up to 1,000 epochs"
+
+
 def test_a_healthy_circles_run_gets_nothing_to_fix() -> None:
     at = train_page("data=circles")
     assert not diagnosis(at) and fix_button(at) is None

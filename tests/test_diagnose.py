@@ -13,7 +13,7 @@ import torch
 
 from core.config import ModelConfig
 from core.models import build_model
-from core.training.diagnose import Outcome, dead_units, diagnose, divergence_message, rate_to_try
+from core.training.diagnose import FEW_EPOCHS, Outcome, dead_units, diagnose, divergence_message, rate_to_try
 from core.training.result import EpochStats
 
 X = torch.randn(64, 2, generator=torch.Generator().manual_seed(0))
@@ -65,7 +65,7 @@ def test_a_run_far_below_the_usual_rate_names_the_usual_one(lr: float, rate: flo
     """Not learning at a rate 10× or more below the usual one (but not 30×, "too small to move the weights"): the
     diagnosis names the usual rate itself, which the coach offers (10× larger from 0.002 was 0.02, still slow);
     nearer, it names none."""
-    told = judged(outcome(epochs(0.712, 0.712), lr=lr))
+    told = judged(outcome(epochs(*[0.712] * 12), lr=lr))  # 12 epochs: past a run too short to tell (FEW_EPOCHS)
     assert told.status == "not_learning", told.message
     assert told.suggested_lr == (pytest.approx(rate) if rate else None), told.message
     assert (f"usual rate with this optimizer: try it ({rate:g})" if rate else "10× larger or smaller") \
@@ -170,9 +170,26 @@ def test_a_deep_sigmoid_network_that_did_not_learn_is_told_of_vanishing_gradient
     """QA, lesson 9: six sigmoid layers at the usual rate read "Try a learning rate 10× larger or smaller (now
     0.03), or more epochs", while the lesson (rightly) says only the activation needs to change."""
     deep = build_model(ModelConfig(hidden=(8,) * 6, activation="sigmoid"), seed=0)
-    told = judged(outcome(epochs(0.712, 0.712), lr=0.03), deep)
+    flat = epochs(*[0.712] * 12)
+    told = judged(outcome(flat, lr=0.03), deep)
     assert told.status == "not_learning" and "learning rate 10×" not in told.message, told.message
     assert "With 6 sigmoid layers the likely cause is vanishing gradients" in told.message, told.message
     assert told.message.endswith("Try ReLU or tanh, or fewer layers."), told.message
     shallow = build_model(ModelConfig(hidden=(8, 8), activation="sigmoid"), seed=0)  # two: the rate, as before
-    assert "learning rate 10× larger or smaller" in judged(outcome(epochs(0.712, 0.712), lr=0.03), shallow).message
+    assert "learning rate 10× larger or smaller" in judged(outcome(flat, lr=0.03), shallow).message
+
+
+@pytest.mark.parametrize("n", [1, 2, FEW_EPOCHS])
+def test_a_run_that_had_only_a_few_epochs_is_told_to_train_longer(n: int) -> None:
+    """QA, lesson 1: one epoch that learned nothing read "Try a learning rate 10× larger or smaller (now 0.03)", a
+    control the lesson hides; its task is to raise Epochs. A run that had all of a few epochs at a usual rate is
+    told it was too short; one that stopped early, or had more, is not."""
+    told = judged(outcome(epochs(*[0.712] * n), lr=0.03))
+    assert told.status == "not_learning" and "learning rate" not in told.message, told.message
+    assert told.message.endswith(f"It trained for only {n} epoch{'s' * (n != 1)}: too few passes over the training "
+                                 "points to learn. Raise Epochs and train again."), told.message
+    longer = judged(outcome(epochs(*[0.712] * (FEW_EPOCHS + 1)), lr=0.03))
+    assert "only" not in longer.message and "10× larger or smaller" in longer.message, longer.message
+    run = epochs(*[0.712] * 3)
+    stopped = judged(replace(outcome(run, lr=0.03), epochs=50))  # the stopping rule ended it at 3 of 50
+    assert "only" not in stopped.message, stopped.message

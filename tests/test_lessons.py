@@ -173,6 +173,7 @@ def test_checks_read_the_run_and_never_its_test_split(circles_lab: Lab) -> None:
     assert values["status"] in ("completed", "converged")
     assert 0.9 <= values["validation_accuracy"] <= 1 and values["units"] == 3 and values["layers"] == 1
     assert values["train_val_gap"] == pytest.approx(values["train_accuracy"] - values["validation_accuracy"])
+    assert values["validation_lead"] == pytest.approx(-values["train_val_gap"])
     assert values["epochs_run"] == len(circles_lab.result.history)
     val = circles_lab.data.y_val
     assert values["validation_accuracy"] == pytest.approx(np.mean(
@@ -205,7 +206,8 @@ def test_a_check_passes_fails_and_says_what_it_read(circles_lab: Lab) -> None:
 @pytest.mark.parametrize("check, measured", [
     ("train_val_gap >= 0.10", 0.9 - 0.8),  # overfitting at 8 units: 0.09999999999999998, shown as 10.0%
     ("train_val_gap <= 0.05", 0.9 - 0.85),  # more data: 0.050000000000000044, shown as 5.0%
-    ("train_val_gap <= -0.15", 0.55 - 0.7),  # label noise: -0.1499999999999999, shown as -15.0%
+    ("train_val_gap <= -0.15", 0.55 - 0.7),  # -0.1499999999999999, shown as -15.0%
+    ("validation_lead >= 0.15", 0.7 - 0.55),  # label noise: 0.1499999999999999, shown as 15.0%
     ("validation_loss <= 0.5", 0.50004),  # shown as 0.5
 ])
 def test_a_result_that_reads_as_meeting_its_threshold_meets_it(check: str, measured: float) -> None:

@@ -224,6 +224,11 @@ MEASURES: dict[str, Measure] = {
     "train_val_gap": Measure("train–validation gap",
                              lambda f: f.train_accuracy - _validation(f, lambda m: m.accuracy),
                              outcome=True, percent=True),
+    # the same gap the other way round, for the lesson where training falls behind (wrong labels): read as a
+    # positive number ("15 points below"), not as a gap of -15%
+    "validation_lead": Measure("validation − training accuracy",
+                               lambda f: _validation(f, lambda m: m.accuracy) - f.train_accuracy,
+                               outcome=True, percent=True),
     "validation_loss": Measure("validation loss", lambda f: _validation(f, _log_loss), outcome=True),
     "validation_interval": Measure("validation accuracy's margin", lambda f: _validation(f, _half_interval),
                                    outcome=True, percent=True, tolerance=0.003, after="(± of its 95% interval)"),

@@ -22,7 +22,7 @@ import numpy as np
 from torch import nn
 
 from core.config import MAX_UNITS, Settings
-from core.training.diagnose import dead_share, far_below, in_epochs, plain_number, rate_to_try
+from core.training.diagnose import FEW_EPOCHS, dead_share, far_below, in_epochs, plain_number, rate_to_try
 from core.training.presets import LEARNING_RATES
 from core.training.result import TrainResult
 
@@ -256,13 +256,18 @@ def _slow(run: _Run) -> Advice | None:
 
 def _more_epochs(run: _Run) -> Advice | None:
     train = run.settings.train
+    # A run that had all of a few epochs and learned nothing (lesson 1's one epoch) ended before it could; its
+    # loss over one or two epochs tells nothing about falling.
+    short = run.epochs <= FEW_EPOCHS and run.epochs >= train.epochs and run.result.failed_to_learn
     falling = run.result.status == "still_improving" or not _flat(run)
-    if not run.underfits or not falling or run.result.best_epoch not in (None, run.epochs):
+    if not run.underfits or not (falling or short) or run.result.best_epoch not in (None, run.epochs):
         return None
     epochs = min(3000, 2 * train.epochs if run.images else max(4 * train.epochs, 1000))
-    return Advice("underfitting", f"Underfitting: training accuracy is {run.train_acc:.0%} and the loss was still "
-                                  f"falling at epoch {run.epochs:,}: the run ended before it had learned.",
-                  f"Train up to {epochs:,} epochs", _train(run, epochs=epochs, patience=train.patience or 10))
+    message = (f"Underfitting: the run had only {run.epochs} epoch{'s' * (run.epochs != 1)}, too few to learn "
+               "anything." if short else f"Underfitting: training accuracy is {run.train_acc:.0%} and the loss was "
+               f"still falling at epoch {run.epochs:,}: the run ended before it had learned.")
+    return Advice("underfitting", message, f"Train up to {epochs:,} epochs",
+                  _train(run, epochs=epochs, patience=train.patience or 10))
 
 
 def _flat(run: _Run) -> bool:
@@ -280,8 +285,8 @@ def advise(settings: Settings, result: TrainResult, model: nn.Module | None, X_t
     """The first rule that fits this run with a fix the learner can apply (`applies`: a teacher's link may lock the
     setting a fix changes), else the first that fits, marked `locked`; None for a healthy run (or nothing to read)."""
     history = result.history
-    if len(history) < 2 or result.status == "stopped":
-        return None
+    if not history or len(history) < 2 and not result.failed_to_learn or result.status == "stopped":
+        return None  # one epoch that learned something: nothing to read yet
     # Only the dead-units rule reads it, and only for a run that failed to learn: a healthy run (most of them,
     # on every slider move) costs no pass through the model here.
     points = X_train[:PROBE] if settings.model.takes_images else X_train

@@ -34,6 +34,7 @@ FAR = 10  # a rate this many times above or below the usual one (`Outcome.refere
 TINY_LR_RATIO = 30  # a rate this many times below the usual one may be too small to move the weights at all
 SMALLER, LARGER = 0.1, 10.0  # one step, for a rate to blame that is not far from the usual one: overshot / crawled
 DEEP_SIGMOID = 3  # hidden sigmoid layers from which a network that did not learn is told of vanishing gradients
+FEW_EPOCHS = 10  # a run that trained all of at most this many epochs, at a usual rate, was likely just too short
 LINEAR_CURE = "add a hidden layer with a non-linear activation (or, for 2-D data, give it x² and y² as input features)."
 NONLINEAR = tuple(cls for name, cls in ACTIVATIONS.items() if name != "linear")
 
@@ -255,7 +256,12 @@ def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, y: to
                                                   f"rate with this optimizer: try it ({rate:g})"
                                                   f"{', or more epochs' if larger else ''}.", rate)
         sigmoids = sum(isinstance(m, nn.Sigmoid) for m in model.modules())
-        if sigmoids >= DEEP_SIGMOID:  # a deep sigmoid network at a usual rate: the gradient fades on its way back
+        trained = len(outcome.trained or outcome.history)
+        if trained >= outcome.epochs and outcome.epochs <= FEW_EPOCHS:  # lesson 1's one epoch: too short, whatever
+            # the rate (QA: its learner was told to change a learning rate the lesson hides)
+            why += (f"It trained for only {trained} epoch{'s' * (trained != 1)}: too few passes over the training "
+                    "points to learn. Raise Epochs and train again.")
+        elif sigmoids >= DEEP_SIGMOID:  # a deep sigmoid network at a usual rate: the gradient fades on its way back
             why += (f"With {sigmoids} sigmoid layers the likely cause is vanishing gradients: each sigmoid passes back "
                     "at most a quarter of the gradient, so the first layers barely learn. Try ReLU or tanh, or fewer "
                     "layers.")
