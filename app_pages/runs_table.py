@@ -36,6 +36,11 @@ def table(runs: list[Run]) -> tuple[pd.DataFrame, tuple[str, ...]]:
     frame = runs_frame(runs)
     frame["created"] = frame["created"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
     frame["epochs"] = [epochs_label(run) for run in runs]
+    for split in SPLITS:  # in percent, shown to one decimal as on every other page (Streamlit's "percent" showed
+        frame[f"{split} accuracy"] *= 100  # 91.67% beside 91%, and Train read 91.7%)
+    for key in SETTING_NAMES:  # a setting the run's model does not use (a logistic regression's hidden layers)
+        if not pd.api.types.is_numeric_dtype(frame[key]):
+            frame[key] = frame[key].where(frame[key].notna(), "—")
     losses = [f"{split} loss" for split in SPLITS]
     front = ["id", *keys, "validation accuracy", "test accuracy", "epochs", "train accuracy", "status", "origin",
              "pinned", *losses, "seconds", "created"]
@@ -68,13 +73,14 @@ def column_config() -> dict:
     """Accuracies as percentages, losses and seconds to a few digits, each metric saying when it was measured."""
     measured = ("Measured once after the run, on the weights it kept. The Train page's \"train … (epoch mean)\" "
                 "is another figure: the mean over the last epoch's batches while the weights still moved.")
-    config = {f"{s} accuracy": st.column_config.NumberColumn(format="percent", help=measured) for s in SPLITS}
+    config = {f"{s} accuracy": st.column_config.NumberColumn(format="%.1f%%", help=measured) for s in SPLITS}
     config.update({f"{s} loss": st.column_config.NumberColumn(format="%.4f", help=measured) for s in SPLITS})
     config["seconds"] = st.column_config.NumberColumn(format="%.2f s")
     config["epochs"] = st.column_config.TextColumn(width="small", help=(
         "Epochs trained. \"37 of 57\": early stopping kept the weights of epoch 37, which the metrics and the "
         "boundary are of, after training 57."))
     config["id"] = st.column_config.NumberColumn(width="small")
+    config["status"] = st.column_config.TextColumn(width=100)  # "converged" whole at 1024 px (it read "converge")
     return config
 
 

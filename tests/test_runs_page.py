@@ -6,7 +6,6 @@ import json
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -253,7 +252,14 @@ def test_compared_runs_read_at_1024_px(two_runs: AppTest) -> None:
     assert list(table.columns[:keys]) == ["id", "model", "hidden", "lr", "validation accuracy", "test accuracy",
                                           "epochs", "train accuracy"]
     row = table.set_index("id").loc[logreg]
-    assert row["epochs"] == "37 of 57" and pd.isna(row["hidden"])
+    assert row["epochs"] == "37 of 57" and row["hidden"] == "—"  # not "None" (QA)
+    shown = at.dataframe(key="runs.table")
+    for split in ("train", "validation", "test"):  # in percent, to one decimal, as every other page shows them
+        assert table[f"{split} accuracy"].tolist() == pytest.approx(
+            [100 * r.record.metrics[split]["accuracy"] for r in list_runs(shared_engine(), token)])
+    config = json.loads(shown.proto.columns)
+    assert {config[f"{s} accuracy"]["type_config"]["format"] for s in ("train", "validation", "test")} == {"%.1f%%"}
+    assert config["status"]["width"] == 100  # "converged" whole at 1024 px
     at = select(at, [0, 1, 2])
     no_errors(at)
     curves, boundaries = (json.loads(chart.proto.spec) for chart in at.get("plotly_chart"))
