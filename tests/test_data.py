@@ -97,6 +97,7 @@ def test_missing_mnist_names_the_files_and_the_setting_but_never_a_server_path(t
         make_dataset(DataConfig(name="mnist", data_dir=str(tmp_path), download=False))
     text = str(info.value)
     assert str(tmp_path) not in text and "NNLAB_DATA_DIR" in text  # the page shows this to students
+    assert text.startswith("MNIST was not downloaded (downloading is off)")  # QA: it said "could not be downloaded"
     for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                  "t10k-labels-idx1-ubyte"):
         assert stem in text

@@ -131,8 +131,9 @@ def load_mnist(config: DataConfig, *, full: FullMnist = full_mnist) -> Dataset:
     images, labels = (_find_idx(folder, stem) for stem in MNIST_TEST_FILES)
     if images is None or labels is None:
         names = ", ".join(f"{s}.gz" for s in MNIST_TRAIN_FILES + MNIST_TEST_FILES)
+        why = "could not be downloaded" if config.download else "was not downloaded (downloading is off)"
         raise DataError(
-            "MNIST could not be downloaded and is not in the data folder. "
+            f"MNIST {why} and is not in the data folder. "
             f"Put the four MNIST files ({names}) there (or only the two t10k files "
             f"for a smaller real set), set {DATA_DIR_ENV} (or --data-dir) to the folder that holds them, "
             "or pick the offline 'digits' dataset."
