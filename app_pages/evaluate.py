@@ -14,6 +14,13 @@ from core.export.files import history_csv, predictions_csv, run_script
 from core.lab import Lab
 
 OVERFIT_GAP = 0.02  # test this far below train (2 points) is worth a word
+REPORT_HELP = {  # the per-class table's columns, scikit-learn's names, for a beginner
+    "precision": "Of the test points the model called this class, the share that are of it.",
+    "recall": "Of the test points of this class, the share the model called it.",
+    "f1-score": "Precision and recall in one number (their harmonic mean): high only when both are.",
+    "support": "How many test points are of this class. The last rows average over the classes: 'macro' counts "
+               "each class once, 'weighted' by its support.",
+}
 
 
 def take_it_home(lab: Lab, test: Metrics) -> None:
@@ -81,10 +88,12 @@ with left:
     matrix = test.confusion_normalized if normalized else test.confusion
     st.plotly_chart(plots.confusion_figure(matrix, data.class_names, normalized=normalized), key="evaluate.cm")
 with right:
-    st.dataframe(test.report, width="stretch", key="evaluate.report", height=min(40 + 35 * len(test.report), 460),
+    # Every row shown (at most ten classes and three summaries): a computed height cut the fifth row in half.
+    st.dataframe(test.report, width="stretch", key="evaluate.report", height="content",
                  column_config={"_index": st.column_config.Column(width="medium")} | {
-                     name: st.column_config.NumberColumn(name, format="%.3f", width="small")
-                     for name in ("precision", "recall", "f1-score")})
+                     name: st.column_config.NumberColumn(name, format="%.3f", width="small", help=REPORT_HELP[name])
+                     for name in ("precision", "recall", "f1-score")} | {
+                     "support": st.column_config.NumberColumn("support", help=REPORT_HELP["support"])})
     with st.popover("Take it home", icon=":material/download:"):
         take_it_home(lab, test)
     roc, pr = test.roc, test.pr

@@ -165,6 +165,12 @@ def test_evaluate_page_shows_metrics_and_boundary() -> None:
     test = lab.evaluation().test
     assert at.metric[0].value == f"{100 * test.accuracy:.1f}%" and test.n_samples == len(lab.data.y_test)
     assert any(f"on {test.n_samples:,}" in c.value for c in at.caption)  # the interval names its sample size
+    # QA: the help repeated the numbers; it says what an interval and a baseline mean
+    assert "may be chance" in at.metric[0].help and "learned something only where it clearly beats" in \
+        at.metric[0].help
+    [columns] = [json.loads(d.proto.columns) for d in at.dataframe if "f1-score" in json.loads(d.proto.columns)]
+    assert {name: bool(columns[name].get("help")) for name in ("precision", "recall", "f1-score", "support")} == \
+        dict.fromkeys(("precision", "recall", "f1-score", "support"), True)  # scikit-learn's names, explained
 
 
 def test_evaluate_page_explains_a_run_that_did_not_learn() -> None:

@@ -116,9 +116,12 @@ def nearest(options: Sequence[float], value: float) -> float:
 def accuracy_card(column, label: str, accuracy: float, n: int, *, baseline: float | None = None) -> None:
     """A metric card: the accuracy, its 95% interval on n samples and (optionally) the majority baseline."""
     lo, hi = accuracy_interval(accuracy, n)
-    note = f"95% interval {percent(lo)}–{percent(hi)} on {count(n, 'sample')}"
+    note = (f"95% interval {percent(lo)}–{percent(hi)} on {count(n, 'sample')}: on another {n:,} points like "
+            "these the accuracy would likely fall in this range (fewer points, a wider range), so a difference "
+            "smaller than the range may be chance.")
     if baseline is not None:
-        note += f"; always guessing the largest class: {percent(baseline)}"
+        note += (f" Always guessing the largest class scores {percent(baseline)} (the baseline): a model has "
+                 "learned something only where it clearly beats that.")
     column.metric(label, percent(accuracy), help=note)
     # The interval itself, not ± half its width: it is lopsided near 0 and 100% (one digit right: "±39.7 pts" read
     # as a bound below 0).
