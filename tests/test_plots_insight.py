@@ -185,13 +185,23 @@ def test_weight_tiles_on_one_symmetric_diverging_scale() -> None:
         weight_tiles_figure(np.zeros((28, 28)))
 
 
+def test_conv_filters_are_tiled_eight_a_row_and_dense_units_sixteen() -> None:
+    """QA: a CNN's 32 filters of 3x3 in two rows of 16 were ~20-px specks at 1024 px; 8 a row makes them 4 rows."""
+    filters = weight_tiles_figure(np.ones((32, 3, 3), np.float32))
+    assert np.asarray(filters.data[0].z).shape == (4 * 3 + 3 * 2, 8 * 3 + 7 * 2)
+    units = weight_tiles_figure(np.ones((32, 28, 28), np.float32))
+    assert np.asarray(units.data[0].z).shape == (2 * 28 + 2, 16 * 28 + 15 * 2)
+
+
 def test_feature_maps_one_row_per_layer_titled_with_shape() -> None:
     layers = [FeatureMaps("Conv 1 · relu", np.ones((20, 28, 28), np.float32)),
               FeatureMaps("Conv 2 · relu", np.ones((4, 14, 14), np.float32))]
     fig = feature_maps_figure(layers, max_maps=16)
     assert [t.type for t in fig.data] == ["heatmap", "heatmap"]
-    assert np.asarray(fig.data[0].z).shape == (28, 16 * 28 + 15 * 2)  # 16 of the 20 maps, side by side
+    assert np.asarray(fig.data[0].z).shape == (2 * 28 + 2, 8 * 28 + 7 * 2)  # 16 of the 20 maps, two rows of 8
     assert np.asarray(fig.data[1].z).shape == (14, 4 * 14 + 3 * 2)
+    one_row = feature_maps_figure(layers, max_maps=16, columns=16)
+    assert np.asarray(one_row.data[0].z).shape == (28, 16 * 28 + 15 * 2)
     titles = annotations(fig)
     assert titles[0] == "Conv 1 · relu · 20 × 28 × 28 · first 16 shown" and titles[1] == "Conv 2 · relu · 4 × 14 × 14"
     assert "No convolution layers" in annotations(feature_maps_figure([]))[0]

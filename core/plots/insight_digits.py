@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 GAP = 2  # pixels between tiles
 ASSUMED_WIDTH = 720  # px: a typical chart width in the dashboard, to size a grid's height
 WEBGL_ABOVE = 1_000  # points; beyond this SVG markers make the browser sluggish
+SMALL_TILE, SMALL_TILE_COLUMNS = 8, 8  # px: weight tiles this small (conv filters) go 8 a row
+MAP_COLUMNS = 8  # feature maps a row
+MAPS_WIDTH = 460  # px: the feature maps' column at 1024 px (four fifths of the page beside the input digit)
 INK_SCALE = [[0.0, "#ffffff"], [1.0, "#6b7178"]]  # the digit drawn as grey ink on white, so colour shows on top
 FEATURE_SCALE = "Viridis"
 SIDE_LEGEND = dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top", font=dict(size=12))
@@ -55,12 +58,16 @@ def _picture_axes(fig: go.Figure, **axes: str) -> None:
     hide_axes(fig)
 
 
-def weight_tiles_figure(tiles: np.ndarray, *, unit_label: str = "unit", columns: int = 16, max_tiles: int = 128,
-                        title: str = "What the first layer learned") -> go.Figure:
-    """One tile per unit (or filter) of a first layer's weights, blue positive and orange negative around 0."""
+def weight_tiles_figure(tiles: np.ndarray, *, unit_label: str = "unit", columns: int | None = None,
+                        max_tiles: int = 128, title: str = "What the first layer learned") -> go.Figure:
+    """One tile per unit (or filter) of a first layer's weights, blue positive and orange negative around 0.
+
+    By default 16 tiles a row, or SMALL_TILE_COLUMNS for tiles as small as a conv filter's: 32 filters of 3x3 in
+    two rows of 16 were ~20-px specks at 1024 px (QA)."""
     tiles = np.asarray(tiles, dtype=np.float32)
     if tiles.ndim != 3:
         raise ValueError(f"tiles must be a stack of weight images (n, h, w). Got shape {tiles.shape} instead.")
+    columns = columns or (SMALL_TILE_COLUMNS if max(tiles.shape[1:]) <= SMALL_TILE else 16)
     if columns < 1 or max_tiles < 1:
         raise ValueError(f"columns and max_tiles must be at least 1. Got {columns} and {max_tiles}.")
     if len(tiles) == 0:
@@ -79,9 +86,11 @@ def weight_tiles_figure(tiles: np.ndarray, *, unit_label: str = "unit", columns:
     return fig
 
 
-def feature_maps_figure(layers: Sequence[FeatureMaps], *, max_maps: int = 16,
+def feature_maps_figure(layers: Sequence[FeatureMaps], *, max_maps: int = 16, columns: int = MAP_COLUMNS,
                         title: str = "Feature maps") -> go.Figure:
-    """Each conv layer's activation maps for one input, a row of tiles per layer, titled with name and shape."""
+    """Each conv layer's activation maps for one input, in rows of `columns` tiles per layer, titled with name and
+    shape. Sized for the page's wide column beside the input digit (MAPS_WIDTH): 16 maps in one row there were
+    ~25-px thumbnails at 1024 px (QA)."""
     if max_maps < 1:
         raise ValueError(f"max_maps must be at least 1. Got {max_maps} instead.")
     if not layers:
@@ -91,10 +100,10 @@ def feature_maps_figure(layers: Sequence[FeatureMaps], *, max_maps: int = 16,
         maps = np.asarray(layer.maps, dtype=np.float32)
         if maps.ndim != 3:
             raise ValueError(f"{layer.name}: maps must be (channels, h, w). Got shape {maps.shape} instead.")
-        canvases.append(_canvas(maps[:max_maps], min(max_maps, len(maps)))[0])
+        canvases.append(_canvas(maps[:max_maps], min(columns, max_maps, len(maps)))[0])
         more = f" · first {max_maps} shown" if len(maps) > max_maps else ""
         titles.append(f"{layer.name} · {' × '.join(str(d) for d in maps.shape)}{more}")
-    heights = [c.shape[0] * min(ASSUMED_WIDTH / c.shape[1], 8.0) for c in canvases]
+    heights = [c.shape[0] * min(MAPS_WIDTH / c.shape[1], 8.0) for c in canvases]
     fig = make_subplots(rows=len(canvases), cols=1, subplot_titles=titles, vertical_spacing=0.25 / len(canvases),
                         row_heights=heights)
     fig.update_layout(house_layout(title, height=int(sum(heights)) + 70 + 40 * len(canvases)),
