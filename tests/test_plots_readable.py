@@ -27,7 +27,7 @@ from core.plots import (
 )
 from core.plots.runs import runs_boundaries_figure, runs_curves_figure
 from core.plots.seeds import seed_spread_figure
-from core.plots.style import INK, MODEBAR_REMOVED, hex_rgb
+from core.plots.style import CLASS_COLORS, INK, MODEBAR_REMOVED, hex_rgb
 from core.training.recorder import GradientFlow
 from core.training.result import EpochStats
 from tests.image_corpus import draw_digit, png_bytes
@@ -284,3 +284,14 @@ def test_the_probability_ticks_stand_upright_with_room_at_1024_px() -> None:
     px_per_unit = (PROBA_1024 - margin.l - margin.r) / (x.range[1] - x.range[0])
     widest = max(_text_size(f"{value:.0%}", fig.layout.font.size)[0] for value in x.tickvals)
     assert min(np.diff(x.tickvals)) * px_per_unit >= widest + 8, (x.tickvals, px_per_unit)
+
+
+def test_no_two_class_colours_are_near_twins() -> None:
+    """QA: digits 0 and 5 were both orange in the embedding projector (the Playground's orange beside Okabe-Ito's
+    vermillion, CIEDE2000 15.9 apart). Every pair of the ten now stands at least 16 apart, and 0 and 5 far more."""
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    lab = rgb2lab(hex_rgb(CLASS_COLORS)[None] / 255)[0]
+    apart = {(i, j): float(deltaE_ciede2000(lab[i], lab[j])) for i in range(len(lab)) for j in range(i + 1, len(lab))}
+    assert min(apart.values()) >= 16, min(apart, key=apart.get)
+    assert apart[0, 5] >= 30, apart[0, 5]
