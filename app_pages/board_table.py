@@ -64,7 +64,9 @@ COLUMNS = {"Rank": st.column_config.NumberColumn("#", width=40),
            "Test accuracy": st.column_config.NumberColumn(
                "Test", width=60, format="%.1f%%",
                help="Test accuracy: shown, never ranked (choosing by it would spoil the test set)"),
-           "Setup": st.column_config.TextColumn(width=180)}
+           "Setup": st.column_config.TextColumn(
+               width=180, help="Model, layers, activation, learning rate and epochs; '≤1000 ep': early stopping "
+                               "was on, so the run trained at most that many")}
 
 
 def row_height(ranked: list[board.Entry]) -> int | None:

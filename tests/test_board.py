@@ -225,7 +225,8 @@ def test_an_entry_carries_the_settings_of_its_run_not_the_labs_current_ones(engi
     board_id, _ = board.create_board(engine, "class", DATA)
     board.submit(engine, board_id, "ada", "s1", submitted)
     (entry,) = board.entries(engine, board_id)
-    assert "lr 0.03" in entry.setup and "5 ep" in entry.setup and "0.5" not in entry.setup
+    assert "lr 0.03" in entry.setup and "≤5 ep" in entry.setup and "0.5" not in entry.setup  # a ceiling (patience on)
+    assert board._setup({"ep": "100", "pat": "0"}) == "100 ep" and board._setup({"ep": "100"}) == "100 ep"
 
 
 # Limits against a crowd. The documented defaults are pinned, whatever NNLAB_BOARD_* the environment sets.

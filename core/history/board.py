@@ -115,11 +115,14 @@ def data_settings(config: DataConfig) -> dict[str, str]:
 
 def _setup(settings: dict[str, str]) -> str:
     """'mlp 8,8 · relu · lr 0.03 · 100 ep' from a run's stored settings (a sigmoid head, MSE and augmentation
-    named when chosen)."""
+    named when chosen). With early stopping on, the epochs are a ceiling: '≤1000 ep' (QA: a run that converged
+    after 126 epochs read '1000 ep')."""
+    ceiling = "≤" if settings.get("pat", "0") != "0" else ""
     parts = [settings.get("model", ""), settings.get("hidden", ""), settings.get("act", ""),
              "sigmoid head" if settings.get("head") == "sigmoid" else "",
              "MSE" if settings.get("loss") == "mse" else "", f"aug {settings['aug']}" if settings.get("aug") else "",
-             f"lr {settings['lr']}" if "lr" in settings else "", f"{settings['ep']} ep" if "ep" in settings else ""]
+             f"lr {settings['lr']}" if "lr" in settings else "",
+             f"{ceiling}{settings['ep']} ep" if "ep" in settings else ""]
     return " · ".join(p for p in parts if p)
 
 
