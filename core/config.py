@@ -243,16 +243,17 @@ def validate_train_config(config: TrainConfig) -> None:
     """Raise TrainError naming the first setting that is out of range."""
     checks = [
         (config.optimizer in OPTIMIZERS,
-         f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {config.optimizer!r}."),
-        (config.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}. Got {config.schedule!r}."),
-        (1e-5 <= config.lr <= 10, f"learning rate must be between 1e-5 and 10. Got {config.lr}."),
-        (config.batch_size >= 0, f"batch size must be positive (0 = full batch). Got {config.batch_size}."),
-        (1 <= config.epochs <= 10_000, f"epochs must be between 1 and 10000. Got {config.epochs}."),
-        (0 <= config.weight_decay <= 1, f"weight decay must be between 0 and 1. Got {config.weight_decay}."),
-        (0 <= config.l1 <= 1, f"the L1 rate must be between 0 and 1. Got {config.l1}."),
-        (0 <= config.momentum < 1, f"momentum must be in [0, 1). Got {config.momentum}."),
-        (config.patience >= 0, f"patience must be 0 (off) or more. Got {config.patience}."),
-        (config.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}. Got {config.loss!r}."),
+         f"optimizer must be one of {', '.join(OPTIMIZERS)}. Got {config.optimizer!r} instead."),
+        (config.schedule in SCHEDULES,
+         f"schedule must be one of {', '.join(SCHEDULES)}. Got {config.schedule!r} instead."),
+        (1e-5 <= config.lr <= 10, f"learning rate must be between 1e-5 and 10. Got {config.lr} instead."),
+        (config.batch_size >= 0, f"batch size must be 0 (the full batch) or more. Got {config.batch_size} instead."),
+        (1 <= config.epochs <= 10_000, f"epochs must be between 1 and 10,000. Got {config.epochs} instead."),
+        (0 <= config.weight_decay <= 1, f"weight decay must be between 0 and 1. Got {config.weight_decay} instead."),
+        (0 <= config.l1 <= 1, f"the L1 rate must be between 0 and 1. Got {config.l1} instead."),
+        (0 <= config.momentum < 1, f"momentum must be in [0, 1). Got {config.momentum} instead."),
+        (config.patience >= 0, f"patience must be 0 (off) or more. Got {config.patience} instead."),
+        (config.loss in LOSSES, f"loss must be one of {', '.join(LOSSES)}. Got {config.loss!r} instead."),
     ]
     for ok, message in checks:
         if not ok:
