@@ -112,6 +112,18 @@ def test_ticks_are_round_and_inside() -> None:
     assert np.allclose(np.diff(ticks), np.diff(ticks)[0])
 
 
+def test_the_planes_edge_values_are_written_clear_of_the_key() -> None:
+    """QA: on the empty -2..2 plane the top "2" lay under the class key and the right "2" ran off the image. Both
+    edges' values are written inside the image now."""
+    view = View(-2.0, 2.0, -2.0, 2.0)
+    ink = np.asarray(plane_image(np.empty((0, 2)), np.empty(0, dtype=int), ("a", "b"), view).convert("L"))
+    inner = ink[3:-3, 3:-3]  # inside the 1-px border
+    written = inner < 130  # the labels' grey (#5f6770); grid lines and the border are lighter
+    assert written[:30, -40:].any(), "the top y value, at the right edge"
+    assert written[-30:, -40:].any(), "the right x value, at the bottom"
+    assert written[-30:, :40].any(), "the left x value, at the bottom"
+
+
 # --- editing --------------------------------------------------------------------------------------------
 
 

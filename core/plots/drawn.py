@@ -33,16 +33,23 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def _grid(draw: ImageDraw.ImageDraw, view: View, s: int) -> None:
-    """Light grid lines at round values, the axes a little darker, values written along two edges."""
+    """Light grid lines at round values, the axes a little darker, values written along the bottom and the right
+    edge: x right of its line (left of it at the right edge), y under its line. On the left edge the key covered
+    the top value, and the right edge's x value was cut off (QA)."""
     font = _font(TICK_PX * s)
+    width, height = view.width * s, view.height * s
     for value in nice_ticks(view.x0, view.x1):
         px = to_pixels([[value, 0.0]], view)[0, 0] * s
-        draw.line([(px, 0), (px, view.height * s)], fill=ZERO if value == 0 else GRID, width=s)
-        draw.text((px + 4 * s, view.height * s - 4 * s), f"{value:g}", fill=LABEL, font=font, anchor="ld")
+        draw.line([(px, 0), (px, height)], fill=ZERO if value == 0 else GRID, width=s)
+        text = f"{value:g}"
+        at_edge = px + 4 * s + draw.textlength(text, font=font) > width - 2 * s
+        draw.text((px - 4 * s if at_edge else px + 4 * s, height - 4 * s), text, fill=LABEL, font=font,
+                  anchor="rd" if at_edge else "ld")
     for value in nice_ticks(view.y0, view.y1):
         py = to_pixels([[0.0, value]], view)[0, 1] * s
-        draw.line([(0, py), (view.width * s, py)], fill=ZERO if value == 0 else GRID, width=s)
-        draw.text((5 * s, py + 3 * s), f"{value:g}", fill=LABEL, font=font)
+        draw.line([(0, py), (width, py)], fill=ZERO if value == 0 else GRID, width=s)
+        if py + (TICK_PX + 8) * s < height - (TICK_PX + 4) * s:  # clear of the x values along the bottom
+            draw.text((width - 5 * s, py + 3 * s), f"{value:g}", fill=LABEL, font=font, anchor="ra")
 
 
 def _legend(draw: ImageDraw.ImageDraw, class_names: tuple[str, ...], counts: np.ndarray, active: int | None,
