@@ -187,7 +187,7 @@ def test_a_run_that_had_only_a_few_epochs_is_told_to_train_longer(n: int) -> Non
     told = judged(outcome(epochs(*[0.712] * n), lr=0.03))
     assert told.status == "not_learning" and "learning rate" not in told.message, told.message
     assert told.message.endswith(f"It trained for only {n} epoch{'s' * (n != 1)}: too few passes over the training "
-                                 "points to learn. Raise Epochs and train again."), told.message
+                                 "points to learn. Train for more epochs."), told.message
     longer = judged(outcome(epochs(*[0.712] * (FEW_EPOCHS + 1)), lr=0.03))
     assert "only" not in longer.message and "10× larger or smaller" in longer.message, longer.message
     run = epochs(*[0.712] * 3)

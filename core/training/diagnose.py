@@ -260,7 +260,7 @@ def _why_not_learning(outcome: Outcome, model: nn.Module, X: torch.Tensor, y: to
         if trained >= outcome.epochs and outcome.epochs <= FEW_EPOCHS:  # lesson 1's one epoch: too short, whatever
             # the rate (QA: its learner was told to change a learning rate the lesson hides)
             why += (f"It trained for only {trained} epoch{'s' * (trained != 1)}: too few passes over the training "
-                    "points to learn. Raise Epochs and train again.")
+                    "points to learn. Train for more epochs.")
         elif sigmoids >= DEEP_SIGMOID:  # a deep sigmoid network at a usual rate: the gradient fades on its way back
             why += (f"With {sigmoids} sigmoid layers the likely cause is vanishing gradients: each sigmoid passes back "
                     "at most a quarter of the gradient, so the first layers barely learn. Try ReLU or tanh, or fewer "
