@@ -38,6 +38,7 @@ from core.data.drawn import (
 from core.data.make import make_dataset
 from core.lab import Lab
 from core.plots.drawn import plane_image
+from core.plots.style import class_color
 
 if TYPE_CHECKING:
     from streamlit.delta_generator import DeltaGenerator
@@ -50,7 +51,6 @@ MAX_UNDO = 30
 PLANE_PX = view_for([]).width  # the plane's widest: its image's own width (wider, it would only blur)
 SETTINGS_PX = 320  # the settings' column beside the plane on a wide screen
 BRUSHES = {1: "one point", 5: "a cloud of 5", 12: "a cloud of 12", 25: "a cloud of 25"}
-MARKDOWN_COLORS = ("orange", "blue", "green", "violet", "blue", "red")  # nearest Markdown colours of the palette
 Draft = tuple[Points, tuple[str, ...], View]
 
 
@@ -160,7 +160,7 @@ def controls(tools: DeltaGenerator, generated: DataConfig | None) -> None:
         st.slider("Classes", 2, 6, key="data.draw.n_classes", on_change=_classes, args=("data.draw.n_classes",),
                   width=140)
         st.pills("Class to draw", names, key="data.draw.class", selection_mode="single",
-                 format_func=lambda n: f":{MARKDOWN_COLORS[names.index(n)]}[●] {literal(n)}")
+                 format_func=lambda n: f":color[●]{{foreground=\"{class_color(names.index(n))}\"}} {literal(n)}")
         st.segmented_control("Tool", ["Add", "Erase"], key="data.draw.tool")
         st.selectbox("Brush", list(BRUSHES), format_func=BRUSHES.get, key="data.draw.brush", width=170,
                      help="Each click adds this many points around it (a seeded cloud); the eraser grows with it.")

@@ -13,6 +13,7 @@ from app_pages.data_draw import DRAFT, DRAWN_NAMES, HISTORY
 from core.config import OWN_POINTS, DataConfig, Settings, shaped
 from core.data.csvfile import read_points_csv
 from core.data.drawn import MAX_IN_LINK, add_points, drawn_config, unpack_link, view_for
+from core.plots.style import class_color
 from core.url.points import POINTS_PARAM
 from core.url.state import encode, preset_settings
 from tests.csv_corpus import bad, csv_bytes, rows
@@ -139,6 +140,19 @@ def test_a_third_class_gets_the_next_colour_and_its_own_count() -> None:
     no_errors(at)
     assert at.session_state[DRAFT][1] == DRAWN_NAMES[:3]
     assert "more green" in at.info[0].value
+
+
+def test_each_class_to_draw_is_named_and_dotted_in_the_colour_it_is_drawn_in() -> None:
+    """QA: with six classes the sixth was called "red" but drawn brown, and the pills' dots were Markdown's nearest
+    named colours ("pink" violet, "sky" as dark as "blue"). Each dot is now the palette's own colour."""
+    at = own_points_page()
+    at.slider(key="data.draw.n_classes").set_value(6).run()
+    no_errors(at)
+    names = at.session_state[DRAFT][1]
+    assert names == DRAWN_NAMES == ("orange", "blue", "green", "pink", "sky", "brown")
+    labels = at.pills(key="data.draw.class").options  # as the page formats them
+    for c, (name, label) in enumerate(zip(names, labels, strict=True)):
+        assert f'foreground="{class_color(c)}"' in label and label.endswith(name), label
 
 
 def test_a_drawn_set_trains_on_the_train_page() -> None:

@@ -24,7 +24,7 @@ from core.data.points import MIN_PER_CLASS
 Points = tuple[tuple[float, float, int], ...]
 Units = tuple[np.ndarray, np.ndarray] | None  # Dataset.units: (mean, std) per axis; None for generated data
 # Named after the app's class colours (core.plots.style.CLASS_COLORS), so a class is easy to call out.
-DRAWN_NAMES = ("orange", "blue", "green", "pink", "sky", "red")
+DRAWN_NAMES = ("orange", "blue", "green", "pink", "sky", "brown")
 EMPTY_BOX = (-2.0, 2.0, -2.0, 2.0)  # an empty plane: the scale of the generated datasets
 MAX_IN_LINK = 200  # points: more do not travel in a link (the CSV does)
 LINK_VERSION = 1
