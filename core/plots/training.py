@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.style import BLUE, HINT_FONT, INK, MARGIN, NEUTRAL, ORANGE, figure, house_layout, whole_ticks
+from core.plots.style import BLUE, HINT_FONT, MARGIN, NEUTRAL, ORANGE, figure, house_layout, whole_ticks
 
 if TYPE_CHECKING:
     from core.training.result import EpochStats
@@ -75,8 +75,7 @@ def curves_figure(history: Sequence[EpochStats], *, metric: str | None = None, t
                 hovertemplate=f"{split}<br>epoch %{{x}}<br>{name} %{{y:{number}}}<extra></extra>"))
     if history and kept_epoch is not None and kept_epoch != int(epochs[-1]):
         layout["shapes"] = [_kept_line(kept_epoch, "" if i == 0 else str(i + 1)) for i in range(len(shown))]
-        watched = "training" if np.isnan(_series(history, "val_loss")).all() else "validation"
-        layout["annotations"].append(_kept_label(kept_epoch, int(epochs[-1]), watched))
+        traces.append(_kept_key(kept_epoch))
     if not history:  # one hint in the middle of each (empty) panel, clear of the axis titles
         layout["annotations"] += [dict(text="After the first epoch", x=0.5, y=0.5, xref=f"x{s} domain",
                                        yref=f"y{s} domain", showarrow=False, font=HINT_FONT)
@@ -90,9 +89,8 @@ def _kept_line(epoch: int, suffix: str) -> dict:
                 line=dict(color=NEUTRAL, width=1.5, dash="dot"), layer="below")
 
 
-def _kept_label(epoch: int, last: int, watched: str) -> dict:
-    """'kept' at the top of the first panel's line, with why on hover."""
-    return dict(text=f"kept: epoch {epoch:,}", x=epoch, xref="x", y=1, yref="y domain", xanchor="right",
-                yanchor="top", showarrow=False, font=dict(size=12, color=INK), bgcolor="rgba(255,255,255,0.8)",
-                hovertext=f"The run went on to epoch {last:,}, then went back to epoch {epoch:,}'s weights (its lowest "
-                          f"{watched} loss): the cards, the boundary and Evaluate are of those.")
+def _kept_key(epoch: int) -> dict:
+    """The line's entry in the legend, 'kept: epoch 13'. In the legend, not on the plot: a label on the plot widened
+    the loss panel's epoch axis to fit it (to -5, QA) and covered the curves."""
+    return dict(type="scatter", x=[None], y=[None], mode="lines", name=f"kept: epoch {epoch:,}", hoverinfo="skip",
+                line=dict(color=NEUTRAL, width=1.5, dash="dot"))
