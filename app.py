@@ -6,7 +6,7 @@ import streamlit as st
 
 from app_pages.common import session, sidebar, tab_secret
 from app_pages.common.share import share_dialog
-from app_pages.common.ui import PAGES, PageEnded
+from app_pages.common.ui import PAGES, PageEnded, note_page
 from app_pages.home_top import home_top
 
 st.set_page_config(page_title="NN Lab", page_icon="app_pages/common/icon.png", layout="wide")  # local: no font CDN
@@ -48,6 +48,7 @@ def sidebar_summary() -> None:
 
 
 session.notice()
+note_page(page.url_path)
 bare = False
 try:
     page.run()

@@ -137,6 +137,23 @@ def test_one_epoch_that_learned_nothing_is_told_to_train_longer_not_to_change_th
     assert fix_button(at) is not None and fix_button(at).label == "Fix it: Train up to 1,000 epochs"
 
 
+def test_the_coachs_fix_on_train_counts_back_in_its_lesson() -> None:
+    """QA: lesson 1, then Train and "Fix it: Train up to 1,000 epochs", then back to Lessons: the lesson's Epochs
+    slider, new to that page, took the fix's stored 1,000 as no value, started at 1 and retrained the lesson's start
+    ("Not yet … 38.3%")."""
+    at = AppTest.from_file("../app.py", default_timeout=TIMEOUT)
+    at.query_params["lesson"] = "what-a-network-does"
+    at.switch_page("app_pages/lessons.py").run()
+    at.switch_page("app_pages/train.py").run()
+    fix_button(at).click().run()
+    assert at.session_state[SESSION].lab.train_config.epochs == 1000
+    at.switch_page("app_pages/lessons.py").run()
+    no_errors(at)
+    lab = at.session_state[SESSION].lab
+    assert lab.train_config.epochs == 1000 and lab.result.status != "not_learning", lab.result.message
+    assert any(s.value.startswith("**Got it!**") for s in at.success), [w.value for w in at.warning]
+
+
 def test_a_healthy_circles_run_gets_nothing_to_fix() -> None:
     at = train_page("data=circles")
     assert not diagnosis(at) and fix_button(at) is None

@@ -102,10 +102,31 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+PAGE_NOW, PAGE_ENTERED = "ui.page", "ui.page_entered"  # the page the last run drew; whether this run's is another
+
+
 def unless_set(key: str, **default: object) -> dict[str, object]:
     """A widget's default (`value=`, `index=`, `default=`) only while the session state holds no value for its key:
-    Streamlit warns about a widget given both, as after the coach's fix set it."""
-    return {} if key in st.session_state else default
+    Streamlit warns about a widget given both, as after the coach's fix set it.
+
+    On the first run of a page (`note_page`), a stored `value=` or `default=` equal to the default is dropped instead
+    and the default given. A widget new to this page (another page drew the last one under this key) takes a stored
+    value it did not set as no value at all, and started at its minimum (QA: after the coach's fix on Train, the
+    lesson's Epochs slider read 1 and retrained the lesson's start). On later runs the stored value stays: the
+    browser shows a value the state sets, not one only dropped."""
+    if key not in st.session_state:
+        return default
+    if st.session_state.get(PAGE_ENTERED) and len(default) == 1 and next(iter(default)) in ("value", "default") \
+            and st.session_state[key] == next(iter(default.values())):
+        del st.session_state[key]
+        return default
+    return {}
+
+
+def note_page(path: str) -> None:
+    """Once a run, before the page: note whether it draws another page than the last run did (`unless_set`)."""
+    st.session_state[PAGE_ENTERED] = st.session_state.get(PAGE_NOW) != path
+    st.session_state[PAGE_NOW] = path
 
 
 def nearest(options: Sequence[float], value: float) -> float:
