@@ -137,7 +137,7 @@ def test_digit_weights_and_projector_with_an_mlp() -> None:
     no_errors(at)
     titles = chart_titles(at)
     assert any(t.startswith("What the first layer learned · Linear 784 → 128") for t in titles)
-    assert "The test digits by their last hidden layer (PCA)" in titles
+    assert "Test digits in the last hidden layer (PCA)" in titles
     assert any("Feature maps belong to convolutional networks" in i.value for i in at.info)
     at.button(key="inside.tsne").click().run()  # t-SNE waits for the button, then runs in a job slot
     no_errors(at)
@@ -147,7 +147,7 @@ def test_digit_weights_and_projector_with_an_mlp() -> None:
     assert task.state == "finished", task.error
     at.run()
     no_errors(at)
-    assert "The test digits by their last hidden layer (t-SNE)" in chart_titles(at)
+    assert "Test digits in the last hidden layer (t-SNE)" in chart_titles(at)
 
 
 def test_feature_maps_of_every_conv_layer_with_a_cnn() -> None:

@@ -161,7 +161,7 @@ def embedding_figure(points: np.ndarray, y_true: np.ndarray, predicted: np.ndarr
                          "names were given.")
     # The legend in a column right of the plot: above it (the house place), eleven entries wrap to two or three
     # rows in a narrow chart (1024-px screens) and climb over the title, which stays at the top.
-    fig = new_figure(title or f"The test digits by their last hidden layer ({method})", legend=SIDE_LEGEND)
+    fig = new_figure(title or f"Test digits in the last hidden layer ({method})", legend=SIDE_LEGEND)
     scatter = go.Scattergl if len(points) > WEBGL_ABOVE else go.Scatter
     guess = np.array(names, dtype=object)[predicted] if len(points) else np.array([], dtype=object)
     for c, name in enumerate(names):
