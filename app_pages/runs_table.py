@@ -41,6 +41,7 @@ def table(runs: list[Run]) -> tuple[pd.DataFrame, tuple[str, ...]]:
     for key in SETTING_NAMES:  # a setting the run's model does not use (a logistic regression's hidden layers)
         if not pd.api.types.is_numeric_dtype(frame[key]):
             frame[key] = frame[key].where(frame[key].notna(), "—")
+    frame["status"] = frame["status"].str.replace("_", " ")  # "early stopped", as the sidebar says
     losses = [f"{split} loss" for split in SPLITS]
     front = ["id", *keys, "validation accuracy", "test accuracy", "epochs", "train accuracy", "status", "origin",
              "pinned", *losses, "seconds", "created"]

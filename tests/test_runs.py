@@ -42,6 +42,7 @@ from core.history.runs import (
     runs_frame,
     runs_json,
     settings_params,
+    shown_setting,
 )
 from core.history.writer import EndedRun, RunWriter, describe_run
 from core.lab import Lab
@@ -473,6 +474,18 @@ def test_the_overlay_marks_the_epoch_an_early_stopped_run_went_back_to() -> None
     assert not [t for t in plain.data if t.marker.symbol == "diamond"] and "◆" not in plain.layout.legend.title.text
     with pytest.raises(ValueError, match="one kept epoch per run"):
         runs_curves_figure([("#1", arrays)], kept=[3, 4])
+
+
+def test_a_run_shows_no_data_setting_its_dataset_does_not_use(engine) -> None:
+    """QA: moons runs were listed with "classes 3" and "factor 0.5"; only circles have a factor, and only blobs and
+    spirals a number of classes."""
+    sid = session()
+    for data in ("moons", "circles", "blobs"):
+        rec = record()
+        record_run(engine, sid, replace(rec, settings={**rec.settings, "data": data, "factor": "0.5", "classes": "3"}))
+    shown = {run.record.settings["data"]: (shown_setting(run, "factor"), shown_setting(run, "classes"))
+             for run in list_runs(engine, sid)}
+    assert shown == {"moons": (None, None), "circles": ("0.5", None), "blobs": (None, "3")}
 
 
 def test_a_run_stopped_after_one_epoch_is_drawn_as_a_point() -> None:

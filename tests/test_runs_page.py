@@ -253,6 +253,7 @@ def test_compared_runs_read_at_1024_px(two_runs: AppTest) -> None:
                                           "epochs", "train accuracy"]
     row = table.set_index("id").loc[logreg]
     assert row["epochs"] == "37 of 57" and row["hidden"] == "—"  # not "None" (QA)
+    assert row["status"] == "early stopped"  # as the sidebar says, not "early_stopped" (QA)
     shown = at.dataframe(key="runs.table")
     for split in ("train", "validation", "test"):  # in percent, to one decimal, as every other page shows them
         assert table[f"{split} accuracy"].tolist() == pytest.approx(

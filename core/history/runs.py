@@ -266,14 +266,19 @@ def pin_run(engine: Engine, session: str, run_id: int, pinned: bool = True) -> N
 # Settings a model of another kind keeps (a config keeps them when the kind changes, so that switching back
 # restores them) but does not use: a run of such a model shows none (a CNN was listed with "hidden 1024").
 USED_BY = {"hidden": ("mlp",), "width": ("cnn",)}
+# The same for the data: only circles have a factor, only blobs and spirals a number of classes (QA: moons runs
+# were listed with "classes 3" and "factor 0.5").
+DATA_USED_BY = {"factor": ("circles",), "classes": ("blobs", "spiral")}
 
 
 def used_setting(run: Run, key: str) -> object | None:
-    """A run's stored value of one setting, or None when its model does not use it."""
-    kinds = USED_BY.get(key)
-    if kinds is not None and run.record.settings.get("model") not in kinds:
+    """A run's stored value of one setting, or None when its model or its data does not use it."""
+    settings = run.record.settings
+    kinds, datasets = USED_BY.get(key), DATA_USED_BY.get(key)
+    if kinds is not None and settings.get("model") not in kinds or \
+            datasets is not None and settings.get("data") not in datasets:
         return None
-    return run.record.settings.get(key)
+    return settings.get(key)
 
 
 def differing_settings(runs: Sequence[Run]) -> tuple[str, ...]:
